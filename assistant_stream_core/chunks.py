@@ -1,0 +1,246 @@
+"""The chunk types: what a run produces and what every protocol encodes.
+
+Each chunk is a frozen :class:`msgspec.Struct`. :data:`Chunk` is their tagged
+union (tag field ``type``, with upstream ``assistant-stream``'s type strings),
+so ``msgspec.json.decode(data, type=list[Chunk])`` round-trips
+``msgspec.json.encode(chunks)``.
+
+Field names and order follow upstream's dataclasses, so upstream constructor
+calls work unchanged, positional or keyword (``TextDeltaChunk("hi")``,
+``ToolResultChunk(tool_call_id="t1", result=1)``). The ``type`` attribute is a
+class constant (``TextDeltaChunk.type == "text-delta"``); it is not a
+constructor argument. Code dispatches on the class with ``match``, never on the
+``type`` string.
+
+``parent_id`` groups parts under a parent (assistant-ui's ``parentId``); an
+empty string means no parent, in every protocol.
+
+:class:`MessageFinishChunk` has no upstream counterpart: it is the TS client's
+``message-finish``, which ends a message with a finish reason and usage.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Union
+
+import msgspec
+
+from .state import AppendTextOperation, Operation, SetOperation
+
+__all__ = [
+    "AnnotationsChunk",
+    "AppendTextOperation",
+    "AssistantStreamChunk",
+    "Chunk",
+    "CHUNK_TYPES",
+    "DataChunk",
+    "ErrorChunk",
+    "FileChunk",
+    "MessageFinishChunk",
+    "Operation",
+    "ReasoningDeltaChunk",
+    "ReasoningPartStartChunk",
+    "SetOperation",
+    "SourceChunk",
+    "StepFinishChunk",
+    "StepStartChunk",
+    "TextDeltaChunk",
+    "ToolCallArgsTextFinishChunk",
+    "ToolCallBeginChunk",
+    "ToolCallDeltaChunk",
+    "ToolResultChunk",
+    "UpdateStateChunk",
+]
+
+
+class _ChunkBase(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="type"):
+    type: ClassVar[str]
+
+
+class TextDeltaChunk(_ChunkBase, frozen=True, tag="text-delta"):
+    """A piece of the assistant's visible text."""
+
+    type: ClassVar[str] = "text-delta"
+    text_delta: str
+    parent_id: str | None = None
+
+
+class ReasoningPartStartChunk(_ChunkBase, frozen=True, tag="reasoning-part-start"):
+    """Start a new reasoning part, optionally with a summary."""
+
+    type: ClassVar[str] = "reasoning-part-start"
+    unstable_summary: str | None = None
+    parent_id: str | None = None
+
+
+class ReasoningDeltaChunk(_ChunkBase, frozen=True, tag="reasoning-delta"):
+    """A piece of reasoning ("thinking") text."""
+
+    type: ClassVar[str] = "reasoning-delta"
+    reasoning_delta: str
+    parent_id: str | None = None
+
+
+class ToolCallBeginChunk(_ChunkBase, frozen=True, tag="tool-call-begin"):
+    """A tool call starts; its arguments follow as text deltas."""
+
+    type: ClassVar[str] = "tool-call-begin"
+    tool_call_id: str
+    tool_name: str
+    parent_id: str | None = None
+
+
+class ToolCallDeltaChunk(_ChunkBase, frozen=True, tag="tool-call-delta"):
+    """A piece of a tool call's JSON arguments text."""
+
+    type: ClassVar[str] = "tool-call-delta"
+    tool_call_id: str
+    args_text_delta: str
+
+
+class ToolCallArgsTextFinishChunk(_ChunkBase, frozen=True, tag="tool-call-args-text-finish"):
+    """A tool call's arguments are complete (with optional trailing text)."""
+
+    type: ClassVar[str] = "tool-call-args-text-finish"
+    tool_call_id: str
+    args_text_delta: str = ""
+
+
+class ToolResultChunk(_ChunkBase, frozen=True, tag="tool-result"):
+    """The result of a tool call (any JSON value), with an optional artifact."""
+
+    type: ClassVar[str] = "tool-result"
+    tool_call_id: str
+    result: Any
+    artifact: Any | None = None
+    is_error: bool = False
+
+
+class DataChunk(_ChunkBase, frozen=True, tag="data"):
+    """Application data attached to the message (any JSON value)."""
+
+    type: ClassVar[str] = "data"
+    data: Any
+
+
+class ErrorChunk(_ChunkBase, frozen=True, tag="error"):
+    """An error message; the client marks the message as errored."""
+
+    type: ClassVar[str] = "error"
+    error: str
+
+
+class UpdateStateChunk(_ChunkBase, frozen=True, tag="update-state"):
+    """State operations, applied in order to the client's copy of the state.
+
+    ``operations`` holds :class:`~assistant_stream_core.state.SetOperation` /
+    :class:`~assistant_stream_core.state.AppendTextOperation` Structs; upstream's
+    dict form is accepted too (encoders write both the same way).
+    """
+
+    type: ClassVar[str] = "update-state"
+    operations: list[Operation]
+
+
+class SourceChunk(_ChunkBase, frozen=True, tag="source"):
+    """A cited source (a URL)."""
+
+    type: ClassVar[str] = "source"
+    id: str
+    url: str
+    source_type: str = "url"
+    title: str | None = None
+    parent_id: str | None = None
+
+
+class FileChunk(_ChunkBase, frozen=True, tag="file"):
+    """A file, as base64 ``data`` with its ``mime_type``."""
+
+    type: ClassVar[str] = "file"
+    data: str
+    mime_type: str
+    parent_id: str | None = None
+
+
+class AnnotationsChunk(_ChunkBase, frozen=True, tag="annotations"):
+    """Message annotations (a list of JSON values)."""
+
+    type: ClassVar[str] = "annotations"
+    annotations: list[Any]
+
+
+class StepStartChunk(_ChunkBase, frozen=True, tag="step-start"):
+    """A model step starts (for example, one LLM call in an agent loop)."""
+
+    type: ClassVar[str] = "step-start"
+    message_id: str
+
+
+class StepFinishChunk(_ChunkBase, frozen=True, tag="step-finish"):
+    """A model step ends, with its finish reason and token usage."""
+
+    type: ClassVar[str] = "step-finish"
+    finish_reason: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    is_continued: bool = False
+
+
+class MessageFinishChunk(_ChunkBase, frozen=True, tag="message-finish"):
+    """The message ends, with its finish reason and total token usage.
+
+    ``finish_reason`` is one of ``stop``, ``length``, ``content-filter``,
+    ``tool-calls``, ``error``, ``other``, ``unknown``.
+    """
+
+    type: ClassVar[str] = "message-finish"
+    finish_reason: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+Chunk = Union[
+    TextDeltaChunk,
+    ReasoningPartStartChunk,
+    ReasoningDeltaChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolResultChunk,
+    DataChunk,
+    ErrorChunk,
+    UpdateStateChunk,
+    SourceChunk,
+    FileChunk,
+    AnnotationsChunk,
+    StepStartChunk,
+    StepFinishChunk,
+    MessageFinishChunk,
+]
+"""Any chunk (a tagged union of the Structs above)."""
+
+#: Upstream's name for :data:`Chunk`.
+AssistantStreamChunk = Chunk
+
+#: Every chunk class, keyed by its ``type`` string.
+CHUNK_TYPES: dict[str, type[Chunk]] = {
+    cls.type: cls  # type: ignore[misc]
+    for cls in (
+        TextDeltaChunk,
+        ReasoningPartStartChunk,
+        ReasoningDeltaChunk,
+        ToolCallBeginChunk,
+        ToolCallDeltaChunk,
+        ToolCallArgsTextFinishChunk,
+        ToolResultChunk,
+        DataChunk,
+        ErrorChunk,
+        UpdateStateChunk,
+        SourceChunk,
+        FileChunk,
+        AnnotationsChunk,
+        StepStartChunk,
+        StepFinishChunk,
+        MessageFinishChunk,
+    )
+}

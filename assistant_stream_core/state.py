@@ -1,0 +1,213 @@
+"""State operations and the pure function that applies them.
+
+A run's state is a JSON value shared with the client. The server describes
+changes as *operations*, carried on the wire by ``update-state`` chunks:
+
+* :class:`SetOperation` replaces the value at ``path`` (``()`` is the root);
+* :class:`AppendTextOperation` appends to the string at ``path``.
+
+Path segments are strings; list indices are decimal strings (``"0"``).
+
+:func:`apply_operations` follows the rules of assistant-ui's strict client
+(``GorpStreamAccumulator``), so a state the server can build is a state the
+client can build: a missing object key on the way is created, a list index
+equal to the length appends, and everything else the client would reject
+(a path through a string or number, an index past the end, ``append-text`` to a
+missing value or a non-string, the segments ``__proto__``, ``constructor`` and
+``prototype``) raises :class:`~assistant_stream_core.errors.StateError`.
+Containers along the path are copied, never mutated, so earlier snapshots of
+the state stay valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Union
+
+import msgspec
+
+from .errors import StateError
+
+__all__ = [
+    "AppendTextOperation",
+    "Operation",
+    "SetOperation",
+    "UNSAFE_SEGMENTS",
+    "apply_operation",
+    "apply_operations",
+    "coerce_operation",
+    "normalize_path",
+    "validate_path",
+]
+
+#: Segments the TS client refuses (prototype pollution guards).
+UNSAFE_SEGMENTS = frozenset({"__proto__", "constructor", "prototype"})
+
+
+class _OperationBase(msgspec.Struct, frozen=True, tag_field="type"):
+    """Shared behaviour: dict-style access and equality with upstream's dicts.
+
+    Upstream ``assistant-stream`` represents operations as plain dicts
+    (``{"type": "set", "path": [...], "value": ...}``); user code reads them
+    with ``op["path"]`` and compares them with dict literals. Both keep working.
+    """
+
+    type: ClassVar[str]
+    path: tuple[str, ...]
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "type":
+            return self.type
+        if key == "path":
+            return list(self.path)
+        if key == "value":
+            return getattr(self, "value")  # noqa: B009 - defined by subclasses
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The upstream dict form of this operation."""
+        return {"type": self.type, "path": list(self.path), "value": getattr(self, "value")}  # noqa: B009
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return self.to_dict() == other
+        if type(other) is type(self):
+            return msgspec.structs.astuple(self) == msgspec.structs.astuple(other)  # type: ignore[arg-type]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # values may be unhashable JSON
+
+
+class SetOperation(_OperationBase, frozen=True, tag="set"):
+    """Replace the value at ``path`` with ``value`` (any JSON value)."""
+
+    type: ClassVar[str] = "set"
+    value: Any
+
+
+class AppendTextOperation(_OperationBase, frozen=True, tag="append-text"):
+    """Append ``value`` to the string at ``path``."""
+
+    type: ClassVar[str] = "append-text"
+    value: str
+
+
+Operation = Union[SetOperation, AppendTextOperation]
+
+
+def normalize_path(path: Iterable[str | int]) -> tuple[str, ...]:
+    """Turn ``["items", 0, "text"]`` into ``("items", "0", "text")``.
+
+    Integers become decimal strings (as upstream's ``str()``); anything other
+    than ``str`` or ``int`` is a :class:`StateError`, since it cannot name a key.
+    """
+    out: list[str] = []
+    for segment in path:
+        if isinstance(segment, str):
+            out.append(segment)
+        elif isinstance(segment, int) and not isinstance(segment, bool):
+            out.append(str(segment))
+        else:
+            raise StateError(
+                f"state path segments must be str or int, got {type(segment).__name__} "
+                f"{segment!r}",
+                path=[str(s) for s in path],
+            )
+    return tuple(out)
+
+
+def validate_path(path: Sequence[str]) -> None:
+    """Raise :class:`StateError` if ``path`` has a segment the client refuses."""
+    for segment in path:
+        if segment in UNSAFE_SEGMENTS:
+            raise StateError(f"unsafe state path segment {segment!r} in {list(path)!r}", path=path)
+
+
+def _index(container: list[Any], segment: str, path: Sequence[str]) -> int:
+    if not segment.isdigit() or (len(segment) > 1 and segment[0] == "0"):
+        raise StateError(f"invalid list index {segment!r} in state path {list(path)!r}", path=path)
+    index = int(segment)
+    if index > len(container):
+        raise StateError(
+            f"list index {index} is past the end (length {len(container)}) "
+            f"in state path {list(path)!r}",
+            path=path,
+        )
+    return index
+
+
+def _apply_at(target: Any, path: Sequence[str], depth: int, op: Operation) -> Any:
+    if depth == len(path):
+        if isinstance(op, SetOperation):
+            return op.value
+        if not isinstance(target, str):
+            what = "a missing value" if target is None else type(target).__name__
+            raise StateError(
+                f"append-text needs a string at state path {list(path)!r}, found {what}",
+                path=path,
+            )
+        return target + op.value
+    segment = path[depth]
+    if isinstance(target, list):
+        index = _index(target, segment, path)
+        copy = list(target)
+        if index == len(copy):
+            copy.append(_apply_at(None, path, depth + 1, op))
+        else:
+            copy[index] = _apply_at(copy[index], path, depth + 1, op)
+        return copy
+    if target is None:
+        target = {}
+    if not isinstance(target, dict):
+        raise StateError(
+            f"state path {list(path)!r} goes through a {type(target).__name__} "
+            f"at segment {segment!r}",
+            path=path,
+        )
+    copy_dict = dict(target)
+    copy_dict[segment] = _apply_at(target.get(segment), path, depth + 1, op)
+    return copy_dict
+
+
+def apply_operation(state: Any, operation: Operation) -> Any:
+    """Return ``state`` with ``operation`` applied; ``state`` is not modified."""
+    validate_path(operation.path)
+    return _apply_at(state, operation.path, 0, operation)
+
+
+def apply_operations(state: Any, operations: Iterable[Operation]) -> Any:
+    """Apply ``operations`` in order and return the new state.
+
+    On a :class:`StateError` nothing is returned and ``state`` is unchanged.
+    """
+    for operation in operations:
+        state = apply_operation(state, operation)
+    return state
+
+
+def coerce_operation(operation: Operation | Mapping[str, Any]) -> Operation:
+    """Accept an operation Struct or upstream's dict form; return the Struct.
+
+    Raises :class:`StateError` naming the problem for anything else.
+    """
+    if isinstance(operation, (SetOperation, AppendTextOperation)):
+        return operation
+    if not isinstance(operation, Mapping):
+        raise StateError(f"a state operation must be a mapping, got {type(operation).__name__}")
+    kind = operation.get("type")
+    raw_path = operation.get("path")
+    if not isinstance(raw_path, (list, tuple)):
+        raise StateError(f"state operation path must be a list, got {raw_path!r}")
+    path = normalize_path(raw_path)
+    if "value" not in operation:
+        raise StateError(f"state operation {kind!r} has no value", path=path)
+    value = operation["value"]
+    if kind == "set":
+        return SetOperation(path=path, value=value)
+    if kind == "append-text":
+        if not isinstance(value, str):
+            raise StateError(
+                f"append-text value must be a str, got {type(value).__name__}", path=path
+            )
+        return AppendTextOperation(path=path, value=value)
+    raise StateError(f"unknown state operation type {kind!r}", path=path)

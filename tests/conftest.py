@@ -1,0 +1,39 @@
+"""Shared fixtures.
+
+Async tests use anyio's pytest plugin. ``anyio_backend`` runs every test marked
+``@pytest.mark.anyio`` on asyncio and on trio; framework-bound tests override it
+with ``asyncio`` only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Skip on a developer machine, fail loudly in CI, when ``what`` is missing."""
+    if available:
+        return
+    message = f"{what} is missing; run the README's test command to install it"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_executable(name: str) -> str:
+    """Return the path of ``name`` on PATH (see :func:`require_tool`)."""
+    path = shutil.which(name)
+    require_tool(path is not None, f"the executable {name!r}")
+    assert path is not None
+    return path
