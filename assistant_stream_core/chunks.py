@@ -21,7 +21,7 @@ empty string means no parent, in every protocol.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -199,24 +199,24 @@ class MessageFinishChunk(_ChunkBase, frozen=True, tag="message-finish"):
     output_tokens: int = 0
 
 
-Chunk = Union[
-    TextDeltaChunk,
-    ReasoningPartStartChunk,
-    ReasoningDeltaChunk,
-    ToolCallBeginChunk,
-    ToolCallDeltaChunk,
-    ToolCallArgsTextFinishChunk,
-    ToolResultChunk,
-    DataChunk,
-    ErrorChunk,
-    UpdateStateChunk,
-    SourceChunk,
-    FileChunk,
-    AnnotationsChunk,
-    StepStartChunk,
-    StepFinishChunk,
-    MessageFinishChunk,
-]
+Chunk = (
+    TextDeltaChunk
+    | ReasoningPartStartChunk
+    | ReasoningDeltaChunk
+    | ToolCallBeginChunk
+    | ToolCallDeltaChunk
+    | ToolCallArgsTextFinishChunk
+    | ToolResultChunk
+    | DataChunk
+    | ErrorChunk
+    | UpdateStateChunk
+    | SourceChunk
+    | FileChunk
+    | AnnotationsChunk
+    | StepStartChunk
+    | StepFinishChunk
+    | MessageFinishChunk
+)
 """Any chunk (a tagged union of the Structs above)."""
 
 #: Upstream's name for :data:`Chunk`.
@@ -224,7 +224,7 @@ AssistantStreamChunk = Chunk
 
 #: Every chunk class, keyed by its ``type`` string.
 CHUNK_TYPES: dict[str, type[Chunk]] = {
-    cls.type: cls  # type: ignore[misc]
+    cls.type: cls
     for cls in (
         TextDeltaChunk,
         ReasoningPartStartChunk,

@@ -7,6 +7,8 @@ catch (``ValueError``, ``TypeError``), so existing ``except`` clauses keep worki
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "AssistantStreamError",
     "ChunkEncodeError",
@@ -41,7 +43,18 @@ class ChunkEncodeError(AssistantStreamError, TypeError):
     Raised by encoders *before* any byte of the offending frame is produced, so
     the stream is never left with half a frame. The message names the chunk
     type and the field.
+
+    Attributes:
+        chunk_type: the ``type`` of the chunk that failed, if known.
+        field: the name of the field holding the bad value, if known.
+        partial: when raised by ``encode_many``, the complete frames encoded
+            for the chunks before the failing one (send them, then an error
+            frame); ``b""`` otherwise.
     """
+
+    chunk_type: str | None = None
+    field: str | None = None
+    partial: bytes = b""
 
 
 class StateError(AssistantStreamError, ValueError):
@@ -50,6 +63,6 @@ class StateError(AssistantStreamError, ValueError):
     ``path`` is the operation's path as given.
     """
 
-    def __init__(self, message: str, *, path: tuple[str, ...] | list[str] = ()) -> None:
+    def __init__(self, message: str, *, path: Iterable[str] = ()) -> None:
         self.path = tuple(path)
         super().__init__(message)

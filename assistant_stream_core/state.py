@@ -22,7 +22,7 @@ the state stay valid.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -72,7 +72,7 @@ class _OperationBase(msgspec.Struct, frozen=True, tag_field="type"):
         if isinstance(other, dict):
             return self.to_dict() == other
         if type(other) is type(self):
-            return msgspec.structs.astuple(self) == msgspec.structs.astuple(other)  # type: ignore[arg-type]
+            return msgspec.structs.astuple(self) == msgspec.structs.astuple(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # values may be unhashable JSON
@@ -92,7 +92,7 @@ class AppendTextOperation(_OperationBase, frozen=True, tag="append-text"):
     value: str
 
 
-Operation = Union[SetOperation, AppendTextOperation]
+Operation = SetOperation | AppendTextOperation
 
 
 def normalize_path(path: Iterable[str | int]) -> tuple[str, ...]:
@@ -109,8 +109,7 @@ def normalize_path(path: Iterable[str | int]) -> tuple[str, ...]:
             out.append(str(segment))
         else:
             raise StateError(
-                f"state path segments must be str or int, got {type(segment).__name__} "
-                f"{segment!r}",
+                f"state path segments must be str or int, got {type(segment).__name__} {segment!r}",
                 path=[str(s) for s in path],
             )
     return tuple(out)

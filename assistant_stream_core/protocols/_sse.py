@@ -76,9 +76,8 @@ class SSEParser:
                 self._data.append(value)
             elif field == "event":
                 self._event = value
-            elif field == "id":
-                if "\0" not in value:
-                    self._id = value
+            elif field == "id" and "\0" not in value:
+                self._id = value
             # "retry" and unknown fields are ignored, as the spec says.
         return events
 

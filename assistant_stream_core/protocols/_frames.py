@@ -1,0 +1,65 @@
+"""Helpers the encoders and decoders share: frame buffers and typed JSON decoding.
+
+Encoders write every frame of a batch into one ``bytearray`` with
+:meth:`msgspec.json.Encoder.encode_into`, so a batch costs one allocation for
+its output, not one per frame. If a value cannot be encoded, the buffer is cut
+back to the end of the last whole frame and :class:`ChunkEncodeError` carries
+the frames completed so far (``partial``), so the caller can still send them:
+no half-written frame ever leaves an encoder.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from ..chunks import Chunk
+from ..errors import ChunkEncodeError, ProtocolError
+
+__all__ = ["encode_error", "json_encoder", "typed_decoder", "decode_frame"]
+
+T = TypeVar("T")
+
+
+def _enc_hook(value: Any) -> Any:
+    raise TypeError(f"objects of type {type(value).__name__} are not JSON-serialisable")
+
+
+def json_encoder() -> msgspec.json.Encoder:
+    """The encoder every protocol reuses: compact UTF-8, NaN and infinities as ``null``."""
+    return msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
+def encode_error(chunk: Chunk, exc: Exception, partial: bytes) -> ChunkEncodeError:
+    """Describe why ``chunk`` could not be encoded, naming its type and field."""
+    fields = [name for name in chunk.__struct_fields__ if _unencodable(getattr(chunk, name))]
+    where = f" field {fields[0]!r}" if fields else ""
+    error = ChunkEncodeError(f"cannot encode {chunk.type} chunk:{where} {exc}")
+    error.chunk_type = chunk.type
+    error.field = fields[0] if fields else None
+    error.partial = partial
+    return error
+
+
+def _unencodable(value: Any) -> bool:
+    try:
+        msgspec.json.encode(value, enc_hook=_enc_hook)
+    except (TypeError, ValueError, OverflowError):
+        return True
+    return False
+
+
+def typed_decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
+    """A reusable JSON decoder that validates into ``kind``."""
+    return msgspec.json.Decoder(kind)
+
+
+def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset: int) -> T:
+    """Decode one frame's JSON, turning every failure into :class:`ProtocolError`."""
+    try:
+        return decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError(f"invalid {what}: {exc}", offset=offset) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"{what} is not valid JSON: {exc}", offset=offset) from None

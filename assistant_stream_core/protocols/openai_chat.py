@@ -1,0 +1,748 @@
+"""OpenAI ``chat.completion.chunk`` Server-Sent Events, as OpenAI-compatible clients read them.
+
+One stream is one chat completion with a single choice (``index`` 0). Every
+frame is ``data: <json>\\n\\n``; the stream ends with ``data: [DONE]\\n\\n``. No
+frame ever carries an SSE ``id:`` line: the ``openai`` Python client never
+resets its last event id, so an ``id:`` line followed by a keepalive comment
+would make it parse an empty event and fail.
+
+**Encoder mapping** (:class:`OpenAIChatEncoder`):
+
+=================================  ===========================================================
+Chunk                              Frame
+=================================  ===========================================================
+(first frame with a delta)         ``delta: {"role": "assistant", "content": ""}``
+``text-delta``                     ``delta: {"content": s}``
+``reasoning-delta``                ``delta: {"reasoning_content": s}`` (field configurable,
+                                   e.g. ``reasoning`` for OpenRouter/vLLM/Ollama clients)
+``tool-call-begin``                ``delta: {"tool_calls": [{"index": n, "id", "type":
+                                   "function", "function": {"name", "arguments": ""}}]}``;
+                                   ``n`` counts tool calls in order of first appearance
+``tool-call-delta``                ``delta: {"tool_calls": [{"index": n, "function":
+                                   {"arguments": s}}]}``
+``tool-call-args-text-finish``     its trailing text as one more ``arguments`` piece; a call
+                                   that never received arguments gets ``"{}"``
+``tool-result``                    dropped by default (``tool_results="drop"``): results are
+                                   not part of this wire format, a client sends them back in
+                                   its next request. ``tool_results="delta"`` writes the
+                                   non-standard ``delta: {"tool_results": [{"tool_call_id",
+                                   "result", "is_error"?, "artifact"?}]}`` instead (the
+                                   ``openai`` SDK keeps unknown fields on the delta).
+``error``                          ``data: {"error": {"message": s, "type": "server_error",
+                                   "code": null}}``: the ``openai`` SDK raises
+                                   :class:`openai.APIError` with that message
+``step-finish``/``message-finish``  remembered for ``finish_reason`` and usage
+``step-start``,                    no representation, dropped silently (structure only)
+``reasoning-part-start``
+``data``, ``annotations``,         no representation: dropped, with one log warning per
+``update-state``, ``source``,      chunk kind per stream (logger
+``file``                           ``assistant_stream_core.protocols.openai_chat``)
+(:meth:`~OpenAIChatEncoder.finish`)  ``delta: {}`` + ``finish_reason``; with
+                                   ``include_usage`` a last chunk with ``"choices": []`` and
+                                   ``usage``; then ``data: [DONE]``
+=================================  ===========================================================
+
+``finish_reason`` is the last ``message-finish`` reason, else the last
+``step-finish`` reason, mapped to OpenAI's vocabulary (``stop``, ``length``,
+``content_filter``, ``tool_calls``); a reason without an OpenAI equivalent
+(``error``, ``other``, ``unknown``) or no reason at all counts as ``stop``. A
+``stop`` becomes ``tool_calls`` when a tool call was sent and no result was
+seen for it, since the client must run it. Usage is the
+``message-finish`` token counts if one was seen, else the sum over
+``step-finish`` chunks.
+
+**Tool-call arguments are passed through as written**, valid JSON or not, as
+OpenAI's own API does (its documentation tells clients to validate them); the
+encoder does not buffer arguments to check them. Args text after a call
+settled (args finish or result) is dropped, as upstream does. A delta, args
+finish or result for an id that never began, and a second
+``tool-call-begin`` with an id already used, raise
+:class:`~assistant_stream_core.errors.ChunkEncodeError` (its ``partial``
+holds the frames of the batch's earlier chunks).
+
+JSON is compact UTF-8 (msgspec); non-finite floats are written as ``null``;
+a value msgspec cannot encode raises ``ChunkEncodeError``. Empty text,
+reasoning and argument deltas write nothing.
+
+**Decoder** (:class:`OpenAIChatDecoder`) normalisation, so that
+``decode(encode(chunks))`` equals ``chunks`` up to: empty deltas, steps,
+``reasoning-part-start`` and every dropped kind above vanish; ``parent_id`` is
+lost; a tool call's trailing argument text arrives as a ``tool-call-delta``;
+every tool call's ``tool-call-args-text-finish`` comes right before the
+``message-finish``, which the decoder emits at ``[DONE]`` from
+``finish_reason`` (mapped back: ``tool_calls`` → ``tool-calls``,
+``content_filter`` → ``content-filter``) and the usage chunk; ``is_error`` and
+``artifact`` of surfaced tool results survive. Choices other than index 0 are
+ignored. A ``reasoning_content`` or ``reasoning`` field is accepted whatever the
+decoder's configuration; an error frame becomes an ``error`` chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..chunks import (
+    AnnotationsChunk,
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    MessageFinishChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from ..errors import ChunkEncodeError, ProtocolError
+from ._frames import encode_error, json_encoder
+from ._sse import SSEParser
+from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
+
+__all__ = ["OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
+
+logger = logging.getLogger(__name__)
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_DONE = b"data: [DONE]\n\n"
+
+#: Our finish reasons (assistant-ui's vocabulary) → OpenAI's.
+_TO_OPENAI_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "content-filter": "content_filter",
+    "tool-calls": "tool_calls",
+}
+#: OpenAI's finish reasons → ours (``function_call`` is OpenAI's deprecated name).
+_FROM_OPENAI_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content-filter",
+    "tool_calls": "tool-calls",
+    "function_call": "tool-calls",
+}
+
+
+# Wire shapes. UNSET fields are left out of the JSON, so one Struct serves the
+# first and every later delta of a tool call.
+class _Function(msgspec.Struct, omit_defaults=True):
+    name: str | UnsetType = UNSET
+    arguments: str | UnsetType = UNSET
+
+
+class _ToolCallDelta(msgspec.Struct, omit_defaults=True):
+    index: int
+    id: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    function: _Function | UnsetType = UNSET
+
+
+class _ToolResultDelta(msgspec.Struct, omit_defaults=True):
+    tool_call_id: str
+    result: Any
+    is_error: bool = False
+    artifact: Any = None
+
+
+class _Delta(msgspec.Struct, omit_defaults=True):
+    role: str | UnsetType = UNSET
+    content: str | UnsetType = UNSET
+    tool_calls: list[_ToolCallDelta] | UnsetType = UNSET
+    tool_results: list[_ToolResultDelta] | UnsetType = UNSET
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class _ErrorBody(msgspec.Struct):
+    message: str
+    type: str
+    code: None = None
+
+
+class _ErrorFrame(msgspec.Struct):
+    error: _ErrorBody
+
+
+def _generate_id() -> str:
+    return "chatcmpl-" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+
+
+class _ToolCall:
+    __slots__ = ("answered", "finished", "has_args", "index")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.has_args = False
+        self.finished = False
+        self.answered = False
+
+
+class OpenAIChatEncoder:
+    """Encodes one stream of chunks as ``chat.completion.chunk`` SSE frames.
+
+    :param model: the ``model`` field of every chunk.
+    :param completion_id: the ``id`` of every chunk; default ``"chatcmpl-"`` and
+        24 random letters and digits.
+    :param created: the ``created`` Unix time of every chunk; default the time
+        the encoder was made, in whole seconds.
+    :param reasoning_field: the delta field that carries reasoning text,
+        ``"reasoning_content"`` (DeepSeek, SGLang, Qwen) or ``"reasoning"``
+        (OpenRouter, vLLM, Ollama).
+    :param include_usage: write a usage chunk (``"choices": []``) before
+        ``[DONE]`` and ``"usage": null`` on every other chunk, as OpenAI does
+        for ``stream_options: {"include_usage": true}``.
+    :param tool_results: ``"drop"`` (default) or ``"delta"``; see the module
+        documentation.
+    :param system_fingerprint: written on every chunk when given.
+
+    One encoder serves one response. See the module documentation for the
+    mapping.
+    """
+
+    #: The response's media type.
+    media_type = "text/event-stream"
+    #: SSE comment sent on an idle connection; safe because no frame has an ``id:``.
+    keepalive: bytes | None = b": heartbeat\n\n"
+
+    def __init__(
+        self,
+        *,
+        model: str = "assistant-stream",
+        completion_id: str | None = None,
+        created: int | None = None,
+        reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content",
+        include_usage: bool = False,
+        tool_results: Literal["drop", "delta"] = "drop",
+        system_fingerprint: str | None = None,
+    ) -> None:
+        if reasoning_field not in ("reasoning_content", "reasoning"):
+            raise ValueError(
+                f"reasoning_field must be 'reasoning_content' or 'reasoning', "
+                f"not {reasoning_field!r}"
+            )
+        if tool_results not in ("drop", "delta"):
+            raise ValueError(f"tool_results must be 'drop' or 'delta', not {tool_results!r}")
+        self.model = model
+        self.completion_id = completion_id if completion_id is not None else _generate_id()
+        self.created = created if created is not None else int(time.time())
+        self.reasoning_field = reasoning_field
+        self.include_usage = include_usage
+        self.tool_results = tool_results
+        self.system_fingerprint = system_fingerprint
+        #: Every response header, ``Content-Type`` included.
+        self.headers: Mapping[str, str] = {
+            "Content-Type": "text/event-stream; charset=utf-8",
+            **STREAMING_HEADERS,
+        }
+
+        self._json = json_encoder()
+        # The constant parts of every frame are encoded once; a frame is
+        # head + delta JSON + tail.
+        common = {"id": self.completion_id, "object": "chat.completion.chunk"}
+        common_json = self._json.encode(
+            {
+                **common,
+                "created": self.created,
+                "model": model,
+                **({"system_fingerprint": system_fingerprint} if system_fingerprint else {}),
+            }
+        )
+        self._head = b"data: " + common_json[:-1] + b',"choices":[{"index":0,"delta":'
+        usage_null = b',"usage":null' if include_usage else b""
+        self._tail = b',"logprobs":null,"finish_reason":null}]' + usage_null + b"}\n\n"
+        self._finish_head = self._head + b'{},"logprobs":null,"finish_reason":'
+        self._finish_tail = b"}]" + usage_null + b"}\n\n"
+        self._usage_head = b"data: " + common_json[:-1] + b',"choices":[],"usage":'
+        # The reasoning delta differs only in its field name: a dict of one key.
+        self._started = False
+        self._finished = False
+        self._tool_calls: dict[str, _ToolCall] = {}
+        self._step_reason: str | None = None
+        self._message_reason: str | None = None
+        self._step_tokens = [0, 0]
+        self._message_tokens: tuple[int, int] | None = None
+        self._warned: set[str] = set()
+
+    # -- frames -----------------------------------------------------------------
+
+    def _frame(self, delta: object) -> bytes:
+        body = self._json.encode(delta)  # raises before any state changes
+        prefix = b""
+        if not self._started:
+            # OpenAI's first chunk announces the role, with empty content.
+            self._started = True
+            prefix = self._head + b'{"role":"assistant","content":""}' + self._tail
+        return prefix + self._head + body + self._tail
+
+    def _tool_frame(self, delta: _ToolCallDelta) -> bytes:
+        return self._frame(_Delta(tool_calls=[delta]))
+
+    def _drop(self, kind: str) -> bytes:
+        if kind not in self._warned:
+            self._warned.add(kind)
+            logger.warning(
+                "openai_chat has no representation for %r chunks; dropping them for this stream",
+                kind,
+            )
+        return b""
+
+    def _call(
+        self, chunk: ToolCallDeltaChunk | ToolCallArgsTextFinishChunk | ToolResultChunk
+    ) -> _ToolCall:
+        call = self._tool_calls.get(chunk.tool_call_id)
+        if call is None:
+            raise ChunkEncodeError(
+                f"cannot encode {chunk.type} chunk: unknown tool_call_id "
+                f"{chunk.tool_call_id!r} (no tool-call-begin for it in this stream)"
+            )
+        return call
+
+    def _args(self, call: _ToolCall, text: str) -> bytes:
+        if not text:
+            return b""
+        call.has_args = True
+        return self._tool_frame(
+            _ToolCallDelta(index=call.index, function=_Function(arguments=text))
+        )
+
+    def _close_call(self, call: _ToolCall, trailing: str = "") -> bytes:
+        if call.finished:
+            return b""
+        if not trailing and not call.has_args:
+            # A call without arguments would leave clients json.loads("").
+            trailing = "{}"
+        out = self._args(call, trailing)
+        call.finished = True
+        return out
+
+    # -- public API ---------------------------------------------------------------
+
+    def encode(self, chunk: Chunk) -> bytes:
+        """Return the frames for one chunk (``b""`` for chunks this format drops)."""
+        return self.encode_many((chunk,))
+
+    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
+        """Return the frames for several chunks as one buffer.
+
+        Raises :class:`~assistant_stream_core.errors.ChunkEncodeError` for a
+        chunk that cannot be encoded; its ``partial`` holds the frames of the
+        chunks before it.
+        """
+        if self._finished:
+            raise ChunkEncodeError("cannot encode after finish(): the stream is closed")
+        frames: list[bytes] = []
+        for chunk in chunks:
+            try:
+                frames.append(self._encode_one(chunk))
+            except ChunkEncodeError as exc:
+                exc.partial = b"".join(frames)
+                raise
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise encode_error(chunk, exc, b"".join(frames)) from exc
+        return b"".join(frames)
+
+    def _encode_one(self, chunk: Chunk) -> bytes:
+        match chunk:
+            case TextDeltaChunk(text_delta=text):
+                return self._frame(_Delta(content=text)) if text else b""
+            case ReasoningDeltaChunk(reasoning_delta=text):
+                return self._frame({self.reasoning_field: text}) if text else b""
+            case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
+                if call_id in self._tool_calls:
+                    raise ChunkEncodeError(
+                        f"tool-call-begin: tool call id {call_id!r} was already used"
+                    )
+                call = _ToolCall(len(self._tool_calls))
+                frame = self._tool_frame(
+                    _ToolCallDelta(
+                        index=call.index,
+                        id=call_id,
+                        type="function",
+                        function=_Function(name=name, arguments=""),
+                    ),
+                )
+                self._tool_calls[call_id] = call
+                return frame
+            case ToolCallDeltaChunk(args_text_delta=text):
+                call = self._call(chunk)
+                # Args text after the call settled is dropped, as upstream does.
+                return b"" if call.finished else self._args(call, text)
+            case ToolCallArgsTextFinishChunk(args_text_delta=text):
+                return self._close_call(self._call(chunk), text)
+            case ToolResultChunk():
+                answered = self._call(chunk)
+                surfaced = b""
+                if self.tool_results == "delta":
+                    # Encoded first: an unencodable result must not settle the call.
+                    surfaced = self._json.encode(
+                        _Delta(
+                            tool_results=[
+                                _ToolResultDelta(
+                                    tool_call_id=chunk.tool_call_id,
+                                    result=chunk.result,
+                                    is_error=chunk.is_error,
+                                    artifact=chunk.artifact,
+                                )
+                            ]
+                        )
+                    )
+                # A result settles the call's arguments, as the TS client does.
+                out = self._close_call(answered)
+                answered.answered = True
+                if surfaced:
+                    out += self._frame(msgspec.Raw(surfaced))
+                return out
+            case ErrorChunk(error=message):
+                body = self._json.encode(
+                    _ErrorFrame(error=_ErrorBody(message=message, type="server_error"))
+                )
+                return b"data: " + body + b"\n\n"
+            case StepFinishChunk():
+                self._step_reason = chunk.finish_reason
+                self._step_tokens[0] += chunk.input_tokens
+                self._step_tokens[1] += chunk.output_tokens
+                return b""
+            case MessageFinishChunk():
+                self._message_reason = chunk.finish_reason
+                self._message_tokens = (chunk.input_tokens, chunk.output_tokens)
+                return b""
+            case StepStartChunk() | ReasoningPartStartChunk():
+                return b""
+            case (
+                DataChunk() | AnnotationsChunk() | UpdateStateChunk() | SourceChunk() | FileChunk()
+            ):
+                return self._drop(chunk.type)
+        raise ChunkEncodeError(f"not a chunk: {type(chunk).__name__}")  # pragma: no cover
+
+    @property
+    def finish_reason(self) -> str:
+        """The ``finish_reason`` :meth:`finish` writes, given the chunks so far."""
+        reason = self._message_reason if self._message_reason is not None else self._step_reason
+        mapped = _TO_OPENAI_FINISH.get(reason or "", "stop")
+        if mapped == "stop" and any(not call.answered for call in self._tool_calls.values()):
+            # The client must run these calls; "stop" would tell it the turn is over.
+            return "tool_calls"
+        return mapped
+
+    def finish(self) -> bytes:
+        """Return the closing frames: open tool calls' arguments, the finish
+        chunk, the usage chunk (with ``include_usage``) and ``data: [DONE]``."""
+        if self._finished:
+            raise ChunkEncodeError("finish() called twice")
+        out = [self._close_call(call) for call in self._tool_calls.values()]
+        if not self._started:
+            self._started = True
+            out.append(self._head + b'{"role":"assistant","content":""}' + self._tail)
+        out.append(self._finish_head + self._json.encode(self.finish_reason) + self._finish_tail)
+        if self.include_usage:
+            prompt, completion = (
+                self._message_tokens
+                if self._message_tokens is not None
+                else (self._step_tokens[0], self._step_tokens[1])
+            )
+            usage = _Usage(prompt, completion, prompt + completion)
+            out.append(self._usage_head + self._json.encode(usage) + b"}\n\n")
+        out.append(_DONE)
+        self._finished = True
+        return b"".join(out)
+
+
+# -- decoder ----------------------------------------------------------------------
+
+
+class _InFunction(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _InToolCall(msgspec.Struct):
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: _InFunction | None = None
+
+
+class _InToolResult(msgspec.Struct):
+    tool_call_id: str
+    result: Any = None
+    is_error: bool = False
+    artifact: Any = None
+
+
+class _InDelta(msgspec.Struct):
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_InToolCall] | None = None
+    tool_results: list[_InToolResult] | None = None
+
+
+class _InChoice(msgspec.Struct):
+    index: int = 0
+    delta: _InDelta | None = None
+    finish_reason: str | None = None
+
+
+class _InUsage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _InChunk(msgspec.Struct):
+    choices: list[_InChoice]
+    id: str | None = None
+    created: int | None = None
+    model: str | None = None
+    usage: _InUsage | None = None
+
+
+class _InErrorBody(msgspec.Struct):
+    message: str = ""
+    type: str | None = None
+
+
+class OpenAIChatDecoder:
+    """Decodes ``chat.completion.chunk`` SSE back into chunks.
+
+    :param max_line_bytes: the largest SSE event buffered before
+        :class:`~assistant_stream_core.errors.ProtocolError` is raised.
+
+    After decoding, :attr:`completion_id`, :attr:`model` and :attr:`created`
+    hold the values of the last chunk seen. See the module documentation for
+    the normalisation.
+    """
+
+    def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._sse = SSEParser(max_line_bytes)
+        self._chunk_decoder = msgspec.json.Decoder(_InChunk)
+        self._error_decoder = msgspec.json.Decoder(dict[str, Any])
+        #: The ``id`` of the chunks (``None`` until one was decoded).
+        self.completion_id: str | None = None
+        #: The ``model`` of the chunks.
+        self.model: str | None = None
+        #: The ``created`` time of the chunks.
+        self.created: int | None = None
+        self._calls: dict[int, str] = {}  # tool-call index -> id
+        self._open_calls: list[str] = []
+        self._finish_reason: str | None = None
+        self._usage: _InUsage | None = None
+        self._done = False
+        self._failed = False
+
+    def _fail(self, message: str, offset: int | None) -> ProtocolError:
+        self._failed = True
+        return ProtocolError(message, offset=offset)
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Accept the next bytes (split anywhere); return the chunks completed."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        try:
+            events = self._sse.feed(data)
+        except ProtocolError:
+            self._failed = True
+            raise
+        out: list[Chunk] = []
+        for event in events:
+            if self._done:
+                raise self._fail("data after [DONE]", event.offset)
+            if event.event not in ("message", "error"):
+                raise self._fail(f"unexpected SSE event type {event.event!r}", event.offset)
+            if event.data == "[DONE]":
+                self._done = True
+                out.extend(self._close())
+                continue
+            out.extend(self._decode_event(event.data, event.event, event.offset))
+        return out
+
+    def _decode_event(self, data: str, event_name: str, offset: int) -> list[Chunk]:
+        raw = data.encode()
+        try:
+            obj = self._error_decoder.decode(raw)
+        except msgspec.ValidationError:
+            raise self._fail("event data is not a JSON object", offset) from None
+        except msgspec.DecodeError as exc:
+            raise self._fail(f"event data is not valid JSON ({exc})", offset) from None
+        if obj.get("error") or event_name == "error":
+            error = obj.get("error", obj)
+            try:
+                body = msgspec.convert(error, _InErrorBody)
+            except msgspec.ValidationError as exc:
+                raise self._fail(f"malformed error frame: {exc}", offset) from None
+            return [ErrorChunk(body.message)]
+        try:
+            chunk = msgspec.convert(obj, _InChunk)
+        except msgspec.ValidationError as exc:
+            raise self._fail(f"malformed chat.completion.chunk: {exc}", offset) from None
+        if chunk.id is not None:
+            self.completion_id = chunk.id
+        if chunk.model is not None:
+            self.model = chunk.model
+        if chunk.created is not None:
+            self.created = chunk.created
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        out: list[Chunk] = []
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            if choice.delta is not None:
+                out.extend(self._decode_delta(choice.delta, offset))
+            if choice.finish_reason is not None:
+                self._finish_reason = choice.finish_reason
+        return out
+
+    def _decode_delta(self, delta: _InDelta, offset: int) -> list[Chunk]:
+        out: list[Chunk] = []
+        reasoning = delta.reasoning_content or delta.reasoning
+        if reasoning:
+            out.append(ReasoningDeltaChunk(reasoning))
+        if delta.content:
+            out.append(TextDeltaChunk(delta.content))
+        for call in delta.tool_calls or ():
+            call_id = self._calls.get(call.index)
+            if call_id is None:
+                if not call.id:
+                    raise self._fail(
+                        f"tool call index {call.index} has no id in its first delta", offset
+                    )
+                name = call.function.name if call.function is not None else None
+                if not name:
+                    raise self._fail(
+                        f"tool call {call.id!r} has no function name in its first delta", offset
+                    )
+                if call.id in self._open_calls:
+                    raise self._fail(f"tool call id {call.id!r} used twice", offset)
+                call_id = self._calls[call.index] = call.id
+                self._open_calls.append(call_id)
+                out.append(ToolCallBeginChunk(call_id, name))
+            elif call.id and call.id != call_id:
+                raise self._fail(
+                    f"tool call index {call.index} changed its id to {call.id!r}", offset
+                )
+            if call.function is not None and call.function.arguments:
+                out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
+        for result in delta.tool_results or ():
+            out.append(
+                ToolResultChunk(
+                    result.tool_call_id,
+                    result.result,
+                    artifact=result.artifact,
+                    is_error=result.is_error,
+                )
+            )
+        return out
+
+    def _close(self) -> list[Chunk]:
+        out: list[Chunk] = [ToolCallArgsTextFinishChunk(call_id) for call_id in self._open_calls]
+        self._open_calls = []
+        if self._finish_reason is not None or self._usage is not None:
+            usage = self._usage or _InUsage()
+            reason = self._finish_reason
+            out.append(
+                MessageFinishChunk(
+                    _FROM_OPENAI_FINISH.get(reason, "other") if reason else "unknown",
+                    input_tokens=usage.prompt_tokens,
+                    output_tokens=usage.completion_tokens,
+                )
+            )
+        return out
+
+    def finish(self) -> list[Chunk]:
+        """Signal the end of input.
+
+        Raises :class:`~assistant_stream_core.errors.ProtocolError` if the
+        stream ended inside an event or without ``data: [DONE]``.
+        """
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        try:
+            pending = self._sse.finish()
+        except ProtocolError:
+            self._failed = True
+            raise
+        if pending:
+            raise self._fail("stream ended inside an unterminated event", None)
+        if not self._done:
+            raise self._fail("stream ended without data: [DONE]", None)
+        return []
+
+
+def normalize(
+    chunks: Iterable[Chunk],
+    *,
+    include_usage: bool = False,
+    tool_results: Literal["drop", "delta"] = "drop",
+) -> list[Chunk]:
+    """Return what decoding the encoding of ``chunks`` gives back.
+
+    Pass the encoder's ``include_usage`` and ``tool_results``. Assumes
+    ``chunks`` encode without error (valid tool call ids). See the module
+    documentation for the rules.
+    """
+    encoder = OpenAIChatEncoder(include_usage=include_usage, tool_results=tool_results)
+    out: list[Chunk] = []
+    calls: dict[str, list[bool]] = {}  # id -> [has_args, settled]
+
+    def settle(call_id: str, trailing: str) -> None:
+        state = calls[call_id]
+        if state[1]:
+            return
+        text = trailing or ("" if state[0] else "{}")
+        if text:
+            out.append(ToolCallDeltaChunk(call_id, text))
+        state[1] = True
+
+    for chunk in chunks:
+        encoder.encode(chunk)  # tracks the finish reason and usage
+        match chunk:
+            case TextDeltaChunk(text_delta=text) if text:
+                out.append(TextDeltaChunk(text))
+            case ReasoningDeltaChunk(reasoning_delta=text) if text:
+                out.append(ReasoningDeltaChunk(text))
+            case ToolCallBeginChunk():
+                calls[chunk.tool_call_id] = [False, False]
+                out.append(ToolCallBeginChunk(chunk.tool_call_id, chunk.tool_name))
+            case ToolCallDeltaChunk(args_text_delta=text) if text:
+                if not calls[chunk.tool_call_id][1]:
+                    calls[chunk.tool_call_id][0] = True
+                    out.append(ToolCallDeltaChunk(chunk.tool_call_id, text))
+            case ToolCallArgsTextFinishChunk():
+                settle(chunk.tool_call_id, chunk.args_text_delta)
+            case ToolResultChunk():
+                settle(chunk.tool_call_id, "")
+                if tool_results == "delta":
+                    out.append(chunk)
+            case ErrorChunk():
+                out.append(chunk)
+    for call_id in calls:
+        settle(call_id, "")
+    out.extend(ToolCallArgsTextFinishChunk(call_id) for call_id in calls)
+    tokens = (0, 0)
+    if include_usage:
+        tokens = (
+            encoder._message_tokens
+            if encoder._message_tokens is not None
+            else (encoder._step_tokens[0], encoder._step_tokens[1])
+        )
+    out.append(MessageFinishChunk(_FROM_OPENAI_FINISH[encoder.finish_reason], *tokens))
+    return out
