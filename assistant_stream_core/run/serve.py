@@ -1,0 +1,530 @@
+"""The serving loop every adapter shares: chunks in, encoded writes out.
+
+:func:`stream_encoded` drains a source of chunks through a sans-IO encoder into
+an ``async send(bytes)`` callable supplied by the adapter. It owns the policy
+that must be the same for every web framework:
+
+* one ``send`` per batch a run hands over (one frame per chunk for a plain
+  async iterable of chunks);
+* keepalive bytes while the source is silent, never in the middle of a frame;
+  they double as a probe that finds a client that left;
+* a send that takes longer than ``send_timeout`` means the client is gone;
+* a client that is gone (the framework's disconnect signal, or a failed write)
+  stops the loop and closes the source, which cancels the run through the run
+  layer's grace-then-cancel path;
+* a source that raises ends the stream with an error frame and the protocol's
+  closing frames, and the exception is logged;
+* an encoder error (for example a value the wire format cannot carry) is
+  logged and ends the stream with an error frame if one can still be encoded.
+
+The loop never raises for any of these: it returns a :class:`StreamResult`
+saying how the stream ended. Only cancellation of the calling task propagates.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+
+from ..chunks import Chunk, ErrorChunk
+from ..protocols.base import Encoder
+
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_KEEPALIVE_INTERVAL",
+    "DEFAULT_SEND_TIMEOUT",
+    "DISCONNECT_ERRORS",
+    "LOGGER_NAME",
+    "RunSource",
+    "SendBytes",
+    "Source",
+    "StreamEnd",
+    "StreamResult",
+    "PROTOCOL_ENCODERS",
+    "EncoderSpec",
+    "aclose_source",
+    "make_encoder",
+    "response_headers",
+    "stream_encoded",
+]
+
+#: Seconds of silence after which the protocol's keepalive bytes are written.
+DEFAULT_KEEPALIVE_INTERVAL = 15.0
+#: Seconds one write may take before the client is treated as gone.
+DEFAULT_SEND_TIMEOUT = 30.0
+#: Seconds allowed for closing the source (the run's grace and cancellation).
+DEFAULT_CLOSE_TIMEOUT = 5.0
+#: The logger every adapter writes to.
+LOGGER_NAME = "assistant_stream_ce"
+
+#: Exceptions from ``send`` that mean the client has gone. ASGI servers raise
+#: an ``OSError`` (ASGI spec 2.4), aiohttp a ``ConnectionResetError``, anyio
+#: streams ``BrokenResourceError``/``ClosedResourceError``.
+DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+)
+
+# Response headers a browser script may read without CORS exposing them.
+_CORS_SAFELISTED = frozenset(
+    {
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+    }
+)
+
+_default_logger = logging.getLogger(LOGGER_NAME)
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """A run from the run layer: it hands over chunks in batches.
+
+    ``batches()`` yields every chunk pending since the last call as one list;
+    ``aclose()`` stops the run (the callback gets a short grace period, then it
+    is cancelled).
+    """
+
+    def batches(self) -> AsyncIterator[list[Chunk]]:
+        """Yield the chunks, one list per drain of the run's buffer."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop the run and wait until its callback has ended."""
+        ...
+
+
+#: What an adapter can stream: a run, or any async iterable of chunks.
+Source = RunSource | AsyncIterable[Chunk]
+#: The adapter's write: one call per buffer, awaited before the next one.
+SendBytes = Callable[[bytes], Awaitable[None]]
+
+
+class StreamEnd(enum.Enum):
+    """How a stream ended."""
+
+    #: The source ended; the closing frames were written.
+    COMPLETE = "complete"
+    #: The source raised; the error frame and closing frames were written.
+    RUN_ERROR = "run-error"
+    #: The encoder raised; the stream was cut short.
+    ENCODE_ERROR = "encode-error"
+    #: The client left (disconnect signal or a failed write).
+    DISCONNECTED = "disconnected"
+    #: A write took longer than ``send_timeout``; the client is treated as gone.
+    SEND_TIMEOUT = "send-timeout"
+
+
+@dataclass
+class StreamResult:
+    """What :func:`stream_encoded` did, for the adapter and for tests."""
+
+    #: How the stream ended.
+    end: StreamEnd
+    #: Chunks taken from the source.
+    chunks: int = 0
+    #: Calls to ``send`` that completed (keepalives included).
+    writes: int = 0
+    #: Bytes written.
+    bytes_sent: int = 0
+    #: Keepalive writes among :attr:`writes`.
+    keepalives: int = 0
+    #: The exception behind ``RUN_ERROR``, ``ENCODE_ERROR`` or a failed write.
+    error: BaseException | None = None
+
+    @property
+    def client_gone(self) -> bool:
+        """``True`` when the response must not be finished (the client left)."""
+        return self.end in (StreamEnd.DISCONNECTED, StreamEnd.SEND_TIMEOUT)
+
+
+#: Protocol names accepted by :func:`make_encoder`: module under
+#: :mod:`assistant_stream_core.protocols` and encoder class name.
+PROTOCOL_ENCODERS: Mapping[str, tuple[str, str]] = {
+    "data_stream": ("data_stream", "DataStreamEncoder"),
+    "assistant_transport": ("assistant_transport", "AssistantTransportEncoder"),
+    "openai_chat": ("openai_chat", "OpenAIChatEncoder"),
+    "ui_message_stream": ("ui_message_stream", "UIMessageStreamEncoder"),
+    "ag_ui": ("ag_ui", "AGUIEncoder"),
+}
+
+#: What adapters accept as a protocol: an encoder, an encoder class (or any
+#: factory), or a protocol name from :data:`PROTOCOL_ENCODERS`.
+EncoderSpec = Encoder | Callable[[], Encoder] | str
+
+
+def make_encoder(spec: EncoderSpec) -> Encoder:
+    """Return a fresh encoder for ``spec``.
+
+    An encoder instance is returned as is (it must not have been used for
+    another response); a class or factory is called; a name such as
+    ``"data_stream"`` is looked up in :data:`PROTOCOL_ENCODERS`, importing the
+    protocol module on first use.
+
+    :raises ValueError: for an unknown protocol name.
+    :raises ImportError: if the protocol's module is not available.
+    """
+    if isinstance(spec, str):
+        try:
+            module_name, class_name = PROTOCOL_ENCODERS[spec]
+        except KeyError:
+            known = ", ".join(sorted(PROTOCOL_ENCODERS))
+            raise ValueError(f"unknown protocol {spec!r}; known: {known}") from None
+        module = importlib.import_module(f"assistant_stream_core.protocols.{module_name}")
+        factory: Callable[[], Encoder] = getattr(module, class_name)
+        return factory()
+    # A class first: an encoder class has the protocol's attributes too.
+    if not isinstance(spec, type) and isinstance(spec, Encoder):
+        return spec
+    return spec()
+
+
+def response_headers(
+    encoder: Encoder,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    *,
+    expose_headers: bool = False,
+) -> list[tuple[str, str]]:
+    """Return the response headers for ``encoder``, with the user's merged in.
+
+    The protocol's headers come first; a user header with the same name
+    (compared case-insensitively) replaces the protocol's. With
+    ``expose_headers=True`` an ``Access-Control-Expose-Headers`` header lists
+    the protocol headers that are not CORS-safelisted (such as
+    ``x-vercel-ai-data-stream``), so a browser client on another origin can read
+    them and pick its decoder; alternatively list them in your CORS
+    middleware's ``expose_headers`` setting.
+    """
+    merged: dict[str, tuple[str, str]] = {
+        name.lower(): (name, value) for name, value in encoder.headers.items()
+    }
+    if headers is not None:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in items:
+            merged[name.lower()] = (name, value)
+    if expose_headers and "access-control-expose-headers" not in merged:
+        exposed = [name for name in encoder.headers if name.lower() not in _CORS_SAFELISTED]
+        if exposed:
+            merged["access-control-expose-headers"] = (
+                "Access-Control-Expose-Headers",
+                ", ".join(exposed),
+            )
+    return list(merged.values())
+
+
+async def aclose_source(
+    source: Source,
+    *,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Close ``source`` (cancelling its run), shielded from outer cancellation.
+
+    Used by :func:`stream_encoded` and by adapters that give up before the
+    stream starts (a client gone before the first byte).
+    """
+    await _aclose_all([source], close_timeout, logger or _default_logger)
+
+
+async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) -> None:
+    # Shielded: this also runs while the caller is being cancelled, and the
+    # run's callback must not outlive its response.
+    with anyio.move_on_after(limit, shield=True) as scope:
+        for obj in objects:
+            aclose = getattr(obj, "aclose", None)
+            if aclose is None:
+                continue
+            try:
+                await aclose()
+            except Exception:
+                logger.exception("closing the stream source failed")
+    if scope.cancelled_caught:
+        logger.warning("the stream source did not close within %.1f s", limit)
+
+
+def _error_message(exc: BaseException) -> str:
+    # Upstream sends str(exc); an empty message would leave the client
+    # with nothing to show.
+    return str(exc) or type(exc).__name__
+
+
+class _Streamer:
+    """The state of one :func:`stream_encoded` call."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        send: SendBytes,
+        keepalive_interval: float | None,
+        send_timeout: float | None,
+        logger: logging.Logger,
+    ) -> None:
+        self.encoder = encoder
+        self.send = send
+        self.keepalive_interval = keepalive_interval
+        self.send_timeout = send_timeout
+        self.logger = logger
+        self.end: StreamEnd | None = None
+        self.error: BaseException | None = None
+        self.chunks = 0
+        self.writes = 0
+        self.bytes_sent = 0
+        self.keepalives = 0
+        self.last_write = anyio.current_time()
+        # The pump and the keepalive task share one connection: a keepalive
+        # is only written while the pump is not writing, and the pump waits
+        # for a keepalive in flight (never two writes at once, no split frame).
+        self.writing = False
+        self.keepalive_done: anyio.Event | None = None
+        self.scope: anyio.CancelScope | None = None
+        self.last_was_error = False
+        self.gone = False
+
+    def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
+        if not self.gone:
+            self.gone = True
+            # A stream that already completed stays complete; a run error or
+            # an encoder error keeps its exception for the log.
+            if self.end is not StreamEnd.COMPLETE:
+                self.end = end
+                self.error = self.error or error
+        if self.scope is not None:
+            self.scope.cancel()
+
+    async def write(self, data: bytes) -> bool:
+        """Send ``data``; return ``False`` if the client is gone."""
+        if self.keepalive_done is not None:
+            await self.keepalive_done.wait()
+        if self.gone:
+            return False
+        self.writing = True
+        try:
+            return await self._send(data)
+        finally:
+            self.writing = False
+
+    async def _send(self, data: bytes) -> bool:
+        try:
+            if self.send_timeout is None:
+                await self.send(data)
+            else:
+                with anyio.move_on_after(self.send_timeout) as scope:
+                    await self.send(data)
+                if scope.cancelled_caught:
+                    self.client_gone(StreamEnd.SEND_TIMEOUT)
+                    return False
+        except DISCONNECT_ERRORS as exc:
+            self.client_gone(StreamEnd.DISCONNECTED, exc)
+            return False
+        self.last_write = anyio.current_time()
+        self.writes += 1
+        self.bytes_sent += len(data)
+        return True
+
+    async def keepalive(self, data: bytes, interval: float) -> None:
+        while not self.gone:
+            delay = self.last_write + interval - anyio.current_time()
+            if delay > 0:
+                await anyio.sleep(delay)
+                continue
+            if self.writing:
+                # The pump is writing, which restarts the timer when it ends.
+                await anyio.sleep(interval)
+                continue
+            self.keepalive_done = done = anyio.Event()
+            self.writing = True
+            try:
+                if await self._send(data):
+                    self.keepalives += 1
+            finally:
+                self.writing = False
+                self.keepalive_done = None
+                done.set()
+
+    async def watch(self, disconnected: Callable[[], Awaitable[object]]) -> None:
+        await disconnected()
+        self.client_gone(StreamEnd.DISCONNECTED)
+
+    def encode(self, chunks: list[Chunk] | tuple[Chunk, ...]) -> bytes | None:
+        """Encode a batch; on an encoder error, return ``None`` after logging."""
+        try:
+            return self.encoder.encode_many(chunks)
+        except Exception as exc:
+            self.encode_failed(exc)
+            return None
+
+    def encode_failed(self, exc: Exception) -> None:
+        self.end = StreamEnd.ENCODE_ERROR
+        self.error = exc
+        self.logger.error("encoding the stream failed: %s", exc, exc_info=exc)
+
+    async def pump(self, iterator: AsyncIterator[Any], batched: bool) -> None:
+        while True:
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                await self.run_failed(exc)
+                return
+            batch: list[Chunk] | tuple[Chunk, ...] = item if batched else (item,)
+            if not batch:
+                continue
+            data = self.encode(batch)
+            if data is None:
+                await self.write_error_tail()
+                return
+            self.chunks += len(batch)
+            self.last_was_error = isinstance(batch[-1], ErrorChunk)
+            if data and not await self.write(data):
+                return
+        try:
+            data = self.encoder.finish()
+        except Exception as exc:
+            self.encode_failed(exc)
+            return
+        if data:
+            await self.write(data)
+        if self.end is None:
+            self.end = StreamEnd.COMPLETE
+
+    async def run_failed(self, exc: Exception) -> None:
+        self.end = StreamEnd.RUN_ERROR
+        self.error = exc
+        self.logger.error("the run raised: %s", _error_message(exc), exc_info=exc)
+        # A run has already emitted its ErrorChunk; a plain iterable has not.
+        tail: list[Chunk] = [] if self.last_was_error else [ErrorChunk(error=_error_message(exc))]
+        try:
+            data = self.encoder.encode_many(tail) + self.encoder.finish()
+        except Exception as encode_exc:
+            self.encode_failed(encode_exc)
+            return
+        if data:
+            await self.write(data)
+
+    async def write_error_tail(self) -> None:
+        # The frames encoded before the bad chunk (``ChunkEncodeError.partial``),
+        # then an error frame and the closing frames. Best effort: an encoder
+        # that cannot encode anything more just ends the stream.
+        partial = getattr(self.error, "partial", b"")
+        chunk = ErrorChunk(error=f"the response could not be encoded: {self.error}")
+        try:
+            data = partial + self.encoder.encode(chunk) + self.encoder.finish()
+        except Exception:
+            data = partial
+        if data:
+            await self.write(data)
+
+
+async def stream_encoded(
+    source: Source,
+    encoder: Encoder,
+    send: SendBytes,
+    *,
+    start: Callable[[], Awaitable[object]] | None = None,
+    disconnected: Callable[[], Awaitable[object]] | None = None,
+    keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
+    send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    logger: logging.Logger | None = None,
+) -> StreamResult:
+    """Stream ``source`` through ``encoder`` into ``send``; return how it ended.
+
+    :param source: a run (anything with ``batches()`` and ``aclose()``), whose
+        batches are encoded with ``encode_many`` and written with one ``send``
+        each; or any async iterable of chunks, written one frame per chunk.
+    :param encoder: a fresh encoder from :mod:`assistant_stream_core.protocols`.
+    :param send: writes bytes to the client; an exception from
+        :data:`DISCONNECT_ERRORS` means the client has gone.
+    :param start: awaited once before the first write (for example, to send
+        the response headers); a disconnect error there ends the stream.
+    :param disconnected: an async callable that returns when the framework
+        reports that the client has gone.
+    :param keepalive_interval: seconds of silence before the encoder's
+        ``keepalive`` bytes are written; ``None`` or ``0`` disables keepalive
+        (so does an encoder whose ``keepalive`` is ``None``).
+    :param send_timeout: seconds one write may take before the client is
+        treated as gone; ``None`` waits forever.
+    :param close_timeout: seconds allowed for closing the source.
+    :param logger: where to log; defaults to the ``assistant_stream_ce`` logger.
+
+    The source is always closed before this returns, also when the calling
+    task is cancelled, so a run never outlives its response.
+    """
+    log = logger or _default_logger
+    streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log)
+    batched = isinstance(source, RunSource)
+    iterable: AsyncIterable[Any] = source.batches() if isinstance(source, RunSource) else source
+    iterator = iterable.__aiter__()
+    try:
+        async with anyio.create_task_group() as tg:
+            streamer.scope = tg.cancel_scope
+            if disconnected is not None:
+                tg.start_soon(streamer.watch, disconnected)
+            if start is not None:
+                try:
+                    await start()
+                except DISCONNECT_ERRORS as exc:
+                    streamer.client_gone(StreamEnd.DISCONNECTED, exc)
+                streamer.last_write = anyio.current_time()
+            if streamer.end is None:
+                keepalive = encoder.keepalive
+                if keepalive and keepalive_interval:
+                    tg.start_soon(streamer.keepalive, keepalive, keepalive_interval)
+                await streamer.pump(iterator, batched)
+            tg.cancel_scope.cancel()
+    finally:
+        # The iterator first (an async generator's ``finally`` runs now),
+        # then the run itself (grace, then cancellation of its callback).
+        to_close: list[Any] = [iterator] if iterator is not source else []
+        await _aclose_all([*to_close, source], close_timeout, log)
+    end = streamer.end or StreamEnd.DISCONNECTED
+    result = StreamResult(
+        end=end,
+        chunks=streamer.chunks,
+        writes=streamer.writes,
+        bytes_sent=streamer.bytes_sent,
+        keepalives=streamer.keepalives,
+        error=streamer.error,
+    )
+    _log_end(log, result)
+    return result
+
+
+def _log_end(log: logging.Logger, result: StreamResult) -> None:
+    if result.end is StreamEnd.DISCONNECTED:
+        cause = f" ({result.error!r})" if result.error is not None else ""
+        log.info(
+            "client disconnected after %d bytes; the run was stopped%s",
+            result.bytes_sent,
+            cause,
+        )
+    elif result.end is StreamEnd.SEND_TIMEOUT:
+        log.warning(
+            "a write took longer than the send timeout (client not reading); "
+            "the run was stopped after %d bytes",
+            result.bytes_sent,
+        )
+    elif result.end is StreamEnd.COMPLETE and result.chunks == 0:
+        log.info("the run ended without producing any chunks")
+    else:
+        log.debug(
+            "stream ended: %s, %d chunks, %d writes, %d bytes",
+            result.end.value,
+            result.chunks,
+            result.writes,
+            result.bytes_sent,
+        )

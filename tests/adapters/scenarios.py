@@ -1,0 +1,175 @@
+"""The runs every adapter serves in the shared scenario suite.
+
+Each scenario is a source built per request. Most are a small stand-in for a
+run (``batches()`` + ``aclose()``), so the suite exercises the batched path
+adapters use for real runs; ``finally:`` blocks record into :data:`FINISHED`
+so a test can check that the server stopped the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import anyio
+
+from assistant_stream_core.chunks import (
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from assistant_stream_core.state import AppendTextOperation, SetOperation
+
+#: Request id -> set when that request's run reached its ``finally:``.
+FINISHED: dict[str, threading.Event] = {}
+_lock = threading.Lock()
+
+
+def finished(rid: str) -> threading.Event:
+    """The event a run with request id ``rid`` sets when it ends."""
+    with _lock:
+        return FINISHED.setdefault(rid, threading.Event())
+
+
+class ScriptRun:
+    """A stand-in for a run: yields prepared batches, records its end."""
+
+    def __init__(self, script: Callable[[], AsyncIterator[list[Chunk]]], rid: str) -> None:
+        self._script = script
+        self._rid = rid
+        self._iterator: AsyncIterator[list[Chunk]] | None = None
+
+    async def _batches(self) -> AsyncIterator[list[Chunk]]:
+        try:
+            async with aclosing(self._script()) as script:
+                async for batch in script:
+                    yield batch
+        finally:
+            finished(self._rid).set()
+
+    def batches(self) -> AsyncIterator[list[Chunk]]:
+        self._iterator = self._batches()
+        return self._iterator
+
+    async def aclose(self) -> None:
+        if self._iterator is not None:
+            await self._iterator.aclose()  # type: ignore[attr-defined]
+        finished(self._rid).set()
+
+
+async def text() -> AsyncIterator[list[Chunk]]:
+    yield [TextDeltaChunk("Hello")]
+    yield [TextDeltaChunk(", "), TextDeltaChunk("world")]
+
+
+async def tool() -> AsyncIterator[list[Chunk]]:
+    yield [TextDeltaChunk("Checking.")]
+    yield [ToolCallBeginChunk(tool_call_id="t1", tool_name="get_weather")]
+    yield [ToolCallDeltaChunk(tool_call_id="t1", args_text_delta='{"city": ')]
+    yield [ToolCallDeltaChunk(tool_call_id="t1", args_text_delta='"Paris"}')]
+    yield [
+        ToolCallArgsTextFinishChunk(tool_call_id="t1"),
+        ToolResultChunk(tool_call_id="t1", result={"temp_c": 21}),
+    ]
+
+
+async def state() -> AsyncIterator[list[Chunk]]:
+    yield [UpdateStateChunk(operations=[SetOperation(path=("status",), value="busy")])]
+    yield [
+        UpdateStateChunk(
+            operations=[
+                SetOperation(path=("log",), value=""),
+                AppendTextOperation(path=("log",), value="a"),
+            ]
+        )
+    ]
+    yield [TextDeltaChunk("done")]
+
+
+async def error() -> AsyncIterator[list[Chunk]]:
+    yield [TextDeltaChunk("partial")]
+    raise RuntimeError("boom")
+
+
+async def add_error() -> AsyncIterator[list[Chunk]]:
+    yield [TextDeltaChunk("partial"), ErrorChunk(error="tool failed")]
+
+
+async def empty() -> AsyncIterator[list[Chunk]]:
+    return
+    yield
+
+
+async def bad_encode() -> AsyncIterator[list[Chunk]]:
+    yield [TextDeltaChunk("ok")]
+    yield [DataChunk(data=object())]
+    yield [TextDeltaChunk("never sent")]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-request knobs, read from the query string."""
+
+    gap: float = 0.0
+    keepalive: float | None = 15.0
+    send_timeout: float | None = 30.0
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Options:
+        def number(name: str, default: float | None) -> float | None:
+            value = query.get(name)
+            if value is None:
+                return default
+            return None if value == "none" else float(value)
+
+        return cls(
+            gap=number("gap", 0.0) or 0.0,
+            keepalive=number("keepalive", 15.0),
+            send_timeout=number("send_timeout", 30.0),
+        )
+
+
+def build(name: str, query: Mapping[str, str]) -> tuple[ScriptRun, Options]:
+    """The source for scenario ``name`` and the response options."""
+    options = Options.parse(query)
+    rid = query.get("rid", "")
+
+    async def silent() -> AsyncIterator[list[Chunk]]:
+        yield [TextDeltaChunk("before")]
+        await anyio.sleep(options.gap)
+        yield [TextDeltaChunk("after")]
+
+    async def endless() -> AsyncIterator[list[Chunk]]:
+        # Ticks, then silence: a disconnect must be noticed in both phases.
+        for i in range(5):
+            yield [TextDeltaChunk(f"tick {i} ")]
+            await anyio.sleep(0.01)
+        await anyio.sleep(3600)
+        yield []
+
+    async def flood() -> AsyncIterator[list[Chunk]]:
+        block = "x" * 65536
+        while True:
+            yield [TextDeltaChunk(block)]
+
+    scripts: dict[str, Callable[[], AsyncIterator[list[Chunk]]]] = {
+        "text": text,
+        "tool": tool,
+        "state": state,
+        "error": error,
+        "add_error": add_error,
+        "empty": empty,
+        "bad_encode": bad_encode,
+        "silent": silent,
+        "endless": endless,
+        "flood": flood,
+    }
+    return ScriptRun(scripts[name], rid), options
