@@ -33,6 +33,7 @@ __all__ = [
     "Operation",
     "SetOperation",
     "UNSAFE_SEGMENTS",
+    "apply",
     "apply_operation",
     "apply_operations",
     "coerce_operation",
@@ -182,6 +183,10 @@ def apply_operations(state: Any, operations: Iterable[Operation]) -> Any:
     for operation in operations:
         state = apply_operation(state, operation)
     return state
+
+
+#: Short name for :func:`apply_operations`: ``apply(state, operations)``.
+apply = apply_operations
 
 
 def coerce_operation(operation: Operation | Mapping[str, Any]) -> Operation:

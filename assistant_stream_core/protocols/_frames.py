@@ -60,6 +60,11 @@ def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset:
     try:
         return decoder.decode(text)
     except msgspec.ValidationError as exc:
+        # msgspec validates while parsing: tell "not JSON" apart from "wrong shape".
+        try:
+            msgspec.json.decode(text)
+        except msgspec.DecodeError as syntax:
+            raise ProtocolError(f"{what} is not valid JSON: {syntax}", offset=offset) from None
         raise ProtocolError(f"invalid {what}: {exc}", offset=offset) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"{what} is not valid JSON: {exc}", offset=offset) from None
