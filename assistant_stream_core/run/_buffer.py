@@ -1,0 +1,316 @@
+"""The buffer between a run's producer (the controller) and its consumer.
+
+Why a plain list behind a :class:`threading.Lock`: controller methods are
+synchronous (as upstream's are) and may be called from worker threads
+(``anyio.to_thread.run_sync`` inside the callback). A lock-guarded list makes
+``append_text`` one lock round trip and one ``list.append`` — no event-loop
+call per chunk, no queue, no task switch. The consumer takes *everything*
+pending at once, so an adapter writes one buffer per take.
+
+Why coalescing: while the consumer is behind, a delta that continues the last
+buffered delta (text or reasoning with the same ``parent_id``, tool-call args
+with the same ``tool_call_id``) joins it instead of becoming a new chunk. The
+pieces are kept in a list and joined once, when the consumer takes them, so
+200,000 ``append_text`` calls cost 200,000 ``list.append`` calls and one
+``str.join`` — not a quadratic chain of concatenations — and leave one chunk.
+State operations coalesce the same way into one ``update-state`` chunk, which
+is also what keeps them ahead of the next non-state chunk.
+
+The consumer is woken only when it is actually waiting (one wake per wait, not
+per chunk): from the event-loop thread by setting an :class:`anyio.Event`, from
+any other thread through :func:`anyio.from_thread.run_sync` with the loop's
+token captured when iteration starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Final
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+
+from ..chunks import (
+    Chunk,
+    ReasoningDeltaChunk,
+    TextDeltaChunk,
+    ToolCallDeltaChunk,
+    UpdateStateChunk,
+)
+from ..state import Operation
+from .errors import RunClosedError
+
+__all__ = ["CHUNK_COST", "ChunkBuffer"]
+
+#: Size charged for a chunk that is not a text delta (and for each state
+#: operation) when comparing the buffer with the high-water mark. Deltas are
+#: charged their length in characters.
+CHUNK_COST: Final = 64
+
+# Kinds of the open "tail" (the last, still growing, buffered item).
+_NONE: Final = 0
+_TEXT: Final = 1
+_REASONING: Final = 2
+_ARGS: Final = 3
+_OPS: Final = 4
+
+# Buffer life cycle.
+_OPEN: Final = 0
+_CANCELLED: Final = 1  # the consumer left: writes are dropped quietly
+_ENDED: Final = 2  # the run is over: writes raise RunClosedError
+
+
+class ChunkBuffer:
+    """Pending chunks, a coalescing tail, and the consumer's wake-up.
+
+    Not public: :class:`~assistant_stream_core.run.RunController` writes to it,
+    :class:`~assistant_stream_core.run.Run` reads from it.
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_done",
+        "_drain_event",
+        "_event",
+        "_high_water_mark",
+        "_lock",
+        "_loop_thread",
+        "_size",
+        "_status",
+        "_tail_items",
+        "_tail_key",
+        "_tail_kind",
+        "_token",
+        "_waiting",
+    )
+
+    def __init__(self, high_water_mark: int) -> None:
+        self._lock = threading.Lock()
+        self._chunks: list[Chunk] = []
+        self._tail_kind = _NONE
+        self._tail_key: str | None = None
+        self._tail_items: list[str] | list[Operation] = []
+        self._size = 0
+        self._high_water_mark = high_water_mark
+        self._status = _OPEN
+        self._done = False
+        self._waiting = False
+        self._event: anyio.Event | None = None
+        self._drain_event: anyio.Event | None = None
+        self._loop_thread: int | None = None
+        self._token: anyio.lowlevel.EventLoopToken | None = None
+
+    # -- binding -----------------------------------------------------------
+
+    def bind(self) -> None:
+        """Remember the event loop's thread and token (call from the loop)."""
+        self._loop_thread = threading.get_ident()
+        self._token = anyio.lowlevel.current_token()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the consumer has left early."""
+        return self._status == _CANCELLED
+
+    # -- producer side -----------------------------------------------------
+
+    def _closed_error(self) -> RunClosedError:
+        return RunClosedError("this run has ended; its controller can no longer emit chunks")
+
+    def _seal(self) -> None:
+        """Turn the open tail into a chunk (lock held)."""
+        kind = self._tail_kind
+        if kind == _NONE:
+            return
+        items = self._tail_items
+        chunk: Chunk
+        if kind == _TEXT:
+            chunk = TextDeltaChunk(text_delta="".join(items), parent_id=self._tail_key)  # type: ignore[arg-type]
+        elif kind == _REASONING:
+            chunk = ReasoningDeltaChunk(
+                reasoning_delta="".join(items),  # type: ignore[arg-type]
+                parent_id=self._tail_key,
+            )
+        elif kind == _ARGS:
+            assert self._tail_key is not None
+            chunk = ToolCallDeltaChunk(
+                tool_call_id=self._tail_key,
+                args_text_delta="".join(items),  # type: ignore[arg-type]
+            )
+        else:
+            chunk = UpdateStateChunk(operations=items)  # type: ignore[arg-type]
+        self._chunks.append(chunk)
+        self._tail_kind = _NONE
+        self._tail_key = None
+        self._tail_items = []
+
+    def add_delta(self, kind: int, key: str | None, text: str) -> None:
+        """Append a text/reasoning/args delta, joining the tail when it continues it."""
+        with self._lock:
+            if self._status != _OPEN:
+                if self._status == _ENDED:
+                    raise self._closed_error()
+                return
+            if self._tail_kind == kind and self._tail_key == key:
+                self._tail_items.append(text)  # type: ignore[arg-type]
+            else:
+                self._seal()
+                self._tail_kind = kind
+                self._tail_key = key
+                self._tail_items = [text]
+            self._size += len(text)
+            if not self._waiting:
+                return
+            self._waiting = False
+            event = self._event
+        self._wake(event)
+
+    def add_ops(self, operations: list[Operation]) -> None:
+        """Append state operations; consecutive ones share one ``update-state`` chunk."""
+        with self._lock:
+            if self._status != _OPEN:
+                if self._status == _ENDED:
+                    raise self._closed_error()
+                return
+            if self._tail_kind != _OPS:
+                self._seal()
+                self._tail_kind = _OPS
+                self._tail_items = []
+            self._tail_items.extend(operations)  # type: ignore[arg-type]
+            self._size += CHUNK_COST * len(operations)
+            if not self._waiting:
+                return
+            self._waiting = False
+            event = self._event
+        self._wake(event)
+
+    def add(self, chunk: Chunk) -> None:
+        """Append any other chunk (pending state operations go out first)."""
+        with self._lock:
+            if self._status != _OPEN:
+                if self._status == _ENDED:
+                    raise self._closed_error()
+                return
+            self._seal()
+            self._chunks.append(chunk)
+            self._size += CHUNK_COST
+            if not self._waiting:
+                return
+            self._waiting = False
+            event = self._event
+        self._wake(event)
+
+    def add_any(self, chunk: Chunk) -> None:
+        """Append a chunk from a merged stream, coalescing deltas like the controller."""
+        match chunk:
+            case TextDeltaChunk(text_delta=text, parent_id=parent_id):
+                self.add_delta(_TEXT, parent_id, text)
+            case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent_id):
+                self.add_delta(_REASONING, parent_id, text)
+            case ToolCallDeltaChunk(tool_call_id=tool_call_id, args_text_delta=text):
+                self.add_delta(_ARGS, tool_call_id, text)
+            case UpdateStateChunk(operations=operations):
+                self.add_ops(list(operations))
+            case _:
+                self.add(chunk)
+
+    def seal(self) -> None:
+        """Close the open tail so the next write starts a new chunk."""
+        with self._lock:
+            self._seal()
+
+    def check_open(self) -> None:
+        """Raise :class:`RunClosedError` if the run has ended."""
+        if self._status == _ENDED:
+            raise self._closed_error()
+
+    def finish(self) -> None:
+        """The producer is done: no more writes; wake the consumer."""
+        with self._lock:
+            self._seal()
+            self._done = True
+            if self._status == _OPEN:
+                self._status = _ENDED
+            event = self._event if self._waiting else None
+            self._waiting = False
+        if event is not None:
+            self._wake(event)
+
+    def cancel(self) -> None:
+        """The consumer left early: drop later writes, release ``drain()`` waiters."""
+        with self._lock:
+            if self._status == _OPEN:
+                self._status = _CANCELLED
+            self._chunks = []
+            self._tail_kind = _NONE
+            self._tail_items = []
+            self._size = 0
+            drain_event, self._drain_event = self._drain_event, None
+        if drain_event is not None:
+            self._wake(drain_event)
+
+    def end(self) -> None:
+        """Every later write raises :class:`RunClosedError`."""
+        with self._lock:
+            self._status = _ENDED
+
+    def _wake(self, event: anyio.Event | None) -> None:
+        if event is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            event.set()
+            return
+        # RuntimeError: the loop is gone (the run was torn down while this
+        # thread ran), so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            anyio.from_thread.run_sync(event.set, token=self._token)
+
+    # -- consumer side -----------------------------------------------------
+
+    def take(self) -> tuple[list[Chunk], bool]:
+        """Everything pending (tail sealed) and whether the producer is done."""
+        with self._lock:
+            self._seal()
+            chunks = self._chunks
+            if chunks:
+                self._chunks = []
+                self._size = 0
+            drain_event, self._drain_event = self._drain_event, None
+            done = self._done
+        if drain_event is not None:
+            drain_event.set()
+        return chunks, done
+
+    def arm(self) -> anyio.Event | None:
+        """Prepare to wait: an event the next write sets, or ``None`` if there is work."""
+        with self._lock:
+            if self._chunks or self._tail_kind != _NONE or self._done:
+                return None
+            self._event = event = anyio.Event()
+            self._waiting = True
+            return event
+
+    async def drain(self) -> None:
+        """Wait until the consumer has taken the buffer below the high-water mark."""
+        with self._lock:
+            if self._size < self._high_water_mark or self._status != _OPEN:
+                event = None
+            else:
+                event = self._drain_event
+                if event is None:
+                    self._drain_event = event = anyio.Event()
+        if event is None:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        else:
+            await event.wait()
+
+    def pending_count(self) -> int:
+        """How many chunks a take would return now (for tests and metrics)."""
+        with self._lock:
+            return len(self._chunks) + (self._tail_kind != _NONE)
+
+    def pending_size(self) -> int:
+        """The buffer's size as compared with the high-water mark."""
+        return self._size

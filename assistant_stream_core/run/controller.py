@@ -1,0 +1,548 @@
+"""The controller a run callback writes to: :class:`RunController` and :class:`ToolCallController`.
+
+Every method is synchronous (as upstream's are, except ``add_tool_call``) and
+may be called from a worker thread (``anyio.to_thread.run_sync`` inside the
+callback): each one checks its arguments, then makes one call into the run's
+lock-guarded buffer (see :mod:`assistant_stream_core.run._buffer`). Nothing is
+relayed through a task, so chunks leave in exactly the order they were
+produced (DESIGN.md decision 4).
+
+Arguments are checked here, at the call site, with messages that name the
+argument, so a mistake raises in the callback rather than breaking the stream
+later: non-``str`` text is a :class:`TypeError`; values the wire cannot carry
+(not JSON, ``NaN``/``Infinity``) are :class:`TypeError`/:class:`ValueError`;
+what the strict TS client rejects (a second tool call with the same id, a
+result for an unknown tool call, an impossible state path) is a
+:class:`ValueError`/:class:`~assistant_stream_core.errors.StateError`
+(decision 5). Using a controller after its run or tool call has closed raises
+:class:`~assistant_stream_core.run.errors.RunClosedError`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import warnings
+from collections.abc import AsyncIterable, Iterable, Sequence
+from typing import Any
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+import anyio.lowlevel
+
+from ..chunks import (
+    AnnotationsChunk,
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    MessageFinishChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolResultChunk,
+)
+from ._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
+from ._json import check_json
+from .errors import RunClosedError
+from .state_proxy import StateHost
+
+__all__ = [
+    "ReadOnlyCancellationSignal",
+    "RunController",
+    "ToolCallController",
+    "generate_openai_style_tool_call_id",
+    "stream_text",
+]
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_openai_style_tool_call_id() -> str:
+    """A new tool call id: ``"call_"`` and 24 random characters of ``[A-Za-z0-9]``."""
+    return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+
+
+def _require_str(value: object, name: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+
+
+def _require_optional_str(value: object, name: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+
+
+def _require_int(value: object, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+
+
+class ReadOnlyCancellationSignal:
+    """A read-only view of the run's cancellation: ``is_set()`` and ``await wait()``."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: _RunCore) -> None:
+        self._core = core
+
+    def is_set(self) -> bool:
+        """True once the consumer has left (the client disconnected)."""
+        return self._core.cancelled
+
+    async def wait(self) -> bool:
+        """Wait until the run is cancelled; returns ``True``."""
+        event = self._core.cancel_event
+        if event is None:
+            raise RuntimeError("the run has not started")
+        await event.wait()
+        return True
+
+
+class _RunCore:
+    """What every view of one run's controller shares (not public)."""
+
+    __slots__ = (
+        "buffer",
+        "cancel_event",
+        "cancelled",
+        "error",
+        "lock",
+        "loop_thread",
+        "open_tools",
+        "run_id",
+        "state",
+        "task_group",
+        "token",
+        "tool_call_ids",
+    )
+
+    def __init__(self, buffer: ChunkBuffer, state: Any, run_id: str) -> None:
+        self.buffer = buffer
+        self.state = StateHost(buffer, state)
+        self.run_id = run_id
+        self.lock = threading.Lock()
+        self.tool_call_ids: set[str] = set()
+        self.open_tools: dict[str, ToolCallController] = {}
+        self.cancelled = False
+        self.cancel_event: anyio.Event | None = None
+        self.error: BaseException | None = None
+        self.task_group: anyio.abc.TaskGroup | None = None
+        self.loop_thread: int | None = None
+        self.token: anyio.lowlevel.EventLoopToken | None = None
+
+    def bind(self) -> None:
+        """Capture the loop (call from the loop when iteration starts)."""
+        self.buffer.bind()
+        self.cancel_event = anyio.Event()
+        self.loop_thread = threading.get_ident()
+        self.token = anyio.lowlevel.current_token()
+
+    def mark_cancelled(self) -> None:
+        """The consumer left: set ``is_cancelled`` and the event (loop thread)."""
+        self.cancelled = True
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def register_tool_call(self, tool_call_id: str) -> None:
+        """Claim ``tool_call_id`` for this run; a second claim is a ValueError."""
+        with self.lock:
+            if tool_call_id in self.tool_call_ids:
+                raise ValueError(
+                    f"tool_call_id {tool_call_id!r} is already used in this run; "
+                    "the client rejects a second tool call with the same id"
+                )
+            self.tool_call_ids.add(tool_call_id)
+
+    def put_merged(self, chunk: Chunk) -> None:
+        """Forward a chunk from a merged stream (tool call ids are still checked)."""
+        if isinstance(chunk, ToolCallBeginChunk):
+            self.buffer.check_open()
+            self.register_tool_call(chunk.tool_call_id)
+        self.buffer.add_any(chunk)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record the run's first error and stop its remaining tasks."""
+        if self.error is None:
+            self.error = exc
+        if self.task_group is not None:
+            self.task_group.cancel_scope.cancel()
+
+    def close_open_tools(self) -> None:
+        """Close every tool call the callback left open (upstream does this at run end)."""
+        with self.lock:
+            tools = list(self.open_tools.values())
+        for tool in tools:
+            tool.close()
+
+
+class ToolCallController:
+    """Streams one tool call: its argument text, then its result.
+
+    Returned by :meth:`RunController.add_tool_call`; not created directly.
+    """
+
+    __slots__ = ("_closed", "_core", "tool_call_id", "tool_name")
+
+    def __init__(self, core: _RunCore, tool_name: str, tool_call_id: str) -> None:
+        self._core = core
+        self._closed = False
+        #: The tool's name.
+        self.tool_name = tool_name
+        #: The tool call's id (given, or generated by :func:`generate_openai_style_tool_call_id`).
+        self.tool_call_id = tool_call_id
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` or :meth:`set_response`."""
+        return self._closed
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise RunClosedError(
+                f"{what}: tool call {self.tool_call_id!r} is closed; to report a result "
+                "later, use controller.add_tool_result(tool_call_id, result)"
+            )
+
+    def append_args_text(self, args_text_delta: str) -> None:
+        """Append a piece of the tool call's JSON arguments text."""
+        if not isinstance(args_text_delta, str):
+            raise TypeError(f"args_text_delta must be a str, got {type(args_text_delta).__name__}")
+        self._check_open("append_args_text")
+        self._core.buffer.add_delta(_ARGS, self.tool_call_id, args_text_delta)
+
+    def set_result(self, result: Any) -> None:
+        """Deprecated alias of :meth:`set_response` (warns with :class:`DeprecationWarning`)."""
+        warnings.warn(
+            "set_result() is deprecated. Use set_response() instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.set_response(result)
+
+    def set_response(
+        self, result: Any, *, artifact: Any | None = None, is_error: bool = False
+    ) -> None:
+        """Send the tool's result, then close the tool call.
+
+        As upstream, the ``tool-result`` chunk comes first, then
+        ``tool-call-args-text-finish``.
+
+        :raises TypeError: ``result``/``artifact`` is not JSON, or ``is_error`` is not a bool.
+        :raises ValueError: they hold ``NaN`` or an infinity.
+        """
+        check_json(result, "result")
+        check_json(artifact, "artifact")
+        if not isinstance(is_error, bool):
+            raise TypeError(f"is_error must be a bool, got {type(is_error).__name__}")
+        self._check_open("set_response")
+        self._core.buffer.add(
+            ToolResultChunk(
+                tool_call_id=self.tool_call_id, result=result, artifact=artifact, is_error=is_error
+            )
+        )
+        self.close()
+
+    def close(self) -> None:
+        """Finish the arguments (``tool-call-args-text-finish``); idempotent."""
+        core = self._core
+        with core.lock:
+            if self._closed:
+                return
+            self._closed = True
+            core.open_tools.pop(self.tool_call_id, None)
+        core.buffer.add(ToolCallArgsTextFinishChunk(tool_call_id=self.tool_call_id))
+
+
+class RunController:
+    """What a run callback uses to produce chunks.
+
+    Obtained as the callback's argument (``create_run(callback)`` calls
+    ``callback(controller)``). Method names and signatures follow upstream
+    ``assistant_stream.RunController``.
+    """
+
+    __slots__ = ("_add_delta", "_core", "_parent_id")
+
+    def __init__(self, core: _RunCore, parent_id: str | None = None) -> None:
+        self._core = core
+        self._parent_id = parent_id
+        # Bound once: append_text is the hot path.
+        self._add_delta = core.buffer.add_delta
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self._core.run_id
+
+    def with_parent_id(self, parent_id: str) -> RunController:
+        """A view of this controller whose text, reasoning, tool-call, source and
+        file chunks carry ``parent_id`` (data, errors, annotations, steps and
+        state never do)."""
+        _require_str(parent_id, "parent_id")
+        return RunController(self._core, parent_id)
+
+    # -- text ------------------------------------------------------------------
+
+    def append_text(self, text_delta: str) -> None:
+        """Append visible text; adjacent pieces merge while the consumer is behind."""
+        if type(text_delta) is not str and not isinstance(text_delta, str):
+            raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
+        self._add_delta(_TEXT, self._parent_id, text_delta)
+
+    def add_reasoning_part(self, unstable_summary: str | None = None) -> None:
+        """Start a new reasoning part, optionally with an app-written summary."""
+        _require_optional_str(unstable_summary, "unstable_summary")
+        self._core.buffer.add(
+            ReasoningPartStartChunk(unstable_summary=unstable_summary, parent_id=self._parent_id)
+        )
+
+    def append_reasoning(self, reasoning_delta: str) -> None:
+        """Append reasoning ("thinking") text."""
+        if type(reasoning_delta) is not str and not isinstance(reasoning_delta, str):
+            raise TypeError(f"reasoning_delta must be a str, got {type(reasoning_delta).__name__}")
+        self._add_delta(_REASONING, self._parent_id, reasoning_delta)
+
+    async def stream_text(self, tokens: AsyncIterable[str] | Iterable[str]) -> None:
+        """Append each token of ``tokens``, honouring flow control (see :func:`stream_text`)."""
+        await stream_text(self, tokens)
+
+    # -- state -------------------------------------------------------------------
+
+    @property
+    def state(self) -> Any:
+        """The run's state as a :class:`~assistant_stream_core.run.StateProxy`, or ``None``.
+
+        Example::
+
+            controller.state = {"user": {"name": "John"}, "log": ""}
+            controller.state["user"]["name"] = "Bob"     # set ["user", "name"]
+            controller.state["log"] += "line"            # set (the string was empty)
+            controller.state["log"] += " more"           # append-text ["log"]
+        """
+        return self._core.state.proxy()
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        """Replace the whole state (a ``set`` at ``[]``); ``value`` is deep-copied."""
+        self._core.state.set((), value)
+
+    def append_state_text(self, path: Sequence[str | int], text_delta: str) -> None:
+        """Append ``text_delta`` to the string at ``path`` (an ``append-text`` operation).
+
+        :raises StateError: there is no string at ``path`` (the client would reject it).
+        """
+        self._core.state.append_text(path, text_delta)
+
+    def flush(self) -> None:
+        """End the current batch of state operations: later ones go in a new chunk.
+
+        Pending operations always leave before the next non-state chunk and at
+        every take by the consumer, so calling this is rarely needed.
+        """
+        self._core.buffer.seal()
+
+    # -- tool calls ----------------------------------------------------------------
+
+    async def add_tool_call(
+        self, tool_name: str, tool_call_id: str | None = None
+    ) -> ToolCallController:
+        """Begin a tool call and return its controller.
+
+        :raises ValueError: ``tool_call_id`` was already used in this run.
+        """
+        _require_str(tool_name, "tool_name")
+        if tool_call_id is None:
+            tool_call_id = generate_openai_style_tool_call_id()
+        else:
+            _require_str(tool_call_id, "tool_call_id")
+        core = self._core
+        core.buffer.check_open()
+        core.register_tool_call(tool_call_id)
+        tool = ToolCallController(core, tool_name, tool_call_id)
+        with core.lock:
+            core.open_tools[tool_call_id] = tool
+        core.buffer.add(
+            ToolCallBeginChunk(
+                tool_call_id=tool_call_id, tool_name=tool_name, parent_id=self._parent_id
+            )
+        )
+        return tool
+
+    def add_tool_result(
+        self, tool_call_id: str, result: Any, *, artifact: Any | None = None, is_error: bool = False
+    ) -> None:
+        """Send a result for a tool call begun earlier in this run (``tool-result`` only).
+
+        :raises ValueError: no tool call with that id was begun in this run.
+        """
+        _require_str(tool_call_id, "tool_call_id")
+        check_json(result, "result")
+        check_json(artifact, "artifact")
+        if not isinstance(is_error, bool):
+            raise TypeError(f"is_error must be a bool, got {type(is_error).__name__}")
+        if tool_call_id not in self._core.tool_call_ids:
+            raise ValueError(
+                f"tool_call_id {tool_call_id!r} names no tool call in this run; "
+                "the client rejects a result for an unknown tool call"
+            )
+        self._core.buffer.add(
+            ToolResultChunk(
+                tool_call_id=tool_call_id, result=result, artifact=artifact, is_error=is_error
+            )
+        )
+
+    # -- other chunks ----------------------------------------------------------------
+
+    def add_stream(self, stream: AsyncIterable[Chunk]) -> None:
+        """Merge the chunks of ``stream`` (any async iterable of chunks, or another run).
+
+        The stream is read by a task of this run; the run ends once the
+        callback has returned and every merged stream is exhausted. An
+        exception from the stream fails the run as if the callback raised it.
+        """
+        core = self._core
+        core.buffer.check_open()
+        if not hasattr(stream, "__aiter__"):
+            raise TypeError(
+                f"stream must be an async iterable of chunks, got {type(stream).__name__}"
+            )
+        task_group = core.task_group
+        if task_group is None:
+            raise RunClosedError("add_stream: the run is not running")
+
+        async def reader() -> None:
+            try:
+                async for chunk in stream:
+                    core.put_merged(chunk)
+            except Exception as exc:
+                core.fail(exc)
+            finally:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+        if threading.get_ident() == core.loop_thread:
+            task_group.start_soon(reader)
+        else:
+            anyio.from_thread.run_sync(task_group.start_soon, reader, token=core.token)
+
+    def add_data(self, data: Any) -> None:
+        """Attach application data (any JSON value) to the message."""
+        check_json(data, "data")
+        self._core.buffer.add(DataChunk(data=data))
+
+    def add_error(self, error: str) -> None:
+        """Send an error message (the client marks the message as errored)."""
+        _require_str(error, "error")
+        self._core.buffer.add(ErrorChunk(error=error))
+
+    def add_source(self, id: str, url: str, title: str | None = None) -> None:
+        """Cite a source (a URL)."""
+        _require_str(id, "id")
+        _require_str(url, "url")
+        _require_optional_str(title, "title")
+        self._core.buffer.add(SourceChunk(id=id, url=url, title=title, parent_id=self._parent_id))
+
+    def add_file(self, data: str, mime_type: str) -> None:
+        """Attach a file (base64 ``data`` with its ``mime_type``)."""
+        _require_str(data, "data")
+        _require_str(mime_type, "mime_type")
+        self._core.buffer.add(FileChunk(data=data, mime_type=mime_type, parent_id=self._parent_id))
+
+    def add_annotations(self, annotations: list[Any]) -> None:
+        """Attach message annotations (a list of JSON values)."""
+        if not isinstance(annotations, list):
+            raise TypeError(f"annotations must be a list, got {type(annotations).__name__}")
+        check_json(annotations, "annotations")
+        self._core.buffer.add(AnnotationsChunk(annotations=annotations))
+
+    def add_step_start(self, message_id: str) -> None:
+        """Start a model step (one LLM call in an agent loop)."""
+        _require_str(message_id, "message_id")
+        self._core.buffer.add(StepStartChunk(message_id=message_id))
+
+    def add_step_finish(
+        self,
+        finish_reason: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        is_continued: bool = False,
+    ) -> None:
+        """Finish a model step, with its finish reason and token usage."""
+        _require_str(finish_reason, "finish_reason")
+        _require_int(input_tokens, "input_tokens")
+        _require_int(output_tokens, "output_tokens")
+        if not isinstance(is_continued, bool):
+            raise TypeError(f"is_continued must be a bool, got {type(is_continued).__name__}")
+        self._core.buffer.add(
+            StepFinishChunk(
+                finish_reason=finish_reason,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                is_continued=is_continued,
+            )
+        )
+
+    def add_message_finish(
+        self, finish_reason: str, input_tokens: int = 0, output_tokens: int = 0
+    ) -> None:
+        """End the message with a finish reason and total usage (not in upstream)."""
+        _require_str(finish_reason, "finish_reason")
+        _require_int(input_tokens, "input_tokens")
+        _require_int(output_tokens, "output_tokens")
+        self._core.buffer.add(
+            MessageFinishChunk(
+                finish_reason=finish_reason, input_tokens=input_tokens, output_tokens=output_tokens
+            )
+        )
+
+    # -- flow control and cancellation ----------------------------------------------
+
+    async def drain(self) -> None:
+        """Return once the consumer has taken the buffer below the high-water mark.
+
+        The buffer's size is the length in characters of pending text,
+        reasoning and argument deltas plus 64 per other pending chunk or state
+        operation. Returns at once when the buffer is below the mark, or when
+        the run has been cancelled. Call it from the event loop's thread.
+        """
+        await self._core.buffer.drain()
+
+    @property
+    def cancelled_event(self) -> ReadOnlyCancellationSignal:
+        """The run's cancellation signal (``is_set()``, ``await wait()``), read-only."""
+        return ReadOnlyCancellationSignal(self._core)
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once the consumer has left early (for example, the client disconnected)."""
+        return self._core.cancelled
+
+
+async def stream_text(
+    controller: RunController, tokens: AsyncIterable[str] | Iterable[str]
+) -> None:
+    """Pipe ``tokens`` into ``controller.append_text``, waiting on :meth:`~RunController.drain`.
+
+    A fast producer (an LLM client yielding tokens) is held back while a slow
+    client reads, so the run's buffer stays near its high-water mark. Stops
+    early, without error, when the run is cancelled.
+    """
+    if isinstance(tokens, AsyncIterable):
+        async for token in tokens:
+            if controller.is_cancelled:
+                break
+            controller.append_text(token)
+            await controller.drain()
+    else:
+        for token in tokens:
+            if controller.is_cancelled:
+                break
+            controller.append_text(token)
+            await controller.drain()

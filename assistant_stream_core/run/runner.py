@@ -1,0 +1,392 @@
+"""``create_run``: an async callback becomes an async iterator of chunks.
+
+Structure (anyio; no task outlives the iterator)::
+
+    Run._batches()                       the consumer's async generator
+      task group
+        _produce()                       shielded scope, cancelled only by us
+          inner task group
+            callback(controller)
+            readers of add_stream(...)
+          close open tool calls, error chunk, buffer.finish()
+      loop: take everything pending -> yield it as one batch; else wait
+
+The callback starts lazily, on the first ``__anext__``. Its task lives in a
+task group inside the generator, so the generator must be iterated and closed
+by one task, and a timeout must wrap the whole loop rather than single
+``anext`` calls (cancel scopes must nest). Use ``async for``, or
+``async with create_run(...) as run``, which closes the run on exit.
+
+Closing early (``aclose()``, ``break`` inside ``async with``, the consumer's
+task being cancelled) sets ``controller.is_cancelled`` and the
+``cancelled_event``, gives the callback ``grace_period`` seconds to return on
+its own, then cancels it — the producer runs in a shielded scope, so an outer
+cancellation reaches the callback only through this path — and waits for it to
+finish. A callback that swallows cancellation therefore delays ``aclose()``.
+
+When the callback (or a merged stream) raises ``e``, open tool calls are
+closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
+re-raises ``e`` after yielding it (DESIGN.md decision 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import secrets
+import string
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import anyio
+
+from ..chunks import Chunk, ErrorChunk
+from ._buffer import ChunkBuffer
+from .controller import RunController, _RunCore
+
+__all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
+
+logger = logging.getLogger("assistant_stream_core.run")
+
+#: Default high-water mark for :meth:`RunController.drain` (see there for the unit).
+DEFAULT_HIGH_WATER_MARK = 64 * 1024
+
+RunCallback = Callable[[RunController], Awaitable[Any]]
+"""The run function: ``async def run(controller): ...``."""
+
+_Hook = Callable[..., Any]
+
+# Set on an exception whose error chunk is already in a stream, so a run that
+# merges a failed run (add_stream) re-raises it without a second error chunk.
+_REPORTED = "_assistant_stream_error_reported"
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _mark_reported(exc: BaseException) -> None:
+    # AttributeError: only for exceptions without a __dict__ (rare).
+    with contextlib.suppress(AttributeError):
+        setattr(exc, _REPORTED, True)
+
+
+class _Batches:
+    """``Run.batches()``: the same run, one list of chunks at a time."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[Chunk]:
+        run = self._run
+        if run._index < len(run._pending):
+            rest = run._pending[run._index :]
+            run._pending = []
+            run._index = 0
+            return rest
+        return await run._next_batch()
+
+    async def aclose(self) -> None:
+        """Close the run (see :meth:`Run.aclose`)."""
+        await self._run.aclose()
+
+
+class Run:
+    """A running (or not yet started) run: an async iterator of chunks.
+
+    Returned by :func:`create_run`. Iterate it once, either chunk by chunk
+    (``async for chunk in run``) or batch by batch (``async for batch in
+    run.batches()``, each batch being everything pending when asked — the
+    shape an adapter wants for one write per batch).
+    """
+
+    __slots__ = (
+        "_callback",
+        "_child_scope",
+        "_closed",
+        "_core",
+        "_gen",
+        "_grace_period",
+        "_index",
+        "_on_cancel",
+        "_on_complete",
+        "_on_error",
+        "_pending",
+        "_producer_done",
+        "controller",
+    )
+
+    def __init__(
+        self,
+        callback: RunCallback,
+        *,
+        state: Any = None,
+        run_id: str | None = None,
+        grace_period: float = 0.05,
+        high_water_mark: int = DEFAULT_HIGH_WATER_MARK,
+        on_complete: _Hook | None = None,
+        on_error: _Hook | None = None,
+        on_cancel: _Hook | None = None,
+    ) -> None:
+        if not callable(callback):
+            raise TypeError(f"callback must be an async callable, got {type(callback).__name__}")
+        if run_id is None:
+            run_id = "run_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+        elif not isinstance(run_id, str):
+            raise TypeError(f"run_id must be a str, got {type(run_id).__name__}")
+        if not isinstance(grace_period, (int, float)) or grace_period < 0:
+            raise ValueError(f"grace_period must be a number >= 0, got {grace_period!r}")
+        if not isinstance(high_water_mark, int) or high_water_mark <= 0:
+            raise ValueError(f"high_water_mark must be an int > 0, got {high_water_mark!r}")
+        for name, hook in (
+            ("on_complete", on_complete),
+            ("on_error", on_error),
+            ("on_cancel", on_cancel),
+        ):
+            if hook is not None and not callable(hook):
+                raise TypeError(f"{name} must be callable, got {type(hook).__name__}")
+        self._callback = callback
+        self._core = _RunCore(ChunkBuffer(high_water_mark), state, run_id)
+        #: The run's controller (what the callback receives).
+        self.controller = RunController(self._core)
+        self._grace_period = float(grace_period)
+        self._on_complete = on_complete
+        self._on_error = on_error
+        self._on_cancel = on_cancel
+        self._gen: AsyncGenerator[list[Chunk], None] | None = None
+        self._pending: list[Chunk] = []
+        self._index = 0
+        self._closed = False
+        self._child_scope: anyio.CancelScope | None = None
+        self._producer_done: anyio.Event | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (given to :func:`create_run`, or generated)."""
+        return self._core.run_id
+
+    # -- iteration ---------------------------------------------------------------
+
+    def __aiter__(self) -> Run:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        pending = self._pending
+        index = self._index
+        if index < len(pending):
+            self._index = index + 1
+            return pending[index]
+        batch = await self._next_batch()
+        self._pending = batch
+        self._index = 1
+        return batch[0]
+
+    def batches(self) -> _Batches:
+        """Iterate the run one batch (a non-empty ``list`` of chunks) at a time."""
+        return _Batches(self)
+
+    async def _next_batch(self) -> list[Chunk]:
+        gen = self._gen
+        if gen is None:
+            if self._closed:
+                raise StopAsyncIteration
+            self._gen = gen = self._batches()
+        return await gen.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the run: cancel the callback (after the grace period) and wait for it.
+
+        Safe to call more than once, and before iteration started (then the
+        callback never runs).
+        """
+        self._closed = True
+        self._pending = []
+        if self._gen is not None:
+            await self._gen.aclose()
+
+    async def __aenter__(self) -> Run:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the generator that owns the tasks ---------------------------------------------
+
+    async def _batches(self) -> AsyncGenerator[list[Chunk], None]:
+        core = self._core
+        buffer = core.buffer
+        core.bind()
+        self._producer_done = anyio.Event()
+        self._child_scope = anyio.CancelScope(shield=True)
+        accumulator = self._make_accumulator()
+        reached_end = False
+        left: BaseException | None = None
+        try:
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(self._produce)
+                try:
+                    while True:
+                        batch, done = buffer.take()
+                        if batch:
+                            if accumulator is not None:
+                                accumulator.add_many(batch)
+                            yield batch
+                            continue
+                        if done:
+                            break
+                        event = buffer.arm()
+                        if event is not None:
+                            await event.wait()
+                except BaseException as exc:
+                    # The consumer left early (aclose, cancellation, an error
+                    # thrown in). Raised again below, outside the task group,
+                    # which would otherwise wrap it in an exception group.
+                    left = exc
+                    await self._stop()
+            if left is not None:
+                raise left
+            reached_end = True
+        finally:
+            buffer.end()
+            if accumulator is not None:
+                await self._call_hooks(reached_end, accumulator.message)
+        if core.error is not None:
+            raise core.error
+
+    async def _stop(self) -> None:
+        core = self._core
+        core.mark_cancelled()
+        core.buffer.cancel()
+        assert self._producer_done is not None
+        assert self._child_scope is not None
+        with anyio.move_on_after(self._grace_period, shield=True):
+            await self._producer_done.wait()
+        self._child_scope.cancel()
+
+    async def _produce(self) -> None:
+        core = self._core
+        assert self._child_scope is not None
+        assert self._producer_done is not None
+        try:
+            with self._child_scope:
+                async with anyio.create_task_group() as inner:
+                    core.task_group = inner
+                    inner.start_soon(self._call_callback)
+            core.task_group = None
+            self._finish()
+        finally:
+            core.task_group = None
+            self._producer_done.set()
+
+    async def _call_callback(self) -> None:
+        try:
+            await self._callback(self.controller)
+        except Exception as exc:
+            self._core.fail(exc)
+
+    def _finish(self) -> None:
+        core = self._core
+        buffer = core.buffer
+        core.close_open_tools()
+        error = core.error
+        if error is not None:
+            if core.cancelled:
+                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
+            else:
+                logger.error("run %s failed", core.run_id, exc_info=error)
+            if not getattr(error, _REPORTED, False):
+                buffer.add(ErrorChunk(error=str(error)))
+                _mark_reported(error)
+        buffer.finish()
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def _make_accumulator(self) -> Any:
+        # Only pay for assembling the message when someone will read it.
+        if self._on_complete is None and self._on_error is None and self._on_cancel is None:
+            return None
+        from ..message import MessageAccumulator
+
+        return MessageAccumulator()
+
+    async def _call_hooks(self, reached_end: bool, message: Any) -> None:
+        core = self._core
+        error = core.error
+        args: tuple[Any, ...]
+        if not reached_end:
+            hook, args = self._on_cancel, (core.run_id, message)
+        elif error is not None:
+            hook, args = self._on_error, (core.run_id, message, error)
+        else:
+            hook, args = self._on_complete, (core.run_id, message)
+        if hook is None:
+            return
+        # Shielded: a cancelled consumer still gets its on_cancel call.
+        with anyio.CancelScope(shield=True):
+            try:
+                result = hook(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("run %s: hook %r raised", core.run_id, hook)
+
+
+def create_run(
+    callback: RunCallback,
+    *,
+    state: Any = None,
+    run_id: str | None = None,
+    grace_period: float = 0.05,
+    high_water_mark: int = DEFAULT_HIGH_WATER_MARK,
+    on_complete: _Hook | None = None,
+    on_error: _Hook | None = None,
+    on_cancel: _Hook | None = None,
+) -> Run:
+    """Turn ``callback`` into a :class:`Run`: an async iterator of chunks.
+
+    :param callback: ``async def run(controller: RunController)``; it starts on
+        the first iteration.
+    :param state: the initial state (any JSON value, deep-copied); ``None``
+        means ``controller.state`` is ``None`` until assigned.
+    :param run_id: the run's id; generated (``"run_"`` + 24 characters) if not given.
+    :param grace_period: seconds a cancelled callback gets to return on its
+        own before it is cancelled.
+    :param high_water_mark: the buffer size above which
+        :meth:`RunController.drain` waits (characters of pending deltas, plus
+        64 per other chunk or state operation).
+    :param on_complete: ``on_complete(run_id, message)``, after the last chunk
+        of a run that ended normally.
+    :param on_error: ``on_error(run_id, message, exc)``, after the error chunk
+        of a run whose callback raised ``exc``.
+    :param on_cancel: ``on_cancel(run_id, message)``, when the consumer left
+        before the end.
+
+    Each hook may be sync or async, is called at most once, and only one of
+    them is called per run. ``message`` is what the consumer received,
+    assembled by :class:`assistant_stream_core.message.MessageAccumulator`.
+    A hook that raises is logged, not propagated.
+
+    :raises TypeError: ``state`` is not JSON, or an argument has the wrong type.
+    :raises ValueError: a bad ``grace_period``/``high_water_mark``, or a
+        non-finite number in ``state``.
+    """
+    return Run(
+        callback,
+        state=state,
+        run_id=run_id,
+        grace_period=grace_period,
+        high_water_mark=high_water_mark,
+        on_complete=on_complete,
+        on_error=on_error,
+        on_cancel=on_cancel,
+    )
