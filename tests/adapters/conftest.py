@@ -1,0 +1,33 @@
+"""Fixtures of the shared scenario suite: one real server per adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from . import servers
+
+#: Adapters under test, each the name of a server fixture below.
+ADAPTERS = ["starlette"]
+#: Protocols every adapter is tested with.
+PROTOCOLS = ["data_stream", "assistant_transport"]
+
+
+@pytest.fixture(scope="session")
+def starlette_server() -> Iterator[str]:
+    with servers.uvicorn_server(servers.starlette_app()) as url:
+        yield url
+
+
+@pytest.fixture(params=ADAPTERS)
+def server(request: pytest.FixtureRequest) -> str:
+    """The base URL of one adapter's server."""
+    url: str = request.getfixturevalue(f"{request.param}_server")
+    return url
+
+
+@pytest.fixture(params=PROTOCOLS)
+def protocol(request: pytest.FixtureRequest) -> str:
+    """A protocol name, as understood by ``make_encoder``."""
+    return str(request.param)

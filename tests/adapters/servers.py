@@ -1,0 +1,85 @@
+"""Real servers on 127.0.0.1, one per adapter, each serving the scenarios.
+
+Every app answers ``GET /{protocol}/{scenario}?rid=…&keepalive=…`` with the
+scenario streamed through its adapter, and ``GET /tasks`` with the number of
+tasks alive in the server's event loop (the leak check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .scenarios import build
+
+HEADERS = {"X-Custom": "yes"}
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(512)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@contextmanager
+def uvicorn_server(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn (h11) in a thread; yield its base URL."""
+    import uvicorn
+
+    sock = _listening_socket()
+    config = uvicorn.Config(
+        app, lifespan="off", http="h11", ws="none", log_level="warning", loop="asyncio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield _url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def starlette_app() -> Any:
+    """A Starlette app streaming every scenario through AssistantStreamResponse."""
+    from assistant_stream_starlette import AssistantStreamResponse
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    async def stream(request: Request) -> Response:
+        source, options = build(request.path_params["scenario"], request.query_params)
+        return AssistantStreamResponse(
+            source,
+            request.path_params["protocol"],
+            headers=HEADERS,
+            keepalive_interval=options.keepalive,
+            send_timeout=options.send_timeout,
+            expose_headers=True,
+        )
+
+    async def tasks(request: Request) -> Response:
+        return PlainTextResponse(str(len(asyncio.all_tasks())))
+
+    return Starlette(
+        routes=[Route("/tasks", tasks), Route("/{protocol}/{scenario}", stream)],
+    )
