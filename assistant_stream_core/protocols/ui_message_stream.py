@@ -1,0 +1,809 @@
+"""Vercel AI SDK UI Message Stream, protocol v1 (``useChat``, ``readUIMessageStream``).
+
+SSE frames ``data: <json>\\n\\n`` without ``event:`` lines, ended by
+``data: [DONE]\\n\\n``, with the header ``x-vercel-ai-ui-message-stream: v1``.
+Two unlike clients read it: the npm ``ai`` package (5.x and later) validates
+every frame against its ``uiMessageChunkSchema`` and crashes on a delta for a
+part it never saw start; assistant-ui's ``UIMessageStreamDecoder`` ignores
+unknown types and requires ``[DONE]``. The encoder writes only fields that
+``ai`` 5.0 already knows.
+
+**Encoder mapping** (:class:`UIMessageStreamEncoder`):
+
+===============================  ==============================================================
+Chunk                            UI message chunks
+===============================  ==============================================================
+(first frame)                    ``start {messageId, messageMetadata?}``
+``text-delta``                   ``text-start {id}`` when no text part with the same
+                                 ``parent_id`` is open, then ``text-delta {id, delta}``
+``reasoning-part-start``         ``reasoning-start {id}`` (the summary has no field: dropped)
+``reasoning-delta``              like text, with ``reasoning-*``
+``tool-call-begin``              ``tool-input-start {toolCallId, toolName}``
+``tool-call-delta``              ``tool-input-delta {toolCallId, inputTextDelta}``
+``tool-call-args-text-finish``   trailing text as one more delta, then
+                                 ``tool-input-available {toolCallId, toolName, input}`` with
+                                 the parsed arguments (``{}`` when there were none); arguments
+                                 that are not valid JSON give ``tool-input-error {toolCallId,
+                                 toolName, input: <raw text>, errorText}`` instead, which both
+                                 clients show as a failed call
+``tool-result``                  ``tool-output-available {toolCallId, output}``;
+                                 ``is_error`` → ``tool-output-error {toolCallId, errorText}``
+                                 (the result if a string, else its JSON); ``artifact`` dropped
+``source``                       ``source-url {sourceId, url, title?}``
+``file``                         ``file {url: "data:<mime_type>;base64,<data>", mediaType}``
+``data``                         ``data-data {data}`` (name configurable, ``data_part_name``);
+                                 ``ai`` adds a ``data-data`` part, assistant-ui puts
+                                 ``{"name": "data", "data": value}`` in ``unstable_data``
+``annotations``                  ``data-annotations {data: [...]}``
+``update-state``                 ``data-state {data: [operations], transient: true}``: not
+                                 stored in the message, delivered to ``onData`` callbacks
+                                 (``state="drop"`` drops it with one log warning per stream)
+``error``                        ``error {errorText}``
+``step-start``/``step-finish``   ``start-step`` / ``finish-step`` (no fields: the message id,
+                                 finish reason and usage of a step are dropped)
+``message-finish``               remembered for the final ``finish``
+(:meth:`~UIMessageStreamEncoder.finish`)  ``finish {finishReason}``, ``data: [DONE]``
+===============================  ==============================================================
+
+Text and reasoning parts are closed (``text-end``/``reasoning-end``) before a
+part of another kind, a tool call, a source, a file, a step boundary and at
+the end, so parts keep their order in ``ai``'s message. The tool calls still
+open at :meth:`~UIMessageStreamEncoder.finish` are settled there, as the other
+encoders do. ``finishReason`` is the last ``message-finish`` (else
+``step-finish``) reason when ``ai`` knows it (``stop``, ``length``,
+``content-filter``, ``tool-calls``, ``error``, ``other``, ``unknown``), another
+string becomes ``other``; with none, ``tool-calls`` if a tool call has no
+result, else ``stop``.
+
+Tool-call bookkeeping matches the other encoders: a delta, args finish or
+result for an id never begun, and a second begin for an id, raise
+:class:`~assistant_stream_core.errors.ChunkEncodeError`; args text after a
+call settled is dropped. Empty text, reasoning and args deltas write nothing.
+JSON is compact UTF-8; non-finite floats are written as ``null``.
+
+**Decoder** (:class:`UIMessageStreamDecoder`): what :func:`normalize`
+describes for our own streams, and for other producers: ``start`` sets
+:attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
+with other names become ``DataChunk({"name": name, "data": data})``, the shape
+assistant-ui uses; ``tool-input-available`` without args deltas gives the
+JSON of ``input`` as args text; ``preliminary`` outputs and ``abort``,
+``message-metadata``, ``source-document``, ``tool-output-denied``, approval,
+``custom``, ``reasoning-file``, ``reset-step`` and ``steering-message`` chunks
+are ignored. An unknown type, a field of the wrong type, a delta for a part
+that never started, an ``event:`` other than ``message``, data after
+``[DONE]`` and a stream without ``[DONE]`` raise
+:class:`~assistant_stream_core.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..chunks import (
+    AnnotationsChunk,
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    MessageFinishChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..state import coerce_operation
+from ._frames import encode_error, json_encoder
+from ._sse import SSEParser
+from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
+
+__all__ = [
+    "ANNOTATIONS_PART",
+    "HEADERS",
+    "STATE_PART",
+    "UIMessageStreamDecoder",
+    "UIMessageStreamEncoder",
+    "normalize",
+]
+
+logger = logging.getLogger(__name__)
+
+MEDIA_TYPE: Final = "text/event-stream"
+#: Every response header of this protocol.
+HEADERS: Final[Mapping[str, str]] = {
+    "Content-Type": MEDIA_TYPE,
+    **STREAMING_HEADERS,
+    "x-vercel-ai-ui-message-stream": "v1",
+}
+#: The data part name that carries ``annotations`` chunks.
+ANNOTATIONS_PART: Final = "annotations"
+#: The data part name that carries ``update-state`` operations (transient).
+STATE_PART: Final = "state"
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_DONE = b"data: [DONE]\n\n"
+_FINISH_REASONS = frozenset(
+    {"stop", "length", "content-filter", "tool-calls", "error", "other", "unknown"}
+)
+_IGNORED_TYPES = frozenset(
+    {
+        "abort",
+        "message-metadata",
+        "source-document",
+        "tool-output-denied",
+        "tool-approval-request",
+        "tool-approval-response",
+        "custom",
+        "reasoning-file",
+        "reset-step",
+        "steering-message",
+    }
+)
+
+
+# --- wire objects (shared by encoder and decoder) ---------------------------
+
+
+class _Wire(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type"):
+    pass
+
+
+class _Start(_Wire, tag="start"):
+    message_id: str | UnsetType = UNSET
+    message_metadata: Any | UnsetType = UNSET
+
+
+class _PartEdge(_Wire):
+    id: str
+
+
+class _TextStart(_PartEdge, tag="text-start"):
+    pass
+
+
+class _TextEnd(_PartEdge, tag="text-end"):
+    pass
+
+
+class _ReasoningStart(_PartEdge, tag="reasoning-start"):
+    pass
+
+
+class _ReasoningEnd(_PartEdge, tag="reasoning-end"):
+    pass
+
+
+class _TextDelta(_Wire, tag="text-delta"):
+    id: str
+    delta: str
+
+
+class _ReasoningDelta(_Wire, tag="reasoning-delta"):
+    id: str
+    delta: str
+
+
+class _ToolInputStart(_Wire, tag="tool-input-start"):
+    tool_call_id: str
+    tool_name: str
+
+
+class _ToolInputDelta(_Wire, tag="tool-input-delta"):
+    tool_call_id: str
+    input_text_delta: str
+
+
+class _ToolInputAvailable(_Wire, tag="tool-input-available"):
+    tool_call_id: str
+    tool_name: str
+    input: Any = None
+
+
+class _ToolInputError(_Wire, tag="tool-input-error"):
+    tool_call_id: str
+    tool_name: str
+    error_text: str
+    input: Any = None
+
+
+class _ToolOutputAvailable(_Wire, tag="tool-output-available"):
+    tool_call_id: str
+    output: Any = None
+    preliminary: bool = False
+
+
+class _ToolOutputError(_Wire, tag="tool-output-error"):
+    tool_call_id: str
+    error_text: str
+
+
+class _SourceUrl(_Wire, tag="source-url"):
+    source_id: str
+    url: str
+    title: str | None = None
+
+
+class _File(_Wire, tag="file"):
+    url: str
+    media_type: str
+
+
+class _StartStep(_Wire, tag="start-step"):
+    pass
+
+
+class _FinishStep(_Wire, tag="finish-step"):
+    pass
+
+
+class _Finish(_Wire, tag="finish"):
+    finish_reason: str | None = None
+
+
+class _Error(_Wire, tag="error"):
+    error_text: str
+
+
+class _DataPart(msgspec.Struct, omit_defaults=True):
+    # Not a tagged Struct: the type ("data-<name>") is open-ended.
+    type: str
+    data: Any = None
+    transient: bool = False
+
+
+_UIChunk = (
+    _Start
+    | _TextStart
+    | _TextEnd
+    | _ReasoningStart
+    | _ReasoningEnd
+    | _TextDelta
+    | _ReasoningDelta
+    | _ToolInputStart
+    | _ToolInputDelta
+    | _ToolInputAvailable
+    | _ToolInputError
+    | _ToolOutputAvailable
+    | _ToolOutputError
+    | _SourceUrl
+    | _File
+    | _StartStep
+    | _FinishStep
+    | _Finish
+    | _Error
+)
+_TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
+
+
+def _generate_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+
+
+def _finish_reason(reason: str | None, unanswered: bool) -> str:
+    if reason is None:
+        return "tool-calls" if unanswered else "stop"
+    return reason if reason in _FINISH_REASONS else "other"
+
+
+class _Tool:
+    __slots__ = ("answered", "args", "name", "settled")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.args: list[str] = []
+        self.settled = False
+        self.answered = False
+
+
+class UIMessageStreamEncoder:
+    """Encodes one stream of chunks as a UI Message Stream. One per response.
+
+    :param message_id: the ``start`` frame's ``messageId``; default ``"msg-"``
+        and 24 random letters and digits (see :attr:`message_id`).
+    :param message_metadata: written as ``messageMetadata`` on ``start`` when
+        given.
+    :param data_part_name: ``data`` chunks become ``data-<data_part_name>``
+        parts.
+    :param state: ``"transient"`` (default) sends state operations as a
+        transient ``data-state`` part; ``"drop"`` drops them.
+    :param include_finish_reason: write ``finishReason`` on ``finish``; turn
+        off for ``ai`` releases older than the field.
+    """
+
+    media_type: str = MEDIA_TYPE
+    headers: Mapping[str, str] = HEADERS
+    #: SSE comment; both clients ignore comments.
+    keepalive: bytes | None = b": keep-alive\n\n"
+
+    def __init__(
+        self,
+        *,
+        message_id: str | None = None,
+        message_metadata: Any = None,
+        data_part_name: str = "data",
+        state: Literal["transient", "drop"] = "transient",
+        include_finish_reason: bool = True,
+    ) -> None:
+        if state not in ("transient", "drop"):
+            raise ValueError(f"state must be 'transient' or 'drop', not {state!r}")
+        if data_part_name in (ANNOTATIONS_PART, STATE_PART) or not data_part_name:
+            raise ValueError(f"data_part_name {data_part_name!r} is reserved or empty")
+        #: The message id this stream announces.
+        self.message_id = message_id if message_id is not None else _generate_id("msg-")
+        self._json = json_encoder()
+        self._start = _Start(
+            message_id=self.message_id,
+            message_metadata=UNSET if message_metadata is None else message_metadata,
+        )
+        self._data_type = f"data-{data_part_name}"
+        self._state = state
+        self._include_finish_reason = include_finish_reason
+        self._started = False
+        self._finished = False
+        # The open text/reasoning part: (kind, wire id, parent id).
+        self._open: tuple[str, str, str | None] | None = None
+        self._part_count = 0
+        self._tools: dict[str, _Tool] = {}
+        self._reason: str | None = None
+        self._warned_state = False
+
+    # --- frames ---
+
+    def _frame(self, out: list[bytes], wire: object) -> None:
+        out.append(b"data: " + self._json.encode(wire) + b"\n\n")
+
+    def _close_part(self, out: list[bytes]) -> None:
+        if self._open is not None:
+            kind, part_id, _ = self._open
+            self._frame(out, _TextEnd(part_id) if kind == "text" else _ReasoningEnd(part_id))
+            self._open = None
+
+    def _open_part(self, out: list[bytes], kind: str, parent: str | None) -> str:
+        self._close_part(out)
+        self._part_count += 1
+        part_id = f"{kind}-{self._part_count}"
+        self._frame(out, _TextStart(part_id) if kind == "text" else _ReasoningStart(part_id))
+        self._open = (kind, part_id, parent)
+        return part_id
+
+    def _part_for(self, out: list[bytes], kind: str, parent: str | None) -> str:
+        parent = parent or None
+        if self._open is not None and self._open[0] == kind and self._open[2] == parent:
+            return self._open[1]
+        return self._open_part(out, kind, parent)
+
+    def _tool(
+        self, chunk: ToolCallDeltaChunk | ToolCallArgsTextFinishChunk | ToolResultChunk
+    ) -> _Tool:
+        tool = self._tools.get(chunk.tool_call_id)
+        if tool is None:
+            raise ChunkEncodeError(
+                f"cannot encode {chunk.type} chunk: unknown tool_call_id "
+                f"{chunk.tool_call_id!r} (no tool-call-begin for it in this stream)"
+            )
+        return tool
+
+    def _settle(self, out: list[bytes], call_id: str, tool: _Tool, trailing: str) -> None:
+        if tool.settled:
+            return
+        if trailing:
+            tool.args.append(trailing)
+            self._frame(out, _ToolInputDelta(call_id, trailing))
+        text = "".join(tool.args)
+        try:
+            value = msgspec.json.decode(text) if text else {}
+        except msgspec.DecodeError as exc:
+            # Both clients show this as a failed call with the raw input.
+            self._frame(
+                out,
+                _ToolInputError(
+                    call_id, tool.name, f"tool call arguments are not valid JSON: {exc}", text
+                ),
+            )
+        else:
+            self._frame(out, _ToolInputAvailable(call_id, tool.name, value))
+        tool.settled = True
+
+    def _write(self, out: list[bytes], chunk: Chunk) -> None:
+        if not self._started:
+            self._started = True
+            self._frame(out, self._start)
+        match chunk:
+            case TextDeltaChunk(text_delta=text, parent_id=parent):
+                if text:
+                    self._frame(out, _TextDelta(self._part_for(out, "text", parent), text))
+            case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent):
+                if text:
+                    part_id = self._part_for(out, "reasoning", parent)
+                    self._frame(out, _ReasoningDelta(part_id, text))
+            case ReasoningPartStartChunk(parent_id=parent):
+                self._open_part(out, "reasoning", parent or None)
+            case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
+                if call_id in self._tools:
+                    raise ChunkEncodeError(
+                        f"cannot encode tool-call-begin chunk: tool_call_id {call_id!r} "
+                        "was already used in this stream"
+                    )
+                self._close_part(out)
+                self._frame(out, _ToolInputStart(call_id, name))
+                self._tools[call_id] = _Tool(name)
+            case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text):
+                tool = self._tool(chunk)
+                if text and not tool.settled:
+                    tool.args.append(text)
+                    self._frame(out, _ToolInputDelta(call_id, text))
+            case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
+                self._settle(out, call_id, self._tool(chunk), text)
+            case ToolResultChunk(tool_call_id=call_id, result=result):
+                tool = self._tool(chunk)
+                if chunk.is_error:
+                    text = result if isinstance(result, str) else self._json.encode(result).decode()
+                    wire: object = _ToolOutputError(call_id, text)
+                else:
+                    self._json.encode(result)  # fail before settling the call
+                    wire = _ToolOutputAvailable(call_id, result)
+                self._settle(out, call_id, tool, "")
+                self._frame(out, wire)
+                tool.answered = True
+            case SourceChunk(id=source_id, url=url, title=title):
+                self._close_part(out)
+                self._frame(out, _SourceUrl(source_id, url, title))
+            case FileChunk(data=data, mime_type=mime_type):
+                self._close_part(out)
+                self._frame(out, _File(f"data:{mime_type};base64,{data}", mime_type))
+            case DataChunk(data=data):
+                self._frame(out, _DataPart(self._data_type, data))
+            case AnnotationsChunk(annotations=annotations):
+                self._frame(out, _DataPart(f"data-{ANNOTATIONS_PART}", annotations))
+            case UpdateStateChunk(operations=operations):
+                if self._state == "transient":
+                    self._frame(out, _DataPart(f"data-{STATE_PART}", operations, transient=True))
+                elif not self._warned_state:
+                    self._warned_state = True
+                    logger.warning("ui_message_stream: dropping state updates for this stream")
+            case ErrorChunk(error=message):
+                self._frame(out, _Error(message))
+            case StepStartChunk():
+                self._close_part(out)
+                self._frame(out, _StartStep())
+            case StepFinishChunk(finish_reason=reason):
+                # ai forgets open parts at finish-step; an end after it would crash.
+                self._close_part(out)
+                self._frame(out, _FinishStep())
+                self._reason = reason
+            case MessageFinishChunk(finish_reason=reason):
+                self._reason = reason
+            case _:
+                raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+
+    # --- public API ---
+
+    def encode(self, chunk: Chunk) -> bytes:
+        """Return the frames for one chunk (possibly ``b""``)."""
+        return self.encode_many((chunk,))
+
+    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
+        """Return the frames for several chunks as one buffer.
+
+        Raises :class:`~assistant_stream_core.errors.ChunkEncodeError` for a
+        chunk that cannot be encoded; its ``partial`` holds the frames of the
+        chunks before it.
+        """
+        if self._finished:
+            raise ChunkEncodeError("cannot encode after finish(): the stream is closed")
+        out: list[bytes] = []
+        for chunk in chunks:
+            mark = len(out)
+            try:
+                self._write(out, chunk)
+            except ChunkEncodeError as exc:
+                del out[mark:]
+                exc.partial = b"".join(out)
+                raise
+            except (TypeError, ValueError, OverflowError) as exc:
+                del out[mark:]
+                raise encode_error(chunk, exc, b"".join(out)) from exc
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """Return the closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
+        if self._finished:
+            raise ChunkEncodeError("finish() called twice")
+        out: list[bytes] = []
+        if not self._started:
+            self._started = True
+            self._frame(out, self._start)
+        self._close_part(out)
+        for call_id, tool in self._tools.items():
+            self._settle(out, call_id, tool, "")
+        unanswered = any(not tool.answered for tool in self._tools.values())
+        reason = _finish_reason(self._reason, unanswered)
+        self._frame(out, _Finish(reason if self._include_finish_reason else None))
+        out.append(_DONE)
+        self._finished = True
+        return b"".join(out)
+
+
+# --- decoding ---------------------------------------------------------------
+
+
+class UIMessageStreamDecoder:
+    """Decodes UI Message Stream bytes into chunks. One per response body.
+
+    :param data_part_name: ``data-<data_part_name>`` parts decode to
+        ``DataChunk(data)``; other names to ``DataChunk({"name", "data"})``.
+    :param max_line_bytes: the largest SSE event buffered before
+        :class:`~assistant_stream_core.errors.ProtocolError` is raised.
+    """
+
+    def __init__(
+        self, *, data_part_name: str = "data", max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    ) -> None:
+        self._sse = SSEParser(max_line_bytes)
+        self._any = msgspec.json.Decoder(dict[str, Any])
+        self._data_name = data_part_name
+        #: The ``messageId`` of the ``start`` frame, once seen.
+        self.message_id: str | None = None
+        self._text_ids: set[str] = set()
+        self._reasoning_ids: set[str] = set()
+        self._tools: dict[str, bool] = {}  # id -> args text received
+        self._done = False
+        self._failed = False
+
+    def _fail(self, message: str, offset: int | None) -> ProtocolError:
+        self._failed = True
+        return ProtocolError(message, offset=offset)
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Accept the next bytes (split anywhere); return the chunks completed."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        try:
+            events = self._sse.feed(data)
+        except ProtocolError:
+            self._failed = True
+            raise
+        out: list[Chunk] = []
+        for event in events:
+            if self._done:
+                raise self._fail("data after [DONE]", event.offset)
+            if event.event != "message":
+                raise self._fail(f"unknown SSE event type {event.event!r}", event.offset)
+            if event.data == "[DONE]":
+                self._done = True
+                continue
+            self._decode(event.data, event.offset, out)
+        return out
+
+    def finish(self) -> list[Chunk]:
+        """Signal the end of input.
+
+        Raises :class:`~assistant_stream_core.errors.ProtocolError` if the
+        stream ended inside an event or without ``data: [DONE]``.
+        """
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        try:
+            pending = self._sse.finish()
+        except ProtocolError:
+            self._failed = True
+            raise
+        if pending:
+            raise self._fail("stream ended inside an unterminated event", None)
+        if not self._done:
+            raise self._fail("stream ended without data: [DONE]", None)
+        return []
+
+    def _decode(self, data: str, offset: int, out: list[Chunk]) -> None:
+        try:
+            obj = self._any.decode(data)
+        except msgspec.ValidationError:
+            raise self._fail("event data is not a JSON object", offset) from None
+        except msgspec.DecodeError as exc:
+            raise self._fail(f"event data is not valid JSON ({exc})", offset) from None
+        kind = obj.get("type")
+        if not isinstance(kind, str):
+            raise self._fail("UI message chunk without a string 'type'", offset)
+        if kind.startswith("data-"):
+            self._decode_data(kind[5:], obj, offset, out)
+            return
+        cls = _TYPED.get(kind)
+        if cls is None:
+            if kind in _IGNORED_TYPES:
+                return
+            raise self._fail(f"unknown UI message chunk type {kind[:60]!r}", offset)
+        try:
+            wire = msgspec.convert(obj, cls)
+        except msgspec.ValidationError as exc:
+            raise self._fail(f"invalid {kind} chunk: {exc}", offset) from None
+        self._dispatch(wire, offset, out)
+
+    def _decode_data(self, name: str, obj: dict[str, Any], offset: int, out: list[Chunk]) -> None:
+        value = obj.get("data")
+        if name == self._data_name:
+            out.append(DataChunk(value))
+        elif name == ANNOTATIONS_PART:
+            if not isinstance(value, list):
+                raise self._fail("data-annotations data must be a list", offset)
+            out.append(AnnotationsChunk(value))
+        elif name == STATE_PART:
+            if not isinstance(value, list):
+                raise self._fail("data-state data must be a list of operations", offset)
+            try:
+                operations = [coerce_operation(op) for op in value]
+            except StateError as exc:
+                raise self._fail(f"invalid state operation: {exc}", offset) from None
+            out.append(UpdateStateChunk(operations))
+        else:
+            out.append(DataChunk({"name": name, "data": value}))
+
+    def _need(self, ids: set[str] | dict[str, bool], key: str, what: str, offset: int) -> None:
+        if key not in ids:
+            raise self._fail(f"{what} for {key!r}, which never started", offset)
+
+    def _dispatch(self, wire: Any, offset: int, out: list[Chunk]) -> None:
+        match wire:
+            case _Start(message_id=message_id):
+                if isinstance(message_id, str):
+                    self.message_id = message_id
+            case _TextStart(id=part_id):
+                self._text_ids.add(part_id)
+            case _TextDelta(id=part_id, delta=delta):
+                self._need(self._text_ids, part_id, "text-delta", offset)
+                if delta:
+                    out.append(TextDeltaChunk(delta))
+            case _TextEnd(id=part_id):
+                self._need(self._text_ids, part_id, "text-end", offset)
+                self._text_ids.discard(part_id)
+            case _ReasoningStart(id=part_id):
+                self._reasoning_ids.add(part_id)
+                out.append(ReasoningPartStartChunk())
+            case _ReasoningDelta(id=part_id, delta=delta):
+                self._need(self._reasoning_ids, part_id, "reasoning-delta", offset)
+                if delta:
+                    out.append(ReasoningDeltaChunk(delta))
+            case _ReasoningEnd(id=part_id):
+                self._need(self._reasoning_ids, part_id, "reasoning-end", offset)
+                self._reasoning_ids.discard(part_id)
+            case _ToolInputStart(tool_call_id=call_id, tool_name=name):
+                if call_id in self._tools:
+                    raise self._fail(f"tool-input-start for {call_id!r} twice", offset)
+                self._tools[call_id] = False
+                out.append(ToolCallBeginChunk(call_id, name))
+            case _ToolInputDelta(tool_call_id=call_id, input_text_delta=text):
+                self._need(self._tools, call_id, "tool-input-delta", offset)
+                if text:
+                    self._tools[call_id] = True
+                    out.append(ToolCallDeltaChunk(call_id, text))
+            case _ToolInputAvailable() | _ToolInputError():
+                call_id = wire.tool_call_id
+                if call_id not in self._tools:
+                    self._tools[call_id] = False
+                    out.append(ToolCallBeginChunk(call_id, wire.tool_name))
+                if not self._tools[call_id]:
+                    raw = wire.input
+                    if not (isinstance(wire, _ToolInputError) and isinstance(raw, str)):
+                        raw = msgspec.json.encode({} if raw is None else raw).decode()
+                    if raw:
+                        out.append(ToolCallDeltaChunk(call_id, raw))
+                    self._tools[call_id] = True
+                out.append(ToolCallArgsTextFinishChunk(call_id))
+            case _ToolOutputAvailable(tool_call_id=call_id, output=output):
+                if not wire.preliminary:
+                    out.append(ToolResultChunk(call_id, output))
+            case _ToolOutputError(tool_call_id=call_id, error_text=text):
+                out.append(ToolResultChunk(call_id, text, is_error=True))
+            case _SourceUrl(source_id=source_id, url=url, title=title):
+                out.append(SourceChunk(source_id, url, title=title))
+            case _File(url=url, media_type=media_type):
+                prefix = f"data:{media_type};base64,"
+                data = url[len(prefix) :] if url.startswith(prefix) else url
+                out.append(FileChunk(data, media_type))
+            case _StartStep():
+                out.append(StepStartChunk(self.message_id or ""))
+            case _FinishStep():
+                out.append(StepFinishChunk("unknown"))
+            case _Finish(finish_reason=reason):
+                out.append(MessageFinishChunk(reason or "unknown"))
+            case _Error(error_text=text):
+                out.append(ErrorChunk(text))
+
+
+def normalize(
+    chunks: Iterable[Chunk], *, message_id: str, state: Literal["transient", "drop"] = "transient"
+) -> list[Chunk]:
+    """Return what decoding the encoding of ``chunks`` gives back.
+
+    ``message_id`` is the encoder's :attr:`~UIMessageStreamEncoder.message_id`.
+    Rules: ``parent_id``, reasoning summaries, tool result artifacts, step
+    message ids, step finish reasons and all token counts are lost; empty
+    deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
+    a tool call's trailing args text becomes a delta (``"{}"`` when it had
+    none), its args finish comes when it settles (args finish, result, or the
+    end); an error result's value becomes its text; the stream ends with one
+    ``message-finish``. Assumes ``chunks`` encode without error.
+    """
+    out: list[Chunk] = []
+    open_part: tuple[str, str | None] | None = None
+    tools: dict[str, list[Any]] = {}  # id -> [has_args, settled, answered]
+    reason: str | None = None
+    json = json_encoder()
+
+    def settle(call_id: str, trailing: str) -> None:
+        tool = tools[call_id]
+        if tool[1]:
+            return
+        text = trailing or ("" if tool[0] else "{}")
+        if text:
+            out.append(ToolCallDeltaChunk(call_id, text))
+        out.append(ToolCallArgsTextFinishChunk(call_id))
+        tool[1] = True
+
+    for chunk in chunks:
+        match chunk:
+            case TextDeltaChunk(text_delta=text, parent_id=parent) if text:
+                if open_part != ("text", parent or None):
+                    open_part = ("text", parent or None)
+                out.append(TextDeltaChunk(text))
+            case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent) if text:
+                if open_part != ("reasoning", parent or None):
+                    open_part = ("reasoning", parent or None)
+                    out.append(ReasoningPartStartChunk())
+                out.append(ReasoningDeltaChunk(text))
+            case ReasoningPartStartChunk(parent_id=parent):
+                open_part = ("reasoning", parent or None)
+                out.append(ReasoningPartStartChunk())
+            case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
+                open_part = None
+                tools[call_id] = [False, False, False]
+                out.append(ToolCallBeginChunk(call_id, name))
+            case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text) if text:
+                if not tools[call_id][1]:
+                    tools[call_id][0] = True
+                    out.append(ToolCallDeltaChunk(call_id, text))
+            case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
+                settle(call_id, text)
+            case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
+                settle(call_id, "")
+                tools[call_id][2] = True
+                if is_error and not isinstance(result, str):
+                    result = json.encode(result).decode()
+                out.append(ToolResultChunk(call_id, result, is_error=is_error))
+            case SourceChunk():
+                open_part = None
+                out.append(SourceChunk(chunk.id, chunk.url, title=chunk.title))
+            case FileChunk():
+                open_part = None
+                out.append(FileChunk(chunk.data, chunk.mime_type))
+            case DataChunk() | AnnotationsChunk() | ErrorChunk():
+                out.append(chunk)
+            case UpdateStateChunk() if state == "transient":
+                out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
+            case StepStartChunk():
+                open_part = None
+                out.append(StepStartChunk(message_id))
+            case StepFinishChunk():
+                open_part = None
+                reason = chunk.finish_reason
+                out.append(StepFinishChunk("unknown"))
+            case MessageFinishChunk():
+                reason = chunk.finish_reason
+    for call_id in tools:
+        settle(call_id, "")
+    unanswered = any(not tool[2] for tool in tools.values())
+    out.append(MessageFinishChunk(_finish_reason(reason, unanswered)))
+    return out
