@@ -9,7 +9,7 @@ import pytest
 from . import servers
 
 #: Adapters under test, each the name of a server fixture below.
-ADAPTERS = ["starlette"]
+ADAPTERS = ["starlette", "aiohttp"]
 #: Protocols every adapter is tested with.
 PROTOCOLS = ["data_stream", "assistant_transport"]
 
@@ -17,6 +17,12 @@ PROTOCOLS = ["data_stream", "assistant_transport"]
 @pytest.fixture(scope="session")
 def starlette_server() -> Iterator[str]:
     with servers.uvicorn_server(servers.starlette_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def aiohttp_server() -> Iterator[str]:
+    with servers.aiohttp_server(servers.aiohttp_app()) as url:
         yield url
 
 

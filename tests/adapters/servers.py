@@ -83,3 +83,55 @@ def starlette_app() -> Any:
     return Starlette(
         routes=[Route("/tasks", tasks), Route("/{protocol}/{scenario}", stream)],
     )
+
+
+@contextmanager
+def aiohttp_server(app: Any) -> Iterator[str]:
+    """Serve an aiohttp app (AppRunner + a site on a bound socket) in a thread."""
+    from aiohttp import web
+
+    sock = _listening_socket()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+
+    async def start() -> None:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        yield _url(sock)
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        sock.close()
+
+
+def aiohttp_app() -> Any:
+    """An aiohttp app streaming every scenario through ``stream_response``."""
+    from aiohttp import web
+    from assistant_stream_aiohttp import stream_response
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        source, options = build(request.match_info["scenario"], request.query)
+        return await stream_response(
+            request,
+            source,
+            request.match_info["protocol"],
+            headers=HEADERS,
+            keepalive_interval=options.keepalive,
+            send_timeout=options.send_timeout,
+            expose_headers=True,
+        )
+
+    async def tasks(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(asyncio.all_tasks())))
+
+    app = web.Application()
+    app.router.add_get("/tasks", tasks)
+    app.router.add_get("/{protocol}/{scenario}", stream)
+    return app
