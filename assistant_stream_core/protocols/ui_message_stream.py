@@ -47,13 +47,13 @@ Chunk                            UI message chunks
 
 Text and reasoning parts are closed (``text-end``/``reasoning-end``) before a
 part of another kind, a tool call, a source, a file, a step boundary and at
-the end, so parts keep their order in ``ai``'s message. The tool calls still
-open at :meth:`~UIMessageStreamEncoder.finish` are settled there, as the other
-encoders do. ``finishReason`` is the last ``message-finish`` (else
-``step-finish``) reason when ``ai`` knows it (``stop``, ``length``,
-``content-filter``, ``tool-calls``, ``error``, ``other``, ``unknown``), another
-string becomes ``other``; with none, ``tool-calls`` if a tool call has no
-result, else ``stop``.
+the end, so parts keep their order in ``ai``'s message. Tool calls still open
+are settled before a step finish (``ai`` looks a call up within its step), a
+message finish, an error and at the end, as the Data Stream encoder does.
+``finishReason`` is the last ``message-finish`` (else ``step-finish``) reason
+when ``ai`` knows it (``stop``, ``length``, ``content-filter``, ``tool-calls``,
+``error``, ``other``, ``unknown``), another string becomes ``other``; with
+none, ``tool-calls`` if a tool call has no result, else ``stop``.
 
 Tool-call bookkeeping matches the other encoders: a delta, args finish or
 result for an id never begun, and a second begin for an id, raise
@@ -418,6 +418,10 @@ class UIMessageStreamEncoder:
             self._frame(out, _ToolInputAvailable(call_id, tool.name, value))
         tool.settled = True
 
+    def _settle_all(self, out: list[bytes]) -> None:
+        for call_id, tool in self._tools.items():
+            self._settle(out, call_id, tool, "")
+
     def _write(self, out: list[bytes], chunk: Chunk) -> None:
         if not self._started:
             self._started = True
@@ -476,6 +480,7 @@ class UIMessageStreamEncoder:
                     self._warned_state = True
                     logger.warning("ui_message_stream: dropping state updates for this stream")
             case ErrorChunk(error=message):
+                self._settle_all(out)
                 self._frame(out, _Error(message))
             case StepStartChunk():
                 self._close_part(out)
@@ -483,9 +488,12 @@ class UIMessageStreamEncoder:
             case StepFinishChunk(finish_reason=reason):
                 # ai forgets open parts at finish-step; an end after it would crash.
                 self._close_part(out)
+                # ai looks tool calls up in the current step: settle them in it.
+                self._settle_all(out)
                 self._frame(out, _FinishStep())
                 self._reason = reason
             case MessageFinishChunk(finish_reason=reason):
+                self._settle_all(out)
                 self._reason = reason
             case _:
                 raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
@@ -528,8 +536,7 @@ class UIMessageStreamEncoder:
             self._started = True
             self._frame(out, self._start)
         self._close_part(out)
-        for call_id, tool in self._tools.items():
-            self._settle(out, call_id, tool, "")
+        self._settle_all(out)
         unanswered = any(not tool.answered for tool in self._tools.values())
         reason = _finish_reason(self._reason, unanswered)
         self._frame(out, _Finish(reason if self._include_finish_reason else None))
@@ -733,9 +740,10 @@ def normalize(
     message ids, step finish reasons and all token counts are lost; empty
     deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
     a tool call's trailing args text becomes a delta (``"{}"`` when it had
-    none), its args finish comes when it settles (args finish, result, or the
-    end); an error result's value becomes its text; the stream ends with one
-    ``message-finish``. Assumes ``chunks`` encode without error.
+    none), its args finish comes when it settles (args finish, result, step
+    finish, message finish, error, or the end); an error result's value
+    becomes its text; the stream ends with one ``message-finish``. Assumes
+    ``chunks`` encode without error.
     """
     out: list[Chunk] = []
     open_part: tuple[str, str | None] | None = None
@@ -752,6 +760,10 @@ def normalize(
             out.append(ToolCallDeltaChunk(call_id, text))
         out.append(ToolCallArgsTextFinishChunk(call_id))
         tool[1] = True
+
+    def settle_all() -> None:
+        for call_id in tools:
+            settle(call_id, "")
 
     for chunk in chunks:
         match chunk:
@@ -789,7 +801,10 @@ def normalize(
             case FileChunk():
                 open_part = None
                 out.append(FileChunk(chunk.data, chunk.mime_type))
-            case DataChunk() | AnnotationsChunk() | ErrorChunk():
+            case ErrorChunk():
+                settle_all()
+                out.append(chunk)
+            case DataChunk() | AnnotationsChunk():
                 out.append(chunk)
             case UpdateStateChunk() if state == "transient":
                 out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
@@ -798,12 +813,13 @@ def normalize(
                 out.append(StepStartChunk(message_id))
             case StepFinishChunk():
                 open_part = None
+                settle_all()
                 reason = chunk.finish_reason
                 out.append(StepFinishChunk("unknown"))
             case MessageFinishChunk():
+                settle_all()
                 reason = chunk.finish_reason
-    for call_id in tools:
-        settle(call_id, "")
+    settle_all()
     unanswered = any(not tool[2] for tool in tools.values())
     out.append(MessageFinishChunk(_finish_reason(reason, unanswered)))
     return out
