@@ -9,7 +9,9 @@ import pytest
 from . import servers
 
 #: Adapters under test, each the name of a server fixture below.
-ADAPTERS = ["starlette", "aiohttp"]
+ADAPTERS = ["starlette", "aiohttp", "flask"]
+#: Adapters that only notice a disconnect when a write fails (keepalive probes).
+PROBE_ONLY = {"flask"}
 #: Protocols every adapter is tested with.
 PROTOCOLS = ["data_stream", "assistant_transport"]
 
@@ -24,6 +26,18 @@ def starlette_server() -> Iterator[str]:
 def aiohttp_server() -> Iterator[str]:
     with servers.aiohttp_server(servers.aiohttp_app()) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def flask_server() -> Iterator[str]:
+    with servers.wsgi_server(servers.flask_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def probe_only(request: pytest.FixtureRequest) -> bool:
+    """Whether this adapter detects a disconnect only through a failed write."""
+    return request.node.callspec.params.get("server") in PROBE_ONLY
 
 
 @pytest.fixture(params=ADAPTERS)

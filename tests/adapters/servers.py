@@ -135,3 +135,59 @@ def aiohttp_app() -> Any:
     app.router.add_get("/tasks", tasks)
     app.router.add_get("/{protocol}/{scenario}", stream)
     return app
+
+
+@contextmanager
+def wsgi_server(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with the standard library's server, a thread per request."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        request_queue_size = 512
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = Server(("127.0.0.1", 0), QuietHandler)
+    server.set_app(app)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield _url(server.socket)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def flask_app() -> Any:
+    """A Flask app streaming every scenario through WSGIStreamResponse."""
+    import flask
+
+    from assistant_stream_core.run.blocking import WSGIStreamResponse
+
+    app = flask.Flask(__name__)
+
+    @app.get("/tasks")
+    def tasks() -> str:
+        # Each stream runs on a portal thread; they must all have ended.
+        return str(sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")))
+
+    @app.get("/<protocol>/<scenario>")
+    def stream(protocol: str, scenario: str) -> Any:
+        query = flask.request.args.to_dict()
+        source, options = build(scenario, query)
+        return WSGIStreamResponse(
+            source,
+            protocol,
+            headers=HEADERS,
+            keepalive_interval=options.keepalive,
+            send_timeout=options.send_timeout,
+            expose_headers=True,
+        )
+
+    return app

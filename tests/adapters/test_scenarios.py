@@ -140,12 +140,17 @@ def test_keepalive_during_a_silent_gap(server: str, protocol: str) -> None:
     assert [c.text_delta for c in texts] == ["before", "after"]
 
 
-def test_client_disconnect_mid_stream_stops_the_run(server: str, protocol: str) -> None:
+def test_client_disconnect_mid_stream_stops_the_run(
+    server: str, protocol: str, probe_only: bool
+) -> None:
     baseline = task_count(server)
     rid = new_rid()
+    params = {"rid": rid}
+    if probe_only:
+        params["keepalive"] = "0.05"  # the only way a sync server can notice
     with (
         httpx.Client(base_url=server, timeout=10) as client,
-        client.stream("GET", f"/{protocol}/endless", params={"rid": rid}) as response,
+        client.stream("GET", f"/{protocol}/endless", params=params) as response,
     ):
         first = next(response.iter_raw())
         assert b"tick 0" in first
@@ -154,11 +159,13 @@ def test_client_disconnect_mid_stream_stops_the_run(server: str, protocol: str) 
     assert wait_for_tasks(server, baseline) <= baseline
 
 
-def test_client_gone_before_the_first_byte(server: str, protocol: str) -> None:
+def test_client_gone_before_the_first_byte(server: str, protocol: str, probe_only: bool) -> None:
     rid = new_rid()
     host, port = server.removeprefix("http://").split(":")
+    probe = "&keepalive=0.05" if probe_only else ""
     with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(f"GET /{protocol}/endless?rid={rid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        request = f"GET /{protocol}/endless?rid={rid}{probe} HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(request.encode())
     assert finished(rid).wait(3), "the run was not stopped"
 
 
