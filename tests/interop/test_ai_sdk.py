@@ -1,0 +1,300 @@
+"""The Vercel AI SDK clients and assistant-ui read what UIMessageStreamEncoder writes.
+
+Every body goes, in one Node batch (``ui_message.mjs``), through three real
+clients: ``readUIMessageStream`` of npm ``ai`` 5.x (the oldest major that
+speaks UI Message Stream v1) and of the current ``ai``, each after
+``parseJsonEventStream`` with that package's ``uiMessageChunkSchema`` (what
+``useChat``'s transport does); and assistant-ui's ``UIMessageStreamDecoder``
+with ``AssistantMessageAccumulator``. Each body is read whole and cut into
+random small pieces. The final messages must say what the chunks meant.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from assistant_stream_core.chunks import (
+    AnnotationsChunk,
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    MessageFinishChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamEncoder
+from assistant_stream_core.state import SetOperation
+from tests.conftest import require_tool
+
+from .conftest import INTEROP_DIR, NodeScripts
+
+pytestmark = pytest.mark.interop
+
+#: The ``ai`` releases this module tests, as tests/interop/package.json pins them.
+AI_PACKAGES = {"ai5": "5.0.277", "ai": "7.0.173"}
+
+BAD_ARGS_ERROR = (
+    "tool call arguments are not valid JSON: JSON is malformed: "
+    "object keys must be strings (byte 1)"
+)
+
+SCRIPTS: dict[str, list[Chunk]] = {
+    "everything": [
+        StepStartChunk("m"),
+        ReasoningPartStartChunk("plan"),
+        ReasoningDeltaChunk("Think "),
+        ReasoningDeltaChunk("first."),
+        TextDeltaChunk("Héllo "),
+        TextDeltaChunk("wörld 🌍"),
+        ToolCallBeginChunk("call_1", "get_weather"),
+        ToolCallDeltaChunk("call_1", '{"city": '),
+        ToolCallDeltaChunk("call_1", '"Paris"}'),
+        ToolResultChunk("call_1", {"temp_c": 21}),
+        ToolCallBeginChunk("call_2", "broken"),
+        ToolCallDeltaChunk("call_2", "{oops"),
+        ToolCallArgsTextFinishChunk("call_2"),
+        ToolCallBeginChunk("call_3", "fails"),
+        ToolResultChunk("call_3", "no such city", is_error=True),
+        SourceChunk("src_1", "https://example.com/a", title="Example"),
+        FileChunk("aGVsbG8=", "text/plain"),
+        DataChunk({"progress": 1}),
+        AnnotationsChunk([{"note": "n"}]),
+        UpdateStateChunk([SetOperation(path=("status",), value="done")]),
+        TextDeltaChunk("Done."),
+        StepFinishChunk("stop", 10, 20),
+    ],
+    "two steps": [
+        StepStartChunk("m"),
+        TextDeltaChunk("Let me look."),
+        ToolCallBeginChunk("call_a", "search"),
+        ToolCallDeltaChunk("call_a", '{"q": "x"}'),
+        StepFinishChunk("tool-calls"),
+        ToolResultChunk("call_a", [1, 2]),
+        StepStartChunk("m"),
+        TextDeltaChunk("Found 2."),
+        StepFinishChunk("stop"),
+        MessageFinishChunk("stop"),
+    ],
+    "pending tool": [TextDeltaChunk("Need input."), ToolCallBeginChunk("call_h", "ask_user")],
+    "error": [TextDeltaChunk("partial"), ErrorChunk("the model exploded")],
+}
+
+#: ``ai``'s UIMessage parts for each script (ai 5.x field names).
+AI_PARTS: dict[str, list[dict[str, Any]]] = {
+    "everything": [
+        {"type": "step-start"},
+        {"type": "reasoning", "id": "reasoning-1", "text": "Think first.", "state": "done"},
+        {"type": "text", "text": "Héllo wörld 🌍", "state": "done"},
+        {
+            "type": "tool-get_weather",
+            "toolCallId": "call_1",
+            "state": "output-available",
+            "input": {"city": "Paris"},
+            "output": {"temp_c": 21},
+        },
+        {
+            "type": "tool-broken",
+            "toolCallId": "call_2",
+            "state": "output-error",
+            "rawInput": "{oops",
+            "errorText": BAD_ARGS_ERROR,
+        },
+        {
+            "type": "tool-fails",
+            "toolCallId": "call_3",
+            "state": "output-error",
+            "input": {},
+            "errorText": "no such city",
+        },
+        {
+            "type": "source-url",
+            "sourceId": "src_1",
+            "url": "https://example.com/a",
+            "title": "Example",
+        },
+        {"type": "file", "mediaType": "text/plain", "url": "data:text/plain;base64,aGVsbG8="},
+        {"type": "data-data", "data": {"progress": 1}},
+        {"type": "data-annotations", "data": [{"note": "n"}]},
+        {"type": "text", "text": "Done.", "state": "done"},
+    ],
+    "two steps": [
+        {"type": "step-start"},
+        {"type": "text", "text": "Let me look.", "state": "done"},
+        {
+            "type": "tool-search",
+            "toolCallId": "call_a",
+            "state": "output-available",
+            "input": {"q": "x"},
+            "output": [1, 2],
+        },
+        {"type": "step-start"},
+        {"type": "text", "text": "Found 2.", "state": "done"},
+    ],
+    "pending tool": [
+        {"type": "text", "text": "Need input.", "state": "done"},
+        {"type": "tool-ask_user", "toolCallId": "call_h", "state": "input-available", "input": {}},
+    ],
+    "error": [{"type": "text", "text": "partial", "state": "done"}],
+}
+AI_ERRORS = {"error": ["the model exploded"]}
+
+
+def ai7_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ai 7 keeps the unparsed input of a failed call in ``input``, not ``rawInput``."""
+    out = []
+    for part in parts:
+        if "rawInput" in part:
+            part = {k: v for k, v in part.items() if k != "rawInput"} | {"input": part["rawInput"]}
+        out.append(part)
+    return out
+
+
+def assistant_ui_parts(message: dict[str, Any]) -> list[Any]:
+    """The content of assistant-ui's message, without timing and statuses."""
+    out: list[Any] = []
+    for part in message["parts"]:
+        kind = part["type"]
+        if kind in ("text", "reasoning"):
+            out.append((kind, part["text"]))
+        elif kind == "tool-call":
+            out.append(
+                (
+                    kind,
+                    part["toolCallId"],
+                    part["toolName"],
+                    part["argsText"],
+                    part.get("result"),
+                    part.get("isError"),
+                )
+            )
+        elif kind == "source":
+            out.append((kind, part["id"], part["url"], part.get("title")))
+        elif kind == "file":
+            out.append((kind, part["mimeType"], part["data"]))
+        else:
+            out.append((kind,))
+    return out
+
+
+ASSISTANT_UI: dict[str, dict[str, Any]] = {
+    "everything": {
+        # assistant-ui ignores part ids and appends text to the open text part,
+        # and shows a tool call once its input is available.
+        "parts": [
+            ("reasoning", "Think first."),
+            ("text", "Héllo wörld 🌍"),
+            ("tool-call", "call_1", "get_weather", '{"city":"Paris"}', {"temp_c": 21}, False),
+            ("tool-call", "call_2", "broken", "{oops", BAD_ARGS_ERROR, True),
+            ("tool-call", "call_3", "fails", "{}", "no such city", True),
+            ("source", "src_1", "https://example.com/a", "Example"),
+            ("file", "text/plain", "data:text/plain;base64,aGVsbG8="),
+            ("text", "Done."),
+        ],
+        # Transient state is not stored in the message.
+        "data": [
+            {"name": "data", "data": {"progress": 1}},
+            {"name": "annotations", "data": [{"note": "n"}]},
+        ],
+        "status": "complete",
+    },
+    "two steps": {
+        "parts": [
+            ("text", "Let me look."),
+            ("tool-call", "call_a", "search", '{"q":"x"}', [1, 2], False),
+            ("text", "Found 2."),
+        ],
+        "data": [],
+        "status": "complete",
+    },
+    "pending tool": {
+        "parts": [("text", "Need input."), ("tool-call", "call_h", "ask_user", "{}", None, None)],
+        "data": [],
+        "status": "requires-action",
+    },
+    "error": {"parts": [("text", "partial")], "data": [], "status": "incomplete"},
+}
+
+
+def encode(script: str) -> bytes:
+    encoder = UIMessageStreamEncoder(message_id="msg-1")
+    return encoder.encode_many(SCRIPTS[script]) + encoder.finish()
+
+
+@pytest.fixture(scope="module")
+def results(node_scripts: NodeScripts) -> dict[str, dict[str, Any]]:
+    """Every script through every client, whole and cut into pieces: one Node run."""
+    for package, pinned in AI_PACKAGES.items():
+        manifest = INTEROP_DIR / "node_modules" / package / "package.json"
+        require_tool(
+            manifest.is_file(), f"the npm package {package} (run scripts/install-node-deps.sh)"
+        )
+        assert json.loads(manifest.read_text(encoding="utf-8"))["version"] == pinned
+    cases = []
+    for script in SCRIPTS:
+        data = base64.b64encode(encode(script)).decode()
+        cases.append({"id": f"{script}/whole", "data": data})
+        for seed in (1, 2):
+            cases.append(
+                {"id": f"{script}/split{seed}", "data": data, "split": {"seed": seed, "max": 7}}
+            )
+    return node_scripts.run_batch("ui_message.mjs", cases)
+
+
+CASES = [f"{script}/{how}" for script in SCRIPTS for how in ("whole", "split1", "split2")]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("package", ["ai5", "ai"])
+def test_ai_read_ui_message_stream(
+    results: dict[str, dict[str, Any]], case: str, package: str
+) -> None:
+    result = results[case]
+    assert result["ok"], result.get("error")
+    got = result[package]
+    script = case.split("/")[0]
+    assert got["invalid"] == []  # every frame passes that release's schema
+    assert got["errors"] == AI_ERRORS.get(script, [])
+    message = got["message"]
+    assert message["id"] == "msg-1"
+    assert message["role"] == "assistant"
+    expected = AI_PARTS[script] if package == "ai5" else ai7_parts(AI_PARTS[script])
+    assert message["parts"] == expected
+    # The state operations arrive as a transient data part (useChat's onData).
+    state = [c for c in got["chunks"] if c["type"] == "data-state"]
+    if script == "everything":
+        assert state == [
+            {
+                "type": "data-state",
+                "data": [{"type": "set", "path": ["status"], "value": "done"}],
+                "transient": True,
+            }
+        ]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_assistant_stream_ui_message_decoder(results: dict[str, dict[str, Any]], case: str) -> None:
+    result = results[case]
+    assert result["ok"], result.get("error")
+    got = result["assistantStream"]
+    assert "error" not in got, got.get("error")
+    expected = ASSISTANT_UI[case.split("/")[0]]
+    message = got["message"]
+    assert assistant_ui_parts(message) == expected["parts"]
+    assert message["metadata"]["unstable_data"] == expected["data"]
+    assert message["status"]["type"] == expected["status"]
+    if expected["status"] == "incomplete":
+        assert message["status"]["error"]["message"] == "the model exploded"
