@@ -532,14 +532,23 @@ async def stream_text(
 
     A fast producer (an LLM client yielding tokens) is held back while a slow
     client reads, so the run's buffer stays near its high-water mark. Stops
-    early, without error, when the run is cancelled.
+    early, without error, when the run is cancelled, and closes ``tokens``
+    (``aclose()``) when it is an async generator.
     """
     if isinstance(tokens, AsyncIterable):
-        async for token in tokens:
-            if controller.is_cancelled:
-                break
-            controller.append_text(token)
-            await controller.drain()
+        iterator = aiter(tokens)
+        try:
+            async for token in iterator:
+                if controller.is_cancelled:
+                    break
+                controller.append_text(token)
+                await controller.drain()
+        finally:
+            # Like contextlib.aclosing: an abandoned async generator would
+            # otherwise be finalised later, outside this task.
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
     else:
         for token in tokens:
             if controller.is_cancelled:

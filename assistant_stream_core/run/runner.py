@@ -259,7 +259,9 @@ class Run:
         finally:
             buffer.end()
             if accumulator is not None:
-                await self._call_hooks(reached_end, accumulator.message)
+                # A finished run's message is final; a cancelled one's is a snapshot.
+                message = accumulator.finish() if reached_end else accumulator.message
+                await self._call_hooks(reached_end, message)
         if core.error is not None:
             raise core.error
 
@@ -317,7 +319,8 @@ class Run:
             return None
         from ..message import MessageAccumulator
 
-        return MessageAccumulator()
+        # The client applies state operations to the state it already holds.
+        return MessageAccumulator(state=self._core.state.value)
 
     async def _call_hooks(self, reached_end: bool, message: Any) -> None:
         core = self._core
