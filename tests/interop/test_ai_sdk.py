@@ -36,7 +36,10 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamEncoder
+from assistant_stream_core.protocols.ui_message_stream import (
+    UIMessageStreamDecoder,
+    UIMessageStreamEncoder,
+)
 from assistant_stream_core.state import SetOperation
 from tests.conftest import require_tool
 
@@ -229,6 +232,30 @@ ASSISTANT_UI: dict[str, dict[str, Any]] = {
 }
 
 
+#: UI message chunks as a streamText-backed server writes them, with fields and
+#: types our encoder never sends; ``ai``'s own server helpers encode them.
+AI_WRITTEN: list[dict[str, Any]] = [
+    {"type": "start", "messageMetadata": {"model": "m"}},
+    {"type": "start-step"},
+    {"type": "reasoning-start", "id": "r0", "providerMetadata": {"openai": {"itemId": "x"}}},
+    {"type": "reasoning-delta", "id": "r0", "delta": "hmm"},
+    {"type": "reasoning-end", "id": "r0"},
+    {"type": "text-start", "id": "t0"},
+    {"type": "text-delta", "id": "t0", "delta": "Hi "},
+    {"type": "text-delta", "id": "t0", "delta": "there"},
+    {"type": "text-end", "id": "t0"},
+    {"type": "tool-input-available", "toolCallId": "c1", "toolName": "calc", "input": {"x": 1}},
+    {"type": "tool-output-available", "toolCallId": "c1", "output": 2, "preliminary": True},
+    {"type": "tool-output-available", "toolCallId": "c1", "output": 3},
+    {"type": "source-document", "sourceId": "d", "mediaType": "text/plain", "title": "Doc"},
+    {"type": "data-weather", "id": "w1", "data": {"temp": 20}},
+    {"type": "data-status", "data": "busy", "transient": True},
+    {"type": "message-metadata", "messageMetadata": {"tokens": 5}},
+    {"type": "finish-step"},
+    {"type": "finish", "finishReason": "stop"},
+]
+
+
 def encode(script: str) -> bytes:
     encoder = UIMessageStreamEncoder(message_id="msg-1")
     return encoder.encode_many(SCRIPTS[script]) + encoder.finish()
@@ -251,6 +278,7 @@ def results(node_scripts: NodeScripts) -> dict[str, dict[str, Any]]:
             cases.append(
                 {"id": f"{script}/split{seed}", "data": data, "split": {"seed": seed, "max": 7}}
             )
+    cases.append({"id": "ai-encoded", "encode": AI_WRITTEN})
     return node_scripts.run_batch("ui_message.mjs", cases)
 
 
@@ -298,3 +326,35 @@ def test_assistant_stream_ui_message_decoder(results: dict[str, dict[str, Any]],
     assert message["status"]["type"] == expected["status"]
     if expected["status"] == "incomplete":
         assert message["status"]["error"]["message"] == "the model exploded"
+
+
+@pytest.mark.parametrize("package", ["ai5", "ai"])
+def test_decoder_reads_ai_server_output(results: dict[str, dict[str, Any]], package: str) -> None:
+    result = results["ai-encoded"]
+    assert result["ok"], result.get("error")
+    written = result[package]
+    # ai's own response headers: ours match them, minus Connection (not allowed in HTTP/2).
+    ours = {k.lower(): v for k, v in UIMessageStreamEncoder.headers.items()}
+    assert (
+        ours["x-vercel-ai-ui-message-stream"] == written["headers"]["x-vercel-ai-ui-message-stream"]
+    )
+    assert ours["content-type"] == written["headers"]["content-type"]
+    assert ours["x-accel-buffering"] == written["headers"]["x-accel-buffering"]
+    decoder = UIMessageStreamDecoder()
+    chunks = decoder.feed(base64.b64decode(written["data"])) + decoder.finish()
+    assert decoder.message_id  # ai generates one when the server gives none
+    assert chunks == [
+        StepStartChunk(decoder.message_id),
+        ReasoningPartStartChunk(),
+        ReasoningDeltaChunk("hmm"),
+        TextDeltaChunk("Hi "),
+        TextDeltaChunk("there"),
+        ToolCallBeginChunk("c1", "calc"),
+        ToolCallDeltaChunk("c1", '{"x":1}'),
+        ToolCallArgsTextFinishChunk("c1"),
+        ToolResultChunk("c1", 3),
+        DataChunk({"name": "weather", "data": {"temp": 20}}),
+        DataChunk({"name": "status", "data": "busy"}),
+        StepFinishChunk("unknown"),
+        MessageFinishChunk("stop"),
+    ]

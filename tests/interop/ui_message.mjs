@@ -15,6 +15,10 @@
 //         assistantStream: {message, chunks, error?}: the message assistant-ui's
 //                     UIMessageStreamDecoder + AssistantMessageAccumulator built,
 //                     and the AssistantStreamChunks the decoder produced.
+//       A case {id, encode: [UIMessageChunk...]} instead goes the other way:
+//       each package's createUIMessageStream + createUIMessageStreamResponse
+//       writes the chunks, and the result is {ai5, ai}: {data: <base64 body>,
+//       headers}.
 
 import * as ai5 from "ai5";
 import * as ai from "ai";
@@ -86,11 +90,25 @@ async function readAll(bytes, split) {
   };
 }
 
+/** The body and headers `ai`'s own server helpers send for `chunks`. */
+async function encodeWithAi(pkg, chunks) {
+  const stream = pkg.createUIMessageStream({
+    execute({ writer }) {
+      for (const chunk of chunks) writer.write(chunk);
+    },
+  });
+  const response = pkg.createUIMessageStreamResponse({ stream });
+  const body = Buffer.from(await response.arrayBuffer());
+  return { data: body.toString("base64"), headers: Object.fromEntries(response.headers) };
+}
+
 async function main(argv) {
   if (argv[0] === "--batch") {
     const cases = JSON.parse((await readStdin()).toString("utf8"));
-    const results = await runBatch(cases, ({ data, split }) =>
-      readAll(Buffer.from(data, "base64"), split ?? null),
+    const results = await runBatch(cases, async ({ data, split, encode }) =>
+      encode !== undefined
+        ? { ai5: await encodeWithAi(ai5, encode), ai: await encodeWithAi(ai, encode) }
+        : readAll(Buffer.from(data, "base64"), split ?? null),
     );
     await writeStdout(JSON.stringify(results));
     return 0;
