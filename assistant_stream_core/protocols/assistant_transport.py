@@ -210,6 +210,7 @@ class _Tool:
         self.settled = False
 
 
+_TEXT_DELTA_HEAD: Final = b'data: {"type":"text-delta","textDelta":'
 _TEXT: Final = 0
 _REASONING: Final = 1
 
@@ -257,20 +258,43 @@ class AssistantTransportEncoder:
         its ``partial`` holds the frames of the chunks before it.
         """
         buffer = bytearray()
-        for chunk in chunks:
-            mark = len(buffer)
-            state = (self._next_index, self._open, self._text_suffix)
-            try:
-                self._write(buffer, chunk)
-            except ChunkEncodeError as exc:
-                del buffer[mark:]
+        encode_into = self._json.encode_into
+        write = self._write
+        mark = 0
+        # The part state before the chunk being written, to undo it on failure
+        # (None on the hot path, which changes no state).
+        state: tuple[int, tuple[int, str | None, int] | None, bytes] | None = None
+        chunk: Chunk | None = None
+        try:
+            for chunk in chunks:
+                mark = len(buffer)
+                open_part = self._open
+                # Hot path, inlined: a text delta that extends the open text part.
+                if (
+                    type(chunk) is TextDeltaChunk
+                    and open_part is not None
+                    and open_part[0] == _TEXT
+                    and open_part[1] == (chunk.parent_id or None)
+                ):
+                    state = None
+                    buffer += _TEXT_DELTA_HEAD
+                    encode_into(chunk.text_delta, buffer, -1)
+                    buffer += self._text_suffix
+                else:
+                    state = (self._next_index, open_part, self._text_suffix)
+                    write(buffer, chunk)
+        except ChunkEncodeError as exc:
+            del buffer[mark:]
+            if state is not None:
                 self._next_index, self._open, self._text_suffix = state
-                exc.partial = bytes(buffer)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                del buffer[mark:]
+            exc.partial = bytes(buffer)
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            del buffer[mark:]
+            if state is not None:
                 self._next_index, self._open, self._text_suffix = state
-                raise encode_error(chunk, exc, bytes(buffer)) from exc
+            assert chunk is not None
+            raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
 
     def finish(self) -> bytes:
@@ -296,7 +320,7 @@ class AssistantTransportEncoder:
             part: _Part = _TextPart(parent_id) if kind == _TEXT else _ReasoningPart(None, parent_id)
             self._open_part(out, kind, parent_id, part)
         # Hot path: the frame's head and tail are constant for the open part.
-        out += b'data: {"type":"text-delta","textDelta":'
+        out += _TEXT_DELTA_HEAD
         self._json.encode_into(text, out, -1)
         out += self._text_suffix
 

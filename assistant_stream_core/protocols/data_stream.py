@@ -202,11 +202,13 @@ class DataStreamEncoder:
     #: A blank line: the TS decoder skips it. Adapters send it only when asked.
     keepalive: bytes | None = b"\n"
 
-    __slots__ = ("_json", "_tools")
+    __slots__ = ("_json", "_open_tools", "_tools")
 
     def __init__(self) -> None:
         self._json = json_encoder()
         self._tools: dict[str, int] = {}
+        # The ids still open, in begin order: closing them must not scan every call.
+        self._open_tools: dict[str, None] = {}
 
     def encode(self, chunk: Chunk) -> bytes:
         """Return the lines for one chunk (``b""`` for a chunk with no line)."""
@@ -219,17 +221,28 @@ class DataStreamEncoder:
         its ``partial`` holds the lines of the chunks before it.
         """
         buffer = bytearray()
-        for chunk in chunks:
-            mark = len(buffer)
-            try:
-                self._write(buffer, chunk)
-            except ChunkEncodeError as exc:
-                del buffer[mark:]
-                exc.partial = bytes(buffer)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                del buffer[mark:]
-                raise encode_error(chunk, exc, bytes(buffer)) from exc
+        encode_into = self._json.encode_into
+        write = self._write
+        mark = 0
+        chunk: Chunk | None = None
+        try:
+            for chunk in chunks:
+                mark = len(buffer)
+                # Hot path, inlined: a text delta without a parent.
+                if type(chunk) is TextDeltaChunk and not chunk.parent_id:
+                    buffer += b"0:"
+                    encode_into(chunk.text_delta, buffer, -1)
+                    buffer += b"\n"
+                else:
+                    write(buffer, chunk)
+        except ChunkEncodeError as exc:
+            del buffer[mark:]
+            exc.partial = bytes(buffer)
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            del buffer[mark:]
+            assert chunk is not None
+            raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
 
     def finish(self) -> bytes:
@@ -275,6 +288,7 @@ class DataStreamEncoder:
             wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
             encode_into(wire, out, -1)
             self._tools[chunk.tool_call_id] = _OPEN_EMPTY
+            self._open_tools[chunk.tool_call_id] = None
         elif type(chunk) is ToolCallArgsTextFinishChunk:
             state = self._tools.get(chunk.tool_call_id)
             if state is None:
@@ -293,6 +307,7 @@ class DataStreamEncoder:
                 -1,
             )
             self._tools[chunk.tool_call_id] = _SETTLED
+            self._open_tools.pop(chunk.tool_call_id, None)
         elif type(chunk) is UpdateStateChunk:
             out += b"aui-state:"
             encode_into(chunk.operations, out, -1)
@@ -345,11 +360,11 @@ class DataStreamEncoder:
         self._json.encode_into(_ToolDelta(tool_call_id, rest, True), out, -1)
         out += b"\n"
         self._tools[tool_call_id] = _SETTLED
+        self._open_tools.pop(tool_call_id, None)
 
     def _close_open_tools(self, out: bytearray) -> None:
-        for tool_call_id, state in self._tools.items():
-            if state != _SETTLED:
-                self._write_final_args(out, tool_call_id, state, "")
+        for tool_call_id in list(self._open_tools):
+            self._write_final_args(out, tool_call_id, self._tools[tool_call_id], "")
 
 
 def _unknown_tool(chunk: Chunk, tool_call_id: str) -> ChunkEncodeError:

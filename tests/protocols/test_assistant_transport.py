@@ -291,6 +291,13 @@ class TestEncodeErrors:
         # The failed chunk changed nothing: the reasoning part is still open.
         assert frames(encoder.encode(ReasoningDeltaChunk("s"))) == [delta("s", 1)]
 
+    def test_lone_surrogate_on_the_hot_path(self) -> None:
+        encoder = AssistantTransportEncoder()
+        with pytest.raises(ChunkEncodeError, match="text-delta chunk: field 'text_delta'") as e:
+            encoder.encode_many([TextDeltaChunk("a"), TextDeltaChunk("\udc00")])
+        assert frames(e.value.partial) == [text_start(), delta("a", 0)]
+        assert frames(encoder.encode(TextDeltaChunk("b"))) == [delta("b", 0)]
+
     def test_unknown_and_duplicate_ids(self) -> None:
         encoder = AssistantTransportEncoder()
         with pytest.raises(ChunkEncodeError, match="unknown tool_call_id 'x'"):
