@@ -270,7 +270,7 @@ def results(node_scripts: NodeScripts) -> dict[str, dict[str, Any]]:
             manifest.is_file(), f"the npm package {package} (run scripts/install-node-deps.sh)"
         )
         assert json.loads(manifest.read_text(encoding="utf-8"))["version"] == pinned
-    cases = []
+    cases: list[dict[str, Any]] = []
     for script in SCRIPTS:
         data = base64.b64encode(encode(script)).decode()
         cases.append({"id": f"{script}/whole", "data": data})

@@ -49,6 +49,12 @@ _json = st.recursive(
 )
 _text = st.text(max_size=6)
 _parent = st.sampled_from([None, "", "p1", "p2"])
+_FINISHES: list[Chunk] = [
+    StepFinishChunk("stop", 3, 4),
+    StepFinishChunk("length", 1, 1),
+    MessageFinishChunk("content-filter", 5, 6),
+    MessageFinishChunk("other"),
+]
 
 
 @st.composite
@@ -92,18 +98,7 @@ def chunk_sequences(draw: st.DrawFn) -> list[Chunk]:
         elif kind == 15:
             chunks.append(StepStartChunk("m1"))
         else:
-            chunks.append(
-                draw(
-                    st.sampled_from(
-                        [
-                            StepFinishChunk("stop", 3, 4),
-                            StepFinishChunk("length", 1, 1),
-                            MessageFinishChunk("content-filter", 5, 6),
-                            MessageFinishChunk("other"),
-                        ]
-                    )
-                )
-            )
+            chunks.append(draw(st.sampled_from(_FINISHES)))
     return chunks
 
 
