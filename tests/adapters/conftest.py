@@ -9,9 +9,9 @@ import pytest
 from . import servers
 
 #: Adapters under test, each the name of a server fixture below.
-ADAPTERS = ["starlette", "aiohttp", "flask"]
+ADAPTERS = ["starlette", "aiohttp", "flask", "django_asgi", "django_wsgi"]
 #: Adapters that only notice a disconnect when a write fails (keepalive probes).
-PROBE_ONLY = {"flask"}
+PROBE_ONLY = {"flask", "django_wsgi"}
 #: Protocols every adapter is tested with.
 PROTOCOLS = ["data_stream", "assistant_transport"]
 
@@ -31,6 +31,22 @@ def aiohttp_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def flask_server() -> Iterator[str]:
     with servers.wsgi_server(servers.flask_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def django_asgi_server() -> Iterator[str]:
+    from . import django_app
+
+    with servers.uvicorn_server(django_app.asgi_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def django_wsgi_server() -> Iterator[str]:
+    from . import django_app
+
+    with servers.wsgi_server(django_app.wsgi_app()) as url:
         yield url
 
 

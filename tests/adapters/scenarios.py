@@ -30,6 +30,8 @@ from assistant_stream_core.state import AppendTextOperation, SetOperation
 
 #: Request id -> set when that request's run reached its ``finally:``.
 FINISHED: dict[str, threading.Event] = {}
+#: Request id -> set when that request's run started producing.
+STARTED: dict[str, threading.Event] = {}
 _lock = threading.Lock()
 
 
@@ -37,6 +39,12 @@ def finished(rid: str) -> threading.Event:
     """The event a run with request id ``rid`` sets when it ends."""
     with _lock:
         return FINISHED.setdefault(rid, threading.Event())
+
+
+def started(rid: str) -> threading.Event:
+    """The event a run with request id ``rid`` sets when it starts."""
+    with _lock:
+        return STARTED.setdefault(rid, threading.Event())
 
 
 class ScriptRun:
@@ -56,6 +64,7 @@ class ScriptRun:
             finished(self._rid).set()
 
     def batches(self) -> AsyncIterator[list[Chunk]]:
+        started(self._rid).set()
         self._iterator = self._batches()
         return self._iterator
 

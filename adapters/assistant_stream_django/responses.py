@@ -1,0 +1,218 @@
+"""The Django response: the right iterator for ASGI and for WSGI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import anyio
+from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
+
+from assistant_stream_core.run.blocking import BlockingStream
+from assistant_stream_core.run.serve import (
+    DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_SEND_TIMEOUT,
+    EncoderSpec,
+    Source,
+    StreamResult,
+    make_encoder,
+    response_headers,
+    stream_encoded,
+)
+
+__all__ = [
+    "AGUIHttpResponse",
+    "AssistantStreamHttpResponse",
+    "AssistantTransportHttpResponse",
+    "DataStreamHttpResponse",
+    "OpenAIChatHttpResponse",
+    "UIMessageStreamHttpResponse",
+]
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
+    """Stream a run (or any async iterable of chunks) in any protocol.
+
+    :param source: a run from ``create_run``, or an async iterable of chunks.
+    :param encoder: an encoder, an encoder class, or a protocol name such as
+        ``"data_stream"``; subclasses fix it with :attr:`protocol`.
+    :param status: the response status.
+    :param headers: extra headers; they replace protocol headers of the same name.
+    :param keepalive_interval: seconds of silence before the protocol's
+        keepalive bytes are sent (``None`` or ``0``: never). Under WSGI it is
+        the only way to notice a client that left while the run is silent.
+    :param send_timeout: seconds a write may take before the client is
+        treated as gone (``None``: wait forever).
+    :param expose_headers: add ``Access-Control-Expose-Headers`` listing the
+        protocol headers, for browser clients on another origin.
+
+    Django asks for ``aiter(response)`` under ASGI and ``iter(response)``
+    under WSGI; each gets its own kind of iterator. Middleware that wraps
+    ``streaming_content`` (such as ``GZipMiddleware``) gets the async kind
+    when it runs on the event loop and the sync kind otherwise, which is
+    again the kind its handler consumes.
+    """
+
+    #: The protocol a subclass streams (see ``make_encoder``).
+    protocol: ClassVar[EncoderSpec | None] = None
+    # True while ``streaming_content`` is still this response's own stream
+    # (not replaced by middleware).
+    _own_content = False
+
+    def __init__(
+        self,
+        source: Source,
+        encoder: EncoderSpec | None = None,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        expose_headers: bool = False,
+    ) -> None:
+        spec = encoder if encoder is not None else type(self).protocol
+        if spec is None:
+            raise TypeError(f"{type(self).__name__} needs an encoder or a protocol name")
+        self.encoder = make_encoder(spec)
+        super().__init__((), status=status, content_type=self.encoder.media_type)
+        for name, value in response_headers(self.encoder, headers, expose_headers=expose_headers):
+            self.headers[name] = value
+        self.source = source
+        self.keepalive_interval = keepalive_interval
+        self.send_timeout = send_timeout
+        #: How the stream ended, once it has.
+        self.result: StreamResult | None = None
+        self._blocking: BlockingStream | None = None
+        self._resource_closers.append(self._close_blocking)
+        self._own_content = True
+
+    # -- which kind of iterator -------------------------------------------
+
+    @property
+    def is_async(self) -> bool:
+        """Whether ``streaming_content`` is an async iterator."""
+        if self._own_content:
+            return _in_event_loop()
+        return bool(self.__dict__.get("_is_async", False))
+
+    @is_async.setter
+    def is_async(self, value: bool) -> None:
+        self.__dict__["_is_async"] = value
+
+    @property
+    def streaming_content(self) -> Any:
+        """The body: async under an event loop, sync otherwise."""
+        if self._own_content:
+            return self._async_body() if self.is_async else self._blocking_body()
+        return super().streaming_content
+
+    @streaming_content.setter
+    def streaming_content(self, value: Any) -> None:
+        self._set_streaming_content(value)
+
+    def _set_streaming_content(self, value: Any) -> None:
+        self._own_content = False
+        super()._set_streaming_content(value)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._own_content:
+            return self._blocking_body()
+        iterator: Iterator[bytes] = super().__iter__()
+        return iterator
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._own_content:
+            return self._async_body()
+        iterator: AsyncIterator[bytes] = super().__aiter__()
+        return iterator
+
+    # -- WSGI ---------------------------------------------------------------
+
+    def _blocking_body(self) -> BlockingStream:
+        if self._blocking is None:
+            self._blocking = BlockingStream(
+                self.source,
+                self.encoder,
+                keepalive_interval=self.keepalive_interval,
+                send_timeout=self.send_timeout,
+            )
+        return self._blocking
+
+    def _close_blocking(self) -> None:
+        if self._blocking is not None:
+            self._blocking.close()
+            self.result = self._blocking.result
+
+    # -- ASGI ---------------------------------------------------------------
+
+    async def _async_body(self) -> AsyncIterator[bytes]:
+        # Django pulls bytes; the serving loop pushes them. A task (Django's
+        # ASGI handler is asyncio) runs the loop into a one-buffer channel.
+        send, receive = anyio.create_memory_object_stream[bytes](1)
+        closing = anyio.Event()
+
+        async def produce() -> None:
+            async with send:
+                self.result = await stream_encoded(
+                    self.source,
+                    self.encoder,
+                    send.send,
+                    disconnected=closing.wait,
+                    keepalive_interval=self.keepalive_interval,
+                    send_timeout=self.send_timeout,
+                )
+
+        task = asyncio.ensure_future(produce())
+        try:
+            with receive:
+                async for data in receive:
+                    parts = [data]
+                    while True:  # everything pending goes out as one write
+                        try:
+                            parts.append(receive.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                    yield b"".join(parts) if len(parts) > 1 else data
+        finally:
+            # Django stopped iterating (client gone, or done): stop the run.
+            closing.set()
+            await asyncio.shield(task)
+
+
+class DataStreamHttpResponse(AssistantStreamHttpResponse):
+    """assistant-ui's Data Stream (``text/plain``, ``x-vercel-ai-data-stream: v1``)."""
+
+    protocol = "data_stream"
+
+
+class AssistantTransportHttpResponse(AssistantStreamHttpResponse):
+    """assistant-ui's Assistant Transport (SSE JSON events)."""
+
+    protocol = "assistant_transport"
+
+
+class OpenAIChatHttpResponse(AssistantStreamHttpResponse):
+    """OpenAI ``chat.completion.chunk`` server-sent events, ending in ``[DONE]``."""
+
+    protocol = "openai_chat"
+
+
+class UIMessageStreamHttpResponse(AssistantStreamHttpResponse):
+    """The Vercel AI SDK's UI Message Stream v1."""
+
+    protocol = "ui_message_stream"
+
+
+class AGUIHttpResponse(AssistantStreamHttpResponse):
+    """AG-UI protocol events."""
+
+    protocol = "ag_ui"
