@@ -1,0 +1,1363 @@
+"""AG-UI: the Agent User Interaction Protocol's event stream over HTTP SSE.
+
+Every event is one SSE frame, ``data: <json>\\n\\n``, with AG-UI 1.0 event
+names and camelCase fields (the schemas of the ``ag-ui-protocol`` Python
+package and of npm ``@ag-ui/core``). A stream is one run:
+
+=============================== ===============================================
+Chunk                           Events
+=============================== ===============================================
+(first output)                  ``RUN_STARTED {threadId, runId,
+                                protocolVersion: "1.0"}``
+text delta                      ``TEXT_MESSAGE_START {messageId, role:
+                                "assistant"}`` when no text message is open,
+                                then ``TEXT_MESSAGE_CONTENT {messageId, delta}``
+reasoning part start            ``REASONING_START`` + ``REASONING_MESSAGE_START
+                                {messageId, role: "reasoning"}``
+reasoning delta                 ``REASONING_MESSAGE_CONTENT`` (opening a
+                                reasoning message first if none is open)
+tool call begin                 ``TOOL_CALL_START {toolCallId, toolCallName,
+                                parentMessageId}``
+tool call args delta            ``TOOL_CALL_ARGS {toolCallId, delta}``
+tool call args finish           ``TOOL_CALL_ARGS`` with the trailing text (or
+                                ``"{}"`` if the call had no args at all), then
+                                ``TOOL_CALL_END``
+tool result                     ``TOOL_CALL_RESULT {messageId, toolCallId,
+                                content, role: "tool"}``; ``content`` is the
+                                result if it is a string, else its JSON text
+update state                    ``STATE_DELTA {delta: <JSON Patch>}``, or
+                                ``STATE_SNAPSHOT {snapshot}`` (see below)
+step start / step finish        ``STEP_STARTED`` / ``STEP_FINISHED {stepName}``
+data, annotations, source, file ``CUSTOM {name: "assistant-stream/data"`` (or
+                                ``/annotations``, ``/source``, ``/file``)
+                                ``, value}``; with ``custom_events=False`` they
+                                are dropped, with one warning per stream
+message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
+                                carries its usage and finish reason
+error                           ``RUN_ERROR {message}``; the stream ends there
+(finish)                        ``RUN_FINISHED {threadId, runId}``
+=============================== ===============================================
+
+Ordering rules (checked by ``@ag-ui/client``'s ``verifyEvents``): a message,
+reasoning message or tool call starts before its content and ends after it;
+text and reasoning messages close before anything that is not their own
+content or a side-channel event (state, custom events, args of other tool
+calls); a tool call ends before its result, before a step finishes and before
+the run ends. Every start gets its end on every path, including before
+``RUN_ERROR``. Exactly one ``RUN_FINISHED`` or ``RUN_ERROR`` is sent, last;
+chunks after an error are dropped with a warning. No delta is empty and no
+field is ``null`` (optional fields are left out).
+
+Message ids: the assistant message has the encoder's ``message_id``; tool
+calls name it as ``parentMessageId``. After a tool result, the next text or
+tool call starts a new assistant message (``<message_id>-1``, ``-2``, ...), as
+AG-UI models an agent loop (assistant, tool, assistant). Reasoning messages
+are ``<message_id>-reasoning-<n>``; a tool result's tool message is
+``<message_id>-result-<tool_call_id>``.
+
+State: each ``update-state`` chunk becomes one ``STATE_DELTA`` whose JSON Patch
+(RFC 6902; pointers escape ``~`` and ``/`` per RFC 6901) turns the previous
+state into the new one: ``set`` becomes ``replace`` of an existing object key
+or list item, else ``add`` (the highest missing key, or list index equal to the
+length, with the new value built below it); ``append-text`` becomes
+``replace`` with the whole new string. The encoder tracks the state with
+:func:`~assistant_stream_core.state.apply_operations`; an operation it cannot
+apply (the strict assistant-ui client would refuse it) is dropped with one
+warning per stream. A ``STATE_SNAPSHOT`` is sent instead when the chunk sets
+the root, and for the first update when the encoder was not told the state
+the client holds (``state=None``). Non-finite floats are written as ``null``.
+
+Data the AG-UI event model has no field for rides in the events' ``metadata``
+under the key ``"assistantStream"`` (parent ids, reasoning summaries, tool
+result ``isError``/``artifact``, step and message finish reasons and usage),
+so :class:`AGUIDecoder` gives the chunks back. Tool call arguments that are not
+valid JSON are passed through: AG-UI carries them as text and does not
+validate them.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import msgspec
+
+from ..chunks import (
+    AnnotationsChunk,
+    Chunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    MessageFinishChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..state import (
+    UNSAFE_SEGMENTS,
+    AppendTextOperation,
+    Operation,
+    SetOperation,
+    apply_operation,
+    coerce_operation,
+)
+from ._frames import decode_frame, encode_error, json_encoder
+from ._sse import SSEParser
+from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
+
+__all__ = [
+    "AGUIDecoder",
+    "AGUIEncoder",
+    "CUSTOM_EVENT_NAMES",
+    "METADATA_KEY",
+    "PROTOCOL_VERSION",
+    "json_pointer",
+    "normalize",
+]
+
+MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
+HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
+
+#: The AG-UI protocol version this encoder speaks (sent on ``RUN_STARTED``).
+PROTOCOL_VERSION: Final = "1.0"
+
+#: The ``metadata`` key under which chunk fields without an AG-UI field travel.
+METADATA_KEY: Final = "assistantStream"
+
+#: ``CUSTOM`` event names for the chunks AG-UI has no event for.
+CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
+    "data": "assistant-stream/data",
+    "annotations": "assistant-stream/annotations",
+    "source": "assistant-stream/source",
+    "file": "assistant-stream/file",
+}
+_CUSTOM_KIND: Final = {name: kind for kind, name in CUSTOM_EVENT_NAMES.items()}
+
+
+# --- wire objects -----------------------------------------------------------
+
+
+class _Ext(msgspec.Struct, omit_defaults=True, rename="camel"):
+    """Our fields inside ``metadata["assistantStream"]``."""
+
+    parent_id: str | None = None
+    summary: str | None = None
+    # An event no chunk asked for: a step the encoder opened or closed itself,
+    # or a reasoning message opened by a delta rather than a part-start chunk.
+    implicit: bool = False
+    message_id: str | None = None  # a step's message id, when the step name differs
+    finish_reason: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    is_continued: bool = False
+    is_error: bool = False
+    json: bool = False  # a tool result's content is the JSON text of a non-string result
+    artifact: Any = None
+
+
+class _Meta(msgspec.Struct, omit_defaults=True):
+    ext: _Ext | None = msgspec.field(default=None, name=METADATA_KEY)
+
+
+class _Event(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type", kw_only=True):
+    pass
+
+
+class _RunStarted(_Event, tag="RUN_STARTED"):
+    thread_id: str
+    run_id: str
+    protocol_version: str | None = None
+
+
+class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class _RunFinished(_Event, tag="RUN_FINISHED"):
+    thread_id: str
+    run_id: str
+    usage: list[_Usage] | None = None
+    metadata: _Meta | None = None
+
+
+class _RunError(_Event, tag="RUN_ERROR"):
+    message: str
+    code: str | None = None
+    usage: list[_Usage] | None = None
+    metadata: _Meta | None = None
+
+
+class _TextStart(_Event, tag="TEXT_MESSAGE_START"):
+    message_id: str
+    role: str | None = None
+    metadata: _Meta | None = None
+
+
+class _TextContent(_Event, tag="TEXT_MESSAGE_CONTENT"):
+    message_id: str
+    delta: str
+
+
+class _TextEnd(_Event, tag="TEXT_MESSAGE_END"):
+    message_id: str
+
+
+class _ReasoningStart(_Event, tag="REASONING_START"):
+    message_id: str
+
+
+class _ReasoningMessageStart(_Event, tag="REASONING_MESSAGE_START"):
+    message_id: str
+    role: str  # required by the client's validator, though fixed: never omitted
+    metadata: _Meta | None = None
+
+
+class _ReasoningContent(_Event, tag="REASONING_MESSAGE_CONTENT"):
+    message_id: str
+    delta: str
+
+
+class _ReasoningMessageEnd(_Event, tag="REASONING_MESSAGE_END"):
+    message_id: str
+
+
+class _ReasoningEnd(_Event, tag="REASONING_END"):
+    message_id: str
+
+
+class _ToolStart(_Event, tag="TOOL_CALL_START"):
+    tool_call_id: str
+    tool_call_name: str
+    parent_message_id: str | None = None
+    metadata: _Meta | None = None
+
+
+class _ToolArgs(_Event, tag="TOOL_CALL_ARGS"):
+    tool_call_id: str
+    delta: str
+
+
+class _ToolEnd(_Event, tag="TOOL_CALL_END"):
+    tool_call_id: str
+
+
+class _ToolResult(_Event, tag="TOOL_CALL_RESULT"):
+    message_id: str
+    tool_call_id: str
+    content: str | list[Any]
+    role: str | None = None
+    metadata: _Meta | None = None
+
+
+class _StateSnapshot(_Event, tag="STATE_SNAPSHOT"):
+    snapshot: Any
+
+
+class _PatchOp(msgspec.Struct, omit_defaults=True):
+    op: str
+    path: str
+    value: Any = msgspec.UNSET
+    from_: str | None = msgspec.field(default=None, name="from")
+
+
+class _StateDelta(_Event, tag="STATE_DELTA"):
+    delta: list[_PatchOp]
+
+
+class _StepStarted(_Event, tag="STEP_STARTED"):
+    step_name: str
+    metadata: _Meta | None = None
+
+
+class _StepFinished(_Event, tag="STEP_FINISHED"):
+    step_name: str
+    metadata: _Meta | None = None
+
+
+class _Custom(_Event, tag="CUSTOM"):
+    name: str
+    value: Any
+
+
+class _SourceValue(msgspec.Struct, omit_defaults=True, rename="camel"):
+    id: str
+    url: str
+    source_type: str
+    title: str | None = None
+    parent_id: str | None = None
+
+
+class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
+    data: str
+    mime_type: str
+    parent_id: str | None = None
+
+
+# AG-UI 1.0 events the decoder accepts and ignores: they carry nothing a chunk
+# can hold (snapshots of whole conversations, activity, raw provider events).
+_IGNORED_TYPES: Final = (
+    "TEXT_MESSAGE_CHUNK",
+    "TOOL_CALL_CHUNK",
+    "REASONING_MESSAGE_CHUNK",
+    "REASONING_ENCRYPTED_VALUE",
+    "MESSAGES_SNAPSHOT",
+    "ACTIVITY_SNAPSHOT",
+    "ACTIVITY_DELTA",
+    "RAW",
+    "SUBAGENT_STARTED",
+    "SUBAGENT_FINISHED",
+    "SUBAGENT_ERROR",
+)
+_IGNORED_STRUCTS: Final = tuple(
+    msgspec.defstruct(f"_Ignored{i}", [], bases=(_Event,), tag=tag)
+    for i, tag in enumerate(_IGNORED_TYPES)
+)
+
+_EVENT_TYPES: Final = (
+    _RunStarted,
+    _RunFinished,
+    _RunError,
+    _TextStart,
+    _TextContent,
+    _TextEnd,
+    _ReasoningStart,
+    _ReasoningMessageStart,
+    _ReasoningContent,
+    _ReasoningMessageEnd,
+    _ReasoningEnd,
+    _ToolStart,
+    _ToolArgs,
+    _ToolEnd,
+    _ToolResult,
+    _StateSnapshot,
+    _StateDelta,
+    _StepStarted,
+    _StepFinished,
+    _Custom,
+)
+# One decoder for every event: a tagged union, so validation names the bad field.
+_EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(
+    functools.reduce(operator.or_, (*_EVENT_TYPES, *_IGNORED_STRUCTS))
+)
+
+
+def _meta(ext: _Ext) -> _Meta | None:
+    # Leave ``metadata`` out entirely when there is nothing of ours to carry.
+    return None if ext == _EMPTY_EXT else _Meta(ext)
+
+
+_EMPTY_EXT: Final = _Ext()
+
+
+def json_pointer(path: Sequence[str]) -> str:
+    """The RFC 6901 JSON Pointer for a state path (``~`` → ``~0``, ``/`` → ``~1``)."""
+    return "".join("/" + segment.replace("~", "~0").replace("/", "~1") for segment in path)
+
+
+def _get(state: Any, path: Sequence[str]) -> Any:
+    for segment in path:
+        state = state[int(segment)] if isinstance(state, list) else state[segment]
+    return state
+
+
+def _patch_for(before: Any, op: Operation, after: Any) -> _PatchOp | None:
+    """The one JSON Patch operation taking ``before`` to ``after``, or ``None``
+    when only a snapshot can say it (the root changes)."""
+    path = op.path
+    target = before
+    for depth, segment in enumerate(path):
+        here = path[: depth + 1]
+        if isinstance(target, list):
+            index = int(segment)
+            if index == len(target):
+                return _PatchOp("add", json_pointer(here), _get(after, here))
+            child = target[index]
+        elif isinstance(target, dict):
+            if segment not in target:
+                return _PatchOp("add", json_pointer(here), _get(after, here))
+            child = target[segment]
+        else:
+            # A null on the way: apply_operations builds an object in its place.
+            if depth == 0:
+                return None
+            return _PatchOp("replace", json_pointer(path[:depth]), _get(after, path[:depth]))
+        if depth == len(path) - 1:
+            return _PatchOp("replace", json_pointer(here), _get(after, here))
+        target = child
+    return None  # the root itself
+
+
+# Tool call states.
+_OPEN_EMPTY: Final = 0  # begun, no args text yet
+_OPEN: Final = 1  # begun, some args text sent
+_ENDED: Final = 2  # TOOL_CALL_END sent
+
+
+def _parent(parent_id: str | None) -> str | None:
+    return parent_id or None
+
+
+class AGUIEncoder:
+    """Encodes chunks as one AG-UI run of SSE events. One per response.
+
+    ``thread_id`` and ``run_id`` are usually the ones in the client's
+    ``RunAgentInput``; ``message_id`` names the assistant message. Each is a
+    fresh UUID when not given. ``state`` is the state the client holds (its
+    ``RunAgentInput.state``): deltas are computed against it; with ``None``
+    the first update is sent as a snapshot. ``custom_events=False`` drops
+    data, annotations, sources and files instead of sending ``CUSTOM`` events.
+
+    >>> encoder = AGUIEncoder(thread_id="t", run_id="r", message_id="m")
+    >>> frames = encoder.encode(TextDeltaChunk("Hi")).decode().splitlines()
+    >>> frames[::2]  # doctest: +NORMALIZE_WHITESPACE
+    ['data: {"type":"RUN_STARTED","threadId":"t","runId":"r","protocolVersion":"1.0"}',
+     'data: {"type":"TEXT_MESSAGE_START","messageId":"m","role":"assistant"}',
+     'data: {"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":"Hi"}']
+    """
+
+    media_type: str = MEDIA_TYPE
+    headers: Mapping[str, str] = HEADERS
+    #: An SSE comment: every SSE parser skips it.
+    keepalive: bytes | None = b": heartbeat\n\n"
+
+    def __init__(
+        self,
+        *,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        message_id: str | None = None,
+        state: Any = None,
+        custom_events: bool = True,
+    ) -> None:
+        self.thread_id: str = thread_id or str(uuid.uuid4())
+        self.run_id: str = run_id or str(uuid.uuid4())
+        self.message_id: str = message_id or str(uuid.uuid4())
+        self._custom_events = custom_events
+        self._json = json_encoder()
+        self._started = False
+        self._closed = False  # RUN_FINISHED or RUN_ERROR sent
+        self._assistant_id = self.message_id
+        self._assistant_count = 0
+        self._had_result = False  # a tool result since the assistant message began
+        self._text: str | None = None  # the open text message's parent id ("" = none)
+        self._reasoning: str | None = None  # the open reasoning message's id
+        self._reasoning_parent: str | None = None
+        self._reasoning_count = 0
+        self._tools: dict[str, int] = {}
+        self._steps: list[str] = []
+        self._step_count = 0
+        self._state = state
+        self._state_synced = state is not None
+        self._finish: MessageFinishChunk | None = None
+        self._warned: set[str] = set()
+
+    # --- public API ---------------------------------------------------------
+
+    def encode(self, chunk: Chunk) -> bytes:
+        """Return the events for one chunk (``RUN_STARTED`` first on the first call)."""
+        return self.encode_many((chunk,))
+
+    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
+        """Return the events for several chunks as one buffer.
+
+        Raises :class:`ChunkEncodeError` for a chunk that cannot be encoded
+        (a value JSON cannot hold, an unknown or reused tool call id); its
+        ``partial`` holds the events of the chunks before it.
+        """
+        buffer = bytearray()
+        self._start(buffer)
+        for chunk in chunks:
+            mark = len(buffer)
+            try:
+                self._write(buffer, chunk)
+            except ChunkEncodeError as exc:
+                del buffer[mark:]
+                exc.partial = bytes(buffer)
+                raise
+            except (TypeError, ValueError, OverflowError) as exc:
+                del buffer[mark:]
+                raise encode_error(chunk, exc, bytes(buffer)) from exc
+        return bytes(buffer)
+
+    def finish(self) -> bytes:
+        """Close what is open and send ``RUN_FINISHED`` (nothing after ``RUN_ERROR``)."""
+        buffer = bytearray()
+        self._start(buffer)
+        if self._closed:
+            return bytes(buffer)
+        self._close_all(buffer)
+        usage, meta = self._finish_fields()
+        self._emit(
+            buffer,
+            _RunFinished(thread_id=self.thread_id, run_id=self.run_id, usage=usage, metadata=meta),
+        )
+        self._closed = True
+        return bytes(buffer)
+
+    # --- frames -------------------------------------------------------------
+
+    def _emit(self, out: bytearray, event: _Event) -> None:
+        out += b"data: "
+        self._json.encode_into(event, out, -1)
+        out += b"\n\n"
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def _start(self, out: bytearray) -> None:
+        if not self._started:
+            self._started = True
+            self._emit(
+                out,
+                _RunStarted(
+                    thread_id=self.thread_id,
+                    run_id=self.run_id,
+                    protocol_version=PROTOCOL_VERSION,
+                ),
+            )
+
+    # --- open/close bookkeeping ---------------------------------------------
+
+    def _close_text(self, out: bytearray) -> None:
+        if self._text is not None:
+            self._emit(out, _TextEnd(message_id=self._assistant_id))
+            self._text = None
+
+    def _close_reasoning(self, out: bytearray) -> None:
+        if self._reasoning is not None:
+            self._emit(out, _ReasoningMessageEnd(message_id=self._reasoning))
+            self._emit(out, _ReasoningEnd(message_id=self._reasoning))
+            self._reasoning = None
+
+    def _close_messages(self, out: bytearray) -> None:
+        self._close_text(out)
+        self._close_reasoning(out)
+
+    def _end_tool(self, out: bytearray, tool_call_id: str, rest: str) -> None:
+        if not rest and self._tools[tool_call_id] == _OPEN_EMPTY:
+            rest = "{}"  # clients parse the args text as JSON: send an empty object
+        if rest:
+            self._emit(out, _ToolArgs(tool_call_id=tool_call_id, delta=rest))
+        self._emit(out, _ToolEnd(tool_call_id=tool_call_id))
+        self._tools[tool_call_id] = _ENDED
+
+    def _close_tools(self, out: bytearray) -> None:
+        for tool_call_id, status in self._tools.items():
+            if status != _ENDED:
+                self._end_tool(out, tool_call_id, "")
+
+    def _close_all(self, out: bytearray) -> None:
+        self._close_messages(out)
+        self._close_tools(out)
+        while self._steps:
+            name = self._steps.pop()
+            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(_Ext(implicit=True))))
+
+    def _assistant_message(self) -> str:
+        # After a tool result the agent loop continues in a new assistant message.
+        if self._had_result:
+            self._had_result = False
+            self._assistant_count += 1
+            self._assistant_id = f"{self.message_id}-{self._assistant_count}"
+        return self._assistant_id
+
+    def _open_reasoning(
+        self, out: bytearray, parent: str, *, part_start: bool, summary: str | None
+    ) -> str:
+        self._close_messages(out)
+        self._reasoning_count += 1
+        message_id = f"{self.message_id}-reasoning-{self._reasoning_count}"
+        self._reasoning = message_id
+        self._reasoning_parent = parent
+        ext = _Ext(parent_id=parent or None, summary=summary, implicit=not part_start)
+        self._emit(out, _ReasoningStart(message_id=message_id))
+        self._emit(
+            out,
+            _ReasoningMessageStart(message_id=message_id, role="reasoning", metadata=_meta(ext)),
+        )
+        return message_id
+
+    def _finish_fields(self) -> tuple[list[_Usage] | None, _Meta | None]:
+        finish = self._finish
+        if finish is None:
+            return None, None
+        usage = None
+        if finish.input_tokens or finish.output_tokens:
+            usage = [
+                _Usage(
+                    input_tokens=finish.input_tokens,
+                    output_tokens=finish.output_tokens,
+                    total_tokens=finish.input_tokens + finish.output_tokens,
+                )
+            ]
+        return usage, _Meta(_Ext(finish_reason=finish.finish_reason))
+
+    def _tool_status(self, chunk: Chunk, tool_call_id: str) -> int:
+        status = self._tools.get(tool_call_id)
+        if status is None:
+            raise ChunkEncodeError(
+                f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
+                "(no tool-call-begin for it in this stream)"
+            )
+        return status
+
+    # --- the per-chunk state machine ----------------------------------------
+
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        if self._closed:
+            self._warn_once(
+                "closed",
+                f"AG-UI stream already ended with RUN_ERROR or RUN_FINISHED; "
+                f"dropping {chunk.type} chunk (and any later ones)",
+            )
+            return
+        if type(chunk) is TextDeltaChunk:
+            if not chunk.text_delta:
+                return  # AG-UI clients get no empty deltas
+            parent = chunk.parent_id or ""
+            if self._text != parent:
+                self._close_messages(out)
+                message_id = self._assistant_message()
+                self._emit(
+                    out,
+                    _TextStart(
+                        message_id=message_id,
+                        role="assistant",
+                        metadata=_meta(_Ext(parent_id=parent or None)),
+                    ),
+                )
+                self._text = parent
+            self._emit(out, _TextContent(message_id=self._assistant_id, delta=chunk.text_delta))
+        elif type(chunk) is ReasoningDeltaChunk:
+            if not chunk.reasoning_delta:
+                return
+            parent = chunk.parent_id or ""
+            reasoning_id = self._reasoning
+            if reasoning_id is None or self._reasoning_parent != parent:
+                reasoning_id = self._open_reasoning(out, parent, part_start=False, summary=None)
+            self._emit(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
+        elif type(chunk) is ToolCallDeltaChunk:
+            status = self._tool_status(chunk, chunk.tool_call_id)
+            if status == _ENDED or not chunk.args_text_delta:
+                return  # args text after the call ended has nowhere to go
+            self._emit(out, _ToolArgs(tool_call_id=chunk.tool_call_id, delta=chunk.args_text_delta))
+            self._tools[chunk.tool_call_id] = _OPEN
+        elif type(chunk) is UpdateStateChunk:
+            self._write_state(out, chunk)
+        elif type(chunk) is ReasoningPartStartChunk:
+            self._open_reasoning(
+                out, chunk.parent_id or "", part_start=True, summary=chunk.unstable_summary
+            )
+        elif type(chunk) is ToolCallBeginChunk:
+            if chunk.tool_call_id in self._tools:
+                raise ChunkEncodeError(
+                    f"cannot encode tool-call-begin chunk: tool_call_id "
+                    f"{chunk.tool_call_id!r} was already used in this stream"
+                )
+            self._close_messages(out)
+            self._emit(
+                out,
+                _ToolStart(
+                    tool_call_id=chunk.tool_call_id,
+                    tool_call_name=chunk.tool_name,
+                    parent_message_id=self._assistant_message(),
+                    metadata=_meta(_Ext(parent_id=_parent(chunk.parent_id))),
+                ),
+            )
+            self._tools[chunk.tool_call_id] = _OPEN_EMPTY
+        elif type(chunk) is ToolCallArgsTextFinishChunk:
+            status = self._tool_status(chunk, chunk.tool_call_id)
+            if status != _ENDED:
+                self._end_tool(out, chunk.tool_call_id, chunk.args_text_delta)
+        elif type(chunk) is ToolResultChunk:
+            self._write_result(out, chunk)
+        elif type(chunk) is ErrorChunk:
+            self._close_all(out)
+            usage, meta = self._finish_fields()
+            self._emit(out, _RunError(message=chunk.error, usage=usage, metadata=meta))
+            self._closed = True
+        elif type(chunk) is StepStartChunk:
+            self._close_messages(out)
+            name = chunk.message_id
+            if name in self._steps:  # AG-UI step names must be unique while active
+                self._step_count += 1
+                name = f"{chunk.message_id}#{self._step_count}"
+            ext = _Ext(message_id=chunk.message_id if name != chunk.message_id else None)
+            self._emit(out, _StepStarted(step_name=name, metadata=_meta(ext)))
+            self._steps.append(name)
+        elif type(chunk) is StepFinishChunk:
+            self._close_messages(out)
+            self._close_tools(out)
+            if not self._steps:
+                self._step_count += 1
+                name = f"{self.message_id}-step-{self._step_count}"
+                implicit = _Meta(_Ext(implicit=True))
+                self._emit(out, _StepStarted(step_name=name, metadata=implicit))
+            else:
+                name = self._steps.pop()
+            ext = _Ext(
+                finish_reason=chunk.finish_reason,
+                input_tokens=chunk.input_tokens,
+                output_tokens=chunk.output_tokens,
+                is_continued=chunk.is_continued,
+            )
+            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(ext)))
+        elif type(chunk) is MessageFinishChunk:
+            self._close_messages(out)
+            self._close_tools(out)
+            self._finish = chunk
+        elif type(chunk) is DataChunk:
+            self._write_custom(out, "data", chunk.data)
+        elif type(chunk) is AnnotationsChunk:
+            self._write_custom(out, "annotations", chunk.annotations)
+        elif type(chunk) is SourceChunk:
+            value = _SourceValue(
+                chunk.id, chunk.url, chunk.source_type, chunk.title, _parent(chunk.parent_id)
+            )
+            self._write_custom(out, "source", value)
+        elif type(chunk) is FileChunk:
+            value_file = _FileValue(chunk.data, chunk.mime_type, _parent(chunk.parent_id))
+            self._write_custom(out, "file", value_file)
+        else:
+            raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+
+    def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
+        status = self._tool_status(chunk, chunk.tool_call_id)
+        self._close_messages(out)
+        if status != _ENDED:
+            self._end_tool(out, chunk.tool_call_id, "")
+        result = chunk.result
+        is_json = not isinstance(result, str)
+        content = result if isinstance(result, str) else self._json.encode(result).decode()
+        ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
+        self._emit(
+            out,
+            _ToolResult(
+                message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
+                tool_call_id=chunk.tool_call_id,
+                content=content,
+                role="tool",
+                metadata=_meta(ext),
+            ),
+        )
+        self._had_result = True
+
+    def _write_custom(self, out: bytearray, kind: str, value: Any) -> None:
+        if not self._custom_events:
+            self._warn_once(
+                "custom",
+                "AG-UI has no event for data, annotations, sources or files and "
+                "custom_events=False: dropping them for this stream",
+            )
+            return
+        self._emit(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
+
+    def _write_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
+        state = self._state
+        patch: list[_PatchOp] = []
+        snapshot = not self._state_synced
+        applied = 0
+        for raw in chunk.operations:
+            try:
+                op = coerce_operation(raw)
+                new_state = apply_operation(state, op)
+            except StateError as exc:
+                self._warn_once(
+                    "state",
+                    f"dropping a state operation the client cannot apply: {exc} "
+                    "(later ones in this stream are dropped without a warning)",
+                )
+                continue
+            if not snapshot:
+                step = _patch_for(state, op, new_state)
+                if step is None:
+                    snapshot = True
+                elif (
+                    patch
+                    and step.op == "replace"
+                    and patch[-1].path == step.path
+                    and patch[-1].op in ("add", "replace")
+                ):
+                    patch[-1].value = step.value  # append after append: one operation
+                else:
+                    patch.append(step)
+            state = new_state
+            applied += 1
+        if applied:
+            # Encode first: a value JSON cannot hold must leave the tracked state as it was.
+            event: _Event = _StateSnapshot(snapshot=state) if snapshot else _StateDelta(delta=patch)
+            mark = len(out)
+            try:
+                self._emit(out, event)
+            except BaseException:
+                del out[mark:]
+                raise
+            self._state = state
+            self._state_synced = True
+
+
+# --- JSON Patch (RFC 6902), for decoding -------------------------------------
+
+
+class _PatchError(Exception):
+    pass
+
+
+def _parse_pointer(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise _PatchError(f"JSON Pointer {pointer!r} does not start with '/'")
+    tokens = pointer[1:].split("/")
+    out = []
+    for token in tokens:
+        if "~" in token and any(
+            token[i] == "~" and token[i + 1 : i + 2] not in ("0", "1") for i in range(len(token))
+        ):
+            raise _PatchError(f"JSON Pointer {pointer!r} has a '~' not followed by 0 or 1")
+        out.append(token.replace("~1", "/").replace("~0", "~"))
+    return out
+
+
+def _list_index(container: list[Any], token: str, *, allow_end: bool) -> int:
+    if token == "-" and allow_end:
+        return len(container)
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise _PatchError(f"{token!r} is not an array index")
+    index = int(token)
+    limit = len(container) if allow_end else len(container) - 1
+    if index > limit:
+        raise _PatchError(f"array index {index} is out of range (length {len(container)})")
+    return index
+
+
+def _child(container: Any, token: str) -> Any:
+    if isinstance(container, list):
+        return container[_list_index(container, token, allow_end=False)]
+    if isinstance(container, dict):
+        if token not in container:
+            raise _PatchError(f"no member {token!r}")
+        return container[token]
+    raise _PatchError(f"cannot descend into a {type(container).__name__} at {token!r}")
+
+
+def _resolve(doc: Any, tokens: Sequence[str]) -> Any:
+    for token in tokens:
+        doc = _child(doc, token)
+    return doc
+
+
+def _edit(doc: Any, tokens: Sequence[str], op: str, value: Any) -> Any:
+    """Return ``doc`` with ``op`` applied at ``tokens`` (non-empty); copies along the path."""
+    if len(tokens) > 1:
+        child = _edit(_child(doc, tokens[0]), tokens[1:], op, value)
+        if isinstance(doc, list):
+            copy_list = list(doc)
+            copy_list[_list_index(doc, tokens[0], allow_end=False)] = child
+            return copy_list
+        copy_dict = dict(doc)
+        copy_dict[tokens[0]] = child
+        return copy_dict
+    token = tokens[0]
+    if isinstance(doc, list):
+        copy_list = list(doc)
+        if op == "add":
+            copy_list.insert(_list_index(doc, token, allow_end=True), value)
+        elif op == "remove":
+            del copy_list[_list_index(doc, token, allow_end=False)]
+        else:
+            copy_list[_list_index(doc, token, allow_end=False)] = value
+        return copy_list
+    if isinstance(doc, dict):
+        copy_dict = dict(doc)
+        if op != "add" and token not in doc:
+            raise _PatchError(f"no member {token!r} to {op}")
+        if op == "remove":
+            del copy_dict[token]
+        else:
+            copy_dict[token] = value
+        return copy_dict
+    raise _PatchError(f"cannot {op} inside a {type(doc).__name__}")
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    # JSON equality: booleans are not numbers.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _check_segments(tokens: Sequence[str]) -> None:
+    for token in tokens:
+        if token in UNSAFE_SEGMENTS:
+            raise _PatchError(f"unsafe path segment {token!r}")
+
+
+def _apply_patch_op(state: Any, op: _PatchOp) -> tuple[Any, list[Operation]]:
+    """Apply one patch operation; return the new state and the operations saying it."""
+    tokens = _parse_pointer(op.path)
+    _check_segments(tokens)
+    if op.op in ("add", "replace", "test") and op.value is msgspec.UNSET:
+        raise _PatchError(f"{op.op} operation without a value")
+    if op.op in ("move", "copy") and op.from_ is None:
+        raise _PatchError(f"{op.op} operation without 'from'")
+    if op.op == "test":
+        if not _json_equal(_resolve(state, tokens), op.value):
+            raise _PatchError(f"test failed at {op.path!r}")
+        return state, []
+    if not tokens:
+        if op.op in ("add", "replace"):
+            return op.value, [SetOperation(path=(), value=op.value)]
+        if op.op == "remove":
+            raise _PatchError("cannot remove the whole document")
+    if op.op == "add":
+        parent = _resolve(state, tokens[:-1])
+        new_state = _edit(state, tokens, "add", op.value)
+        if isinstance(parent, list):
+            index = _list_index(parent, tokens[-1], allow_end=True)
+            if index != len(parent):  # an insert: our operations can only set the list
+                path = tuple(tokens[:-1])
+                return new_state, [SetOperation(path=path, value=_resolve(new_state, path))]
+            tokens = [*tokens[:-1], str(index)]
+        return new_state, [SetOperation(path=tuple(tokens), value=op.value)]
+    if op.op == "replace":
+        old = _resolve(state, tokens)
+        new_state = _edit(state, tokens, "replace", op.value)
+        value = op.value
+        if isinstance(old, str) and old and isinstance(value, str) and value.startswith(old):
+            if len(value) == len(old):
+                return new_state, []
+            return new_state, [AppendTextOperation(path=tuple(tokens), value=value[len(old) :])]
+        return new_state, [SetOperation(path=tuple(tokens), value=value)]
+    if op.op == "remove":
+        new_state = _edit(state, tokens, "remove", None)
+        path = tuple(tokens[:-1])
+        return new_state, [SetOperation(path=path, value=_resolve(new_state, path))]
+    if op.op in ("move", "copy"):
+        assert op.from_ is not None
+        source = _parse_pointer(op.from_)
+        _check_segments(source)
+        value = _resolve(state, source)
+        if op.op == "move":
+            if tokens[: len(source)] == source and len(tokens) > len(source):
+                raise _PatchError("cannot move a value into itself")
+            if not source:
+                raise _PatchError("cannot move the whole document")
+            state = _edit(state, source, "remove", None)
+        new_state = _edit(state, tokens, "add", value) if tokens else value
+        return new_state, [SetOperation(path=(), value=new_state)]
+    raise _PatchError(f"unknown JSON Patch operation {op.op!r}")
+
+
+# --- decoding ---------------------------------------------------------------
+
+# Decoder phases.
+_BEFORE: Final = 0
+_RUNNING: Final = 1
+_DONE: Final = 2
+
+
+def _ext(meta: _Meta | None) -> _Ext:
+    return meta.ext if meta is not None and meta.ext is not None else _EMPTY_EXT
+
+
+def _tokens(usage: list[_Usage] | None) -> tuple[int, int]:
+    # One entry per provider and model: the run's totals are their sums.
+    if not usage:
+        return 0, 0
+    return (
+        sum(entry.input_tokens or 0 for entry in usage),
+        sum(entry.output_tokens or 0 for entry in usage),
+    )
+
+
+class AGUIDecoder:
+    """Decodes one AG-UI run (SSE events) back into chunks.
+
+    ``feed`` accepts bytes split anywhere; ``max_event_bytes`` bounds the
+    memory one event may take (16 MiB by default). ``state`` is the state the
+    run started from, against which ``STATE_DELTA`` patches apply. After the
+    stream, :attr:`thread_id`, :attr:`run_id` and :attr:`state` hold what it
+    said.
+
+    Bad input raises :class:`ProtocolError` naming the problem and its byte
+    offset, and the decoder is unusable afterwards: invalid JSON, an event
+    that does not match its AG-UI schema, an unknown event type, an event
+    before ``RUN_STARTED`` or after ``RUN_FINISHED``/``RUN_ERROR`` (one run per
+    stream), content or an end for a message, reasoning message or tool call
+    that is not open, a start for one already open, a reused tool call id, a
+    ``RUN_FINISHED`` while something is still open, a JSON Patch that does not
+    apply, and (in :meth:`finish`) a stream without a terminal event.
+
+    What comes back is what :func:`normalize` says, plus, for events this
+    library never writes: ``remove`` and insert-into-array patches become a
+    ``set`` of the parent, ``move``/``copy`` a ``set`` of the root, ``test``
+    nothing; a reasoning message without our metadata starts a reasoning
+    part; a ``STEP_FINISHED`` without a finish reason finishes with
+    ``"unknown"``; text messages whose role is not ``assistant`` and
+    ``CUSTOM`` events with other names are skipped; the AG-UI events no chunk
+    can hold (``*_CHUNK`` shorthands, ``MESSAGES_SNAPSHOT``, ``ACTIVITY_*``,
+    ``RAW``, ``SUBAGENT_*``, ``REASONING_ENCRYPTED_VALUE``) are ignored.
+    """
+
+    def __init__(self, *, state: Any = None, max_event_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._sse = SSEParser(max_event_bytes)
+        self._failed = False
+        self._phase = _BEFORE
+        #: The ``threadId`` / ``runId`` of ``RUN_STARTED`` (``None`` before it).
+        self.thread_id: str | None = None
+        self.run_id: str | None = None
+        #: The state after the last ``STATE_SNAPSHOT`` / ``STATE_DELTA``.
+        self.state: Any = state
+        self._text: dict[str, tuple[str | None, bool]] = {}  # id -> (parent, is assistant)
+        self._spans: set[str] = set()
+        self._reasoning: dict[str, str | None] = {}  # id -> parent
+        self._tools: dict[str, bool] = {}  # id -> still open
+        self._steps: dict[str, tuple[bool, str]] = {}  # name -> (implicit, message id)
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Accept the next bytes; return the chunks of every event they complete."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        out: list[Chunk] = []
+        try:
+            for event in self._sse.feed(data):
+                self._event(event.offset, event.data, out)
+        except ProtocolError:
+            self._failed = True
+            raise
+        return out
+
+    def finish(self) -> list[Chunk]:
+        """End of input: raise :class:`ProtocolError` unless the run ended cleanly."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        self._failed = True  # nothing may follow the end, whatever happens below
+        if self._sse.finish():
+            raise ProtocolError("stream ended inside an event (no blank line after it)")
+        if self._phase != _DONE:
+            raise ProtocolError("stream ended before RUN_FINISHED or RUN_ERROR")
+        return []
+
+    def _event(self, offset: int, data: str, out: list[Chunk]) -> None:
+        event = decode_frame(_EVENTS, data, "AG-UI event", offset)
+        name = type(event).__struct_config__.tag
+        if self._phase == _DONE:
+            raise ProtocolError(f"{name} after the run ended (one run per stream)", offset=offset)
+        if self._phase == _BEFORE and type(event) not in (_RunStarted, _RunError):
+            raise ProtocolError(f"the first event must be RUN_STARTED, not {name}", offset=offset)
+        try:
+            self._dispatch(event, out)
+        except _PatchError as exc:
+            raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
+        except _SequenceError as exc:
+            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
+
+    def _dispatch(self, event: Any, out: list[Chunk]) -> None:
+        if type(event) is _TextContent:
+            parent, assistant = self._open(self._text, event.message_id, "text message")
+            if assistant and event.delta:
+                out.append(TextDeltaChunk(event.delta, parent))
+        elif type(event) is _ReasoningContent:
+            parent = self._open(self._reasoning, event.message_id, "reasoning message")
+            if event.delta:
+                out.append(ReasoningDeltaChunk(event.delta, parent))
+        elif type(event) is _ToolArgs:
+            self._open_tool(event.tool_call_id)
+            if event.delta:
+                out.append(ToolCallDeltaChunk(event.tool_call_id, event.delta))
+        elif type(event) is _StateDelta:
+            state = self.state
+            operations: list[Operation] = []
+            for index, op in enumerate(event.delta):
+                try:
+                    state, ops = _apply_patch_op(state, op)
+                except _PatchError as exc:
+                    raise _PatchError(f"operation {index} ({op.op} {op.path!r}): {exc}") from None
+                operations.extend(ops)
+            self.state = state
+            if operations:
+                out.append(UpdateStateChunk(operations))
+        elif type(event) is _StateSnapshot:
+            self.state = event.snapshot
+            out.append(UpdateStateChunk([SetOperation(path=(), value=event.snapshot)]))
+        elif type(event) is _TextStart:
+            self._start(self._text, event.message_id, "text message")
+            assistant = event.role in (None, "assistant")
+            self._text[event.message_id] = (_ext(event.metadata).parent_id, assistant)
+        elif type(event) is _TextEnd:
+            self._open(self._text, event.message_id, "text message")
+            del self._text[event.message_id]
+        elif type(event) is _ReasoningMessageStart:
+            self._start(self._reasoning, event.message_id, "reasoning message")
+            ext = _ext(event.metadata)
+            self._reasoning[event.message_id] = ext.parent_id
+            if not ext.implicit:
+                out.append(ReasoningPartStartChunk(ext.summary, ext.parent_id))
+        elif type(event) is _ReasoningMessageEnd:
+            self._open(self._reasoning, event.message_id, "reasoning message")
+            del self._reasoning[event.message_id]
+        elif type(event) is _ReasoningStart:
+            if event.message_id in self._spans:
+                raise _SequenceError(f"reasoning span {event.message_id!r} is already open")
+            self._spans.add(event.message_id)
+        elif type(event) is _ReasoningEnd:
+            if event.message_id not in self._spans:
+                raise _SequenceError(f"no open reasoning span {event.message_id!r}")
+            self._spans.discard(event.message_id)
+        elif type(event) is _ToolStart:
+            if event.tool_call_id in self._tools:
+                raise _SequenceError(
+                    f"tool call id {event.tool_call_id!r} was already used in this run"
+                )
+            self._tools[event.tool_call_id] = True
+            parent = _ext(event.metadata).parent_id
+            out.append(ToolCallBeginChunk(event.tool_call_id, event.tool_call_name, parent))
+        elif type(event) is _ToolEnd:
+            self._open_tool(event.tool_call_id)
+            self._tools[event.tool_call_id] = False
+            out.append(ToolCallArgsTextFinishChunk(event.tool_call_id))
+        elif type(event) is _ToolResult:
+            out.append(_result(event))
+        elif type(event) is _StepStarted:
+            if event.step_name in self._steps:
+                raise _SequenceError(f"step {event.step_name!r} is already active")
+            ext = _ext(event.metadata)
+            self._steps[event.step_name] = (ext.implicit, ext.message_id or event.step_name)
+            if not ext.implicit:
+                out.append(StepStartChunk(ext.message_id or event.step_name))
+        elif type(event) is _StepFinished:
+            if event.step_name not in self._steps:
+                raise _SequenceError(f"step {event.step_name!r} was not started")
+            del self._steps[event.step_name]
+            ext = _ext(event.metadata)
+            if not ext.implicit:
+                out.append(
+                    StepFinishChunk(
+                        ext.finish_reason or "unknown",
+                        ext.input_tokens,
+                        ext.output_tokens,
+                        ext.is_continued,
+                    )
+                )
+        elif type(event) is _Custom:
+            chunk = _custom(event)
+            if chunk is not None:
+                out.append(chunk)
+        elif type(event) is _RunStarted:
+            if self._phase != _BEFORE:
+                raise _SequenceError("a run is already active")
+            self._phase = _RUNNING
+            self.thread_id = event.thread_id
+            self.run_id = event.run_id
+        elif type(event) is _RunFinished:
+            self._check_closed()
+            self._phase = _DONE
+            self._finish_chunk(event.metadata, event.usage, out)
+        elif type(event) is _RunError:
+            self._phase = _DONE
+            out.append(ErrorChunk(event.message))
+            self._finish_chunk(event.metadata, event.usage, out)
+        # else: an AG-UI event no chunk can hold (see the class docstring).
+
+    @staticmethod
+    def _start(open_: Mapping[str, Any], message_id: str, what: str) -> None:
+        if message_id in open_:
+            raise _SequenceError(f"{what} {message_id!r} is already open")
+
+    @staticmethod
+    def _open(open_: Mapping[str, Any], message_id: str, what: str) -> Any:
+        try:
+            return open_[message_id]
+        except KeyError:
+            raise _SequenceError(f"no open {what} {message_id!r}") from None
+
+    def _open_tool(self, tool_call_id: str) -> None:
+        if not self._tools.get(tool_call_id):
+            raise _SequenceError(f"no open tool call {tool_call_id!r}")
+
+    def _check_closed(self) -> None:
+        still_open = [
+            *(f"text message {key!r}" for key in self._text),
+            *(f"reasoning message {key!r}" for key in self._reasoning),
+            *(f"reasoning span {key!r}" for key in self._spans),
+            *(f"tool call {key!r}" for key, is_open in self._tools.items() if is_open),
+            *(f"step {key!r}" for key in self._steps),
+        ]
+        if still_open:
+            raise _SequenceError(f"still open: {', '.join(still_open)}")
+
+    @staticmethod
+    def _finish_chunk(meta: _Meta | None, usage: list[_Usage] | None, out: list[Chunk]) -> None:
+        ext = _ext(meta)
+        input_tokens, output_tokens = _tokens(usage)
+        if ext.finish_reason is not None or usage:
+            reason = ext.finish_reason or "unknown"
+            out.append(MessageFinishChunk(reason, input_tokens, output_tokens))
+
+
+class _SequenceError(Exception):
+    pass
+
+
+def _result(event: _ToolResult) -> ToolResultChunk:
+    ext = _ext(event.metadata)
+    result: Any = event.content
+    if ext.json and isinstance(result, str):
+        try:
+            result = msgspec.json.decode(result)
+        except msgspec.DecodeError:
+            raise _SequenceError("content is marked as JSON but is not valid JSON") from None
+    return ToolResultChunk(event.tool_call_id, result, ext.artifact, ext.is_error)
+
+
+def _custom(event: _Custom) -> Chunk | None:
+    kind = _CUSTOM_KIND.get(event.name)
+    try:
+        if kind == "data":
+            return DataChunk(event.value)
+        if kind == "annotations":
+            return AnnotationsChunk(msgspec.convert(event.value, list[Any]))
+        if kind == "source":
+            source = msgspec.convert(event.value, _SourceValue)
+            return SourceChunk(
+                source.id, source.url, source.source_type, source.title, source.parent_id
+            )
+        if kind == "file":
+            file = msgspec.convert(event.value, _FileValue)
+            return FileChunk(file.data, file.mime_type, file.parent_id)
+    except msgspec.ValidationError as exc:
+        raise _SequenceError(f"invalid {event.name} value: {exc}") from None
+    return None
+
+
+def _json_round_trip(value: Any) -> Any:
+    return msgspec.json.decode(json_encoder().encode(value))
+
+
+def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
+    """Return what decoding the encoding of ``chunks`` gives back.
+
+    AG-UI keeps every chunk's meaning; what changes is:
+
+    * empty text, reasoning and args deltas disappear; an empty ``parent_id``
+      becomes ``None``; values pass through JSON (tuples become lists,
+      non-finite floats ``None``);
+    * reasoning part starts come back, also without a summary (a delta that
+      opens a reasoning message by itself adds no part start);
+    * a tool call's end is a ``ToolCallArgsTextFinishChunk`` without text: its
+      trailing text comes first as a delta, and a call that had no args text
+      gets a ``"{}"`` delta; calls still open are ended before a tool result
+      for them, a step finish, a message finish, an error and the end of the
+      stream; args after a call ended are dropped;
+    * the last message finish moves to the end (after the error, if any);
+    * nothing follows the first error;
+    * state chunks are kept as they are here, but the decoder gives back
+      *equivalent* operations, not the same ones: applied in order they build
+      the same states (``append-text`` comes back as ``append-text`` when it
+      extends a non-empty string, a root ``set`` as a snapshot ``set`` of the
+      whole state).
+
+    Assumes ``chunks`` encode without error (valid tool call ids).
+    """
+    out: list[Chunk] = []
+    tools: dict[str, int] = {}
+    finish: MessageFinishChunk | None = None
+
+    def end_tool(tool_call_id: str, rest: str) -> None:
+        if not rest and tools[tool_call_id] == _OPEN_EMPTY:
+            rest = "{}"
+        if rest:
+            out.append(ToolCallDeltaChunk(tool_call_id, rest))
+        out.append(ToolCallArgsTextFinishChunk(tool_call_id))
+        tools[tool_call_id] = _ENDED
+
+    def close_tools() -> None:
+        for tool_call_id, status in tools.items():
+            if status != _ENDED:
+                end_tool(tool_call_id, "")
+
+    for chunk in chunks:
+        if isinstance(chunk, TextDeltaChunk):
+            if not chunk.text_delta:
+                continue
+            out.append(TextDeltaChunk(chunk.text_delta, _parent(chunk.parent_id)))
+        elif isinstance(chunk, ReasoningDeltaChunk):
+            if not chunk.reasoning_delta:
+                continue
+            out.append(ReasoningDeltaChunk(chunk.reasoning_delta, _parent(chunk.parent_id)))
+        elif isinstance(chunk, ReasoningPartStartChunk):
+            out.append(ReasoningPartStartChunk(chunk.unstable_summary, _parent(chunk.parent_id)))
+        elif isinstance(chunk, ToolCallBeginChunk):
+            tools[chunk.tool_call_id] = _OPEN_EMPTY
+            out.append(
+                ToolCallBeginChunk(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
+            )
+        elif isinstance(chunk, ToolCallDeltaChunk):
+            if tools[chunk.tool_call_id] == _ENDED or not chunk.args_text_delta:
+                continue
+            tools[chunk.tool_call_id] = _OPEN
+            out.append(chunk)
+        elif isinstance(chunk, ToolCallArgsTextFinishChunk):
+            if tools[chunk.tool_call_id] != _ENDED:
+                end_tool(chunk.tool_call_id, chunk.args_text_delta)
+        elif isinstance(chunk, ToolResultChunk):
+            if tools[chunk.tool_call_id] != _ENDED:
+                end_tool(chunk.tool_call_id, "")
+            result = (
+                chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
+            )
+            artifact = _json_round_trip(chunk.artifact)
+            out.append(ToolResultChunk(chunk.tool_call_id, result, artifact, chunk.is_error))
+        elif isinstance(chunk, StepFinishChunk):
+            close_tools()
+            out.append(chunk)
+        elif isinstance(chunk, MessageFinishChunk):
+            close_tools()
+            finish = chunk
+        elif isinstance(chunk, ErrorChunk):
+            close_tools()
+            out.append(chunk)
+            break
+        elif isinstance(chunk, DataChunk):
+            out.append(DataChunk(_json_round_trip(chunk.data)))
+        elif isinstance(chunk, AnnotationsChunk):
+            out.append(AnnotationsChunk(_json_round_trip(chunk.annotations)))
+        elif isinstance(chunk, SourceChunk):
+            out.append(
+                SourceChunk(
+                    chunk.id, chunk.url, chunk.source_type, chunk.title, _parent(chunk.parent_id)
+                )
+            )
+        elif isinstance(chunk, FileChunk):
+            out.append(FileChunk(chunk.data, chunk.mime_type, _parent(chunk.parent_id)))
+        elif isinstance(chunk, UpdateStateChunk):
+            out.append(chunk)
+        else:  # step start
+            out.append(chunk)
+    else:
+        close_tools()
+    if finish is not None:
+        out.append(finish)
+    return out
