@@ -155,7 +155,13 @@ async def test_append_state_text_and_strict_client_paths() -> None:
         c.append_state_text(["user", "name"], "Al")
         c.append_state_text(["user", "name"], "ice")
         c.append_state_text(["log", 0], "x")
-        for path in (["user", "missing"], ["user", "name", "deeper"], ["__proto__"], ["log", 5]):
+        paths: list[list[str | int]] = [
+            ["user", "missing"],
+            ["user", "name", "deeper"],
+            ["__proto__"],
+            ["log", 5],
+        ]
+        for path in paths:
             try:
                 c.append_state_text(path, "x")
             except StateError as exc:
