@@ -84,7 +84,7 @@ import secrets
 import string
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -113,9 +113,13 @@ from ._frames import encode_error, json_encoder
 from ._sse import SSEParser
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
+__all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
 
 logger = logging.getLogger(__name__)
+
+MEDIA_TYPE: Final = "text/event-stream"
+#: Every response header of this protocol.
+HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _DONE = b"data: [DONE]\n\n"
@@ -218,7 +222,9 @@ class OpenAIChatEncoder:
     """
 
     #: The response's media type.
-    media_type = "text/event-stream"
+    media_type: str = MEDIA_TYPE
+    #: Every response header, ``Content-Type`` included.
+    headers: Mapping[str, str] = HEADERS
     #: SSE comment sent on an idle connection; safe because no frame has an ``id:``.
     keepalive: bytes | None = b": heartbeat\n\n"
 
@@ -247,11 +253,6 @@ class OpenAIChatEncoder:
         self.include_usage = include_usage
         self.tool_results = tool_results
         self.system_fingerprint = system_fingerprint
-        #: Every response header, ``Content-Type`` included.
-        self.headers: Mapping[str, str] = {
-            "Content-Type": "text/event-stream; charset=utf-8",
-            **STREAMING_HEADERS,
-        }
 
         self._json = json_encoder()
         # The constant parts of every frame are encoded once; a frame is

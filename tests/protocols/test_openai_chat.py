@@ -348,6 +348,7 @@ def test_protocol_attributes() -> None:
     assert isinstance(encoder, Encoder)
     assert isinstance(OpenAIChatDecoder(), Decoder)
     assert encoder.media_type == "text/event-stream"
+    assert encoder.headers["Content-Type"] == "text/event-stream"
     assert encoder.headers["Cache-Control"] == "no-cache, no-transform"
     assert encoder.headers["X-Accel-Buffering"] == "no"
     assert "Connection" not in encoder.headers
