@@ -218,6 +218,8 @@ _REASONING: Final = 1
 class AssistantTransportEncoder:
     """Encodes chunks as Assistant Transport SSE frames. One per response.
 
+    >>> from assistant_stream_core.chunks import TextDeltaChunk
+    >>> from assistant_stream_core.protocols.assistant_transport import AssistantTransportEncoder
     >>> encoder = AssistantTransportEncoder()
     >>> print(encoder.encode(TextDeltaChunk("Hi")).decode(), end="")
     data: {"type":"part-start","part":{"type":"text"},"path":[]}

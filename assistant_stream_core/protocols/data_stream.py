@@ -190,6 +190,8 @@ _SETTLED: Final = 2  # args finished or result sent
 class DataStreamEncoder:
     """Encodes chunks as assistant-ui Data Stream lines. One per response.
 
+    >>> from assistant_stream_core.chunks import TextDeltaChunk
+    >>> from assistant_stream_core.protocols.data_stream import DataStreamEncoder
     >>> encoder = DataStreamEncoder()
     >>> encoder.encode(TextDeltaChunk("Hello"))
     b'0:"Hello"\\n'

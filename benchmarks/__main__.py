@@ -1,0 +1,32 @@
+"""Command line: ``python -m benchmarks [--repeat N] [--chunks N]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import encoders
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run the encoder benchmark."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Encoder throughput, side by side with a msgspec floor and upstream.",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs per contender; the best counts (default 5)"
+    )
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=200_000,
+        help="chunks per workload (default 200,000)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.chunks < 1:
+        parser.error("--repeat and --chunks must be positive")
+    encoders.run(repeat=args.repeat, chunk_count=args.chunks)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,513 @@
+"""Encoder throughput: chunks per second for the core encoders.
+
+Two workloads: many small text deltas (some non-ASCII, some needing JSON
+escapes: quotes, backslashes, newlines, emoji) and a realistic mixed run
+(steps, reasoning, text, tool calls with argument deltas and results, state
+operations). Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
+
+* **floor**: no library at all. Our encoder's frames are parsed back into their
+  JSON payloads before timing; the timed loop only writes each frame's prefix,
+  ``encode_into`` of the payload with one reused :class:`msgspec.json.Encoder`,
+  and the suffix into one ``bytearray``. It writes the same bytes as ours, and
+  no encoder can do less work for them.
+* **ours**: ``encode_many`` over the whole batch (what an adapter does with
+  each drain of a run), and ``encode`` once per chunk.
+* **upstream**: ``assistant-stream`` 0.0.36 when it is importable (it is never a
+  dependency), through ``encode_stream``: its only API for both formats, the
+  one its response classes use.
+
+The second half of each table feeds every contender from an async generator,
+one item per ``__anext__``: the shape of upstream's ``encode_stream(async_gen)``
+API. The floor there is the cap any API of that shape can reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import importlib.metadata
+import os
+import platform
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgspec
+
+from assistant_stream_core.chunks import (
+    Chunk,
+    ReasoningDeltaChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from assistant_stream_core.protocols.base import Encoder
+from assistant_stream_core.state import AppendTextOperation, SetOperation
+
+__all__ = ["PROTOCOLS", "UPSTREAM_VERSION", "Protocol", "mixed_run", "run", "text_deltas"]
+
+#: The upstream release the comparison is pinned to.
+UPSTREAM_VERSION: Final = "0.0.36"
+
+# ---------------------------------------------------------------------------
+# Workloads
+
+_TEXT_PIECES: Final = (
+    "Hello",
+    " world",
+    ",",
+    " the",
+    " weather",
+    " in Paris",
+    " is",
+    " mild",
+    ".",
+    " café",
+    " naïve",
+    " 21 °C",
+    " 🚀",
+    " 你好",
+    ' "quoted"',
+    " C:\\path",
+    "\n",
+    "line\nbreak",
+    "\ttab",
+    " ok",
+)
+
+_REASONING_PIECES: Final = (
+    "The user",
+    " asks about",
+    " the weather;",
+    " call the tool",
+    " first.",
+    " Then answer",
+    " in °C.",
+)
+
+_ARGS_PIECES: Final = ('{"city": ', '"Par', 'is", ', '"unit": ', '"°C"}')
+
+
+def text_deltas(count: int, *, seed: int = 1) -> list[Chunk]:
+    """Return ``count`` small text deltas drawn from a fixed mix of pieces."""
+    rng = random.Random(seed)
+    return [TextDeltaChunk(text_delta=rng.choice(_TEXT_PIECES)) for _ in range(count)]
+
+
+def mixed_run(count: int, *, seed: int = 2) -> list[Chunk]:
+    """Return ``count`` chunks of agent turns, as a tool-using chat produces.
+
+    Only chunk types that upstream 0.0.36 has are used, so every contender
+    encodes the same run.
+    """
+    rng = random.Random(seed)
+    chunks: list[Chunk] = []
+    turn = 0
+    while len(chunks) < count:
+        chunks.extend(_agent_turn(turn, rng))
+        turn += 1
+    return chunks[:count]
+
+
+def _agent_turn(turn: int, rng: random.Random) -> Iterator[Chunk]:
+    yield StepStartChunk(message_id=f"msg_{turn}")
+    for _ in range(6):
+        yield ReasoningDeltaChunk(reasoning_delta=rng.choice(_REASONING_PIECES))
+    for _ in range(10):
+        yield TextDeltaChunk(text_delta=rng.choice(_TEXT_PIECES))
+    call_id = f"call_{turn:06d}"
+    yield ToolCallBeginChunk(tool_call_id=call_id, tool_name="get_weather")
+    for piece in _ARGS_PIECES:
+        yield ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=piece)
+    yield ToolResultChunk(
+        tool_call_id=call_id,
+        result={"temp_c": 21.5, "conditions": "sunny", "hourly": [19, 21, 22, 20]},
+    )
+    yield UpdateStateChunk(
+        operations=[
+            AppendTextOperation(path=("log",), value=f" turn {turn} done"),
+            SetOperation(path=("status",), value="answering"),
+            SetOperation(path=("turns", str(turn)), value={"city": "Paris", "ok": True}),
+        ]
+    )
+    for _ in range(10):
+        yield TextDeltaChunk(text_delta=rng.choice(_TEXT_PIECES))
+    yield StepFinishChunk(finish_reason="stop", input_tokens=420, output_tokens=77)
+
+
+# ---------------------------------------------------------------------------
+# Protocols and the floor's view of their frames
+
+#: A frame as the floor writes it: prefix, JSON payload (or ``_RAW``), suffix.
+Frame = tuple[bytes, Any, bytes]
+_RAW: Final = object()  # a frame without JSON, written as its prefix alone
+
+
+def _line_frames(data: bytes) -> list[Frame]:
+    """Split ``code:json`` lines (JSON strings never hold a raw newline)."""
+    frames: list[Frame] = []
+    for line in data.split(b"\n")[:-1]:
+        code, _, payload = line.partition(b":")
+        frames.append((code + b":", msgspec.json.decode(payload), b"\n"))
+    return frames
+
+
+def _sse_frames(data: bytes) -> list[Frame]:
+    """Split ``data: <json>`` events; anything else is written verbatim."""
+    frames: list[Frame] = []
+    for event in data.split(b"\n\n")[:-1]:
+        if event.startswith(b"data: ") and event != b"data: [DONE]":
+            frames.append((b"data: ", msgspec.json.decode(event[6:]), b"\n\n"))
+        else:
+            frames.append((event + b"\n\n", _RAW, b""))
+    return frames
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Where one wire format's encoders live, ours and upstream's."""
+
+    name: str
+    module: str
+    encoder_class: str
+    upstream: str  # "module:Class" in the upstream package
+    frames: Callable[[bytes], list[Frame]]
+
+    def make_encoder(self) -> Encoder:
+        """Return a fresh encoder of ours for one stream."""
+        cls = getattr(importlib.import_module(self.module), self.encoder_class)
+        encoder: Encoder = cls()
+        return encoder
+
+
+#: The core encoders under test.
+PROTOCOLS: Final = (
+    Protocol(
+        name="data_stream",
+        module="assistant_stream_core.protocols.data_stream",
+        encoder_class="DataStreamEncoder",
+        upstream="assistant_stream.serialization.data_stream:DataStreamEncoder",
+        frames=_line_frames,
+    ),
+    Protocol(
+        name="assistant_transport",
+        module="assistant_stream_core.protocols.assistant_transport",
+        encoder_class="AssistantTransportEncoder",
+        upstream="assistant_stream.serialization.assistant_transport:AssistantTransportEncoder",
+        frames=_sse_frames,
+    ),
+)
+
+
+# ---------------------------------------------------------------------------
+# Contenders: each is a zero-argument callable that encodes a whole workload
+# and returns the bytes, so it can be both checked and timed.
+
+Produce = Callable[[], bytes]
+
+
+async def _feed(items: Iterable[Any]) -> AsyncIterator[Any]:
+    """The async generator every async contender is fed from."""
+    for item in items:
+        yield item
+
+
+def _floor(frames: Sequence[Frame]) -> Produce:
+    encoder = msgspec.json.Encoder()
+
+    def produce() -> bytes:
+        buffer = bytearray()
+        for prefix, payload, suffix in frames:
+            buffer += prefix
+            if payload is not _RAW:
+                encoder.encode_into(payload, buffer, -1)
+            buffer += suffix
+        return bytes(buffer)
+
+    return produce
+
+
+def _floor_async(frames: Sequence[Frame], loop: asyncio.AbstractEventLoop) -> Produce:
+    encoder = msgspec.json.Encoder()
+
+    async def produce() -> bytes:
+        buffer = bytearray()
+        async for prefix, payload, suffix in _feed(frames):
+            buffer += prefix
+            if payload is not _RAW:
+                encoder.encode_into(payload, buffer, -1)
+            buffer += suffix
+        return bytes(buffer)
+
+    return lambda: loop.run_until_complete(produce())
+
+
+def _ours_many(protocol: Protocol, chunks: Sequence[Chunk]) -> Produce:
+    def produce() -> bytes:
+        encoder = protocol.make_encoder()
+        return encoder.encode_many(chunks) + encoder.finish()
+
+    return produce
+
+
+def _ours_each(protocol: Protocol, chunks: Sequence[Chunk]) -> Produce:
+    def produce() -> bytes:
+        encoder = protocol.make_encoder()
+        encode = encoder.encode
+        buffer = bytearray()
+        for chunk in chunks:
+            buffer += encode(chunk)
+        buffer += encoder.finish()
+        return bytes(buffer)
+
+    return produce
+
+
+def _ours_each_async(
+    protocol: Protocol, chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop
+) -> Produce:
+    async def produce() -> bytes:
+        encoder = protocol.make_encoder()
+        encode = encoder.encode
+        buffer = bytearray()
+        async for chunk in _feed(chunks):
+            buffer += encode(chunk)
+        buffer += encoder.finish()
+        return bytes(buffer)
+
+    return lambda: loop.run_until_complete(produce())
+
+
+def _ours_encode_stream(
+    protocol: Protocol, chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop
+) -> Produce | None:
+    """Hook for the upstream-shaped ``encoder.encode_stream(async_iterable)``.
+
+    It arrives later; until our encoder has it this row reads "n/a". It may
+    yield ``bytes`` or, as upstream does, ``str``.
+    """
+    if not hasattr(protocol.make_encoder(), "encode_stream"):
+        return None
+
+    async def produce() -> bytes:
+        encoder: Any = protocol.make_encoder()
+        buffer = bytearray()
+        async for piece in encoder.encode_stream(_feed(chunks)):
+            buffer += piece if isinstance(piece, bytes) else piece.encode()
+        return bytes(buffer)
+
+    return lambda: loop.run_until_complete(produce())
+
+
+def _upstream_version() -> str | None:
+    try:
+        importlib.import_module("assistant_stream")
+        return importlib.metadata.version("assistant-stream")
+    except (ImportError, importlib.metadata.PackageNotFoundError):
+        return None
+
+
+def _to_upstream(chunks: Sequence[Chunk]) -> list[Any]:
+    """Rebuild ``chunks`` as upstream's dataclasses (same class names).
+
+    Raises ``LookupError`` naming a chunk class upstream does not have.
+    """
+    module = importlib.import_module("assistant_stream.assistant_stream_chunk")
+    converted: list[Any] = []
+    for chunk in chunks:
+        name = type(chunk).__name__
+        cls = getattr(module, name, None)
+        if cls is None:
+            raise LookupError(f"upstream has no {name}")
+        fields = msgspec.structs.asdict(chunk)
+        if isinstance(chunk, UpdateStateChunk):
+            # Upstream's operations are plain dicts.
+            fields["operations"] = [operation.to_dict() for operation in chunk.operations]
+        converted.append(cls(**fields))
+    return converted
+
+
+def _upstream(
+    protocol: Protocol, upstream_chunks: Sequence[Any], loop: asyncio.AbstractEventLoop
+) -> Produce:
+    module_name, class_name = protocol.upstream.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+
+    async def produce() -> bytes:
+        buffer = bytearray()
+        # Upstream yields str; its response encodes each one, so do we.
+        async for text in cls().encode_stream(_feed(upstream_chunks)):
+            buffer += text.encode()
+        return bytes(buffer)
+
+    return lambda: loop.run_until_complete(produce())
+
+
+# ---------------------------------------------------------------------------
+# Measuring
+
+
+@dataclass
+class _Row:
+    """One contender across protocols: best time per protocol, or why none."""
+
+    label: str
+    role: str  # "floor", "ours" or "upstream"
+    section: str  # "sync" or "async"
+    produce: dict[str, Produce | None] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    best: dict[str, float] = field(default_factory=dict)
+
+
+def _timed(produce: Produce) -> float:
+    gc.collect()
+    gc.disable()  # as timeit does: collections would land on random contenders
+    try:
+        start = time.perf_counter()
+        produce()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def _build_rows(
+    chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop, upstream_version: str | None
+) -> list[_Row]:
+    labels = [
+        ("floor: msgspec encode_into", "floor", "sync"),
+        ("ours: encode_many()", "ours", "sync"),
+        ("ours: encode() per chunk", "ours", "sync"),
+        ("floor: msgspec encode_into", "floor", "async"),
+        ("ours: encode() per chunk", "ours", "async"),
+        ("ours: encode_stream()", "ours", "async"),
+        (f"upstream {upstream_version or UPSTREAM_VERSION}: encode_stream()", "upstream", "async"),
+    ]
+    rows = [_Row(label, role, section) for label, role, section in labels]
+    floor_sync, many, each, floor_async, each_async, stream, upstream = rows
+
+    upstream_chunks: list[Any] | None = None
+    upstream_missing = f"not installed (pip install assistant-stream=={UPSTREAM_VERSION})"
+    if upstream_version is not None:
+        try:
+            upstream_chunks = _to_upstream(chunks)
+        except LookupError as exc:
+            upstream_missing = str(exc)
+
+    for protocol in PROTOCOLS:
+        name = protocol.name
+        reference = _ours_many(protocol, chunks)()
+        frames = protocol.frames(reference)
+        floor_sync.produce[name] = _floor(frames)
+        many.produce[name] = _ours_many(protocol, chunks)
+        each.produce[name] = _ours_each(protocol, chunks)
+        floor_async.produce[name] = _floor_async(frames, loop)
+        each_async.produce[name] = _ours_each_async(protocol, chunks, loop)
+        stream.produce[name] = _ours_encode_stream(protocol, chunks, loop)
+        if stream.produce[name] is None:
+            stream.missing[name] = "n/a (not yet)"
+        if upstream_chunks is not None:
+            upstream.produce[name] = _upstream(protocol, upstream_chunks, loop)
+        else:
+            upstream.produce[name] = None
+            upstream.missing[name] = upstream_missing
+
+        # Every contender of ours must write exactly the reference bytes.
+        for row in rows:
+            produce = row.produce[name]
+            if row.role != "upstream" and produce is not None and produce() != reference:
+                raise AssertionError(f"{row.label} ({row.section}) differs on {name}")
+    return rows
+
+
+def _measure(rows: list[_Row], repeat: int) -> None:
+    # Interleaved: every contender runs once per round, so slow drifts of a
+    # shared machine spread over all of them instead of landing on one.
+    for _ in range(repeat):
+        for row in rows:
+            for name, produce in row.produce.items():
+                if produce is not None:
+                    elapsed = _timed(produce)
+                    row.best[name] = min(elapsed, row.best.get(name, elapsed))
+
+
+# ---------------------------------------------------------------------------
+# Reporting
+
+_LABEL_WIDTH = 34
+_CELL = "{:>10}{:>10}{:>11}"
+
+
+def _rate(count: int, seconds: float) -> str:
+    per_second = count / seconds
+    return f"{per_second / 1e6:.2f}M" if per_second >= 1e6 else f"{per_second / 1e3:.0f}k"
+
+
+def _print_table(title: str, count: int, rows: list[_Row]) -> None:
+    names = [protocol.name for protocol in PROTOCOLS]
+    print(f"\n{title}")
+    print(" " * _LABEL_WIDTH + "".join(f"{name:>31}" for name in names))
+    print(" " * _LABEL_WIDTH + _CELL.format("chunks/s", "of floor", "vs upstr.") * len(names))
+    sections = {"sync": "encoding a list (sync)", "async": "fed by an async generator"}
+    upstream = next(row for row in rows if row.role == "upstream")
+    for section, heading in sections.items():
+        print(f"  {heading}")
+        floor = next(row for row in rows if row.role == "floor" and row.section == section)
+        for row in (row for row in rows if row.section == section):
+            cells = []
+            for name in names:
+                if name not in row.best:
+                    cells.append(f"{row.missing.get(name, 'n/a'):>31}")
+                    continue
+                seconds = row.best[name]
+                of_floor = f"{floor.best[name] / seconds:.0%}"
+                versus = ""
+                if row.role == "ours" and name in upstream.best:
+                    versus = f"{upstream.best[name] / seconds:.1f}x"
+                cells.append(_CELL.format(_rate(count, seconds), of_floor, versus))
+            print(f"    {row.label:<{_LABEL_WIDTH - 4}}" + "".join(cells))
+
+
+def _describe_text(chunks: Sequence[Chunk]) -> str:
+    texts = [chunk.text_delta for chunk in chunks if isinstance(chunk, TextDeltaChunk)]
+    non_ascii = sum(not text.isascii() for text in texts)
+    escaped = sum(any(c in text for c in '"\\\n\t') for text in texts)
+    return f"{non_ascii / len(texts):.0%} non-ASCII, {escaped / len(texts):.0%} needing escapes"
+
+
+def run(*, repeat: int = 5, chunk_count: int = 200_000) -> None:
+    """Run both workloads through every protocol and print the tables."""
+    upstream_version = _upstream_version()
+    print(
+        f"Encoder throughput, best of {repeat}: Python {platform.python_version()}, "
+        f"msgspec {msgspec.__version__}, {os.cpu_count()} CPUs, "
+        f"upstream assistant-stream {upstream_version or 'not installed'}"
+    )
+    if upstream_version not in (None, UPSTREAM_VERSION):
+        print(f"  (upstream {upstream_version} is not the pinned {UPSTREAM_VERSION})")
+    print("  'of floor': speed as a share of the floor in the same section;")
+    print("  'vs upstr.': how many times faster than upstream's encode_stream().")
+
+    workloads = [
+        ("Text deltas", text_deltas(chunk_count)),
+        ("Mixed run", mixed_run(chunk_count)),
+    ]
+    loop = asyncio.new_event_loop()
+    try:
+        for title, chunks in workloads:
+            rows = _build_rows(chunks, loop, upstream_version)
+            _measure(rows, repeat)
+            detail = (
+                _describe_text(chunks)
+                if title == "Text deltas"
+                else "steps, reasoning, text, tool calls, results, state"
+            )
+            _print_table(f"{title}: {len(chunks):,} chunks ({detail})", len(chunks), rows)
+    finally:
+        loop.close()

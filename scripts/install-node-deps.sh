@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install the JavaScript clients the interop tests drive (tests/interop), exactly
+# as pinned by tests/interop/package-lock.json.
+#
+#   scripts/install-node-deps.sh           install unless already up to date
+#   scripts/install-node-deps.sh --force   always run `npm ci`
+#
+# Fails loudly (exit 1) if node or npm is missing or Node is older than 18: the
+# interop tests skip without them on a developer machine but fail in CI.
+set -euo pipefail
+
+MIN_NODE_MAJOR=18
+script_dir="${BASH_SOURCE[0]%/*}"
+[ "$script_dir" != "${BASH_SOURCE[0]}" ] || script_dir=.
+interop_dir="$(cd "${script_dir}/../tests/interop" && pwd)"
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+command -v node >/dev/null 2>&1 || die "node is not on PATH; install Node.js >= ${MIN_NODE_MAJOR}"
+command -v npm >/dev/null 2>&1 || die "npm is not on PATH; install npm (it ships with Node.js)"
+
+node_version="$(node --version)"
+node_major="${node_version#v}"
+node_major="${node_major%%.*}"
+if ! [[ "$node_major" =~ ^[0-9]+$ ]] || ((node_major < MIN_NODE_MAJOR)); then
+    die "Node.js ${node_version} is too old; the interop tests need Node.js >= ${MIN_NODE_MAJOR}"
+fi
+echo "node ${node_version}, npm $(npm --version)"
+
+[ -f "${interop_dir}/package-lock.json" ] || die "${interop_dir}/package-lock.json is missing"
+
+# `npm ci` deletes node_modules first, so skip it while the installed tree
+# still matches the lock file (the copy is written only after a good install).
+stamp="${interop_dir}/node_modules/.installed-lock.json"
+if [ "${1:-}" != "--force" ] && cmp -s "${interop_dir}/package-lock.json" "$stamp"; then
+    echo "tests/interop: node_modules is up to date"
+    exit 0
+fi
+
+echo "tests/interop: npm ci"
+(cd "$interop_dir" && npm ci --no-audit --no-fund --loglevel=error)
+cp "${interop_dir}/package-lock.json" "$stamp"
