@@ -257,10 +257,10 @@ class OpenAIChatEncoder:
         self._json = json_encoder()
         # The constant parts of every frame are encoded once; a frame is
         # head + delta JSON + tail.
-        common = {"id": self.completion_id, "object": "chat.completion.chunk"}
         common_json = self._json.encode(
             {
-                **common,
+                "id": self.completion_id,
+                "object": "chat.completion.chunk",
                 "created": self.created,
                 "model": model,
                 **({"system_fingerprint": system_fingerprint} if system_fingerprint else {}),
@@ -272,7 +272,6 @@ class OpenAIChatEncoder:
         self._finish_head = self._head + b'{},"logprobs":null,"finish_reason":'
         self._finish_tail = b"}]" + usage_null + b"}\n\n"
         self._usage_head = b"data: " + common_json[:-1] + b',"choices":[],"usage":'
-        # The reasoning delta differs only in its field name: a dict of one key.
         self._started = False
         self._finished = False
         self._tool_calls: dict[str, _ToolCall] = {}
