@@ -22,11 +22,15 @@ follow the Python chunk to TS chunk mapping that our encoders use
   a summary complete the open part; data, annotations, steps, errors, state
   updates and tool results do not; a ``reasoning-part-start`` without a
   summary does nothing (no encoder sends anything for it);
-* a tool call is *settled* by its first ``tool-call-args-text-finish`` or
-  result: trailing args text is appended (``"{}"`` when it never had args
-  text), the part becomes ``call`` and completes. A result sets
-  ``state="result"``; one that arrives after settling (two-phase
-  human-in-the-loop tools) still applies;
+* a tool call's args are *settled* by its ``tool-call-args-text-finish``
+  (or by :meth:`~MessageAccumulator.finish`): the trailing args text is
+  appended (``"{}"`` when the call never had args text), a ``partial-call``
+  becomes a ``call`` and the part completes. A result sets
+  ``state="result"`` and the result fields whenever it comes, before or after
+  settling (two-phase human-in-the-loop tools). As in the TS client, args
+  text after a result is still appended; our encoders settle a call at its
+  result and send no args text after it, so a run that does this reads
+  differently on the wire;
 * :meth:`~MessageAccumulator.finish` completes the open part, settles every
   unsettled tool call (as the encoders' closing frames do) and derives the
   status when no ``message-finish``/``error`` set one: ``requires-action`` if a
@@ -567,9 +571,7 @@ class MessageAccumulator:
                 if tool is None:
                     return
                 if tool.settled:
-                    # Upstream's set_response sends its args finish after the
-                    # result; only trailing text would be lost.
-                    if text:
+                    if text:  # only trailing text would be lost
                         self._problem(
                             index,
                             "settled-tool-call-id",
@@ -593,8 +595,6 @@ class MessageAccumulator:
                     is_error=is_error,
                     status=_RESULT,
                 )
-                if not tool.settled:
-                    self._settle(tool, "")
             case DataChunk(data=data):
                 self._data.append(data)
             case AnnotationsChunk(annotations=annotations):

@@ -193,7 +193,7 @@ def test_inconsistent_tool_chunks_are_recorded_in_lenient_mode() -> None:
             ToolCallDeltaChunk("nope", "{}"),
             ToolCallBeginChunk("t1", "f"),
             ToolCallBeginChunk("t1", "f"),
-            ToolResultChunk("t1", 1),
+            ToolCallArgsTextFinishChunk("t1"),
             ToolCallDeltaChunk("t1", "x"),
             ToolResultChunk("ghost", 1),
         ]
@@ -213,7 +213,11 @@ def test_inconsistent_tool_chunks_are_recorded_in_lenient_mode() -> None:
         ([ToolCallDeltaChunk("x", "{}")], "unknown-tool-call-id"),
         ([ToolCallBeginChunk("x", "f"), ToolCallBeginChunk("x", "f")], "duplicate-tool-call-id"),
         (
-            [ToolCallBeginChunk("x", "f"), ToolResultChunk("x", 1), ToolCallDeltaChunk("x", "a")],
+            [
+                ToolCallBeginChunk("x", "f"),
+                ToolCallArgsTextFinishChunk("x"),
+                ToolCallDeltaChunk("x", "a"),
+            ],
             "settled-tool-call-id",
         ),
     ],
@@ -408,3 +412,21 @@ def test_args_keep_last_parsable_value() -> None:
         ]
     )
     assert message.parts[0].args == {"a": 1}  # type: ignore[union-attr]
+
+
+def test_result_then_settle_frames_as_decoded_from_the_transport() -> None:
+    # The transport writes result, "{}" args, args finish; a run says just result.
+    wire = accumulate(
+        [
+            ToolCallBeginChunk("t", "f"),
+            ToolResultChunk("t", 1),
+            ToolCallDeltaChunk("t", "{}"),
+            ToolCallArgsTextFinishChunk("t"),
+        ],
+        strict=True,
+    )
+    run = accumulate([ToolCallBeginChunk("t", "f"), ToolResultChunk("t", 1)], strict=True)
+    assert wire == run
+    tool = run.parts[0]
+    assert isinstance(tool, ToolCallPart)
+    assert (tool.args_text, tool.state, tool.status.reason) == ("{}", "result", "unknown")
