@@ -48,8 +48,9 @@ Chunk                            UI message chunks
 Text and reasoning parts are closed (``text-end``/``reasoning-end``) before a
 part of another kind, a tool call, a source, a file, a step boundary and at
 the end, so parts keep their order in ``ai``'s message. Tool calls still open
-are settled before a step finish (``ai`` looks a call up within its step), a
-message finish, an error and at the end, as the Data Stream encoder does.
+are settled at step boundaries (``ai`` updates a call's input only within its
+step, and would add a second part), before a message finish, an error and at
+the end, as the Data Stream encoder does.
 ``finishReason`` is the last ``message-finish`` (else ``step-finish``) reason
 when ``ai`` knows it (``stop``, ``length``, ``content-filter``, ``tool-calls``,
 ``error``, ``other``, ``unknown``), another string becomes ``other``; with
@@ -210,19 +211,20 @@ class _ToolInputDelta(_Wire, tag="tool-input-delta"):
 class _ToolInputAvailable(_Wire, tag="tool-input-available"):
     tool_call_id: str
     tool_name: str
-    input: Any = None
+    # UNSET, not None: a null value must still be written (ai requires the field).
+    input: Any = UNSET
 
 
 class _ToolInputError(_Wire, tag="tool-input-error"):
     tool_call_id: str
     tool_name: str
     error_text: str
-    input: Any = None
+    input: Any = UNSET
 
 
 class _ToolOutputAvailable(_Wire, tag="tool-output-available"):
     tool_call_id: str
-    output: Any = None
+    output: Any = UNSET
     preliminary: bool = False
 
 
@@ -261,7 +263,7 @@ class _Error(_Wire, tag="error"):
 class _DataPart(msgspec.Struct, omit_defaults=True):
     # Not a tagged Struct: the type ("data-<name>") is open-ended.
     type: str
-    data: Any = None
+    data: Any = UNSET
     transient: bool = False
 
 
@@ -484,6 +486,8 @@ class UIMessageStreamEncoder:
                 self._frame(out, _Error(message))
             case StepStartChunk():
                 self._close_part(out)
+                # ai updates a call only within its step: settle calls before a new one.
+                self._settle_all(out)
                 self._frame(out, _StartStep())
             case StepFinishChunk(finish_reason=reason):
                 # ai forgets open parts at finish-step; an end after it would crash.
@@ -702,7 +706,7 @@ class UIMessageStreamDecoder:
                     self._tools[call_id] = False
                     out.append(ToolCallBeginChunk(call_id, wire.tool_name))
                 if not self._tools[call_id]:
-                    raw = wire.input
+                    raw = None if wire.input is UNSET else wire.input
                     if not (isinstance(wire, _ToolInputError) and isinstance(raw, str)):
                         raw = msgspec.json.encode({} if raw is None else raw).decode()
                     if raw:
@@ -711,7 +715,7 @@ class UIMessageStreamDecoder:
                 out.append(ToolCallArgsTextFinishChunk(call_id))
             case _ToolOutputAvailable(tool_call_id=call_id, output=output):
                 if not wire.preliminary:
-                    out.append(ToolResultChunk(call_id, output))
+                    out.append(ToolResultChunk(call_id, None if output is UNSET else output))
             case _ToolOutputError(tool_call_id=call_id, error_text=text):
                 out.append(ToolResultChunk(call_id, text, is_error=True))
             case _SourceUrl(source_id=source_id, url=url, title=title):
@@ -741,7 +745,7 @@ def normalize(
     deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
     a tool call's trailing args text becomes a delta (``"{}"`` when it had
     none), its args finish comes when it settles (args finish, result, step
-    finish, message finish, error, or the end); an error result's value
+    start or finish, message finish, error, or the end); an error result's value
     becomes its text; the stream ends with one ``message-finish``. Assumes
     ``chunks`` encode without error.
     """
@@ -810,6 +814,7 @@ def normalize(
                 out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
             case StepStartChunk():
                 open_part = None
+                settle_all()
                 out.append(StepStartChunk(message_id))
             case StepFinishChunk():
                 open_part = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from typing import Any
 
 import pytest
@@ -256,6 +257,48 @@ AI_WRITTEN: list[dict[str, Any]] = [
 ]
 
 
+def random_script(seed: int) -> list[Chunk]:
+    """A reproducible random run: every chunk kind, tool chunks only for begun calls."""
+    rng = random.Random(seed)
+    chunks: list[Chunk] = []
+    calls: list[str] = []
+    words = ["", "a", "b c", "é", "🌍", '"q"', "\n", "{"]
+    for _ in range(rng.randint(1, 25)):
+        kind = rng.randint(0, 14)
+        if kind <= 2:
+            chunks.append(TextDeltaChunk(rng.choice(words), rng.choice([None, "p"])))
+        elif kind == 3:
+            chunks.append(ReasoningDeltaChunk(rng.choice(words)))
+        elif kind == 4:
+            chunks.append(ReasoningPartStartChunk())
+        elif kind == 5:
+            calls.append(f"call_{len(calls)}")
+            chunks.append(ToolCallBeginChunk(calls[-1], rng.choice(["f", "g"])))
+        elif kind == 6 and calls:
+            chunks.append(ToolCallDeltaChunk(rng.choice(calls), rng.choice(['{"x": 1}', "{", "}"])))
+        elif kind == 7 and calls:
+            chunks.append(ToolCallArgsTextFinishChunk(rng.choice(calls)))
+        elif kind == 8 and calls:
+            result = rng.choice([1, "r", None, {"k": [1]}])
+            chunks.append(ToolResultChunk(rng.choice(calls), result, is_error=rng.random() < 0.3))
+        elif kind == 9:
+            chunks.append(rng.choice([DataChunk([1]), AnnotationsChunk([2])]))
+        elif kind == 10:
+            chunks.append(ErrorChunk(rng.choice(["e1", "e2"])))
+        elif kind == 11:
+            chunks.append(rng.choice([SourceChunk("s", "https://s/"), FileChunk("aGk=", "a/b")]))
+        elif kind == 12:
+            chunks.append(StepStartChunk("m"))
+        elif kind == 13:
+            chunks.append(StepFinishChunk(rng.choice(["stop", "tool-calls"])))
+        else:
+            chunks.append(UpdateStateChunk([SetOperation(path=("k",), value=seed)]))
+    return chunks
+
+
+RANDOM_SEEDS = range(100)
+
+
 def encode(script: str) -> bytes:
     encoder = UIMessageStreamEncoder(message_id="msg-1")
     return encoder.encode_many(SCRIPTS[script]) + encoder.finish()
@@ -279,6 +322,10 @@ def results(node_scripts: NodeScripts) -> dict[str, dict[str, Any]]:
                 {"id": f"{script}/split{seed}", "data": data, "split": {"seed": seed, "max": 7}}
             )
     cases.append({"id": "ai-encoded", "encode": AI_WRITTEN})
+    for seed in RANDOM_SEEDS:
+        encoder = UIMessageStreamEncoder()
+        body = encoder.encode_many(random_script(seed)) + encoder.finish()
+        cases.append({"id": f"random/{seed}", "data": base64.b64encode(body).decode()})
     return node_scripts.run_batch("ui_message.mjs", cases)
 
 
@@ -358,3 +405,29 @@ def test_decoder_reads_ai_server_output(results: dict[str, dict[str, Any]], pack
         StepFinishChunk("unknown"),
         MessageFinishChunk("stop"),
     ]
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_random_runs_never_break_a_client(results: dict[str, dict[str, Any]], seed: int) -> None:
+    """Whatever the run does, every client reads the stream and keeps its content."""
+    chunks = random_script(seed)
+    result = results[f"random/{seed}"]
+    assert result["ok"], result.get("error")
+    text = "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+    reasoning = "".join(c.reasoning_delta for c in chunks if isinstance(c, ReasoningDeltaChunk))
+    calls = [c.tool_call_id for c in chunks if isinstance(c, ToolCallBeginChunk)]
+    for package in ("ai5", "ai"):
+        got = result[package]
+        assert got["invalid"] == []
+        assert got["errors"] == [c.error for c in chunks if isinstance(c, ErrorChunk)]
+        parts = got["message"]["parts"]
+        assert "".join(p["text"] for p in parts if p["type"] == "text") == text
+        assert "".join(p["text"] for p in parts if p["type"] == "reasoning") == reasoning
+        assert [p["toolCallId"] for p in parts if p["type"].startswith("tool-")] == calls
+        assert all(p["state"] == "done" for p in parts if p["type"] in ("text", "reasoning"))
+    got = result["assistantStream"]
+    assert "error" not in got, got.get("error")
+    parts = got["message"]["parts"]
+    assert "".join(p["text"] for p in parts if p["type"] == "text") == text
+    assert "".join(p["text"] for p in parts if p["type"] == "reasoning") == reasoning
+    assert sorted(p["toolCallId"] for p in parts if p["type"] == "tool-call") == sorted(calls)

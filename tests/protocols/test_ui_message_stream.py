@@ -214,6 +214,36 @@ GOLDEN: list[tuple[str, list[Chunk], list[Any]]] = [
         ],
     ),
     (
+        "null values are written, not omitted",
+        [
+            ToolCallBeginChunk("c1", "f"),
+            ToolCallDeltaChunk("c1", "null"),
+            ToolResultChunk("c1", None),
+            DataChunk(None),
+        ],
+        [
+            START,
+            {"type": "tool-input-start", "toolCallId": "c1", "toolName": "f"},
+            {"type": "tool-input-delta", "toolCallId": "c1", "inputTextDelta": "null"},
+            {"type": "tool-input-available", "toolCallId": "c1", "toolName": "f", "input": None},
+            {"type": "tool-output-available", "toolCallId": "c1", "output": None},
+            {"type": "data-data", "data": None},
+            STOP,
+        ],
+    ),
+    (
+        "a new step settles open tool calls",
+        [StepStartChunk("a"), ToolCallBeginChunk("c1", "f"), StepStartChunk("b")],
+        [
+            START,
+            {"type": "start-step"},
+            {"type": "tool-input-start", "toolCallId": "c1", "toolName": "f"},
+            {"type": "tool-input-available", "toolCallId": "c1", "toolName": "f", "input": {}},
+            {"type": "start-step"},
+            {"type": "finish", "finishReason": "tool-calls"},
+        ],
+    ),
+    (
         "odd finish reason",
         [MessageFinishChunk("weird")],
         [START, {"type": "finish", "finishReason": "other"}],
