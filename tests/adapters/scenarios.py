@@ -26,6 +26,7 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from assistant_stream_core.run import Run, RunController, create_run
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 
 #: Request id -> set when that request's run reached its ``finally:``.
@@ -123,6 +124,48 @@ async def bad_encode() -> AsyncIterator[list[Chunk]]:
     yield [TextDeltaChunk("never sent")]
 
 
+#: Request id -> set when a real run saw ``controller.is_cancelled``.
+SAW_CANCEL: dict[str, threading.Event] = {}
+
+
+def saw_cancel(rid: str) -> threading.Event:
+    """The event a real run with request id ``rid`` sets when it saw cancellation."""
+    with _lock:
+        return SAW_CANCEL.setdefault(rid, threading.Event())
+
+
+def real_run(name: str, rid: str) -> Run:
+    """A run from the run layer (``create_run``) for scenario ``name``."""
+
+    async def weather(controller: RunController) -> None:
+        try:
+            controller.append_text("Checking the weather")
+            tool = await controller.add_tool_call("get_weather", "call_1")
+            tool.append_args_text('{"city": ')
+            tool.append_args_text('"Paris"}')
+            tool.set_response({"temp_c": 21})
+            controller.state = {"status": "done"}
+            controller.append_text("It is 21 C.")
+            if name == "run_error":
+                raise RuntimeError("boom")
+        finally:
+            finished(rid).set()
+
+    async def waiting(controller: RunController) -> None:
+        started(rid).set()
+        try:
+            controller.append_text("Thinking")
+            # Silent, as while waiting on a slow model: only is_cancelled tells.
+            while not controller.is_cancelled:  # noqa: ASYNC110 - polling is the point
+                await anyio.sleep(0.005)
+            saw_cancel(rid).set()
+        finally:
+            finished(rid).set()
+
+    callback = waiting if name == "run_waiting" else weather
+    return create_run(callback, run_id="run_test")
+
+
 @dataclass(frozen=True)
 class Options:
     """Per-request knobs, read from the query string."""
@@ -146,10 +189,12 @@ class Options:
         )
 
 
-def build(name: str, query: Mapping[str, str]) -> tuple[ScriptRun, Options]:
+def build(name: str, query: Mapping[str, str]) -> tuple[ScriptRun | Run, Options]:
     """The source for scenario ``name`` and the response options."""
     options = Options.parse(query)
     rid = query.get("rid", "")
+    if name.startswith("run"):
+        return real_run(name, rid), options
 
     async def silent() -> AsyncIterator[list[Chunk]]:
         yield [TextDeltaChunk("before")]

@@ -18,12 +18,18 @@ import anyio
 import httpx
 import pytest
 
-from assistant_stream_core.chunks import Chunk, ErrorChunk, TextDeltaChunk, ToolResultChunk
+from assistant_stream_core.chunks import (
+    Chunk,
+    ErrorChunk,
+    TextDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
 from assistant_stream_core.protocols.assistant_transport import AssistantTransportDecoder
 from assistant_stream_core.protocols.data_stream import DataStreamDecoder
 from assistant_stream_core.run.serve import make_encoder, stream_encoded
 
-from .scenarios import build, finished, started
+from .scenarios import build, finished, saw_cancel, started
 
 DECODERS: dict[str, Any] = {
     "data_stream": DataStreamDecoder,
@@ -76,7 +82,9 @@ def wait_for_tasks(server: str, baseline: int, timeout: float = 3.0) -> int:
     return count
 
 
-@pytest.mark.parametrize("scenario", ["text", "tool", "state", "add_error", "empty"])
+@pytest.mark.parametrize(
+    "scenario", ["text", "tool", "state", "add_error", "empty", "run", "run_error"]
+)
 def test_body_is_the_reference_bytes(server: str, protocol: str, scenario: str) -> None:
     response = get(server, f"/{protocol}/{scenario}", rid=new_rid())
     assert response.status_code == 200
@@ -90,6 +98,31 @@ def test_plain_text_and_tool_call_decode(server: str, protocol: str) -> None:
     assert "".join(texts) == "Checking."
     results = [c for c in chunks if isinstance(c, ToolResultChunk)]
     assert [(r.tool_call_id, r.result) for r in results] == [("t1", {"temp_c": 21})]
+
+
+def test_real_run_decodes_to_what_the_callback_meant(server: str, protocol: str) -> None:
+    chunks = decode(protocol, get(server, f"/{protocol}/run", rid=new_rid()).content)
+    texts = [c.text_delta for c in chunks if isinstance(c, TextDeltaChunk)]
+    assert "".join(texts) == "Checking the weatherIt is 21 C."
+    results = [c for c in chunks if isinstance(c, ToolResultChunk)]
+    assert [(r.tool_call_id, r.result) for r in results] == [("call_1", {"temp_c": 21})]
+    assert any(isinstance(c, UpdateStateChunk) for c in chunks)
+
+
+def test_real_run_sees_cancellation_when_the_client_leaves(
+    server: str, protocol: str, probe_only: bool
+) -> None:
+    baseline = task_count(server)
+    rid = new_rid()
+    params = {"rid": rid, "keepalive": "0.05"} if probe_only else {"rid": rid}
+    with (
+        httpx.Client(base_url=server, timeout=10) as client,
+        client.stream("GET", f"/{protocol}/run_waiting", params=params) as response,
+    ):
+        assert b"Thinking" in next(response.iter_raw())
+    assert saw_cancel(rid).wait(2), "the run never saw is_cancelled"
+    assert finished(rid).wait(2)
+    assert wait_for_tasks(server, baseline) <= baseline
 
 
 def test_raising_run_sends_error_then_closes_cleanly(
@@ -190,7 +223,8 @@ def test_slow_client_hits_the_send_timeout(server: str, protocol: str) -> None:
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
-async def test_200_concurrent_streams(server: str, protocol: str) -> None:
+async def test_200_concurrent_streams(server: str) -> None:
+    protocol = "data_stream"  # the protocol does not matter here; time does
     expected = await areference(protocol, "tool")
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=server, timeout=30, limits=limits) as client:
