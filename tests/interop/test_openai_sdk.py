@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from assistant_stream_core.chunks import (
     Chunk,
@@ -30,7 +31,8 @@ from assistant_stream_core.chunks import (
     ToolCallDeltaChunk,
     ToolResultChunk,
 )
-from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
+from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder, normalize
+from tests.protocols.test_openai_chat import chunk_sequences
 
 openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
@@ -65,6 +67,10 @@ SCRIPTS: dict[str, list[Chunk]] = {
 }
 
 
+#: Bodies registered by tests, served at ``/<key>/chat/completions``.
+BODIES: dict[str, bytes] = {}
+
+
 def make_app(requests: list[dict[str, Any]]) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
@@ -76,6 +82,14 @@ def make_app(requests: list[dict[str, Any]]) -> Any:
                 break
         request = json.loads(body)
         requests.append(request)
+        key = scope["path"].strip("/").split("/")[0]
+        if key in BODIES:
+            headers = [
+                (k.lower().encode(), v.encode()) for k, v in OpenAIChatEncoder.headers.items()
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": BODIES.pop(key)})
+            return
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         encoder = OpenAIChatEncoder(
             model=request["model"],
@@ -281,3 +295,41 @@ async def test_async_error_frame(server: tuple[str, list[dict[str, Any]]]) -> No
         stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
         with pytest.raises(openai.APIError, match="the model exploded"):
             await drain(stream)
+
+
+@settings(max_examples=30, deadline=None)
+@given(chunks=chunk_sequences().map(lambda cs: [c for c in cs if not isinstance(c, ErrorChunk)]))
+def test_random_runs(server: tuple[str, list[dict[str, Any]]], chunks: list[Chunk]) -> None:
+    """Whatever the run does, the SDK reassembles exactly what the chunks meant."""
+    encoder = OpenAIChatEncoder(include_usage=True)
+    body = encoder.encode_many(chunks)
+    finish_reason = encoder.finish_reason
+    key = f"random-{len(server[1])}"
+    BODIES[key] = body + encoder.finish()
+    # What the wire carries, in the order it carries it (see openai_chat.normalize).
+    expected = normalize(chunks, include_usage=True)
+    calls: dict[str, dict[str, str]] = {}
+    for chunk in expected:
+        if isinstance(chunk, ToolCallBeginChunk):
+            calls[chunk.tool_call_id] = {
+                "id": chunk.tool_call_id,
+                "name": chunk.tool_name,
+                "arguments": "",
+            }
+        elif isinstance(chunk, ToolCallDeltaChunk):
+            calls[chunk.tool_call_id]["arguments"] += chunk.args_text_delta
+    finish = expected[-1]
+    client = openai.OpenAI(base_url=base_url(server, key), api_key="x", max_retries=0)
+    with client:
+        stream = client.chat.completions.create(
+            model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        got = reassemble(list(stream))
+    assert got["content"] == "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+    assert got["reasoning"] == "".join(
+        c.reasoning_delta for c in chunks if isinstance(c, ReasoningDeltaChunk)
+    )
+    assert got["tool_calls"] == list(calls.values())
+    assert got["finish"] == [finish_reason]
+    assert got["usage"]["prompt_tokens"] == getattr(finish, "input_tokens", None)
+    assert got["usage"]["completion_tokens"] == getattr(finish, "output_tokens", None)
