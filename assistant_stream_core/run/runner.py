@@ -1,28 +1,34 @@
 """``create_run``: an async callback becomes an async iterator of chunks.
 
-Structure (anyio; no task outlives the iterator)::
+Structure (anyio; no task outlives the run)::
 
-    Run._batches()                       the consumer's async generator
-      task group
-        _produce()                       shielded scope, cancelled only by us
-          inner task group
-            callback(controller)
-            readers of add_stream(...)
-          close open tool calls, error chunk, buffer.finish()
-      loop: take everything pending -> yield it as one batch; else wait
+    task group                           owned by `async with run` or by the generator
+      _produce()                         shielded scope, cancelled only by _stop()
+        inner task group
+          callback(controller)
+          readers of add_stream(...)
+        close open tool calls, error chunk, buffer.finish()
+    consumer: take everything pending -> one batch; else wait for a write
 
-The callback starts lazily, on the first ``__anext__``. Its task lives in a
-task group inside the generator, so the generator must be iterated and closed
-by one task, and a timeout must wrap the whole loop rather than single
-``anext`` calls (cancel scopes must nest). Use ``async for``, or
-``async with create_run(...) as run``, which closes the run on exit.
+Two shapes own the task group:
 
-Closing early (``aclose()``, ``break`` inside ``async with``, the consumer's
+* ``async with create_run(cb) as run: async for chunk in run: ...`` — the safe
+  shape (anyio's advice for anything that owns tasks): the task group is
+  entered and exited by the ``async with`` block, the callback starts on
+  entry, and a timeout may wrap a single ``anext``.
+* ``async for chunk in create_run(cb)`` — upstream's shape: the task group
+  lives in an async generator started lazily by the first ``__anext__``. The
+  run must then be iterated and closed by one task, and a timeout must wrap
+  the whole loop, not single ``anext`` calls (cancel scopes must nest). If the
+  loop may stop early, close the run (``aclose()``), or the generator is
+  finalised later, outside its task.
+
+Closing early (``aclose()``, leaving the ``async with`` block, the consumer's
 task being cancelled) sets ``controller.is_cancelled`` and the
 ``cancelled_event``, gives the callback ``grace_period`` seconds to return on
 its own, then cancels it — the producer runs in a shielded scope, so an outer
 cancellation reaches the callback only through this path — and waits for it to
-finish. A callback that swallows cancellation therefore delays ``aclose()``.
+finish. A callback that swallows cancellation therefore delays the close.
 
 When the callback (or a merged stream) raises ``e``, open tool calls are
 closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
@@ -41,6 +47,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
+import anyio.abc
 
 from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
@@ -106,6 +113,7 @@ class Run:
     """
 
     __slots__ = (
+        "_accumulator",
         "_callback",
         "_child_scope",
         "_closed",
@@ -118,6 +126,9 @@ class Run:
         "_on_error",
         "_pending",
         "_producer_done",
+        "_reached_end",
+        "_stopped",
+        "_task_group",
         "controller",
     )
 
@@ -164,6 +175,10 @@ class Run:
         self._closed = False
         self._child_scope: anyio.CancelScope | None = None
         self._producer_done: anyio.Event | None = None
+        self._accumulator: Any = None
+        self._reached_end = False
+        self._stopped = False
+        self._task_group: anyio.abc.TaskGroup | None = None
 
     @property
     def run_id(self) -> str:
@@ -191,6 +206,8 @@ class Run:
         return _Batches(self)
 
     async def _next_batch(self) -> list[Chunk]:
+        if self._task_group is not None:
+            return await self._next_batch_scoped()
         gen = self._gen
         if gen is None:
             if self._closed:
@@ -202,14 +219,35 @@ class Run:
         """Stop the run: cancel the callback (after the grace period) and wait for it.
 
         Safe to call more than once, and before iteration started (then the
-        callback never runs).
+        callback never runs). Inside ``async with``, the callback is stopped
+        here and its task is collected when the block exits.
         """
         self._closed = True
         self._pending = []
         if self._gen is not None:
             await self._gen.aclose()
+        elif self._task_group is not None and not self._reached_end and not self._stopped:
+            await self._stop()
+            assert self._producer_done is not None
+            # Shielded: the callback was cancelled and is finishing; wait for it.
+            with anyio.CancelScope(shield=True):
+                await self._producer_done.wait()
+
+    # -- the safe shape: ``async with create_run(...) as run`` ---------------------------
 
     async def __aenter__(self) -> Run:
+        """Start the run in a task group owned by this ``async with`` block.
+
+        The callback starts at once. Iteration inside the block needs no
+        generator, so timeouts may wrap single ``anext`` calls.
+        """
+        if self._gen is not None or self._task_group is not None or self._closed:
+            raise RuntimeError("enter the run with `async with` before iterating or closing it")
+        self._start()
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        task_group.start_soon(self._produce)
         return self
 
     async def __aexit__(
@@ -218,35 +256,74 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        """Stop the run if it has not ended, wait for its tasks, call the hook."""
+        task_group = self._task_group
+        if task_group is None:  # pragma: no cover - __aenter__ failed
+            return
+        try:
+            if not self._reached_end and not self._stopped:
+                await self._stop()
+            # The block's own exception is not passed in: the task group would
+            # wrap it in an exception group. It propagates unchanged instead.
+            await task_group.__aexit__(None, None, None)
+        finally:
+            await self._end(self._reached_end)
 
-    # -- the generator that owns the tasks ---------------------------------------------
+    async def _next_batch_scoped(self) -> list[Chunk]:
+        if self._reached_end or self._stopped:
+            raise StopAsyncIteration
+        batch = await self._wait_batch()
+        if batch is not None:
+            return batch
+        self._reached_end = True
+        error = self._core.error
+        if error is not None:
+            raise error
+        raise StopAsyncIteration
 
-    async def _batches(self) -> AsyncGenerator[list[Chunk], None]:
-        core = self._core
-        buffer = core.buffer
-        core.bind()
+    # -- shared by both shapes -----------------------------------------------------------
+
+    def _start(self) -> None:
+        self._core.bind()
         self._producer_done = anyio.Event()
         self._child_scope = anyio.CancelScope(shield=True)
-        accumulator = self._make_accumulator()
-        reached_end = False
+        self._accumulator = self._make_accumulator()
+
+    async def _wait_batch(self) -> list[Chunk] | None:
+        """The next batch: everything pending, waiting if nothing is; ``None`` at the end."""
+        buffer = self._core.buffer
+        while True:
+            batch, done = buffer.take()
+            if batch:
+                if self._accumulator is not None:
+                    self._accumulator.add_many(batch)
+                return batch
+            if done:
+                return None
+            event = buffer.arm()
+            if event is not None:
+                await event.wait()
+
+    async def _end(self, reached_end: bool) -> None:
+        self._core.buffer.end()
+        accumulator = self._accumulator
+        if accumulator is not None:
+            self._accumulator = None  # hooks run once
+            # A finished run's message is final; a cancelled one's is a snapshot.
+            message = accumulator.finish() if reached_end else accumulator.message
+            await self._call_hooks(reached_end, message)
+
+    # -- the lazy shape: a generator that owns the task group -----------------------------
+
+    async def _batches(self) -> AsyncGenerator[list[Chunk], None]:
+        self._start()
         left: BaseException | None = None
         try:
             async with anyio.create_task_group() as task_group:
                 task_group.start_soon(self._produce)
                 try:
-                    while True:
-                        batch, done = buffer.take()
-                        if batch:
-                            if accumulator is not None:
-                                accumulator.add_many(batch)
-                            yield batch
-                            continue
-                        if done:
-                            break
-                        event = buffer.arm()
-                        if event is not None:
-                            await event.wait()
+                    while (batch := await self._wait_batch()) is not None:
+                        yield batch
                 except BaseException as exc:
                     # The consumer left early (aclose, cancellation, an error
                     # thrown in). Raised again below, outside the task group,
@@ -255,17 +332,14 @@ class Run:
                     await self._stop()
             if left is not None:
                 raise left
-            reached_end = True
+            self._reached_end = True
         finally:
-            buffer.end()
-            if accumulator is not None:
-                # A finished run's message is final; a cancelled one's is a snapshot.
-                message = accumulator.finish() if reached_end else accumulator.message
-                await self._call_hooks(reached_end, message)
-        if core.error is not None:
-            raise core.error
+            await self._end(self._reached_end)
+        if self._core.error is not None:
+            raise self._core.error
 
     async def _stop(self) -> None:
+        self._stopped = True
         core = self._core
         core.mark_cancelled()
         core.buffer.cancel()
