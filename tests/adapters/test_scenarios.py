@@ -173,9 +173,20 @@ def test_keepalive_during_a_silent_gap(server: str, protocol: str) -> None:
     assert [c.text_delta for c in texts] == ["before", "after"]
 
 
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 2.0) -> bool:
+    """Wait for a log line from the server thread (logged after the run closed)."""
+    deadline = time.monotonic() + timeout
+    while text not in caplog.text:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_client_disconnect_mid_stream_stops_the_run(
-    server: str, protocol: str, probe_only: bool
+    server: str, protocol: str, probe_only: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="assistant_stream_ce")
     baseline = task_count(server)
     rid = new_rid()
     params = {"rid": rid}
@@ -190,6 +201,7 @@ def test_client_disconnect_mid_stream_stops_the_run(
         time.sleep(0.1)  # the run is silent now
     assert finished(rid).wait(2), "the run was not stopped"
     assert wait_for_tasks(server, baseline) <= baseline
+    assert wait_for_log(caplog, "client disconnected")
 
 
 def test_client_gone_before_the_first_byte(server: str, protocol: str, probe_only: bool) -> None:
@@ -206,7 +218,10 @@ def test_client_gone_before_the_first_byte(server: str, protocol: str, probe_onl
         assert finished(rid).wait(3), "the run was not stopped"
 
 
-def test_slow_client_hits_the_send_timeout(server: str, protocol: str) -> None:
+def test_slow_client_hits_the_send_timeout(
+    server: str, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="assistant_stream_ce")
     rid = new_rid()
     host, port = server.removeprefix("http://").split(":")
     sock = socket.socket()
@@ -217,6 +232,7 @@ def test_slow_client_hits_the_send_timeout(server: str, protocol: str) -> None:
         sock.sendall(request.encode())
         # Never read: buffers fill, a write blocks, the send timeout fires.
         assert finished(rid).wait(10), "the run was not stopped"
+        assert wait_for_log(caplog, "longer than the send timeout")
     finally:
         sock.close()
 
