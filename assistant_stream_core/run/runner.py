@@ -110,6 +110,10 @@ class Run:
     (``async for chunk in run``) or batch by batch (``async for batch in
     run.batches()``, each batch being everything pending when asked — the
     shape an adapter wants for one write per batch).
+
+    Prefer ``async with create_run(cb) as run:`` around the loop: the block
+    owns the run's tasks and closes the run on exit. Without it, close a run
+    you stop reading early with :meth:`aclose`, from the task that iterated it.
     """
 
     __slots__ = (

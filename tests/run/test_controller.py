@@ -12,6 +12,8 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 
 from assistant_stream_core.chunks import (
@@ -366,3 +368,41 @@ async def test_a_failing_merged_run_reports_its_error_once() -> None:
     chunks, exc = await collect_with_error(create_run(outer))
     assert isinstance(exc, KeyError)
     assert chunks == [TextDeltaChunk(text_delta="inner"), ErrorChunk(error="'deep'")]
+
+
+async def test_closing_the_outer_run_stops_a_merged_run() -> None:
+    seen: list[str] = []
+
+    async def inner(c: RunController) -> None:
+        c.append_text("inner")
+        try:
+            await anyio.sleep(30)
+        finally:
+            seen.append(f"inner finally, cancelled={c.is_cancelled}")
+
+    async def outer(c: RunController) -> None:
+        c.add_stream(create_run(inner, grace_period=0))
+        await c.cancelled_event.wait()
+
+    run_ = create_run(outer, grace_period=0)
+    assert await run_.__anext__() == TextDeltaChunk(text_delta="inner")
+    await run_.aclose()
+    assert seen == ["inner finally, cancelled=True"]
+
+
+async def test_add_stream_from_a_worker_thread_and_bad_streams() -> None:
+    errors: list[Exception] = []
+
+    def work(c: RunController) -> None:
+        c.add_stream(_chunks(DataChunk(data="from thread")))
+        try:
+            c.add_stream([TextDeltaChunk(text_delta="x")])  # type: ignore[arg-type]
+        except TypeError as exc:
+            errors.append(exc)
+
+    async def run(c: RunController) -> None:
+        await anyio.to_thread.run_sync(work, c)
+
+    assert await collect(run) == [DataChunk(data="from thread")]
+    assert len(errors) == 1
+    assert "async iterable" in str(errors[0])
