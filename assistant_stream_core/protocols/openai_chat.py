@@ -8,39 +8,40 @@ would make it parse an empty event and fail.
 
 **Encoder mapping** (:class:`OpenAIChatEncoder`):
 
-=================================  ===========================================================
-Chunk                              Frame
-=================================  ===========================================================
-(first frame with a delta)         ``delta: {"role": "assistant", "content": ""}``
-``text-delta``                     ``delta: {"content": s}``
-``reasoning-delta``                ``delta: {"reasoning_content": s}`` (field configurable,
-                                   e.g. ``reasoning`` for OpenRouter/vLLM/Ollama clients)
-``tool-call-begin``                ``delta: {"tool_calls": [{"index": n, "id", "type":
-                                   "function", "function": {"name", "arguments": ""}}]}``;
-                                   ``n`` counts tool calls in order of first appearance
-``tool-call-delta``                ``delta: {"tool_calls": [{"index": n, "function":
-                                   {"arguments": s}}]}``
-``tool-call-args-text-finish``     its trailing text as one more ``arguments`` piece; a call
-                                   that never received arguments gets ``"{}"``
-``tool-result``                    dropped by default (``tool_results="drop"``): results are
-                                   not part of this wire format, a client sends them back in
-                                   its next request. ``tool_results="delta"`` writes the
-                                   non-standard ``delta: {"tool_results": [{"tool_call_id",
-                                   "result", "is_error"?, "artifact"?}]}`` instead (the
-                                   ``openai`` SDK keeps unknown fields on the delta).
-``error``                          ``data: {"error": {"message": s, "type": "server_error",
-                                   "code": null}}``: the ``openai`` SDK raises
-                                   :class:`openai.APIError` with that message
-``step-finish``/``message-finish``  remembered for ``finish_reason`` and usage
-``step-start``,                    no representation, dropped silently (structure only)
-``reasoning-part-start``
-``data``, ``annotations``,         no representation: dropped, with one log warning per
-``update-state``, ``source``,      chunk kind per stream (logger
-``file``                           ``assistant_stream_core.protocols.openai_chat``)
-(:meth:`~OpenAIChatEncoder.finish`)  ``delta: {}`` + ``finish_reason``; with
-                                   ``include_usage`` a last chunk with ``"choices": []`` and
-                                   ``usage``; then ``data: [DONE]``
-=================================  ===========================================================
+========================================  =========================================================
+Chunk                                     Frame
+========================================  =========================================================
+(first frame with a delta)                ``delta: {"role": "assistant", "content": ""}``
+``text-delta``                            ``delta: {"content": s}``
+``reasoning-delta``                       ``delta: {"reasoning_content": s}`` (field configurable,
+                                          e.g. ``reasoning`` for OpenRouter/vLLM/Ollama clients)
+``tool-call-begin``                       ``delta: {"tool_calls": [{"index": n, "id", "type":
+                                          "function", "function": {"name", "arguments": ""}}]}``;
+                                          ``n`` counts tool calls in order of first appearance
+``tool-call-delta``                       ``delta: {"tool_calls": [{"index": n, "function":
+                                          {"arguments": s}}]}``
+``tool-call-args-text-finish``            its trailing text as one more ``arguments`` piece; a call
+                                          that never received arguments gets ``"{}"``
+``tool-result``                           dropped by default (``tool_results="drop"``): results are
+                                          not part of this wire format, a client sends them back in
+                                          its next request. ``tool_results="delta"`` writes the
+                                          non-standard ``delta: {"tool_results": [{"tool_call_id",
+                                          "result", "is_error"?, "artifact"?}]}`` instead (the
+                                          ``openai`` SDK keeps unknown fields on the delta).
+``error``                                 ``data: {"error": {"message": s, "type": "server_error",
+                                          "code": null}}``: the ``openai`` SDK raises
+                                          :class:`openai.APIError` with that message
+``step-finish``, ``message-finish``       remembered for ``finish_reason`` and usage
+``step-start``, ``reasoning-part-start``  no representation, dropped silently (structure only)
+other kinds                               no representation: ``data``, ``annotations``,
+                                          ``update-state``, ``source`` and ``file`` are dropped,
+                                          with one log warning per chunk kind per stream (logger
+                                          ``assistant_stream_core.protocols.openai_chat``)
+end of stream                             (:meth:`~OpenAIChatEncoder.finish`) ``delta: {}`` +
+                                          ``finish_reason``; with ``include_usage`` a last chunk
+                                          with ``"choices": []`` and ``usage``; then ``data:
+                                          [DONE]``
+========================================  =========================================================
 
 ``finish_reason`` is the last ``message-finish`` reason, else the last
 ``step-finish`` reason, mapped to OpenAI's vocabulary (``stop``, ``length``,

@@ -10,40 +10,40 @@ unknown types and requires ``[DONE]``. The encoder writes only fields that
 
 **Encoder mapping** (:class:`UIMessageStreamEncoder`):
 
-===============================  ==============================================================
+===============================  ==================================================================
 Chunk                            UI message chunks
-===============================  ==============================================================
+===============================  ==================================================================
 (first frame)                    ``start {messageId, messageMetadata?}``
-``text-delta``                   ``text-start {id}`` when no text part with the same
-                                 ``parent_id`` is open, then ``text-delta {id, delta}``
+``text-delta``                   ``text-start {id}`` when no text part with the same ``parent_id``
+                                 is open, then ``text-delta {id, delta}``
 ``reasoning-part-start``         ``reasoning-start {id}`` (the summary has no field: dropped)
 ``reasoning-delta``              like text, with ``reasoning-*``
 ``tool-call-begin``              ``tool-input-start {toolCallId, toolName}``
 ``tool-call-delta``              ``tool-input-delta {toolCallId, inputTextDelta}``
-``tool-call-args-text-finish``   trailing text as one more delta, then
-                                 ``tool-input-available {toolCallId, toolName, input}`` with
-                                 the parsed arguments (``{}`` when there were none); arguments
-                                 that are not valid JSON give ``tool-input-error {toolCallId,
-                                 toolName, input: <raw text>, errorText}`` instead, which both
-                                 clients show as a failed call
-``tool-result``                  ``tool-output-available {toolCallId, output}``;
-                                 ``is_error`` → ``tool-output-error {toolCallId, errorText}``
-                                 (the result if a string, else its JSON); ``artifact`` dropped
+``tool-call-args-text-finish``   trailing text as one more delta, then ``tool-input-available
+                                 {toolCallId, toolName, input}`` with the parsed arguments (``{}``
+                                 when there were none); arguments that are not valid JSON give
+                                 ``tool-input-error {toolCallId, toolName, input: <raw text>,
+                                 errorText}`` instead, which both clients show as a failed call
+``tool-result``                  ``tool-output-available {toolCallId, output}``; ``is_error`` →
+                                 ``tool-output-error {toolCallId, errorText}`` (the result if a
+                                 string, else its JSON); ``artifact`` dropped
 ``source``                       ``source-url {sourceId, url, title?}``
 ``file``                         ``file {url: "data:<mime_type>;base64,<data>", mediaType}``
 ``data``                         ``data-data {data}`` (name configurable, ``data_part_name``);
-                                 ``ai`` adds a ``data-data`` part, assistant-ui puts
-                                 ``{"name": "data", "data": value}`` in ``unstable_data``
+                                 ``ai`` adds a ``data-data`` part, assistant-ui puts ``{"name":
+                                 "data", "data": value}`` in ``unstable_data``
 ``annotations``                  ``data-annotations {data: [...]}``
-``update-state``                 ``data-state {data: [operations], transient: true}``: not
-                                 stored in the message, delivered to ``onData`` callbacks
+``update-state``                 ``data-state {data: [operations], transient: true}``: not stored
+                                 in the message, delivered to ``onData`` callbacks
                                  (``state="drop"`` drops it with one log warning per stream)
 ``error``                        ``error {errorText}``
-``step-start``/``step-finish``   ``start-step`` / ``finish-step`` (no fields: the message id,
+``step-start``, ``step-finish``  ``start-step`` / ``finish-step`` (no fields: the message id,
                                  finish reason and usage of a step are dropped)
 ``message-finish``               remembered for the final ``finish``
-(:meth:`~UIMessageStreamEncoder.finish`)  ``finish {finishReason}``, ``data: [DONE]``
-===============================  ==============================================================
+end of stream                    (:meth:`~UIMessageStreamEncoder.finish`) ``finish
+                                 {finishReason}``, ``data: [DONE]``
+===============================  ==================================================================
 
 Text and reasoning parts are closed (``text-end``/``reasoning-end``) before a
 part of another kind, a tool call, a source, a file, a step boundary and at
