@@ -1,0 +1,1 @@
+"""Upstream's ``assistant_stream.modules``: the tool call controller."""

@@ -1,0 +1,45 @@
+"""The assistant-ui Data Stream, as upstream's ``assistant_stream.serialization.data_stream``.
+
+:class:`DataStreamEncoder` delegates to
+:class:`assistant_stream_core.protocols.data_stream.DataStreamEncoder`.
+``DataStreamResponse`` (a Starlette response; keepalives off by default, as
+upstream) is imported on first use, so this module imports without Starlette.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from assistant_stream_core.protocols import data_stream as _core
+
+from .heartbeat import DATA_STREAM_KEEPALIVE_LINE
+from .stream_encoder import CoreStreamEncoder
+
+if TYPE_CHECKING:
+    from .responses import DataStreamResponse
+
+__all__ = ["DataStreamEncoder", "DataStreamResponse"]
+
+
+class DataStreamEncoder(CoreStreamEncoder):
+    """Encodes chunks as assistant-ui Data Stream lines."""
+
+    def make_encoder(self) -> _core.DataStreamEncoder:
+        """Return a fresh core encoder."""
+        return _core.DataStreamEncoder()
+
+    def get_media_type(self) -> str:
+        """``"text/plain"`` (the response adds ``; charset=utf-8``)."""
+        return "text/plain"
+
+    def get_keepalive_token(self) -> str:
+        """A blank line, which assistant-ui's decoder skips."""
+        return DATA_STREAM_KEEPALIVE_LINE
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DataStreamResponse":
+        from .responses import DataStreamResponse
+
+        return DataStreamResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

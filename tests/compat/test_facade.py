@@ -1,0 +1,119 @@
+"""The upstream-compatible names: encoders, heartbeat options, custom encoders, chunks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from assistant_stream_ce import AssistantStreamResponse, RunController, create_run
+from assistant_stream_ce.assistant_stream_chunk import (
+    ObjectStreamOperation,
+    TextDeltaChunk,
+    ToolResultChunk,
+)
+from assistant_stream_ce.serialization import (
+    AssistantTransportEncoder,
+    DataStreamEncoder,
+    OpenAIStreamEncoder,
+)
+from assistant_stream_ce.serialization.heartbeat import resolve_heartbeat_interval
+from assistant_stream_ce.serialization.stream_encoder import StreamEncoder
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from assistant_stream_core.chunks import Chunk
+from assistant_stream_core.protocols import assistant_transport, data_stream
+from tests.adapters.servers import uvicorn_server
+
+
+async def feed(chunks: list[Chunk]) -> AsyncIterator[Chunk]:
+    for chunk in chunks:
+        yield chunk
+
+
+CHUNKS: list[Chunk] = [TextDeltaChunk("a"), TextDeltaChunk("b", parent_id="p")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("facade", "core"),
+    [
+        (DataStreamEncoder, data_stream.DataStreamEncoder),
+        (AssistantTransportEncoder, assistant_transport.AssistantTransportEncoder),
+    ],
+)
+async def test_encode_stream_writes_the_core_bytes(
+    anyio_backend: str, facade: Any, core: Any
+) -> None:
+    pieces = [piece async for piece in facade().encode_stream(feed(CHUNKS))]
+    assert all(isinstance(piece, str) for piece in pieces)
+    encoder = core()
+    assert "".join(pieces).encode() == encoder.encode_many(CHUNKS) + encoder.finish()
+
+
+def test_media_types_and_keepalive_tokens_as_upstream() -> None:
+    assert DataStreamEncoder().get_media_type() == "text/plain"
+    assert DataStreamEncoder().get_keepalive_token() == "\n"
+    assert AssistantTransportEncoder().get_keepalive_token() == ": heartbeat\n\n"
+    assert OpenAIStreamEncoder(model="m").make_encoder().media_type.startswith("text/event-stream")
+
+
+@pytest.mark.parametrize(
+    ("option", "seconds"),
+    [(True, 15.0), (False, None), (None, None), (0, None), (2, 2.0), (0.5, 0.5)],
+)
+def test_heartbeat_option(option: Any, seconds: float | None) -> None:
+    assert resolve_heartbeat_interval(option) == seconds
+
+
+@pytest.mark.parametrize("option", [-1, math.inf, math.nan])
+def test_bad_heartbeat_option(option: float) -> None:
+    with pytest.raises(ValueError, match="positive finite number"):
+        resolve_heartbeat_interval(option)
+
+
+def test_upstream_chunk_constructors() -> None:
+    assert TextDeltaChunk("hi") == TextDeltaChunk(text_delta="hi")
+    assert TextDeltaChunk("hi").type == "text-delta"
+    result = ToolResultChunk(tool_call_id="t", result=1, artifact={"a": 1}, is_error=True)
+    assert (result.tool_call_id, result.artifact, result.is_error) == ("t", {"a": 1}, True)
+    assert ObjectStreamOperation is not None
+
+
+class ShoutEncoder(StreamEncoder):
+    """A user's own encoder, written against upstream's base class."""
+
+    def get_media_type(self) -> str:
+        return "text/event-stream"
+
+    async def encode_stream(self, stream: AsyncIterable[Chunk]) -> AsyncIterator[str]:
+        async for chunk in stream:
+            if isinstance(chunk, TextDeltaChunk):
+                yield f"data: {chunk.text_delta.upper()}\n\n"
+        yield "data: END\n\n"
+
+
+async def slow_run(controller: RunController) -> None:
+    controller.append_text("hello")
+    await anyio.sleep(0.35)
+    controller.append_text("world")
+
+
+async def shout(request: Any) -> AssistantStreamResponse:
+    return AssistantStreamResponse(create_run(slow_run), ShoutEncoder(), heartbeat=0.1)
+
+
+def test_custom_stream_encoder_with_keepalive() -> None:
+    app = Starlette(routes=[Route("/shout", shout)])
+    with uvicorn_server(app) as url:
+        response = httpx.get(url + "/shout", timeout=10)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["x-accel-buffering"] == "no"
+    body = response.text
+    assert body.startswith("data: HELLO\n\n")
+    assert body.endswith("data: WORLD\n\ndata: END\n\n")
+    assert body.count(": heartbeat\n\n") >= 2  # 350 ms of silence, 100 ms interval
