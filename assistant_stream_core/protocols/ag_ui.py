@@ -308,12 +308,35 @@ class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
     parent_id: str | None = None
 
 
+# The *_CHUNK shorthands (never written here): start, content and end in one event.
+class _TextChunk(_Event, tag="TEXT_MESSAGE_CHUNK"):
+    message_id: str | None = None
+    role: str | None = None
+    delta: str | None = None
+
+
+class _ReasoningChunk(_Event, tag="REASONING_MESSAGE_CHUNK"):
+    message_id: str | None = None
+    delta: str | None = None
+
+
+class _ToolChunk(_Event, tag="TOOL_CALL_CHUNK"):
+    tool_call_id: str | None = None
+    tool_call_name: str | None = None
+    delta: str | None = None
+
+
+_CHUNK_EVENTS: Final = (_TextChunk, _ReasoningChunk, _ToolChunk)
+_CHUNK_KINDS: Final = {
+    "TEXT_MESSAGE_CHUNK": "text",
+    "REASONING_MESSAGE_CHUNK": "reasoning",
+    "TOOL_CALL_CHUNK": "tool",
+}
+
+
 # AG-UI 1.0 events the decoder accepts and ignores: they carry nothing a chunk
 # can hold (snapshots of whole conversations, activity, raw provider events).
 _IGNORED_TYPES: Final = (
-    "TEXT_MESSAGE_CHUNK",
-    "TOOL_CALL_CHUNK",
-    "REASONING_MESSAGE_CHUNK",
     "REASONING_ENCRYPTED_VALUE",
     "MESSAGES_SNAPSHOT",
     "ACTIVITY_SNAPSHOT",
@@ -349,6 +372,7 @@ _EVENT_TYPES: Final = (
     _StepStarted,
     _StepFinished,
     _Custom,
+    *_CHUNK_EVENTS,
 )
 # One decoder for every event: a tagged union, so validation names the bad field.
 _EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(
@@ -1016,8 +1040,10 @@ class AGUIDecoder:
     nothing; a reasoning message without our metadata starts a reasoning
     part; a ``STEP_FINISHED`` without a finish reason finishes with
     ``"unknown"``; text messages whose role is not ``assistant`` and
-    ``CUSTOM`` events with other names are skipped; the AG-UI events no chunk
-    can hold (``*_CHUNK`` shorthands, ``MESSAGES_SNAPSHOT``, ``ACTIVITY_*``,
+    ``CUSTOM`` events with other names are skipped; the ``*_CHUNK`` shorthands
+    expand as the client's ``transformChunks`` does (a chunk stream ends at the
+    next event of another type; a reasoning one starts a reasoning part); the
+    AG-UI events no chunk can hold (``MESSAGES_SNAPSHOT``, ``ACTIVITY_*``,
     ``RAW``, ``SUBAGENT_*``, ``REASONING_ENCRYPTED_VALUE``) are ignored.
     """
 
@@ -1035,6 +1061,8 @@ class AGUIDecoder:
         self._reasoning: dict[str, str | None] = {}  # id -> parent
         self._tools: dict[str, bool] = {}  # id -> still open
         self._steps: dict[str, tuple[bool, str]] = {}  # name -> (implicit, message id)
+        # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
+        self._lane: tuple[str, str, bool] | None = None
 
     def feed(self, data: bytes) -> list[Chunk]:
         """Accept the next bytes; return the chunks of every event they complete."""
@@ -1068,7 +1096,11 @@ class AGUIDecoder:
         if self._phase == _BEFORE and type(event) not in (_RunStarted, _RunError):
             raise ProtocolError(f"the first event must be RUN_STARTED, not {name}", offset=offset)
         try:
-            self._dispatch(event, out)
+            if type(event) in _CHUNK_EVENTS:
+                self._chunk_event(event, out)
+            else:
+                self._close_lane(out)
+                self._dispatch(event, out)
         except _PatchError as exc:
             raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
         except _SequenceError as exc:
@@ -1180,6 +1212,46 @@ class AGUIDecoder:
             out.append(ErrorChunk(event.message))
             self._finish_chunk(event.metadata, event.usage, out)
         # else: an AG-UI event no chunk can hold (see the class docstring).
+
+    def _close_lane(self, out: list[Chunk]) -> None:
+        # A *_CHUNK stream ends at the next event of any other type (as the client's
+        # transformChunks does); only a tool call has an end chunk.
+        if self._lane is not None:
+            kind, key, _ = self._lane
+            self._lane = None
+            if kind == "tool":
+                self._tools[key] = False
+                out.append(ToolCallArgsTextFinishChunk(key))
+
+    def _chunk_event(self, event: Any, out: list[Chunk]) -> None:
+        kind = _CHUNK_KINDS[type(event).__struct_config__.tag]
+        key = event.tool_call_id if kind == "tool" else event.message_id
+        lane = self._lane
+        if lane is None or lane[0] != kind or (key is not None and key != lane[1]):
+            self._close_lane(out)
+            if key is None:
+                field = "toolCallId" if kind == "tool" else "messageId"
+                raise _SequenceError(f"the first chunk of a stream must have a {field}")
+            assistant = True
+            if kind == "tool":
+                if event.tool_call_name is None:
+                    raise _SequenceError("the first chunk of a tool call must have a toolCallName")
+                if key in self._tools:
+                    raise _SequenceError(f"tool call id {key!r} was already used in this run")
+                self._tools[key] = True
+                out.append(ToolCallBeginChunk(key, event.tool_call_name))
+            elif kind == "reasoning":
+                out.append(ReasoningPartStartChunk())
+            else:
+                assistant = event.role in (None, "assistant")
+            lane = self._lane = (kind, key, assistant)
+        if event.delta:
+            if kind == "tool":
+                out.append(ToolCallDeltaChunk(lane[1], event.delta))
+            elif kind == "reasoning":
+                out.append(ReasoningDeltaChunk(event.delta))
+            elif lane[2]:
+                out.append(TextDeltaChunk(event.delta))
 
     @staticmethod
     def _start(open_: Mapping[str, Any], message_id: str, what: str) -> None:

@@ -695,6 +695,44 @@ class TestDecoder:
         assert (decoder.thread_id, decoder.run_id) == ("t", "r")
         assert apply_operations(snapshot, chunks[1].operations) == final  # type: ignore[union-attr]
 
+    def test_chunk_shorthands_expand_like_the_client(self) -> None:
+        body = frames(
+            START,
+            {"type": "TEXT_MESSAGE_CHUNK", "messageId": "m", "delta": "He"},
+            {"type": "TEXT_MESSAGE_CHUNK", "delta": "llo"},
+            {"type": "REASONING_MESSAGE_CHUNK", "messageId": "r", "delta": "hm"},
+            {"type": "TOOL_CALL_CHUNK", "toolCallId": "c", "toolCallName": "f", "delta": "{"},
+            {"type": "TOOL_CALL_CHUNK", "delta": "}"},
+            {"type": "TOOL_CALL_CHUNK", "toolCallId": "d", "toolCallName": "g"},
+            {"type": "TEXT_MESSAGE_CHUNK", "messageId": "u", "role": "user", "delta": "x"},
+            {"type": "TOOL_CALL_RESULT", "messageId": "t", "toolCallId": "c", "content": "ok"},
+            FINISHED,
+        )
+        assert decode_all(body, step=3) == [
+            TextDeltaChunk("He"),
+            TextDeltaChunk("llo"),
+            ReasoningPartStartChunk(),
+            ReasoningDeltaChunk("hm"),
+            ToolCallBeginChunk("c", "f"),
+            ToolCallDeltaChunk("c", "{"),
+            ToolCallDeltaChunk("c", "}"),
+            ToolCallArgsTextFinishChunk("c"),
+            ToolCallBeginChunk("d", "g"),
+            ToolCallArgsTextFinishChunk("d"),
+            ToolResultChunk("c", "ok"),
+        ]
+
+    @pytest.mark.parametrize(
+        ("event", "message"),
+        [
+            ({"type": "TEXT_MESSAGE_CHUNK", "delta": "x"}, "must have a messageId"),
+            ({"type": "TOOL_CALL_CHUNK", "toolCallId": "c"}, "must have a toolCallName"),
+        ],
+    )
+    def test_bad_chunk_shorthands(self, event: Event, message: str) -> None:
+        with pytest.raises(ProtocolError, match=message):
+            AGUIDecoder().feed(frames(START, event))
+
     def test_keepalives_crlf_and_utf8_split(self) -> None:
         body = (
             b": heartbeat\n\n"
