@@ -157,3 +157,44 @@ async def test_scoped_runs_leak_no_task() -> None:
             async for _ in run_:
                 break
     assert len(asyncio.all_tasks()) == baseline
+
+
+async def test_adapter_pattern_close_inside_the_consumers_own_task_group() -> None:
+    # An adapter that iterates a run inside its own task group must close the
+    # run before that group exits (the run's scope sits above the group's).
+    seen: list[bool] = []
+
+    async def run(c: RunController) -> None:
+        c.append_text("x")
+        try:
+            await anyio.sleep(30)
+        finally:
+            seen.append(c.is_cancelled)
+
+    run_ = create_run(run, grace_period=0)
+    batches = run_.batches()
+    async with anyio.create_task_group() as tg:
+        try:
+            assert await batches.__anext__() == [TextDeltaChunk(text_delta="x")]
+        finally:
+            await batches.aclose()
+        tg.cancel_scope.cancel()
+    assert seen == [True]
+
+
+async def test_adapter_pattern_async_with_outside_the_consumers_task_group() -> None:
+    seen: list[bool] = []
+
+    async def run(c: RunController) -> None:
+        c.append_text("x")
+        try:
+            await anyio.sleep(30)
+        finally:
+            seen.append(c.is_cancelled)
+
+    async with create_run(run, grace_period=0) as run_:
+        batches = run_.batches()
+        async with anyio.create_task_group() as tg:
+            assert await batches.__anext__() == [TextDeltaChunk(text_delta="x")]
+            tg.cancel_scope.cancel()  # stop early, close nothing here
+    assert seen == [True]
