@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import anyio
+from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
 
 from assistant_stream_core.run.blocking import BlockingStream
@@ -31,11 +32,17 @@ __all__ = [
 ]
 
 
-def _in_event_loop() -> bool:
+def _served_async() -> bool:
+    """Whether the code asking for the body belongs to an async (ASGI) handler.
+
+    True on an event loop, and in a worker thread of ``sync_to_async`` (where
+    Django's ASGI handler runs sync middleware such as ``GZipMiddleware``);
+    False in a WSGI request thread.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return False
+        return getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None
     return True
 
 
@@ -57,9 +64,16 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
 
     Django asks for ``aiter(response)`` under ASGI and ``iter(response)``
     under WSGI; each gets its own kind of iterator. Middleware that wraps
-    ``streaming_content`` (such as ``GZipMiddleware``) gets the async kind
-    when it runs on the event loop and the sync kind otherwise, which is
-    again the kind its handler consumes.
+    ``streaming_content`` gets the async kind under ASGI (also when it is
+    sync middleware run in a ``sync_to_async`` thread) and the sync kind
+    under WSGI, which is again the kind its handler consumes.
+
+    Compression: keep Django's ``GZipMiddleware`` away from these responses
+    (for example, serve them from a URL it does not see, or send
+    ``Content-Encoding`` yourself). Under WSGI it holds frames back until
+    its compressor's buffer fills; under ASGI it compresses each write as a
+    separate gzip member, which some clients (httpx, for one) stop decoding
+    after the first.
     """
 
     #: The protocol a subclass streams (see ``make_encoder``).
@@ -101,7 +115,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     def is_async(self) -> bool:
         """Whether ``streaming_content`` is an async iterator."""
         if self._own_content:
-            return _in_event_loop()
+            return _served_async()
         return bool(self.__dict__.get("_is_async", False))
 
     @is_async.setter
