@@ -365,6 +365,43 @@ def test_error_closes_everything_and_ends_the_run() -> None:
     assert_well_ordered(evs)
 
 
+def test_args_that_are_not_json_pass_through() -> None:
+    # AG-UI carries arguments as text and does not validate them; neither do we.
+    chunks: list[Chunk] = [
+        *BEGUN,
+        ToolCallDeltaChunk("c1", "{bad"),
+        ToolCallArgsTextFinishChunk("c1"),
+    ]
+    assert run_events(chunks)[1:] == [
+        {"type": "TOOL_CALL_ARGS", "toolCallId": "c1", "delta": "{bad"},
+        {"type": "TOOL_CALL_END", "toolCallId": "c1"},
+    ]
+    assert decode_all(encode_all(chunks)) == chunks
+
+
+def test_args_after_the_call_ended_are_dropped() -> None:
+    chunks: list[Chunk] = [
+        *BEGUN,
+        ToolResultChunk("c1", 1),
+        ToolCallDeltaChunk("c1", "late"),
+        ToolCallArgsTextFinishChunk("c1", "later"),
+    ]
+    assert [e["type"] for e in run_events(chunks)] == [
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "TOOL_CALL_RESULT",
+    ]
+
+
+def test_encode_after_finish_is_dropped_with_a_warning() -> None:
+    enc = encoder()
+    assert events(enc.finish())[-1] == FINISHED
+    with pytest.warns(RuntimeWarning, match="already ended"):
+        assert enc.encode(TextDeltaChunk("x")) == b""
+    assert enc.finish() == b""
+
+
 def test_interface_headers_keepalive_and_ids() -> None:
     enc = AGUIEncoder()
     assert isinstance(enc, Encoder)
