@@ -193,20 +193,22 @@ class ToolCallPart(_Base, frozen=True, tag="tool-call", tag_field="type"):
 
 
 class SourcePart(_Base, frozen=True, tag="source", tag_field="type"):
-    """A cited source."""
+    """A cited source. Its ``status`` is always ``complete``: it opens and closes at once."""
 
     source_type: str
     id: str
     url: str
+    status: PartStatus
     title: str | None = None
     parent_id: str | None = None
 
 
 class FilePart(_Base, frozen=True, tag="file", tag_field="type"):
-    """A file: base64 ``data`` and its ``mime_type``."""
+    """A file: base64 ``data`` and its ``mime_type``; always ``complete``."""
 
     data: str
     mime_type: str
+    status: PartStatus
     parent_id: str | None = None
 
 
@@ -618,6 +620,7 @@ class MessageAccumulator:
                         source_type=source_type,
                         id=source_id,
                         url=url,
+                        status=_COMPLETE,
                         title=title,
                         parent_id=_parent(parent),
                     )
@@ -625,7 +628,9 @@ class MessageAccumulator:
             case FileChunk(data=data, mime_type=mime_type, parent_id=parent):
                 self._close_open()
                 self._parts.append(
-                    FilePart(data=data, mime_type=mime_type, parent_id=_parent(parent))
+                    FilePart(
+                        data=data, mime_type=mime_type, status=_COMPLETE, parent_id=_parent(parent)
+                    )
                 )
             case StepStartChunk(message_id=message_id):
                 self._steps.append(Step(state="started", message_id=message_id))

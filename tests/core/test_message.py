@@ -357,7 +357,13 @@ def test_to_client_json_matches_the_ts_shape() -> None:
                 "result": [1],
                 "isError": False,
             },
-            {"type": "source", "sourceType": "url", "id": "s", "url": "u"},
+            {
+                "type": "source",
+                "sourceType": "url",
+                "id": "s",
+                "url": "u",
+                "status": {"type": "complete", "reason": "unknown"},
+            },
         ],
         "metadata": {
             "unstable_state": None,
