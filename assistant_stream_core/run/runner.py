@@ -366,6 +366,9 @@ class Run:
             self._finish()
         finally:
             core.task_group = None
+            # Idempotent; here so that the consumer never waits on a producer
+            # that died of something other than an Exception.
+            core.buffer.finish()
             self._producer_done.set()
 
     async def _call_callback(self) -> None:

@@ -324,3 +324,31 @@ async def test_bad_create_run_arguments() -> None:
     assert generated.run_id.startswith("run_")
     assert generated.controller.run_id == generated.run_id
     assert create_run(run, run_id="mine").run_id == "mine"
+
+
+class _Fatal(BaseException):
+    """Not an Exception: not turned into an error chunk."""
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    inner = getattr(exc, "exceptions", None)
+    if inner is None:
+        return [exc]
+    return [leaf for sub in inner for leaf in _leaves(sub)]
+
+
+async def test_a_base_exception_from_the_callback_ends_the_stream_without_hanging() -> None:
+    async def run(c: RunController) -> None:
+        c.append_text("x")
+        raise _Fatal("fatal")
+
+    received: list[Chunk] = []
+    caught: list[BaseException] = []
+    with anyio.fail_after(5):
+        try:
+            async for chunk in create_run(run):
+                received.append(chunk)
+        except BaseException as exc:
+            caught.append(exc)
+    assert received == [TextDeltaChunk(text_delta="x")]
+    assert [type(e) for e in _leaves(caught[0])] == [_Fatal]
