@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders
+from . import encoders, run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,10 +22,19 @@ def main(argv: list[str] | None = None) -> None:
         default=200_000,
         help="chunks per workload (default 200,000)",
     )
+    parser.add_argument(
+        "--suite",
+        choices=("all", "encoders", "run"),
+        default="all",
+        help="which benchmarks to run (default all)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.chunks < 1:
         parser.error("--repeat and --chunks must be positive")
-    encoders.run(repeat=args.repeat, chunk_count=args.chunks)
+    if args.suite in ("all", "encoders"):
+        encoders.run(repeat=args.repeat, chunk_count=args.chunks)
+    if args.suite in ("all", "run"):
+        run.run(repeat=args.repeat)
 
 
 if __name__ == "__main__":
