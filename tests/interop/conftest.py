@@ -24,7 +24,13 @@ from tests.conftest import require_executable, require_tool
 INTEROP_DIR = Path(__file__).parent
 
 #: npm packages the scripts need, with the exact versions package.json pins.
-PINNED_PACKAGES = {"assistant-stream": "0.3.44"}
+PINNED_PACKAGES = {
+    "assistant-stream": "0.3.44",
+    "ai": "7.0.173",
+    "ai5": "5.0.277",  # npm alias of ai@5: the oldest major that speaks UI Message Stream v1
+    "@ag-ui/core": "1.0.0",
+    "@ag-ui/client": "1.0.0",
+}
 
 #: A whole batch gets this long; a hang in a script fails instead of stalling.
 BATCH_TIMEOUT_S = 60.0
