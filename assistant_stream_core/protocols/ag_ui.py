@@ -494,6 +494,18 @@ class AGUIEncoder:
 
     def encode(self, chunk: Chunk) -> bytes:
         """Return the events for one chunk (``RUN_STARTED`` first on the first call)."""
+        # Fast path for the common case: more text for the text message already open.
+        if (
+            type(chunk) is TextDeltaChunk
+            and chunk.text_delta
+            and self._text == (chunk.parent_id or "")
+            and not self._closed
+        ):
+            try:
+                event = _TextContent(message_id=self._assistant_id, delta=chunk.text_delta)
+                return b"data: " + self._json.encode(event) + b"\n\n"
+            except (TypeError, ValueError):
+                pass  # the general path raises the proper ChunkEncodeError
         return self.encode_many((chunk,))
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:

@@ -474,6 +474,13 @@ class TestEncodeErrors:
         evs = events(enc.encode(UpdateStateChunk([SetOperation(("x",), 1)])))
         assert evs[-1]["delta"] == [{"op": "add", "path": "/x", "value": 1}]
 
+    def test_lone_surrogate_in_open_text(self) -> None:
+        enc = encoder()
+        enc.encode(TextDeltaChunk("a"))
+        with pytest.raises(ChunkEncodeError, match="text_delta"):
+            enc.encode(TextDeltaChunk("\ud800"))
+        assert events(enc.encode(TextDeltaChunk("b")))[0]["delta"] == "b"
+
     def test_inapplicable_state_operation_warns_once(self) -> None:
         enc = encoder(state={"s": 1})
         bad = UpdateStateChunk([AppendTextOperation(("s",), "x"), SetOperation(("k",), 2)])
