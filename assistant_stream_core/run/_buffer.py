@@ -216,10 +216,11 @@ class ChunkBuffer:
             case _:
                 self.add(chunk)
 
-    def seal(self) -> None:
-        """Close the open tail so the next write starts a new chunk."""
+    def seal_ops(self) -> None:
+        """End the pending batch of state operations: the next one starts a new chunk."""
         with self._lock:
-            self._seal()
+            if self._tail_kind == _OPS:
+                self._seal()
 
     def check_open(self) -> None:
         """Raise :class:`RunClosedError` if the run has ended."""
@@ -277,6 +278,8 @@ class ChunkBuffer:
             if chunks:
                 self._chunks = []
                 self._size = 0
+            else:
+                chunks = []  # never hand out the live list
             drain_event, self._drain_event = self._drain_event, None
             done = self._done
         if drain_event is not None:

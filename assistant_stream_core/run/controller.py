@@ -345,7 +345,7 @@ class RunController:
         Pending operations always leave before the next non-state chunk and at
         every take by the consumer, so calling this is rarely needed.
         """
-        self._core.buffer.seal()
+        self._core.buffer.seal_ops()
 
     # -- tool calls ----------------------------------------------------------------
 
