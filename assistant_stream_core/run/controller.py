@@ -116,6 +116,7 @@ class _RunCore:
         "loop_thread",
         "open_tools",
         "run_id",
+        "signal",
         "state",
         "task_group",
         "token",
@@ -135,6 +136,7 @@ class _RunCore:
         self.task_group: anyio.abc.TaskGroup | None = None
         self.loop_thread: int | None = None
         self.token: anyio.lowlevel.EventLoopToken | None = None
+        self.signal = ReadOnlyCancellationSignal(self)
 
     def bind(self) -> None:
         """Capture the loop (call from the loop when iteration starts)."""
@@ -517,7 +519,7 @@ class RunController:
     @property
     def cancelled_event(self) -> ReadOnlyCancellationSignal:
         """The run's cancellation signal (``is_set()``, ``await wait()``), read-only."""
-        return ReadOnlyCancellationSignal(self._core)
+        return self._core.signal
 
     @property
     def is_cancelled(self) -> bool:

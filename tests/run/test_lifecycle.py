@@ -32,6 +32,7 @@ async def test_cancel_signal_is_read_only_and_clear_on_normal_completion() -> No
 
     async def run(c: RunController) -> None:
         seen["signal"] = c.cancelled_event
+        seen["signal_again"] = c.cancelled_event
         seen["before"] = c.is_cancelled
         c.append_text("hello")
 
@@ -41,6 +42,7 @@ async def test_cancel_signal_is_read_only_and_clear_on_normal_completion() -> No
     assert callable(signal.wait)
     assert signal.is_set() is False
     assert not hasattr(signal, "set")
+    assert signal is seen["signal_again"]
     assert seen["before"] is False
 
 
