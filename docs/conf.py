@@ -76,3 +76,19 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the index filter."""
     app.connect("source-read", _leave_out_unwritten_pages)
     return {"parallel_read_safe": True}
+
+# Names every docstring example may use without importing them first.
+doctest_global_setup = """
+from assistant_stream_core.chunks import *
+from assistant_stream_core.protocols.ag_ui import AGUIDecoder, AGUIEncoder
+from assistant_stream_core.protocols.assistant_transport import (
+    AssistantTransportDecoder,
+    AssistantTransportEncoder,
+)
+from assistant_stream_core.protocols.data_stream import DataStreamDecoder, DataStreamEncoder
+from assistant_stream_core.protocols.openai_chat import OpenAIChatDecoder, OpenAIChatEncoder
+from assistant_stream_core.protocols.ui_message_stream import (
+    UIMessageStreamDecoder,
+    UIMessageStreamEncoder,
+)
+"""
