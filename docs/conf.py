@@ -77,6 +77,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", _leave_out_unwritten_pages)
     return {"parallel_read_safe": True}
 
+
 # Names every docstring example may use without importing them first.
 doctest_global_setup = """
 from assistant_stream_core.chunks import *
