@@ -28,6 +28,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
@@ -283,10 +284,11 @@ class _Streamer:
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
-        self.last_write = anyio.current_time()
-        # The pump and the keepalive task share one connection: a keepalive
-        # is only written while the pump is not writing, and the pump waits
-        # for a keepalive in flight (never two writes at once, no split frame).
+        self.last_write = monotonic()
+        self.send_started = 0.0
+        # The pump and the timer task share one connection: a keepalive is
+        # only written while the pump is not writing, and the pump waits for
+        # a keepalive in flight (never two writes at once, no split frame).
         self.writing = False
         self.keepalive_done: anyio.Event | None = None
         self.scope: anyio.CancelScope | None = None
@@ -305,54 +307,87 @@ class _Streamer:
             self.scope.cancel()
 
     async def write(self, data: bytes) -> bool:
-        """Send ``data``; return ``False`` if the client is gone."""
+        """Send ``data``; return ``False`` if the client is gone.
+
+        The send timeout is enforced by :meth:`timer`, not by a cancel scope
+        per write: a scope costs more than encoding a whole batch.
+        """
         if self.keepalive_done is not None:
             await self.keepalive_done.wait()
+        return await self._write(data)
+
+    async def _write(self, data: bytes) -> bool:
         if self.gone:
             return False
         self.writing = True
+        self.send_started = monotonic()
         try:
-            return await self._send(data)
-        finally:
-            self.writing = False
-
-    async def _send(self, data: bytes) -> bool:
-        try:
-            if self.send_timeout is None:
-                await self.send(data)
-            else:
-                with anyio.move_on_after(self.send_timeout) as scope:
-                    await self.send(data)
-                if scope.cancelled_caught:
-                    self.client_gone(StreamEnd.SEND_TIMEOUT)
-                    return False
+            await self.send(data)
         except DISCONNECT_ERRORS as exc:
             self.client_gone(StreamEnd.DISCONNECTED, exc)
             return False
-        self.last_write = anyio.current_time()
+        finally:
+            self.writing = False
+        self.last_write = monotonic()
         self.writes += 1
         self.bytes_sent += len(data)
         return True
 
-    async def keepalive(self, data: bytes, interval: float) -> None:
+    async def start(self, start: Callable[[], Awaitable[object]]) -> None:
+        """Send the response head (the timer watches it like any write)."""
+        self.writing = True
+        self.send_started = monotonic()
+        try:
+            await start()
+        except DISCONNECT_ERRORS as exc:
+            self.client_gone(StreamEnd.DISCONNECTED, exc)
+        finally:
+            self.writing = False
+        self.last_write = monotonic()
+
+    async def timer(self, keepalive: bytes | None) -> None:
+        """Write keepalives while idle; end the stream when a write hangs."""
+        interval = self.keepalive_interval if keepalive else None
+        timeout = self.send_timeout
         while not self.gone:
-            delay = self.last_write + interval - anyio.current_time()
-            if delay > 0:
-                await anyio.sleep(delay)
-                continue
+            now = monotonic()
             if self.writing:
-                # The pump is writing, which restarts the timer when it ends.
-                await anyio.sleep(interval)
+                if timeout is None:
+                    await anyio.sleep(interval or 1.0)
+                    continue
+                remaining = self.send_started + timeout - now
+                if remaining <= 0:
+                    self.client_gone(StreamEnd.SEND_TIMEOUT)
+                    return
+                # Most writes end long before the timeout; look again in time
+                # for the next keepalive.
+                await anyio.sleep(min(remaining, interval) if interval else remaining)
                 continue
-            self.keepalive_done = done = anyio.Event()
-            self.writing = True
-            try:
-                if await self._send(data):
+            waits: list[float] = []
+            if interval:
+                due = self.last_write + interval - now
+                if due <= 0:
+                    assert keepalive is not None
+                    await self.write_keepalive(keepalive)
+                    continue
+                waits.append(due)
+            if timeout is not None:
+                # A write may start while this task sleeps; look again in time.
+                waits.append(timeout)
+            await anyio.sleep(min(waits))
+
+    async def write_keepalive(self, data: bytes) -> None:
+        self.keepalive_done = done = anyio.Event()
+        try:
+            # This task cannot watch its own write, so it gets a scope.
+            with anyio.move_on_after(self.send_timeout) as scope:
+                if await self._write(data):
                     self.keepalives += 1
-            finally:
-                self.writing = False
-                self.keepalive_done = None
-                done.set()
+            if scope.cancelled_caught:
+                self.client_gone(StreamEnd.SEND_TIMEOUT)
+        finally:
+            self.keepalive_done = None
+            done.set()
 
     async def watch(self, disconnected: Callable[[], Awaitable[object]]) -> None:
         await disconnected()
@@ -474,16 +509,12 @@ async def stream_encoded(
             streamer.scope = tg.cancel_scope
             if disconnected is not None:
                 tg.start_soon(streamer.watch, disconnected)
+            keepalive = encoder.keepalive if keepalive_interval else None
+            if keepalive or send_timeout is not None:
+                tg.start_soon(streamer.timer, keepalive)
             if start is not None:
-                try:
-                    await start()
-                except DISCONNECT_ERRORS as exc:
-                    streamer.client_gone(StreamEnd.DISCONNECTED, exc)
-                streamer.last_write = anyio.current_time()
-            if streamer.end is None:
-                keepalive = encoder.keepalive
-                if keepalive and keepalive_interval:
-                    tg.start_soon(streamer.keepalive, keepalive, keepalive_interval)
+                await streamer.start(start)
+            if not streamer.gone:
                 await streamer.pump(iterator, batched)
             tg.cancel_scope.cancel()
     finally:

@@ -240,3 +240,17 @@ def test_response_headers_merge_and_expose() -> None:
     exposed = headers["Access-Control-Expose-Headers"].split(", ")
     assert "x-vercel-ai-data-stream" in exposed
     assert "Content-Type" not in exposed
+
+
+async def test_keepalive_after_a_start_and_a_send_timeout() -> None:
+    # The timer must not sleep through the send timeout just because it
+    # first looked while the head was being written.
+    async def start() -> None:
+        await anyio.sleep(0.01)
+
+    sink = Sink()
+    source = run("silent", "u12", gap="0.35")
+    result = await stream_encoded(
+        source, DataStreamEncoder(), sink, start=start, keepalive_interval=0.1, send_timeout=30
+    )
+    assert 2 <= result.keepalives <= 4
