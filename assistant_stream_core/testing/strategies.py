@@ -31,6 +31,8 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -78,6 +80,7 @@ FINISH_REASONS = ("stop", "length", "content-filter", "tool-calls", "error", "ot
 # JavaScript numbers hold integers exactly up to 2**53 - 1.
 _MAX_SAFE_INT = 2**53 - 1
 _PARENTS = (None, "", "p1", "p2")
+_JSON = msgspec.json.Encoder()
 # Kinds of chunk in a run, weighted by repetition; the ones that settle open
 # tool calls come last, so that shrinking removes them first.
 _KINDS = (
@@ -235,12 +238,29 @@ def _valid_operation(draw: st.DrawFn, state: Any) -> Operation:
     return SetOperation(path=path, value=value)  # replace a scalar where it is
 
 
+def _args_objects() -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(_keys(), json_values(max_leaves=4), max_size=3)
+
+
+@st.composite
+def _args_piece(draw: st.DrawFn, args: dict[str, str], tool_call_id: str) -> str:
+    """The next slice of a call's args JSON (cut anywhere), or arbitrary text."""
+    rest = args.get(tool_call_id, "")
+    if rest and draw(st.integers(0, 4)):
+        size = draw(st.integers(1, len(rest)))
+        args[tool_call_id] = rest[size:]
+        return rest[:size]
+    return draw(texts(max_size=8))
+
+
 @st.composite
 def _runs(draw: st.DrawFn, max_size: int, initial_state: Any) -> list[Chunk]:
     out: list[Chunk] = []
     # Tool call id -> [settled, has_result].
     tools: dict[str, list[bool]] = {}
     state = initial_state
+    # Tool call id -> the part of its args JSON not streamed yet.
+    args: dict[str, str] = {}
     parents = st.sampled_from(_PARENTS)
     size = draw(st.integers(0, max_size))
 
@@ -271,13 +291,18 @@ def _runs(draw: st.DrawFn, max_size: int, initial_state: Any) -> list[Chunk]:
         elif kind == "tool-call-begin":
             tool_call_id = draw(_ids().filter(lambda i: i not in tools))
             tools[tool_call_id] = [False, False]
+            args[tool_call_id] = _JSON.encode(draw(_args_objects())).decode()
             out.append(ToolCallBeginChunk(tool_call_id, draw(texts(min_size=1)), draw(parents)))
         elif kind == "tool-call-delta":
-            out.append(ToolCallDeltaChunk(draw(st.sampled_from(open_ids)), draw(texts())))
+            tool_call_id = draw(st.sampled_from(open_ids))
+            out.append(ToolCallDeltaChunk(tool_call_id, draw(_args_piece(args, tool_call_id))))
         elif kind == "tool-call-args-text-finish":
             tool_call_id = draw(st.sampled_from(open_ids))
             tools[tool_call_id][0] = True
-            out.append(ToolCallArgsTextFinishChunk(tool_call_id, draw(texts(max_size=6))))
+            # Usually the rest of the args JSON, sometimes nothing or noise.
+            rest = args.pop(tool_call_id, "")
+            trailing = draw(st.sampled_from([rest, rest, ""]) | texts(max_size=6))
+            out.append(ToolCallArgsTextFinishChunk(tool_call_id, trailing))
         elif kind == "tool-result":
             tool_call_id = draw(st.sampled_from(unanswered))
             tools[tool_call_id] = [True, True]

@@ -19,7 +19,7 @@ Fields that legitimately differ are normalised, each for a stated reason (see
 from __future__ import annotations
 
 import base64
-import copy
+import json
 import random
 from typing import Any
 
@@ -194,12 +194,14 @@ def comparable(message: dict[str, Any], protocol: str, ours: dict[str, Any]) -> 
     * ``timing`` (message and tool calls): wall clock, measured by Node.
     * a finished step's ``messageId`` where ``ours`` has none: TS makes up a
       random id for a step that finishes without a start.
+    * numbers compare as floats: JavaScript has only doubles and prints an
+      integral one as an integer (``4.1e16`` comes back as ``41000000000000000``).
     * Data Stream only: the reason in a tool call's status. A result that comes
       after the call's args finished leaves the part ``complete``/``stop`` on
       the transport and here, but the ``a:`` line also closes the part in the
       Data Stream decoder (``complete``/``unknown``); the format cannot say which.
     """
-    out = copy.deepcopy(message)
+    out: dict[str, Any] = json.loads(json.dumps(message), parse_int=float)
     out["metadata"].pop("timing", None)
     for key in ("parts", "content"):
         for part in out[key]:

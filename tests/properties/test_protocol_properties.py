@@ -25,7 +25,7 @@ from assistant_stream_core.testing.strategies import (
 from tests.properties.protocols import PROTOCOLS, ProtocolEntry
 
 # Bounded so the whole module stays well under 30 s on a shared machine.
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 protocols = pytest.mark.parametrize("protocol", PROTOCOLS, ids=str)
 
