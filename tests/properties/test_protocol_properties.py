@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from assistant_stream_core.chunks import Chunk, DataChunk, TextDeltaChunk
 from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
-from assistant_stream_core.message import accumulate
+from assistant_stream_core.message import MessageAccumulator, accumulate
 from assistant_stream_core.testing.strategies import (
     byte_splits,
     chunk_sequences,
@@ -158,3 +158,14 @@ def test_json_values_and_texts_survive_a_protocol(value: object, text: str) -> N
     for protocol in PROTOCOLS:
         run: list[Chunk] = [TextDeltaChunk(text), DataChunk(value)]
         assert decode_pieces(protocol, [encode(protocol, run)]) == protocol.normalise(run)
+
+
+@FAST
+@given(arbitrary=st.lists(chunks(), max_size=15))
+def test_lenient_accumulator_takes_any_chunks(arbitrary: list[Chunk]) -> None:
+    # Whatever comes in, a lenient accumulator records problems and never raises.
+    accumulator = MessageAccumulator()
+    accumulator.add_many(arbitrary)
+    message = accumulator.finish()
+    assert message.status.type != "running"
+    assert all(0 <= problem.index < len(arbitrary) for problem in accumulator.problems)
