@@ -8,10 +8,6 @@ import pytest
 
 from . import servers
 
-#: Adapters under test, each the name of a server fixture below.
-ADAPTERS = ["starlette", "aiohttp", "flask", "django_asgi", "django_wsgi"]
-#: Adapters that only notice a disconnect when a write fails (keepalive probes).
-PROBE_ONLY = {"flask", "django_wsgi"}
 #: Protocols every adapter is tested with.
 PROTOCOLS = ["data_stream", "assistant_transport"]
 
@@ -51,16 +47,12 @@ def django_wsgi_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def probe_only(request: pytest.FixtureRequest) -> bool:
-    """Whether this adapter detects a disconnect only through a failed write."""
-    return request.node.callspec.params.get("server") in PROBE_ONLY
+def probe_only() -> bool:
+    """Whether the adapter notices a disconnect only through a failed write.
 
-
-@pytest.fixture(params=ADAPTERS)
-def server(request: pytest.FixtureRequest) -> str:
-    """The base URL of one adapter's server."""
-    url: str = request.getfixturevalue(f"{request.param}_server")
-    return url
+    True for servers that are not async (WSGI); their test modules override it.
+    """
+    return False
 
 
 @pytest.fixture(params=PROTOCOLS)

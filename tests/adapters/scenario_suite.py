@@ -1,5 +1,8 @@
 """The shared scenario suite: every adapter, every protocol, a real server.
 
+This module holds the tests; each ``test_scenarios_<adapter>.py`` imports
+them and provides the ``server`` fixture (and ``probe_only`` for servers that
+are not async), so every adapter runs the same scenarios in its own file.
 Each test talks HTTP over a real socket to the adapter's server (see
 ``servers.py``). The body an adapter sends must equal, byte for byte, what the
 serving loop produces in-process for the same scenario: adapters add only HTTP

@@ -1,0 +1,12 @@
+"""The shared scenario suite against Django as an ASGI app under uvicorn."""
+
+from __future__ import annotations
+
+import pytest
+
+from .scenario_suite import *  # noqa: F403
+
+
+@pytest.fixture
+def server(django_asgi_server: str) -> str:
+    return django_asgi_server
