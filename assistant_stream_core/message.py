@@ -39,12 +39,19 @@ follow the Python chunk to TS chunk mapping that our encoders use
 Inconsistent input — a delta, args finish or result for a tool call id never
 begun, args text for a settled tool call, a second begin for an id, a state
 operation the client cannot apply — is what the strict TS client rejects and
-what our encoders drop. By default the accumulator does the same: the chunk (or
+what our encoders refuse (:class:`~assistant_stream_core.errors.ChunkEncodeError`)
+or drop (args text after settling). By default the accumulator does the same: the chunk (or
 the single state operation) is ignored and a :class:`Problem` naming the
 reason is recorded in :attr:`MessageAccumulator.problems`. With
 ``strict=True`` it raises :class:`MessageAccumulatorError` (or
 :class:`~assistant_stream_core.errors.StateError` for state operations)
 instead, and the message is left as it was before that chunk.
+
+Where the wire itself decides differently: the Data Stream client closes a
+tool part at its ``a:`` line, so a result that comes after the args finished
+leaves the part ``complete``/``unknown`` there (``complete``/``stop`` here and
+on the Assistant Transport). Args are parsed incrementally (linear in the
+args length, as the partial JSON grows).
 
 Things the TS message holds that this one leaves out: wall-clock ``timing``
 (message and tool calls), and ``custom`` (always ``{}`` here). A step that
@@ -53,6 +60,7 @@ finishes without a start gets a random ``messageId`` in TS and ``None`` here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -325,7 +333,10 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 # --- partial JSON -----------------------------------------------------------
 
 _LITERALS = {"t": "true", "f": "false", "n": "null"}
-_NUMBER_CHARS = frozenset("0123456789+-.eE")
+_WHITESPACE = frozenset(" \t\r\n")
+_NUMBER = re.compile(r"[-+0-9.eE]*")
+# A string's body up to its closing quote (or a lone backslash at the end).
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
 def _cut_partial_escape(body: str) -> str:
@@ -342,84 +353,124 @@ def _cut_partial_escape(body: str) -> str:
     return body
 
 
-def _complete_json(text: str) -> str | None:
-    """Close a JSON text cut anywhere, dropping an unfinished key or value.
+class _JsonCompleter:
+    """Closes JSON text cut anywhere, incrementally.
 
-    Returns the completed text, or ``None`` when nothing sensible remains.
+    Each call gets the text so far (an extension of the previous call's) and
+    scans only what it has not scanned: whole tokens are consumed for good, a
+    token the end of the text cuts short is looked at again next time. So
+    streaming args text of length n costs O(n) here, not O(n²).
     """
-    # ``closers`` mirrors the open containers; ``safe`` is the longest prefix
-    # known to be valid JSON once the containers open at that point close.
-    closers: list[str] = []
-    expect_key: list[bool] = []  # per open container: is the next string a key?
-    safe: tuple[int, str] | None = None
 
-    def closing() -> str:
-        return "".join(reversed(closers))
+    __slots__ = ("_broken", "_closers", "_expect_key", "_pos", "_safe")
 
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
-            i += 1
-        elif c in "{[":
-            closers.append("}" if c == "{" else "]")
-            expect_key.append(c == "{")
-            i += 1
-            safe = (i, closing())
-        elif c in "}]":
-            if not closers or closers[-1] != c:
-                return None
-            closers.pop()
-            expect_key.pop()
-            i += 1
-            safe = (i, closing())
-        elif c == ",":
-            if closers and closers[-1] == "}":
-                expect_key[-1] = True
-            i += 1
-        elif c == ":":
-            if expect_key:
-                expect_key[-1] = False
-            i += 1
-        elif c == '"':
-            is_key = bool(expect_key) and expect_key[-1]
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                if is_key:  # a key without its value is dropped
-                    break
-                # A value string cut short is closed as it stands.
-                return text[: i + 1] + _cut_partial_escape(text[i + 1 :]) + '"' + closing()
-            i = j + 1
-            if not is_key:
-                safe = (i, closing())
-        elif c in _LITERALS:
-            literal = _LITERALS[c]
-            found = text[i : i + len(literal)]
-            if not literal.startswith(found):
-                return None
-            if len(found) < len(literal):  # cut inside the literal, at the end
-                return text + literal[len(found) :] + closing()
-            i += len(literal)
-            safe = (i, closing())
-        elif c in _NUMBER_CHARS:
-            j = i
-            while j < n and text[j] in _NUMBER_CHARS:
-                j += 1
-            if j == n:
-                number = text[i:j].rstrip("+-.eE")
-                if number and number[-1].isdigit():
-                    return text[:i] + number + closing()
-                break
-            i = j
-            safe = (i, closing())
-        else:
+    def __init__(self) -> None:
+        self._pos = 0
+        self._closers: list[str] = []  # the open containers' closing brackets
+        self._expect_key: list[bool] = []  # per open container: is the next string a key?
+        # The longest prefix that is valid JSON once the containers open at
+        # that point close: (end, closing brackets).
+        self._safe: tuple[int, str] | None = None
+        self._broken = False
+
+    def _closing(self) -> str:
+        return "".join(reversed(self._closers))
+
+    def complete(self, text: str) -> str | None:
+        """Return ``text`` closed as valid JSON, or ``None`` if it cannot be."""
+        if self._broken:
             return None
-    if safe is None:
-        return None
-    end, suffix = safe
-    return text[:end] + suffix
+        closers, expect_key = self._closers, self._expect_key
+        i, n = self._pos, len(text)
+        while i < n:
+            self._pos = i  # everything before ``i`` is consumed
+            c = text[i]
+            if c in _WHITESPACE:
+                i += 1
+            elif c in "{[":
+                closers.append("}" if c == "{" else "]")
+                expect_key.append(c == "{")
+                i += 1
+                self._safe = (i, self._closing())
+            elif c in "}]":
+                if not closers or closers[-1] != c:
+                    self._broken = True
+                    return None
+                closers.pop()
+                expect_key.pop()
+                i += 1
+                self._safe = (i, self._closing())
+            elif c == ",":
+                if closers and closers[-1] == "}":
+                    expect_key[-1] = True
+                i += 1
+            elif c == ":":
+                if expect_key:
+                    expect_key[-1] = False
+                i += 1
+            elif c == '"':
+                is_key = bool(expect_key) and expect_key[-1]
+                end = _STRING_BODY.match(text, i + 1).end()  # type: ignore[union-attr]
+                if end >= n or text[end] != '"':  # cut inside the string
+                    if is_key:  # a key without its value is dropped
+                        break
+                    body = _cut_partial_escape(text[i + 1 :])
+                    return text[: i + 1] + body + '"' + self._closing()
+                i = end + 1
+                if not is_key:
+                    self._safe = (i, self._closing())
+            elif c in _LITERALS:
+                literal = _LITERALS[c]
+                found = text[i : i + len(literal)]
+                if not literal.startswith(found):
+                    self._broken = True
+                    return None
+                if len(found) < len(literal):  # cut inside the literal
+                    return text + literal[len(found) :] + self._closing()
+                i += len(literal)
+                self._safe = (i, self._closing())
+            elif c in "-+0123456789.eE":
+                end = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+                if end == n:  # the number may go on: finish it here, keep it open
+                    number = text[i:end].rstrip("+-.eE")
+                    if number and number[-1].isdigit():
+                        return text[:i] + number + self._closing()
+                    break
+                i = end
+                self._safe = (i, self._closing())
+            else:
+                self._broken = True
+                return None
+        else:
+            self._pos = n
+        if self._safe is None:
+            return None
+        end, suffix = self._safe
+        return text[:end] + suffix
+
+
+class _PartialJson:
+    """Parses args text as it streams; see :func:`parse_partial_json`."""
+
+    __slots__ = ("_completer",)
+
+    def __init__(self) -> None:
+        self._completer = _JsonCompleter()
+
+    def parse(self, text: str) -> Any | None:
+        if text == "":
+            return {}
+        try:
+            value = _JSON.decode(text)
+        except msgspec.DecodeError:
+            completed = self._completer.complete(text)
+            if completed is None:
+                return None
+            try:
+                value = _JSON.decode(completed)
+            except msgspec.DecodeError:
+                return None
+        return value if isinstance(value, (dict, list)) else None
 
 
 def parse_partial_json(text: str) -> Any | None:
@@ -431,19 +482,7 @@ def parse_partial_json(text: str) -> Any | None:
     counts; anything else (or text that cannot be completed) returns ``None``.
     ``""`` gives ``{}``.
     """
-    if text == "":
-        return {}
-    try:
-        value = _JSON.decode(text)
-    except msgspec.DecodeError:
-        completed = _complete_json(text)
-        if completed is None:
-            return None
-        try:
-            value = _JSON.decode(completed)
-        except msgspec.DecodeError:
-            return None
-    return value if isinstance(value, (dict, list)) else None
+    return _PartialJson().parse(text)
 
 
 # --- the accumulator ----------------------------------------------------------
@@ -457,11 +496,12 @@ def _parent(parent_id: str | None) -> str | None:
 class _Tool:
     """Bookkeeping for one tool call: where its part is, whether it settled."""
 
-    __slots__ = ("index", "settled")
+    __slots__ = ("args", "index", "settled")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.settled = False
+        self.args = _PartialJson()
 
 
 class MessageAccumulator:
@@ -721,7 +761,7 @@ class MessageAccumulator:
     def _append_args(self, tool: _Tool, text: str) -> None:
         part = self._tool_part(tool)
         args_text = part.args_text + text
-        parsed = parse_partial_json(args_text)
+        parsed = tool.args.parse(args_text)
         self._parts[tool.index] = msgspec.structs.replace(
             part, args_text=args_text, args=part.args if parsed is None else parsed
         )

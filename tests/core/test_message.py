@@ -448,3 +448,21 @@ def test_non_ascii_digit_list_index_is_a_state_problem() -> None:
     acc = MessageAccumulator(state={"items": []})
     acc.add(UpdateStateChunk([SetOperation(path=("items", "²"), value=1)]))
     assert [p.reason for p in acc.problems] == ["state"]
+
+
+def test_streamed_args_parse_like_each_prefix_parsed_alone() -> None:
+    # The accumulator completes args incrementally; every prefix must read as
+    # if parsed from scratch.
+    doc = (
+        '{"a": [1, -2.5e-3, "x\\\\y\\"z\\u00e9", null, true, false, {"k": {}}], '
+        '"b\\"": "😀", "c": []}'
+    )
+    acc = MessageAccumulator()
+    acc.add(ToolCallBeginChunk("t", "f"))
+    last: object = {}
+    for end in range(1, len(doc) + 1):
+        acc.add(ToolCallDeltaChunk("t", doc[end - 1]))
+        parsed = parse_partial_json(doc[:end])
+        last = last if parsed is None else parsed
+        assert acc.message.parts[0].args == last, doc[:end]  # type: ignore[union-attr]
+    assert last == msgspec.json.decode(doc)
