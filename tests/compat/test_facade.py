@@ -117,3 +117,59 @@ def test_custom_stream_encoder_with_keepalive() -> None:
     assert body.startswith("data: HELLO\n\n")
     assert body.endswith("data: WORLD\n\ndata: END\n\n")
     assert body.count(": heartbeat\n\n") >= 2  # 350 ms of silence, 100 ms interval
+
+
+async def agent_run(controller: RunController) -> None:
+    controller.append_reasoning("The user wants weather.")
+    tool = await controller.add_tool_call("get_weather", "call_1")
+    tool.append_args_text('{"city": ')
+    tool.append_args_text('"Paris"}')
+    controller.add_step_finish("tool-calls", input_tokens=10, output_tokens=5)
+
+
+async def openai_route(request: Any) -> Any:
+    from assistant_stream_ce.serialization.openai_stream import (
+        OpenAIStreamEncoder,
+        OpenAIStreamResponse,
+    )
+
+    encoder = OpenAIStreamEncoder(model="demo", include_usage=True)
+    return OpenAIStreamResponse(create_run(agent_run), stream_encoder=encoder)
+
+
+def test_openai_stream_response_carries_tool_calls_reasoning_and_usage() -> None:
+    openai = pytest.importorskip("openai")
+    app = Starlette(routes=[Route("/v1/chat/completions", openai_route, methods=["POST"])])
+    with uvicorn_server(app) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+        stream = client.chat.completions.create(
+            model="demo", messages=[{"role": "user", "content": "weather?"}], stream=True
+        )
+        chunks = list(stream)
+    arguments = "".join(
+        call.function.arguments or ""
+        for chunk in chunks
+        for choice in chunk.choices
+        for call in choice.delta.tool_calls or []
+    )
+    names = [
+        call.function.name
+        for chunk in chunks
+        for choice in chunk.choices
+        for call in choice.delta.tool_calls or []
+        if call.function and call.function.name
+    ]
+    reasoning = "".join(
+        getattr(choice.delta, "reasoning_content", None) or ""
+        for chunk in chunks
+        for choice in chunk.choices
+    )
+    finish = [c.finish_reason for chunk in chunks for c in chunk.choices if c.finish_reason]
+    usage = [chunk.usage for chunk in chunks if chunk.usage]
+    assert names == ["get_weather"]
+    assert arguments == '{"city": "Paris"}'
+    assert reasoning == "The user wants weather."
+    assert finish == ["tool_calls"]
+    assert usage
+    assert (usage[-1].prompt_tokens, usage[-1].completion_tokens) == (10, 5)
+    assert {chunk.model for chunk in chunks} == {"demo"}
