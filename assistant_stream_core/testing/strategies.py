@@ -311,6 +311,9 @@ def _runs(draw: st.DrawFn, max_size: int, initial_state: Any) -> list[Chunk]:
                 tool_call_id, draw(json_values()), artifact, draw(st.booleans())
             )
             out.append(result)
+            if draw(st.booleans()):
+                # Upstream's set_response: the result, then an empty args finish.
+                out.append(ToolCallArgsTextFinishChunk(tool_call_id))
         elif kind == "data":
             out.append(DataChunk(draw(json_values())))
         elif kind == "error":
@@ -353,8 +356,10 @@ def chunk_sequences(
     """Valid runs: chunk lists a well-behaved run could produce.
 
     * tool call ids are unique; deltas and args finishes only for calls begun
-      and not yet settled (settled by an args finish or a result); at most one
-      result per call;
+      and not yet settled (settled by an args finish or a result), except the
+      empty args finish upstream's ``set_response`` sends after a result; at
+      most one result per call (the Data Stream client drops a second one);
+      args text is usually the call's JSON arguments cut at random points;
     * tool calls still open are settled (an args finish) before a step finish,
       a message finish or an error, since the Data Stream closes them there;
     * state operations apply cleanly, in order, to the state that
