@@ -9,7 +9,7 @@ import pytest
 from . import servers
 
 #: Protocols every adapter is tested with.
-PROTOCOLS = ["data_stream", "assistant_transport"]
+PROTOCOLS = ["data_stream", "assistant_transport", "openai_chat", "ui_message_stream", "ag_ui"]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from assistant_stream_django import AssistantStreamHttpResponse
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from .scenarios import build
+from .scenarios import build, encoder_for
 from .servers import HEADERS
 
 
@@ -21,7 +21,7 @@ def stream(request: HttpRequest, protocol: str, scenario: str) -> AssistantStrea
     source, options = build(scenario, request.GET.dict())
     return AssistantStreamHttpResponse(
         source,
-        protocol,
+        encoder_for(protocol),
         headers=HEADERS,
         keepalive_interval=options.keepalive,
         send_timeout=options.send_timeout,

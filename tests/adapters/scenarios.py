@@ -17,7 +17,6 @@ import anyio
 
 from assistant_stream_core.chunks import (
     Chunk,
-    DataChunk,
     ErrorChunk,
     TextDeltaChunk,
     ToolCallArgsTextFinishChunk,
@@ -26,7 +25,12 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from assistant_stream_core.protocols.ag_ui import AGUIEncoder
+from assistant_stream_core.protocols.base import Encoder
+from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
+from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamEncoder
 from assistant_stream_core.run import Run, RunController, create_run
+from assistant_stream_core.run.serve import make_encoder
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 
 #: Request id -> set when that request's run reached its ``finally:``.
@@ -119,8 +123,12 @@ async def empty() -> AsyncIterator[list[Chunk]]:
 
 
 async def bad_encode() -> AsyncIterator[list[Chunk]]:
+    # A tool result every protocol carries, holding a value JSON cannot.
     yield [TextDeltaChunk("ok")]
-    yield [DataChunk(data=object())]
+    yield [
+        ToolCallBeginChunk(tool_call_id="t1", tool_name="f"),
+        ToolResultChunk(tool_call_id="t1", result=object()),
+    ]
     yield [TextDeltaChunk("never sent")]
 
 
@@ -164,6 +172,19 @@ def real_run(name: str, rid: str) -> Run:
 
     callback = waiting if name == "run_waiting" else weather
     return create_run(callback, run_id="run_test")
+
+
+def encoder_for(protocol: str) -> Encoder:
+    """A fresh encoder for ``protocol`` with fixed ids, so bodies are comparable."""
+    match protocol:
+        case "openai_chat":
+            return OpenAIChatEncoder(completion_id="chatcmpl-test", created=0, tool_results="delta")
+        case "ui_message_stream":
+            return UIMessageStreamEncoder(message_id="msg_test")
+        case "ag_ui":
+            return AGUIEncoder(thread_id="thread_test", run_id="run_test", message_id="msg_test")
+        case _:
+            return make_encoder(protocol)
 
 
 @dataclass(frozen=True)

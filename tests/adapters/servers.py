@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .scenarios import build
+from .scenarios import build, encoder_for
 
 HEADERS = {"X-Custom": "yes"}
 
@@ -70,7 +70,7 @@ def starlette_app() -> Any:
         source, options = build(request.path_params["scenario"], request.query_params)
         return AssistantStreamResponse(
             source,
-            request.path_params["protocol"],
+            encoder_for(request.path_params["protocol"]),
             headers=HEADERS,
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
@@ -121,7 +121,7 @@ def aiohttp_app() -> Any:
         return await stream_response(
             request,
             source,
-            request.match_info["protocol"],
+            encoder_for(request.match_info["protocol"]),
             headers=HEADERS,
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
@@ -183,7 +183,7 @@ def flask_app() -> Any:
         source, options = build(scenario, query)
         return WSGIStreamResponse(
             source,
-            protocol,
+            encoder_for(protocol),
             headers=HEADERS,
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
