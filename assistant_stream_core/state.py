@@ -124,7 +124,7 @@ def validate_path(path: Sequence[str]) -> None:
 
 
 def _index(container: list[Any], segment: str, path: Sequence[str]) -> int:
-    if not segment.isdigit() or (len(segment) > 1 and segment[0] == "0"):
+    if not (segment.isascii() and segment.isdigit()) or (len(segment) > 1 and segment[0] == "0"):
         raise StateError(f"invalid list index {segment!r} in state path {list(path)!r}", path=path)
     index = int(segment)
     if index > len(container):

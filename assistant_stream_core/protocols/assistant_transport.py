@@ -477,6 +477,12 @@ class AssistantTransportDecoder:
     never writes map as follows: a named ``data`` part becomes
     ``DataChunk({"name": ..., "data": ...})``; ``part-start`` of a text or
     summary-less reasoning part yields nothing until its first delta.
+
+    Limit: chunks extend only the part that is currently open, so a stream
+    whose deltas interleave between several open text or reasoning parts (the
+    npm encoder can write one when parts are produced concurrently) decodes
+    each delta with its part's kind and parent, but the part boundaries of the
+    assembled message can differ from the sender's.
     """
 
     __slots__ = ("_done", "_failed", "_parts", "_sse")

@@ -17,6 +17,7 @@ PURE_MODULES = (
     "assistant_stream_core",
     "assistant_stream_core.chunks",
     "assistant_stream_core.state",
+    "assistant_stream_core.message",
     "assistant_stream_core.errors",
     "assistant_stream_core.protocols",
     "assistant_stream_core.protocols.base",

@@ -438,12 +438,6 @@ def test_result_then_settle_frames_as_decoded_from_the_transport() -> None:
     assert (tool.args_text, tool.state, tool.status.reason) == ("{}", "result", "unknown")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="state._index accepts any str.isdigit() digit ('²' then fails int()); "
-    "the TS client accepts only ASCII decimal indices",
-)
 def test_non_ascii_digit_list_index_is_a_state_problem() -> None:
     acc = MessageAccumulator(state={"items": []})
     acc.add(UpdateStateChunk([SetOperation(path=("items", "²"), value=1)]))
