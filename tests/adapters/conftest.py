@@ -55,6 +55,17 @@ def probe_only() -> bool:
     return False
 
 
+@pytest.fixture
+def closes_stuck_connections() -> bool:
+    """Whether the server closes a connection whose client stopped reading.
+
+    Starlette and aiohttp do. Django's handlers (ASGI and WSGI) and WSGI
+    servers stay blocked in their own write until the client or the server's
+    timeout ends it; the run itself is stopped either way.
+    """
+    return False
+
+
 @pytest.fixture(params=PROTOCOLS)
 def protocol(request: pytest.FixtureRequest) -> str:
     """A protocol name, as understood by ``make_encoder``."""

@@ -228,8 +228,21 @@ def test_client_gone_before_the_first_byte(server: str, protocol: str, probe_onl
         assert finished(rid).wait(3), "the run was not stopped"
 
 
+def read_to_eof(sock: socket.socket, timeout: float) -> bool:
+    """Read until the server closes the connection; ``False`` on timeout."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
 def test_slow_client_hits_the_send_timeout(
-    server: str, protocol: str, caplog: pytest.LogCaptureFixture
+    server: str, protocol: str, caplog: pytest.LogCaptureFixture, closes_stuck_connections: bool
 ) -> None:
     caplog.set_level(logging.INFO, logger="assistant_stream_ce")
     rid = new_rid()
@@ -243,6 +256,8 @@ def test_slow_client_hits_the_send_timeout(
         # Never read: buffers fill, a write blocks, the send timeout fires.
         assert finished(rid).wait(10), "the run was not stopped"
         assert wait_for_log(caplog, "longer than the send timeout")
+        if closes_stuck_connections:
+            assert read_to_eof(sock, 5), "the server kept the connection open"
     finally:
         sock.close()
 

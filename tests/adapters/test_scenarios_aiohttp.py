@@ -10,3 +10,8 @@ from .scenario_suite import *  # noqa: F403
 @pytest.fixture
 def server(aiohttp_server: str) -> str:
     return aiohttp_server
+
+
+@pytest.fixture
+def closes_stuck_connections() -> bool:
+    return True
