@@ -77,3 +77,25 @@ def test_named_response_streams_the_protocol(named_server: str, protocol: str) -
         assert response.headers["content-type"].startswith("text/event-stream")
         assert b"Checking the weather" in response.content
     assert b'"temp_c":21' in response.content
+
+
+def test_starlette_test_client_status_and_headers() -> None:
+    from assistant_stream_starlette import UIMessageStreamResponse
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    app = FastAPI()
+
+    @app.post("/chat")
+    async def chat() -> UIMessageStreamResponse:
+        return UIMessageStreamResponse(
+            create_run(weather), status_code=201, headers={"X-Trace": "7"}, expose_headers=True
+        )
+
+    with TestClient(app) as client:
+        response = client.post("/chat")
+    assert response.status_code == 201
+    assert response.headers["x-trace"] == "7"
+    assert response.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert "x-vercel-ai-ui-message-stream" in response.headers["access-control-expose-headers"]
+    assert b"Checking the weather" in response.content
