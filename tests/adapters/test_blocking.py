@@ -68,3 +68,18 @@ def test_consumer_that_stops_taking_buffers_hits_the_send_timeout() -> None:
         assert b"".join(stream)  # what was buffered, then the end
         assert stream.result is not None
         assert stream.result.end is StreamEnd.SEND_TIMEOUT
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_real_run_created_on_the_private_loop(backend: str) -> None:
+    from assistant_stream_core.run import RunController, create_run
+
+    async def callback(controller: RunController) -> None:
+        controller.append_text("from ")
+        controller.append_text(backend)
+
+    with BlockingStream(lambda: create_run(callback), "data_stream", backend=backend) as stream:
+        body = b"".join(stream)
+    decoder = DataStreamDecoder()
+    texts = [c.text_delta for c in decoder.feed(body) if isinstance(c, TextDeltaChunk)]
+    assert "".join(texts) == f"from {backend}"
