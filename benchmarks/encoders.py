@@ -288,16 +288,23 @@ def _ours_each_async(
 def _ours_encode_stream(
     protocol: Protocol, chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop
 ) -> Produce | None:
-    """Hook for the upstream-shaped ``encoder.encode_stream(async_iterable)``.
+    """The upstream-shaped ``encoder.encode_stream(async_iterable)`` of ``assistant_stream_ce``.
 
-    It arrives later; until our encoder has it this row reads "n/a". It may
-    yield ``bytes`` or, as upstream does, ``str``.
+    It yields ``str``, as upstream's does.
     """
-    if not hasattr(protocol.make_encoder(), "encode_stream"):
+    facade = {
+        "data_stream": "assistant_stream_ce.serialization.data_stream:DataStreamEncoder",
+        "assistant_transport": (
+            "assistant_stream_ce.serialization.assistant_transport:AssistantTransportEncoder"
+        ),
+    }.get(protocol.name)
+    if facade is None:
         return None
+    module_name, class_name = facade.split(":")
+    facade_class = getattr(importlib.import_module(module_name), class_name)
 
     async def produce() -> bytes:
-        encoder: Any = protocol.make_encoder()
+        encoder: Any = facade_class()
         buffer = bytearray()
         async for piece in encoder.encode_stream(_feed(chunks)):
             buffer += piece if isinstance(piece, bytes) else piece.encode()
