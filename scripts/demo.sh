@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# Run one small chat run and print the bytes every protocol puts on the wire.
+# The README's first command: serve the example chat (examples/server.py) on
+# http://127.0.0.1:8000/ -- a scripted assistant in every protocol, and a page
+# that renders the Data Stream as it arrives.
+#
+#   ./scripts/demo.sh                  serve on 127.0.0.1:8000
+#   ./scripts/demo.sh --port 9000      arguments go to examples/server.py
+#   ./scripts/demo.sh print [PROTOCOL] print one run's bytes in every protocol
+#                                      (examples/print_protocols.py, no server)
 set -euo pipefail
 . "$(dirname "$0")/_venv.sh"
 
-# The demo needs only the core package (no web framework).
-if ! python -c 'import assistant_stream_core' 2>/dev/null; then
-    echo "--> installing assistant-stream-ce into .venv"
-    python -m pip install -q -e .
+if [ "${1:-}" = "print" ]; then
+    shift
+    # The printing example needs only the core package (no web framework).
+    if ! python -c 'import assistant_stream_core' 2>/dev/null; then
+        echo "--> installing assistant-stream-ce into .venv"
+        python -m pip install -q -e .
+    fi
+    exec python examples/print_protocols.py "$@"
 fi
 
-exec python examples/print_protocols.py "$@"
+# The server needs the Starlette adapter and an ASGI server.
+if ! python -c 'import assistant_stream_starlette, uvicorn' 2>/dev/null; then
+    echo "--> installing assistant-stream-ce[starlette] and uvicorn into .venv"
+    python -m pip install -q -e '.[starlette]' uvicorn
+fi
+
+exec python examples/server.py "$@"

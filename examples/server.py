@@ -1,0 +1,217 @@
+"""A scripted assistant served in every protocol, on one port, with a chat page.
+
+    python examples/server.py --port 8000        # then open http://127.0.0.1:8000/
+
+No model and no API key: :func:`scripted_assistant` plays a fake model that
+thinks (reasoning), answers token by token, calls a ``get_weather`` tool with
+streamed arguments, records the result in the run's state and writes a final
+answer. The same run function is served by one Starlette app in every wire
+protocol:
+
+=============================== ================================================
+Route                           Protocol (response class)
+=============================== ================================================
+``/api/chat/data-stream``       assistant-ui Data Stream (``DataStreamResponse``)
+``/api/chat/assistant-transport`` Assistant Transport (``AssistantTransportResponse``)
+``/v1/chat/completions`` (POST) OpenAI chat completions (``OpenAIChatResponse``)
+``/api/chat/ui-message-stream`` Vercel AI SDK UI Message Stream (``UIMessageStreamResponse``)
+``/api/chat/ag-ui``             AG-UI events (``AGUIResponse``)
+=============================== ================================================
+
+Every chat route takes ``GET`` (``?q=…``) and ``POST`` (a JSON body with
+``messages``, as assistant-ui, the AI SDK and OpenAI clients send), plus
+``?fail=1`` to make the run raise midway, and ``?delay=<seconds>`` for the
+pause between tokens. ``/`` is a plain-JS page that streams the Data Stream
+and renders it as it arrives. Try::
+
+    curl -N 'http://127.0.0.1:8000/api/chat/data-stream?q=Weather+in+Paris'
+    curl -N http://127.0.0.1:8000/v1/chat/completions -d '{"messages": []}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from assistant_stream_starlette import (
+    AGUIResponse,
+    AssistantStreamResponse,
+    AssistantTransportResponse,
+    DataStreamResponse,
+    OpenAIChatResponse,
+    UIMessageStreamResponse,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from assistant_stream_core.run import RunController, create_run
+
+__all__ = ["DEFAULT_DELAY", "FAIL_MESSAGE", "create_app", "main", "scripted_assistant"]
+
+#: Seconds between two tokens of the fake model.
+DEFAULT_DELAY = 0.04
+#: The message of the exception a run raises with ``?fail=1``.
+FAIL_MESSAGE = "The weather service is unreachable (simulated failure)."
+
+STATIC_DIR = Path(__file__).parent / "static"
+_CITY = re.compile(r"\bin ([A-Z][\w-]*(?: [A-Z][\w-]*)*)")
+_WEATHER = {"temp_c": 21, "sky": "clear", "wind_kmh": 12}
+
+
+def _tokens(text: str) -> list[str]:
+    """Split ``text`` into word-sized tokens that keep their leading space."""
+    return re.findall(r"\s*\S+", text)
+
+
+async def _say(append: Callable[[str], None], text: str, delay: float) -> None:
+    for token in _tokens(text):
+        append(token)
+        # The pause is what makes the page render token by token.
+        await anyio.sleep(delay)
+
+
+async def scripted_assistant(
+    controller: RunController, question: str, *, fail: bool = False, delay: float = DEFAULT_DELAY
+) -> None:
+    """The fake model: reasoning, text, a ``get_weather`` call, state, a final text.
+
+    :param controller: the run's controller.
+    :param question: the user's last message; a city after "in" is looked up.
+    :param fail: raise :class:`RuntimeError` (:data:`FAIL_MESSAGE`) after the
+        first sentence, to show how a failing run reaches the client.
+    :param delay: seconds between tokens.
+    """
+    match = _CITY.search(question)
+    city = match.group(1) if match else "Paris"
+    controller.state["status"] = "thinking"
+    await _say(
+        controller.append_reasoning,
+        f"The user asks: “{question}”. I need the current weather in {city}; "
+        "the get_weather tool has it.",
+        delay,
+    )
+    await _say(controller.append_text, f"Let me check the weather in {city}.", delay)
+    if fail:
+        raise RuntimeError(FAIL_MESSAGE)
+
+    controller.state["status"] = "calling get_weather"
+    tool = await controller.add_tool_call("get_weather")
+    # Arguments stream as JSON text, as a model writes them.
+    for piece in ('{"city": ', json.dumps(city), ', "unit": ', '"celsius"', "}"):
+        tool.append_args_text(piece)
+        await anyio.sleep(delay)
+    await anyio.sleep(delay * 5)  # the "tool" takes a moment
+    weather = {"city": city, **_WEATHER}
+    tool.set_response(weather)
+    await anyio.sleep(delay)
+
+    controller.state["weather"] = weather
+    controller.state["status"] = "done"
+    await anyio.sleep(delay)
+    await _say(
+        controller.append_text,
+        f" It is {weather['temp_c']} °C and {weather['sky']} in {city}, "
+        f"with a light wind of {weather['wind_kmh']} km/h.",
+        delay,
+    )
+
+
+async def _question(request: Request) -> str:
+    """The user's last message: ``?q=``, or the last user message of a JSON body."""
+    if "q" in request.query_params:
+        return request.query_params["q"]
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            body = {}
+        messages = body.get("messages") if isinstance(body, dict) else None
+        for message in reversed(messages if isinstance(messages, list) else []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _text_of(message)
+    return "What is the weather in Paris?"
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    # OpenAI: content is a string or a list of parts; assistant-ui and the AI
+    # SDK: content or parts, a list of {"type": "text", "text": ...}.
+    content = message.get("content", message.get("parts"))
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _delay(request: Request, default: float) -> float:
+    try:
+        delay = float(request.query_params.get("delay", default))
+    except ValueError:
+        return default
+    # Bounded: a request must not be able to hold a run open for long.
+    return min(max(delay, 0.0), 1.0) if math.isfinite(delay) else default
+
+
+def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
+    """The example app: the chat page at ``/`` and one chat route per protocol.
+
+    :param delay: the default pause between tokens, in seconds.
+    """
+
+    def chat(response_class: type[AssistantStreamResponse]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            question = await _question(request)
+            fail = request.query_params.get("fail", "") not in ("", "0")
+            pause = _delay(request, delay)
+
+            async def run(controller: RunController) -> None:
+                await scripted_assistant(controller, question, fail=fail, delay=pause)
+
+            # expose_headers: a page on another origin can read the protocol headers.
+            return response_class(create_run(run, state={}), expose_headers=True)
+
+        return endpoint
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    both = ["GET", "POST"]
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/api/chat/data-stream", chat(DataStreamResponse), methods=both),
+            Route("/api/chat/assistant-transport", chat(AssistantTransportResponse), methods=both),
+            Route("/v1/chat/completions", chat(OpenAIChatResponse), methods=["POST"]),
+            Route("/api/chat/ui-message-stream", chat(UIMessageStreamResponse), methods=both),
+            Route("/api/chat/ag-ui", chat(AGUIResponse), methods=both),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve :func:`create_app` with uvicorn."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="default 8000")
+    parser.add_argument("--delay", type=float, default=DEFAULT_DELAY, help="seconds between tokens")
+    args = parser.parse_args(argv)
+    import uvicorn
+
+    print(f"Open http://{args.host}:{args.port}/ (Ctrl+C stops the server)", flush=True)
+    uvicorn.run(create_app(delay=args.delay), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()
