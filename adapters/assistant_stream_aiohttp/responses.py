@@ -7,16 +7,20 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 import anyio
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.web import ContentCoding
 from multidict import CIMultiDict
 
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
     EncoderSpec,
+    FlushingCompressor,
+    SendBytes,
     Source,
     StreamResult,
+    accepted_coding,
     make_encoder,
     response_headers,
     stream_encoded,
@@ -55,6 +59,14 @@ class AssistantStreamResponse(web.StreamResponse):
         protocol headers, for browser clients on another origin.
     :param disconnect_poll_interval: aiohttp has no disconnect event for a
         handler, so the connection is checked this often (seconds).
+    :param compress: compress the body (gzip or deflate, as the request's
+        ``Accept-Encoding`` allows), flushed after every write; the same as
+        calling :meth:`enable_compression`.
+
+    Compression: aiohttp's own compressor (``enable_compression()`` on a
+    plain ``StreamResponse``) holds writes back until its buffer fills. This
+    class overrides :meth:`enable_compression` so that every drain of the run
+    is compressed and flushed on its own: frames arrive as they are written.
 
     After streaming, :attr:`result` says how the stream ended.
     """
@@ -74,6 +86,7 @@ class AssistantStreamResponse(web.StreamResponse):
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
         disconnect_poll_interval: float = DEFAULT_DISCONNECT_POLL_INTERVAL,
+        compress: bool = False,
     ) -> None:
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
@@ -87,6 +100,43 @@ class AssistantStreamResponse(web.StreamResponse):
         self.disconnect_poll_interval = disconnect_poll_interval
         self.result: StreamResult | None = None
         self._streaming_started = False
+        # ``None``: no compression; otherwise the forced coding, or "" to
+        # negotiate it from the request.
+        self._flushing_coding: str | None = "" if compress else None
+        if compress:
+            self.enable_compression()
+
+    def enable_compression(
+        self, force: ContentCoding | bool | None = None, strategy: int | None = None
+    ) -> None:
+        """Compress the body, flushing after every write so no frame waits.
+
+        :param force: a :class:`~aiohttp.web.ContentCoding` to use whatever the
+            client says (``identity`` disables compression); by default gzip or
+            deflate as the request's ``Accept-Encoding`` allows.
+        :param strategy: ignored (kept for aiohttp's signature).
+        """
+        if isinstance(force, bool):  # aiohttp's old spelling
+            force = ContentCoding.deflate if force else ContentCoding.identity
+        self._flushing_coding = force.value if force is not None else ""
+
+    def _start_flushing_compression(self, request: web.BaseRequest) -> FlushingCompressor | None:
+        # aiohttp's compressor is not enabled at all: the payload writer would
+        # hold writes back. Negotiate here and compress in ``send``.
+        if self._flushing_coding is None:
+            return None
+        coding: str | None = self._flushing_coding or accepted_coding(
+            request.headers.get(hdrs.ACCEPT_ENCODING)
+        )
+        if not self._flushing_coding:
+            vary = self.headers.get(hdrs.VARY)
+            if vary is None or "accept-encoding" not in vary.lower():
+                self.headers[hdrs.VARY] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+        if coding not in ("gzip", "deflate"):
+            return None
+        self.headers[hdrs.CONTENT_ENCODING] = coding
+        self.headers.popall(hdrs.CONTENT_LENGTH, None)
+        return FlushingCompressor(coding)
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         """Send the headers and stream the whole body (once)."""
@@ -95,6 +145,13 @@ class AssistantStreamResponse(web.StreamResponse):
             return await super().prepare(request)
         self._streaming_started = True
         writer: AbstractStreamWriter | None = None
+        compressor = self._start_flushing_compression(request)
+
+        async def send_compressed(data: bytes) -> None:
+            assert compressor is not None
+            await self.write(compressor.compress(data))
+
+        send: SendBytes = self.write if compressor is None else send_compressed
 
         async def start() -> None:
             nonlocal writer
@@ -108,7 +165,7 @@ class AssistantStreamResponse(web.StreamResponse):
         self.result = await stream_encoded(
             self.source,
             self.encoder,
-            self.write,
+            send,
             start=start,
             disconnected=disconnected,
             keepalive_interval=self.keepalive_interval,
@@ -121,7 +178,7 @@ class AssistantStreamResponse(web.StreamResponse):
                 request.transport.close()
         else:
             with contextlib.suppress(ConnectionError):
-                await self.write_eof()
+                await self.write_eof(compressor.finish() if compressor is not None else b"")
         return writer
 
 
@@ -135,6 +192,7 @@ async def stream_response(
     keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
     send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
     expose_headers: bool = False,
+    compress: bool = False,
 ) -> web.StreamResponse:
     """Stream ``source`` to the client of ``request``; return the sent response.
 
@@ -148,6 +206,7 @@ async def stream_response(
         keepalive_interval=keepalive_interval,
         send_timeout=send_timeout,
         expose_headers=expose_headers,
+        compress=compress,
     )
     await response.prepare(request)
     return response

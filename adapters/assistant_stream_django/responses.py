@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -14,8 +15,10 @@ from assistant_stream_core.run.blocking import BlockingStream
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
+    LOGGER_NAME,
     EncoderSpec,
     Source,
+    StreamEnd,
     StreamResult,
     make_encoder,
     response_headers,
@@ -30,6 +33,22 @@ __all__ = [
     "OpenAIChatHttpResponse",
     "UIMessageStreamHttpResponse",
 ]
+
+_logger = logging.getLogger(LOGGER_NAME)
+
+
+def _from_django_gzip(value: object) -> bool:
+    """Whether ``value`` is the body wrapper of Django's own GZipMiddleware."""
+    from django.utils.text import compress_sequence  # type: ignore[import-untyped]
+
+    if getattr(value, "gi_code", None) is compress_sequence.__code__:  # WSGI
+        return True
+    code = getattr(value, "ag_code", None)  # ASGI: a local async generator
+    return (
+        code is not None
+        and code.co_name == "gzip_wrapper"
+        and code.co_filename.replace("\\", "/").endswith("django/middleware/gzip.py")
+    )
 
 
 def _served_async() -> bool:
@@ -68,12 +87,17 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     sync middleware run in a ``sync_to_async`` thread) and the sync kind
     under WSGI, which is again the kind its handler consumes.
 
-    Compression: keep Django's ``GZipMiddleware`` away from these responses
-    (for example, serve them from a URL it does not see, or send
-    ``Content-Encoding`` yourself). Under WSGI it holds frames back until
-    its compressor's buffer fills; under ASGI it compresses each write as a
-    separate gzip member, which some clients (httpx, for one) stop decoding
-    after the first.
+    Compression: use :class:`assistant_stream_django.middleware.GZipMiddleware`
+    instead of Django's ``GZipMiddleware``, which holds frames back under WSGI
+    and, under ASGI, compresses each write as a separate gzip member that some
+    clients (httpx, for one) stop decoding after the first. A response that
+    Django's middleware compressed logs a warning saying so.
+
+    A client that stops reading: after ``send_timeout`` the run is stopped.
+    Under ASGI the task sending the response is then cancelled, so the server
+    closes the connection (uvicorn logs "ASGI callable returned without
+    completing response"). Under WSGI the server's thread stays in its own
+    write until the client or the server's socket timeout ends it.
     """
 
     #: The protocol a subclass streams (see ``make_encoder``).
@@ -134,6 +158,12 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         self._set_streaming_content(value)
 
     def _set_streaming_content(self, value: Any) -> None:
+        if _from_django_gzip(value):
+            _logger.warning(
+                "Django's GZipMiddleware compressed a streaming response: it holds "
+                "frames back under WSGI and sends separate gzip members under ASGI; "
+                "use assistant_stream_django.middleware.GZipMiddleware instead"
+            )
         self._own_content = False
         super()._set_streaming_content(value)
 
@@ -173,6 +203,9 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         # ASGI handler is asyncio) runs the loop into a one-buffer channel.
         send, receive = anyio.create_memory_object_stream[bytes](1)
         closing = anyio.Event()
+        # The task that iterates this body: Django's, sending the response.
+        consumer = asyncio.current_task()
+        iterating = True
 
         async def produce() -> None:
             async with send:
@@ -184,6 +217,12 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
                     keepalive_interval=self.keepalive_interval,
                     send_timeout=self.send_timeout,
                 )
+            if self.result.end is StreamEnd.SEND_TIMEOUT and iterating and consumer is not None:
+                # Django is stuck in the server's send to a client that stopped
+                # reading. Cancelling its task is how Django itself gives up on
+                # a client (as on http.disconnect); the server then closes the
+                # connection instead of waiting for the client forever.
+                consumer.cancel()
 
         task = asyncio.ensure_future(produce())
         try:
@@ -198,6 +237,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
                     yield b"".join(parts) if len(parts) > 1 else data
         finally:
             # Django stopped iterating (client gone, or done): stop the run.
+            iterating = False
             closing.set()
             await asyncio.shield(task)
 

@@ -17,6 +17,10 @@ that must be the same for every web framework:
 * an encoder error (for example a value the wire format cannot carry) is
   logged and ends the stream with an error frame if one can still be encoded.
 
+:class:`FlushingCompressor` is the HTTP compression the adapters share: gzip
+or deflate with a sync flush after every write, so compression never holds a
+frame back (frameworks' own compressors wait for their buffer to fill).
+
 The loop never raises for any of these: it returns a :class:`StreamResult`
 saying how the stream ended. Only cancellation of the calling task propagates.
 """
@@ -26,6 +30,10 @@ from __future__ import annotations
 import enum
 import importlib
 import logging
+import secrets
+import string
+import struct
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from time import monotonic
@@ -49,7 +57,9 @@ __all__ = [
     "StreamResult",
     "PROTOCOL_ENCODERS",
     "EncoderSpec",
+    "FlushingCompressor",
     "aclose_source",
+    "accepted_coding",
     "make_encoder",
     "response_headers",
     "stream_encoded",
@@ -254,6 +264,117 @@ async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) 
                 logger.exception("closing the stream source failed")
     if scope.cancelled_caught:
         logger.warning("the stream source did not close within %.1f s", limit)
+
+
+#: Content codings :class:`FlushingCompressor` can write, in order of preference,
+#: with the ``wbits`` zlib needs for each.
+_CODINGS: Mapping[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def accepted_coding(accept_encoding: str | None) -> str | None:
+    """Pick ``"gzip"`` or ``"deflate"`` from an ``Accept-Encoding`` header.
+
+    Returns ``None`` when the client accepts neither (or refuses both with
+    ``q=0``). ``*`` accepts gzip.
+
+    >>> accepted_coding("br, gzip, deflate;q=0.5")
+    'gzip'
+    >>> accepted_coding("gzip;q=0, deflate")
+    'deflate'
+    >>> accepted_coding("identity") is None
+    True
+    """
+    if not accept_encoding:
+        return None
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[name.strip().lower()] = q
+    star = weights.get("*")
+    best: tuple[float, str] | None = None
+    for coding in _CODINGS:
+        q = weights.get(coding, star if coding == "gzip" and star is not None else 0.0)
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, coding)
+    return best[1] if best else None
+
+
+class FlushingCompressor:
+    """Compress a stream for HTTP, flushing after every write.
+
+    ``compress(data)`` returns everything needed to decode ``data`` on the
+    client (a zlib sync flush), so each drain of a run still reaches the client
+    as soon as it is written; ``finish()`` returns the end of the compressed
+    stream. One instance per response; the output is a single gzip member (or
+    zlib stream), which every HTTP client decodes incrementally.
+
+    :param coding: ``"gzip"`` or ``"deflate"`` (the ``Content-Encoding`` value).
+    :param level: the zlib compression level.
+    :param random_padding: gzip only: put between 1 and this many random
+        letters in the header's file name field, as Django's ``GZipMiddleware``
+        does against BREACH-style length attacks (``0``: none).
+
+    >>> import zlib
+    >>> c = FlushingCompressor("gzip")
+    >>> d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    >>> d.decompress(c.compress(b"a frame"))
+    b'a frame'
+    >>> d.decompress(c.finish()), d.eof
+    (b'', True)
+    """
+
+    def __init__(self, coding: str = "gzip", *, level: int = 6, random_padding: int = 0) -> None:
+        if coding not in _CODINGS:
+            raise ValueError(f"unsupported content coding {coding!r}")
+        #: The ``Content-Encoding`` header value.
+        self.coding = coding
+        self._gzip = coding == "gzip"
+        # gzip is written by hand (raw deflate between header and trailer):
+        # zlib's own gzip wrapper cannot write the file name field.
+        wbits = -zlib.MAX_WBITS if self._gzip else _CODINGS[coding]
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
+        self._crc = 0
+        self._size = 0
+        self._header = b""
+        if self._gzip:
+            flags = b"\x00"
+            name = b""
+            if random_padding > 0:
+                letters = string.ascii_letters
+                length = secrets.randbelow(random_padding) + 1
+                name = "".join(secrets.choice(letters) for _ in range(length)).encode() + b"\x00"
+                flags = b"\x08"  # FNAME
+            # magic, deflate, flags, mtime 0, no extra flags, OS unknown
+            self._header = b"\x1f\x8b\x08" + flags + b"\x00\x00\x00\x00\x00\xff" + name
+
+    def compress(self, data: bytes) -> bytes:
+        """Compress ``data`` and flush it: the client can decode all of it now."""
+        out = (
+            self._header
+            + self._compressor.compress(data)
+            + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        )
+        self._header = b""
+        if self._gzip:
+            self._crc = zlib.crc32(data, self._crc)
+            self._size += len(data)
+        return out
+
+    def finish(self) -> bytes:
+        """End the compressed stream (gzip trailer); call once, after the last write."""
+        out = self._header + self._compressor.flush(zlib.Z_FINISH)
+        self._header = b""
+        if self._gzip:
+            out += struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
+        return out
 
 
 def _error_message(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ import asyncio
 import threading
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from assistant_stream_django import AssistantStreamHttpResponse
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -37,6 +38,27 @@ async def tasks(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(count))
 
 
+def delay_middleware(get_response: Any) -> Any:
+    """Hold the response back for ``?delay=`` seconds after the view returned it.
+
+    Lets a test disconnect after the view built its response but before
+    Django iterates it.
+    """
+
+    async def middleware(request: HttpRequest) -> Any:
+        response = await get_response(request)
+        delay = request.GET.get("delay")
+        if delay:
+            await asyncio.sleep(float(delay))
+        return response
+
+    markcoroutinefunction(middleware)
+    return middleware
+
+
+delay_middleware.async_capable = True  # type: ignore[attr-defined]
+delay_middleware.sync_capable = False  # type: ignore[attr-defined]
+
 urlpatterns = [
     path("tasks", tasks),
     path("<str:protocol>/<str:scenario>", stream),
@@ -62,15 +84,22 @@ def configure() -> None:
     django.setup()
 
 
-def asgi_app() -> Any:
+def asgi_app(middleware: list[str] | None = None) -> Any:
+    """Django's ASGI handler, with ``middleware`` as ``settings.MIDDLEWARE``."""
     configure()
     from django.core.asgi import get_asgi_application
+    from django.test.utils import override_settings
 
-    return get_asgi_application()
+    # The handler builds its middleware chain once, when it is created.
+    with override_settings(MIDDLEWARE=middleware or []):
+        return get_asgi_application()
 
 
-def wsgi_app() -> Any:
+def wsgi_app(middleware: list[str] | None = None) -> Any:
+    """Django's WSGI handler, with ``middleware`` as ``settings.MIDDLEWARE``."""
     configure()
     from django.core.wsgi import get_wsgi_application
+    from django.test.utils import override_settings
 
-    return get_wsgi_application()
+    with override_settings(MIDDLEWARE=middleware or []):
+        return get_wsgi_application()

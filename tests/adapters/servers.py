@@ -114,10 +114,18 @@ def aiohttp_server(app: Any) -> Iterator[str]:
 def aiohttp_app() -> Any:
     """An aiohttp app streaming every scenario through ``stream_response``."""
     from aiohttp import web
-    from assistant_stream_aiohttp import stream_response
+    from assistant_stream_aiohttp import AssistantStreamResponse, stream_response
 
     async def stream(request: web.Request) -> web.StreamResponse:
         source, options = build(request.match_info["scenario"], request.query)
+        if request.query.get("compress") == "enable":
+            # aiohttp's own spelling: enable_compression() on the response.
+            response = AssistantStreamResponse(
+                source, encoder_for(request.match_info["protocol"]), headers=HEADERS
+            )
+            response.enable_compression()
+            await response.prepare(request)
+            return response
         return await stream_response(
             request,
             source,
@@ -126,6 +134,7 @@ def aiohttp_app() -> Any:
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
             expose_headers=True,
+            compress=request.query.get("compress") == "1",
         )
 
     async def tasks(request: web.Request) -> web.Response:

@@ -1,22 +1,34 @@
-"""Compression middleware must not hold frames back.
+"""Compression must not hold frames back, on every adapter.
 
-Starlette's ``GZipMiddleware`` flushes the compressor after every body
-message, so each drain still reaches the client on its own. The scenario
-streams a few ticks and then stays silent for an hour: if the middleware held
-frames back, the ticks would never arrive.
+Each test streams a scenario that sends a few ticks and then stays silent for
+an hour, through a real server with compression on, and reads it with an httpx
+client that decodes incrementally: if the compressor held frames back, the
+ticks would never arrive while the run is still going.
+
+* Starlette's ``GZipMiddleware`` flushes after every body message.
+* aiohttp: the response's ``enable_compression()`` (or ``compress=True``) is
+  overridden to flush after every write.
+* Django: ``assistant_stream_django.middleware.GZipMiddleware`` replaces
+  Django's, under ASGI and WSGI; Django's own logs a warning.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from . import servers
+from .scenario_suite import reference
 from .scenarios import finished
+
+GZIP = "assistant_stream_django.middleware.GZipMiddleware"
+DJANGO_GZIP = "django.middleware.gzip.GZipMiddleware"
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +40,125 @@ def gzip_server() -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize(
-    ("protocol", "encoding"), [("data_stream", "gzip"), ("assistant_transport", None)]
-)
-def test_gzip_middleware_passes_each_drain_through(
-    gzip_server: str, protocol: str, encoding: str | None
-) -> None:
+@pytest.fixture(scope="module")
+def django_asgi_gzip_server() -> Iterator[str]:
+    from . import django_app
+
+    with servers.uvicorn_server(django_app.asgi_app([GZIP])) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def django_wsgi_gzip_server() -> Iterator[str]:
+    from . import django_app
+
+    with servers.wsgi_server(django_app.wsgi_app([GZIP])) as url:
+        yield url
+
+
+def read_ticks(url: str, path: str, encoding: str | None, **params: str) -> bytes:
+    """Read a compressed stream until the last tick; the run must still be going."""
     rid = uuid.uuid4().hex
     received = b""
     headers = {"Accept-Encoding": "gzip"}
     with (
-        httpx.Client(base_url=gzip_server, timeout=5, headers=headers) as client,
-        client.stream("GET", f"/{protocol}/endless", params={"rid": rid}) as response,
+        httpx.Client(base_url=url, timeout=5, headers=headers) as client,
+        client.stream("GET", path, params={"rid": rid, **params}) as response,
     ):
-        # text/event-stream is excluded from compression by Starlette's default.
         assert response.headers.get("content-encoding") == encoding
         deadline = time.monotonic() + 3
-        for data in response.iter_bytes():
+        chunks = response.iter_bytes()  # held: dropping it closes the connection
+        for data in chunks:  # decompressed as it arrives
             received += data
             if b"tick 4" in received or time.monotonic() > deadline:
                 break
+        assert b"tick 4" in received, received
+        assert not finished(rid).is_set(), "the run ended before the ticks arrived"
     assert b"tick 4" in received
     assert finished(rid).wait(2)
+    return received
+
+
+@pytest.mark.parametrize(
+    ("protocol", "encoding"), [("data_stream", "gzip"), ("assistant_transport", None)]
+)
+def test_starlette_gzip_middleware_passes_each_drain_through(
+    gzip_server: str, protocol: str, encoding: str | None
+) -> None:
+    # text/event-stream is excluded from compression by Starlette's default.
+    read_ticks(gzip_server, f"/{protocol}/endless", encoding)
+
+
+@pytest.mark.parametrize("how", ["1", "enable"])
+def test_aiohttp_compression_flushes_every_write(aiohttp_server: str, how: str) -> None:
+    read_ticks(aiohttp_server, "/assistant_transport/endless", "gzip", compress=how)
+
+
+def test_aiohttp_compressed_body_is_the_reference(aiohttp_server: str) -> None:
+    params = {"rid": uuid.uuid4().hex, "compress": "1"}
+    with httpx.Client(base_url=aiohttp_server, timeout=5) as client:
+        response = client.get(
+            "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+        )
+    assert response.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["vary"]
+    assert response.content == reference("data_stream", "tool")
+
+
+def test_aiohttp_compression_without_accept_encoding(aiohttp_server: str) -> None:
+    params = {"rid": uuid.uuid4().hex, "compress": "1"}
+    with httpx.Client(base_url=aiohttp_server, timeout=5) as client:
+        response = client.get("/data_stream/tool", params=params, headers={"Accept-Encoding": ""})
+    assert "content-encoding" not in response.headers
+    assert response.content == reference("data_stream", "tool")
+
+
+@pytest.mark.parametrize("protocol", ["data_stream", "openai_chat"])
+def test_django_asgi_gzip_middleware_flushes_every_write(
+    django_asgi_gzip_server: str, protocol: str
+) -> None:
+    read_ticks(django_asgi_gzip_server, f"/{protocol}/endless", "gzip")
+
+
+@pytest.mark.parametrize("protocol", ["data_stream", "openai_chat"])
+def test_django_wsgi_gzip_middleware_flushes_every_write(
+    django_wsgi_gzip_server: str, protocol: str
+) -> None:
+    read_ticks(django_wsgi_gzip_server, f"/{protocol}/endless", "gzip", keepalive="0.05")
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_django_gzip_body_is_one_gzip_member(
+    django_asgi_gzip_server: str, django_wsgi_gzip_server: str, kind: str
+) -> None:
+    url = django_asgi_gzip_server if kind == "asgi" else django_wsgi_gzip_server
+    params = {"rid": uuid.uuid4().hex}
+    with httpx.Client(base_url=url, timeout=5) as client:
+        response = client.get(
+            "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+        )
+        with client.stream(
+            "GET", "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+        ) as streamed:
+            raw = b"".join(streamed.iter_raw())
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.content == reference("data_stream", "tool")
+    # One member: a decoder that stops after the first still gets everything.
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert decoder.decompress(raw) == reference("data_stream", "tool")
+    assert decoder.eof
+    assert decoder.unused_data == b""
+
+
+def test_django_own_gzip_middleware_logs_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from . import django_app
+
+    caplog.set_level(logging.WARNING, logger="assistant_stream_ce")
+    with servers.uvicorn_server(django_app.asgi_app([DJANGO_GZIP])) as url:
+        params = {"rid": uuid.uuid4().hex}
+        with httpx.Client(base_url=url, timeout=5) as client:
+            response = client.get(
+                "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+            )
+    assert response.headers["content-encoding"] == "gzip"
+    assert "use assistant_stream_django.middleware.GZipMiddleware" in caplog.text
