@@ -11,18 +11,32 @@ framework-free core (:mod:`assistant_stream_core`)::
 :class:`AssistantStreamResponse` and the other response classes are Starlette
 responses: importing them without Starlette raises an :class:`ImportError`
 that names the ``starlette`` extra, while the encoders stay importable.
+
+With the ``langgraph`` extra installed, :func:`append_langgraph_event` and
+:func:`get_tool_call_subgraph_state` are exported here too, as upstream does;
+they are imported on first use, so the package imports without LangGraph.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from .create_run import RunController, create_run
 
 if TYPE_CHECKING:
+    from .modules.langgraph import append_langgraph_event as append_langgraph_event
+    from .modules.langgraph import (
+        get_tool_call_subgraph_state as get_tool_call_subgraph_state,
+    )
     from .serialization.assistant_stream_response import AssistantStreamResponse
 
+_LANGGRAPH_NAMES = ("append_langgraph_event", "get_tool_call_subgraph_state")
+
 __all__ = ["AssistantStreamResponse", "RunController", "create_run"]
+# As upstream: listed only when the extra is installed (find_spec imports nothing).
+if all(importlib.util.find_spec(name) is not None for name in ("langgraph", "langchain_core")):
+    __all__ += _LANGGRAPH_NAMES
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from .serialization.assistant_stream_response import AssistantStreamResponse
 
         return AssistantStreamResponse
+    if name in _LANGGRAPH_NAMES:
+        from .modules import langgraph
+
+        return getattr(langgraph, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
