@@ -257,7 +257,8 @@ def test_slow_client_hits_the_send_timeout(
         assert finished(rid).wait(10), "the run was not stopped"
         assert wait_for_log(caplog, "longer than the send timeout")
         if closes_stuck_connections:
-            assert read_to_eof(sock, 5), "the server kept the connection open"
+            # Under the servers' 5 s keep-alive timeout: the adapter closed it.
+            assert read_to_eof(sock, 2), "the server kept the connection open"
     finally:
         sock.close()
 
