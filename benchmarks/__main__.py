@@ -1,17 +1,17 @@
-"""Command line: ``python -m benchmarks [--repeat N] [--chunks N]``."""
+"""Command line: ``python -m benchmarks [--repeat N] [--chunks N] [--suite NAME]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import encoders, run
+from . import encoders, http, run
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and run the encoder benchmark."""
+    """Parse the command line and run the selected benchmarks."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Encoder throughput, side by side with a msgspec floor and upstream.",
+        description="Encoders, the run layer and HTTP end to end, side by side with upstream.",
     )
     parser.add_argument(
         "--repeat", type=int, default=5, help="runs per contender; the best counts (default 5)"
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run"),
+        choices=("all", "encoders", "run", "http"),
         default="all",
-        help="which benchmarks to run (default all)",
+        help="which benchmarks to run (default all; http needs starlette, uvicorn, aiohttp)",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.chunks < 1:
@@ -35,6 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         encoders.run(repeat=args.repeat, chunk_count=args.chunks)
     if args.suite in ("all", "run"):
         run.run(repeat=args.repeat)
+    if args.suite in ("all", "http"):
+        missing = http.available()
+        if missing is None:
+            # Whole HTTP rounds are long; a few of them are plenty.
+            http.run(repeat=min(args.repeat, 3))
+        elif args.suite == "http":
+            parser.error(f"the HTTP benchmark needs its servers: {missing}")
+        else:
+            print(f"\nHTTP benchmark skipped: {missing}")
 
 
 if __name__ == "__main__":
