@@ -24,7 +24,7 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
 
 #: The test dependencies that need no web framework or server.
-CORE_TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "trio")
+CORE_TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "trio", "jsonpatch")
 #: The tests of the framework-free core.
 CORE_TEST_DIRS = ("tests/core", "tests/protocols", "tests/properties")
 #: Distributions that must not be importable in the ``core`` session.
