@@ -1,0 +1,140 @@
+"""Every chat route of the example server, over a real socket, read back by our decoders.
+
+The browser test covers the page and the Data Stream; this one covers the
+other protocols the example serves on the same port, the question taken from
+``?q=`` and from each client's JSON body, and ``?fail=1`` in every protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant_stream_core.chunks import Chunk, ErrorChunk
+from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart, accumulate
+from assistant_stream_core.protocols.base import Decoder
+from tests.adapters.servers import uvicorn_server
+
+from .test_example_page import _load_example
+
+#: Route, protocol module, decoder class, and what the wire format cannot carry:
+#: OpenAI's stream has no tool results (the client runs the tools) and no
+#: state; the UI Message Stream has no state.
+ROUTES = [
+    ("/api/chat/data-stream", "data_stream", "DataStreamDecoder", set()),
+    ("/api/chat/assistant-transport", "assistant_transport", "AssistantTransportDecoder", set()),
+    ("/v1/chat/completions", "openai_chat", "OpenAIChatDecoder", {"result", "state"}),
+    ("/api/chat/ui-message-stream", "ui_message_stream", "UIMessageStreamDecoder", {"state"}),
+    ("/api/chat/ag-ui", "ag_ui", "AGUIDecoder", set()),
+]
+IDS = [route[1] for route in ROUTES]
+WEATHER = {"city": "Rome", "temp_c": 21, "sky": "clear", "wind_kmh": 12}
+
+
+@pytest.fixture(scope="module")
+def example() -> ModuleType:
+    return _load_example()
+
+
+@pytest.fixture(scope="module")
+def client(example: ModuleType) -> Iterator[httpx.Client]:
+    with uvicorn_server(example.create_app(delay=0)) as url, httpx.Client(base_url=url) as c:
+        yield c
+
+
+def _decode(protocol: str, decoder_class: str, body: bytes) -> list[Chunk]:
+    module = importlib.import_module(f"assistant_stream_core.protocols.{protocol}")
+    decoder: Decoder = getattr(module, decoder_class)()
+    chunks: list[Chunk] = []
+    # Small pieces: the decoders must not care where the reads split.
+    for start in range(0, len(body), 7):
+        chunks += decoder.feed(body[start : start + 7])
+    return chunks + decoder.finish()
+
+
+def _post(client: httpx.Client, path: str, query: str = "") -> httpx.Response:
+    # The body shapes of OpenAI clients (content: str) and of assistant-ui
+    # and the AI SDK (a list of text parts) both carry the question.
+    content: Any = "What is the weather in Rome?"
+    if not path.startswith("/v1/"):
+        content = [{"type": "text", "text": content}]
+    messages = [{"role": "user", "content": content}]
+    return client.post(path + query, json={"messages": messages})
+
+
+@pytest.mark.parametrize(("path", "protocol", "decoder", "lacks"), ROUTES, ids=IDS)
+def test_route_streams_the_scripted_answer(
+    client: httpx.Client, path: str, protocol: str, decoder: str, lacks: set[str]
+) -> None:
+    response = _post(client, path)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache, no-transform"
+    message = accumulate(_decode(protocol, decoder, response.content), strict=True)
+    assert [type(part) for part in message.parts] == [
+        ReasoningPart,
+        TextPart,
+        ToolCallPart,
+        TextPart,
+    ]
+    reasoning, first, tool, final = message.parts
+    assert isinstance(reasoning, ReasoningPart)
+    assert "What is the weather in Rome?" in reasoning.text
+    assert isinstance(first, TextPart)
+    assert first.text == "Let me check the weather in Rome."
+    assert isinstance(tool, ToolCallPart)
+    assert tool.tool_name == "get_weather"
+    assert tool.args == {"city": "Rome", "unit": "celsius"}
+    if "result" not in lacks:
+        assert tool.result == WEATHER
+    assert isinstance(final, TextPart)
+    assert final.text == " It is 21 °C and clear in Rome, with a light wind of 12 km/h."
+    if "state" not in lacks:
+        assert message.metadata.unstable_state == {"status": "done", "weather": WEATHER}
+    assert message.errors == ()
+
+
+@pytest.mark.parametrize(("path", "protocol", "decoder", "lacks"), ROUTES, ids=IDS)
+def test_fail_ends_with_the_error(
+    client: httpx.Client,
+    example: ModuleType,
+    path: str,
+    protocol: str,
+    decoder: str,
+    lacks: set[str],
+) -> None:
+    response = _post(client, path, "?fail=1")
+    assert response.status_code == 200
+    chunks = _decode(protocol, decoder, response.content)
+    errors = [chunk for chunk in chunks if isinstance(chunk, ErrorChunk)]
+    assert [error.error for error in errors] == [example.FAIL_MESSAGE]
+    message = accumulate(chunks)
+    assert [type(part) for part in message.parts] == [ReasoningPart, TextPart]
+
+
+@pytest.mark.parametrize("path", ["/api/chat/data-stream", "/api/chat/ag-ui"])
+def test_get_takes_the_question_from_the_query(client: httpx.Client, path: str) -> None:
+    protocol, decoder = {
+        "/api/chat/data-stream": ("data_stream", "DataStreamDecoder"),
+        "/api/chat/ag-ui": ("ag_ui", "AGUIDecoder"),
+    }[path]
+    response = client.get(path, params={"q": "And in New York?"})
+    message = accumulate(_decode(protocol, decoder, response.content), strict=True)
+    tool = message.parts[2]
+    assert isinstance(tool, ToolCallPart)
+    assert tool.args == {"city": "New York", "unit": "celsius"}
+
+
+def test_openai_route_is_post_only(client: httpx.Client) -> None:
+    assert client.get("/v1/chat/completions").status_code == 405
+
+
+def test_page_is_served(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/api/chat/data-stream" in response.text
