@@ -24,6 +24,7 @@ UI Message Stream, AG-UI). Mapping, per message the graph streams:
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -377,6 +378,10 @@ async def stream_langgraph(
     :param astream_kwargs: passed on to ``astream`` (``context=``, ``interrupt_before=`` …).
     :raises TypeError: a runnable streamed something other than messages or strings.
     """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError("stream_langgraph runs on asyncio only, as LangGraph does") from None
     is_graph = _is_graph(graph)
     if is_graph:
         stream = graph.astream(
@@ -391,11 +396,8 @@ async def stream_langgraph(
     if update_state and controller.state is None:
         controller.state = {}
     mapper = _ChatMapper(controller)
-    # The graph is read by a child task so that a watcher can cancel it while a
-    # node is busy; its exception is carried out by hand, not as an ExceptionGroup.
-    failure: list[Exception] = []
 
-    async def consume(cancel_scope: anyio.CancelScope) -> None:
+    async def consume() -> None:
         iterator: AsyncIterator[Any] = aiter(stream)
         try:
             async for item in iterator:
@@ -403,22 +405,29 @@ async def stream_langgraph(
                     break
                 await _handle(controller, mapper, item, is_graph, subgraphs, update_state)
                 await controller.drain()
-        except Exception as exc:
-            failure.append(exc)
         finally:
-            with anyio.move_on_after(close_timeout, shield=True):
-                await _aclose(iterator)
-            cancel_scope.cancel()
+            await _aclose(iterator)
 
-    async def cancel_on_leave(cancel_scope: anyio.CancelScope) -> None:
-        await controller.cancelled_event.wait()
-        cancel_scope.cancel()
-
-    async with anyio.create_task_group() as task_group:
-        task_group.start_soon(consume, task_group.cancel_scope)
-        task_group.start_soon(cancel_on_leave, task_group.cancel_scope)
-    if failure:
-        raise failure[0]
+    # The graph is read by a plain asyncio task, cancelled with task.cancel()
+    # when the client leaves. Not an anyio cancel scope: its cancellation is
+    # level-triggered, so it would also cancel the awaits in LangGraph's own
+    # cleanup, which then leaves the graph's node tasks running.
+    consumer = asyncio.ensure_future(consume())
+    # Marks its exception as seen even when this call is cancelled before reading it.
+    consumer.add_done_callback(lambda task: task.cancelled() or task.exception())
+    watcher = asyncio.ensure_future(controller.cancelled_event.wait())
+    try:
+        await asyncio.wait({consumer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not consumer.done():
+            consumer.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(close_timeout):
+                await asyncio.wait({consumer})
+    if consumer.done() and not consumer.cancelled():
+        error = consumer.exception()
+        if error is not None:
+            raise error
     if controller.is_cancelled:
         return
     mapper.finish_call()
