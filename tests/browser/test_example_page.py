@@ -8,7 +8,6 @@ pages (a normal answer, then ``?fail=1``): starting Chromium is the slow part.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,27 +20,14 @@ import pytest
 from tests.adapters.servers import uvicorn_server
 from tests.conftest import require_executable, require_tool
 
-ROOT = Path(__file__).parents[2]
+from .conftest import ROOT
+
 SCRIPT = Path(__file__).with_name("page.mjs")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PLAYWRIGHT = ROOT / "tests" / "interop" / "node_modules" / "playwright-core" / "package.json"
 #: Seconds between the fake model's tokens: long enough that each step
 #: reaches the page in its own read, short enough for a fast test.
 DELAY = 0.02
-
-
-def _load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("example_server", ROOT / "examples/server.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def example() -> ModuleType:
-    return _load_example()
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,6 @@ from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart,
 from assistant_stream_core.protocols.base import Decoder
 from tests.adapters.servers import uvicorn_server
 
-from .test_example_page import _load_example
-
 #: Route, protocol module, decoder class, and what the wire format cannot carry:
 #: OpenAI's stream has no tool results (the client runs the tools) and no
 #: state; the UI Message Stream has no state.
@@ -34,11 +32,6 @@ ROUTES = [
 ]
 IDS = [route[1] for route in ROUTES]
 WEATHER = {"city": "Rome", "temp_c": 21, "sky": "clear", "wind_kmh": 12}
-
-
-@pytest.fixture(scope="module")
-def example() -> ModuleType:
-    return _load_example()
 
 
 @pytest.fixture(scope="module")
