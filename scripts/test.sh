@@ -23,6 +23,12 @@ else
     echo "    (no tests/interop/package-lock.json yet)"
 fi
 
+echo "--> fetching upstream's test suite (the assistant-stream 0.0.36 sdist)"
+if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
+    python -m pip download -q --no-deps --no-binary :all: \
+        -d .cache/upstream "assistant-stream==0.0.36"
+fi
+
 echo "--> ruff"
 ruff check .
 ruff format --check .

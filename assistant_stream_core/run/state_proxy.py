@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Sequence, ValuesView
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -32,7 +32,30 @@ from ..state import AppendTextOperation, Operation, SetOperation, apply_operatio
 from ._buffer import ChunkBuffer
 from ._json import json_copy, make_encoder
 
-__all__ = ["StateHost", "StateProxy"]
+__all__ = ["StateHost", "StateHostLike", "StateProxy"]
+
+
+class StateHostLike(Protocol):
+    """What a :class:`StateProxy` needs from the object that owns the state.
+
+    :class:`StateHost` (a run's state) is one; the upstream-compatible
+    ``assistant_stream_ce.state.StateDraft`` is another.
+    """
+
+    def get_value_at_path(self, path: Sequence[str]) -> Any:
+        """The value at ``path``; :class:`KeyError` if there is none."""
+
+    def copy_value(self, value: Any, what: str) -> Any:
+        """Check ``value`` is JSON (no proxies inside) and return a deep copy."""
+
+    def apply(self, operations: list[Operation]) -> None:
+        """Apply ``operations`` and emit them."""
+
+    def set(self, path: Sequence[str], value: Any) -> None:
+        """Set ``path`` to ``value``."""
+
+    def append_text(self, path: Iterable[str | int], text: str) -> None:
+        """Append ``text`` to the string at ``path``."""
 
 
 def _reject_proxy(obj: Any) -> Any:
@@ -118,9 +141,14 @@ class StateProxy:
 
     __slots__ = ("_host", "_path")
 
-    def __init__(self, host: StateHost, path: list[str] | None = None) -> None:
+    def __init__(self, host: StateHostLike, path: list[str] | None = None) -> None:
         self._host = host
         self._path: list[str] = path or []
+
+    @property
+    def _manager(self) -> StateHostLike:
+        # Upstream's name for the host; upstream's own tests reach for it.
+        return self._host
 
     def _get_value(self) -> Any:
         return self._host.get_value_at_path(self._path)

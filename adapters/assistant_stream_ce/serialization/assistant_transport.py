@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant_stream_core.protocols import assistant_transport as _core
 
-from .stream_encoder import CoreStreamEncoder
+from ._framed import FramedStreamEncoder
 
 if TYPE_CHECKING:
     from .responses import AssistantTransportResponse
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["AssistantTransportEncoder", "AssistantTransportResponse"]
 
 
-class AssistantTransportEncoder(CoreStreamEncoder):
+class AssistantTransportEncoder(FramedStreamEncoder):
     """Encodes chunks as Assistant Transport SSE frames, ending with ``[DONE]``."""
 
     def make_encoder(self) -> _core.AssistantTransportEncoder:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant_stream_core.protocols import data_stream as _core
 
+from ._framed import FramedStreamEncoder
 from .heartbeat import DATA_STREAM_KEEPALIVE_LINE
-from .stream_encoder import CoreStreamEncoder
 
 if TYPE_CHECKING:
     from .responses import DataStreamResponse
@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["DataStreamEncoder", "DataStreamResponse"]
 
 
-class DataStreamEncoder(CoreStreamEncoder):
+class DataStreamEncoder(FramedStreamEncoder):
     """Encodes chunks as assistant-ui Data Stream lines."""
+
+    frame_end = "\n"
 
     def make_encoder(self) -> _core.DataStreamEncoder:
         """Return a fresh core encoder."""

@@ -2,17 +2,27 @@
 
 The response classes take ``heartbeat``: ``True`` for the default interval
 (15 s), a positive number of seconds, or ``False``/``None``/``0`` for none.
+
+:func:`add_keepalive` and :func:`add_sse_heartbeat` are upstream's helpers for
+wrapping an already encoded stream of text yourself. The response classes do
+not need them (their serving loop writes keepalives itself, on asyncio and
+trio); the helpers keep a read pending across ``yield``, which needs an
+asyncio task, so they run on asyncio only, as upstream's do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import AsyncGenerator, AsyncIterator
 
 __all__ = [
     "DATA_STREAM_KEEPALIVE_LINE",
     "DEFAULT_HEARTBEAT_INTERVAL",
     "HeartbeatOption",
     "SSE_HEARTBEAT_LINE",
+    "add_keepalive",
+    "add_sse_heartbeat",
     "resolve_heartbeat_interval",
 ]
 
@@ -40,3 +50,46 @@ def resolve_heartbeat_interval(heartbeat: HeartbeatOption) -> float | None:
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError(f"heartbeat interval must be a positive finite number, got {heartbeat!r}")
     return interval
+
+
+async def add_keepalive(
+    stream: AsyncIterator[str], interval: float, token: str
+) -> AsyncGenerator[str, None]:
+    """Yield ``stream``'s items, and ``token`` whenever it is idle for ``interval`` seconds.
+
+    Any real item restarts the timer. Closing the generator cancels a read that
+    is still pending and closes ``stream``.
+
+    :raises RuntimeError: when not running on asyncio.
+    """
+    pending: asyncio.Future[str] | None = None
+    try:
+        while True:
+            if pending is None:
+                # A task, not a timeout around __anext__: cancelling the read
+                # on every idle interval would close the source generator.
+                pending = asyncio.ensure_future(stream.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield token
+                continue
+            read, pending = pending, None
+            try:
+                item = read.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()  # retrieved, so asyncio does not log it as lost
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def add_sse_heartbeat(stream: AsyncIterator[str], interval: float) -> AsyncGenerator[str, None]:
+    """:func:`add_keepalive` with the SSE comment line (upstream's older name)."""
+    return add_keepalive(stream, interval, SSE_HEARTBEAT_LINE)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant_stream_core.protocols import openai_chat as _core
 
-from .stream_encoder import CoreStreamEncoder
+from ._framed import FramedStreamEncoder
 
 if TYPE_CHECKING:
     from .responses import OpenAIStreamResponse
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIStreamEncoder", "OpenAIStreamResponse"]
 
 
-class OpenAIStreamEncoder(CoreStreamEncoder):
+class OpenAIStreamEncoder(FramedStreamEncoder):
     """Encodes chunks as ``chat.completion.chunk`` SSE frames, ending with ``[DONE]``.
 
     :param model: the ``model`` field of every frame.

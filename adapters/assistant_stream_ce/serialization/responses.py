@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -37,7 +37,7 @@ from assistant_stream_core.run.serve import DEFAULT_SEND_TIMEOUT, LOGGER_NAME, a
 
 from .assistant_transport import AssistantTransportEncoder
 from .data_stream import DataStreamEncoder
-from .heartbeat import HeartbeatOption, resolve_heartbeat_interval
+from .heartbeat import HeartbeatOption, add_keepalive, resolve_heartbeat_interval
 from .openai_stream import OpenAIStreamEncoder
 from .stream_encoder import CoreStreamEncoder, StreamEncoder
 
@@ -108,6 +108,27 @@ class AssistantStreamResponse(_StarletteResponse):
             send_timeout=send_timeout,
             expose_headers=expose_headers,
         )
+
+    @property
+    def body_iterator(self) -> AsyncIterator[str]:
+        """The body as text frames, as upstream's ``StreamingResponse`` exposed it.
+
+        For code that reads a response without serving it (upstream's tests
+        do): the encoder's ``encode_stream`` over the stream, with keepalives
+        while it is idle (on asyncio, see
+        :func:`~assistant_stream_ce.serialization.heartbeat.add_keepalive`).
+        Serving the response over ASGI does not use it. One iterator per
+        response: the stream can be read once.
+        """
+        body = self.__dict__.get("_body_iterator")
+        if body is None:
+            source: Any = self.source  # an async iterable of chunks, as upstream
+            body = self.stream_encoder.encode_stream(source)
+            token = self.stream_encoder.get_keepalive_token()
+            if self.keepalive_interval is not None and token is not None:
+                body = add_keepalive(body, self.keepalive_interval, token)
+            self.__dict__["_body_iterator"] = body
+        return body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the response (see the class documentation)."""
