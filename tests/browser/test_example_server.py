@@ -8,6 +8,9 @@ other protocols the example serves on the same port, the question taken from
 from __future__ import annotations
 
 import importlib
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -19,6 +22,9 @@ from assistant_stream_core.chunks import Chunk, ErrorChunk
 from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart, accumulate
 from assistant_stream_core.protocols.base import Decoder
 from tests.adapters.servers import uvicorn_server
+from tests.conftest import require_executable
+
+from .conftest import ROOT
 
 #: Route, protocol module, decoder class, and what the wire format cannot carry:
 #: OpenAI's stream has no tool results (the client runs the tools) and no
@@ -131,3 +137,46 @@ def test_page_is_served(client: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/api/chat/data-stream" in response.text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_readme_demo_command_serves_the_example() -> None:
+    """``./scripts/demo.sh --port N`` (the README's first command) serves the app."""
+    bash = require_executable("bash")
+    port = _free_port()
+    process = subprocess.Popen(
+        [bash, str(ROOT / "scripts" / "demo.sh"), "--port", str(port), "--delay", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(url + "/api/chat/data-stream", params={"q": "in Oslo"})
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read() if process.stdout else b""
+                    pytest.fail(f"demo.sh did not serve:\n{output.decode(errors='replace')}")
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert response.headers["x-vercel-ai-data-stream"] == "v1"
+        message = accumulate(_decode("data_stream", "DataStreamDecoder", response.content))
+        assert message.metadata.unstable_state == {
+            "status": "done",
+            "weather": {**WEATHER, "city": "Oslo"},
+        }
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
