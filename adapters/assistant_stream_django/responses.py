@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import anyio
 from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
 
-from assistant_stream_core.run.blocking import BlockingStream
+from assistant_stream_core.run.blocking import BlockingStream, client_socket, shut_down
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -96,8 +97,10 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     A client that stops reading: after ``send_timeout`` the run is stopped.
     Under ASGI the task sending the response is then cancelled, so the server
     closes the connection (uvicorn logs "ASGI callable returned without
-    completing response"). Under WSGI the server's thread stays in its own
-    write until the client or the server's socket timeout ends it.
+    completing response"). Under WSGI, if the server exposes the client's
+    socket (gunicorn, Werkzeug), it is shut down, which frees the server's
+    thread from its blocked write; other WSGI servers (``wsgiref``) stay in
+    that write until the client or the server's socket timeout ends it.
     """
 
     #: The protocol a subclass streams (see ``make_encoder``).
@@ -188,8 +191,21 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
                 self.encoder,
                 keepalive_interval=self.keepalive_interval,
                 send_timeout=self.send_timeout,
+                on_send_timeout=self._unblock_server(),
             )
         return self._blocking
+
+    def _unblock_server(self) -> Callable[[], None] | None:
+        # Django hands the response no WSGI environ; its request is reachable
+        # through the closer Django registers on every response. Best effort:
+        # without it, the server's own timeout ends a blocked write.
+        for closer in self._resource_closers:
+            environ = getattr(getattr(closer, "__self__", None), "environ", None)
+            if isinstance(environ, Mapping):
+                sock = client_socket(environ)
+                if sock is not None:
+                    return functools.partial(shut_down, sock)
+        return None
 
     def _close_blocking(self) -> None:
         if self._blocking is not None:

@@ -21,12 +21,22 @@ be passed directly.
 
 Disconnects: a synchronous server only learns that a client left when a write
 fails, so keep the keepalive on (it is the probe) if runs can be silent.
+
+A client that stops reading: after ``send_timeout`` the run is stopped. The
+server's thread, though, is blocked in its own socket write; WSGI gives the
+application no way to end that. Where the server puts its socket in the
+environ (gunicorn's ``gunicorn.socket``, Werkzeug's ``werkzeug.socket``),
+:class:`WSGIStreamResponse` shuts that socket down, which fails the blocked
+write and frees the thread. Elsewhere (``wsgiref``, for one) the thread waits
+until the client reads or the server's socket timeout ends the write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -41,13 +51,14 @@ from .serve import (
     EncoderSpec,
     RunSource,
     Source,
+    StreamEnd,
     StreamResult,
     make_encoder,
     response_headers,
     stream_encoded,
 )
 
-__all__ = ["BlockingStream", "WSGIStreamResponse"]
+__all__ = ["BlockingStream", "WSGIStreamResponse", "client_socket", "shut_down"]
 
 #: A source, or a zero-argument callable that creates one on the event loop.
 SourceOrFactory = Source | Callable[[], Source]
@@ -77,6 +88,10 @@ class BlockingStream(Iterator[bytes]):
         next buffer before treating the client as gone.
     :param backend: the event loop to run on, ``"asyncio"`` or ``"trio"``.
     :param buffer_size: buffers the loop may run ahead of the consumer.
+    :param on_send_timeout: called (on the background thread) when the
+        consumer took no buffer for ``send_timeout`` seconds, after the run
+        was stopped: a hook to unblock a server stuck writing to a client that
+        stopped reading, for example by shutting its socket down.
 
     Use it once; close it (or exhaust it). It is also a context manager.
     """
@@ -90,8 +105,11 @@ class BlockingStream(Iterator[bytes]):
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         backend: str = "asyncio",
         buffer_size: int = 16,
+        on_send_timeout: Callable[[], object] | None = None,
     ) -> None:
         self.encoder = make_encoder(encoder)
+        #: Called when the consumer is treated as gone (see the parameter).
+        self.on_send_timeout = on_send_timeout
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
         #: How the stream ended, once it has.
@@ -176,6 +194,11 @@ class BlockingStream(Iterator[bytes]):
                 keepalive_interval=self.keepalive_interval,
                 send_timeout=self.send_timeout,
             )
+        if self.result.end is StreamEnd.SEND_TIMEOUT and self.on_send_timeout is not None:
+            try:
+                self.on_send_timeout()
+            except Exception:
+                _logger.exception("the blocking stream's on_send_timeout hook failed")
 
     async def _receive_all(self) -> bytes:
         assert self._receive is not None
@@ -216,6 +239,25 @@ async def _aclose(source: Any) -> None:
         await aclose()
 
 
+#: Environ keys under which WSGI servers expose the client's socket.
+SOCKET_ENVIRON_KEYS = ("gunicorn.socket", "werkzeug.socket")
+
+
+def client_socket(environ: Mapping[str, Any]) -> socket.socket | None:
+    """The client's socket, if the WSGI server exposes it in ``environ``."""
+    for key in SOCKET_ENVIRON_KEYS:
+        sock = environ.get(key)
+        if isinstance(sock, socket.socket):
+            return sock
+    return None
+
+
+def shut_down(sock: socket.socket) -> None:
+    """Shut ``sock`` down both ways: a write blocked on it fails at once."""
+    with contextlib.suppress(OSError):  # already closed or reset
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class WSGIStreamResponse:
     """A WSGI application that streams a source in any protocol.
 
@@ -227,6 +269,11 @@ class WSGIStreamResponse:
         protocol headers, for browser clients on another origin.
 
     The other keyword arguments are those of :class:`BlockingStream`.
+
+    When the client stops reading for ``send_timeout`` seconds the run is
+    stopped, and if the server exposes the client's socket (gunicorn,
+    Werkzeug) it is shut down so the server's thread is not left blocked in
+    its write.
     """
 
     def __init__(
@@ -255,5 +302,8 @@ class WSGIStreamResponse:
         self, environ: Mapping[str, Any], start_response: Callable[..., Any]
     ) -> BlockingStream:
         """Start the response; return the body iterator (WSGI calls ``close``)."""
+        sock = client_socket(environ)
+        if sock is not None and self.stream.on_send_timeout is None:
+            self.stream.on_send_timeout = functools.partial(shut_down, sock)
         start_response(self.status, self.headers)
         return self.stream

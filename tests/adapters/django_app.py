@@ -34,7 +34,7 @@ async def tasks(request: HttpRequest) -> HttpResponse:
     if hasattr(request, "scope"):  # ASGI: tasks in the server's loop
         return HttpResponse(str(len(asyncio.all_tasks()) - 1))
     # WSGI: each stream runs on a portal thread; they must all have ended.
-    count = sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor"))
+    count = sum(1 for t in threading.enumerate() if "-portal-" in t.name)
     return HttpResponse(str(count))
 
 

@@ -173,6 +173,23 @@ def wsgi_server(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
+@contextmanager
+def werkzeug_server(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with Werkzeug's threaded server (it exposes the socket)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 def flask_app() -> Any:
     """A Flask app streaming every scenario through WSGIStreamResponse."""
     import flask
@@ -184,7 +201,7 @@ def flask_app() -> Any:
     @app.get("/tasks")
     def tasks() -> str:
         # Each stream runs on a portal thread; they must all have ended.
-        return str(sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")))
+        return str(sum(1 for t in threading.enumerate() if "-portal-" in t.name))
 
     @app.get("/<protocol>/<scenario>")
     def stream(protocol: str, scenario: str) -> Any:

@@ -17,7 +17,7 @@ from .scenarios import build, finished
 
 
 def portal_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor"))
+    return sum(1 for t in threading.enumerate() if "-portal-" in t.name)
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
