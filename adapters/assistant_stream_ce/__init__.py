@@ -34,8 +34,17 @@ if TYPE_CHECKING:
 _LANGGRAPH_NAMES = ("append_langgraph_event", "get_tool_call_subgraph_state")
 
 __all__ = ["AssistantStreamResponse", "RunController", "create_run"]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # an import hook that refuses the package
+        return False
+
+
 # As upstream: listed only when the extra is installed (find_spec imports nothing).
-if all(importlib.util.find_spec(name) is not None for name in ("langgraph", "langchain_core")):
+if _installed("langgraph") and _installed("langchain_core"):
     __all__ += _LANGGRAPH_NAMES
 
 
