@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from assistant_stream_core.errors import StateError
 from assistant_stream_core.run import StateProxy
@@ -48,6 +48,7 @@ __all__ = [
     "Flusher",
     "StateDraft",
     "StateKeyError",
+    "StateOpHost",
     "StateOperation",
     "StateProxy",
     "StateTypeError",
@@ -60,6 +61,19 @@ StateOperation = Operation
 
 #: What the helpers accept as an operation: a core Struct or upstream's dict.
 OperationLike = Operation | Mapping[str, Any]
+
+
+class StateOpHost(Protocol):
+    """Upstream's interface of what a proxy writes through (:class:`StateDraft` is one)."""
+
+    def get_value_at_path(self, path: Sequence[str]) -> Any:
+        """The value at ``path``; :class:`KeyError` if there is none."""
+
+    def add_operations(self, operations: Iterable[OperationLike]) -> None:
+        """Apply operations and forward them."""
+
+    def append_text(self, path: Iterable[str | int], value: str) -> None:
+        """Append ``value`` to the string at ``path``."""
 
 
 class StateKeyError(StateError, KeyError):
