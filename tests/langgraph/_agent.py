@@ -76,6 +76,10 @@ class ScriptedChatModel(GenericFakeChatModel):
     delay: float = 0.0
     """Seconds to sleep before each chunk (to test cancellation)."""
 
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]
+        """The script already says which tools it calls."""
+        return self
+
     def _next_message(self) -> AIMessage:
         message = next(self.messages)
         return AIMessage(content=message) if isinstance(message, str) else message
