@@ -388,3 +388,61 @@ async def test_client_leaving_mid_stream_stops_the_model() -> None:
                     break
     # Well short of the 800 tokens (each 10 ms) the model had left.
     assert len("".join(received)) < 200
+
+
+async def test_a_whole_message_after_its_chunks_is_not_sent_twice() -> None:
+    chunks = await stream_items(
+        [
+            AIMessageChunk(content="Hi", id="a"),
+            AIMessageChunk(content=" there", id="a"),
+            AIMessage(content="Hi there", id="a", usage_metadata=None),
+            AIMessage(content="Next", id="b"),
+        ]
+    )
+    texts = "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+    assert texts == "Hi thereNext"
+    assert [c.message_id for c in chunks if isinstance(c, StepStartChunk)] == ["a", "b"]
+    assert sum(isinstance(c, StepFinishChunk) for c in chunks) == 2
+
+
+async def test_parallel_tool_calls_get_their_own_results() -> None:
+    from ._agent import agent_graph
+
+    model = ScriptedChatModel(
+        messages=iter(
+            [
+                ai(
+                    "",
+                    "m1",
+                    tool_calls=[
+                        {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_p"},
+                        {"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_o"},
+                    ],
+                    finish_reason="tool_calls",
+                ),
+                ai("Both done.", "m2"),
+            ]
+        )
+    )
+
+    async def run(controller: RunController) -> None:
+        await stream_langgraph(controller, agent_graph(model), QUESTION)
+
+    message = accumulate(await collect(run)).to_client_json()
+    assert [essential(p) for p in message["parts"]] == [
+        {
+            "type": "tool-call",
+            "toolCallId": "call_p",
+            "toolName": "get_weather",
+            "args": {"city": "Paris"},
+            "result": "Paris: 21°C",
+        },
+        {
+            "type": "tool-call",
+            "toolCallId": "call_o",
+            "toolName": "get_weather",
+            "args": {"city": "Oslo"},
+            "result": "Oslo: 21°C",
+        },
+        {"type": "text", "text": "Both done."},
+    ]

@@ -265,8 +265,11 @@ class _ChatMapper:
             self.finish_call()
 
     async def on_ai_message(self, message: AIMessage, namespace: tuple[str, ...]) -> None:
-        if message.id is not None and message.id in self._finished_messages:
-            return  # already streamed chunk by chunk
+        if message.id is not None:
+            if self._call is not None and self._call.message_id == message.id:
+                self.finish_call()  # the whole message after its chunks: it is done
+            if message.id in self._finished_messages:
+                return  # already streamed chunk by chunk
         call = self._start_call(message.id, namespace)
         self._emit_content(message)
         for index, tool_call in enumerate(message.tool_calls):
