@@ -277,6 +277,7 @@ def accepted_coding(accept_encoding: str | None) -> str | None:
     Returns ``None`` when the client accepts neither (or refuses both with
     ``q=0``). ``*`` accepts gzip.
 
+    >>> from assistant_stream_core.run.serve import accepted_coding
     >>> accepted_coding("br, gzip, deflate;q=0.5")
     'gzip'
     >>> accepted_coding("gzip;q=0, deflate")
@@ -323,6 +324,7 @@ class FlushingCompressor:
         does against BREACH-style length attacks (``0``: none).
 
     >>> import zlib
+    >>> from assistant_stream_core.run.serve import FlushingCompressor
     >>> c = FlushingCompressor("gzip")
     >>> d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     >>> d.decompress(c.compress(b"a frame"))
