@@ -446,3 +446,12 @@ async def test_parallel_tool_calls_get_their_own_results() -> None:
         },
         {"type": "text", "text": "Both done."},
     ]
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_on_trio_it_says_it_needs_asyncio() -> None:
+    async def run(controller: RunController) -> None:
+        await stream_langgraph(controller, generator_runnable(["x"]), None)
+
+    with pytest.raises(RuntimeError, match="asyncio only"):
+        await collect(run)
