@@ -120,6 +120,11 @@ class AssistantStreamResponse(web.StreamResponse):
             force = ContentCoding.deflate if force else ContentCoding.identity
         self._flushing_coding = force.value if force is not None else ""
 
+    @property
+    def compression(self) -> bool:
+        """Whether compression was asked for (negotiated when the response starts)."""
+        return self._flushing_coding not in (None, "identity")
+
     def _start_flushing_compression(self, request: web.BaseRequest) -> FlushingCompressor | None:
         # aiohttp's compressor is not enabled at all: the payload writer would
         # hold writes back. Negotiate here and compress in ``send``.

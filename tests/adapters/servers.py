@@ -114,16 +114,19 @@ def aiohttp_server(app: Any) -> Iterator[str]:
 def aiohttp_app() -> Any:
     """An aiohttp app streaming every scenario through ``stream_response``."""
     from aiohttp import web
+    from aiohttp.web import ContentCoding
     from assistant_stream_aiohttp import AssistantStreamResponse, stream_response
 
     async def stream(request: web.Request) -> web.StreamResponse:
         source, options = build(request.match_info["scenario"], request.query)
-        if request.query.get("compress") == "enable":
+        compress = request.query.get("compress")
+        if compress in ("enable", "deflate", "identity"):
             # aiohttp's own spelling: enable_compression() on the response.
             response = AssistantStreamResponse(
                 source, encoder_for(request.match_info["protocol"]), headers=HEADERS
             )
-            response.enable_compression()
+            force = None if compress == "enable" else ContentCoding(compress)
+            response.enable_compression(force)
             await response.prepare(request)
             return response
         return await stream_response(

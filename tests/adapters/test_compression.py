@@ -105,6 +105,17 @@ def test_aiohttp_compressed_body_is_the_reference(aiohttp_server: str) -> None:
     assert response.content == reference("data_stream", "tool")
 
 
+@pytest.mark.parametrize(("force", "encoding"), [("deflate", "deflate"), ("identity", None)])
+def test_aiohttp_forced_coding(aiohttp_server: str, force: str, encoding: str | None) -> None:
+    params = {"rid": uuid.uuid4().hex, "compress": force}
+    with httpx.Client(base_url=aiohttp_server, timeout=5) as client:
+        response = client.get(
+            "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+        )
+    assert response.headers.get("content-encoding") == encoding
+    assert response.content == reference("data_stream", "tool")
+
+
 def test_aiohttp_compression_without_accept_encoding(aiohttp_server: str) -> None:
     params = {"rid": uuid.uuid4().hex, "compress": "1"}
     with httpx.Client(base_url=aiohttp_server, timeout=5) as client:
