@@ -161,15 +161,21 @@ def test_django_gzip_body_is_one_gzip_member(
     assert decoder.unused_data == b""
 
 
-def test_django_own_gzip_middleware_logs_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_django_own_gzip_middleware_logs_a_warning(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from . import django_app
 
     caplog.set_level(logging.WARNING, logger="assistant_stream_ce")
-    with servers.uvicorn_server(django_app.asgi_app([DJANGO_GZIP])) as url:
+    if kind == "asgi":
+        server = servers.uvicorn_server(django_app.asgi_app([DJANGO_GZIP]))
+    else:
+        server = servers.wsgi_server(django_app.wsgi_app([DJANGO_GZIP]))
+    with server as url, httpx.Client(base_url=url, timeout=5) as client:
         params = {"rid": uuid.uuid4().hex}
-        with httpx.Client(base_url=url, timeout=5) as client:
-            response = client.get(
-                "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
-            )
+        response = client.get(
+            "/data_stream/tool", params=params, headers={"Accept-Encoding": "gzip"}
+        )
     assert response.headers["content-encoding"] == "gzip"
     assert "use assistant_stream_django.middleware.GZipMiddleware" in caplog.text
