@@ -67,13 +67,15 @@ def test_client_disconnect_cancels_the_busy_node() -> None:
     with uvicorn_server(app) as url, httpx.Client(timeout=30) as client:
         with client.stream("POST", f"{url}/chat", json={}) as response:
             assert response.status_code == 200
+            # Kept referenced: a generator left by `break` is closed at once,
+            # and httpx then closes the connection before the node starts.
+            body = response.iter_bytes()
             received = b""
-            for data in response.iter_bytes():
-                received += data
-                if b"Working" in received and b"on it." in received:
-                    break
+            while b"Working on it." not in received:
+                received += next(body)
             assert node_started.wait(10)
-        # Leaving the block closed the connection mid-stream.
+            response.close()
+        # The connection was closed mid-stream.
         hung_up = time.monotonic()
         while not events and time.monotonic() - hung_up < 10:
             time.sleep(0.02)
