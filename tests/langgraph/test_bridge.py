@@ -120,7 +120,7 @@ async def test_chunk_order_steps_wrap_each_model_call() -> None:
 
 async def test_tokens_stream_one_by_one_from_the_subgraph() -> None:
     """With a reader that keeps up, each model token is its own delta."""
-    graph = outer_graph(weather_model(delay=0.002))
+    graph = outer_graph(weather_model(delay=0.01))
     texts: list[str] = []
 
     async def run(controller: RunController) -> None:
