@@ -17,7 +17,7 @@ import msgspec
 from ..chunks import Chunk
 from ..errors import ChunkEncodeError, ProtocolError
 
-__all__ = ["encode_error", "json_encoder", "typed_decoder", "decode_frame"]
+__all__ = ["decode_frame", "encode_error", "json_encoder", "split_frames", "typed_decoder"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,18 @@ def _enc_hook(value: Any) -> Any:
 def json_encoder() -> msgspec.json.Encoder:
     """The encoder every protocol reuses: compact UTF-8, NaN and infinities as ``null``."""
     return msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
+def split_frames(data: bytes, end: bytes) -> bytes | list[bytes]:
+    """Split encoded bytes at ``end`` (JSON payloads never hold a raw newline).
+
+    Exactly one frame comes back as ``bytes`` itself, anything else as a list
+    (empty for ``b""``): the shape of the encoders' ``encode_frames``.
+    """
+    parts = data.split(end)
+    if len(parts) == 2:
+        return data
+    return [part + end for part in parts[:-1]]
 
 
 def encode_error(chunk: Chunk, exc: Exception, partial: bytes) -> ChunkEncodeError:

@@ -57,7 +57,7 @@ from ..chunks import (
 )
 from ..errors import ChunkEncodeError, ProtocolError, StateError
 from ..state import Operation, coerce_operation
-from ._frames import encode_error, json_encoder
+from ._frames import encode_error, json_encoder, split_frames
 from ._sse import SSEParser
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -202,17 +202,30 @@ def _parent(parent_id: str | None) -> str | None:
 
 
 class _Tool:
-    __slots__ = ("has_args", "index", "settled")
+    __slots__ = ("has_args", "index", "settled", "suffix")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.has_args = False
         self.settled = False
+        # The tail of this call's args text-delta frames (see _delta_suffix).
+        self.suffix = _delta_suffix(index)
 
 
 _TEXT_DELTA_HEAD: Final = b'data: {"type":"text-delta","textDelta":'
 _TEXT: Final = 0
 _REASONING: Final = 1
+# The parent key of a kind of part that is not open: equal to no parent_id.
+_CLOSED: Final = object()
+
+
+def _delta_suffix(index: int) -> bytes:
+    """The bytes after the text in a ``text-delta`` frame at path ``[index]``.
+
+    With :data:`_TEXT_DELTA_HEAD` they are exactly what encoding
+    ``_TextDelta(text, (index,))`` writes, so a delta costs one encode of its text.
+    """
+    return b',"path":[%d]}\n\n' % index
 
 
 class AssistantTransportEncoder:
@@ -238,20 +251,70 @@ class AssistantTransportEncoder:
     #: An SSE comment: every SSE client ignores it.
     keepalive: bytes | None = b": heartbeat\n\n"
 
-    __slots__ = ("_json", "_next_index", "_open", "_text_suffix", "_tools")
+    __slots__ = (
+        "_dumps",
+        "_json",
+        "_next_index",
+        "_open",
+        "_reasoning_key",
+        "_text_key",
+        "_text_suffix",
+        "_tools",
+    )
 
     def __init__(self) -> None:
         self._json = json_encoder()
+        self._dumps = self._json.encode
         self._next_index = 0
         # The open text/reasoning part: (kind, parent_id, index), or None.
         self._open: tuple[int, str | None, int] | None = None
-        # Prebuilt frame tail for deltas of the open part: '","path":[i]}\n\n'.
+        # The same, for the hot path's single comparison: the open text
+        # (reasoning) part's parent_id, or _CLOSED when none is open.
+        self._text_key: object = _CLOSED
+        self._reasoning_key: object = _CLOSED
+        # Prebuilt frame tail for deltas of the open part: ',"path":[i]}\n\n'.
         self._text_suffix = b""
         self._tools: dict[str, _Tool] = {}
 
     def encode(self, chunk: Chunk) -> bytes:
         """Return the frames for one chunk (possibly ``b""``)."""
+        # Hot path for callers that encode chunk by chunk (``encode_stream``):
+        # a delta into the open part is one formatting call, no batch buffer.
+        try:
+            if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
+                text = self._dumps(chunk.text_delta)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+            if (
+                type(chunk) is ReasoningDeltaChunk
+                and (chunk.parent_id or None) == self._reasoning_key
+            ):
+                text = self._dumps(chunk.reasoning_delta)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+        except (TypeError, ValueError, OverflowError):
+            pass  # encode_many raises the error that names the chunk and field
         return self.encode_many((chunk,))
+
+    def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
+        """Return the frames for one chunk, one item per SSE event.
+
+        A single frame is returned as ``bytes`` itself, without a list around
+        it: APIs that hand out one frame at a time (upstream's
+        ``encode_stream``) then pay nothing for the common case. Zero frames
+        or several come back as a list.
+        """
+        try:
+            if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
+                text = self._dumps(chunk.text_delta)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+            if (
+                type(chunk) is ReasoningDeltaChunk
+                and (chunk.parent_id or None) == self._reasoning_key
+            ):
+                text = self._dumps(chunk.reasoning_delta)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+        except (TypeError, ValueError, OverflowError):
+            pass  # encode_many raises the error that names the chunk and field
+        return split_frames(self.encode_many((chunk,)), b"\n\n")
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the frames for several chunks as one buffer.
@@ -264,40 +327,62 @@ class AssistantTransportEncoder:
         write = self._write
         mark = 0
         # The part state before the chunk being written, to undo it on failure
-        # (None on the hot path, which changes no state).
-        state: tuple[int, tuple[int, str | None, int] | None, bytes] | None = None
+        # (None on the hot paths, which change no state).
+        state: tuple[int, tuple[int, str | None, int] | None] | None = None
         chunk: Chunk | None = None
         try:
             for chunk in chunks:
                 mark = len(buffer)
-                open_part = self._open
-                # Hot path, inlined: a text delta that extends the open text part.
-                if (
-                    type(chunk) is TextDeltaChunk
-                    and open_part is not None
-                    and open_part[0] == _TEXT
-                    and open_part[1] == (chunk.parent_id or None)
-                ):
+                # Hot paths, inlined: a text or reasoning delta that extends
+                # the open part of its kind.
+                if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
                     state = None
                     buffer += _TEXT_DELTA_HEAD
                     encode_into(chunk.text_delta, buffer, -1)
                     buffer += self._text_suffix
+                elif (
+                    type(chunk) is ReasoningDeltaChunk
+                    and (chunk.parent_id or None) == self._reasoning_key
+                ):
+                    state = None
+                    buffer += _TEXT_DELTA_HEAD
+                    encode_into(chunk.reasoning_delta, buffer, -1)
+                    buffer += self._text_suffix
                 else:
-                    state = (self._next_index, open_part, self._text_suffix)
+                    state = (self._next_index, self._open)
                     write(buffer, chunk)
         except ChunkEncodeError as exc:
             del buffer[mark:]
             if state is not None:
-                self._next_index, self._open, self._text_suffix = state
+                self._restore(*state)
             exc.partial = bytes(buffer)
             raise
         except (TypeError, ValueError, OverflowError) as exc:
             del buffer[mark:]
             if state is not None:
-                self._next_index, self._open, self._text_suffix = state
+                self._restore(*state)
             assert chunk is not None
             raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
+
+    def _restore(self, next_index: int, open_part: tuple[int, str | None, int] | None) -> None:
+        """Undo the part changes of a chunk that failed to encode."""
+        self._next_index = next_index
+        self._set_open(open_part)
+
+    def _set_open(self, open_part: tuple[int, str | None, int] | None) -> None:
+        """Make ``open_part`` the open part, keeping the hot path's keys in step."""
+        self._open = open_part
+        self._text_key = self._reasoning_key = _CLOSED
+        if open_part is None:
+            self._text_suffix = b""
+            return
+        kind, parent_id, index = open_part
+        if kind == _TEXT:
+            self._text_key = parent_id
+        else:
+            self._reasoning_key = parent_id
+        self._text_suffix = _delta_suffix(index)
 
     def finish(self) -> bytes:
         """Close the open part, settle every unsettled tool call, write ``[DONE]``."""
@@ -321,7 +406,7 @@ class AssistantTransportEncoder:
             self._close_open(out)
             part: _Part = _TextPart(parent_id) if kind == _TEXT else _ReasoningPart(None, parent_id)
             self._open_part(out, kind, parent_id, part)
-        # Hot path: the frame's head and tail are constant for the open part.
+        # The frame's head and tail are constant for the open part.
         out += _TEXT_DELTA_HEAD
         self._json.encode_into(text, out, -1)
         out += self._text_suffix
@@ -330,13 +415,12 @@ class AssistantTransportEncoder:
         index = self._next_index
         self._frame(out, _PartStart(part))
         self._next_index = index + 1
-        self._open = (kind, parent_id, index)
-        self._text_suffix = b',"path":[%d]}\n\n' % index
+        self._set_open((kind, parent_id, index))
 
     def _close_open(self, out: bytearray) -> None:
         if self._open is not None:
             self._frame(out, _PartFinish((self._open[2],)))
-            self._open = None
+            self._set_open(None)
 
     def _new_part(self, out: bytearray, part: _Part) -> int:
         self._close_open(out)
@@ -373,7 +457,9 @@ class AssistantTransportEncoder:
             tool = self._tool(chunk, chunk.tool_call_id)
             if tool.settled:
                 return  # as upstream: args text after the call settled is dropped
-            self._frame(out, _TextDelta(chunk.args_text_delta, (tool.index,)))
+            out += _TEXT_DELTA_HEAD
+            self._json.encode_into(chunk.args_text_delta, out, -1)
+            out += tool.suffix
             if chunk.args_text_delta:
                 tool.has_args = True
         elif type(chunk) is ToolCallBeginChunk:

@@ -75,7 +75,7 @@ from ..chunks import (
 )
 from ..errors import ChunkEncodeError, ProtocolError, StateError
 from ..state import Operation, coerce_operation
-from ._frames import decode_frame, encode_error, json_encoder, typed_decoder
+from ._frames import decode_frame, encode_error, json_encoder, split_frames, typed_decoder
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -187,6 +187,18 @@ _OPEN: Final = 1  # begun, some args text sent
 _SETTLED: Final = 2  # args finished or result sent
 
 
+class _Tool:
+    """One tool call of the stream: its state and the prebuilt head of its args lines."""
+
+    __slots__ = ("delta_head", "state")
+
+    def __init__(self, delta_head: bytes) -> None:
+        # b'c:{"toolCallId":"<id>","argsTextDelta":', the bytes _ToolDelta would
+        # start with: a delta line then costs one encode of its text.
+        self.delta_head = delta_head
+        self.state = _OPEN_EMPTY
+
+
 class DataStreamEncoder:
     """Encodes chunks as assistant-ui Data Stream lines. One per response.
 
@@ -204,17 +216,44 @@ class DataStreamEncoder:
     #: A blank line: the TS decoder skips it. Adapters send it only when asked.
     keepalive: bytes | None = b"\n"
 
-    __slots__ = ("_json", "_open_tools", "_tools")
+    __slots__ = ("_dumps", "_json", "_open_tools", "_tools")
 
     def __init__(self) -> None:
         self._json = json_encoder()
-        self._tools: dict[str, int] = {}
+        self._dumps = self._json.encode
+        self._tools: dict[str, _Tool] = {}
         # The ids still open, in begin order: closing them must not scan every call.
         self._open_tools: dict[str, None] = {}
 
     def encode(self, chunk: Chunk) -> bytes:
         """Return the lines for one chunk (``b""`` for a chunk with no line)."""
+        # Hot path for callers that encode chunk by chunk (``encode_stream``):
+        # one formatting call instead of a batch buffer.
+        try:
+            if type(chunk) is TextDeltaChunk and not chunk.parent_id:
+                return b"0:%b\n" % self._dumps(chunk.text_delta)
+            if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
+                return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
+        except (TypeError, ValueError, OverflowError):
+            pass  # encode_many raises the error that names the chunk and field
         return self.encode_many((chunk,))
+
+    def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
+        """Return the lines for one chunk, one item per line.
+
+        A single line is returned as ``bytes`` itself, without a list around
+        it: APIs that hand out one line at a time (upstream's
+        ``encode_stream``) then pay nothing for the common case. Zero lines or
+        several come back as a list.
+        """
+        try:
+            if type(chunk) is TextDeltaChunk and not chunk.parent_id:
+                return b"0:%b\n" % self._dumps(chunk.text_delta)
+            if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
+                return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
+        except (TypeError, ValueError, OverflowError):
+            pass  # encode_many raises the error that names the chunk and field
+        return split_frames(self.encode_many((chunk,)), b"\n")
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the lines for several chunks as one buffer.
@@ -230,10 +269,14 @@ class DataStreamEncoder:
         try:
             for chunk in chunks:
                 mark = len(buffer)
-                # Hot path, inlined: a text delta without a parent.
+                # Hot paths, inlined: text and reasoning deltas without a parent.
                 if type(chunk) is TextDeltaChunk and not chunk.parent_id:
                     buffer += b"0:"
                     encode_into(chunk.text_delta, buffer, -1)
+                    buffer += b"\n"
+                elif type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
+                    buffer += b"g:"
+                    encode_into(chunk.reasoning_delta, buffer, -1)
                     buffer += b"\n"
                 else:
                     write(buffer, chunk)
@@ -271,15 +314,17 @@ class DataStreamEncoder:
                 out += b"g:"
                 encode_into(chunk.reasoning_delta, out, -1)
         elif type(chunk) is ToolCallDeltaChunk:
-            state = self._tools.get(chunk.tool_call_id)
-            if state is None:
+            tool = self._tools.get(chunk.tool_call_id)
+            if tool is None:
                 raise _unknown_tool(chunk, chunk.tool_call_id)
-            if state == _SETTLED:
+            if tool.state == _SETTLED:
                 return  # upstream drops args text after the call settled
-            out += b"c:"
-            encode_into(_ToolDelta(chunk.tool_call_id, chunk.args_text_delta), out, -1)
+            # The line's head is constant per call: only the delta is encoded.
+            out += tool.delta_head
+            encode_into(chunk.args_text_delta, out, -1)
+            out += b"}"
             if chunk.args_text_delta:
-                self._tools[chunk.tool_call_id] = _OPEN
+                tool.state = _OPEN
         elif type(chunk) is ToolCallBeginChunk:
             if chunk.tool_call_id in self._tools:
                 raise ChunkEncodeError(
@@ -289,18 +334,20 @@ class DataStreamEncoder:
             out += b"b:"
             wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
             encode_into(wire, out, -1)
-            self._tools[chunk.tool_call_id] = _OPEN_EMPTY
+            head = b'c:{"toolCallId":%b,"argsTextDelta":' % self._dumps(chunk.tool_call_id)
+            self._tools[chunk.tool_call_id] = _Tool(head)
             self._open_tools[chunk.tool_call_id] = None
         elif type(chunk) is ToolCallArgsTextFinishChunk:
-            state = self._tools.get(chunk.tool_call_id)
-            if state is None:
+            tool = self._tools.get(chunk.tool_call_id)
+            if tool is None:
                 raise _unknown_tool(chunk, chunk.tool_call_id)
-            if state == _SETTLED:
+            if tool.state == _SETTLED:
                 return
-            self._write_final_args(out, chunk.tool_call_id, state, chunk.args_text_delta)
+            self._write_final_args(out, chunk.tool_call_id, tool, chunk.args_text_delta)
             return  # _write_final_args ends its own line
         elif type(chunk) is ToolResultChunk:
-            if chunk.tool_call_id not in self._tools:
+            tool = self._tools.get(chunk.tool_call_id)
+            if tool is None:
                 raise _unknown_tool(chunk, chunk.tool_call_id)
             out += b"a:"
             encode_into(
@@ -308,7 +355,7 @@ class DataStreamEncoder:
                 out,
                 -1,
             )
-            self._tools[chunk.tool_call_id] = _SETTLED
+            tool.state = _SETTLED
             self._open_tools.pop(chunk.tool_call_id, None)
         elif type(chunk) is UpdateStateChunk:
             out += b"aui-state:"
@@ -355,13 +402,13 @@ class DataStreamEncoder:
             raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
         out += b"\n"
 
-    def _write_final_args(self, out: bytearray, tool_call_id: str, state: int, rest: str) -> None:
-        if not rest and state == _OPEN_EMPTY:
+    def _write_final_args(self, out: bytearray, tool_call_id: str, tool: _Tool, rest: str) -> None:
+        if not rest and tool.state == _OPEN_EMPTY:
             rest = "{}"  # the client parses args text as JSON: send an empty object
         out += b"c:"
         self._json.encode_into(_ToolDelta(tool_call_id, rest, True), out, -1)
         out += b"\n"
-        self._tools[tool_call_id] = _SETTLED
+        tool.state = _SETTLED
         self._open_tools.pop(tool_call_id, None)
 
     def _close_open_tools(self, out: bytearray) -> None:

@@ -40,8 +40,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import secrets
-import string
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -51,6 +49,7 @@ import anyio.abc
 
 from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
+from ._ids import random_id
 from .controller import RunController, _RunCore
 
 __all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
@@ -68,8 +67,6 @@ _Hook = Callable[..., Any]
 # Set on an exception whose error chunk is already in a stream, so a run that
 # merges a failed run (add_stream) re-raises it without a second error chunk.
 _REPORTED = "_assistant_stream_error_reported"
-
-_ALPHABET = string.ascii_letters + string.digits
 
 
 def _mark_reported(exc: BaseException) -> None:
@@ -151,7 +148,7 @@ class Run:
         if not callable(callback):
             raise TypeError(f"callback must be an async callable, got {type(callback).__name__}")
         if run_id is None:
-            run_id = "run_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+            run_id = "run_" + random_id(24)
         elif not isinstance(run_id, str):
             raise TypeError(f"run_id must be a str, got {type(run_id).__name__}")
         if not isinstance(grace_period, (int, float)) or grace_period < 0:
