@@ -448,12 +448,9 @@ class AssistantTransportEncoder:
             )
         return tool
 
+    # One branch per chunk kind; the kinds a run writes most come first.
     def _write(self, out: bytearray, chunk: Chunk) -> None:
-        if type(chunk) is TextDeltaChunk:
-            self._append_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
-        elif type(chunk) is ReasoningDeltaChunk:
-            self._append_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
-        elif type(chunk) is ToolCallDeltaChunk:
+        if type(chunk) is ToolCallDeltaChunk:
             tool = self._tool(chunk, chunk.tool_call_id)
             if tool.settled:
                 return  # as upstream: args text after the call settled is dropped
@@ -462,6 +459,10 @@ class AssistantTransportEncoder:
             out += tool.suffix
             if chunk.args_text_delta:
                 tool.has_args = True
+        elif type(chunk) is TextDeltaChunk:
+            self._append_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
+        elif type(chunk) is ReasoningDeltaChunk:
+            self._append_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
         elif type(chunk) is ToolCallBeginChunk:
             if chunk.tool_call_id in self._tools:
                 raise ChunkEncodeError(
@@ -470,10 +471,6 @@ class AssistantTransportEncoder:
                 )
             part = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
             self._tools[chunk.tool_call_id] = _Tool(self._new_part(out, part))
-        elif type(chunk) is ToolCallArgsTextFinishChunk:
-            tool = self._tool(chunk, chunk.tool_call_id)
-            if not tool.settled:
-                self._settle(out, tool, chunk.args_text_delta)
         elif type(chunk) is ToolResultChunk:
             tool = self._tool(chunk, chunk.tool_call_id)
             artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
@@ -484,6 +481,15 @@ class AssistantTransportEncoder:
             out += b'data: {"type":"update-state","operations":'
             self._json.encode_into(chunk.operations, out, -1)
             out += b"}\n\n"
+        elif type(chunk) is StepStartChunk:
+            self._frame(out, _StepStart(chunk.message_id))
+        elif type(chunk) is StepFinishChunk:
+            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+            self._frame(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
+        elif type(chunk) is ToolCallArgsTextFinishChunk:
+            tool = self._tool(chunk, chunk.tool_call_id)
+            if not tool.settled:
+                self._settle(out, tool, chunk.args_text_delta)
         elif type(chunk) is DataChunk:
             self._frame(out, _Data([chunk.data]))
         elif type(chunk) is ErrorChunk:
@@ -505,11 +511,6 @@ class AssistantTransportEncoder:
             self._frame(out, _PartFinish((self._new_part(out, file),)))
         elif type(chunk) is AnnotationsChunk:
             self._frame(out, _Annotations(chunk.annotations))
-        elif type(chunk) is StepStartChunk:
-            self._frame(out, _StepStart(chunk.message_id))
-        elif type(chunk) is StepFinishChunk:
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._frame(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
         elif type(chunk) is MessageFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             self._frame(out, _MessageFinish(chunk.finish_reason, usage))

@@ -296,24 +296,11 @@ class DataStreamEncoder:
         self._close_open_tools(buffer)
         return bytes(buffer)
 
-    # The hot path: one branch per chunk kind, JSON written straight into the buffer.
+    # One branch per chunk kind, JSON written straight into the buffer; the
+    # kinds a run writes most come first (deltas without a parent never get here).
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         encode_into = self._json.encode_into
-        if type(chunk) is TextDeltaChunk:
-            if chunk.parent_id:
-                out += b"aui-text-delta:"
-                encode_into(_PartDelta(chunk.text_delta, chunk.parent_id), out, -1)
-            else:
-                out += b"0:"
-                encode_into(chunk.text_delta, out, -1)
-        elif type(chunk) is ReasoningDeltaChunk:
-            if chunk.parent_id:
-                out += b"aui-reasoning-delta:"
-                encode_into(_ReasoningDelta(chunk.reasoning_delta, chunk.parent_id), out, -1)
-            else:
-                out += b"g:"
-                encode_into(chunk.reasoning_delta, out, -1)
-        elif type(chunk) is ToolCallDeltaChunk:
+        if type(chunk) is ToolCallDeltaChunk:
             tool = self._tools.get(chunk.tool_call_id)
             if tool is None:
                 raise _unknown_tool(chunk, chunk.tool_call_id)
@@ -337,14 +324,6 @@ class DataStreamEncoder:
             head = b'c:{"toolCallId":%b,"argsTextDelta":' % self._dumps(chunk.tool_call_id)
             self._tools[chunk.tool_call_id] = _Tool(head)
             self._open_tools[chunk.tool_call_id] = None
-        elif type(chunk) is ToolCallArgsTextFinishChunk:
-            tool = self._tools.get(chunk.tool_call_id)
-            if tool is None:
-                raise _unknown_tool(chunk, chunk.tool_call_id)
-            if tool.state == _SETTLED:
-                return
-            self._write_final_args(out, chunk.tool_call_id, tool, chunk.args_text_delta)
-            return  # _write_final_args ends its own line
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.tool_call_id)
             if tool is None:
@@ -360,6 +339,37 @@ class DataStreamEncoder:
         elif type(chunk) is UpdateStateChunk:
             out += b"aui-state:"
             encode_into(chunk.operations, out, -1)
+        elif type(chunk) is StepStartChunk:
+            out += b"f:"
+            encode_into(_StepStart(chunk.message_id), out, -1)
+        elif type(chunk) is StepFinishChunk:
+            if self._open_tools:
+                self._close_open_tools(out)
+            out += b"e:"
+            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+            encode_into(_StepFinish(chunk.finish_reason, usage, chunk.is_continued), out, -1)
+        elif type(chunk) is TextDeltaChunk:
+            if chunk.parent_id:
+                out += b"aui-text-delta:"
+                encode_into(_PartDelta(chunk.text_delta, chunk.parent_id), out, -1)
+            else:
+                out += b"0:"
+                encode_into(chunk.text_delta, out, -1)
+        elif type(chunk) is ReasoningDeltaChunk:
+            if chunk.parent_id:
+                out += b"aui-reasoning-delta:"
+                encode_into(_ReasoningDelta(chunk.reasoning_delta, chunk.parent_id), out, -1)
+            else:
+                out += b"g:"
+                encode_into(chunk.reasoning_delta, out, -1)
+        elif type(chunk) is ToolCallArgsTextFinishChunk:
+            tool = self._tools.get(chunk.tool_call_id)
+            if tool is None:
+                raise _unknown_tool(chunk, chunk.tool_call_id)
+            if tool.state == _SETTLED:
+                return
+            self._write_final_args(out, chunk.tool_call_id, tool, chunk.args_text_delta)
+            return  # _write_final_args ends its own line
         elif type(chunk) is DataChunk:
             out += b"2:"
             encode_into((chunk.data,), out, -1)
@@ -385,14 +395,6 @@ class DataStreamEncoder:
         elif type(chunk) is AnnotationsChunk:
             out += b"8:"
             encode_into(chunk.annotations, out, -1)
-        elif type(chunk) is StepStartChunk:
-            out += b"f:"
-            encode_into(_StepStart(chunk.message_id), out, -1)
-        elif type(chunk) is StepFinishChunk:
-            self._close_open_tools(out)
-            out += b"e:"
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            encode_into(_StepFinish(chunk.finish_reason, usage, chunk.is_continued), out, -1)
         elif type(chunk) is MessageFinishChunk:
             self._close_open_tools(out)
             out += b"d:"
