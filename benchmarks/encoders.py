@@ -18,7 +18,13 @@ operations). Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
 
 The second half of each table feeds every contender from an async generator,
 one item per ``__anext__``: the shape of upstream's ``encode_stream(async_gen)``
-API. The floor there is the cap any API of that shape can reach.
+API. The floor there is the cap any encoder fed that way can reach. An API of
+that shape must also hand every frame to its consumer as a ``str`` (upstream's
+contract; code written for it reads one frame per item), which the consumer
+encodes back to bytes; the **str-per-frame floor** row does exactly that with
+no library (the floor's frames, fed the same way, each yielded as one ``str``
+through one async generator, read by the same consumer as ``encode_stream``'s
+row), so it is the cap of ``encode_stream`` itself.
 """
 
 from __future__ import annotations
@@ -249,6 +255,26 @@ def _floor_async(frames: Sequence[Frame], loop: asyncio.AbstractEventLoop) -> Pr
     return lambda: loop.run_until_complete(produce())
 
 
+def _floor_str_frames(frames: Sequence[Frame], loop: asyncio.AbstractEventLoop) -> Produce:
+    encoder = msgspec.json.Encoder()
+
+    async def frames_as_str() -> AsyncIterator[str]:
+        dumps = encoder.encode
+        async for prefix, payload, suffix in _feed(frames):
+            if payload is _RAW:
+                yield prefix.decode()
+            else:
+                yield (b"%b%b%b" % (prefix, dumps(payload), suffix)).decode()
+
+    async def produce() -> bytes:
+        buffer = bytearray()
+        async for piece in frames_as_str():
+            buffer += piece if isinstance(piece, bytes) else piece.encode()
+        return bytes(buffer)
+
+    return lambda: loop.run_until_complete(produce())
+
+
 def _ours_many(protocol: Protocol, chunks: Sequence[Chunk]) -> Produce:
     def produce() -> bytes:
         encoder = protocol.make_encoder()
@@ -366,7 +392,7 @@ class _Row:
     """One contender across protocols: best time per protocol, or why none."""
 
     label: str
-    role: str  # "floor", "ours" or "upstream"
+    role: str  # "floor", "cap" (the str-per-frame floor), "ours" or "upstream"
     section: str  # "sync" or "async"
     produce: dict[str, Produce | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
@@ -393,11 +419,12 @@ def _build_rows(
         ("ours: encode() per chunk", "ours", "sync"),
         ("floor: msgspec encode_into", "floor", "async"),
         ("ours: encode() per chunk", "ours", "async"),
+        ("floor: one str per frame", "cap", "async"),
         ("ours: encode_stream()", "ours", "async"),
         (f"upstream {upstream_version or UPSTREAM_VERSION}: encode_stream()", "upstream", "async"),
     ]
     rows = [_Row(label, role, section) for label, role, section in labels]
-    floor_sync, many, each, floor_async, each_async, stream, upstream = rows
+    floor_sync, many, each, floor_async, each_async, cap, stream, upstream = rows
 
     upstream_chunks: list[Any] | None = None
     upstream_missing = f"not installed (pip install assistant-stream=={UPSTREAM_VERSION})"
@@ -416,6 +443,7 @@ def _build_rows(
         each.produce[name] = _ours_each(protocol, chunks)
         floor_async.produce[name] = _floor_async(frames, loop)
         each_async.produce[name] = _ours_each_async(protocol, chunks, loop)
+        cap.produce[name] = _floor_str_frames(frames, loop)
         stream.produce[name] = _ours_encode_stream(protocol, chunks, loop)
         if stream.produce[name] is None:
             stream.missing[name] = "n/a (not yet)"
@@ -479,6 +507,15 @@ def _print_table(title: str, count: int, rows: list[_Row]) -> None:
                     versus = f"{upstream.best[name] / seconds:.1f}x"
                 cells.append(_CELL.format(_rate(count, seconds), of_floor, versus))
             print(f"    {row.label:<{_LABEL_WIDTH - 4}}" + "".join(cells))
+    cap = next(row for row in rows if row.role == "cap")
+    stream = next(row for row in rows if row.label == "ours: encode_stream()")
+    shares = [
+        f"{name} {cap.best[name] / stream.best[name]:.0%}"
+        for name in names
+        if name in cap.best and name in stream.best
+    ]
+    if shares:
+        print("  encode_stream() as a share of the str-per-frame floor: " + ", ".join(shares))
 
 
 def _describe_text(chunks: Sequence[Chunk]) -> str:
@@ -500,6 +537,7 @@ def run(*, repeat: int = 5, chunk_count: int = 200_000) -> None:
         print(f"  (upstream {upstream_version} is not the pinned {UPSTREAM_VERSION})")
     print("  'of floor': speed as a share of the floor in the same section;")
     print("  'vs upstr.': how many times faster than upstream's encode_stream().")
+    print("  'floor: one str per frame' is the cap of any encode_stream()-shaped API.")
 
     workloads = [
         ("Text deltas", text_deltas(chunk_count)),

@@ -11,7 +11,10 @@ Workloads (each timed best-of-N, interleaved with upstream's):
 ``encode_many`` (what every adapter does); *ours via encode_stream* goes
 through the upstream-shaped API (``DataStreamEncoder().encode_stream(run)``).
 *Upstream* is ``assistant-stream`` 0.0.36's ``encode_stream(create_run(...))``,
-when it is installed. Peak memory is ``tracemalloc``'s peak during one run.
+when it is installed. Peak memory is ``tracemalloc``'s peak during one run
+(``asyncio.run`` included); *growth* is that peak minus the peak of the same
+contender running an empty callback: what the workload itself adds on top of
+the fixed cost of a run (event loop, tasks, cancel scopes).
 
 Then **flow control**: a producer that pipes tokens with
 :func:`~assistant_stream_core.run.stream_text` into a consumer that reads
@@ -105,39 +108,53 @@ async def _upstream(upstream: Any, callback: Callback, encoder_path: str, state:
     return size
 
 
-def _measure(produce: Callable[[], Awaitable[int]], repeat: int) -> tuple[float, int]:
-    """Best time of ``repeat`` runs, and the tracemalloc peak of one more."""
+Measured = tuple[float, int, int]  # best seconds, peak bytes, growth bytes
+
+
+def _peak(produce: Callable[[], Awaitable[int]]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    asyncio.run(produce())  # type: ignore[arg-type]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def _measure(
+    produce: Callable[[], Awaitable[int]], empty: Callable[[], Awaitable[int]], repeat: int
+) -> Measured:
+    """Best time of ``repeat`` runs; the peak of one more, and its growth over ``empty``."""
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
         start = time.perf_counter()
         asyncio.run(produce())  # type: ignore[arg-type]
         best = min(best, time.perf_counter() - start)
-    gc.collect()
-    tracemalloc.start()
-    asyncio.run(produce())  # type: ignore[arg-type]
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return best, peak
+    asyncio.run(empty())  # type: ignore[arg-type]  # warm, as the workload is
+    peak = _peak(produce)
+    return best, peak, max(peak - _peak(empty), 0)
 
 
-def _row(label: str, count: int, seconds: float, peak: int, base: tuple[float, int] | None) -> None:
+def _row(label: str, count: int, measured: Measured, base: Measured | None) -> None:
+    seconds, peak, growth = measured
     rate = count / seconds
-    text = f"  {label:<34}{rate / 1e3:>10.0f}k/s{peak / 2**20:>10.1f} MiB"
+    text = f"  {label:<34}{rate / 1e3:>10.0f}k/s{peak / 2**10:>10.0f} KiB{growth / 2**10:>8.0f} KiB"
     if base is not None:
         text += f"{base[0] / seconds:>9.1f}x{peak / base[1]:>10.2f}"
+        text += f"{growth / base[2]:>10.2f}" if base[2] else f"{'-':>10}"
     print(text)
 
 
 def run(repeat: int = 3) -> None:
     """Print the end-to-end table and the flow-control figures."""
     upstream = _upstream_module()
-    workloads: list[tuple[str, int, Callback, Any, str]] = [
-        ("200k append_text, no await", APPENDS, appends(APPENDS), None, "data_stream"),
+    workloads: list[tuple[str, int, Callback, Callback, Any, str]] = [
+        ("200k append_text, no await", APPENDS, appends(APPENDS), appends(0), None, "data_stream"),
         (
             "200k append_text, sleep(0) every 100",
             APPENDS,
             appends(APPENDS, sleep_every=100),
+            appends(0),
             None,
             "data_stream",
         ),
@@ -145,29 +162,45 @@ def run(repeat: int = 3) -> None:
             f"mixed, {MIXED_ITERATIONS:,} iterations",
             MIXED_ITERATIONS,
             mixed(MIXED_ITERATIONS),
+            mixed(0),
             {},
             "assistant_transport",
         ),
     ]
     print(f"\nRun layer end to end, best of {repeat} (rate: deltas or iterations per second)")
-    print(f"  {'':<34}{'rate':>12}{'peak mem':>14}{'vs upstr.':>10}{'mem ratio':>10}")
-    for title, count, callback, state, protocol in workloads:
+    print(
+        f"  {'':<34}{'rate':>12}{'peak mem':>14}{'growth':>12}"
+        f"{'vs upstr.':>10}{'mem ratio':>10}{'growth r.':>10}"
+    )
+    for title, count, callback, empty, state, protocol in workloads:
         print(f"{title}")
         encoder_cls = DataStreamEncoder if protocol == "data_stream" else AssistantTransportEncoder
-        base: tuple[float, int] | None = None
+        base: Measured | None = None
         if upstream is not None:
             path = (
                 "assistant_stream.serialization.data_stream:DataStreamEncoder"
                 if protocol == "data_stream"
                 else "assistant_stream.serialization.assistant_transport:AssistantTransportEncoder"
             )
-            base = _measure(partial(_upstream, upstream, callback, path, state), repeat)
-            _row("upstream 0.0.36 encode_stream", count, *base, None)
-        ours = _measure(partial(_ours, callback, encoder_cls, state), repeat)
-        _row("ours: batches() + encode_many", count, *ours, base)
+            base = _measure(
+                partial(_upstream, upstream, callback, path, state),
+                partial(_upstream, upstream, empty, path, state),
+                repeat,
+            )
+            _row("upstream 0.0.36 encode_stream", count, base, None)
+        ours = _measure(
+            partial(_ours, callback, encoder_cls, state),
+            partial(_ours, empty, encoder_cls, state),
+            repeat,
+        )
+        _row("ours: batches() + encode_many", count, ours, base)
         if protocol == "data_stream":
-            via = _measure(partial(_ours_encode_stream, callback, state), repeat)
-            _row("ours: facade encode_stream()", count, *via, base)
+            via = _measure(
+                partial(_ours_encode_stream, callback, state),
+                partial(_ours_encode_stream, empty, state),
+                repeat,
+            )
+            _row("ours: facade encode_stream()", count, via, base)
     if upstream is None:
         print("  (upstream not installed: pip install assistant-stream==0.0.36)")
     anyio.run(_flow_control)
