@@ -292,7 +292,7 @@ class AssistantTransportEncoder:
                 return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
         except (TypeError, ValueError, OverflowError):
             pass  # encode_many raises the error that names the chunk and field
-        return self.encode_many((chunk,))
+        return self._encode_one(chunk)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
         """Return the frames for one chunk, one item per SSE event.
@@ -314,7 +314,22 @@ class AssistantTransportEncoder:
                 return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
         except (TypeError, ValueError, OverflowError):
             pass  # encode_many raises the error that names the chunk and field
-        return split_frames(self.encode_many((chunk,)), b"\n\n")
+        return split_frames(self._encode_one(chunk), b"\n\n")
+
+    def _encode_one(self, chunk: Chunk) -> bytes:
+        """``encode_many((chunk,))`` without the batch loop."""
+        buffer = bytearray()
+        state = (self._next_index, self._open)
+        try:
+            self._write(buffer, chunk)
+        except ChunkEncodeError as exc:
+            self._restore(*state)
+            exc.partial = b""
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            self._restore(*state)
+            raise encode_error(chunk, exc, b"") from exc
+        return bytes(buffer)
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the frames for several chunks as one buffer.

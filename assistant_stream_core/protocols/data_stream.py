@@ -236,7 +236,7 @@ class DataStreamEncoder:
                 return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
             pass  # encode_many raises the error that names the chunk and field
-        return self.encode_many((chunk,))
+        return self._encode_one(chunk)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
         """Return the lines for one chunk, one item per line.
@@ -253,7 +253,25 @@ class DataStreamEncoder:
                 return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
             pass  # encode_many raises the error that names the chunk and field
-        return split_frames(self.encode_many((chunk,)), b"\n")
+        # Only closing open tool calls (before an error or a finish) puts a
+        # second line in front of a chunk's own: no need to split otherwise.
+        closes_tools = bool(self._open_tools)
+        data = self._encode_one(chunk)
+        if data and not closes_tools:
+            return data
+        return split_frames(data, b"\n")
+
+    def _encode_one(self, chunk: Chunk) -> bytes:
+        """``encode_many((chunk,))`` without the batch loop."""
+        buffer = bytearray()
+        try:
+            self._write(buffer, chunk)
+        except ChunkEncodeError as exc:
+            exc.partial = b""
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise encode_error(chunk, exc, b"") from exc
+        return bytes(buffer)
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the lines for several chunks as one buffer.
@@ -297,7 +315,8 @@ class DataStreamEncoder:
         return bytes(buffer)
 
     # One branch per chunk kind, JSON written straight into the buffer; the
-    # kinds a run writes most come first (deltas without a parent never get here).
+    # kinds a run writes most come first (encode_many writes deltas without a
+    # parent itself).
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         encode_into = self._json.encode_into
         if type(chunk) is ToolCallDeltaChunk:
