@@ -291,7 +291,7 @@ class AssistantTransportEncoder:
                 text = self._dumps(chunk.reasoning_delta)
                 return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
         except (TypeError, ValueError, OverflowError):
-            pass  # encode_many raises the error that names the chunk and field
+            pass  # _encode_one raises the error that names the chunk and field
         return self._encode_one(chunk)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
@@ -312,8 +312,15 @@ class AssistantTransportEncoder:
             ):
                 text = self._dumps(chunk.reasoning_delta)
                 return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+            if type(chunk) is ToolCallDeltaChunk:
+                tool = self._tools.get(chunk.tool_call_id)
+                if tool is not None and not tool.settled:
+                    text = self._dumps(chunk.args_text_delta)
+                    if chunk.args_text_delta:
+                        tool.has_args = True
+                    return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, tool.suffix)
         except (TypeError, ValueError, OverflowError):
-            pass  # encode_many raises the error that names the chunk and field
+            pass  # _encode_one raises the error that names the chunk and field
         return split_frames(self._encode_one(chunk), b"\n\n")
 
     def _encode_one(self, chunk: Chunk) -> bytes:

@@ -235,7 +235,7 @@ class DataStreamEncoder:
             if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
                 return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
-            pass  # encode_many raises the error that names the chunk and field
+            pass  # _encode_one raises the error that names the chunk and field
         return self._encode_one(chunk)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
@@ -251,8 +251,15 @@ class DataStreamEncoder:
                 return b"0:%b\n" % self._dumps(chunk.text_delta)
             if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
                 return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
+            if type(chunk) is ToolCallDeltaChunk:
+                tool = self._tools.get(chunk.tool_call_id)
+                if tool is not None and tool.state != _SETTLED:
+                    line = b"%b%b}\n" % (tool.delta_head, self._dumps(chunk.args_text_delta))
+                    if chunk.args_text_delta:
+                        tool.state = _OPEN
+                    return line
         except (TypeError, ValueError, OverflowError):
-            pass  # encode_many raises the error that names the chunk and field
+            pass  # _encode_one raises the error that names the chunk and field
         # Only closing open tool calls (before an error or a finish) puts a
         # second line in front of a chunk's own: no need to split otherwise.
         closes_tools = bool(self._open_tools)

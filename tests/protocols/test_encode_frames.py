@@ -99,3 +99,16 @@ def test_split_frames() -> None:
     one = b"0:1\n"
     assert split_frames(one, b"\n") is one
     assert split_frames(b"a\n\nb\n\n", b"\n\n") == [b"a\n\n", b"b\n\n"]
+
+
+@ENCODERS
+def test_a_failed_args_delta_changes_nothing(make: Any, end: bytes) -> None:
+    framed, reference = make(), make()
+    for encoder in (framed, reference):
+        encoder.encode(ToolCallBeginChunk("t1", "tool"))
+    with pytest.raises(ChunkEncodeError, match="args_text_delta"):
+        framed.encode_frames(ToolCallDeltaChunk("t1", "\ud800"))
+    # The call still has no args text: both close it with "{}".
+    closing = reference.finish()
+    assert b'"{}"' in closing
+    assert framed.finish() == closing
