@@ -20,8 +20,6 @@ result for an unknown tool call, an impossible state path) is a
 
 from __future__ import annotations
 
-import secrets
-import string
 import threading
 import warnings
 from collections.abc import AsyncIterable, Iterable, Sequence
@@ -48,6 +46,7 @@ from ..chunks import (
     ToolResultChunk,
 )
 from ._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
+from ._ids import random_id
 from ._json import check_json
 from .errors import RunClosedError
 from .state_proxy import StateHost
@@ -60,12 +59,10 @@ __all__ = [
     "stream_text",
 ]
 
-_ID_ALPHABET = string.ascii_letters + string.digits
-
 
 def generate_openai_style_tool_call_id() -> str:
     """A new tool call id: ``"call_"`` and 24 random characters of ``[A-Za-z0-9]``."""
-    return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+    return "call_" + random_id(24)
 
 
 def _require_str(value: object, name: str) -> None:

@@ -10,9 +10,6 @@ closing frames of open parts), so :class:`FramedStreamEncoder` splits them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
-from typing import ClassVar
-
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import Encoder
 
@@ -22,25 +19,10 @@ __all__ = ["FramedStreamEncoder"]
 
 
 class FramedStreamEncoder(CoreStreamEncoder):
-    """A :class:`CoreStreamEncoder` whose ``encode_stream`` yields one frame per item."""
-
-    #: What ends one frame of this wire format (``"\n"`` for lines, ``"\n\n"`` for SSE).
-    frame_end: ClassVar[str] = "\n\n"
+    """A :class:`CoreStreamEncoder` with upstream's ``encode_chunk`` (``encode_stream``
+    already yields one frame per item)."""
 
     _chunk_encoder: Encoder | None = None
-
-    def _split(self, text: str) -> list[str]:
-        end = self.frame_end
-        if text.count(end) <= 1:
-            return [text]
-        # JSON payloads never hold a raw newline, so ``end`` only ends frames.
-        return [frame + end for frame in text.split(end)[:-1]]
-
-    async def encode_stream(self, stream: AsyncIterable[Chunk]) -> AsyncIterator[str]:
-        """Encode ``stream``: one ``str`` per wire frame, then the closing frames."""
-        async for text in super().encode_stream(stream):
-            for frame in self._split(text):
-                yield frame
 
     def encode_chunk(self, chunk: Chunk) -> str:
         """Encode one chunk and return its frames as text (``""`` if it writes none).
