@@ -1,46 +1,75 @@
 """``create_run``: an async callback becomes an async iterator of chunks.
 
-Structure (anyio; no task outlives the run)::
+Structure::
 
-    task group                           owned by `async with run` or by the generator
-      _produce()                         shielded scope, cancelled only by _stop()
+    producer (one task)                  shielded scope: cancelled only by a stop
+      cancel scope                       its deadline is the end of the grace period
         inner task group
           callback(controller)
           readers of add_stream(...)
         close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
-Two shapes own the task group:
+Two shapes own the producer:
 
-* ``async with create_run(cb) as run: async for chunk in run: ...`` — the safe
-  shape (anyio's advice for anything that owns tasks): the task group is
-  entered and exited by the ``async with`` block, the callback starts on
-  entry, and a timeout may wrap a single ``anext``.
-* ``async for chunk in create_run(cb)`` — upstream's shape: the task group
-  lives in an async generator started lazily by the first ``__anext__``. The
-  run must then be iterated and closed by one task, and a timeout must wrap
-  the whole loop, not single ``anext`` calls (cancel scopes must nest). If the
-  loop may stop early, close the run (``aclose()``), or the generator is
-  finalised later, outside its task.
+* ``async with create_run(cb) as run: async for chunk in run: ...`` — the
+  producer runs in a task group entered and exited by the ``async with``
+  block (anyio's advice for anything that owns tasks): the callback starts on
+  entry and the block does not exit before it has ended.
+* ``async for chunk in create_run(cb)`` — upstream's shape. The first
+  ``__anext__`` starts the producer as a *detached* task owned by the
+  :class:`Run` object (``loop.create_task`` on asyncio,
+  ``trio.lowlevel.spawn_system_task`` on trio). There is no task group and no
+  async generator, so nothing ties the run to the task that iterates it: a
+  timeout may wrap a single ``anext``, and :meth:`Run.aclose` may be called
+  from any task (upstream's ``test_early_stream_close_does_not_swallow_close_
+  task_cancellation``). A generator holding a task group across ``yield``
+  would exit that group's cancel scope in whichever task closed it, and anyio
+  would then cancel the task that iterated the run.
 
-Closing early (``aclose()``, leaving the ``async with`` block, the consumer's
-task being cancelled) sets ``controller.is_cancelled`` and the
-``cancelled_event``, gives the callback ``grace_period`` seconds to return on
-its own, then cancels it — the producer runs in a shielded scope, so an outer
-cancellation reaches the callback only through this path — and waits for it to
-finish. A callback that swallows cancellation therefore delays the close.
+Stopping (``aclose()``, leaving the ``async with`` block, the consumer being
+cancelled inside ``__anext__``) sets ``controller.is_cancelled`` and the
+``cancelled_event`` and sets the producer scope's deadline ``grace_period``
+seconds ahead: a callback that returns in time is not cancelled, one that
+does not is cancelled when the deadline passes. The stopper then waits for
+the producer:
+
+* ``aclose()`` in the plain shape waits *cancellably*: cancelling the closing
+  task ends its wait at once. The producer is not abandoned — its scope stays
+  cancelled, so it keeps being cancelled at every checkpoint until the
+  callback ends, and its ``finally:`` blocks run. Only a callback that
+  swallows cancellation forever outlives its run (it would under any design).
+* a consumer cancelled inside ``__anext__`` (plain shape) closes the run, as
+  an exception thrown into upstream's generator does, and waits shielded, so
+  the callback has ended when the cancellation propagates. To time out one
+  ``anext`` and keep reading, use the ``async with`` shape.
+* the ``async with`` block waits shielded, like any task group.
+
+A plain-shape run that is dropped without being closed or read to the end
+(the consumer lost its reference) is stopped when it is garbage-collected,
+exactly as :meth:`Run.aclose` would stop it (grace period, then
+cancellation), from a callback scheduled on its event loop; no hook is called
+for it, as nobody is left to receive the message. The producer holds no
+reference to the :class:`Run`, so dropping it does free it. A run that is
+kept but never read runs until its callback blocks in
+:meth:`RunController.drain` (the buffer is full) or ends.
 
 When the callback (or a merged stream) raises ``e``, open tool calls are
 closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
-re-raises ``e`` after yielding it (DESIGN.md decision 3).
+re-raises ``e`` after yielding it (DESIGN.md decision 3). A
+``BaseException`` that is not a cancellation (``KeyboardInterrupt``, ...)
+ends the stream and is raised by the iterator (plain shape) or by the
+``async with`` block.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -68,11 +97,131 @@ _Hook = Callable[..., Any]
 # merges a failed run (add_stream) re-raises it without a second error chunk.
 _REPORTED = "_assistant_stream_error_reported"
 
+# Strong references to the detached producers: asyncio keeps only weak ones,
+# and a dropped Run must not take its running producer with it.
+_DETACHED: set[asyncio.Task[None]] = set()
+
 
 def _mark_reported(exc: BaseException) -> None:
     # AttributeError: only for exceptions without a __dict__ (rare).
     with contextlib.suppress(AttributeError):
         setattr(exc, _REPORTED, True)
+
+
+class _Loop:
+    """The few native calls the detached shape needs, for the running loop."""
+
+    __slots__ = ("call_soon", "clock", "spawn")
+
+    def __init__(self, native_token: object) -> None:
+        self.call_soon: Callable[..., object]
+        self.clock: Callable[[], float]
+        self.spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+        if isinstance(native_token, asyncio.AbstractEventLoop):
+            loop = native_token
+            self.call_soon = loop.call_soon_threadsafe
+            self.clock = loop.time
+
+            def spawn(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+                task = loop.create_task(fn())  # copies the caller's contextvars
+                _DETACHED.add(task)
+                task.add_done_callback(_DETACHED.discard)
+
+            self.spawn = spawn
+        else:
+            import trio  # the only other anyio backend
+
+            token = trio.lowlevel.current_trio_token()
+            self.call_soon = token.run_sync_soon
+            self.clock = trio.current_time
+
+            def spawn_system(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+                # A system task outlives the caller's nursery; it must not raise.
+                trio.lowlevel.spawn_system_task(fn, context=contextvars.copy_context())
+
+            self.spawn = spawn_system
+
+
+class _Producer:
+    """Runs the callback; holds no reference to the :class:`Run` (see the module doc)."""
+
+    __slots__ = ("callback", "controller", "core", "done", "fatal", "loop", "scope")
+
+    def __init__(
+        self, callback: RunCallback, controller: RunController, core: _RunCore, *, shield: bool
+    ) -> None:
+        core.bind()
+        self.callback = callback
+        self.controller = controller
+        self.core = core
+        self.done = anyio.Event()
+        # Shielded in a task group, where an outer cancellation must reach the
+        # callback only through stop(). A detached producer has no outer scope
+        # but its event loop's shutdown, which must reach it.
+        self.scope = anyio.CancelScope(shield=shield)
+        self.fatal: BaseException | None = None
+        assert core.token is not None
+        self.loop = _Loop(core.token.native_token)
+
+    def stop(self, grace_period: float) -> None:
+        """Signal the callback and cancel it after ``grace_period`` (loop thread, sync)."""
+        core = self.core
+        core.mark_cancelled()
+        core.buffer.cancel()
+        deadline = self.loop.clock() + grace_period
+        if deadline < self.scope.deadline:
+            self.scope.deadline = deadline
+
+    async def run_detached(self) -> None:
+        """The plain shape's task: :meth:`run`, keeping every exception in."""
+        try:
+            await self.run()
+        except anyio.get_cancelled_exc_class():
+            pass  # the event loop is shutting down and cancels every task
+        except BaseException as exc:
+            self.fatal = exc  # raised by the consumer at the end of the stream
+
+    async def run(self) -> None:
+        """Run the callback and merged streams, then end the buffer."""
+        core = self.core
+        try:
+            with self.scope:
+                async with anyio.create_task_group() as inner:
+                    core.task_group = inner
+                    inner.start_soon(self._call_callback)
+            core.task_group = None
+            self._finish()
+        finally:
+            core.task_group = None
+            # Idempotent; here so that the consumer never waits on a producer
+            # that died of something other than an Exception.
+            core.buffer.finish()
+            # From now on the controller raises RunClosedError. Not earlier: a
+            # stubborn callback still running after its closer gave up writes
+            # into a cancelled buffer, which drops the writes quietly.
+            core.buffer.end()
+            self.done.set()
+
+    async def _call_callback(self) -> None:
+        try:
+            await self.callback(self.controller)
+        except Exception as exc:
+            self.core.fail(exc)
+
+    def _finish(self) -> None:
+        core = self.core
+        buffer = core.buffer
+        core.close_open_tools()
+        error = core.error
+        if error is not None:
+            if core.cancelled:
+                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
+            else:
+                logger.error("run %s failed", core.run_id, exc_info=error)
+            if not getattr(error, _REPORTED, False):
+                buffer.add(ErrorChunk(error=str(error)))
+                _mark_reported(error)
+        buffer.finish()
 
 
 class _Batches:
@@ -108,25 +257,24 @@ class Run:
     run.batches()``, each batch being everything pending when asked — the
     shape an adapter wants for one write per batch).
 
-    Prefer ``async with create_run(cb) as run:`` around the loop: the block
-    owns the run's tasks and closes the run on exit. Without it, close a run
-    you stop reading early with :meth:`aclose`, from the task that iterated it.
+    ``async with create_run(cb) as run:`` around the loop ties the callback's
+    task to the block, which closes the run on exit. Without it, close a run
+    you stop reading early with :meth:`aclose` (from any task); a run dropped
+    unclosed is stopped when it is garbage-collected.
     """
 
     __slots__ = (
         "_accumulator",
         "_callback",
-        "_child_scope",
         "_closed",
         "_core",
-        "_gen",
         "_grace_period",
         "_index",
         "_on_cancel",
         "_on_complete",
         "_on_error",
         "_pending",
-        "_producer_done",
+        "_producer",
         "_reached_end",
         "_stopped",
         "_task_group",
@@ -145,6 +293,7 @@ class Run:
         on_error: _Hook | None = None,
         on_cancel: _Hook | None = None,
     ) -> None:
+        self._producer: _Producer | None = None  # first: __del__ reads it
         if not callable(callback):
             raise TypeError(f"callback must be an async callable, got {type(callback).__name__}")
         if run_id is None:
@@ -170,16 +319,30 @@ class Run:
         self._on_complete = on_complete
         self._on_error = on_error
         self._on_cancel = on_cancel
-        self._gen: AsyncGenerator[list[Chunk], None] | None = None
         self._pending: list[Chunk] = []
         self._index = 0
         self._closed = False
-        self._child_scope: anyio.CancelScope | None = None
-        self._producer_done: anyio.Event | None = None
         self._accumulator: Any = None
         self._reached_end = False
         self._stopped = False
         self._task_group: anyio.abc.TaskGroup | None = None
+
+    def __del__(self) -> None:
+        # A plain-shape run dropped while its producer runs: stop it as
+        # aclose() would. Scheduled on the loop: GC may run in any thread, and
+        # the stop touches the loop's events and the producer's cancel scope.
+        producer = self._producer
+        if (
+            producer is None
+            or self._task_group is not None
+            or self._stopped
+            or self._reached_end
+            or producer.done.is_set()
+        ):
+            return
+        # RuntimeError: the event loop is closed, and the producer with it.
+        with contextlib.suppress(RuntimeError):
+            producer.loop.call_soon(producer.stop, self._grace_period)
 
     @property
     def run_id(self) -> str:
@@ -207,32 +370,80 @@ class Run:
         return _Batches(self)
 
     async def _next_batch(self) -> list[Chunk]:
-        if self._task_group is not None:
-            return await self._next_batch_scoped()
-        gen = self._gen
-        if gen is None:
+        if self._reached_end or self._stopped:
+            raise StopAsyncIteration
+        producer = self._producer
+        scoped = self._task_group is not None
+        if producer is None:
             if self._closed:
                 raise StopAsyncIteration
-            self._gen = gen = self._batches()
-        return await gen.__anext__()
+            producer = self._start(scoped=False)
+            producer.loop.spawn(producer.run_detached)
+        if scoped:
+            batch = await self._wait_batch()
+        else:
+            try:
+                batch = await self._wait_batch()
+            except BaseException:
+                # The consumer was cancelled (or interrupted) while waiting:
+                # like an exception thrown into upstream's generator, that
+                # closes the run; shielded, so the callback has ended when the
+                # cancellation goes on.
+                with anyio.CancelScope(shield=True):
+                    await self._stop_and_wait(producer)
+                raise
+        if self._stopped:
+            # Another task closed the run while this one waited.
+            raise StopAsyncIteration
+        if batch is not None:
+            return batch
+        self._reached_end = True
+        fatal = producer.fatal
+        if fatal is not None:
+            await self._end(False)
+            raise fatal
+        if not scoped:
+            await self._end(True)
+        error = self._core.error
+        if error is not None:
+            raise error
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         """Stop the run: cancel the callback (after the grace period) and wait for it.
 
-        Safe to call more than once, and before iteration started (then the
-        callback never runs). Inside ``async with``, the callback is stopped
+        Safe to call more than once, from any task, and before iteration
+        started (then the callback never runs). Cancelling the task that
+        waits here ends the wait at once; the callback keeps being cancelled
+        and ends on its own. Inside ``async with``, the callback is stopped
         here and its task is collected when the block exits.
         """
         self._closed = True
         self._pending = []
-        if self._gen is not None:
-            await self._gen.aclose()
-        elif self._task_group is not None and not self._reached_end and not self._stopped:
-            await self._stop()
-            assert self._producer_done is not None
-            # Shielded: the callback was cancelled and is finishing; wait for it.
-            with anyio.CancelScope(shield=True):
-                await self._producer_done.wait()
+        self._index = 0
+        producer = self._producer
+        if producer is None or self._reached_end:
+            return
+        if self._task_group is not None:
+            if not self._stopped:
+                self._stopped = True
+                producer.stop(self._grace_period)
+                # Shielded: the callback was cancelled and is finishing; wait for it.
+                with anyio.CancelScope(shield=True):
+                    await producer.done.wait()
+            return
+        if self._stopped:
+            await producer.done.wait()
+            return
+        await self._stop_and_wait(producer)
+
+    async def _stop_and_wait(self, producer: _Producer) -> None:
+        self._stopped = True
+        producer.stop(self._grace_period)
+        try:
+            await producer.done.wait()  # cancellable: see the module doc
+        finally:
+            await self._end(False)
 
     # -- the safe shape: ``async with create_run(...) as run`` ---------------------------
 
@@ -242,13 +453,13 @@ class Run:
         The callback starts at once. Iteration inside the block needs no
         generator, so timeouts may wrap single ``anext`` calls.
         """
-        if self._gen is not None or self._task_group is not None or self._closed:
+        if self._producer is not None or self._closed:
             raise RuntimeError("enter the run with `async with` before iterating or closing it")
-        self._start()
+        producer = self._start(scoped=True)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(self._produce)
+        task_group.start_soon(producer.run)
         return self
 
     async def __aexit__(
@@ -259,36 +470,27 @@ class Run:
     ) -> None:
         """Stop the run if it has not ended, wait for its tasks, call the hook."""
         task_group = self._task_group
-        if task_group is None:  # pragma: no cover - __aenter__ failed
+        producer = self._producer
+        if task_group is None or producer is None:  # pragma: no cover - __aenter__ failed
             return
         try:
             if not self._reached_end and not self._stopped:
-                await self._stop()
+                self._stopped = True
+                producer.stop(self._grace_period)
             # The block's own exception is not passed in: the task group would
             # wrap it in an exception group. It propagates unchanged instead.
             await task_group.__aexit__(None, None, None)
         finally:
             await self._end(self._reached_end)
 
-    async def _next_batch_scoped(self) -> list[Chunk]:
-        if self._reached_end or self._stopped:
-            raise StopAsyncIteration
-        batch = await self._wait_batch()
-        if batch is not None:
-            return batch
-        self._reached_end = True
-        error = self._core.error
-        if error is not None:
-            raise error
-        raise StopAsyncIteration
-
     # -- shared by both shapes -----------------------------------------------------------
 
-    def _start(self) -> None:
-        self._core.bind()
-        self._producer_done = anyio.Event()
-        self._child_scope = anyio.CancelScope(shield=True)
+    def _start(self, *, scoped: bool) -> _Producer:
+        self._producer = producer = _Producer(
+            self._callback, self.controller, self._core, shield=scoped
+        )
         self._accumulator = self._make_accumulator()
+        return producer
 
     async def _wait_batch(self) -> list[Chunk] | None:
         """The next batch: everything pending, waiting if nothing is; ``None`` at the end."""
@@ -306,88 +508,12 @@ class Run:
                 await event.wait()
 
     async def _end(self, reached_end: bool) -> None:
-        self._core.buffer.end()
         accumulator = self._accumulator
         if accumulator is not None:
             self._accumulator = None  # hooks run once
             # A finished run's message is final; a cancelled one's is a snapshot.
             message = accumulator.finish() if reached_end else accumulator.message
             await self._call_hooks(reached_end, message)
-
-    # -- the lazy shape: a generator that owns the task group -----------------------------
-
-    async def _batches(self) -> AsyncGenerator[list[Chunk], None]:
-        self._start()
-        left: BaseException | None = None
-        try:
-            async with anyio.create_task_group() as task_group:
-                task_group.start_soon(self._produce)
-                try:
-                    while (batch := await self._wait_batch()) is not None:
-                        yield batch
-                except BaseException as exc:
-                    # The consumer left early (aclose, cancellation, an error
-                    # thrown in). Raised again below, outside the task group,
-                    # which would otherwise wrap it in an exception group.
-                    left = exc
-                    await self._stop()
-            if left is not None:
-                raise left
-            self._reached_end = True
-        finally:
-            await self._end(self._reached_end)
-        if self._core.error is not None:
-            raise self._core.error
-
-    async def _stop(self) -> None:
-        self._stopped = True
-        core = self._core
-        core.mark_cancelled()
-        core.buffer.cancel()
-        assert self._producer_done is not None
-        assert self._child_scope is not None
-        with anyio.move_on_after(self._grace_period, shield=True):
-            await self._producer_done.wait()
-        self._child_scope.cancel()
-
-    async def _produce(self) -> None:
-        core = self._core
-        assert self._child_scope is not None
-        assert self._producer_done is not None
-        try:
-            with self._child_scope:
-                async with anyio.create_task_group() as inner:
-                    core.task_group = inner
-                    inner.start_soon(self._call_callback)
-            core.task_group = None
-            self._finish()
-        finally:
-            core.task_group = None
-            # Idempotent; here so that the consumer never waits on a producer
-            # that died of something other than an Exception.
-            core.buffer.finish()
-            self._producer_done.set()
-
-    async def _call_callback(self) -> None:
-        try:
-            await self._callback(self.controller)
-        except Exception as exc:
-            self._core.fail(exc)
-
-    def _finish(self) -> None:
-        core = self._core
-        buffer = core.buffer
-        core.close_open_tools()
-        error = core.error
-        if error is not None:
-            if core.cancelled:
-                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
-            else:
-                logger.error("run %s failed", core.run_id, exc_info=error)
-            if not getattr(error, _REPORTED, False):
-                buffer.add(ErrorChunk(error=str(error)))
-                _mark_reported(error)
-        buffer.finish()
 
     # -- hooks -----------------------------------------------------------------------
 

@@ -96,13 +96,7 @@ BY_DESIGN: dict[str, tuple[str, str]] = {
 }
 
 #: Real incompatibilities, still open (test id -> (what, failure text)).
-KNOWN_BUGS: dict[str, tuple[str, str]] = {
-    "test_cancellation.py::test_early_stream_close_does_not_swallow_close_task_cancellation": (
-        "Run.aclose() from another task cancels the task that iterated the run "
-        "(the run's task group lives in an async generator); fix belongs in run/runner.py",
-        "Cancelled via cancel scope",
-    ),
-}
+KNOWN_BUGS: dict[str, tuple[str, str]] = {}
 
 #: Added to the copied suite: asyncio only (upstream's tests use asyncio
 #: primitives directly), and the compact-JSON annotation.
