@@ -186,6 +186,10 @@ _OPEN_EMPTY: Final = 0  # begun, no args text yet
 _OPEN: Final = 1  # begun, some args text sent
 _SETTLED: Final = 2  # args finished or result sent
 
+# The end of encode_many's input: a sentinel, since any other value (even
+# None) is an item that must fail as "not a chunk".
+_END: Final[Any] = object()
+
 
 class _Tool:
     """One tool call of the stream: its state and the prebuilt head of its args lines."""
@@ -290,28 +294,52 @@ class DataStreamEncoder:
         encode_into = self._json.encode_into
         write = self._write
         mark = 0
-        chunk: Chunk | None = None
+        it = iter(chunks)
+        chunk: Chunk = next(it, _END)
         try:
-            for chunk in chunks:
-                mark = len(buffer)
-                # Hot paths, inlined: text and reasoning deltas without a parent.
+            while chunk is not _END:
+                # Hot paths, inlined: runs of text or reasoning deltas without a
+                # parent. Each line's newline goes out with the next line's
+                # code, one append fewer per line; and no frame start is
+                # recorded (a failure finds it from the last newline instead).
                 if type(chunk) is TextDeltaChunk and not chunk.parent_id:
                     buffer += b"0:"
                     encode_into(chunk.text_delta, buffer, -1)
+                    for chunk in it:
+                        if type(chunk) is not TextDeltaChunk or chunk.parent_id:
+                            break
+                        buffer += b"\n0:"
+                        encode_into(chunk.text_delta, buffer, -1)
+                    else:
+                        chunk = _END
                     buffer += b"\n"
                 elif type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
                     buffer += b"g:"
                     encode_into(chunk.reasoning_delta, buffer, -1)
+                    for chunk in it:
+                        if type(chunk) is not ReasoningDeltaChunk or chunk.parent_id:
+                            break
+                        buffer += b"\ng:"
+                        encode_into(chunk.reasoning_delta, buffer, -1)
+                    else:
+                        chunk = _END
                     buffer += b"\n"
                 else:
+                    # _write may put lines before the chunk's own (closing
+                    # open tool calls): keep where they start.
+                    mark = len(buffer)
                     write(buffer, chunk)
+                    chunk = next(it, _END)
         except ChunkEncodeError as exc:
-            del buffer[mark:]
+            del buffer[mark:]  # only _write raises this
             exc.partial = bytes(buffer)
             raise
         except (TypeError, ValueError, OverflowError) as exc:
+            if _is_hot(chunk):
+                # A hot line is one line and JSON never holds a raw newline:
+                # the failed frame starts after the last newline.
+                mark = buffer.rfind(b"\n") + 1
             del buffer[mark:]
-            assert chunk is not None
             raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
 
@@ -448,6 +476,13 @@ def _unknown_tool(chunk: Chunk, tool_call_id: str) -> ChunkEncodeError:
     return ChunkEncodeError(
         f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
         "(no tool-call-begin for it in this stream)"
+    )
+
+
+def _is_hot(chunk: Chunk) -> bool:
+    """Whether :meth:`DataStreamEncoder.encode_many` writes ``chunk`` itself."""
+    return type(chunk) in (TextDeltaChunk, ReasoningDeltaChunk) and not getattr(
+        chunk, "parent_id", None
     )
 
 
