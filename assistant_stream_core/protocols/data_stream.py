@@ -190,17 +190,20 @@ _SETTLED: Final = 2  # args finished or result sent
 # None) is an item that must fail as "not a chunk".
 _END: Final[Any] = object()
 
+# The head of a tool call's args lines, up to its delta: see _Tool.
+_DELTA_HEAD: Final = b'c:{"toolCallId":%b,"argsTextDelta":'
 
-class _Tool:
-    """One tool call of the stream: its state and the prebuilt head of its args lines."""
 
-    __slots__ = ("delta_head", "state")
+class _Tool(msgspec.Struct, gc=False):
+    """One tool call of the stream: its state and the prebuilt head of its args lines.
 
-    def __init__(self, delta_head: bytes) -> None:
-        # b'c:{"toolCallId":"<id>","argsTextDelta":', the bytes _ToolDelta would
-        # start with: a delta line then costs one encode of its text.
-        self.delta_head = delta_head
-        self.state = _OPEN_EMPTY
+    A Struct, not a class with ``__init__``: built in C, once per call.
+    """
+
+    # b'c:{"toolCallId":<id>,"argsTextDelta":', the bytes _ToolDelta would
+    # start with: a delta line then costs one encode of its text.
+    delta_head: bytes
+    state: int = _OPEN_EMPTY
 
 
 class DataStreamEncoder:
@@ -231,16 +234,15 @@ class DataStreamEncoder:
 
     def encode(self, chunk: Chunk) -> bytes:
         """Return the lines for one chunk (``b""`` for a chunk with no line)."""
-        # Hot path for callers that encode chunk by chunk (``encode_stream``):
-        # one formatting call instead of a batch buffer.
+        # Hot path for callers that encode chunk by chunk: one formatting call
+        # instead of a batch buffer.
         try:
             if type(chunk) is TextDeltaChunk and not chunk.parent_id:
                 return b"0:%b\n" % self._dumps(chunk.text_delta)
-            if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
-                return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
             pass  # _encode_one raises the error that names the chunk and field
-        return self._encode_one(chunk)
+        frames = self.encode_frames(chunk)
+        return frames if isinstance(frames, bytes) else b"".join(frames)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
         """Return the lines for one chunk, one item per line.
@@ -250,18 +252,56 @@ class DataStreamEncoder:
         ``encode_stream``) then pay nothing for the common case. Zero lines or
         several come back as a list.
         """
+        # The kinds a run writes most, each formatted as its one line without
+        # a batch buffer. Any failure falls through to the general path, which
+        # raises the error that names the chunk and field: so nothing here
+        # changes the encoder's state before its line is complete.
+        dumps = self._dumps
         try:
-            if type(chunk) is TextDeltaChunk and not chunk.parent_id:
-                return b"0:%b\n" % self._dumps(chunk.text_delta)
-            if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
-                return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
-            if type(chunk) is ToolCallDeltaChunk:
+            if type(chunk) is TextDeltaChunk:
+                if not chunk.parent_id:
+                    return b"0:%b\n" % dumps(chunk.text_delta)
+            elif type(chunk) is ToolCallDeltaChunk:
                 tool = self._tools.get(chunk.tool_call_id)
                 if tool is not None and tool.state != _SETTLED:
-                    line = b"%b%b}\n" % (tool.delta_head, self._dumps(chunk.args_text_delta))
+                    line = b"%b%b}\n" % (tool.delta_head, dumps(chunk.args_text_delta))
                     if chunk.args_text_delta:
                         tool.state = _OPEN
                     return line
+            elif type(chunk) is ReasoningDeltaChunk:
+                if not chunk.parent_id:
+                    return b"g:%b\n" % dumps(chunk.reasoning_delta)
+            elif type(chunk) is ToolCallBeginChunk:
+                tool_call_id = chunk.tool_call_id
+                if not chunk.parent_id and tool_call_id not in self._tools:
+                    # What _ToolBegin encodes to, with the id encoded once for
+                    # both this line and the call's args head.
+                    id_json = dumps(tool_call_id)
+                    line = b'b:{"toolCallId":%b,"toolName":%b}\n' % (
+                        id_json,
+                        dumps(chunk.tool_name),
+                    )
+                    self._tools[tool_call_id] = _Tool(_DELTA_HEAD % id_json)
+                    self._open_tools[tool_call_id] = None
+                    return line
+            elif type(chunk) is ToolResultChunk:
+                tool = self._tools.get(chunk.tool_call_id)
+                if tool is not None:
+                    wire = _ToolResult(
+                        chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error
+                    )
+                    line = b"a:%b\n" % dumps(wire)
+                    tool.state = _SETTLED
+                    self._open_tools.pop(chunk.tool_call_id, None)
+                    return line
+            elif type(chunk) is UpdateStateChunk:
+                return b"aui-state:%b\n" % dumps(chunk.operations)
+            elif type(chunk) is StepStartChunk:
+                return b"f:%b\n" % dumps(_StepStart(chunk.message_id))
+            elif type(chunk) is StepFinishChunk and not self._open_tools:
+                usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+                wire_finish = _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
+                return b"e:%b\n" % dumps(wire_finish)
         except (TypeError, ValueError, OverflowError):
             pass  # _encode_one raises the error that names the chunk and field
         # Only closing open tool calls (before an error or a finish) puts a
@@ -375,8 +415,7 @@ class DataStreamEncoder:
             out += b"b:"
             wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
             encode_into(wire, out, -1)
-            head = b'c:{"toolCallId":%b,"argsTextDelta":' % self._dumps(chunk.tool_call_id)
-            self._tools[chunk.tool_call_id] = _Tool(head)
+            self._tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % self._dumps(chunk.tool_call_id))
             self._open_tools[chunk.tool_call_id] = None
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.tool_call_id)

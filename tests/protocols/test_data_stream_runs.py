@@ -1,9 +1,13 @@
-"""``DataStreamEncoder.encode_many`` writes runs of deltas in an inner loop.
+"""The Data Stream encoder's fast paths write what its general path writes.
 
-A run of text (or reasoning) deltas without a parent is written with each
-line's newline sent together with the next line's code, and no frame start is
-recorded per line: a failure finds it from the last newline. These tests pin
-that the bytes and the failure's ``partial`` are those of the general path.
+``encode_many`` writes a run of text (or reasoning) deltas without a parent
+in an inner loop, each line's newline sent together with the next line's
+code, and records no frame start per line: a failure finds it from the last
+newline. ``encode_frames`` formats the kinds a run writes most (tool call
+begin, result, state, steps) as one line without a batch buffer, and falls
+back to the general path on any failure. These tests pin that the bytes, the
+failure's ``partial`` and the encoder's state after a failure are those of the
+general path.
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ from assistant_stream_core.chunks import (
     Chunk,
     DataChunk,
     ReasoningDeltaChunk,
+    StepFinishChunk,
+    StepStartChunk,
     TextDeltaChunk,
     ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
 )
 from assistant_stream_core.errors import ChunkEncodeError
 from assistant_stream_core.protocols.data_stream import DataStreamEncoder
+from assistant_stream_core.state import SetOperation
 from assistant_stream_core.testing.strategies import chunk_sequences
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,3 +101,67 @@ def test_none_in_the_input_is_not_a_chunk_not_the_end() -> None:
     with pytest.raises(ChunkEncodeError, match="not a chunk") as info:
         DataStreamEncoder().encode_many(items())
     assert info.value.partial == b'0:"a"\n'
+
+
+def one_line_cases() -> list[Chunk]:
+    return [
+        StepStartChunk("m\u00e9"),
+        ToolCallBeginChunk('id "\u00e9\\', "get_\u00e9"),
+        ToolCallBeginChunk(7, 8),  # type: ignore[arg-type]  # not validated: written as given
+        ToolCallDeltaChunk('id "\u00e9\\', '{"a":'),
+        ToolResultChunk('id "\u00e9\\', None),
+        ToolResultChunk(7, {"x": [1.5, None]}, artifact={"a": 1}, is_error=True),  # type: ignore[arg-type]
+        UpdateStateChunk([SetOperation(("a", "0"), {"b": float("nan")})]),
+        StepFinishChunk("stop", 3, 4, is_continued=True),
+    ]
+
+
+def test_one_line_kinds_write_the_general_paths_bytes() -> None:
+    run = one_line_cases()
+    framed, batch = DataStreamEncoder(), DataStreamEncoder()
+    items = [framed.encode_frames(chunk) for chunk in run]
+    assert all(isinstance(item, bytes) for item in items)  # one line each, no list
+    assert b"".join(items) == batch.encode_many(run)  # type: ignore[arg-type]
+    assert items[1] == b'b:{"toolCallId":"id \\"\xc3\xa9\\\\","toolName":"get_\xc3\xa9"}\n'
+    assert items[2] == b'b:{"toolCallId":7,"toolName":8}\n'
+    assert framed.finish() == batch.finish() == b""
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (ToolCallBeginChunk("t2", object()), "tool_name"),  # type: ignore[arg-type]
+        (ToolResultChunk("t1", object()), "result"),
+        (UpdateStateChunk([SetOperation(("a",), object())]), "operations"),
+        (StepStartChunk(object()), "message_id"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_failed_one_line_kind_changes_nothing(bad: Chunk, field: str) -> None:
+    framed, reference = DataStreamEncoder(), DataStreamEncoder()
+    for encoder in (framed, reference):
+        encoder.encode(ToolCallBeginChunk("t1", "tool"))
+    for method in (framed.encode_frames, framed.encode):
+        with pytest.raises(ChunkEncodeError, match=field) as info:
+            method(bad)
+        assert info.value.field == field
+        assert info.value.partial == b""
+    # The call is still open and "t2" still unused: both encoders go on alike.
+    after: list[Chunk] = [
+        ToolCallBeginChunk("t2", "x"),
+        ToolCallDeltaChunk("t1", "{}"),
+        StepFinishChunk("stop"),
+    ]
+    assert framed.encode_many(after) == reference.encode_many(after)
+
+
+def test_a_step_finish_with_open_calls_closes_them_first() -> None:
+    encoder = DataStreamEncoder()
+    encoder.encode(ToolCallBeginChunk("t1", "tool"))
+    assert encoder.encode_frames(StepFinishChunk("stop")) == [
+        b'c:{"toolCallId":"t1","argsTextDelta":"{}","isFinal":true}\n',
+        b'e:{"finishReason":"stop","usage":{"inputTokens":0,"outputTokens":0},'
+        b'"isContinued":false}\n',
+    ]
+    # A begun id stays taken after its call settled.
+    with pytest.raises(ChunkEncodeError, match="already used"):
+        encoder.encode_frames(ToolCallBeginChunk("t1", "tool"))
