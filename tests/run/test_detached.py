@@ -37,8 +37,12 @@ def _stubborn(seconds: float, seen: _Seen) -> Any:
                 try:
                     await anyio.sleep(0.01)
                 except anyio.get_cancelled_exc_class():
-                    seen["cancelled"] = True
-                    continue  # swallowed on purpose
+                    seen["cancelled"] = True  # swallowed on purpose
+                # Dropped quietly while the run is being cancelled, also after
+                # a closer gave up waiting: not a RunClosedError.
+                c.append_text(".")
+        except Exception as exc:
+            seen["error"] = exc
         finally:
             seen["finally"] = time.monotonic()
             seen["is_cancelled"] = c.is_cancelled
@@ -61,7 +65,13 @@ class _Seen(dict[str, Any]):
 
 async def test_cancelling_the_closing_task_ends_its_wait_and_spares_the_reader() -> None:
     seen = _Seen()
-    run_ = create_run(_stubborn(0.3, seen), grace_period=0.01)
+    hooks: list[tuple[str, Any]] = []
+    run_ = create_run(
+        _stubborn(0.3, seen),
+        grace_period=0.01,
+        on_cancel=lambda run_id, message: hooks.append(("cancel", message)),
+        on_complete=lambda run_id, message: hooks.append(("complete", message)),
+    )
     assert await run_.__anext__() == TextDeltaChunk(text_delta="start")
     closer_cancelled: list[bool] = []
 
@@ -86,6 +96,10 @@ async def test_cancelling_the_closing_task_ends_its_wait_and_spares_the_reader()
     await seen.wait_ended()
     assert seen["cancelled"] is True
     assert seen["is_cancelled"] is True
+    assert "error" not in seen
+    # on_cancel was called once, by the cancelled closer (shielded), with
+    # what the consumer had received.
+    assert [(name, [p.text for p in m.parts]) for name, m in hooks] == [("cancel", ["start"])]
 
 
 async def test_an_uncancelled_close_from_another_task_waits_for_the_callback() -> None:
