@@ -239,6 +239,8 @@ class DataStreamEncoder:
         try:
             if type(chunk) is TextDeltaChunk and not chunk.parent_id:
                 return b"0:%b\n" % self._dumps(chunk.text_delta)
+            if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
+                return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
             pass  # _encode_one raises the error that names the chunk and field
         frames = self.encode_frames(chunk)
