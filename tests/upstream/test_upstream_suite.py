@@ -7,9 +7,9 @@ to a temporary directory with every ``assistant_stream`` import rewritten to
 issue says: ``test_resumable_*.py`` and ``test_langgraph.py``.
 
 Every test must pass except those in :data:`BY_DESIGN`, which fail because of
-a deliberate, documented difference (``docs/migrating.rst``), and those in
-:data:`KNOWN_BUGS`, real incompatibilities still open. Both lists are exact:
-a listed test that starts passing fails here too, so the lists stay honest.
+a deliberate, documented difference (``docs/migrating.rst``). The list is
+exact: a listed test that starts passing fails here too, so it stays honest.
+(A real incompatibility is fixed, not listed.)
 Each entry names text that the failure message must contain, so a listed
 test that fails for another reason is caught.
 
@@ -94,9 +94,6 @@ BY_DESIGN: dict[str, tuple[str, str]] = {
         "unexpected keyword argument 'state_data'",
     ),
 }
-
-#: Real incompatibilities, still open (test id -> (what, failure text)).
-KNOWN_BUGS: dict[str, tuple[str, str]] = {}
 
 #: Added to the copied suite: asyncio only (upstream's tests use asyncio
 #: primitives directly), and the compact-JSON annotation.
@@ -260,13 +257,11 @@ def test_suite_ran(outcomes: dict[str, Outcome]) -> None:
 
 
 def test_only_listed_tests_fail(outcomes: dict[str, Outcome]) -> None:
-    """Exactly the tests of :data:`BY_DESIGN` and :data:`KNOWN_BUGS` fail."""
+    """Exactly the tests of :data:`BY_DESIGN` fail."""
     failed = {test_id for test_id, o in outcomes.items() if o.status == "failed"}
-    unexpected = {
-        t: outcomes[t].message[:2000] for t in failed - BY_DESIGN.keys() - KNOWN_BUGS.keys()
-    }
+    unexpected = {t: outcomes[t].message[:2000] for t in failed - BY_DESIGN.keys()}
     assert unexpected == {}
-    assert sorted(set(BY_DESIGN) | set(KNOWN_BUGS)) == sorted(failed)
+    assert sorted(BY_DESIGN) == sorted(failed)
 
 
 @pytest.mark.parametrize("test_id", sorted(BY_DESIGN))
@@ -275,14 +270,6 @@ def test_fails_for_its_documented_reason(outcomes: dict[str, Outcome], test_id: 
     outcome = outcomes[test_id]
     assert outcome.status == "failed"
     assert BY_DESIGN[test_id][1] in outcome.message
-
-
-@pytest.mark.parametrize("test_id", sorted(KNOWN_BUGS))
-def test_known_bug_still_fails_the_same_way(outcomes: dict[str, Outcome], test_id: str) -> None:
-    """A known bug fails as described (remove it from the list once fixed)."""
-    outcome = outcomes[test_id]
-    assert outcome.status == "failed"
-    assert KNOWN_BUGS[test_id][1] in outcome.message
 
 
 def test_migration_notes_list_every_by_design_failure() -> None:
