@@ -335,6 +335,7 @@ class DataStreamEncoder:
         buffer = bytearray()
         encode_into = self._json.encode_into
         write = self._write
+        tools_get = self._tools.get
         mark = 0
         it = iter(chunks)
         chunk: Chunk = next(it, _END)
@@ -370,6 +371,18 @@ class DataStreamEncoder:
                     # _write may put lines before the chunk's own (closing
                     # open tool calls): keep where they start.
                     mark = len(buffer)
+                    if type(chunk) is ToolCallDeltaChunk:
+                        # Args text of an open call, inlined: the next most
+                        # frequent line of a run.
+                        tool = tools_get(chunk.tool_call_id)
+                        if tool is not None and tool.state != _SETTLED:
+                            buffer += tool.delta_head
+                            encode_into(chunk.args_text_delta, buffer, -1)
+                            buffer += b"}\n"
+                            if chunk.args_text_delta:
+                                tool.state = _OPEN
+                            chunk = next(it, _END)
+                            continue
                     write(buffer, chunk)
                     chunk = next(it, _END)
         except ChunkEncodeError as exc:

@@ -165,3 +165,26 @@ def test_a_step_finish_with_open_calls_closes_them_first() -> None:
     # A begun id stays taken after its call settled.
     with pytest.raises(ChunkEncodeError, match="already used"):
         encoder.encode_frames(ToolCallBeginChunk("t1", "tool"))
+
+
+def test_a_failed_args_delta_in_a_batch_keeps_the_lines_before_and_the_call_open() -> None:
+    encoder = DataStreamEncoder()
+    with pytest.raises(ChunkEncodeError, match="args_text_delta") as info:
+        encoder.encode_many(
+            [
+                ToolCallBeginChunk("t1", "x"),
+                ToolCallDeltaChunk("t1", '{"a":'),
+                TextDeltaChunk("b"),
+                ToolCallDeltaChunk("t1", object()),  # type: ignore[arg-type]
+            ]
+        )
+    assert info.value.partial == (
+        b'b:{"toolCallId":"t1","toolName":"x"}\n'
+        b'c:{"toolCallId":"t1","argsTextDelta":"{\\"a\\":"}\n0:"b"\n'
+    )
+    # Args text after the call settled is dropped, as upstream does.
+    assert encoder.encode_many(
+        [ToolCallDeltaChunk("t1", "1}"), ToolResultChunk("t1", 1), ToolCallDeltaChunk("t1", "x")]
+    ) == (b'c:{"toolCallId":"t1","argsTextDelta":"1}"}\na:{"toolCallId":"t1","result":1}\n')
+    with pytest.raises(ChunkEncodeError, match="unknown tool_call_id"):
+        encoder.encode_many([ToolCallDeltaChunk("t9", "x")])
