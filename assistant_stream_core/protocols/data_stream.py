@@ -427,10 +427,18 @@ class DataStreamEncoder:
                     f"cannot encode tool-call-begin chunk: tool_call_id "
                     f"{chunk.tool_call_id!r} was already used in this stream"
                 )
-            out += b"b:"
-            wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
-            encode_into(wire, out, -1)
-            self._tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % self._dumps(chunk.tool_call_id))
+            # The id is encoded once, for this line and the call's args head.
+            id_json = self._dumps(chunk.tool_call_id)
+            if chunk.parent_id:
+                out += b"b:"
+                encode_into(
+                    _ToolBegin(chunk.tool_call_id, chunk.tool_name, chunk.parent_id), out, -1
+                )
+            else:
+                out += b'b:{"toolCallId":%b,"toolName":' % id_json  # what _ToolBegin writes
+                encode_into(chunk.tool_name, out, -1)
+                out += b"}"
+            self._tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % id_json)
             self._open_tools[chunk.tool_call_id] = None
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.tool_call_id)
@@ -448,8 +456,9 @@ class DataStreamEncoder:
             out += b"aui-state:"
             encode_into(chunk.operations, out, -1)
         elif type(chunk) is StepStartChunk:
-            out += b"f:"
-            encode_into(_StepStart(chunk.message_id), out, -1)
+            out += b'f:{"messageId":'  # what _StepStart writes
+            encode_into(chunk.message_id, out, -1)
+            out += b"}"
         elif type(chunk) is StepFinishChunk:
             if self._open_tools:
                 self._close_open_tools(out)

@@ -124,7 +124,28 @@ def test_one_line_kinds_write_the_general_paths_bytes() -> None:
     assert b"".join(items) == batch.encode_many(run)  # type: ignore[arg-type]
     assert items[1] == b'b:{"toolCallId":"id \\"\xc3\xa9\\\\","toolName":"get_\xc3\xa9"}\n'
     assert items[2] == b'b:{"toolCallId":7,"toolName":8}\n'
+    assert items[0] == b'f:{"messageId":"m\xc3\xa9"}\n'
     assert framed.finish() == batch.finish() == b""
+
+
+def test_begin_and_step_start_lines_are_the_wire_structs() -> None:
+    # The formatted lines must equal msgspec's encoding of the wire objects
+    # (key order included), in encode_many as in encode_frames.
+    run: list[Chunk] = [
+        StepStartChunk('m"1'),
+        ToolCallBeginChunk("t1", "x"),
+        ToolCallBeginChunk("t2", "y", parent_id="p"),
+        ToolCallBeginChunk("t3", "z", parent_id=""),
+    ]
+    expected = (
+        b'f:{"messageId":"m\\"1"}\n'
+        b'b:{"toolCallId":"t1","toolName":"x"}\n'
+        b'b:{"toolCallId":"t2","toolName":"y","parentId":"p"}\n'
+        b'b:{"toolCallId":"t3","toolName":"z"}\n'
+    )
+    assert DataStreamEncoder().encode_many(run) == expected
+    framed = DataStreamEncoder()
+    assert b"".join(framed.encode(chunk) for chunk in run) == expected
 
 
 @pytest.mark.parametrize(
