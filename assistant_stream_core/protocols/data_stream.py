@@ -405,23 +405,12 @@ class DataStreamEncoder:
         return bytes(buffer)
 
     # One branch per chunk kind, JSON written straight into the buffer; the
-    # kinds a run writes most come first (encode_many writes deltas without a
-    # parent itself).
+    # kinds a run writes most come first (encode_many writes text and
+    # reasoning deltas without a parent and args deltas of open calls itself,
+    # so those that reach here are the rare ones).
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         encode_into = self._json.encode_into
-        if type(chunk) is ToolCallDeltaChunk:
-            tool = self._tools.get(chunk.tool_call_id)
-            if tool is None:
-                raise _unknown_tool(chunk, chunk.tool_call_id)
-            if tool.state == _SETTLED:
-                return  # upstream drops args text after the call settled
-            # The line's head is constant per call: only the delta is encoded.
-            out += tool.delta_head
-            encode_into(chunk.args_text_delta, out, -1)
-            out += b"}"
-            if chunk.args_text_delta:
-                tool.state = _OPEN
-        elif type(chunk) is ToolCallBeginChunk:
+        if type(chunk) is ToolCallBeginChunk:
             if chunk.tool_call_id in self._tools:
                 raise ChunkEncodeError(
                     f"cannot encode tool-call-begin chunk: tool_call_id "
@@ -465,6 +454,18 @@ class DataStreamEncoder:
             out += b"e:"
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             encode_into(_StepFinish(chunk.finish_reason, usage, chunk.is_continued), out, -1)
+        elif type(chunk) is ToolCallDeltaChunk:
+            tool = self._tools.get(chunk.tool_call_id)
+            if tool is None:
+                raise _unknown_tool(chunk, chunk.tool_call_id)
+            if tool.state == _SETTLED:
+                return  # upstream drops args text after the call settled
+            # The line's head is constant per call: only the delta is encoded.
+            out += tool.delta_head
+            encode_into(chunk.args_text_delta, out, -1)
+            out += b"}"
+            if chunk.args_text_delta:
+                tool.state = _OPEN
         elif type(chunk) is TextDeltaChunk:
             if chunk.parent_id:
                 out += b"aui-text-delta:"
