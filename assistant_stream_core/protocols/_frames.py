@@ -15,9 +15,17 @@ from typing import Any, TypeVar
 import msgspec
 
 from ..chunks import Chunk
-from ..errors import ChunkEncodeError, ProtocolError
+from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..state import Operation, coerce_operation
 
-__all__ = ["decode_frame", "encode_error", "json_encoder", "split_frames", "typed_decoder"]
+__all__ = [
+    "decode_frame",
+    "decode_operations",
+    "encode_error",
+    "json_encoder",
+    "split_frames",
+    "typed_decoder",
+]
 
 T = TypeVar("T")
 
@@ -80,3 +88,11 @@ def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset:
         raise ProtocolError(f"invalid {what}: {exc}", offset=offset) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"{what} is not valid JSON: {exc}", offset=offset) from None
+
+
+def decode_operations(raw: list[dict[str, Any]], what: str, offset: int) -> list[Operation]:
+    """Turn a frame's decoded state operations into Structs, or raise :class:`ProtocolError`."""
+    try:
+        return [coerce_operation(op) for op in raw]
+    except (StateError, TypeError, ValueError, KeyError) as exc:
+        raise ProtocolError(f"invalid {what} operation: {exc}", offset=offset) from None

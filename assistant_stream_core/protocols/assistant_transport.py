@@ -55,9 +55,8 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError, StateError
-from ..state import Operation, coerce_operation
-from ._frames import encode_error, json_encoder, split_frames
+from ..errors import ChunkEncodeError, ProtocolError
+from ._frames import decode_operations, encode_error, json_encoder, split_frames
 from ._sse import SSEParser
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -696,7 +695,9 @@ class AssistantTransportDecoder:
             )
         else:
             assert type(frame) is _UpdateState
-            out.append(UpdateStateChunk(_operations(frame.operations, offset)))
+            out.append(
+                UpdateStateChunk(decode_operations(frame.operations, "update-state", offset))
+            )
 
     def _explain(self, text: str, exc: msgspec.DecodeError) -> str:
         """Name the problem: not JSON, not an object, unknown type, or bad fields."""
@@ -738,13 +739,6 @@ class AssistantTransportDecoder:
         assert type(part) is _DataPart
         self._parts.append(_DecodedPart("data", parent_id, None))
         return [DataChunk({"name": part.name, "data": part.data})]
-
-
-def _operations(raw: list[dict[str, Any]], offset: int) -> list[Operation]:
-    try:
-        return [coerce_operation(op) for op in raw]
-    except (StateError, TypeError, ValueError, KeyError) as exc:
-        raise ProtocolError(f"invalid update-state operation: {exc}", offset=offset) from None
 
 
 def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:

@@ -73,9 +73,15 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError, StateError
-from ..state import Operation, coerce_operation
-from ._frames import decode_frame, encode_error, json_encoder, split_frames, typed_decoder
+from ..errors import ChunkEncodeError, ProtocolError
+from ._frames import (
+    decode_frame,
+    decode_operations,
+    encode_error,
+    json_encoder,
+    split_frames,
+    typed_decoder,
+)
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -637,19 +643,12 @@ class DataStreamDecoder:
             out.append(AnnotationsChunk(decode_frame(_LIST, payload, "8: annotations", at)))
         elif code == "aui-state":
             raw = decode_frame(_OPERATIONS, payload, "aui-state", at)
-            out.append(UpdateStateChunk(_operations(raw, at)))
+            out.append(UpdateStateChunk(decode_operations(raw, "aui-state", at)))
         elif code in _DECODERS:
             wire = decode_frame(_DECODERS[code], payload, f"{code}: frame", at)
             out.extend(_from_wire(wire))
         elif code not in _IGNORED_CODES:
             raise ProtocolError(f"unknown line code {code[:40]!r}", offset=offset)
-
-
-def _operations(raw: list[dict[str, Any]], offset: int) -> list[Operation]:
-    try:
-        return [coerce_operation(op) for op in raw]
-    except (StateError, TypeError, ValueError, KeyError) as exc:
-        raise ProtocolError(f"invalid aui-state operation: {exc}", offset=offset) from None
 
 
 def _from_wire(wire: Any) -> list[Chunk]:
