@@ -198,6 +198,9 @@ _END: Final[Any] = object()
 
 # The head of a tool call's args lines, up to its delta: see _Tool.
 _DELTA_HEAD: Final = b'c:{"toolCallId":%b,"argsTextDelta":'
+# A result line without artifact or error flag, as _ToolResult writes it.
+_RESULT_HEAD: Final = b'a:{"toolCallId":%b,"result":'
+_RESULT_LINE: Final = _RESULT_HEAD + b"%b}\n"
 
 
 class _Tool(msgspec.Struct, gc=False):
@@ -209,6 +212,8 @@ class _Tool(msgspec.Struct, gc=False):
     # b'c:{"toolCallId":<id>,"argsTextDelta":', the bytes _ToolDelta would
     # start with: a delta line then costs one encode of its text.
     delta_head: bytes
+    # The call's id as JSON, for the head of its result line.
+    id_json: bytes
     state: int = _OPEN_EMPTY
 
 
@@ -289,16 +294,19 @@ class DataStreamEncoder:
                         id_json,
                         dumps(chunk.tool_name),
                     )
-                    self._tools[tool_call_id] = _Tool(_DELTA_HEAD % id_json)
+                    self._tools[tool_call_id] = _Tool(_DELTA_HEAD % id_json, id_json)
                     self._open_tools[tool_call_id] = None
                     return line
             elif type(chunk) is ToolResultChunk:
                 tool = self._tools.get(chunk.tool_call_id)
                 if tool is not None:
-                    wire = _ToolResult(
-                        chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error
-                    )
-                    line = b"a:%b\n" % dumps(wire)
+                    if chunk.artifact is None and chunk.is_error is False:
+                        line = _RESULT_LINE % (tool.id_json, dumps(chunk.result))
+                    else:
+                        wire = _ToolResult(
+                            chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error
+                        )
+                        line = b"a:%b\n" % dumps(wire)
                     tool.state = _SETTLED
                     self._open_tools.pop(chunk.tool_call_id, None)
                     return line
@@ -342,7 +350,7 @@ class DataStreamEncoder:
         encode_into = self._json.encode_into
         write = self._write
         tools_get = self._tools.get
-        mark = 0
+        open_tools = self._open_tools
         it = iter(chunks)
         chunk: Chunk = next(it, _END)
         try:
@@ -374,33 +382,77 @@ class DataStreamEncoder:
                         chunk = _END
                     buffer += b"\n"
                 else:
-                    # _write may put lines before the chunk's own (closing
-                    # open tool calls): keep where they start.
-                    mark = len(buffer)
                     if type(chunk) is ToolCallDeltaChunk:
-                        # Args text of an open call, inlined: the next most
-                        # frequent line of a run.
+                        # A run of args text of one open call, inlined: the
+                        # next most frequent lines of a run. As above, each
+                        # line's end goes out with the next line's head.
                         tool = tools_get(chunk.tool_call_id)
                         if tool is not None and tool.state != _SETTLED:
-                            buffer += tool.delta_head
+                            tool_call_id = chunk.tool_call_id
+                            head = tool.delta_head
+                            buffer += head
                             encode_into(chunk.args_text_delta, buffer, -1)
-                            buffer += b"}\n"
                             if chunk.args_text_delta:
                                 tool.state = _OPEN
+                            empty = tool.state == _OPEN_EMPTY
+                            end_and_head = b"}\n" + head
+                            for chunk in it:
+                                if (
+                                    type(chunk) is not ToolCallDeltaChunk
+                                    or chunk.tool_call_id != tool_call_id
+                                ):
+                                    break
+                                buffer += end_and_head
+                                encode_into(chunk.args_text_delta, buffer, -1)
+                                if empty and chunk.args_text_delta:
+                                    tool.state = _OPEN
+                                    empty = False
+                            else:
+                                chunk = _END
+                            buffer += b"}\n"
+                            continue
+                    elif type(chunk) is StepStartChunk:
+                        buffer += b'f:{"messageId":'
+                        encode_into(chunk.message_id, buffer, -1)
+                        buffer += b"}\n"
+                        chunk = next(it, _END)
+                        continue
+                    elif type(chunk) is UpdateStateChunk:
+                        buffer += b"aui-state:"
+                        encode_into(chunk.operations, buffer, -1)
+                        buffer += b"\n"
+                        chunk = next(it, _END)
+                        continue
+                    elif type(chunk) is ToolResultChunk:
+                        tool = tools_get(chunk.tool_call_id)
+                        if tool is not None and chunk.artifact is None and chunk.is_error is False:
+                            buffer += _RESULT_HEAD % tool.id_json
+                            encode_into(chunk.result, buffer, -1)
+                            buffer += b"}\n"
+                            tool.state = _SETTLED
+                            open_tools.pop(chunk.tool_call_id, None)
                             chunk = next(it, _END)
                             continue
+                    elif type(chunk) is StepFinishChunk and not open_tools:
+                        buffer += b"e:"
+                        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+                        encode_into(
+                            _StepFinish(chunk.finish_reason, usage, chunk.is_continued), buffer, -1
+                        )
+                        buffer += b"\n"
+                        chunk = next(it, _END)
+                        continue
                     write(buffer, chunk)
                     chunk = next(it, _END)
         except ChunkEncodeError as exc:
-            del buffer[mark:]  # only _write raises this
-            exc.partial = bytes(buffer)
+            exc.partial = bytes(buffer)  # raised before any byte of the chunk's line
             raise
         except (TypeError, ValueError, OverflowError) as exc:
-            if _is_hot(chunk):
-                # A hot line is one line and JSON never holds a raw newline:
-                # the failed frame starts after the last newline.
-                mark = buffer.rfind(b"\n") + 1
-            del buffer[mark:]
+            # JSON never holds a raw newline, and a failure always comes in the
+            # last line: the lines up to the last newline are whole. (Lines
+            # that closed open tool calls before a failed finish stay: those
+            # calls are settled.)
+            del buffer[buffer.rfind(b"\n") + 1 :]
             raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
 
@@ -410,10 +462,10 @@ class DataStreamEncoder:
         self._close_open_tools(buffer)
         return bytes(buffer)
 
-    # One branch per chunk kind, JSON written straight into the buffer; the
-    # kinds a run writes most come first (encode_many writes text and
-    # reasoning deltas without a parent and args deltas of open calls itself,
-    # so those that reach here are the rare ones).
+    # One branch per chunk kind, JSON written straight into the buffer: the
+    # general path, which encode_frames falls back to. encode_many writes the
+    # common cases of the kinds a run writes most itself (deltas, steps, state,
+    # plain results), so from there only the rare ones reach here.
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         encode_into = self._json.encode_into
         if type(chunk) is ToolCallBeginChunk:
@@ -433,18 +485,23 @@ class DataStreamEncoder:
                 out += b'b:{"toolCallId":%b,"toolName":' % id_json  # what _ToolBegin writes
                 encode_into(chunk.tool_name, out, -1)
                 out += b"}"
-            self._tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % id_json)
+            self._tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % id_json, id_json)
             self._open_tools[chunk.tool_call_id] = None
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.tool_call_id)
             if tool is None:
                 raise _unknown_tool(chunk, chunk.tool_call_id)
-            out += b"a:"
-            encode_into(
-                _ToolResult(chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error),
-                out,
-                -1,
-            )
+            if chunk.artifact is None and chunk.is_error is False:
+                out += _RESULT_HEAD % tool.id_json  # what _ToolResult writes up to the result
+                encode_into(chunk.result, out, -1)
+                out += b"}"
+            else:
+                out += b"a:"
+                encode_into(
+                    _ToolResult(chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error),
+                    out,
+                    -1,
+                )
             tool.state = _SETTLED
             self._open_tools.pop(chunk.tool_call_id, None)
         elif type(chunk) is UpdateStateChunk:
@@ -546,13 +603,6 @@ def _unknown_tool(chunk: Chunk, tool_call_id: str) -> ChunkEncodeError:
     return ChunkEncodeError(
         f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
         "(no tool-call-begin for it in this stream)"
-    )
-
-
-def _is_hot(chunk: Chunk) -> bool:
-    """Whether :meth:`DataStreamEncoder.encode_many` writes ``chunk`` itself."""
-    return type(chunk) in (TextDeltaChunk, ReasoningDeltaChunk) and not getattr(
-        chunk, "parent_id", None
     )
 
 

@@ -1,13 +1,13 @@
 """The Data Stream encoder's fast paths write what its general path writes.
 
-``encode_many`` writes a run of text (or reasoning) deltas without a parent
-in an inner loop, each line's newline sent together with the next line's
-code, and records no frame start per line: a failure finds it from the last
-newline. ``encode_frames`` formats the kinds a run writes most (tool call
-begin, result, state, steps) as one line without a batch buffer, and falls
-back to the general path on any failure. These tests pin that the bytes, the
-failure's ``partial`` and the encoder's state after a failure are those of the
-general path.
+``encode_many`` writes a run of text (or reasoning) deltas without a parent,
+or of args deltas of one open tool call, in an inner loop, each line's end
+sent together with the next line's head, and records no frame start: a
+failure finds it from the last newline. ``encode_frames`` formats the kinds
+a run writes most (tool call begin, result, state, steps) as one line without
+a batch buffer, and falls back to the general path on any failure. These
+tests pin that the bytes, the failure's ``partial`` and the encoder's state
+after a failure are those of the general path.
 """
 
 from __future__ import annotations
@@ -209,3 +209,65 @@ def test_a_failed_args_delta_in_a_batch_keeps_the_lines_before_and_the_call_open
     ) == (b'c:{"toolCallId":"t1","argsTextDelta":"1}"}\na:{"toolCallId":"t1","result":1}\n')
     with pytest.raises(ChunkEncodeError, match="unknown tool_call_id"):
         encoder.encode_many([ToolCallDeltaChunk("t9", "x")])
+
+
+@pytest.mark.parametrize(
+    ("sent", "final_text"),
+    [
+        (["", '{"a":', "1"], b'""'),  # args text was sent: the final frame adds nothing
+        (["", ""], b'"{}"'),  # only empty deltas: the final frame sends an empty object
+    ],
+)
+def test_a_failure_inside_an_args_run_keeps_its_lines_and_the_calls_state(
+    sent: list[str], final_text: bytes
+) -> None:
+    encoder = DataStreamEncoder()
+    deltas: list[Chunk] = [ToolCallDeltaChunk("t1", text) for text in sent]
+    with pytest.raises(ChunkEncodeError, match="args_text_delta") as info:
+        encoder.encode_many(
+            [
+                ToolCallBeginChunk("t1", "x"),
+                *deltas,
+                ToolCallDeltaChunk("t1", object()),  # type: ignore[arg-type]
+                ToolCallDeltaChunk("t1", "never"),
+            ]
+        )
+    reference = DataStreamEncoder()
+    assert info.value.partial == reference.encode_many([ToolCallBeginChunk("t1", "x"), *deltas])
+    assert (
+        encoder.finish()
+        == reference.finish()
+        == (b'c:{"toolCallId":"t1","argsTextDelta":%b,"isFinal":true}\n' % final_text)
+    )
+
+
+def test_args_runs_of_interleaved_calls_write_the_general_paths_bytes() -> None:
+    run: list[Chunk] = [
+        ToolCallBeginChunk("t1", "x"),
+        ToolCallBeginChunk("t2", "y"),
+        ToolCallDeltaChunk("t1", '{"a":'),
+        ToolCallDeltaChunk("t1", "1"),
+        ToolCallDeltaChunk("t2", "{}"),
+        ToolCallDeltaChunk("t1", "}"),
+        ToolResultChunk("t2", None),
+        ToolCallDeltaChunk("t2", "dropped: the call settled"),
+        ToolCallDeltaChunk("t1", ""),
+    ]
+    batch, single = DataStreamEncoder(), DataStreamEncoder()
+    assert batch.encode_many(run) == b"".join(single.encode(chunk) for chunk in run)
+    assert batch.finish() == single.finish()
+
+
+def test_a_failed_step_finish_keeps_the_final_args_lines_it_wrote() -> None:
+    # Closing the open call settles it; its final line is whole, so it stays in
+    # ``partial`` and the call is not closed a second time.
+    encoder = DataStreamEncoder()
+    with pytest.raises(ChunkEncodeError, match="finish_reason") as info:
+        encoder.encode_many(
+            [ToolCallBeginChunk("t1", "x"), StepFinishChunk(object())]  # type: ignore[arg-type]
+        )
+    assert info.value.partial == (
+        b'b:{"toolCallId":"t1","toolName":"x"}\n'
+        b'c:{"toolCallId":"t1","argsTextDelta":"{}","isFinal":true}\n'
+    )
+    assert encoder.finish() == b""
