@@ -200,35 +200,66 @@ def _parent(parent_id: str | None) -> str | None:
     return parent_id or None
 
 
-class _Tool:
-    __slots__ = ("has_args", "index", "settled", "suffix")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.has_args = False
-        self.settled = False
-        # The tail of this call's args text-delta frames (see _delta_suffix).
-        self.suffix = _delta_suffix(index)
-
+# --- frames written without a wire Struct -----------------------------------
+#
+# Every frame at a part's path ends with the same bytes, ',"path":[i]}\n\n'
+# (see _delta_suffix). The heads below, followed by their value (if any) and
+# that suffix, are exactly what encoding the frame's wire Struct writes; the
+# tests compare the two.
 
 _TEXT_DELTA_HEAD: Final = b'data: {"type":"text-delta","textDelta":'
+_PART_FINISH_HEAD: Final = b'data: {"type":"part-finish"'
+_ARGS_FINISH_HEAD: Final = b'data: {"type":"tool-call-args-text-finish"'
+_RESULT_HEAD: Final = b'data: {"type":"result","result":'
+_IS_ERROR: Final = (b',"isError":false', b',"isError":true')
+_TEXT_START: Final = b'data: {"type":"part-start","part":{"type":"text"},"path":[]}\n\n'
+_REASONING_START: Final = b'data: {"type":"part-start","part":{"type":"reasoning"},"path":[]}\n\n'
+_TOOL_START: Final = (
+    b'data: {"type":"part-start","part":{"type":"tool-call","toolCallId":%b,"toolName":%b},'
+    b'"path":[]}\n\n'
+)
+_STEP_START_HEAD: Final = b'data: {"type":"step-start","messageId":'
+_STATE_HEAD: Final = b'data: {"type":"update-state","operations":'
+_FRAME_END: Final = b"}\n\n"
+
+
+def _format_suffix(index: int) -> bytes:
+    return b',"path":[%d]}\n\n' % index
+
+
+# Prebuilt for the indices a message has: a new part then costs no formatting.
+_SUFFIXES: Final = tuple(_format_suffix(index) for index in range(256))
+
+
+def _delta_suffix(index: int) -> bytes:
+    """The bytes that end every frame at path ``[index]``: ``,"path":[index]}``, a blank line."""
+    return _SUFFIXES[index] if index < 256 else _format_suffix(index)
+
+
+class _Tool(msgspec.Struct, gc=False):
+    """One tool call of the stream: its part index and state."""
+
+    index: int
+    # The end of every frame at the call's path (_delta_suffix).
+    suffix: bytes
+    has_args: bool = False
+    settled: bool = False
+
+
 _TEXT: Final = 0
 _REASONING: Final = 1
 # The parent key of a kind of part that is not open: equal to no parent_id.
 _CLOSED: Final = object()
-
-
-def _delta_suffix(index: int) -> bytes:
-    """The bytes after the text in a ``text-delta`` frame at path ``[index]``.
-
-    With :data:`_TEXT_DELTA_HEAD` they are exactly what encoding
-    ``_TextDelta(text, (index,))`` writes, so a delta costs one encode of its text.
-    """
-    return b',"path":[%d]}\n\n' % index
+# The end of encode_many's input: a sentinel, since any other value (even
+# None) is an item that must fail as "not a chunk".
+_END: Final[Any] = object()
 
 
 class AssistantTransportEncoder:
     """Encodes chunks as Assistant Transport SSE frames. One per response.
+
+    Writing a chunk is all or nothing: if it cannot be encoded, none of its
+    frames is written and the encoder's state is as before it.
 
     >>> from assistant_stream_core.chunks import TextDeltaChunk
     >>> from assistant_stream_core.protocols.assistant_transport import AssistantTransportEncoder
@@ -254,10 +285,9 @@ class AssistantTransportEncoder:
         "_dumps",
         "_json",
         "_next_index",
-        "_open",
         "_reasoning_key",
+        "_suffix",
         "_text_key",
-        "_text_suffix",
         "_tools",
     )
 
@@ -265,14 +295,12 @@ class AssistantTransportEncoder:
         self._json = json_encoder()
         self._dumps = self._json.encode
         self._next_index = 0
-        # The open text/reasoning part: (kind, parent_id, index), or None.
-        self._open: tuple[int, str | None, int] | None = None
-        # The same, for the hot path's single comparison: the open text
-        # (reasoning) part's parent_id, or _CLOSED when none is open.
+        # The open text or reasoning part, if any: its parent_id as the key of
+        # its kind (the other kind's key is _CLOSED), and the end of the frames
+        # at its path. No part is open when _suffix is b"".
         self._text_key: object = _CLOSED
         self._reasoning_key: object = _CLOSED
-        # Prebuilt frame tail for deltas of the open part: ',"path":[i]}\n\n'.
-        self._text_suffix = b""
+        self._suffix = b""
         self._tools: dict[str, _Tool] = {}
 
     def encode(self, chunk: Chunk) -> bytes:
@@ -282,13 +310,13 @@ class AssistantTransportEncoder:
         try:
             if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
                 text = self._dumps(chunk.text_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
             if (
                 type(chunk) is ReasoningDeltaChunk
                 and (chunk.parent_id or None) == self._reasoning_key
             ):
                 text = self._dumps(chunk.reasoning_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
         except (TypeError, ValueError, OverflowError):
             pass  # _encode_one raises the error that names the chunk and field
         return self._encode_one(chunk)
@@ -304,13 +332,13 @@ class AssistantTransportEncoder:
         try:
             if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
                 text = self._dumps(chunk.text_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
             if (
                 type(chunk) is ReasoningDeltaChunk
                 and (chunk.parent_id or None) == self._reasoning_key
             ):
                 text = self._dumps(chunk.reasoning_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._text_suffix)
+                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
             if type(chunk) is ToolCallDeltaChunk:
                 tool = self._tools.get(chunk.tool_call_id)
                 if tool is not None and not tool.settled:
@@ -325,15 +353,12 @@ class AssistantTransportEncoder:
     def _encode_one(self, chunk: Chunk) -> bytes:
         """``encode_many((chunk,))`` without the batch loop."""
         buffer = bytearray()
-        state = (self._next_index, self._open)
         try:
             self._write(buffer, chunk)
         except ChunkEncodeError as exc:
-            self._restore(*state)
             exc.partial = b""
             raise
         except (TypeError, ValueError, OverflowError) as exc:
-            self._restore(*state)
             raise encode_error(chunk, exc, b"") from exc
         return bytes(buffer)
 
@@ -345,70 +370,188 @@ class AssistantTransportEncoder:
         """
         buffer = bytearray()
         encode_into = self._json.encode_into
+        dumps = self._dumps
+        tools = self._tools
+        tools_get = tools.get
         write = self._write
-        mark = 0
-        # The part state before the chunk being written, to undo it on failure
-        # (None on the hot paths, which change no state).
-        state: tuple[int, tuple[int, str | None, int] | None] | None = None
-        chunk: Chunk | None = None
+        # Where the frames of the chunk being written start, kept only around
+        # the general path (-1 otherwise). Elsewhere nothing is written before
+        # the one value that can fail, or that value is in the chunk's only
+        # frame, so a failure finds the chunk's start from the last frame end
+        # (JSON never holds a raw newline).
+        mark = -1
+        it = iter(chunks)
+        chunk: Chunk = next(it, _END)
         try:
-            for chunk in chunks:
-                mark = len(buffer)
-                # Hot paths, inlined: a text or reasoning delta that extends
-                # the open part of its kind.
-                if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
-                    state = None
-                    buffer += _TEXT_DELTA_HEAD
-                    encode_into(chunk.text_delta, buffer, -1)
-                    buffer += self._text_suffix
-                elif (
-                    type(chunk) is ReasoningDeltaChunk
-                    and (chunk.parent_id or None) == self._reasoning_key
-                ):
-                    state = None
-                    buffer += _TEXT_DELTA_HEAD
-                    encode_into(chunk.reasoning_delta, buffer, -1)
-                    buffer += self._text_suffix
-                else:
-                    state = (self._next_index, self._open)
+            while chunk is not _END:
+                # Hot paths, inlined: runs of text (reasoning) deltas without a
+                # parent and runs of args deltas of one call. The end of each
+                # frame goes out with the head of the next, one append fewer
+                # per frame. The kinds a run writes most, in their common
+                # forms, come next; state changes only once a chunk's frames
+                # are written, so a failure has nothing to undo.
+                if type(chunk) is TextDeltaChunk and not chunk.parent_id:
+                    if self._text_key is None:
+                        suffix = self._suffix
+                        buffer += _TEXT_DELTA_HEAD
+                        encode_into(chunk.text_delta, buffer, -1)
+                    else:
+                        # Close the open part; open a text part.
+                        text = dumps(chunk.text_delta)
+                        if self._suffix:
+                            buffer += _PART_FINISH_HEAD
+                            buffer += self._suffix
+                        index = self._next_index
+                        suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                        buffer += _TEXT_START
+                        buffer += _TEXT_DELTA_HEAD
+                        buffer += text
+                        self._next_index = index + 1
+                        self._text_key, self._reasoning_key, self._suffix = None, _CLOSED, suffix
+                    end_and_head = suffix + _TEXT_DELTA_HEAD
+                    for chunk in it:
+                        if type(chunk) is not TextDeltaChunk or chunk.parent_id:
+                            break
+                        buffer += end_and_head
+                        encode_into(chunk.text_delta, buffer, -1)
+                    else:
+                        chunk = _END
+                    buffer += suffix
+                    continue
+                if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
+                    if self._reasoning_key is None:
+                        suffix = self._suffix
+                        buffer += _TEXT_DELTA_HEAD
+                        encode_into(chunk.reasoning_delta, buffer, -1)
+                    else:
+                        text = dumps(chunk.reasoning_delta)
+                        if self._suffix:
+                            buffer += _PART_FINISH_HEAD
+                            buffer += self._suffix
+                        index = self._next_index
+                        suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                        buffer += _REASONING_START
+                        buffer += _TEXT_DELTA_HEAD
+                        buffer += text
+                        self._next_index = index + 1
+                        self._text_key, self._reasoning_key, self._suffix = _CLOSED, None, suffix
+                    end_and_head = suffix + _TEXT_DELTA_HEAD
+                    for chunk in it:
+                        if type(chunk) is not ReasoningDeltaChunk or chunk.parent_id:
+                            break
+                        buffer += end_and_head
+                        encode_into(chunk.reasoning_delta, buffer, -1)
+                    else:
+                        chunk = _END
+                    buffer += suffix
+                    continue
+                if type(chunk) is ToolCallDeltaChunk:
+                    tool = tools_get(chunk.tool_call_id)
+                    if tool is not None and not tool.settled:
+                        tool_call_id = chunk.tool_call_id
+                        suffix = tool.suffix
+                        buffer += _TEXT_DELTA_HEAD
+                        encode_into(chunk.args_text_delta, buffer, -1)
+                        if chunk.args_text_delta:
+                            tool.has_args = True
+                        empty = not tool.has_args
+                        end_and_head = suffix + _TEXT_DELTA_HEAD
+                        for chunk in it:
+                            if (
+                                type(chunk) is not ToolCallDeltaChunk
+                                or chunk.tool_call_id != tool_call_id
+                            ):
+                                break
+                            buffer += end_and_head
+                            encode_into(chunk.args_text_delta, buffer, -1)
+                            if empty and chunk.args_text_delta:
+                                tool.has_args = True
+                                empty = False
+                        else:
+                            chunk = _END
+                        buffer += suffix
+                        continue
+                    mark = len(buffer)
+                    write(buffer, chunk)  # unknown id, or a settled call
+                    mark = -1
+                elif type(chunk) is StepStartChunk:
+                    buffer += _STEP_START_HEAD
+                    encode_into(chunk.message_id, buffer, -1)
+                    buffer += _FRAME_END
+                elif type(chunk) is ToolResultChunk:
+                    tool = tools_get(chunk.tool_call_id)
+                    if tool is not None and chunk.artifact is None and not tool.settled:
+                        is_error = chunk.is_error
+                        if is_error is False or is_error is True:
+                            # The result, then the settled call's frames.
+                            suffix = tool.suffix
+                            buffer += _RESULT_HEAD
+                            encode_into(chunk.result, buffer, -1)
+                            buffer += _IS_ERROR[is_error]
+                            buffer += suffix
+                            if not tool.has_args:
+                                buffer += _TEXT_DELTA_HEAD
+                                buffer += b'"{}"'
+                                buffer += suffix
+                            buffer += _ARGS_FINISH_HEAD
+                            buffer += suffix
+                            buffer += _PART_FINISH_HEAD
+                            buffer += suffix
+                            tool.settled = True
+                            chunk = next(it, _END)
+                            continue
+                    mark = len(buffer)
                     write(buffer, chunk)
+                    mark = -1
+                elif type(chunk) is UpdateStateChunk:
+                    buffer += _STATE_HEAD
+                    encode_into(chunk.operations, buffer, -1)
+                    buffer += _FRAME_END
+                elif (
+                    type(chunk) is ToolCallBeginChunk
+                    and not chunk.parent_id
+                    and chunk.tool_call_id not in tools
+                ):
+                    start = _TOOL_START % (dumps(chunk.tool_call_id), dumps(chunk.tool_name))
+                    if self._suffix:
+                        buffer += _PART_FINISH_HEAD
+                        buffer += self._suffix
+                    buffer += start
+                    index = self._next_index
+                    suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                    tools[chunk.tool_call_id] = _Tool(index, suffix)
+                    self._next_index = index + 1
+                    self._text_key, self._reasoning_key, self._suffix = _CLOSED, _CLOSED, b""
+                elif type(chunk) is StepFinishChunk:
+                    usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+                    buffer += b"data: "
+                    encode_into(
+                        _StepFinish(chunk.finish_reason, usage, chunk.is_continued), buffer, -1
+                    )
+                    buffer += b"\n\n"
+                else:
+                    mark = len(buffer)
+                    write(buffer, chunk)
+                    mark = -1
+                chunk = next(it, _END)
         except ChunkEncodeError as exc:
-            del buffer[mark:]
-            if state is not None:
-                self._restore(*state)
+            del buffer[mark:]  # only _write raises this
             exc.partial = bytes(buffer)
             raise
         except (TypeError, ValueError, OverflowError) as exc:
+            if mark < 0:
+                mark = buffer.rfind(b"\n\n") + 2 if b"\n\n" in buffer else 0
             del buffer[mark:]
-            if state is not None:
-                self._restore(*state)
-            assert chunk is not None
             raise encode_error(chunk, exc, bytes(buffer)) from exc
         return bytes(buffer)
-
-    def _restore(self, next_index: int, open_part: tuple[int, str | None, int] | None) -> None:
-        """Undo the part changes of a chunk that failed to encode."""
-        self._next_index = next_index
-        self._set_open(open_part)
-
-    def _set_open(self, open_part: tuple[int, str | None, int] | None) -> None:
-        """Make ``open_part`` the open part, keeping the hot path's keys in step."""
-        self._open = open_part
-        self._text_key = self._reasoning_key = _CLOSED
-        if open_part is None:
-            self._text_suffix = b""
-            return
-        kind, parent_id, index = open_part
-        if kind == _TEXT:
-            self._text_key = parent_id
-        else:
-            self._reasoning_key = parent_id
-        self._text_suffix = _delta_suffix(index)
 
     def finish(self) -> bytes:
         """Close the open part, settle every unsettled tool call, write ``[DONE]``."""
         buffer = bytearray()
-        self._close_open(buffer)
+        if self._suffix:
+            buffer += _PART_FINISH_HEAD
+            buffer += self._suffix
+            self._set_open(None, None, b"")
         for tool in self._tools.values():
             if not tool.settled:
                 self._settle(buffer, tool, "")
@@ -420,44 +563,65 @@ class AssistantTransportEncoder:
         self._json.encode_into(frame, out, -1)
         out += b"\n\n"
 
-    def _append_delta(self, out: bytearray, kind: int, text: str, parent_id: str | None) -> None:
+    def _set_open(self, kind: int | None, parent_id: str | None, suffix: bytes) -> None:
+        """Make the part of ``kind`` (or none) with that parent and frame end the open one."""
+        self._text_key = parent_id if kind == _TEXT else _CLOSED
+        self._reasoning_key = parent_id if kind == _REASONING else _CLOSED
+        self._suffix = suffix
+
+    def _start_part(self, out: bytearray, part: _Part | bytes) -> int:
+        """Write the open part's finish and ``part``'s start; return its index.
+
+        Changes no state: the caller commits the index (``_next_index``) and
+        the open part once the chunk's frames are all written.
+        """
+        if self._suffix:
+            out += _PART_FINISH_HEAD
+            out += self._suffix
+        if isinstance(part, bytes):
+            out += part
+        else:
+            self._frame(out, _PartStart(part))
+        return self._next_index
+
+    def _write_delta(self, out: bytearray, kind: int, text: str, parent_id: str | None) -> None:
         parent_id = parent_id or None
-        open_part = self._open
-        if open_part is None or open_part[0] != kind or open_part[1] != parent_id:
-            self._close_open(out)
-            part: _Part = _TextPart(parent_id) if kind == _TEXT else _ReasoningPart(None, parent_id)
-            self._open_part(out, kind, parent_id, part)
-        # The frame's head and tail are constant for the open part.
+        if parent_id == (self._text_key if kind == _TEXT else self._reasoning_key):
+            out += _TEXT_DELTA_HEAD
+            self._json.encode_into(text, out, -1)
+            out += self._suffix
+            return
+        if parent_id is None:
+            start: _Part | bytes = _TEXT_START if kind == _TEXT else _REASONING_START
+        else:
+            start = _TextPart(parent_id) if kind == _TEXT else _ReasoningPart(None, parent_id)
+        index = self._start_part(out, start)
+        suffix = _delta_suffix(index)
         out += _TEXT_DELTA_HEAD
         self._json.encode_into(text, out, -1)
-        out += self._text_suffix
-
-    def _open_part(self, out: bytearray, kind: int, parent_id: str | None, part: _Part) -> None:
-        index = self._next_index
-        self._frame(out, _PartStart(part))
+        out += suffix
         self._next_index = index + 1
-        self._set_open((kind, parent_id, index))
+        self._set_open(kind, parent_id, suffix)
 
-    def _close_open(self, out: bytearray) -> None:
-        if self._open is not None:
-            self._frame(out, _PartFinish((self._open[2],)))
-            self._set_open(None)
-
-    def _new_part(self, out: bytearray, part: _Part) -> int:
-        self._close_open(out)
-        index = self._next_index
-        self._frame(out, _PartStart(part))
+    def _write_closed_part(self, out: bytearray, part: _Part) -> None:
+        """A source or file: a part that starts and finishes at once."""
+        index = self._start_part(out, part)
+        out += _PART_FINISH_HEAD
+        out += _delta_suffix(index)
         self._next_index = index + 1
-        return index
+        self._set_open(None, None, b"")
 
     def _settle(self, out: bytearray, tool: _Tool, rest: str) -> None:
         if not rest and not tool.has_args:
             rest = "{}"  # the client parses args text as JSON: send an empty object
-        path = (tool.index,)
         if rest:
-            self._frame(out, _TextDelta(rest, path))
-        self._frame(out, _ArgsFinish(path))
-        self._frame(out, _PartFinish(path))
+            out += _TEXT_DELTA_HEAD
+            self._json.encode_into(rest, out, -1)
+            out += tool.suffix
+        out += _ARGS_FINISH_HEAD
+        out += tool.suffix
+        out += _PART_FINISH_HEAD
+        out += tool.suffix
         tool.settled = True
 
     def _tool(self, chunk: Chunk, tool_call_id: str) -> _Tool:
@@ -469,7 +633,8 @@ class AssistantTransportEncoder:
             )
         return tool
 
-    # One branch per chunk kind; the kinds a run writes most come first.
+    # The general path: one branch per chunk kind, the kinds a run writes most
+    # first. Each branch changes state only after its frames are written.
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         if type(chunk) is ToolCallDeltaChunk:
             tool = self._tool(chunk, chunk.tool_call_id)
@@ -481,29 +646,47 @@ class AssistantTransportEncoder:
             if chunk.args_text_delta:
                 tool.has_args = True
         elif type(chunk) is TextDeltaChunk:
-            self._append_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
+            self._write_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
         elif type(chunk) is ReasoningDeltaChunk:
-            self._append_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
+            self._write_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
         elif type(chunk) is ToolCallBeginChunk:
             if chunk.tool_call_id in self._tools:
                 raise ChunkEncodeError(
                     f"cannot encode tool-call-begin chunk: tool_call_id "
                     f"{chunk.tool_call_id!r} was already used in this stream"
                 )
-            part = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
-            self._tools[chunk.tool_call_id] = _Tool(self._new_part(out, part))
+            start: _Part | bytes
+            if chunk.parent_id:
+                start = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
+            else:
+                start = _TOOL_START % (
+                    self._dumps(chunk.tool_call_id),
+                    self._dumps(chunk.tool_name),
+                )
+            index = self._start_part(out, start)
+            self._tools[chunk.tool_call_id] = _Tool(index, _delta_suffix(index))
+            self._next_index = index + 1
+            self._set_open(None, None, b"")
         elif type(chunk) is ToolResultChunk:
             tool = self._tool(chunk, chunk.tool_call_id)
-            artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
-            self._frame(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
+            if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
+                out += _RESULT_HEAD
+                self._json.encode_into(chunk.result, out, -1)
+                out += _IS_ERROR[chunk.is_error]
+                out += tool.suffix
+            else:
+                artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
+                self._frame(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
             if not tool.settled:
                 self._settle(out, tool, "")
         elif type(chunk) is UpdateStateChunk:
-            out += b'data: {"type":"update-state","operations":'
+            out += _STATE_HEAD
             self._json.encode_into(chunk.operations, out, -1)
-            out += b"}\n\n"
+            out += _FRAME_END
         elif type(chunk) is StepStartChunk:
-            self._frame(out, _StepStart(chunk.message_id))
+            out += _STEP_START_HEAD
+            self._json.encode_into(chunk.message_id, out, -1)
+            out += _FRAME_END
         elif type(chunk) is StepFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             self._frame(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
@@ -519,17 +702,17 @@ class AssistantTransportEncoder:
             if chunk.unstable_summary is None:
                 return  # as upstream: the next reasoning delta opens the part
             parent_id = _parent(chunk.parent_id)
-            self._close_open(out)
-            part_r = _ReasoningPart(chunk.unstable_summary, parent_id)
-            self._open_part(out, _REASONING, parent_id, part_r)
+            index = self._start_part(out, _ReasoningPart(chunk.unstable_summary, parent_id))
+            self._next_index = index + 1
+            self._set_open(_REASONING, parent_id, _delta_suffix(index))
         elif type(chunk) is SourceChunk:
             source = _SourcePart(
                 chunk.source_type, chunk.id, chunk.url, chunk.title, _parent(chunk.parent_id)
             )
-            self._frame(out, _PartFinish((self._new_part(out, source),)))
+            self._write_closed_part(out, source)
         elif type(chunk) is FileChunk:
             file = _FilePart(chunk.data, chunk.mime_type, _parent(chunk.parent_id))
-            self._frame(out, _PartFinish((self._new_part(out, file),)))
+            self._write_closed_part(out, file)
         elif type(chunk) is AnnotationsChunk:
             self._frame(out, _Annotations(chunk.annotations))
         elif type(chunk) is MessageFinishChunk:
