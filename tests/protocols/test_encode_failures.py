@@ -1,0 +1,106 @@
+"""A chunk that cannot be encoded, anywhere in a run, on every path of the encoders.
+
+``encode_many`` inlines the kinds a run writes most, and runs of deltas record
+no frame start. Whatever path a bad chunk takes, the error must name it, its
+``partial`` must hold exactly the frames of the chunks before it, and the
+encoder must go on as if the bad chunk had never been given (for Assistant
+Transport always; for the Data Stream except the final args lines that a
+finish writes before its own, covered in ``test_data_stream_runs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant_stream_core.chunks import (
+    Chunk,
+    ReasoningDeltaChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from assistant_stream_core.errors import ChunkEncodeError
+from assistant_stream_core.protocols.assistant_transport import AssistantTransportEncoder
+from assistant_stream_core.protocols.data_stream import DataStreamEncoder
+from assistant_stream_core.state import SetOperation
+from assistant_stream_core.testing.strategies import chunk_sequences
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+BAD = object()  # not JSON
+
+#: Bad chunks of each kind the encoders write on a path of their own; each
+#: takes the ids of the calls begun so far (None: not applicable).
+BAD_CHUNKS: dict[str, Callable[[list[str]], Chunk | None]] = {
+    "text": lambda ids: TextDeltaChunk("\udc00"),  # a lone surrogate
+    "text, parent": lambda ids: TextDeltaChunk(BAD, parent_id="p"),  # type: ignore[arg-type]
+    "reasoning": lambda ids: ReasoningDeltaChunk(BAD),  # type: ignore[arg-type]
+    "args": lambda ids: ToolCallDeltaChunk(ids[-1], BAD) if ids else None,  # type: ignore[arg-type]
+    "begin": lambda ids: ToolCallBeginChunk("fresh-id", BAD),  # type: ignore[arg-type]
+    "result": lambda ids: ToolResultChunk(ids[-1], BAD) if ids else None,
+    "result, error flag": lambda ids: ToolResultChunk(ids[-1], BAD, is_error=True) if ids else None,
+    "step start": lambda ids: StepStartChunk(BAD),  # type: ignore[arg-type]
+    "step finish": lambda ids: StepFinishChunk(BAD),  # type: ignore[arg-type]
+    "state": lambda ids: UpdateStateChunk([SetOperation(("a",), BAD)]),
+    "source": lambda ids: SourceChunk("url", "s1", "https://x", title=BAD),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("encoder_class", [AssistantTransportEncoder, DataStreamEncoder])
+@FAST
+@given(run=chunk_sequences(), data=st.data())
+def test_a_bad_chunk_anywhere_changes_nothing(
+    encoder_class: Any, run: list[Chunk], data: st.DataObject
+) -> None:
+    kind = data.draw(st.sampled_from(sorted(BAD_CHUNKS)), label="kind")
+    if encoder_class is DataStreamEncoder and kind == "step finish":
+        return  # it settles open calls first: see test_data_stream_runs
+    cut = data.draw(st.integers(0, len(run)), label="cut")
+    before, after = run[:cut], run[cut:]
+    ids = [chunk.tool_call_id for chunk in before if isinstance(chunk, ToolCallBeginChunk)]
+    bad = BAD_CHUNKS[kind](ids)
+    if bad is None:
+        return
+    reference, encoder = encoder_class(), encoder_class()
+    expected = reference.encode_many(before)
+    if kind == "args":
+        probe = encoder_class()
+        probe.encode_many(before)
+        if not probe.encode(msgspec.structs.replace(bad, args_text_delta="x")):
+            return  # args text for a settled call is dropped unread
+    with pytest.raises(ChunkEncodeError) as info:
+        encoder.encode_many([*before, bad, *after])
+    assert info.value.partial == expected
+    assert info.value.chunk_type == bad.type
+    # The encoder goes on exactly as one that never saw the bad chunk.
+    assert encoder.encode_many(after) + encoder.finish() == (
+        reference.encode_many(after) + reference.finish()
+    )
+
+
+@pytest.mark.parametrize("encoder_class", [AssistantTransportEncoder, DataStreamEncoder])
+def test_parts_past_the_prebuilt_paths(encoder_class: Any) -> None:
+    # Part indices from 256 on are formatted on demand: same bytes as the
+    # general path, and the paths go on counting.
+    run: list[Chunk] = []
+    for n in range(300):
+        run += [TextDeltaChunk(f"t{n}"), ReasoningDeltaChunk(f"r{n}")]
+    run += [ToolCallBeginChunk("late", "f"), ToolCallDeltaChunk("late", "{}")]
+    run += [ToolResultChunk("late", 1)]
+    batch, single = encoder_class(), encoder_class()
+    body = batch.encode_many(run) + batch.finish()
+    assert body == b"".join(single.encode(chunk) for chunk in run) + single.finish()
+    if encoder_class is AssistantTransportEncoder:
+        assert b'"result":1,"isError":false,"path":[600]}' in body
+        assert b'{"type":"text-delta","textDelta":"r299","path":[599]}' in body
