@@ -198,6 +198,9 @@ _END: Final[Any] = object()
 
 # The head of a tool call's args lines, up to its delta: see _Tool.
 _DELTA_HEAD: Final = b'c:{"toolCallId":%b,"argsTextDelta":'
+# A tool call begin line without a parent, around its id.
+_BEGIN_HEAD: Final = b'b:{"toolCallId":'
+_BEGIN_NAME: Final = b',"toolName":'
 # A result line without artifact or error flag, as _ToolResult writes it.
 _RESULT_HEAD: Final = b'a:{"toolCallId":%b,"result":'
 _RESULT_LINE: Final = _RESULT_HEAD + b"%b}\n"
@@ -349,7 +352,9 @@ class DataStreamEncoder:
         buffer = bytearray()
         encode_into = self._json.encode_into
         write = self._write
-        tools_get = self._tools.get
+        dumps = self._dumps
+        tools = self._tools
+        tools_get = tools.get
         open_tools = self._open_tools
         it = iter(chunks)
         chunk: Chunk = next(it, _END)
@@ -440,6 +445,23 @@ class DataStreamEncoder:
                             _StepFinish(chunk.finish_reason, usage, chunk.is_continued), buffer, -1
                         )
                         buffer += b"\n"
+                        chunk = next(it, _END)
+                        continue
+                    elif (
+                        type(chunk) is ToolCallBeginChunk
+                        and not chunk.parent_id
+                        and chunk.tool_call_id not in tools
+                    ):
+                        # The id is encoded once, for this line and the call's
+                        # args head; the line is what _ToolBegin writes.
+                        id_json = dumps(chunk.tool_call_id)
+                        buffer += _BEGIN_HEAD
+                        buffer += id_json
+                        buffer += _BEGIN_NAME
+                        encode_into(chunk.tool_name, buffer, -1)
+                        buffer += b"}\n"
+                        tools[chunk.tool_call_id] = _Tool(_DELTA_HEAD % id_json, id_json)
+                        open_tools[chunk.tool_call_id] = None
                         chunk = next(it, _END)
                         continue
                     write(buffer, chunk)
