@@ -487,7 +487,7 @@ class DataStreamEncoder:
     # One branch per chunk kind, JSON written straight into the buffer: the
     # general path, which encode_frames falls back to. encode_many writes the
     # common cases of the kinds a run writes most itself (deltas, steps, state,
-    # plain results), so from there only the rare ones reach here.
+    # begins and results), so from there only the rare ones reach here.
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         encode_into = self._json.encode_into
         if type(chunk) is ToolCallBeginChunk:
