@@ -23,6 +23,7 @@ __all__ = [
     "decode_operations",
     "encode_error",
     "json_encoder",
+    "parent_or_none",
     "split_frames",
     "typed_decoder",
 ]
@@ -37,6 +38,11 @@ def _enc_hook(value: Any) -> Any:
 def json_encoder() -> msgspec.json.Encoder:
     """The encoder every protocol reuses: compact UTF-8, NaN and infinities as ``null``."""
     return msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
+def parent_or_none(parent_id: str | None) -> str | None:
+    """An empty ``parent_id`` means no parent: return ``None`` for it."""
+    return parent_id or None
 
 
 def split_frames(data: bytes, end: bytes) -> bytes | list[bytes]:

@@ -1,4 +1,4 @@
-"""Incremental Server-Sent Events parsing shared by the SSE decoders.
+"""Incremental Server-Sent Events parsing, and the skeleton of the SSE decoders.
 
 Follows the WHATWG event-stream rules as the TS client implements them: an
 empty line dispatches the pending event; an event without any ``data:`` line is
@@ -10,12 +10,13 @@ event at the end of input is dropped (its presence is reported by
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
+from ..chunks import Chunk
 from ..errors import ProtocolError
 from ._lines import LineSplitter
 
-__all__ = ["SSEEvent", "SSEParser"]
+__all__ = ["SSEDecoder", "SSEEvent", "SSEParser"]
 
 
 class SSEEvent(NamedTuple):
@@ -87,3 +88,84 @@ class SSEParser:
         pending = bool(self._data) or self._start is not None
         self._reset()
         return pending or (rest is not None and rest[1] != "")
+
+
+class SSEDecoder:
+    """The ``feed``/``finish`` skeleton the SSE protocol decoders share.
+
+    A subclass decodes one event in :meth:`_decode_event` and sets the class
+    attributes below for what its protocol does differently. Any
+    :class:`ProtocolError`, from the parser or the subclass, leaves the decoder
+    failed: every later call raises.
+    """
+
+    __slots__ = ("_done", "_failed", "_sse")
+
+    #: The SSE event names accepted; ``None`` accepts any.
+    _EVENT_NAMES: ClassVar[frozenset[str] | None] = frozenset({"message"})
+    #: ``data: [DONE]`` ends the stream. If ``False``, the subclass sets
+    #: ``_done`` itself and its hook sees (and judges) every event.
+    _DONE_MARKER: ClassVar[bool] = True
+    #: Input after ``[DONE]`` is ignored rather than an error.
+    _IGNORE_AFTER_DONE: ClassVar[bool] = False
+    #: The error for an unterminated event at the end; ``None``: not checked.
+    _UNTERMINATED: ClassVar[str | None] = "stream ended inside an unterminated event"
+    #: The error for a stream that ends before it is done.
+    _UNFINISHED: ClassVar[str] = "stream ended without data: [DONE]"
+
+    def __init__(self, max_event_bytes: int) -> None:
+        self._sse = SSEParser(max_event_bytes)
+        self._done = False
+        self._failed = False
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Accept the next bytes (split anywhere); return the chunks completed."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        if self._done and self._IGNORE_AFTER_DONE:
+            return []  # not even parsed: nothing after [DONE] can fail the stream
+        out: list[Chunk] = []
+        names = self._EVENT_NAMES
+        marker = self._DONE_MARKER
+        try:
+            for event in self._sse.feed(data):
+                if self._done and marker:
+                    if self._IGNORE_AFTER_DONE:
+                        break
+                    raise ProtocolError("data after [DONE]", offset=event.offset)
+                if names is not None and event.event not in names:
+                    raise ProtocolError(self._unknown_event(event.event), offset=event.offset)
+                if marker and event.data == "[DONE]":
+                    self._done = True
+                    self._at_done(out)
+                else:
+                    self._decode_event(event, out)
+        except ProtocolError:
+            self._failed = True
+            raise
+        return out
+
+    def finish(self) -> list[Chunk]:
+        """End of input. Raises :class:`ProtocolError` unless the stream ended cleanly."""
+        if self._failed:
+            raise ProtocolError("decoder already failed; start a new one")
+        try:
+            if self._UNTERMINATED is not None and self._sse.finish():
+                raise ProtocolError(self._UNTERMINATED)
+            if not self._done:
+                raise ProtocolError(self._UNFINISHED)
+        except ProtocolError:
+            self._failed = True
+            raise
+        return []
+
+    def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
+        """Append the chunks of one event (not ``[DONE]``) to ``out``."""
+        raise NotImplementedError
+
+    def _at_done(self, out: list[Chunk]) -> None:
+        """Append the chunks ``[DONE]`` implies: none unless overridden."""
+
+    def _unknown_event(self, name: str) -> str:
+        """The error message for an SSE event name not in ``_EVENT_NAMES``."""
+        return f"unknown SSE event type {name!r}"

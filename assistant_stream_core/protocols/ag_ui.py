@@ -114,8 +114,8 @@ from ..state import (
     apply_operation,
     coerce_operation,
 )
-from ._frames import decode_frame, encode_error, json_encoder
-from ._sse import SSEParser
+from ._frames import decode_frame, encode_error, json_encoder, parent_or_none
+from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
 __all__ = [
@@ -432,10 +432,6 @@ _OPEN: Final = 1  # begun, some args text sent
 _ENDED: Final = 2  # TOOL_CALL_END sent
 
 
-def _parent(parent_id: str | None) -> str | None:
-    return parent_id or None
-
-
 class AGUIEncoder:
     """Encodes chunks as one AG-UI run of SSE events. One per response.
 
@@ -714,7 +710,7 @@ class AGUIEncoder:
                     tool_call_id=chunk.tool_call_id,
                     tool_call_name=chunk.tool_name,
                     parent_message_id=self._assistant_message(),
-                    metadata=_meta(_Ext(parent_id=_parent(chunk.parent_id))),
+                    metadata=_meta(_Ext(parent_id=parent_or_none(chunk.parent_id))),
                 ),
             )
             self._tools[chunk.tool_call_id] = _OPEN_EMPTY
@@ -765,11 +761,11 @@ class AGUIEncoder:
             self._write_custom(out, "annotations", chunk.annotations)
         elif type(chunk) is SourceChunk:
             value = _SourceValue(
-                chunk.id, chunk.url, chunk.source_type, chunk.title, _parent(chunk.parent_id)
+                chunk.id, chunk.url, chunk.source_type, chunk.title, parent_or_none(chunk.parent_id)
             )
             self._write_custom(out, "source", value)
         elif type(chunk) is FileChunk:
-            value_file = _FileValue(chunk.data, chunk.mime_type, _parent(chunk.parent_id))
+            value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
         else:
             raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
@@ -1008,11 +1004,6 @@ def _apply_patch_op(state: Any, op: _PatchOp) -> tuple[Any, list[Operation]]:
 
 # --- decoding ---------------------------------------------------------------
 
-# Decoder phases.
-_BEFORE: Final = 0
-_RUNNING: Final = 1
-_DONE: Final = 2
-
 
 def _ext(meta: _Meta | None) -> _Ext:
     return meta.ext if meta is not None and meta.ext is not None else _EMPTY_EXT
@@ -1028,7 +1019,7 @@ def _tokens(usage: list[_Usage] | None) -> tuple[int, int]:
     )
 
 
-class AGUIDecoder:
+class AGUIDecoder(SSEDecoder):
     """Decodes one AG-UI run (SSE events) back into chunks.
 
     ``feed`` accepts bytes split anywhere; ``max_event_bytes`` bounds the
@@ -1059,10 +1050,14 @@ class AGUIDecoder:
     ``RAW``, ``SUBAGENT_*``, ``REASONING_ENCRYPTED_VALUE``) are ignored.
     """
 
+    _EVENT_NAMES = None  # AG-UI names events in the JSON, not in SSE
+    _DONE_MARKER = False  # the run ends at RUN_FINISHED or RUN_ERROR
+    _UNTERMINATED = "stream ended inside an event (no blank line after it)"
+    _UNFINISHED = "stream ended before RUN_FINISHED or RUN_ERROR"
+
     def __init__(self, *, state: Any = None, max_event_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        self._sse = SSEParser(max_event_bytes)
-        self._failed = False
-        self._phase = _BEFORE
+        super().__init__(max_event_bytes)
+        self._started = False
         #: The ``threadId`` / ``runId`` of ``RUN_STARTED`` (``None`` before it).
         self.thread_id: str | None = None
         self.run_id: str | None = None
@@ -1076,36 +1071,20 @@ class AGUIDecoder:
         # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
         self._lane: tuple[str, str, bool] | None = None
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Accept the next bytes; return the chunks of every event they complete."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        out: list[Chunk] = []
-        try:
-            for event in self._sse.feed(data):
-                self._event(event.offset, event.data, out)
-        except ProtocolError:
-            self._failed = True
-            raise
-        return out
-
     def finish(self) -> list[Chunk]:
         """End of input: raise :class:`ProtocolError` unless the run ended cleanly."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        self._failed = True  # nothing may follow the end, whatever happens below
-        if self._sse.finish():
-            raise ProtocolError("stream ended inside an event (no blank line after it)")
-        if self._phase != _DONE:
-            raise ProtocolError("stream ended before RUN_FINISHED or RUN_ERROR")
-        return []
+        try:
+            return super().finish()
+        finally:
+            self._failed = True  # nothing may follow the end of the run
 
-    def _event(self, offset: int, data: str, out: list[Chunk]) -> None:
-        event = decode_frame(_EVENTS, data, "AG-UI event", offset)
+    def _decode_event(self, sse: SSEEvent, out: list[Chunk]) -> None:
+        offset = sse.offset
+        event = decode_frame(_EVENTS, sse.data, "AG-UI event", offset)
         name = type(event).__struct_config__.tag
-        if self._phase == _DONE:
+        if self._done:
             raise ProtocolError(f"{name} after the run ended (one run per stream)", offset=offset)
-        if self._phase == _BEFORE and type(event) not in (_RunStarted, _RunError):
+        if not self._started and type(event) not in (_RunStarted, _RunError):
             raise ProtocolError(f"the first event must be RUN_STARTED, not {name}", offset=offset)
         try:
             if type(event) in _CHUNK_EVENTS:
@@ -1210,17 +1189,17 @@ class AGUIDecoder:
             if chunk is not None:
                 out.append(chunk)
         elif type(event) is _RunStarted:
-            if self._phase != _BEFORE:
+            if self._started:
                 raise _SequenceError("a run is already active")
-            self._phase = _RUNNING
+            self._started = True
             self.thread_id = event.thread_id
             self.run_id = event.run_id
         elif type(event) is _RunFinished:
             self._check_closed()
-            self._phase = _DONE
+            self._done = True
             self._finish_chunk(event.metadata, event.usage, out)
         elif type(event) is _RunError:
-            self._phase = _DONE
+            self._done = True
             out.append(ErrorChunk(event.message))
             self._finish_chunk(event.metadata, event.usage, out)
         # else: an AG-UI event no chunk can hold (see the class docstring).
@@ -1386,17 +1365,21 @@ def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
         if isinstance(chunk, TextDeltaChunk):
             if not chunk.text_delta:
                 continue
-            out.append(TextDeltaChunk(chunk.text_delta, _parent(chunk.parent_id)))
+            out.append(TextDeltaChunk(chunk.text_delta, parent_or_none(chunk.parent_id)))
         elif isinstance(chunk, ReasoningDeltaChunk):
             if not chunk.reasoning_delta:
                 continue
-            out.append(ReasoningDeltaChunk(chunk.reasoning_delta, _parent(chunk.parent_id)))
+            out.append(ReasoningDeltaChunk(chunk.reasoning_delta, parent_or_none(chunk.parent_id)))
         elif isinstance(chunk, ReasoningPartStartChunk):
-            out.append(ReasoningPartStartChunk(chunk.unstable_summary, _parent(chunk.parent_id)))
+            out.append(
+                ReasoningPartStartChunk(chunk.unstable_summary, parent_or_none(chunk.parent_id))
+            )
         elif isinstance(chunk, ToolCallBeginChunk):
             tools[chunk.tool_call_id] = _OPEN_EMPTY
             out.append(
-                ToolCallBeginChunk(chunk.tool_call_id, chunk.tool_name, _parent(chunk.parent_id))
+                ToolCallBeginChunk(
+                    chunk.tool_call_id, chunk.tool_name, parent_or_none(chunk.parent_id)
+                )
             )
         elif isinstance(chunk, ToolCallDeltaChunk):
             if tools[chunk.tool_call_id] == _ENDED or not chunk.args_text_delta:
@@ -1431,11 +1414,15 @@ def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
         elif isinstance(chunk, SourceChunk):
             out.append(
                 SourceChunk(
-                    chunk.id, chunk.url, chunk.source_type, chunk.title, _parent(chunk.parent_id)
+                    chunk.id,
+                    chunk.url,
+                    chunk.source_type,
+                    chunk.title,
+                    parent_or_none(chunk.parent_id),
                 )
             )
         elif isinstance(chunk, FileChunk):
-            out.append(FileChunk(chunk.data, chunk.mime_type, _parent(chunk.parent_id)))
+            out.append(FileChunk(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
         elif isinstance(chunk, UpdateStateChunk):
             out.append(chunk)
         else:  # step start

@@ -56,8 +56,14 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError
-from ._frames import decode_operations, encode_error, json_encoder, split_frames
-from ._sse import SSEParser
+from ._frames import (
+    decode_operations,
+    encode_error,
+    json_encoder,
+    parent_or_none,
+    split_frames,
+)
+from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "normalize"]
@@ -194,10 +200,6 @@ _AnyFrame = (
     | _Error
     | _UpdateState
 )
-
-
-def _parent(parent_id: str | None) -> str | None:
-    return parent_id or None
 
 
 # --- frames written without a wire Struct -----------------------------------
@@ -701,17 +703,17 @@ class AssistantTransportEncoder:
         elif type(chunk) is ReasoningPartStartChunk:
             if chunk.unstable_summary is None:
                 return  # as upstream: the next reasoning delta opens the part
-            parent_id = _parent(chunk.parent_id)
+            parent_id = parent_or_none(chunk.parent_id)
             index = self._start_part(out, _ReasoningPart(chunk.unstable_summary, parent_id))
             self._next_index = index + 1
             self._set_open(_REASONING, parent_id, _delta_suffix(index))
         elif type(chunk) is SourceChunk:
             source = _SourcePart(
-                chunk.source_type, chunk.id, chunk.url, chunk.title, _parent(chunk.parent_id)
+                chunk.source_type, chunk.id, chunk.url, chunk.title, parent_or_none(chunk.parent_id)
             )
             self._write_closed_part(out, source)
         elif type(chunk) is FileChunk:
-            file = _FilePart(chunk.data, chunk.mime_type, _parent(chunk.parent_id))
+            file = _FilePart(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_closed_part(out, file)
         elif type(chunk) is AnnotationsChunk:
             self._frame(out, _Annotations(chunk.annotations))
@@ -753,7 +755,7 @@ class _DecodedPart:
         self.tool_call_id = tool_call_id
 
 
-class AssistantTransportDecoder:
+class AssistantTransportDecoder(SSEDecoder):
     """Decodes Assistant Transport SSE bytes into chunks.
 
     ``feed`` accepts bytes split anywhere; ``max_event_bytes`` bounds one
@@ -776,48 +778,21 @@ class AssistantTransportDecoder:
     assembled message can differ from the sender's.
     """
 
-    __slots__ = ("_done", "_failed", "_parts", "_sse")
+    __slots__ = ("_parts",)
+
+    _IGNORE_AFTER_DONE = True
+    _UNTERMINATED = None  # what is left is after [DONE] (ignored) or means there was none
+    _UNFINISHED = "stream ended without the data: [DONE] marker"
 
     def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        self._sse = SSEParser(max_event_bytes)
+        super().__init__(max_event_bytes)
         self._parts: list[_DecodedPart] = []
-        self._done = False
-        self._failed = False
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Accept the next bytes; return the chunks of every event they complete."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        if self._done:
-            return []
-        chunks: list[Chunk] = []
-        try:
-            for event in self._sse.feed(data):
-                if self._done:
-                    break
-                if event.event != "message":
-                    raise ProtocolError(
-                        f"unknown SSE event type {event.event[:40]!r}", offset=event.offset
-                    )
-                if event.data == "[DONE]":
-                    self._done = True
-                    break
-                self._decode_frame(event.data, event.offset, chunks)
-        except ProtocolError:
-            self._failed = True
-            raise
-        return chunks
+    def _unknown_event(self, name: str) -> str:
+        return f"unknown SSE event type {name[:40]!r}"
 
-    def finish(self) -> list[Chunk]:
-        """End of input. Raises :class:`ProtocolError` if ``[DONE]`` never came."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        if not self._done:
-            self._failed = True
-            raise ProtocolError("stream ended without the data: [DONE] marker")
-        return []
-
-    def _decode_frame(self, text: str, offset: int, out: list[Chunk]) -> None:
+    def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
+        text, offset = event.data, event.offset
         try:
             frame = _FRAME_DECODER.decode(text)
         except msgspec.DecodeError as exc:
@@ -901,7 +876,7 @@ class AssistantTransportDecoder:
         return self._parts[path[0]]
 
     def _start(self, part: _Part) -> list[Chunk]:
-        parent_id = _parent(part.parent_id)
+        parent_id = parent_or_none(part.parent_id)
         if type(part) is _TextPart:
             self._parts.append(_DecodedPart("text", parent_id, None))
             return []

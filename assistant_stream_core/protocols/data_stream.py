@@ -79,6 +79,7 @@ from ._frames import (
     decode_operations,
     encode_error,
     json_encoder,
+    parent_or_none,
     split_frames,
     typed_decoder,
 )
@@ -181,10 +182,6 @@ class _NamedData(_Wire):
     name: str
     data: Any = None
     parent_id: str | None = None
-
-
-def _parent(parent_id: str | None) -> str | None:
-    return parent_id or None
 
 
 # Tool call states in the encoder.
@@ -584,17 +581,19 @@ class DataStreamEncoder:
             if chunk.unstable_summary is None:
                 return  # nothing to say: the next reasoning delta opens the part
             out += b"aui-reasoning-part-start:"
-            wire_start = _ReasoningStart(chunk.unstable_summary, _parent(chunk.parent_id))
+            wire_start = _ReasoningStart(chunk.unstable_summary, parent_or_none(chunk.parent_id))
             encode_into(wire_start, out, -1)
         elif type(chunk) is SourceChunk:
             out += b"h:"
             wire_source = _Source(
-                chunk.source_type, chunk.id, chunk.url, chunk.title, _parent(chunk.parent_id)
+                chunk.source_type, chunk.id, chunk.url, chunk.title, parent_or_none(chunk.parent_id)
             )
             encode_into(wire_source, out, -1)
         elif type(chunk) is FileChunk:
             out += b"k:"
-            encode_into(_File(chunk.data, chunk.mime_type, _parent(chunk.parent_id)), out, -1)
+            encode_into(
+                _File(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)), out, -1
+            )
         elif type(chunk) is AnnotationsChunk:
             out += b"8:"
             encode_into(chunk.annotations, out, -1)
@@ -725,13 +724,15 @@ class DataStreamDecoder:
 
 def _from_wire(wire: Any) -> list[Chunk]:
     if type(wire) is _PartDelta:
-        return [TextDeltaChunk(wire.text_delta, _parent(wire.parent_id))]
+        return [TextDeltaChunk(wire.text_delta, parent_or_none(wire.parent_id))]
     if type(wire) is _ReasoningDelta:
-        return [ReasoningDeltaChunk(wire.reasoning_delta, _parent(wire.parent_id))]
+        return [ReasoningDeltaChunk(wire.reasoning_delta, parent_or_none(wire.parent_id))]
     if type(wire) is _ReasoningStart:
-        return [ReasoningPartStartChunk(wire.unstable_summary, _parent(wire.parent_id))]
+        return [ReasoningPartStartChunk(wire.unstable_summary, parent_or_none(wire.parent_id))]
     if type(wire) is _ToolBegin:
-        return [ToolCallBeginChunk(wire.tool_call_id, wire.tool_name, _parent(wire.parent_id))]
+        return [
+            ToolCallBeginChunk(wire.tool_call_id, wire.tool_name, parent_or_none(wire.parent_id))
+        ]
     if type(wire) is _ToolDelta:
         if wire.is_final:
             return [ToolCallArgsTextFinishChunk(wire.tool_call_id, wire.args_text_delta)]
@@ -747,10 +748,10 @@ def _from_wire(wire: Any) -> list[Chunk]:
         result = None if wire.result is msgspec.UNSET else wire.result
         return [ToolResultChunk(wire.tool_call_id, result, wire.artifact, wire.is_error)]
     if type(wire) is _Source:
-        parent = _parent(wire.parent_id)
+        parent = parent_or_none(wire.parent_id)
         return [SourceChunk(wire.id, wire.url, wire.source_type, wire.title, parent)]
     if type(wire) is _File:
-        return [FileChunk(wire.data, wire.mime_type, _parent(wire.parent_id))]
+        return [FileChunk(wire.data, wire.mime_type, parent_or_none(wire.parent_id))]
     if type(wire) is _StepStart:
         return [StepStartChunk(wire.message_id)]
     if type(wire) is _StepFinish:

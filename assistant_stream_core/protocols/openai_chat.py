@@ -111,7 +111,7 @@ from ..chunks import (
 )
 from ..errors import ChunkEncodeError, ProtocolError
 from ._frames import encode_error, json_encoder
-from ._sse import SSEParser
+from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
 __all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
@@ -521,7 +521,7 @@ class _InErrorBody(msgspec.Struct):
     type: str | None = None
 
 
-class OpenAIChatDecoder:
+class OpenAIChatDecoder(SSEDecoder):
     """Decodes ``chat.completion.chunk`` SSE back into chunks.
 
     :param max_line_bytes: the largest SSE event buffered before
@@ -532,8 +532,10 @@ class OpenAIChatDecoder:
     the normalisation.
     """
 
+    _EVENT_NAMES = frozenset({"message", "error"})
+
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        self._sse = SSEParser(max_line_bytes)
+        super().__init__(max_line_bytes)
         self._chunk_decoder = msgspec.json.Decoder(_InChunk)
         self._error_decoder = msgspec.json.Decoder(dict[str, Any])
         #: The ``id`` of the chunks (``None`` until one was decoded).
@@ -546,54 +548,31 @@ class OpenAIChatDecoder:
         self._open_calls: list[str] = []
         self._finish_reason: str | None = None
         self._usage: _InUsage | None = None
-        self._done = False
-        self._failed = False
 
-    def _fail(self, message: str, offset: int | None) -> ProtocolError:
-        self._failed = True
-        return ProtocolError(message, offset=offset)
+    def _unknown_event(self, name: str) -> str:
+        return f"unexpected SSE event type {name!r}"
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Accept the next bytes (split anywhere); return the chunks completed."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        try:
-            events = self._sse.feed(data)
-        except ProtocolError:
-            self._failed = True
-            raise
-        out: list[Chunk] = []
-        for event in events:
-            if self._done:
-                raise self._fail("data after [DONE]", event.offset)
-            if event.event not in ("message", "error"):
-                raise self._fail(f"unexpected SSE event type {event.event!r}", event.offset)
-            if event.data == "[DONE]":
-                self._done = True
-                out.extend(self._close())
-                continue
-            out.extend(self._decode_event(event.data, event.event, event.offset))
-        return out
-
-    def _decode_event(self, data: str, event_name: str, offset: int) -> list[Chunk]:
-        raw = data.encode()
+    def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
+        offset = event.offset
+        raw = event.data.encode()
         try:
             obj = self._error_decoder.decode(raw)
         except msgspec.ValidationError:
-            raise self._fail("event data is not a JSON object", offset) from None
+            raise ProtocolError("event data is not a JSON object", offset=offset) from None
         except msgspec.DecodeError as exc:
-            raise self._fail(f"event data is not valid JSON ({exc})", offset) from None
-        if obj.get("error") or event_name == "error":
+            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
+        if obj.get("error") or event.event == "error":
             error = obj.get("error", obj)
             try:
                 body = msgspec.convert(error, _InErrorBody)
             except msgspec.ValidationError as exc:
-                raise self._fail(f"malformed error frame: {exc}", offset) from None
-            return [ErrorChunk(body.message)]
+                raise ProtocolError(f"malformed error frame: {exc}", offset=offset) from None
+            out.append(ErrorChunk(body.message))
+            return
         try:
             chunk = msgspec.convert(obj, _InChunk)
         except msgspec.ValidationError as exc:
-            raise self._fail(f"malformed chat.completion.chunk: {exc}", offset) from None
+            raise ProtocolError(f"malformed chat.completion.chunk: {exc}", offset=offset) from None
         if chunk.id is not None:
             self.completion_id = chunk.id
         if chunk.model is not None:
@@ -602,7 +581,6 @@ class OpenAIChatDecoder:
             self.created = chunk.created
         if chunk.usage is not None:
             self._usage = chunk.usage
-        out: list[Chunk] = []
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
@@ -610,7 +588,6 @@ class OpenAIChatDecoder:
                 out.extend(self._decode_delta(choice.delta, offset))
             if choice.finish_reason is not None:
                 self._finish_reason = choice.finish_reason
-        return out
 
     def _decode_delta(self, delta: _InDelta, offset: int) -> list[Chunk]:
         out: list[Chunk] = []
@@ -623,22 +600,23 @@ class OpenAIChatDecoder:
             call_id = self._calls.get(call.index)
             if call_id is None:
                 if not call.id:
-                    raise self._fail(
-                        f"tool call index {call.index} has no id in its first delta", offset
+                    raise ProtocolError(
+                        f"tool call index {call.index} has no id in its first delta", offset=offset
                     )
                 name = call.function.name if call.function is not None else None
                 if not name:
-                    raise self._fail(
-                        f"tool call {call.id!r} has no function name in its first delta", offset
+                    raise ProtocolError(
+                        f"tool call {call.id!r} has no function name in its first delta",
+                        offset=offset,
                     )
                 if call.id in self._open_calls:
-                    raise self._fail(f"tool call id {call.id!r} used twice", offset)
+                    raise ProtocolError(f"tool call id {call.id!r} used twice", offset=offset)
                 call_id = self._calls[call.index] = call.id
                 self._open_calls.append(call_id)
                 out.append(ToolCallBeginChunk(call_id, name))
             elif call.id and call.id != call_id:
-                raise self._fail(
-                    f"tool call index {call.index} changed its id to {call.id!r}", offset
+                raise ProtocolError(
+                    f"tool call index {call.index} changed its id to {call.id!r}", offset=offset
                 )
             if call.function is not None and call.function.arguments:
                 out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
@@ -653,8 +631,8 @@ class OpenAIChatDecoder:
             )
         return out
 
-    def _close(self) -> list[Chunk]:
-        out: list[Chunk] = [ToolCallArgsTextFinishChunk(call_id) for call_id in self._open_calls]
+    def _at_done(self, out: list[Chunk]) -> None:
+        out.extend(ToolCallArgsTextFinishChunk(call_id) for call_id in self._open_calls)
         self._open_calls = []
         if self._finish_reason is not None or self._usage is not None:
             usage = self._usage or _InUsage()
@@ -666,26 +644,6 @@ class OpenAIChatDecoder:
                     output_tokens=usage.completion_tokens,
                 )
             )
-        return out
-
-    def finish(self) -> list[Chunk]:
-        """Signal the end of input.
-
-        Raises :class:`~assistant_stream_core.errors.ProtocolError` if the
-        stream ended inside an event or without ``data: [DONE]``.
-        """
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        try:
-            pending = self._sse.finish()
-        except ProtocolError:
-            self._failed = True
-            raise
-        if pending:
-            raise self._fail("stream ended inside an unterminated event", None)
-        if not self._done:
-            raise self._fail("stream ended without data: [DONE]", None)
-        return []
 
 
 def normalize(

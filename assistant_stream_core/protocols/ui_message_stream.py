@@ -109,7 +109,7 @@ from ..chunks import (
 from ..errors import ChunkEncodeError, ProtocolError, StateError
 from ..state import coerce_operation
 from ._frames import encode_error, json_encoder
-from ._sse import SSEParser
+from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
 __all__ = [
@@ -552,7 +552,7 @@ class UIMessageStreamEncoder:
 # --- decoding ---------------------------------------------------------------
 
 
-class UIMessageStreamDecoder:
+class UIMessageStreamDecoder(SSEDecoder):
     """Decodes UI Message Stream bytes into chunks. One per response body.
 
     :param data_part_name: ``data-<data_part_name>`` parts decode to
@@ -564,7 +564,7 @@ class UIMessageStreamDecoder:
     def __init__(
         self, *, data_part_name: str = "data", max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     ) -> None:
-        self._sse = SSEParser(max_line_bytes)
+        super().__init__(max_line_bytes)
         self._any = msgspec.json.Decoder(dict[str, Any])
         self._data_name = data_part_name
         #: The ``messageId`` of the ``start`` frame, once seen.
@@ -572,63 +572,18 @@ class UIMessageStreamDecoder:
         self._text_ids: set[str] = set()
         self._reasoning_ids: set[str] = set()
         self._tools: dict[str, bool] = {}  # id -> args text received
-        self._done = False
-        self._failed = False
 
-    def _fail(self, message: str, offset: int | None) -> ProtocolError:
-        self._failed = True
-        return ProtocolError(message, offset=offset)
-
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Accept the next bytes (split anywhere); return the chunks completed."""
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
+    def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
+        offset = event.offset
         try:
-            events = self._sse.feed(data)
-        except ProtocolError:
-            self._failed = True
-            raise
-        out: list[Chunk] = []
-        for event in events:
-            if self._done:
-                raise self._fail("data after [DONE]", event.offset)
-            if event.event != "message":
-                raise self._fail(f"unknown SSE event type {event.event!r}", event.offset)
-            if event.data == "[DONE]":
-                self._done = True
-                continue
-            self._decode(event.data, event.offset, out)
-        return out
-
-    def finish(self) -> list[Chunk]:
-        """Signal the end of input.
-
-        Raises :class:`~assistant_stream_core.errors.ProtocolError` if the
-        stream ended inside an event or without ``data: [DONE]``.
-        """
-        if self._failed:
-            raise ProtocolError("decoder already failed; start a new one")
-        try:
-            pending = self._sse.finish()
-        except ProtocolError:
-            self._failed = True
-            raise
-        if pending:
-            raise self._fail("stream ended inside an unterminated event", None)
-        if not self._done:
-            raise self._fail("stream ended without data: [DONE]", None)
-        return []
-
-    def _decode(self, data: str, offset: int, out: list[Chunk]) -> None:
-        try:
-            obj = self._any.decode(data)
+            obj = self._any.decode(event.data)
         except msgspec.ValidationError:
-            raise self._fail("event data is not a JSON object", offset) from None
+            raise ProtocolError("event data is not a JSON object", offset=offset) from None
         except msgspec.DecodeError as exc:
-            raise self._fail(f"event data is not valid JSON ({exc})", offset) from None
+            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
         kind = obj.get("type")
         if not isinstance(kind, str):
-            raise self._fail("UI message chunk without a string 'type'", offset)
+            raise ProtocolError("UI message chunk without a string 'type'", offset=offset)
         if kind.startswith("data-"):
             self._decode_data(kind[5:], obj, offset, out)
             return
@@ -636,11 +591,11 @@ class UIMessageStreamDecoder:
         if cls is None:
             if kind in _IGNORED_TYPES:
                 return
-            raise self._fail(f"unknown UI message chunk type {kind[:60]!r}", offset)
+            raise ProtocolError(f"unknown UI message chunk type {kind[:60]!r}", offset=offset)
         try:
             wire = msgspec.convert(obj, cls)
         except msgspec.ValidationError as exc:
-            raise self._fail(f"invalid {kind} chunk: {exc}", offset) from None
+            raise ProtocolError(f"invalid {kind} chunk: {exc}", offset=offset) from None
         self._dispatch(wire, offset, out)
 
     def _decode_data(self, name: str, obj: dict[str, Any], offset: int, out: list[Chunk]) -> None:
@@ -649,22 +604,22 @@ class UIMessageStreamDecoder:
             out.append(DataChunk(value))
         elif name == ANNOTATIONS_PART:
             if not isinstance(value, list):
-                raise self._fail("data-annotations data must be a list", offset)
+                raise ProtocolError("data-annotations data must be a list", offset=offset)
             out.append(AnnotationsChunk(value))
         elif name == STATE_PART:
             if not isinstance(value, list):
-                raise self._fail("data-state data must be a list of operations", offset)
+                raise ProtocolError("data-state data must be a list of operations", offset=offset)
             try:
                 operations = [coerce_operation(op) for op in value]
             except StateError as exc:
-                raise self._fail(f"invalid state operation: {exc}", offset) from None
+                raise ProtocolError(f"invalid state operation: {exc}", offset=offset) from None
             out.append(UpdateStateChunk(operations))
         else:
             out.append(DataChunk({"name": name, "data": value}))
 
     def _need(self, ids: set[str] | dict[str, bool], key: str, what: str, offset: int) -> None:
         if key not in ids:
-            raise self._fail(f"{what} for {key!r}, which never started", offset)
+            raise ProtocolError(f"{what} for {key!r}, which never started", offset=offset)
 
     def _dispatch(self, wire: Any, offset: int, out: list[Chunk]) -> None:
         match wire:
@@ -692,7 +647,7 @@ class UIMessageStreamDecoder:
                 self._reasoning_ids.discard(part_id)
             case _ToolInputStart(tool_call_id=call_id, tool_name=name):
                 if call_id in self._tools:
-                    raise self._fail(f"tool-input-start for {call_id!r} twice", offset)
+                    raise ProtocolError(f"tool-input-start for {call_id!r} twice", offset=offset)
                 self._tools[call_id] = False
                 out.append(ToolCallBeginChunk(call_id, name))
             case _ToolInputDelta(tool_call_id=call_id, input_text_delta=text):
