@@ -562,7 +562,7 @@ def create_run(
     """Turn ``callback`` into a :class:`Run`: an async iterator of chunks.
 
     :param callback: ``async def run(controller: RunController)``; it starts on
-        the first iteration.
+        the first iteration, or on entering ``async with``.
     :param state: the initial state (any JSON value, deep-copied); ``None``
         means ``controller.state`` is ``None`` until assigned.
     :param run_id: the run's id; generated (``"run_"`` + 24 characters) if not given.
