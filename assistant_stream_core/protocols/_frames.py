@@ -10,6 +10,7 @@ no half-written frame ever leaves an encoder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,6 +22,7 @@ from ..state import Operation, coerce_operation
 __all__ = [
     "decode_frame",
     "decode_operations",
+    "encode_alone",
     "encode_error",
     "json_encoder",
     "parent_or_none",
@@ -66,6 +68,23 @@ def encode_error(chunk: Chunk, exc: Exception, partial: bytes) -> ChunkEncodeErr
     error.field = fields[0] if fields else None
     error.partial = partial
     return error
+
+
+def encode_alone(write: Callable[[bytearray, Chunk], None], chunk: Chunk) -> bytes:
+    """Return the frames ``write`` puts in a fresh buffer for ``chunk`` alone.
+
+    A failure raises :class:`ChunkEncodeError` with an empty ``partial``
+    (``write`` changes no state before the chunk's frames are complete).
+    """
+    buffer = bytearray()
+    try:
+        write(buffer, chunk)
+    except ChunkEncodeError as exc:
+        exc.partial = b""
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise encode_error(chunk, exc, b"") from exc
+    return bytes(buffer)
 
 
 def _unencodable(value: Any) -> bool:

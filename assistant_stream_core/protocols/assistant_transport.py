@@ -58,6 +58,7 @@ from ..chunks import (
 from ..errors import ChunkEncodeError, ProtocolError
 from ._frames import (
     decode_operations,
+    encode_alone,
     encode_error,
     json_encoder,
     parent_or_none,
@@ -320,8 +321,8 @@ class AssistantTransportEncoder:
                 text = self._dumps(chunk.reasoning_delta)
                 return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
         except (TypeError, ValueError, OverflowError):
-            pass  # _encode_one raises the error that names the chunk and field
-        return self._encode_one(chunk)
+            pass  # encode_alone raises the error that names the chunk and field
+        return encode_alone(self._write, chunk)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
         """Return the frames for one chunk, one item per SSE event.
@@ -349,20 +350,8 @@ class AssistantTransportEncoder:
                         tool.has_args = True
                     return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, tool.suffix)
         except (TypeError, ValueError, OverflowError):
-            pass  # _encode_one raises the error that names the chunk and field
-        return split_frames(self._encode_one(chunk), b"\n\n")
-
-    def _encode_one(self, chunk: Chunk) -> bytes:
-        """``encode_many((chunk,))`` without the batch loop."""
-        buffer = bytearray()
-        try:
-            self._write(buffer, chunk)
-        except ChunkEncodeError as exc:
-            exc.partial = b""
-            raise
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise encode_error(chunk, exc, b"") from exc
-        return bytes(buffer)
+            pass  # encode_alone raises the error that names the chunk and field
+        return split_frames(encode_alone(self._write, chunk), b"\n\n")
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the frames for several chunks as one buffer.

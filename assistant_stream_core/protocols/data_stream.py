@@ -77,6 +77,7 @@ from ..errors import ChunkEncodeError, ProtocolError
 from ._frames import (
     decode_frame,
     decode_operations,
+    encode_alone,
     encode_error,
     json_encoder,
     parent_or_none,
@@ -253,7 +254,7 @@ class DataStreamEncoder:
             if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
                 return b"g:%b\n" % self._dumps(chunk.reasoning_delta)
         except (TypeError, ValueError, OverflowError):
-            pass  # _encode_one raises the error that names the chunk and field
+            pass  # encode_alone raises the error that names the chunk and field
         frames = self.encode_frames(chunk)
         return frames if isinstance(frames, bytes) else b"".join(frames)
 
@@ -319,26 +320,14 @@ class DataStreamEncoder:
                 wire_finish = _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
                 return b"e:%b\n" % dumps(wire_finish)
         except (TypeError, ValueError, OverflowError):
-            pass  # _encode_one raises the error that names the chunk and field
+            pass  # encode_alone raises the error that names the chunk and field
         # Only closing open tool calls (before an error or a finish) puts a
         # second line in front of a chunk's own: no need to split otherwise.
         closes_tools = bool(self._open_tools)
-        data = self._encode_one(chunk)
+        data = encode_alone(self._write, chunk)
         if data and not closes_tools:
             return data
         return split_frames(data, b"\n")
-
-    def _encode_one(self, chunk: Chunk) -> bytes:
-        """``encode_many((chunk,))`` without the batch loop."""
-        buffer = bytearray()
-        try:
-            self._write(buffer, chunk)
-        except ChunkEncodeError as exc:
-            exc.partial = b""
-            raise
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise encode_error(chunk, exc, b"") from exc
-        return bytes(buffer)
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the lines for several chunks as one buffer.
