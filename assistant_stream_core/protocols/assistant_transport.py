@@ -226,17 +226,15 @@ _STATE_HEAD: Final = b'data: {"type":"update-state","operations":'
 _FRAME_END: Final = b"}\n\n"
 
 
-def _format_suffix(index: int) -> bytes:
-    return b',"path":[%d]}\n\n' % index
-
-
+_SUFFIX: Final = b',"path":[%d]}\n\n'
 # Prebuilt for the indices a message has: a new part then costs no formatting.
-_SUFFIXES: Final = tuple(_format_suffix(index) for index in range(256))
+# Past them, the hot paths format inline (a call costs a third of the format).
+_SUFFIXES: Final = tuple(_SUFFIX % index for index in range(256))
 
 
 def _delta_suffix(index: int) -> bytes:
     """The bytes that end every frame at path ``[index]``: ``,"path":[index]}``, a blank line."""
-    return _SUFFIXES[index] if index < 256 else _format_suffix(index)
+    return _SUFFIXES[index] if index < 256 else _SUFFIX % index
 
 
 class _Tool(msgspec.Struct, gc=False):
@@ -393,7 +391,7 @@ class AssistantTransportEncoder:
                             buffer += _PART_FINISH_HEAD
                             buffer += self._suffix
                         index = self._next_index
-                        suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                        suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
                         buffer += _TEXT_START
                         buffer += _TEXT_DELTA_HEAD
                         buffer += text
@@ -420,7 +418,7 @@ class AssistantTransportEncoder:
                             buffer += _PART_FINISH_HEAD
                             buffer += self._suffix
                         index = self._next_index
-                        suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                        suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
                         buffer += _REASONING_START
                         buffer += _TEXT_DELTA_HEAD
                         buffer += text
@@ -509,7 +507,7 @@ class AssistantTransportEncoder:
                         buffer += self._suffix
                     buffer += start
                     index = self._next_index
-                    suffix = _SUFFIXES[index] if index < 256 else _format_suffix(index)
+                    suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
                     tools[chunk.tool_call_id] = _Tool(index, suffix)
                     self._next_index = index + 1
                     self._text_key, self._reasoning_key, self._suffix = _CLOSED, _CLOSED, b""
