@@ -1,17 +1,27 @@
 """Encoder throughput: chunks per second for the core encoders.
 
-Two workloads: many small text deltas (some non-ASCII, some needing JSON
-escapes: quotes, backslashes, newlines, emoji) and a realistic mixed run
-(steps, reasoning, text, tool calls with argument deltas and results, state
-operations). Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
+Three workloads of the same number of chunks:
+
+* **text deltas**: one stream of small text deltas (some non-ASCII, some
+  needing JSON escapes: quotes, backslashes, newlines, emoji);
+* **mixed runs**: realistic agent responses (steps, reasoning, text, tool
+  calls with argument deltas and results, state operations), ten agent turns
+  each, one stream (one encoder) per response, as a server encodes them;
+* **one long mixed run**: the same turns in a single stream, a stress case:
+  its messages reach thousands of parts and tool calls, far past any real
+  response, and show what a stream's growing state costs.
+
+Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
 
 * **floor**: no library at all. Our encoder's frames are parsed back into their
   JSON payloads before timing; the timed loop only writes each frame's prefix,
   ``encode_into`` of the payload with one reused :class:`msgspec.json.Encoder`,
   and the suffix into one ``bytearray``. It writes the same bytes as ours, and
   no encoder can do less work for them.
-* **ours**: ``encode_many`` over the whole batch (what an adapter does with
-  each drain of a run), and ``encode`` once per chunk.
+* **ours**: ``encode_many`` over each stream's whole list (what an adapter does
+  with each drain of a run), and ``encode`` once per chunk. The closing frames
+  (``finish``) are timed too; like an adapter, the contenders hand back their
+  pieces as they are, without joining them.
 * **upstream**: ``assistant-stream`` 0.0.36 when it is importable (it is never a
   dependency), through ``encode_stream``: its only API for both formats, the
   one its response classes use.
@@ -57,7 +67,16 @@ from assistant_stream_core.chunks import (
 from assistant_stream_core.protocols.base import Encoder
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 
-__all__ = ["PROTOCOLS", "UPSTREAM_VERSION", "Protocol", "mixed_run", "run", "text_deltas"]
+__all__ = [
+    "PROTOCOLS",
+    "TURNS_PER_RUN",
+    "UPSTREAM_VERSION",
+    "Protocol",
+    "mixed_run",
+    "mixed_runs",
+    "run",
+    "text_deltas",
+]
 
 #: The upstream release the comparison is pinned to.
 UPSTREAM_VERSION: Final = "0.0.36"
@@ -107,11 +126,17 @@ def text_deltas(count: int, *, seed: int = 1) -> list[Chunk]:
     return [TextDeltaChunk(text_delta=rng.choice(_TEXT_PIECES)) for _ in range(count)]
 
 
+#: Agent turns per response in the mixed runs workload: a busy agent's answer.
+TURNS_PER_RUN: Final = 10
+# Chunks per agent turn (_agent_turn).
+_TURN_LENGTH: Final = 36
+
+
 def mixed_run(count: int, *, seed: int = 2) -> list[Chunk]:
     """Return ``count`` chunks of agent turns, as a tool-using chat produces.
 
     Only chunk types that upstream 0.0.36 has are used, so every contender
-    encodes the same run.
+    encodes the same run. Each turn is 36 chunks (see :func:`_agent_turn`).
     """
     rng = random.Random(seed)
     chunks: list[Chunk] = []
@@ -120,6 +145,13 @@ def mixed_run(count: int, *, seed: int = 2) -> list[Chunk]:
         chunks.extend(_agent_turn(turn, rng))
         turn += 1
     return chunks[:count]
+
+
+def mixed_runs(count: int, *, turns_per_run: int = TURNS_PER_RUN) -> list[list[Chunk]]:
+    """Return ``count`` chunks of :func:`mixed_run`, cut into responses of ``turns_per_run``."""
+    chunks = mixed_run(count)
+    length = _TURN_LENGTH * turns_per_run
+    return [chunks[start : start + length] for start in range(0, len(chunks), length)]
 
 
 def _agent_turn(turn: int, rng: random.Random) -> Iterator[Chunk]:
@@ -186,11 +218,12 @@ class Protocol:
     upstream: str  # "module:Class" in the upstream package
     frames: Callable[[bytes], list[Frame]]
 
-    def make_encoder(self) -> Encoder:
-        """Return a fresh encoder of ours for one stream."""
-        cls = getattr(importlib.import_module(self.module), self.encoder_class)
-        encoder: Encoder = cls()
-        return encoder
+    def encoder_type(self) -> Callable[[], Encoder]:
+        """Return our encoder class: calling it makes a fresh encoder for one stream."""
+        cls: Callable[[], Encoder] = getattr(
+            importlib.import_module(self.module), self.encoder_class
+        )
+        return cls
 
 
 #: The core encoders under test.
@@ -214,9 +247,11 @@ PROTOCOLS: Final = (
 
 # ---------------------------------------------------------------------------
 # Contenders: each is a zero-argument callable that encodes a whole workload
-# and returns the bytes, so it can be both checked and timed.
+# (a list of streams, each a list of chunks) and returns what it wrote, in
+# pieces, so it can be both checked and timed.
 
-Produce = Callable[[], bytes]
+Streams = Sequence[Sequence[Any]]
+Produce = Callable[[], list[bytes]]
 
 
 async def _feed(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -225,94 +260,121 @@ async def _feed(items: Iterable[Any]) -> AsyncIterator[Any]:
         yield item
 
 
-def _floor(frames: Sequence[Frame]) -> Produce:
+def _floor(streams: Sequence[Sequence[Frame]]) -> Produce:
     encoder = msgspec.json.Encoder()
 
-    def produce() -> bytes:
-        buffer = bytearray()
-        for prefix, payload, suffix in frames:
-            buffer += prefix
-            if payload is not _RAW:
-                encoder.encode_into(payload, buffer, -1)
-            buffer += suffix
-        return bytes(buffer)
+    def produce() -> list[bytes]:
+        pieces = []
+        for frames in streams:
+            buffer = bytearray()
+            for prefix, payload, suffix in frames:
+                buffer += prefix
+                if payload is not _RAW:
+                    encoder.encode_into(payload, buffer, -1)
+                buffer += suffix
+            pieces.append(bytes(buffer))
+        return pieces
 
     return produce
 
 
-def _floor_async(frames: Sequence[Frame], loop: asyncio.AbstractEventLoop) -> Produce:
+def _floor_async(streams: Sequence[Sequence[Frame]], loop: asyncio.AbstractEventLoop) -> Produce:
     encoder = msgspec.json.Encoder()
 
-    async def produce() -> bytes:
-        buffer = bytearray()
-        async for prefix, payload, suffix in _feed(frames):
-            buffer += prefix
-            if payload is not _RAW:
-                encoder.encode_into(payload, buffer, -1)
-            buffer += suffix
-        return bytes(buffer)
+    async def produce() -> list[bytes]:
+        pieces = []
+        for frames in streams:
+            buffer = bytearray()
+            async for prefix, payload, suffix in _feed(frames):
+                buffer += prefix
+                if payload is not _RAW:
+                    encoder.encode_into(payload, buffer, -1)
+                buffer += suffix
+            pieces.append(bytes(buffer))
+        return pieces
 
     return lambda: loop.run_until_complete(produce())
 
 
-def _floor_str_frames(frames: Sequence[Frame], loop: asyncio.AbstractEventLoop) -> Produce:
+def _floor_str_frames(
+    streams: Sequence[Sequence[Frame]], loop: asyncio.AbstractEventLoop
+) -> Produce:
     encoder = msgspec.json.Encoder()
+    dumps = encoder.encode
 
-    async def frames_as_str() -> AsyncIterator[str]:
-        dumps = encoder.encode
+    async def frames_as_str(frames: Sequence[Frame]) -> AsyncIterator[str]:
         async for prefix, payload, suffix in _feed(frames):
             if payload is _RAW:
                 yield prefix.decode()
             else:
                 yield (b"%b%b%b" % (prefix, dumps(payload), suffix)).decode()
 
-    async def produce() -> bytes:
-        buffer = bytearray()
-        async for piece in frames_as_str():
-            buffer += piece if isinstance(piece, bytes) else piece.encode()
-        return bytes(buffer)
+    async def produce() -> list[bytes]:
+        pieces = []
+        for frames in streams:
+            buffer = bytearray()
+            async for piece in frames_as_str(frames):
+                buffer += piece if isinstance(piece, bytes) else piece.encode()
+            pieces.append(bytes(buffer))
+        return pieces
 
     return lambda: loop.run_until_complete(produce())
 
 
-def _ours_many(protocol: Protocol, chunks: Sequence[Chunk]) -> Produce:
-    def produce() -> bytes:
-        encoder = protocol.make_encoder()
-        return encoder.encode_many(chunks) + encoder.finish()
+def _ours_many(protocol: Protocol, streams: Streams) -> Produce:
+    make_encoder = protocol.encoder_type()
+
+    def produce() -> list[bytes]:
+        pieces = []
+        for chunks in streams:
+            encoder = make_encoder()
+            pieces.append(encoder.encode_many(chunks))
+            pieces.append(encoder.finish())
+        return pieces
 
     return produce
 
 
-def _ours_each(protocol: Protocol, chunks: Sequence[Chunk]) -> Produce:
-    def produce() -> bytes:
-        encoder = protocol.make_encoder()
-        encode = encoder.encode
-        buffer = bytearray()
-        for chunk in chunks:
-            buffer += encode(chunk)
-        buffer += encoder.finish()
-        return bytes(buffer)
+def _ours_each(protocol: Protocol, streams: Streams) -> Produce:
+    make_encoder = protocol.encoder_type()
+
+    def produce() -> list[bytes]:
+        pieces = []
+        for chunks in streams:
+            encoder = make_encoder()
+            encode = encoder.encode
+            buffer = bytearray()
+            for chunk in chunks:
+                buffer += encode(chunk)
+            buffer += encoder.finish()
+            pieces.append(bytes(buffer))
+        return pieces
 
     return produce
 
 
 def _ours_each_async(
-    protocol: Protocol, chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop
+    protocol: Protocol, streams: Streams, loop: asyncio.AbstractEventLoop
 ) -> Produce:
-    async def produce() -> bytes:
-        encoder = protocol.make_encoder()
-        encode = encoder.encode
-        buffer = bytearray()
-        async for chunk in _feed(chunks):
-            buffer += encode(chunk)
-        buffer += encoder.finish()
-        return bytes(buffer)
+    make_encoder = protocol.encoder_type()
+
+    async def produce() -> list[bytes]:
+        pieces = []
+        for chunks in streams:
+            encoder = make_encoder()
+            encode = encoder.encode
+            buffer = bytearray()
+            async for chunk in _feed(chunks):
+                buffer += encode(chunk)
+            buffer += encoder.finish()
+            pieces.append(bytes(buffer))
+        return pieces
 
     return lambda: loop.run_until_complete(produce())
 
 
 def _ours_encode_stream(
-    protocol: Protocol, chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop
+    protocol: Protocol, streams: Streams, loop: asyncio.AbstractEventLoop
 ) -> Produce | None:
     """The upstream-shaped ``encoder.encode_stream(async_iterable)`` of ``assistant_stream_ce``.
 
@@ -329,12 +391,15 @@ def _ours_encode_stream(
     module_name, class_name = facade.split(":")
     facade_class = getattr(importlib.import_module(module_name), class_name)
 
-    async def produce() -> bytes:
-        encoder: Any = facade_class()
-        buffer = bytearray()
-        async for piece in encoder.encode_stream(_feed(chunks)):
-            buffer += piece if isinstance(piece, bytes) else piece.encode()
-        return bytes(buffer)
+    async def produce() -> list[bytes]:
+        pieces = []
+        for chunks in streams:
+            encoder: Any = facade_class()
+            buffer = bytearray()
+            async for piece in encoder.encode_stream(_feed(chunks)):
+                buffer += piece if isinstance(piece, bytes) else piece.encode()
+            pieces.append(bytes(buffer))
+        return pieces
 
     return lambda: loop.run_until_complete(produce())
 
@@ -367,18 +432,19 @@ def _to_upstream(chunks: Sequence[Chunk]) -> list[Any]:
     return converted
 
 
-def _upstream(
-    protocol: Protocol, upstream_chunks: Sequence[Any], loop: asyncio.AbstractEventLoop
-) -> Produce:
+def _upstream(protocol: Protocol, streams: Streams, loop: asyncio.AbstractEventLoop) -> Produce:
     module_name, class_name = protocol.upstream.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
 
-    async def produce() -> bytes:
-        buffer = bytearray()
-        # Upstream yields str; its response encodes each one, so do we.
-        async for text in cls().encode_stream(_feed(upstream_chunks)):
-            buffer += text.encode()
-        return bytes(buffer)
+    async def produce() -> list[bytes]:
+        pieces = []
+        for chunks in streams:
+            buffer = bytearray()
+            # Upstream yields str; its response encodes each one, so do we.
+            async for text in cls().encode_stream(_feed(chunks)):
+                buffer += text.encode()
+            pieces.append(bytes(buffer))
+        return pieces
 
     return lambda: loop.run_until_complete(produce())
 
@@ -411,7 +477,9 @@ def _timed(produce: Produce) -> float:
 
 
 def _build_rows(
-    chunks: Sequence[Chunk], loop: asyncio.AbstractEventLoop, upstream_version: str | None
+    streams: Sequence[Sequence[Chunk]],
+    loop: asyncio.AbstractEventLoop,
+    upstream_version: str | None,
 ) -> list[_Row]:
     labels = [
         ("floor: msgspec encode_into", "floor", "sync"),
@@ -426,37 +494,42 @@ def _build_rows(
     rows = [_Row(label, role, section) for label, role, section in labels]
     floor_sync, many, each, floor_async, each_async, cap, stream, upstream = rows
 
-    upstream_chunks: list[Any] | None = None
+    upstream_streams: list[list[Any]] | None = None
     upstream_missing = f"not installed (pip install assistant-stream=={UPSTREAM_VERSION})"
     if upstream_version is not None:
         try:
-            upstream_chunks = _to_upstream(chunks)
+            upstream_streams = [_to_upstream(chunks) for chunks in streams]
         except LookupError as exc:
             upstream_missing = str(exc)
 
     for protocol in PROTOCOLS:
         name = protocol.name
-        reference = _ours_many(protocol, chunks)()
-        frames = protocol.frames(reference)
+        pieces = _ours_many(protocol, streams)()
+        # Each stream's bytes: its encode_many piece, then its finish piece.
+        references = [a + b for a, b in zip(pieces[::2], pieces[1::2], strict=True)]
+        frames = [protocol.frames(reference) for reference in references]
         floor_sync.produce[name] = _floor(frames)
-        many.produce[name] = _ours_many(protocol, chunks)
-        each.produce[name] = _ours_each(protocol, chunks)
+        many.produce[name] = _ours_many(protocol, streams)
+        each.produce[name] = _ours_each(protocol, streams)
         floor_async.produce[name] = _floor_async(frames, loop)
-        each_async.produce[name] = _ours_each_async(protocol, chunks, loop)
+        each_async.produce[name] = _ours_each_async(protocol, streams, loop)
         cap.produce[name] = _floor_str_frames(frames, loop)
-        stream.produce[name] = _ours_encode_stream(protocol, chunks, loop)
+        stream.produce[name] = _ours_encode_stream(protocol, streams, loop)
         if stream.produce[name] is None:
             stream.missing[name] = "n/a (not yet)"
-        if upstream_chunks is not None:
-            upstream.produce[name] = _upstream(protocol, upstream_chunks, loop)
+        if upstream_streams is not None:
+            upstream.produce[name] = _upstream(protocol, upstream_streams, loop)
         else:
             upstream.produce[name] = None
             upstream.missing[name] = upstream_missing
 
         # Every contender of ours must write exactly the reference bytes.
+        reference = b"".join(references)
         for row in rows:
             produce = row.produce[name]
-            if row.role != "upstream" and produce is not None and produce() != reference:
+            if row.role == "upstream" or produce is None:
+                continue
+            if b"".join(produce()) != reference:
                 raise AssertionError(f"{row.label} ({row.section}) differs on {name}")
     return rows
 
@@ -539,20 +612,26 @@ def run(*, repeat: int = 5, chunk_count: int = 200_000) -> None:
     print("  'vs upstr.': how many times faster than upstream's encode_stream().")
     print("  'floor: one str per frame' is the cap of any encode_stream()-shaped API.")
 
+    texts = text_deltas(chunk_count)
+    runs = mixed_runs(chunk_count)
+    turns = "steps, reasoning, text, tool calls, results, state"
     workloads = [
-        ("Text deltas", text_deltas(chunk_count)),
-        ("Mixed run", mixed_run(chunk_count)),
+        (f"Text deltas: {chunk_count:,} chunks in one stream ({_describe_text(texts)})", [texts]),
+        (
+            f"Mixed runs: {chunk_count:,} chunks in {len(runs):,} responses of "
+            f"{TURNS_PER_RUN} agent turns ({turns})",
+            runs,
+        ),
+        (
+            f"One long mixed run: the same {chunk_count:,} chunks in one stream (stress)",
+            [mixed_run(chunk_count)],
+        ),
     ]
     loop = asyncio.new_event_loop()
     try:
-        for title, chunks in workloads:
-            rows = _build_rows(chunks, loop, upstream_version)
+        for title, streams in workloads:
+            rows = _build_rows(streams, loop, upstream_version)
             _measure(rows, repeat)
-            detail = (
-                _describe_text(chunks)
-                if title == "Text deltas"
-                else "steps, reasoning, text, tool calls, results, state"
-            )
-            _print_table(f"{title}: {len(chunks):,} chunks ({detail})", len(chunks), rows)
+            _print_table(title, sum(map(len, streams)), rows)
     finally:
         loop.close()
