@@ -8,15 +8,16 @@ Three workloads of the same number of chunks:
   calls with argument deltas and results, state operations), ten agent turns
   each, one stream (one encoder) per response, as a server encodes them;
 * **one long mixed run**: the same turns in a single stream, a stress case:
-  its messages reach thousands of parts and tool calls, far past any real
-  response, and show what a stream's growing state costs.
+  its message reaches thousands of parts and tool calls, far past any real
+  response, and shows what a stream's growing state costs.
 
 Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
 
 * **floor**: no library at all. Our encoder's frames are parsed back into their
   JSON payloads before timing; the timed loop only writes each frame's prefix,
   ``encode_into`` of the payload with one reused :class:`msgspec.json.Encoder`,
-  and the suffix into one ``bytearray``. It writes the same bytes as ours, and
+  and the suffix into one ``bytearray`` per stream. It writes the same bytes
+  as ours, and
   no encoder can do less work for them.
 * **ours**: ``encode_many`` over each stream's whole list (what an adapter does
   with each drain of a run), and ``encode`` once per chunk. The closing frames
