@@ -17,8 +17,7 @@ Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
   JSON payloads before timing; the timed loop only writes each frame's prefix,
   ``encode_into`` of the payload with one reused :class:`msgspec.json.Encoder`,
   and the suffix into one ``bytearray`` per stream. It writes the same bytes
-  as ours, and
-  no encoder can do less work for them.
+  as ours, and no encoder can do less work for them.
 * **ours**: ``encode_many`` over each stream's whole list (what an adapter does
   with each drain of a run), and ``encode`` once per chunk. The closing frames
   (``finish``) are timed too; like an adapter, the contenders hand back their
