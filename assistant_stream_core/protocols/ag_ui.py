@@ -772,15 +772,15 @@ class AGUIEncoder:
 
     def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
         status = self._tool_status(chunk, chunk.tool_call_id)
-        self._close_messages(out)
-        if status != _ENDED:
-            self._end_tool(out, chunk.tool_call_id, "")
         result = chunk.result
         is_json = not isinstance(result, str)
         content = result if isinstance(result, str) else self._json.encode(result).decode()
         ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
+        # Encode the result first: if it cannot be, the text message and the
+        # tool call must still be open (their ends not recorded as sent).
+        frame = bytearray()
         self._emit(
-            out,
+            frame,
             _ToolResult(
                 message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
                 tool_call_id=chunk.tool_call_id,
@@ -789,6 +789,10 @@ class AGUIEncoder:
                 metadata=_meta(ext),
             ),
         )
+        self._close_messages(out)
+        if status != _ENDED:
+            self._end_tool(out, chunk.tool_call_id, "")
+        out += frame
         self._had_result = True
 
     def _write_custom(self, out: bytearray, kind: str, value: Any) -> None:

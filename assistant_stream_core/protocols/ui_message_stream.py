@@ -382,10 +382,13 @@ class UIMessageStreamEncoder:
         self._open = (kind, part_id, parent)
         return part_id
 
-    def _part_for(self, out: list[bytes], kind: str, parent: str | None) -> str:
+    def _part_for(self, out: list[bytes], kind: str, parent: str | None, text: str) -> str:
         parent = parent or None
         if self._open is not None and self._open[0] == kind and self._open[2] == parent:
             return self._open[1]
+        # Encode the delta first: a delta that cannot be must not leave its part
+        # recorded as open, or the closing frames end a part never started.
+        self._json.encode(text)
         return self._open_part(out, kind, parent)
 
     def _tool(
@@ -431,10 +434,10 @@ class UIMessageStreamEncoder:
         match chunk:
             case TextDeltaChunk(text_delta=text, parent_id=parent):
                 if text:
-                    self._frame(out, _TextDelta(self._part_for(out, "text", parent), text))
+                    self._frame(out, _TextDelta(self._part_for(out, "text", parent, text), text))
             case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent):
                 if text:
-                    part_id = self._part_for(out, "reasoning", parent)
+                    part_id = self._part_for(out, "reasoning", parent, text)
                     self._frame(out, _ReasoningDelta(part_id, text))
             case ReasoningPartStartChunk(parent_id=parent):
                 self._open_part(out, "reasoning", parent or None)
