@@ -105,7 +105,7 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..errors import ProtocolError, StateError
 from ..state import (
     UNSAFE_SEGMENTS,
     AppendTextOperation,
@@ -114,7 +114,9 @@ from ..state import (
     apply_operation,
     coerce_operation,
 )
-from ._frames import decode_frame, encode_error, json_encoder, parent_or_none
+from ..tool_calls import ToolCall, ToolCallLedger
+from ._encoder import EncoderBase, not_a_chunk
+from ._frames import decode_frame, json_encoder, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -426,13 +428,7 @@ def _patch_for(before: Any, op: Operation, after: Any) -> _PatchOp | None:
     return None  # the root itself
 
 
-# Tool call states.
-_OPEN_EMPTY: Final = 0  # begun, no args text yet
-_OPEN: Final = 1  # begun, some args text sent
-_ENDED: Final = 2  # TOOL_CALL_END sent
-
-
-class AGUIEncoder:
+class AGUIEncoder(EncoderBase):
     """Encodes chunks as one AG-UI run of SSE events. One per response.
 
     ``thread_id`` and ``run_id`` are usually the ones in the client's
@@ -464,11 +460,11 @@ class AGUIEncoder:
         state: Any = None,
         custom_events: bool = True,
     ) -> None:
+        super().__init__()
         self.thread_id: str = thread_id or str(uuid.uuid4())
         self.run_id: str = run_id or str(uuid.uuid4())
         self.message_id: str = message_id or str(uuid.uuid4())
         self._custom_events = custom_events
-        self._json = json_encoder()
         self._started = False
         self._closed = False  # RUN_FINISHED or RUN_ERROR sent
         self._assistant_id = self.message_id
@@ -478,7 +474,7 @@ class AGUIEncoder:
         self._reasoning: str | None = None  # the open reasoning message's id
         self._reasoning_parent: str | None = None
         self._reasoning_count = 0
-        self._tools: dict[str, int] = {}
+        self._tools = ToolCallLedger()  # settled: TOOL_CALL_END sent
         self._steps: list[str] = []
         self._step_count = 0
         self._state = state
@@ -486,67 +482,20 @@ class AGUIEncoder:
         self._finish: MessageFinishChunk | None = None
         self._warned: set[str] = set()
 
-    # --- public API ---------------------------------------------------------
+    # --- frames -------------------------------------------------------------
 
-    def encode(self, chunk: Chunk) -> bytes:
-        """Return the events for one chunk (``RUN_STARTED`` first on the first call)."""
-        # Fast path for the common case: more text for the text message already open.
-        if (
-            type(chunk) is TextDeltaChunk
-            and chunk.text_delta
-            and self._text == (chunk.parent_id or "")
-            and not self._closed
-        ):
-            try:
-                event = _TextContent(message_id=self._assistant_id, delta=chunk.text_delta)
-                return b"data: " + self._json.encode(event) + b"\n\n"
-            except (TypeError, ValueError):
-                pass  # the general path raises the proper ChunkEncodeError
-        return self.encode_many((chunk,))
-
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        """Return the events for several chunks as one buffer.
-
-        Raises :class:`ChunkEncodeError` for a chunk that cannot be encoded
-        (a value JSON cannot hold, an unknown or reused tool call id); its
-        ``partial`` holds the events of the chunks before it.
-        """
-        buffer = bytearray()
-        self._start(buffer)
-        for chunk in chunks:
-            mark = len(buffer)
-            try:
-                self._write(buffer, chunk)
-            except ChunkEncodeError as exc:
-                del buffer[mark:]
-                exc.partial = bytes(buffer)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                del buffer[mark:]
-                raise encode_error(chunk, exc, bytes(buffer)) from exc
-        return bytes(buffer)
-
-    def finish(self) -> bytes:
+    def _close(self, out: bytearray) -> None:
         """Close what is open and send ``RUN_FINISHED`` (nothing after ``RUN_ERROR``)."""
-        buffer = bytearray()
-        self._start(buffer)
+        self._start(out)
         if self._closed:
-            return bytes(buffer)
-        self._close_all(buffer)
+            return
+        self._close_all(out)
         usage, meta = self._finish_fields()
-        self._emit(
-            buffer,
+        self._sse(
+            out,
             _RunFinished(thread_id=self.thread_id, run_id=self.run_id, usage=usage, metadata=meta),
         )
         self._closed = True
-        return bytes(buffer)
-
-    # --- frames -------------------------------------------------------------
-
-    def _emit(self, out: bytearray, event: _Event) -> None:
-        out += b"data: "
-        self._json.encode_into(event, out, -1)
-        out += b"\n\n"
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -556,7 +505,7 @@ class AGUIEncoder:
     def _start(self, out: bytearray) -> None:
         if not self._started:
             self._started = True
-            self._emit(
+            self._sse(
                 out,
                 _RunStarted(
                     thread_id=self.thread_id,
@@ -569,38 +518,36 @@ class AGUIEncoder:
 
     def _close_text(self, out: bytearray) -> None:
         if self._text is not None:
-            self._emit(out, _TextEnd(message_id=self._assistant_id))
+            self._sse(out, _TextEnd(message_id=self._assistant_id))
             self._text = None
 
     def _close_reasoning(self, out: bytearray) -> None:
         if self._reasoning is not None:
-            self._emit(out, _ReasoningMessageEnd(message_id=self._reasoning))
-            self._emit(out, _ReasoningEnd(message_id=self._reasoning))
+            self._sse(out, _ReasoningMessageEnd(message_id=self._reasoning))
+            self._sse(out, _ReasoningEnd(message_id=self._reasoning))
             self._reasoning = None
 
     def _close_messages(self, out: bytearray) -> None:
         self._close_text(out)
         self._close_reasoning(out)
 
-    def _end_tool(self, out: bytearray, tool_call_id: str, rest: str) -> None:
-        if not rest and self._tools[tool_call_id] == _OPEN_EMPTY:
-            rest = "{}"  # clients parse the args text as JSON: send an empty object
+    def _end_tool(self, out: bytearray, tool: ToolCall, rest: str) -> None:
+        rest = tool.final_args(rest)  # clients parse the args text as JSON
         if rest:
-            self._emit(out, _ToolArgs(tool_call_id=tool_call_id, delta=rest))
-        self._emit(out, _ToolEnd(tool_call_id=tool_call_id))
-        self._tools[tool_call_id] = _ENDED
+            self._sse(out, _ToolArgs(tool_call_id=tool.tool_call_id, delta=rest))
+        self._sse(out, _ToolEnd(tool_call_id=tool.tool_call_id))
+        self._tools.settle(tool)
 
     def _close_tools(self, out: bytearray) -> None:
-        for tool_call_id, status in self._tools.items():
-            if status != _ENDED:
-                self._end_tool(out, tool_call_id, "")
+        for tool in self._tools.unsettled():
+            self._end_tool(out, tool, "")
 
     def _close_all(self, out: bytearray) -> None:
         self._close_messages(out)
         self._close_tools(out)
         while self._steps:
             name = self._steps.pop()
-            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(_Ext(implicit=True))))
+            self._sse(out, _StepFinished(step_name=name, metadata=_Meta(_Ext(implicit=True))))
 
     def _assistant_message(self) -> str:
         # After a tool result the agent loop continues in a new assistant message.
@@ -619,8 +566,8 @@ class AGUIEncoder:
         self._reasoning = message_id
         self._reasoning_parent = parent
         ext = _Ext(parent_id=parent or None, summary=summary, implicit=not part_start)
-        self._emit(out, _ReasoningStart(message_id=message_id))
-        self._emit(
+        self._sse(out, _ReasoningStart(message_id=message_id))
+        self._sse(
             out,
             _ReasoningMessageStart(message_id=message_id, role="reasoning", metadata=_meta(ext)),
         )
@@ -641,18 +588,24 @@ class AGUIEncoder:
             ]
         return usage, _Meta(_Ext(finish_reason=finish.finish_reason))
 
-    def _tool_status(self, chunk: Chunk, tool_call_id: str) -> int:
-        status = self._tools.get(tool_call_id)
-        if status is None:
-            raise ChunkEncodeError(
-                f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
-                "(no tool-call-begin for it in this stream)"
-            )
-        return status
-
     # --- the per-chunk state machine ----------------------------------------
 
     def _write(self, out: bytearray, chunk: Chunk) -> None:
+        if type(chunk) in _CHECKED_FIRST:
+            # Encode first, then commit: these branches close messages, calls
+            # and steps before their own event.
+            self._json.encode(chunk)
+        if self._started:
+            self._write_chunk(out, chunk)
+        else:
+            self._start(out)
+            try:
+                self._write_chunk(out, chunk)
+            except BaseException:
+                self._started = False  # the base cuts RUN_STARTED with the chunk
+                raise
+
+    def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         if self._closed:
             self._warn_once(
                 "closed",
@@ -665,9 +618,10 @@ class AGUIEncoder:
                 return  # AG-UI clients get no empty deltas
             parent = chunk.parent_id or ""
             if self._text != parent:
+                self._json.encode(chunk)  # encode first: opening changes state
                 self._close_messages(out)
                 message_id = self._assistant_message()
-                self._emit(
+                self._sse(
                     out,
                     _TextStart(
                         message_id=message_id,
@@ -676,21 +630,22 @@ class AGUIEncoder:
                     ),
                 )
                 self._text = parent
-            self._emit(out, _TextContent(message_id=self._assistant_id, delta=chunk.text_delta))
+            self._sse(out, _TextContent(message_id=self._assistant_id, delta=chunk.text_delta))
         elif type(chunk) is ReasoningDeltaChunk:
             if not chunk.reasoning_delta:
                 return
             parent = chunk.parent_id or ""
             reasoning_id = self._reasoning
             if reasoning_id is None or self._reasoning_parent != parent:
+                self._json.encode(chunk)  # encode first: opening changes state
                 reasoning_id = self._open_reasoning(out, parent, part_start=False, summary=None)
-            self._emit(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
+            self._sse(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
         elif type(chunk) is ToolCallDeltaChunk:
-            status = self._tool_status(chunk, chunk.tool_call_id)
-            if status == _ENDED or not chunk.args_text_delta:
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if tool.settled or not chunk.args_text_delta:
                 return  # args text after the call ended has nowhere to go
-            self._emit(out, _ToolArgs(tool_call_id=chunk.tool_call_id, delta=chunk.args_text_delta))
-            self._tools[chunk.tool_call_id] = _OPEN
+            self._sse(out, _ToolArgs(tool_call_id=chunk.tool_call_id, delta=chunk.args_text_delta))
+            self._tools.record_args(tool, chunk.args_text_delta)
         elif type(chunk) is UpdateStateChunk:
             self._write_state(out, chunk)
         elif type(chunk) is ReasoningPartStartChunk:
@@ -698,13 +653,9 @@ class AGUIEncoder:
                 out, chunk.parent_id or "", part_start=True, summary=chunk.unstable_summary
             )
         elif type(chunk) is ToolCallBeginChunk:
-            if chunk.tool_call_id in self._tools:
-                raise ChunkEncodeError(
-                    f"cannot encode tool-call-begin chunk: tool_call_id "
-                    f"{chunk.tool_call_id!r} was already used in this stream"
-                )
+            self._tools.check_new(chunk.tool_call_id)
             self._close_messages(out)
-            self._emit(
+            self._sse(
                 out,
                 _ToolStart(
                     tool_call_id=chunk.tool_call_id,
@@ -713,17 +664,17 @@ class AGUIEncoder:
                     metadata=_meta(_Ext(parent_id=parent_or_none(chunk.parent_id))),
                 ),
             )
-            self._tools[chunk.tool_call_id] = _OPEN_EMPTY
+            self._tools.add(chunk.tool_call_id, chunk.tool_name)
         elif type(chunk) is ToolCallArgsTextFinishChunk:
-            status = self._tool_status(chunk, chunk.tool_call_id)
-            if status != _ENDED:
-                self._end_tool(out, chunk.tool_call_id, chunk.args_text_delta)
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                self._end_tool(out, tool, chunk.args_text_delta)
         elif type(chunk) is ToolResultChunk:
             self._write_result(out, chunk)
         elif type(chunk) is ErrorChunk:
             self._close_all(out)
             usage, meta = self._finish_fields()
-            self._emit(out, _RunError(message=chunk.error, usage=usage, metadata=meta))
+            self._sse(out, _RunError(message=chunk.error, usage=usage, metadata=meta))
             self._closed = True
         elif type(chunk) is StepStartChunk:
             self._close_messages(out)
@@ -732,7 +683,7 @@ class AGUIEncoder:
                 self._step_count += 1
                 name = f"{chunk.message_id}#{self._step_count}"
             ext = _Ext(message_id=chunk.message_id if name != chunk.message_id else None)
-            self._emit(out, _StepStarted(step_name=name, metadata=_meta(ext)))
+            self._sse(out, _StepStarted(step_name=name, metadata=_meta(ext)))
             self._steps.append(name)
         elif type(chunk) is StepFinishChunk:
             self._close_messages(out)
@@ -741,7 +692,7 @@ class AGUIEncoder:
                 self._step_count += 1
                 name = f"{self.message_id}-step-{self._step_count}"
                 implicit = _Meta(_Ext(implicit=True))
-                self._emit(out, _StepStarted(step_name=name, metadata=implicit))
+                self._sse(out, _StepStarted(step_name=name, metadata=implicit))
             else:
                 name = self._steps.pop()
             ext = _Ext(
@@ -750,7 +701,7 @@ class AGUIEncoder:
                 output_tokens=chunk.output_tokens,
                 is_continued=chunk.is_continued,
             )
-            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(ext)))
+            self._sse(out, _StepFinished(step_name=name, metadata=_Meta(ext)))
         elif type(chunk) is MessageFinishChunk:
             self._close_messages(out)
             self._close_tools(out)
@@ -768,10 +719,10 @@ class AGUIEncoder:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
         else:
-            raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+            raise not_a_chunk(chunk)
 
     def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
-        status = self._tool_status(chunk, chunk.tool_call_id)
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
         result = chunk.result
         is_json = not isinstance(result, str)
         content = result if isinstance(result, str) else self._json.encode(result).decode()
@@ -779,7 +730,7 @@ class AGUIEncoder:
         # Encode the result first: if it cannot be, the text message and the
         # tool call must still be open (their ends not recorded as sent).
         frame = bytearray()
-        self._emit(
+        self._sse(
             frame,
             _ToolResult(
                 message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
@@ -790,8 +741,8 @@ class AGUIEncoder:
             ),
         )
         self._close_messages(out)
-        if status != _ENDED:
-            self._end_tool(out, chunk.tool_call_id, "")
+        if not tool.settled:
+            self._end_tool(out, tool, "")
         out += frame
         self._had_result = True
 
@@ -803,7 +754,7 @@ class AGUIEncoder:
                 "custom_events=False: dropping them for this stream",
             )
             return
-        self._emit(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
+        self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
 
     def _write_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
         state = self._state
@@ -841,12 +792,26 @@ class AGUIEncoder:
             event: _Event = _StateSnapshot(snapshot=state) if snapshot else _StateDelta(delta=patch)
             mark = len(out)
             try:
-                self._emit(out, event)
+                self._sse(out, event)
             except BaseException:
                 del out[mark:]
                 raise
             self._state = state
             self._state_synced = True
+
+
+#: Chunk kinds whose branch changes state before it writes its own event.
+_CHECKED_FIRST: Final = frozenset(
+    {
+        ToolCallBeginChunk,
+        ToolCallArgsTextFinishChunk,
+        ReasoningPartStartChunk,
+        ErrorChunk,
+        StepStartChunk,
+        StepFinishChunk,
+        MessageFinishChunk,
+    }
+)
 
 
 # --- JSON Patch (RFC 6902), for decoding -------------------------------------
@@ -1349,21 +1314,19 @@ def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
     out: list[Chunk] = []
-    tools: dict[str, int] = {}
+    tools = ToolCallLedger()
     finish: MessageFinishChunk | None = None
 
-    def end_tool(tool_call_id: str, rest: str) -> None:
-        if not rest and tools[tool_call_id] == _OPEN_EMPTY:
-            rest = "{}"
+    def end_tool(tool: ToolCall, rest: str) -> None:
+        rest = tool.final_args(rest)
         if rest:
-            out.append(ToolCallDeltaChunk(tool_call_id, rest))
-        out.append(ToolCallArgsTextFinishChunk(tool_call_id))
-        tools[tool_call_id] = _ENDED
+            out.append(ToolCallDeltaChunk(tool.tool_call_id, rest))
+        out.append(ToolCallArgsTextFinishChunk(tool.tool_call_id))
+        tools.settle(tool)
 
     def close_tools() -> None:
-        for tool_call_id, status in tools.items():
-            if status != _ENDED:
-                end_tool(tool_call_id, "")
+        for tool in tools.unsettled():
+            end_tool(tool, "")
 
     for chunk in chunks:
         if isinstance(chunk, TextDeltaChunk):
@@ -1379,23 +1342,26 @@ def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
                 ReasoningPartStartChunk(chunk.unstable_summary, parent_or_none(chunk.parent_id))
             )
         elif isinstance(chunk, ToolCallBeginChunk):
-            tools[chunk.tool_call_id] = _OPEN_EMPTY
+            tools.add(chunk.tool_call_id, chunk.tool_name)
             out.append(
                 ToolCallBeginChunk(
                     chunk.tool_call_id, chunk.tool_name, parent_or_none(chunk.parent_id)
                 )
             )
         elif isinstance(chunk, ToolCallDeltaChunk):
-            if tools[chunk.tool_call_id] == _ENDED or not chunk.args_text_delta:
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if tool.settled or not chunk.args_text_delta:
                 continue
-            tools[chunk.tool_call_id] = _OPEN
+            tools.record_args(tool, chunk.args_text_delta)
             out.append(chunk)
         elif isinstance(chunk, ToolCallArgsTextFinishChunk):
-            if tools[chunk.tool_call_id] != _ENDED:
-                end_tool(chunk.tool_call_id, chunk.args_text_delta)
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, chunk.args_text_delta)
         elif isinstance(chunk, ToolResultChunk):
-            if tools[chunk.tool_call_id] != _ENDED:
-                end_tool(chunk.tool_call_id, "")
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, "")
             result = (
                 chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
             )

@@ -225,7 +225,8 @@ def test_finish_closes_open_tool_calls_in_begin_order() -> None:
         ("c", {"toolCallId": "a", "argsTextDelta": "{}", "isFinal": True}),
         ("c", {"toolCallId": "b", "argsTextDelta": "", "isFinal": True}),
     ]
-    assert encoder.finish() == b""
+    with pytest.raises(ChunkEncodeError, match="after finish"):
+        encoder.finish()
 
 
 def test_headers_and_keepalive() -> None:
