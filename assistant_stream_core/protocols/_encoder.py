@@ -32,6 +32,11 @@ __all__ = ["EncoderBase"]
 # What a value JSON cannot hold raises from msgspec.
 _VALUE_ERRORS = (TypeError, ValueError, OverflowError)
 
+# One JSON encoder for every stream: a msgspec Encoder keeps no state between
+# calls (each call has its own), so sharing it is safe across streams and
+# threads, and a response does not pay for building one.
+_JSON = json_encoder()
+
 
 class EncoderBase:
     """The shared half of an encoder: the loops, the state, the frame helpers."""
@@ -48,7 +53,7 @@ class EncoderBase:
     __slots__ = ("_finished", "_json")
 
     def __init__(self) -> None:
-        self._json = json_encoder()
+        self._json = _JSON
         self._finished = False
 
     # --- public API ---------------------------------------------------------

@@ -224,8 +224,10 @@ class DataStreamEncoder(EncoderBase):
         if type(chunk) is TextDeltaChunk:
             if chunk.parent_id:
                 self._line(out, b"aui-text-delta:", _PartDelta(chunk.text_delta, chunk.parent_id))
-            else:
-                self._line(out, b"0:", chunk.text_delta)
+            else:  # the line a run writes most, inlined
+                out += b"0:"
+                encode_into(chunk.text_delta, out, -1)
+                out += b"\n"
         elif type(chunk) is ToolCallDeltaChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if tool.settled:
