@@ -8,6 +8,7 @@ on every workload, or the benchmark raises before it times anything.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 
 import pytest
@@ -25,7 +26,7 @@ def test_agent_turns_are_whole_turns_in_batches() -> None:
         # Deltas arrive merged: no batch holds two adjacent deltas of one part.
         for batch in batches:
             kinds = [type(chunk) for chunk in batch]
-            assert all(a is not b for a, b in zip(kinds, kinds[1:]) if a is TextDeltaChunk)
+            assert all(a is not b for a, b in itertools.pairwise(kinds) if a is TextDeltaChunk)
 
 
 def test_encoder_benchmark_checks_and_reports_every_workload(

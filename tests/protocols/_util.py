@@ -49,12 +49,8 @@ class EncoderEntry:
 ENCODERS: list[EncoderEntry] = [
     EncoderEntry("data_stream", DataStreamEncoder, b"\n"),
     EncoderEntry("assistant_transport", AssistantTransportEncoder, b"\n\n"),
-    EncoderEntry(
-        "openai_chat", lambda: OpenAIChatEncoder(completion_id="c", created=1), b"\n\n"
-    ),
-    EncoderEntry(
-        "ui_message_stream", lambda: UIMessageStreamEncoder(message_id="msg-1"), b"\n\n"
-    ),
+    EncoderEntry("openai_chat", lambda: OpenAIChatEncoder(completion_id="c", created=1), b"\n\n"),
+    EncoderEntry("ui_message_stream", lambda: UIMessageStreamEncoder(message_id="msg-1"), b"\n\n"),
     EncoderEntry(
         "ag_ui",
         lambda: AGUIEncoder(thread_id="t", run_id="r", message_id="m", state={}),
@@ -81,7 +77,8 @@ def sse_payloads(data: bytes, *, done: bool | None = None) -> list[Any]:
         payload = event[len("data: ") :]
         out.append(payload if payload == "[DONE]" else json.loads(payload))
     if done is True:
-        assert out and out[-1] == "[DONE]"
+        assert out
+        assert out[-1] == "[DONE]"
     elif done is False:
         assert "[DONE]" not in out
     return out

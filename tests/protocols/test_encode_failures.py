@@ -8,7 +8,6 @@ the bad chunk had never been given (no bytes, no state).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 import pytest

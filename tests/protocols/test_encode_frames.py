@@ -26,6 +26,7 @@ from tests.protocols._util import EVERY_ENCODER, EncoderEntry
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+
 def frames_of(result: bytes | list[bytes]) -> list[bytes]:
     return [result] if isinstance(result, bytes) else result
 
