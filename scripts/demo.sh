@@ -26,4 +26,9 @@ if ! python -c 'import assistant_stream_starlette, uvicorn' 2>/dev/null; then
     python -m pip install -q -e '.[starlette]' uvicorn
 fi
 
+# The assistant-ui and useChat apps (/apps/...) need Node; the plain page does not.
+if ! bash scripts/build-frontends.sh; then
+    echo "--> the front ends at /apps/ are not built; the page at / works without them" >&2
+fi
+
 exec python examples/server.py "$@"
