@@ -42,7 +42,11 @@ function readPage() {
       role: message.dataset.role,
       parts: [...message.querySelectorAll("[data-part]")].map((part) => ({
         kind: part.dataset.part,
-        text: part.dataset.part === "tool" ? null : part.textContent,
+        // A collapsed reasoning part: the text under its summary.
+        text:
+          part.dataset.part === "tool"
+            ? null
+            : (part.tagName === "DETAILS" ? part.querySelector("p") : part).textContent,
         open: part.tagName === "DETAILS" ? part.open : null,
         toolName: text(part.querySelector(".tool-name")),
         toolState: part.dataset.state ?? null,
@@ -54,7 +58,22 @@ function readPage() {
     errors: [...document.querySelectorAll(".error")].map((e) => e.textContent),
     state: JSON.parse(document.getElementById("state").textContent),
     inputEnabled: !document.getElementById("input").disabled,
+    argsBeforeResult: window.__argsBeforeResult ?? [],
   };
+}
+
+// Runs in the page: note every arguments text a tool card shows while its
+// result is still pending (the arguments stream before the tool answers).
+function watchToolCards() {
+  window.__argsBeforeResult = [];
+  new MutationObserver(() => {
+    for (const card of document.querySelectorAll('[data-part="tool"]')) {
+      const args = card.querySelector(".args")?.textContent ?? "";
+      const pending = card.querySelector(".result")?.textContent === "…";
+      const seen = window.__argsBeforeResult;
+      if (pending && args && seen[seen.length - 1] !== args) seen.push(args);
+    }
+  }).observe(document.body, { childList: true, subtree: true, characterData: true });
 }
 
 async function ask(page, question, answers) {
@@ -82,10 +101,12 @@ async function visit(context, base, dir, { name, path, second }) {
   page.on("pageerror", (err) => console.error("pageerror", name, String(err)));
   await page.goto(new URL(path, base).href);
   await page.waitForSelector("#input");
+  await page.evaluate(watchToolCards);
   const turns = [];
   turns.push(await ask(page, "What is the weather in Paris?", 1));
   await page.screenshot({ path: join(dir, `${name}-1.png`), fullPage: true });
   if (await page.isChecked("#fail")) await page.uncheck("#fail");
+  await page.evaluate(() => (window.__argsBeforeResult = []));
   turns.push(await ask(page, second, 2));
   await page.screenshot({ path: join(dir, `${name}-2.png`), fullPage: true });
   await page.close();
