@@ -8,18 +8,26 @@ in the same thread; once as is and once with ``?fail=1`` (the first answer
 fails, the second is sent after unticking the switch). The apps are the built
 ones that ``scripts/build-frontends.sh`` writes and the server serves under
 ``/apps/``; screenshots of each finished thread go to the test's temporary
-folder (printed with ``-s``; kept by pytest for the last runs).
+folder (printed with ``-s``; kept by pytest for the last runs). Last, the
+same apps under Vite's dev server, on another origin than the chat routes:
+what CORS and the exposed protocol headers must allow.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.adapters.servers import uvicorn_server
@@ -30,7 +38,9 @@ from .conftest import ROOT
 SCRIPT = Path(__file__).with_name("frontends.mjs")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PLAYWRIGHT = ROOT / "tests" / "interop" / "node_modules" / "playwright-core" / "package.json"
-DIST = ROOT / "examples" / "frontends" / "dist"
+FRONTENDS = ROOT / "examples" / "frontends"
+DIST = FRONTENDS / "dist"
+VITE = FRONTENDS / "node_modules" / ".bin" / "vite"
 #: Seconds between the fake model's tokens: each step reaches the page in
 #: its own read, and a run takes about a second.
 DELAY = 0.02
@@ -60,12 +70,27 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def visits(example: ModuleType, screenshots: Path) -> dict[str, dict[str, Any]]:
-    """What each client showed, keyed ``<client>`` and ``<client>-fail``."""
+def _chat(base: str, screenshots: Path, scenarios: list[dict[str, str]]) -> dict[str, Any]:
+    """Run ``frontends.mjs`` on ``scenarios`` against the pages at ``base``."""
     node = require_executable("node")
     require_tool(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM}")
     require_tool(PLAYWRIGHT.is_file(), "npm playwright-core in tests/interop/node_modules")
+    completed = subprocess.run(
+        [node, str(SCRIPT), base, str(screenshots), json.dumps(scenarios)],
+        capture_output=True,
+        timeout=100,  # under the per-test timeout (pyproject.toml)
+        check=False,
+    )
+    stderr = completed.stderr.decode(errors="replace")
+    assert completed.returncode == 0, f"frontends.mjs failed:\n{stderr}"
+    results: dict[str, Any] = json.loads(completed.stdout)
+    assert sorted(results) == sorted(s["name"] for s in scenarios)
+    return results
+
+
+@pytest.fixture(scope="module")
+def visits(example: ModuleType, screenshots: Path) -> dict[str, dict[str, Any]]:
+    """What each client showed, keyed ``<client>`` and ``<client>-fail``."""
     require_tool(
         (DIST / "assistant-ui" / "index.html").is_file()
         and (DIST / "ai-sdk" / "index.html").is_file(),
@@ -78,17 +103,7 @@ def visits(example: ModuleType, screenshots: Path) -> dict[str, dict[str, Any]]:
             {"name": f"{name}-fail", "path": f"{path}&delay={DELAY}&fail=1", "second": SECOND}
         )
     with uvicorn_server(example.create_app()) as url:
-        completed = subprocess.run(
-            [node, str(SCRIPT), url, str(screenshots), json.dumps(scenarios)],
-            capture_output=True,
-            timeout=100,  # under the per-test timeout (pyproject.toml)
-            check=False,
-        )
-    stderr = completed.stderr.decode(errors="replace")
-    assert completed.returncode == 0, f"frontends.mjs failed:\n{stderr}"
-    results: dict[str, dict[str, Any]] = json.loads(completed.stdout)
-    assert sorted(results) == sorted(s["name"] for s in scenarios)
-    return results
+        return _chat(url, screenshots, scenarios)
 
 
 def _roles(page: dict[str, Any]) -> list[str]:
@@ -165,3 +180,70 @@ def test_screenshots_of_each_thread(visits: dict[str, dict[str, Any]], screensho
     assert names == sorted(f"{name}-{turn}.png" for name in visits for turn in (1, 2))
     for path in screenshots.glob("*.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def vite_dev_server(api: str) -> Iterator[str]:
+    """Vite's dev server on ``examples/frontends``, calling the routes at ``api``."""
+    port = _free_port()
+    # --bypass-lock: a developer's own dev server on the project may be running.
+    command = [
+        str(VITE),
+        "--port",
+        str(port),
+        "--strictPort",
+        "--host",
+        "127.0.0.1",
+        "--bypass-lock",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=FRONTENDS,
+        env={**os.environ, "VITE_API_BASE": api},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, ended as a whole below
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/ai-sdk/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, f"vite exited with {process.returncode}"
+                assert time.monotonic() < deadline, "vite's dev server did not answer in 30 s"
+                time.sleep(0.2)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_apps_on_vites_dev_server_call_another_origin(example: ModuleType, tmp_path: Path) -> None:
+    require_tool(
+        VITE.is_file(), "Vite in examples/frontends/node_modules (scripts/build-frontends.sh)"
+    )
+    scenarios = [
+        {"name": name, "path": f"{path.removeprefix('/apps')}&delay={DELAY}", "second": SECOND}
+        for name, path in CLIENTS.items()
+    ]
+    with uvicorn_server(example.create_app()) as api, vite_dev_server(api) as url:
+        assert url != api
+        results = _chat(url, tmp_path, scenarios)
+    for client, visit in results.items():
+        assert visit["consoleErrors"] == []
+        first, second = visit["turns"]
+        _assert_answer(client, first["messages"][1], "What is the weather in Paris?", "Paris")
+        assert _roles(second) == ["user", "assistant", "user", "assistant"]
+        _assert_answer(client, second["messages"][3], SECOND, "Rome")
+        assert second["state"] == {"status": "done", "weather": _weather("Rome")}

@@ -16,7 +16,7 @@ export type ExtraBody = () => Promise<object>;
 export function useDataStreamChat(body: ExtraBody) {
   return useDataStreamRuntime({
     api: route("/api/chat/data-stream"), // DataStreamResponse
-    protocol: "data-stream",
+    // The decoder follows the response's x-vercel-ai-data-stream header.
     body, // POSTed with {messages, tools, ...}
   });
 }
