@@ -303,9 +303,11 @@ async def thread_in_state(
     for command in commands:
         message = command.get("message")
         if command.get("type") == "add-message" and isinstance(message, dict):
-            messages.append({"id": message.get("id"), "role": "user", "content": message["parts"]})
+            parts = message.get("parts")
+            content = parts if isinstance(parts, list) else []
+            messages.append({"id": message.get("id"), "role": "user", "content": content})
     messages.append({"role": "assistant", "content": []})
-    content: list[str | int] = ["messages", len(messages) - 1, "content"]
+    path: list[str | int] = ["messages", len(messages) - 1, "content"]
     parts = controller.state["messages"][-1]["content"]
     tools: dict[str, int] = {}  # tool call id -> part index
     args: dict[str, str] = {}
@@ -315,7 +317,7 @@ async def thread_in_state(
                 case TextDeltaChunk(text_delta=delta) | ReasoningDeltaChunk(reasoning_delta=delta):
                     kind = "text" if isinstance(chunk, TextDeltaChunk) else "reasoning"
                     if len(parts) and parts[-1]["type"] == kind:
-                        controller.append_state_text([*content, len(parts) - 1, "text"], delta)
+                        controller.append_state_text([*path, len(parts) - 1, "text"], delta)
                     else:
                         parts.append({"type": kind, "text": delta})
                 case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
@@ -324,7 +326,7 @@ async def thread_in_state(
                     parts.append({**part, "argsText": ""})
                 case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=delta) if delta:
                     args[call_id] += delta
-                    controller.append_state_text([*content, tools[call_id], "argsText"], delta)
+                    controller.append_state_text([*path, tools[call_id], "argsText"], delta)
                 case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=delta):
                     args[call_id] += delta
                     parts[tools[call_id]]["args"] = json.loads(args[call_id] or "{}")
