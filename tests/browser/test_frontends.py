@@ -88,8 +88,38 @@ def _chat(base: str, screenshots: Path, scenarios: list[dict[str, str]]) -> dict
     return results
 
 
+class BodyRecorder:
+    """ASGI middleware: the JSON body of every POST, with its path, in order."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[tuple[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        pieces: list[bytes] = []
+
+        async def recording_receive() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                pieces.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.bodies.append((scope["path"], json.loads(b"".join(pieces))))
+            return message
+
+        await self.app(scope, recording_receive, send)
+
+
 @pytest.fixture(scope="module")
-def visits(example: ModuleType, screenshots: Path) -> dict[str, dict[str, Any]]:
+def recorder(example: ModuleType) -> BodyRecorder:
+    """The example app, recording what the clients POST."""
+    return BodyRecorder(example.create_app())
+
+
+@pytest.fixture(scope="module")
+def visits(recorder: BodyRecorder, screenshots: Path) -> dict[str, dict[str, Any]]:
     """What each client showed, keyed ``<client>`` and ``<client>-fail``."""
     require_tool(
         (DIST / "assistant-ui" / "index.html").is_file()
@@ -102,7 +132,7 @@ def visits(example: ModuleType, screenshots: Path) -> dict[str, dict[str, Any]]:
         scenarios.append(
             {"name": f"{name}-fail", "path": f"{path}&delay={DELAY}&fail=1", "second": SECOND}
         )
-    with uvicorn_server(example.create_app()) as url:
+    with uvicorn_server(recorder) as url:
         return _chat(url, screenshots, scenarios)
 
 
@@ -173,6 +203,56 @@ def test_failure_is_shown_and_the_chat_goes_on(
     assert recovered["messages"][1]["parts"] == parts
     _assert_answer(client, recovered["messages"][3], SECOND, "Rome")
     assert recovered["state"] == {"status": "done", "weather": _weather("Rome")}
+
+
+def _text(message: dict[str, Any]) -> str:
+    """The text of a message in any client's body (content or parts)."""
+    content = message.get("content", message.get("parts"))
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def test_clients_post_the_conversation(
+    visits: dict[str, dict[str, Any]], recorder: BodyRecorder
+) -> None:
+    """Per client, four POSTs: two questions, then two more with ``?fail=1``."""
+    by_path: dict[str, list[Any]] = {}
+    for path, body in recorder.bodies:
+        by_path.setdefault(path, []).append(body)
+    assert sorted(by_path) == [
+        "/api/chat/assistant-transport",
+        "/api/chat/data-stream",
+        "/api/chat/ui-message-stream",
+    ]
+    for path, bodies in by_path.items():
+        assert [body["fail"] for body in bodies] == [False, False, True, False], path
+
+    # The Data Stream and useChat send the whole conversation every time: as
+    # language-model messages (the tool result in a message of its own) and
+    # as UI messages (the tool call and result in one part).
+    history = {
+        "/api/chat/data-stream": ["user", "assistant", "tool", "assistant", "user"],
+        "/api/chat/ui-message-stream": ["user", "assistant", "user"],
+    }
+    for path, roles in history.items():
+        first, second, failed, retry = by_path[path]
+        assert [m["role"] for m in first["messages"]] == ["user"]
+        assert [m["role"] for m in second["messages"]] == roles
+        assert _text(second["messages"][-1]) == SECOND
+        # The failed answer (text only) stays in the history of the next request.
+        assert [m["role"] for m in failed["messages"]] == ["user"]
+        assert [m["role"] for m in retry["messages"]] == ["user", "assistant", "user"]
+    assert by_path["/api/chat/ui-message-stream"][1]["trigger"] == "submit-message"
+
+    # The Assistant Transport sends the new message as a command, and the thread as state.
+    first, second = by_path["/api/chat/assistant-transport"][:2]
+    assert first["state"] == {"messages": []}
+    (command,) = second["commands"]
+    assert command["type"] == "add-message"
+    assert _text(command["message"]) == SECOND
+    assert [m["role"] for m in second["state"]["messages"]] == ["user", "assistant"]
+    assert second["state"]["weather"] == _weather("Paris")
 
 
 def test_screenshots_of_each_thread(visits: dict[str, dict[str, Any]], screenshots: Path) -> None:
