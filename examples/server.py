@@ -22,10 +22,11 @@ Every chat route takes ``GET`` (``?q=…``) and ``POST`` (a JSON body with
 ``messages``, as assistant-ui, the AI SDK and OpenAI clients send), plus
 ``?fail=1`` to make the run raise midway, and ``?delay=<seconds>`` for the
 pause between tokens. ``/`` is a plain-JS page that streams the Data Stream
-and renders it as it arrives. ``/apps/assistant-ui/`` and ``/apps/ai-sdk/``
-serve the two front ends of ``examples/frontends`` once built (an assistant-ui
-thread and a Vercel AI SDK ``useChat`` page); pages on another local origin
-(Vite's dev server) may call the routes (CORS). Try::
+and renders it as it arrives. ``/apps/`` links the two front ends of
+``examples/frontends`` once built (``scripts/build-frontends.sh``): an
+assistant-ui thread at ``/apps/assistant-ui/`` and a Vercel AI SDK
+``useChat`` page at ``/apps/ai-sdk/``; pages on another local origin (Vite's
+dev server) may call the routes (CORS). Try::
 
     curl -N 'http://127.0.0.1:8000/api/chat/data-stream?q=Weather+in+Paris'
     curl -N http://127.0.0.1:8000/v1/chat/completions -d '{"messages": []}'

@@ -45,7 +45,7 @@ fi
 
 # Rebuild only when a source, the config or the lock changed since the last
 # good build (the hash is written into dist/ after it).
-sources="$(find assistant-ui ai-sdk shared -type f | LC_ALL=C sort) package-lock.json tsconfig.json vite.config.ts"
+sources="$(find assistant-ui ai-sdk shared -type f | LC_ALL=C sort) index.html package-lock.json tsconfig.json vite.config.ts"
 # shellcheck disable=SC2086
 hash="$(sha256sum $sources | sha256sum | cut -d' ' -f1)"
 built="dist/.sources.sha256"

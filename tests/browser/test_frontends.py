@@ -136,6 +136,21 @@ def visits(recorder: BodyRecorder, screenshots: Path) -> dict[str, dict[str, Any
         return _chat(url, screenshots, scenarios)
 
 
+def test_apps_page_links_both(example: ModuleType) -> None:
+    require_tool(
+        (DIST / "index.html").is_file(), "the built front ends (scripts/build-frontends.sh)"
+    )
+    with uvicorn_server(example.create_app()) as url:
+        response = httpx.get(url + "/apps/")
+        assert response.status_code == 200
+        assert 'href="./assistant-ui/"' in response.text
+        assert 'href="./ai-sdk/"' in response.text
+        # Without the slash, the page's relative links would miss: redirected.
+        bare = httpx.get(url + "/apps/assistant-ui")
+        assert bare.status_code == 307
+        assert bare.headers["location"].endswith("/apps/assistant-ui/")
+
+
 def _roles(page: dict[str, Any]) -> list[str]:
     return [message["role"] for message in page["messages"]]
 
