@@ -81,7 +81,7 @@ import functools
 import operator
 import uuid
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -127,7 +127,6 @@ __all__ = [
     "METADATA_KEY",
     "PROTOCOL_VERSION",
     "json_pointer",
-    "normalize",
 ]
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
@@ -1006,7 +1005,8 @@ class AGUIDecoder(SSEDecoder):
     ``RUN_FINISHED`` while something is still open, a JSON Patch that does not
     apply, and (in :meth:`finish`) a stream without a terminal event.
 
-    What comes back is what :func:`normalize` says, plus, for events this
+    What comes back is what :func:`~assistant_stream_core.testing.normalize.ag_ui`
+    says, plus, for events this
     library never writes: ``remove`` and insert-into-array patches become a
     ``set`` of the parent, ``move``/``copy`` a ``set`` of the root, ``test``
     nothing; a reasoning message without our metadata starts a reasoning
@@ -1286,119 +1286,3 @@ def _custom(event: _Custom) -> Chunk | None:
 
 def _json_round_trip(value: Any) -> Any:
     return msgspec.json.decode(json_encoder().encode(value))
-
-
-def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    AG-UI keeps every chunk's meaning; what changes is:
-
-    * empty text, reasoning and args deltas disappear; an empty ``parent_id``
-      becomes ``None``; values pass through JSON (tuples become lists,
-      non-finite floats ``None``);
-    * reasoning part starts come back, also without a summary (a delta that
-      opens a reasoning message by itself adds no part start);
-    * a tool call's end is a ``ToolCallArgsTextFinishChunk`` without text: its
-      trailing text comes first as a delta, and a call that had no args text
-      gets a ``"{}"`` delta; calls still open are ended before a tool result
-      for them, a step finish, a message finish, an error and the end of the
-      stream; args after a call ended are dropped;
-    * the last message finish moves to the end (after the error, if any);
-    * nothing follows the first error;
-    * state chunks are kept as they are here, but the decoder gives back
-      *equivalent* operations, not the same ones: applied in order they build
-      the same states (``append-text`` comes back as ``append-text`` when it
-      extends a non-empty string, a root ``set`` as a snapshot ``set`` of the
-      whole state).
-
-    Assumes ``chunks`` encode without error (valid tool call ids).
-    """
-    out: list[Chunk] = []
-    tools = ToolCallLedger()
-    finish: MessageFinishChunk | None = None
-
-    def end_tool(tool: ToolCall, rest: str) -> None:
-        rest = tool.final_args(rest)
-        if rest:
-            out.append(ToolCallDeltaChunk(tool.tool_call_id, rest))
-        out.append(ToolCallArgsTextFinishChunk(tool.tool_call_id))
-        tools.settle(tool)
-
-    def close_tools() -> None:
-        for tool in tools.unsettled():
-            end_tool(tool, "")
-
-    for chunk in chunks:
-        if isinstance(chunk, TextDeltaChunk):
-            if not chunk.text_delta:
-                continue
-            out.append(TextDeltaChunk(chunk.text_delta, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, ReasoningDeltaChunk):
-            if not chunk.reasoning_delta:
-                continue
-            out.append(ReasoningDeltaChunk(chunk.reasoning_delta, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, ReasoningPartStartChunk):
-            out.append(
-                ReasoningPartStartChunk(chunk.unstable_summary, parent_or_none(chunk.parent_id))
-            )
-        elif isinstance(chunk, ToolCallBeginChunk):
-            tools.add(chunk.tool_call_id, chunk.tool_name)
-            out.append(
-                ToolCallBeginChunk(
-                    chunk.tool_call_id, chunk.tool_name, parent_or_none(chunk.parent_id)
-                )
-            )
-        elif isinstance(chunk, ToolCallDeltaChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled or not chunk.args_text_delta:
-                continue
-            tools.record_args(tool, chunk.args_text_delta)
-            out.append(chunk)
-        elif isinstance(chunk, ToolCallArgsTextFinishChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                end_tool(tool, chunk.args_text_delta)
-        elif isinstance(chunk, ToolResultChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                end_tool(tool, "")
-            result = (
-                chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
-            )
-            artifact = _json_round_trip(chunk.artifact)
-            out.append(ToolResultChunk(chunk.tool_call_id, result, artifact, chunk.is_error))
-        elif isinstance(chunk, StepFinishChunk):
-            close_tools()
-            out.append(chunk)
-        elif isinstance(chunk, MessageFinishChunk):
-            close_tools()
-            finish = chunk
-        elif isinstance(chunk, ErrorChunk):
-            close_tools()
-            out.append(chunk)
-            break
-        elif isinstance(chunk, DataChunk):
-            out.append(DataChunk(_json_round_trip(chunk.data)))
-        elif isinstance(chunk, AnnotationsChunk):
-            out.append(AnnotationsChunk(_json_round_trip(chunk.annotations)))
-        elif isinstance(chunk, SourceChunk):
-            out.append(
-                SourceChunk(
-                    chunk.id,
-                    chunk.url,
-                    chunk.source_type,
-                    chunk.title,
-                    parent_or_none(chunk.parent_id),
-                )
-            )
-        elif isinstance(chunk, FileChunk):
-            out.append(FileChunk(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, UpdateStateChunk):
-            out.append(chunk)
-        else:  # step start
-            out.append(chunk)
-    else:
-        close_tools()
-    if finish is not None:
-        out.append(finish)
-    return out

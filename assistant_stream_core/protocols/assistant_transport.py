@@ -31,7 +31,7 @@ drops); non-finite floats are written as ``null``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -62,7 +62,7 @@ from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "normalize"]
+__all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder"]
 
 MEDIA_TYPE: Final = "text/event-stream"
 HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
@@ -472,7 +472,8 @@ class AssistantTransportDecoder(SSEDecoder):
     ends without ``data: [DONE]``. Bytes after ``[DONE]`` are ignored, as the
     TS client does.
 
-    Decoding gives back what :func:`normalize` says. Frames this library
+    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.assistant_transport`
+    says. Frames this library
     never writes map as follows: a named ``data`` part becomes
     ``DataChunk({"name": ..., "data": ...})``; ``part-start`` of a text or
     summary-less reasoning part yields nothing until its first delta.
@@ -603,67 +604,3 @@ class AssistantTransportDecoder(SSEDecoder):
         assert type(part) is _DataPart
         self._parts.append(_DecodedPart("data", parent_id, None))
         return [DataChunk({"name": part.name, "data": part.data})]
-
-
-def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    Assistant Transport keeps every chunk, with these exceptions:
-
-    * an empty ``parent_id`` becomes ``None``;
-    * a reasoning part start without a summary has no frame and disappears;
-    * args text after a tool call settled is dropped;
-    * a call settles once, at its args finish or its result (whichever is
-      first): the finish's trailing text (or ``"{}"`` if the call had no args
-      text) becomes an args delta, followed by an args finish with no text;
-      unsettled calls settle at the end, in begin order;
-    * a ``None`` artifact is absent, which decodes as ``None``.
-
-    Assumes ``chunks`` encode without error (valid tool call ids).
-    """
-    out: list[Chunk] = []
-    tools = ToolCallLedger()
-
-    def settle(tool: ToolCall, rest: str) -> None:
-        rest = tool.final_args(rest)
-        if rest:
-            out.append(ToolCallDeltaChunk(tool.tool_call_id, rest))
-        out.append(ToolCallArgsTextFinishChunk(tool.tool_call_id))
-        tools.settle(tool)
-
-    for chunk in chunks:
-        if isinstance(chunk, ToolCallArgsTextFinishChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                settle(tool, chunk.args_text_delta)
-            continue
-        if isinstance(chunk, ToolCallDeltaChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled:
-                continue
-            tools.record_args(tool, chunk.args_text_delta)
-        elif isinstance(chunk, ReasoningPartStartChunk) and chunk.unstable_summary is None:
-            continue
-        elif (
-            isinstance(
-                chunk,
-                TextDeltaChunk
-                | ReasoningDeltaChunk
-                | ReasoningPartStartChunk
-                | ToolCallBeginChunk
-                | SourceChunk
-                | FileChunk,
-            )
-            and chunk.parent_id == ""
-        ):
-            chunk = msgspec.structs.replace(chunk, parent_id=None)
-        out.append(chunk)
-        if isinstance(chunk, ToolCallBeginChunk):
-            tools.add(chunk.tool_call_id, chunk.tool_name)
-        elif isinstance(chunk, ToolResultChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                settle(tool, "")
-    for tool in tools.unsettled():
-        settle(tool, "")
-    return out

@@ -49,7 +49,7 @@ only rejects an unterminated last line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -80,7 +80,7 @@ from ._frames import decode_frame, decode_operations, parent_or_none, typed_deco
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["DataStreamDecoder", "DataStreamEncoder", "normalize"]
+__all__ = ["DataStreamDecoder", "DataStreamEncoder"]
 
 MEDIA_TYPE: Final = "text/plain; charset=utf-8"
 HEADERS: Final[Mapping[str, str]] = {
@@ -347,7 +347,8 @@ class DataStreamDecoder:
     is then unusable. Blank lines (keepalives) are skipped; codes ``i`` and
     ``j`` are ignored, as the TS client does.
 
-    Decoding gives back what :func:`normalize` says, with two more mappings
+    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.data_stream`
+    says, with two more mappings
     for frames this library never writes: ``9:`` (a complete tool call)
     becomes begin, args delta and args finish; ``aui-data`` (a named data part)
     becomes ``DataChunk({"name": ..., "data": ...})``.
@@ -457,63 +458,3 @@ def _from_wire(wire: Any) -> list[Chunk]:
         ]
     assert type(wire) is _NamedData
     return [DataChunk({"name": wire.name, "data": wire.data})]
-
-
-def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    The Data Stream keeps every chunk except where it says less:
-
-    * an empty ``parent_id`` becomes ``None``;
-    * a reasoning part start without a summary has no frame and disappears;
-    * args text after a tool call settled is dropped;
-    * a tool call's args finish appears once, as its final frame: carrying
-      ``"{}"`` if the call had no args text; not at all if a result settled
-      the call first; and it is added before a step finish, a message
-      finish, an error and at the end for every call still open.
-
-    Assumes ``chunks`` encode without error (valid tool call ids).
-    """
-    out: list[Chunk] = []
-    tools = ToolCallLedger()
-
-    def close_open() -> None:
-        for tool in tools.unsettled():
-            out.append(ToolCallArgsTextFinishChunk(tool.tool_call_id, tool.final_args("")))
-            tools.settle(tool)
-
-    for chunk in chunks:
-        if isinstance(chunk, TextDeltaChunk | ReasoningDeltaChunk | ToolCallBeginChunk):
-            if chunk.parent_id == "":
-                chunk = msgspec.structs.replace(chunk, parent_id=None)
-            if isinstance(chunk, ToolCallBeginChunk):
-                tools.add(chunk.tool_call_id, chunk.tool_name)
-        elif isinstance(chunk, SourceChunk | FileChunk) and chunk.parent_id == "":
-            chunk = msgspec.structs.replace(chunk, parent_id=None)
-        elif isinstance(chunk, ReasoningPartStartChunk):
-            if chunk.unstable_summary is None:
-                continue
-            if chunk.parent_id == "":
-                chunk = msgspec.structs.replace(chunk, parent_id=None)
-        elif isinstance(chunk, ToolCallDeltaChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled:
-                continue
-            tools.record_args(tool, chunk.args_text_delta)
-        elif isinstance(chunk, ToolCallArgsTextFinishChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled:
-                continue
-            chunk = ToolCallArgsTextFinishChunk(
-                chunk.tool_call_id, tool.final_args(chunk.args_text_delta)
-            )
-            tools.settle(tool)
-        elif isinstance(chunk, ToolResultChunk):
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                tools.settle(tool)
-        elif isinstance(chunk, StepFinishChunk | MessageFinishChunk | ErrorChunk):
-            close_open()
-        out.append(chunk)
-    close_open()
-    return out

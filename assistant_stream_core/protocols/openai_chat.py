@@ -84,7 +84,7 @@ import logging
 import secrets
 import string
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import msgspec
@@ -115,7 +115,7 @@ from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
+__all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -594,64 +594,3 @@ class OpenAIChatDecoder(SSEDecoder):
                     output_tokens=usage.completion_tokens,
                 )
             )
-
-
-def normalize(
-    chunks: Iterable[Chunk],
-    *,
-    include_usage: bool = False,
-    tool_results: Literal["drop", "delta"] = "drop",
-) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    Pass the encoder's ``include_usage`` and ``tool_results``. Assumes
-    ``chunks`` encode without error (valid tool call ids). See the module
-    documentation for the rules.
-    """
-    encoder = OpenAIChatEncoder(include_usage=include_usage, tool_results=tool_results)
-    out: list[Chunk] = []
-    calls: dict[str, list[bool]] = {}  # id -> [has_args, settled]
-
-    def settle(call_id: str, trailing: str) -> None:
-        state = calls[call_id]
-        if state[1]:
-            return
-        text = trailing or ("" if state[0] else "{}")
-        if text:
-            out.append(ToolCallDeltaChunk(call_id, text))
-        state[1] = True
-
-    for chunk in chunks:
-        encoder.encode(chunk)  # tracks the finish reason and usage
-        match chunk:
-            case TextDeltaChunk(text_delta=text) if text:
-                out.append(TextDeltaChunk(text))
-            case ReasoningDeltaChunk(reasoning_delta=text) if text:
-                out.append(ReasoningDeltaChunk(text))
-            case ToolCallBeginChunk():
-                calls[chunk.tool_call_id] = [False, False]
-                out.append(ToolCallBeginChunk(chunk.tool_call_id, chunk.tool_name))
-            case ToolCallDeltaChunk(args_text_delta=text) if text:
-                if not calls[chunk.tool_call_id][1]:
-                    calls[chunk.tool_call_id][0] = True
-                    out.append(ToolCallDeltaChunk(chunk.tool_call_id, text))
-            case ToolCallArgsTextFinishChunk():
-                settle(chunk.tool_call_id, chunk.args_text_delta)
-            case ToolResultChunk():
-                settle(chunk.tool_call_id, "")
-                if tool_results == "delta":
-                    out.append(chunk)
-            case ErrorChunk():
-                out.append(chunk)
-    for call_id in calls:
-        settle(call_id, "")
-    out.extend(ToolCallArgsTextFinishChunk(call_id) for call_id in calls)
-    tokens = (0, 0)
-    if include_usage:
-        tokens = (
-            encoder._message_tokens
-            if encoder._message_tokens is not None
-            else (encoder._step_tokens[0], encoder._step_tokens[1])
-        )
-    out.append(MessageFinishChunk(_FROM_OPENAI_FINISH[encoder.finish_reason], *tokens))
-    return out

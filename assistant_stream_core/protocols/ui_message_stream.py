@@ -62,8 +62,9 @@ result for an id never begun, and a second begin for an id, raise
 call settled is dropped. Empty text, reasoning and args deltas write nothing.
 JSON is compact UTF-8; non-finite floats are written as ``null``.
 
-**Decoder** (:class:`UIMessageStreamDecoder`): what :func:`normalize`
-describes for our own streams, and for other producers: ``start`` sets
+**Decoder** (:class:`UIMessageStreamDecoder`): what
+:func:`~assistant_stream_core.testing.normalize.ui_message_stream` describes for our
+own streams, and for other producers: ``start`` sets
 :attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
 with other names become ``DataChunk({"name": name, "data": data})``, the shape
 assistant-ui uses; ``tool-input-available`` without args deltas gives the
@@ -81,7 +82,7 @@ from __future__ import annotations
 import logging
 import secrets
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import msgspec
@@ -110,7 +111,6 @@ from ..errors import ProtocolError, StateError
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, not_a_chunk
-from ._frames import json_encoder
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -120,7 +120,6 @@ __all__ = [
     "STATE_PART",
     "UIMessageStreamDecoder",
     "UIMessageStreamEncoder",
-    "normalize",
 ]
 
 logger = logging.getLogger(__name__)
@@ -654,99 +653,3 @@ class UIMessageStreamDecoder(SSEDecoder):
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
-
-
-def normalize(
-    chunks: Iterable[Chunk], *, message_id: str, state: Literal["transient", "drop"] = "transient"
-) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    ``message_id`` is the encoder's :attr:`~UIMessageStreamEncoder.message_id`.
-    Rules: ``parent_id``, reasoning summaries, tool result artifacts, step
-    message ids, step finish reasons and all token counts are lost; empty
-    deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
-    a tool call's trailing args text becomes a delta (``"{}"`` when it had
-    none), its args finish comes when it settles (args finish, result, step
-    start or finish, message finish, error, or the end); an error result's value
-    becomes its text; the stream ends with one ``message-finish``. Assumes
-    ``chunks`` encode without error.
-    """
-    out: list[Chunk] = []
-    open_part: tuple[str, str | None] | None = None
-    tools: dict[str, list[Any]] = {}  # id -> [has_args, settled, answered]
-    reason: str | None = None
-    json = json_encoder()
-
-    def settle(call_id: str, trailing: str) -> None:
-        tool = tools[call_id]
-        if tool[1]:
-            return
-        text = trailing or ("" if tool[0] else "{}")
-        if text:
-            out.append(ToolCallDeltaChunk(call_id, text))
-        out.append(ToolCallArgsTextFinishChunk(call_id))
-        tool[1] = True
-
-    def settle_all() -> None:
-        for call_id in tools:
-            settle(call_id, "")
-
-    for chunk in chunks:
-        match chunk:
-            case TextDeltaChunk(text_delta=text, parent_id=parent) if text:
-                if open_part != ("text", parent or None):
-                    open_part = ("text", parent or None)
-                out.append(TextDeltaChunk(text))
-            case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent) if text:
-                if open_part != ("reasoning", parent or None):
-                    open_part = ("reasoning", parent or None)
-                    out.append(ReasoningPartStartChunk())
-                out.append(ReasoningDeltaChunk(text))
-            case ReasoningPartStartChunk(parent_id=parent):
-                open_part = ("reasoning", parent or None)
-                out.append(ReasoningPartStartChunk())
-            case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
-                open_part = None
-                tools[call_id] = [False, False, False]
-                out.append(ToolCallBeginChunk(call_id, name))
-            case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text) if text:
-                if not tools[call_id][1]:
-                    tools[call_id][0] = True
-                    out.append(ToolCallDeltaChunk(call_id, text))
-            case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
-                settle(call_id, text)
-            case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
-                settle(call_id, "")
-                tools[call_id][2] = True
-                if is_error and not isinstance(result, str):
-                    result = json.encode(result).decode()
-                out.append(ToolResultChunk(call_id, result, is_error=is_error))
-            case SourceChunk():
-                open_part = None
-                out.append(SourceChunk(chunk.id, chunk.url, title=chunk.title))
-            case FileChunk():
-                open_part = None
-                out.append(FileChunk(chunk.data, chunk.mime_type))
-            case ErrorChunk():
-                settle_all()
-                out.append(chunk)
-            case DataChunk() | AnnotationsChunk():
-                out.append(chunk)
-            case UpdateStateChunk() if state == "transient":
-                out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
-            case StepStartChunk():
-                open_part = None
-                settle_all()
-                out.append(StepStartChunk(message_id))
-            case StepFinishChunk():
-                open_part = None
-                settle_all()
-                reason = chunk.finish_reason
-                out.append(StepFinishChunk("unknown"))
-            case MessageFinishChunk():
-                settle_all()
-                reason = chunk.finish_reason
-    settle_all()
-    unanswered = any(not tool[2] for tool in tools.values())
-    out.append(MessageFinishChunk(_finish_reason(reason, unanswered)))
-    return out

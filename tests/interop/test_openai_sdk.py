@@ -31,7 +31,8 @@ from assistant_stream_core.chunks import (
     ToolCallDeltaChunk,
     ToolResultChunk,
 )
-from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder, normalize
+from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
+from assistant_stream_core.testing.normalize import openai_chat as normalize
 from tests.protocols.test_openai_chat import chunk_sequences
 
 openai = pytest.importorskip("openai")

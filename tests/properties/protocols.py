@@ -18,6 +18,7 @@ import msgspec
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols import assistant_transport, data_stream
 from assistant_stream_core.protocols.base import Decoder, Encoder
+from assistant_stream_core.testing import normalize
 
 _JSON = msgspec.json.Decoder()
 
@@ -140,14 +141,14 @@ PROTOCOLS: list[ProtocolEntry] = [
         "data_stream",
         data_stream.DataStreamEncoder,
         data_stream.DataStreamDecoder,
-        data_stream.normalize,
+        normalize.data_stream,
         check_data_stream_frames,
     ),
     ProtocolEntry(
         "assistant_transport",
         assistant_transport.AssistantTransportEncoder,
         assistant_transport.AssistantTransportDecoder,
-        assistant_transport.normalize,
+        normalize.assistant_transport,
         check_assistant_transport_frames,
     ),
 ]

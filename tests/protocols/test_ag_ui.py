@@ -38,7 +38,6 @@ from assistant_stream_core.protocols.ag_ui import (
     AGUIDecoder,
     AGUIEncoder,
     json_pointer,
-    normalize,
 )
 from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.state import (
@@ -47,6 +46,7 @@ from assistant_stream_core.state import (
     SetOperation,
     apply_operations,
 )
+from assistant_stream_core.testing.normalize import ag_ui as normalize
 from assistant_stream_core.testing.strategies import (
     byte_splits,
     chunk_sequences,

@@ -30,9 +30,9 @@ from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
 from assistant_stream_core.protocols.assistant_transport import (
     AssistantTransportDecoder,
     AssistantTransportEncoder,
-    normalize,
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+from assistant_stream_core.testing.normalize import assistant_transport as normalize
 
 DONE = b"data: [DONE]\n\n"
 

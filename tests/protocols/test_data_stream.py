@@ -31,9 +31,9 @@ from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.data_stream import (
     DataStreamDecoder,
     DataStreamEncoder,
-    normalize,
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+from assistant_stream_core.testing.normalize import data_stream as normalize
 
 
 def lines(data: bytes) -> list[tuple[str, Any]]:
