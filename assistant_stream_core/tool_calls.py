@@ -21,6 +21,7 @@ text itself, for those that must parse it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .errors import ChunkEncodeError
 
@@ -30,7 +31,17 @@ __all__ = ["ToolCall", "ToolCallLedger"]
 class ToolCall:
     """One tool call: its id and name, how far it got, and an encoder's extras."""
 
-    __slots__ = ("answered", "args", "has_args", "head", "index", "name", "settled", "tool_call_id")
+    __slots__ = (
+        "answered",
+        "args",
+        "data",
+        "has_args",
+        "head",
+        "index",
+        "name",
+        "settled",
+        "tool_call_id",
+    )
 
     def __init__(self, tool_call_id: str, name: str, index: int, head: bytes) -> None:
         self.tool_call_id = tool_call_id
@@ -45,6 +56,8 @@ class ToolCall:
         self.args: list[str] = []
         self.settled = False
         self.answered = False
+        #: Anything else its owner keeps per call (the accumulator: its args parser).
+        self.data: Any = None
 
     def final_args(self, rest: str) -> str:
         """The text that settles the call: ``rest``, or ``"{}"`` if it had no args at all."""
