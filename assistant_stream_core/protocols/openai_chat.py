@@ -81,8 +81,6 @@ decoder's configuration; an error frame becomes an ``error`` chunk.
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 import time
 from collections.abc import Mapping
 from typing import Any, Final, Literal
@@ -110,6 +108,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ProtocolError
+from ..ids import random_id
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
@@ -123,7 +122,6 @@ MEDIA_TYPE: Final = "text/event-stream"
 #: Every response header of this protocol.
 HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
 
-_ALPHANUMERIC = string.ascii_letters + string.digits
 _DONE = b"data: [DONE]\n\n"
 
 #: Our finish reasons (assistant-ui's vocabulary) → OpenAI's.
@@ -187,10 +185,6 @@ class _ErrorFrame(msgspec.Struct):
     error: _ErrorBody
 
 
-def _generate_id() -> str:
-    return "chatcmpl-" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
-
-
 class OpenAIChatEncoder(EncoderBase):
     """Encodes one stream of chunks as ``chat.completion.chunk`` SSE frames.
 
@@ -239,7 +233,9 @@ class OpenAIChatEncoder(EncoderBase):
         if tool_results not in ("drop", "delta"):
             raise ValueError(f"tool_results must be 'drop' or 'delta', not {tool_results!r}")
         self.model = model
-        self.completion_id = completion_id if completion_id is not None else _generate_id()
+        if completion_id is None:
+            completion_id = "chatcmpl-" + random_id(24)
+        self.completion_id = completion_id
         self.created = created if created is not None else int(time.time())
         self.reasoning_field = reasoning_field
         self.include_usage = include_usage

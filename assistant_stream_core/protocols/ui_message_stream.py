@@ -80,8 +80,6 @@ that never started, an ``event:`` other than ``message``, data after
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
@@ -108,6 +106,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ProtocolError, StateError
+from ..ids import random_id
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, not_a_chunk
@@ -136,7 +135,6 @@ ANNOTATIONS_PART: Final = "annotations"
 #: The data part name that carries ``update-state`` operations (transient).
 STATE_PART: Final = "state"
 
-_ALPHANUMERIC = string.ascii_letters + string.digits
 _DONE = b"data: [DONE]\n\n"
 _FINISH_REASONS = frozenset(
     {"stop", "length", "content-filter", "tool-calls", "error", "other", "unknown"}
@@ -292,10 +290,6 @@ _UIChunk = (
 _TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
 
 
-def _generate_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
-
-
 def _finish_reason(reason: str | None, unanswered: bool) -> str:
     if reason is None:
         return "tool-calls" if unanswered else "stop"
@@ -337,7 +331,7 @@ class UIMessageStreamEncoder(EncoderBase):
             raise ValueError(f"data_part_name {data_part_name!r} is reserved or empty")
         super().__init__()
         #: The message id this stream announces.
-        self.message_id = message_id if message_id is not None else _generate_id("msg-")
+        self.message_id = message_id if message_id is not None else "msg-" + random_id(24)
         self._start = _Start(
             message_id=self.message_id,
             message_metadata=UNSET if message_metadata is None else message_metadata,

@@ -45,8 +45,8 @@ from ..chunks import (
     ToolCallBeginChunk,
     ToolResultChunk,
 )
+from ..ids import random_id
 from ._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
-from ._ids import random_id
 from ._json import check_json
 from .errors import RunClosedError
 from .state_proxy import StateHost

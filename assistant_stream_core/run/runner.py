@@ -77,8 +77,8 @@ import anyio
 import anyio.abc
 
 from ..chunks import Chunk, ErrorChunk
+from ..ids import random_id
 from ._buffer import ChunkBuffer
-from ._ids import random_id
 from .controller import RunController, _RunCore
 
 __all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
