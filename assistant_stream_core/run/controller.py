@@ -5,7 +5,7 @@ may be called from a worker thread (``anyio.to_thread.run_sync`` inside the
 callback): each one checks its arguments, then makes one call into the run's
 lock-guarded buffer (see :mod:`assistant_stream_core.run._buffer`). Nothing is
 relayed through a task, so chunks leave in exactly the order they were
-produced (DESIGN.md decision 4).
+produced (see "Order is the callback's order" on the architecture page).
 
 Arguments are checked here, at the call site, with messages that name the
 argument, so a mistake raises in the callback rather than breaking the stream

@@ -56,7 +56,7 @@ kept but never read runs until its callback blocks in
 
 When the callback (or a merged stream) raises ``e``, open tool calls are
 closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
-re-raises ``e`` after yielding it (DESIGN.md decision 3). A
+re-raises ``e`` after yielding it (docs/architecture.rst, "A raising run"). A
 ``BaseException`` that is not a cancellation (``KeyboardInterrupt``, ...)
 ends the stream and is raised by the iterator (plain shape) or by the
 ``async with`` block.

@@ -109,7 +109,7 @@ def make_app(requests: list[dict[str, Any]]) -> Any:
         for chunk in SCRIPTS[scope["path"].strip("/").split("/")[0]]:
             frames = encoder.encode(chunk)
             await send({"type": "http.response.body", "body": frames, "more_body": True})
-            # The hazard PROTOCOLS.md §5.2 names: keepalives must not break the client.
+            # The hazard docs/protocols/openai-chat.rst names: keepalives must not break it.
             await send({"type": "http.response.body", "body": encoder.keepalive, "more_body": True})
         await send({"type": "http.response.body", "body": encoder.finish(), "more_body": False})
 

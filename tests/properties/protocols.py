@@ -2,7 +2,7 @@
 
 Add a protocol by appending a :class:`ProtocolEntry` to :data:`PROTOCOLS`:
 its encoder and decoder factories (no required arguments), ``normalise`` (what
-``decode(encode(chunks))`` gives back, see PROTOCOLS.md §9.7) and
+``decode(encode(chunks))`` gives back, see the protocol pages in docs/protocols) and
 ``check_frames`` (raises ``AssertionError`` if a body holds a frame the real
 client would reject or misread).
 """

@@ -74,7 +74,7 @@ def tool_start(tool_call_id: str, name: str) -> dict[str, Any]:
 
 
 def test_worked_example_of_the_protocol_notes() -> None:
-    # PROTOCOLS.md §3.3, in call order (decision 4), as parsed JSON (decision 1).
+    # the protocol pages in docs/protocols, in call order (decision 4), as parsed JSON (decision 1).
     chunks: list[Chunk] = [
         TextDeltaChunk("Checking the weather"),
         ToolCallBeginChunk("call_1", "get_weather"),
