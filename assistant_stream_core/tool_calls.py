@@ -23,41 +23,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
+
 from .errors import ChunkEncodeError
 
 __all__ = ["ToolCall", "ToolCallLedger"]
 
 
-class ToolCall:
-    """One tool call: its id and name, how far it got, and an encoder's extras."""
+class ToolCall(msgspec.Struct, gc=False):
+    """One tool call: its id and name, how far it got, and its owner's extras.
 
-    __slots__ = (
-        "answered",
-        "args",
-        "data",
-        "has_args",
-        "head",
-        "index",
-        "name",
-        "settled",
-        "tool_call_id",
-    )
+    A Struct without GC tracking: built in C, small, once per call.
+    """
 
-    def __init__(self, tool_call_id: str, name: str, index: int, head: bytes) -> None:
-        self.tool_call_id = tool_call_id
-        self.name = name
-        #: The call's place in its message (a part index, an OpenAI ``index``).
-        self.index = index
-        #: Bytes an encoder prebuilt for the call's frames.
-        self.head = head
-        #: Whether any non-empty args text arrived.
-        self.has_args = False
-        #: The args text so far, when the ledger keeps it (else empty).
-        self.args: list[str] = []
-        self.settled = False
-        self.answered = False
-        #: Anything else its owner keeps per call (the accumulator: its args parser).
-        self.data: Any = None
+    tool_call_id: str
+    name: str
+    #: The call's place in its message (a part index, an OpenAI ``index``).
+    index: int = 0
+    #: Bytes an encoder prebuilt for the call's frames.
+    head: bytes = b""
+    #: Whether any non-empty args text arrived.
+    has_args: bool = False
+    settled: bool = False
+    answered: bool = False
+    #: The args text so far, when the ledger keeps it.
+    args: list[str] | None = None
+    #: Anything else its owner keeps per call (the accumulator: its args parser).
+    data: Any = None
 
     def final_args(self, rest: str) -> str:
         """The text that settles the call: ``rest``, or ``"{}"`` if it had no args at all."""
@@ -68,7 +60,7 @@ class ToolCall:
     @property
     def args_text(self) -> str:
         """The args text so far (a ledger with ``keep_args=True``)."""
-        return "".join(self.args)
+        return "".join(self.args) if self.args else ""
 
 
 class ToolCallLedger:
@@ -106,7 +98,7 @@ class ToolCallLedger:
 
     def add(self, tool_call_id: str, name: str, index: int = 0, head: bytes = b"") -> ToolCall:
         """Record a begun call (after :meth:`check_new`); return its record."""
-        call = ToolCall(tool_call_id, name, index, head)
+        call = ToolCall(tool_call_id, name, index, head, args=[] if self._keep_args else None)
         self._calls[tool_call_id] = call
         self._unsettled[tool_call_id] = call
         return call
@@ -129,7 +121,7 @@ class ToolCallLedger:
         """Record args text written for an unsettled call."""
         if text:
             call.has_args = True
-            if self._keep_args:
+            if call.args is not None:
                 call.args.append(text)
 
     def settle(self, call: ToolCall) -> None:
