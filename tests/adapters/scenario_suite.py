@@ -28,6 +28,7 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from assistant_stream_core.message import MessageAccumulator, TextPart, ToolCallPart
 from assistant_stream_core.protocols.ag_ui import AGUIDecoder
 from assistant_stream_core.protocols.assistant_transport import AssistantTransportDecoder
 from assistant_stream_core.protocols.data_stream import DataStreamDecoder
@@ -117,6 +118,22 @@ def test_real_run_decodes_to_what_the_callback_meant(server: str, protocol: str)
     assert [(r.tool_call_id, r.result) for r in results] == [("call_1", {"temp_c": 21})]
     if protocol != "openai_chat":  # the one protocol without state
         assert any(isinstance(c, UpdateStateChunk) for c in chunks)
+
+
+def test_readme_headline_snippet_reaches_the_client(server: str, protocol: str) -> None:
+    """The README's first snippet, served here, gives its tool call and its state."""
+    accumulator = MessageAccumulator(state={}, strict=True)
+    for chunk in decode(protocol, get(server, f"/{protocol}/run_readme").content):
+        accumulator.add(chunk)
+    message = accumulator.finish()
+    tools = [part for part in message.parts if isinstance(part, ToolCallPart)]
+    assert [(t.tool_name, t.args, t.result) for t in tools] == [
+        ("get_weather", {"city": "Paris"}, {"temp_c": 21})
+    ]
+    texts = [part.text for part in message.parts if isinstance(part, TextPart)]
+    assert texts == ["Checking the weather…"]
+    if protocol != "openai_chat":  # the one protocol without state
+        assert message.metadata.unstable_state == {"status": "done"}
 
 
 def test_real_run_sees_cancellation_when_the_client_leaves(
