@@ -4,8 +4,10 @@
 set -euo pipefail
 . "$(dirname "$0")/_venv.sh"
 
-echo "--> installing assistant-stream-ce with every extra"
-python -m pip install -q -e '.[all,test,lint,docs]'
+echo "--> installing assistant-stream-ce with every extra (a minute or two on a fresh clone)"
+# pip's own lines, less the ones about what is already there: progress, not silence.
+python -m pip install --progress-bar off -e '.[all,test,lint,docs]' \
+    | { grep -v '^Requirement already satisfied' || true; }
 
 echo "--> installing the Node clients for the interop tests"
 bash scripts/install-node-deps.sh
@@ -14,6 +16,11 @@ echo "--> fetching upstream's test suite (the assistant-stream 0.0.36 sdist)"
 if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
     python -m pip download -q --no-deps --no-binary :all: \
         -d .cache/upstream "assistant-stream==0.0.36"
+fi
+
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    echo "--> no Chromium: the browser tests will skip (sudo apt-get install chromium," \
+        "or set CHROMIUM_PATH)"
 fi
 
 echo "--> ruff"

@@ -165,6 +165,22 @@ def test_raising_run_sends_error_then_closes_cleanly(
     assert "the run raised: boom" in caplog.text
 
 
+def test_a_failed_run_is_one_log_record_with_its_traceback(
+    server: str, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    rid = new_rid()
+    with caplog.at_level(logging.DEBUG):
+        response = get(server, f"/{protocol}/run_error", rid=rid)
+        assert finished(rid).wait(2)
+        assert ErrorChunk(error="boom") in decode(protocol, response.content)
+        time.sleep(0.05)  # the serving loop logs after its last write
+    ours = [r for r in caplog.records if r.name.startswith("assistant_stream")]
+    warned = [r for r in ours if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warned] == ["run run_test failed"]
+    assert warned[0].exc_info is not None
+    assert str(warned[0].exc_info[1]) == "boom"
+
+
 def test_encoder_error_mid_stream(
     server: str, protocol: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,6 +24,11 @@ from .conftest import ROOT
 
 SCRIPT = Path(__file__).with_name("page.mjs")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+#: The README's "Try it" says the same.
+GET_CHROMIUM = (
+    "install it with `sudo apt-get install chromium` (Debian/Ubuntu; .ci/run does this), "
+    "or point CHROMIUM_PATH at a Chromium or Chrome binary"
+)
 PLAYWRIGHT = ROOT / "tests" / "interop" / "node_modules" / "playwright-core" / "package.json"
 #: Seconds between the fake model's tokens: long enough that each step
 #: reaches the page in its own read, short enough for a fast test.
@@ -34,7 +39,7 @@ DELAY = 0.02
 def visits(example: ModuleType) -> dict[str, dict[str, Any]]:
     """What the page showed for ``/`` and ``/?fail=1``, keyed by ``ok``/``fail``."""
     node = require_executable("node")
-    require_tool(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM}")
+    require_tool(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM}", GET_CHROMIUM)
     require_tool(PLAYWRIGHT.is_file(), "npm playwright-core in tests/interop/node_modules")
     paths = {"ok": f"/?delay={DELAY}", "fail": f"/?fail=1&delay={DELAY}"}
     with uvicorn_server(example.create_app()) as url:
