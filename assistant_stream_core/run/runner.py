@@ -79,8 +79,8 @@ import anyio.abc
 from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
 from ._ids import random_id
-from .errors import mark_logged
 from .controller import RunController, _RunCore
+from .errors import mark_logged
 
 __all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
 
