@@ -92,5 +92,5 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Encoders, run layer and HTTP, side by side with upstream assistant-stream 0.0.36."""
-    session.install("-e", ".[starlette,aiohttp]", "uvicorn", "assistant-stream==0.0.36")
+    session.install("-e", ".[starlette,aiohttp,server]", "assistant-stream==0.0.36")
     session.run("python", "-m", "benchmarks", *session.posargs)
