@@ -6,7 +6,7 @@ set -euo pipefail
 
 echo "--> installing assistant-stream-ce with every extra (a minute or two on a fresh clone)"
 # pip's own lines, less the ones about what is already there: progress, not silence.
-python -m pip install --progress-bar off -e '.[all,test,lint,docs]' \
+python -m pip install --progress-bar off -e '.[all,test,lint,docs,release]' \
     | { grep -v '^Requirement already satisfied' || true; }
 
 echo "--> installing the Node clients for the interop tests"
@@ -32,3 +32,10 @@ mypy
 
 echo "--> pytest"
 python -m pytest -p no:cacheprovider "$@"
+
+if [ "$#" -eq 0 ]; then
+    # The whole run (CI's) also checks what would be published: the sdist and
+    # the wheel, and the wheel alone in a clean virtualenv.
+    echo "--> the distributions (scripts/check_dist.py)"
+    python scripts/check_dist.py
+fi
