@@ -46,6 +46,8 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-p",
         "--protocol",
+        "--from",
+        dest="protocol",
         choices=sorted(PROTOCOLS),
         help="the stream's protocol (default: from the content type or the first bytes)",
     )

@@ -148,7 +148,7 @@ def meaning(chunks: list[Chunk]) -> tuple[str, list[Any]]:
 def test_convert_every_protocol_into_every_other(captures: dict[str, Path], source: str) -> None:
     original = meaning(decoded(source, captures[source].read_bytes()))
     for target in PROTOCOLS:
-        body = cli("convert", str(captures[source]), "--to", target).stdout
+        body = cli("convert", str(captures[source]), "--from", source, "--to", target).stdout
         assert from_body(body, complete=True) == target
         text, results = meaning(decoded(target, body))
         assert text == original[0], f"{source} -> {target}"
