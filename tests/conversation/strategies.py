@@ -8,7 +8,7 @@ express (its module documentation lists what it cannot), so the property
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -125,7 +125,7 @@ json_results = st.none() | st.builds(
 )
 
 
-def message(role: str, parts: list[Part], mid: str | None = None, meta: Any = None) -> Message:
+def message(role: str, parts: Sequence[Part], mid: str | None = None, meta: Any = None) -> Message:
     return Message(role=role, parts=tuple(parts), id=mid, metadata=meta)  # type: ignore[arg-type]
 
 
@@ -157,11 +157,11 @@ def openai_chat(draw: st.DrawFn) -> Conversation:
                     parts.append(FilePart(media_type="application/pdf", data=""))
                 messages.append(message("user", parts))
         elif kind == "assistant":
-            parts = [TextPart(text=draw(nonempty))] if draw(st.booleans()) else []
-            parts += draw(
+            said: list[Part] = [TextPart(text=draw(nonempty))] if draw(st.booleans()) else []
+            said += draw(
                 st.lists(tool_call(ids, results=string_results(False), raw_args=True), max_size=2)
             )
-            messages.append(message("assistant", parts))
+            messages.append(message("assistant", said))
         else:
             result = ToolResult(value=draw(text))
             messages.append(message("tool", [ToolResultPart(tool_call_id=ids(), result=result)]))
@@ -194,11 +194,11 @@ def ag_ui(draw: st.DrawFn) -> Conversation:
         elif kind == "reasoning":
             messages.append(message("assistant", [ReasoningPart(text=draw(nonempty))], mid))
         elif kind == "assistant":
-            parts = [TextPart(text=draw(nonempty))] if draw(st.booleans()) else []
-            parts += draw(
+            said: list[Part] = [TextPart(text=draw(nonempty))] if draw(st.booleans()) else []
+            said += draw(
                 st.lists(tool_call(ids, results=string_results(True), raw_args=True), max_size=2)
             )
-            messages.append(message("assistant", parts, mid))
+            messages.append(message("assistant", said, mid))
         else:
             result = ToolResult(value=draw(text), is_error=draw(st.booleans()))
             messages.append(
