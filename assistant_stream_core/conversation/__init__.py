@@ -18,7 +18,10 @@ adapters turn it into a JSON error response.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..protocols.base import Encoder
 
 from . import ag_ui, assistant_transport, data_stream, openai_chat, ui_message_stream
 from ._read import DEFAULT_MAX_REQUEST_BYTES, Body
@@ -63,6 +66,7 @@ __all__ = [
     "decode_request",
     "encode_request",
     "render_history",
+    "response_encoder",
 ]
 
 #: A protocol name, as the response classes take it.
@@ -118,3 +122,22 @@ def render_history(
     """``messages`` as ``protocol``'s message history (JSON-ready dicts)."""
     result: list[dict[str, Any]] = _module(protocol).render_history(messages)
     return result
+
+
+def response_encoder(protocol: RequestProtocol | str, conversation: Conversation) -> Encoder | str:
+    """What to pass a response class as its protocol, to answer ``conversation``.
+
+    AG-UI gets an encoder that echoes the request's ``threadId`` and ``runId``
+    (``RUN_STARTED`` must carry them) and computes state deltas against the
+    client's ``state``; every other protocol is its name.
+    """
+    if protocol == "ag_ui":
+        from ..protocols.ag_ui import AGUIEncoder
+
+        return AGUIEncoder(
+            thread_id=conversation.thread_id,
+            run_id=conversation.run_id,
+            state=conversation.state,
+        )
+    _module(protocol)
+    return protocol

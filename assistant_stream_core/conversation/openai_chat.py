@@ -49,7 +49,7 @@ from .model import (
     ToolResultPart,
 )
 
-__all__ = ["decode_request", "encode_request", "render_history"]
+__all__ = ["chat_request", "decode_request", "encode_request", "render_history"]
 
 _FILE_ID = "openai-file:"
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
@@ -336,3 +336,18 @@ def _tool(tool: Tool) -> dict[str, Any]:
     if tool.parameters is not None:
         function["parameters"] = tool.parameters
     return function
+
+
+def chat_request(conversation: Conversation) -> dict[str, Any]:
+    """The ``messages`` and ``tools`` to send a model for ``conversation``.
+
+    Whatever protocol the conversation was read from: ``system`` first, the
+    history as chat completions messages, the client's tools as functions
+    (``tools`` is left out when there are none, as some servers reject an
+    empty list). Spread it into ``client.chat.completions.create(...)``.
+    """
+    return encode_request(
+        Conversation(
+            messages=conversation.messages, tools=conversation.tools, system=conversation.system
+        )
+    )

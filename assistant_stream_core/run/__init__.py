@@ -16,10 +16,14 @@ from .controller import (
     stream_text,
 )
 from .errors import RunClosedError
+from .openai_model import ChatCompletionResult, ModelToolCall, stream_chat_completion
 from .runner import DEFAULT_HIGH_WATER_MARK, Run, RunCallback, create_run
 from .state_proxy import StateProxy
 
 __all__ = [
+    "ChatCompletionResult",
+    "ModelToolCall",
+    "stream_chat_completion",
     "DEFAULT_HIGH_WATER_MARK",
     "ReadOnlyCancellationSignal",
     "Run",

@@ -1,0 +1,50 @@
+"""Serve any OpenAI-compatible model (vLLM, Ollama, LM Studio, llama.cpp, OpenAI) to every UI.
+
+POST /api/{protocol}: data_stream, assistant_transport, ui_message_stream, ag_ui, openai_chat.
+Run: OPENAI_BASE_URL=http://127.0.0.1:8001/v1 MODEL=fake-model uvicorn examples.openai_proxy:app
+"""
+
+import os
+
+from assistant_stream_starlette import (
+    REQUEST_ERROR_HANDLERS,
+    AssistantStreamResponse,
+    read_conversation,
+)
+from openai import AsyncOpenAI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+
+from assistant_stream_core.conversation import response_encoder
+from assistant_stream_core.conversation.openai_chat import chat_request
+from assistant_stream_core.run import RunController, create_run, stream_chat_completion
+
+client = AsyncOpenAI(
+    base_url=os.environ.get("OPENAI_BASE_URL"), api_key=os.environ.get("OPENAI_API_KEY", "-")
+)
+MODEL = os.environ.get("MODEL", "gpt-4o-mini")
+
+
+async def chat(request: Request) -> AssistantStreamResponse:
+    protocol = request.path_params["protocol"]
+    conversation = await read_conversation(request, protocol)
+
+    async def run(controller: RunController) -> None:
+        stream = await client.chat.completions.create(
+            model=MODEL,
+            stream=True,
+            stream_options={"include_usage": True},
+            **chat_request(conversation),
+        )
+        await stream_chat_completion(controller, stream)
+
+    return AssistantStreamResponse(
+        create_run(run, state=conversation.state), response_encoder(protocol, conversation)
+    )
+
+
+app = Starlette(
+    routes=[Route("/api/{protocol}", chat, methods=["POST"])],
+    exception_handlers=REQUEST_ERROR_HANDLERS,
+)
