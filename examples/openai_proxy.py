@@ -1,6 +1,7 @@
 """Serve any OpenAI-compatible model (vLLM, Ollama, LM Studio, llama.cpp, OpenAI) to every UI.
 
-POST /api/{protocol}: data_stream, assistant_transport, ui_message_stream, ag_ui, openai_chat.
+POST /api/{protocol}: data_stream, assistant_transport, ui_message_stream, ag_ui, openai_chat;
+POST /v1/chat/completions: openai_chat, for OpenAI clients pointed at this server.
 Run: OPENAI_BASE_URL=http://127.0.0.1:8001/v1 MODEL=fake-model uvicorn examples.openai_proxy:app
 """
 
@@ -27,7 +28,7 @@ MODEL = os.environ.get("MODEL", "gpt-4o-mini")
 
 
 async def chat(request: Request) -> AssistantStreamResponse:
-    protocol = request.path_params["protocol"]
+    protocol = request.path_params.get("protocol", "openai_chat")
     conversation = await read_conversation(request, protocol)
 
     async def run(controller: RunController) -> None:
@@ -45,6 +46,9 @@ async def chat(request: Request) -> AssistantStreamResponse:
 
 
 app = Starlette(
-    routes=[Route("/api/{protocol}", chat, methods=["POST"])],
+    routes=[
+        Route("/api/{protocol}", chat, methods=["POST"]),
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+    ],
     exception_handlers=REQUEST_ERROR_HANDLERS,
 )

@@ -129,7 +129,9 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
 
     AG-UI gets an encoder that echoes the request's ``threadId`` and ``runId``
     (``RUN_STARTED`` must carry them) and computes state deltas against the
-    client's ``state``; every other protocol is its name.
+    client's ``state``; OpenAI chat an encoder that names the requested
+    ``model`` and sends usage when ``stream_options.include_usage`` asks for
+    it; every other protocol is its name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -138,6 +140,15 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             thread_id=conversation.thread_id,
             run_id=conversation.run_id,
             state=conversation.state,
+        )
+    if protocol == "openai_chat":
+        from ..protocols.openai_chat import OpenAIChatEncoder
+
+        options = conversation.extras.get("stream_options")
+        model = conversation.extras.get("model")
+        return OpenAIChatEncoder(
+            model=model if isinstance(model, str) else "assistant-stream",
+            include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
     _module(protocol)
     return protocol

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from ..errors import RequestError
 from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
@@ -160,8 +161,8 @@ def _part(raw: dict[str, Any], field: str) -> Part | None:
         tool = convert(raw, _Tool, field)
         name = kind[5:] if kind != "dynamic-tool" else tool.tool_name
         if not name:
-            convert(raw, dict[Literal["toolName"], str], field)  # names the missing field
-        return _tool_part(name or "", tool)
+            raise RequestError("a dynamic-tool part needs a toolName", field=f"{field}.toolName")
+        return _tool_part(name, tool)
     return None  # step-start, and part types added after this module
 
 

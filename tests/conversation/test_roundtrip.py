@@ -20,7 +20,7 @@ from assistant_stream_core.errors import RequestError
 from .strategies import CONVERSATIONS, json_value
 
 PROTOCOLS = sorted(REQUEST_PROTOCOLS)
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -68,7 +68,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_mutated_bodies_raise_only_request_error(protocol: str) -> None:
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(CONVERSATIONS[protocol](), st.data())
     def check(conversation: Conversation, data: st.DataObject) -> None:
         body = encode_request(protocol, conversation)
