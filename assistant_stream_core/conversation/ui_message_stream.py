@@ -13,8 +13,9 @@ module does not know are skipped. ``trigger``, ``messageId`` and every other
 top-level field are kept in :attr:`~.model.Conversation.extras`.
 
 Written back: tool calls as ``tool-<name>`` parts; ``tool`` messages (results
-without their call) are left out, as a ``UIMessage`` has no place for them;
-a message without an id gets ``msg-<index>``.
+without their call) are left out, as a ``UIMessage`` has no place for them,
+and so are messages with no parts, which ``validateUIMessages`` refuses; a
+message without an id gets ``msg-<index>``.
 """
 
 from __future__ import annotations
@@ -264,12 +265,13 @@ def render_history(messages: tuple[Message, ...] | list[Message]) -> list[dict[s
     """The messages as ``UIMessage`` objects (what ``useChat`` takes as ``messages``)."""
     out: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
-        if message.role == "tool":
+        parts = [d for d in map(_part_dict, message.parts) if d is not None]
+        if message.role == "tool" or not parts:
             continue
         entry: dict[str, Any] = {
             "id": message.id if message.id is not None else f"msg-{index}",
             "role": message.role,
-            "parts": [d for d in map(_part_dict, message.parts) if d is not None],
+            "parts": parts,
         }
         if message.metadata is not None:
             entry["metadata"] = message.metadata

@@ -250,7 +250,7 @@ def ui_message_stream(draw: st.DrawFn) -> Conversation:
             | data
             | tool_call(ids, results=json_results, approvals=True)
         )
-        parts = draw(st.lists(part, max_size=4))
+        parts = draw(st.lists(part, min_size=1, max_size=4))
         messages.append(message(role, parts, f"m{index}", draw(st.none() | json_object)))
     return Conversation(
         messages=tuple(messages),

@@ -23,6 +23,8 @@ PURE_MODULES = (
     "assistant_stream_core.protocols.base",
     "assistant_stream_core.protocols.data_stream",
     "assistant_stream_core.protocols.assistant_transport",
+    "assistant_stream_core.conversation",
+    "assistant_stream_core.conversation.model",
 )
 
 
