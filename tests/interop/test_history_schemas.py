@@ -1,4 +1,4 @@
-"""render_history output is valid for the real clients: ``ai``'s validateUIMessages, AG-UI's MessageSchema."""
+"""render_history passes the clients' schemas: ai's validateUIMessages, AG-UI's MessageSchema."""
 
 from __future__ import annotations
 
