@@ -21,7 +21,8 @@ for chunk objects and dicts also ``reasoning_details`` and ``thinking``, and,
 with ``think_tags=True``, ``<think>…</think>`` inside ``content`` (models
 served without a reasoning parser); ``tool_calls`` become tool calls whose
 arguments stream as they arrive and which are closed (arguments complete)
-when the stream ends; the finish reason and the usage end the message
+when the stream ends (a call without an id, from a parsed chunk, or with an
+id already used in this run, gets a fresh one); the finish reason and the usage end the message
 (``finish="message"``), the step (``finish="step"``) or nothing
 (``finish=None``); an error frame becomes an error chunk.
 
@@ -57,7 +58,7 @@ from ..chunks import (
     ToolCallDeltaChunk,
 )
 from ..protocols.openai_chat import OpenAIChatDecoder
-from .controller import RunController, ToolCallController
+from .controller import RunController, ToolCallController, generate_openai_style_tool_call_id
 
 __all__ = ["ChatCompletionResult", "ModelToolCall", "stream_chat_completion"]
 
@@ -140,12 +141,29 @@ class _ThinkTags:
         return [(self.inside, text)] if text else []
 
 
-def _normalise(chunk: dict[str, Any]) -> dict[str, Any]:
-    """Read the reasoning variants the decoder does not know as ``reasoning_content``."""
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(delta, dict) or delta.get("reasoning_content") or delta.get("reasoning"):
-            continue
+class _Normaliser:
+    """Fills in what some servers leave out of parsed chunks, before the decoder reads them.
+
+    Reasoning the decoder does not know (``thinking``, ``reasoning_details``)
+    becomes ``reasoning_content``; a tool call whose first delta has no ``id``
+    gets one.
+    """
+
+    def __init__(self) -> None:
+        self.indexes: set[object] = set()
+
+    def __call__(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict):
+                self._reasoning(delta)
+                self._tool_ids(delta)
+        return chunk
+
+    @staticmethod
+    def _reasoning(delta: dict[str, Any]) -> None:
+        if delta.get("reasoning_content") or delta.get("reasoning"):
+            return
         thinking = delta.get("thinking")
         details = delta.get("reasoning_details")
         if isinstance(thinking, str) and thinking:
@@ -156,10 +174,20 @@ def _normalise(chunk: dict[str, Any]) -> dict[str, Any]:
             )
             if text:
                 delta["reasoning_content"] = text
-    return chunk
+
+    def _tool_ids(self, delta: dict[str, Any]) -> None:
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            if not isinstance(call, dict) or "index" not in call:
+                continue
+            index = call["index"]
+            if index not in self.indexes:
+                self.indexes.add(index)
+                if not call.get("id"):
+                    call["id"] = generate_openai_style_tool_call_id()
 
 
-def _frame(item: Any) -> tuple[bytes, bool]:
+def _frame(item: Any, normalise: _Normaliser) -> tuple[bytes, bool]:
     """One item of the model stream as SSE bytes; the flag is True for parsed chunks."""
     if isinstance(item, (bytes, bytearray, memoryview)):
         return bytes(item), False
@@ -174,7 +202,7 @@ def _frame(item: Any) -> tuple[bytes, bool]:
             "the model stream must yield bytes, str, dicts or ChatCompletionChunk objects, "
             f"got {type(item).__name__}"
         )
-    return b"data: " + _encoder.encode(_normalise(data)) + b"\n\n", True
+    return b"data: " + _encoder.encode(normalise(data)) + b"\n\n", True
 
 
 async def _close(stream: Any) -> None:
@@ -218,8 +246,14 @@ class _Writer:
                 case ReasoningDeltaChunk(reasoning_delta=text):
                     self._text(True, text)
                 case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
-                    self.tools[call_id] = await self.controller.add_tool_call(name, call_id)
-                    self.calls[call_id] = call = ModelToolCall(id=call_id, name=name)
+                    try:
+                        tool = await self.controller.add_tool_call(name, call_id)
+                    except ValueError:
+                        # The id is taken in this run (an earlier model call in an
+                        # agent loop used it): the call gets a fresh one.
+                        tool = await self.controller.add_tool_call(name)
+                    self.tools[call_id] = tool
+                    self.calls[call_id] = call = ModelToolCall(id=tool.tool_call_id, name=name)
                     self.result.tool_calls.append(call)
                 case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text):
                     self.tools[call_id].append_args_text(text)
@@ -260,8 +294,8 @@ class _Writer:
 
     def parse_open_calls(self) -> None:
         """Parse the arguments of calls the stream left open (the client left)."""
-        for call in self.calls.values():
-            if call.args is None and not self.tools[call.id].closed:
+        for model_id, call in self.calls.items():
+            if call.args is None and not self.tools[model_id].closed:
                 try:
                     call.args = msgspec.json.decode(call.arguments) if call.arguments else {}
                 except msgspec.DecodeError:
@@ -298,6 +332,7 @@ async def stream_chat_completion(
         raise TypeError(f"stream must be an async iterable, got {type(stream).__name__}")
     iterator: AsyncIterator[Any] = aiter(source)
     parsed = False
+    normalise = _Normaliser()
     error: Exception | None = None
     try:
         async with anyio.create_task_group() as group:
@@ -309,7 +344,7 @@ async def stream_chat_completion(
             group.start_soon(watch)
             try:
                 async for item in iterator:
-                    frame, is_parsed = _frame(item)
+                    frame, is_parsed = _frame(item, normalise)
                     parsed = parsed or is_parsed
                     await writer.apply(decoder.feed(frame))
                     await controller.drain()

@@ -329,3 +329,43 @@ async def test_an_httpx_style_response_is_read_and_closed() -> None:
     response = _Response(BODY)
     check_answer(*await run_model(response))
     assert response.closed
+
+
+async def test_tool_ids_missing_or_taken_are_made_up() -> None:
+    """A server that sends no id, or a second model call reusing an id, still works."""
+    first = [
+        chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ]
+            }
+        ),
+        chunk({}, "tool_calls"),
+    ]
+    again = [
+        chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "call_1", "function": {"name": "g", "arguments": "{}"}}
+                ]
+            }
+        ),
+        chunk({}, "tool_calls"),
+    ]
+    results: list[ChatCompletionResult] = []
+
+    async def run(controller: RunController) -> None:
+        results.append(await stream_chat_completion(controller, items(first), finish="step"))
+        results.append(await stream_chat_completion(controller, items(again), finish="step"))
+        results.append(await stream_chat_completion(controller, items(again), finish="step"))
+
+    chunks = await collect(run)
+    ids = [r.tool_calls[0].id for r in results]
+    assert ids[0].startswith("call_")
+    assert ids[1] == "call_1"
+    assert len(set(ids)) == 3
+    calls = [p for p in accumulate(chunks).parts if isinstance(p, ToolCallPart)]
+    assert [(c.tool_call_id, c.tool_name) for c in calls] == list(
+        zip(ids, ["f", "g", "g"], strict=True)
+    )
