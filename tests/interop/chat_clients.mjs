@@ -13,6 +13,8 @@
 //                          the body useAssistantTransportRuntime posts (an
 //                          add-message command), read by the
 //                          AssistantTransportDecoder + accumulator.
+//         ag-ui-tool-round two HttpAgent runs: the second after the browser
+//                          answered the first run's tool call (toolResult).
 //       Prints [{id, ok, messages | message, error?, warnings}].
 
 import * as ai from "ai";
@@ -67,6 +69,24 @@ async function chatWithAgUi({ url, prompt, tools }) {
   return { messages: agent.messages, state: agent.state };
 }
 
+/**
+ * A frontend tool over two runs: the agent calls `tools[0]`, the browser
+ * answers with `toolResult` as a tool message, and the agent runs again.
+ */
+async function agUiToolRound({ url, prompt, tools, toolResult }) {
+  const agent = new HttpAgent({
+    url,
+    threadId: "thread-2",
+    initialMessages: [{ id: "user-1", role: "user", content: prompt }],
+  });
+  await agent.runAgent({ runId: "run-1", tools });
+  const call = agent.messages.flatMap((m) => m.toolCalls ?? [])[0];
+  if (!call) throw new Error(`no tool call in ${JSON.stringify(agent.messages)}`);
+  agent.addMessage({ id: "tool-1", role: "tool", toolCallId: call.id, content: toolResult });
+  await agent.runAgent({ runId: "run-2", tools });
+  return { messages: agent.messages };
+}
+
 async function readAccumulated(response, decoder) {
   if (!response.ok) throw new Error(`status ${response.status}: ${await response.text()}`);
   let message = null;
@@ -119,6 +139,7 @@ const CLIENTS = {
   ai: (c) => chatWithAi(ai, c),
   ai5: (c) => chatWithAi(ai5, c),
   "ag-ui": chatWithAgUi,
+  "ag-ui-tool-round": agUiToolRound,
   "data-stream": chatDataStream,
   "assistant-transport": chatAssistantTransport,
 };

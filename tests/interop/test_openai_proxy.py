@@ -64,7 +64,12 @@ def proxy(fake: tuple[str, Any]) -> Iterator[str]:
     from openai import AsyncOpenAI
 
     module = _load("openai_proxy", "examples/openai_proxy.py")
-    module.client = AsyncOpenAI(base_url=f"{fake[0]}/v1", api_key="test", max_retries=0)
+    # No pooled connections: the client's event loop (uvicorn's) ends with the
+    # server, and a pooled connection would be left for the garbage collector.
+    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+    module.client = AsyncOpenAI(
+        base_url=f"{fake[0]}/v1", api_key="test", max_retries=0, http_client=http
+    )
     module.MODEL = "fake-model"
     with uvicorn_server(module.app) as url:
         yield url
@@ -210,3 +215,31 @@ def test_the_client_leaving_closes_the_model_request(proxy: str, fake: tuple[str
     while model.disconnects == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert model.disconnects == before + 1
+
+
+def test_an_ag_ui_frontend_tool_answered_by_the_browser_reaches_the_model(
+    node_scripts: NodeScripts, proxy: str, fake: tuple[str, Any]
+) -> None:
+    """Two runs of a real HttpAgent: the proxy reads the tool result from RunAgentInput."""
+    before = len(fake[1].requests)
+    case = {
+        "id": "round",
+        "client": "ag-ui-tool-round",
+        "url": f"{proxy}/api/ag_ui",
+        "prompt": "What is the weather in Paris?",
+        "tools": [WEATHER_TOOL],
+        "toolResult": "21 C and sunny",
+    }
+    result = node_scripts.run_batch("chat_clients.mjs", [case])["round"]
+    assert result["ok"], result
+    second = fake[1].requests[before + 1]["messages"]
+    function = second[-2]["tool_calls"][0]["function"]
+    assert function["name"] == "get_weather"
+    assert json.loads(function["arguments"]) == {"city": "Paris"}
+    assert second[-1] == {
+        "role": "tool",
+        "tool_call_id": "call_weather_1",
+        "content": "21 C and sunny",
+    }
+    answers = [m.get("content") for m in result["messages"] if m["role"] == "assistant"]
+    assert answers[-1] == "The tool said: 21 C and sunny"
