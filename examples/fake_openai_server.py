@@ -9,7 +9,8 @@ user mentions the weather, it calls the tool instead (arguments streamed in
 pieces, ``finish_reason: tool_calls``); once the request holds the tool's
 result, it answers with the result in the text. A user message containing
 ``slow`` gets an endless answer, one token every 20 ms, until the client
-hangs up. ``GET /stats`` tells what it saw: the request bodies, and how many
+hangs up, and one containing ``fail`` an error frame after a few words.
+``GET /stats`` tells what it saw: the request bodies, and how many
 streams ended because the client disconnected.
 
 Run it with ``python examples/fake_openai_server.py`` (port 8001).
@@ -76,6 +77,11 @@ class FakeModel:
                 for n in range(100_000):
                     yield _chunk({"content": f"tick {n} "})
                     await asyncio.sleep(0.02)
+            if "fail" in text:
+                yield _chunk({"content": "Let me"})
+                error = {"message": "model overloaded", "type": "server_error", "code": None}
+                yield f"data: {json.dumps({'error': error})}\n\n".encode()
+                return
             for piece in _pieces("Thinking it over."):
                 yield _chunk({reasoning_field: piece})
             if last.get("role") == "tool":

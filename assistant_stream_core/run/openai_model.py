@@ -34,8 +34,10 @@ model — and the model stream is closed (``aclose()``/``close()``), which
 closes the HTTP request to the model server.
 
 A malformed stream raises :class:`~assistant_stream_core.errors.ProtocolError`
-(and exceptions of the model client, such as ``openai.APIError``, propagate):
-the run turns them into an error chunk, as for any exception in a run.
+(so does a raw stream that ends without ``data: [DONE]``, unless an error
+frame came first: servers close the connection after one), and exceptions of
+the model client, such as ``openai.APIError``, propagate: the run turns them
+into an error chunk, as for any exception in a run.
 """
 
 from __future__ import annotations
@@ -348,8 +350,13 @@ async def stream_chat_completion(
                     parsed = parsed or is_parsed
                     await writer.apply(decoder.feed(frame))
                     await controller.drain()
-                # The openai SDK consumes ``[DONE]``; the chunks it implies come here.
-                await writer.apply(decoder.feed(_DONE) if parsed else decoder.finish())
+                if parsed:  # the openai SDK consumed ``[DONE]``: the chunks it implies
+                    await writer.apply(decoder.feed(_DONE))
+                elif writer.result.error is None:
+                    # A stream cut short is an error, unless the server said why.
+                    await writer.apply(decoder.finish())
+                else:
+                    writer.parse_open_calls()
             except Exception as exc:
                 error = exc  # raised below as itself, not in an exception group
             finally:

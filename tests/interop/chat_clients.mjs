@@ -65,8 +65,12 @@ async function chatWithAgUi({ url, prompt, tools }) {
     threadId: "thread-1",
     initialMessages: [{ id: "user-1", role: "user", content: prompt }],
   });
-  await agent.runAgent({ runId: "run-1", tools: tools ?? [] });
-  return { messages: agent.messages, state: agent.state };
+  const errors = [];
+  await agent.runAgent(
+    { runId: "run-1", tools: tools ?? [] },
+    { onRunErrorEvent: ({ event }) => errors.push(event.message) },
+  );
+  return { messages: agent.messages, state: agent.state, errors };
 }
 
 /**

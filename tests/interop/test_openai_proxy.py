@@ -243,3 +243,23 @@ def test_an_ag_ui_frontend_tool_answered_by_the_browser_reaches_the_model(
     }
     answers = [m.get("content") for m in result["messages"] if m["role"] == "assistant"]
     assert answers[-1] == "The tool said: 21 C and sunny"
+
+
+def test_a_model_error_reaches_every_client(node_scripts: NodeScripts, proxy: str) -> None:
+    """The model's error frame makes the openai SDK raise; the run sends the error on."""
+    cases = [
+        {"id": c, "client": c, "url": f"{proxy}/api/{ROUTES[c]}", "prompt": "please fail"}
+        for c in CLIENTS
+    ]
+    results = node_scripts.run_batch("chat_clients.mjs", cases)
+    for client in CLIENTS:
+        result = results[client]
+        assert result["ok"], result
+        assert _shown(client, result)["text"] == "Let me", client
+        if client in ("ai", "ai5"):
+            assert (result["status"], result["errors"]) == ("error", ["model overloaded"])
+        elif client == "ag-ui":
+            assert result["errors"] == ["model overloaded"]
+        else:
+            status = result["message"]["status"]
+            assert (status["reason"], status["error"]["message"]) == ("error", "model overloaded")
