@@ -43,7 +43,7 @@ into an error chunk, as for any exception in a run.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, Literal
 
 import anyio
@@ -58,6 +58,14 @@ from ..chunks import (
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+)
+from ..conversation.model import (
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResult,
 )
 from ..protocols.openai_chat import OpenAIChatDecoder
 from .controller import RunController, ToolCallController, generate_openai_style_tool_call_id
@@ -99,6 +107,34 @@ class ChatCompletionResult(msgspec.Struct, kw_only=True):
     error: str | None = None
     #: True when the read stopped because the client left.
     cancelled: bool = False
+
+    def to_message(self, tool_results: Mapping[str, Any] | None = None) -> Message:
+        """The answer as an assistant :class:`~assistant_stream_core.conversation.Message`.
+
+        Append it to the conversation's messages for the next model call of an
+        agent loop; ``tool_results`` maps tool call ids to what the tools
+        returned, so :func:`~assistant_stream_core.conversation.openai_chat.chat_request`
+        sends the calls and their results.
+        """
+        results = tool_results or {}
+        parts: list[Part] = []
+        if self.reasoning:
+            parts.append(ReasoningPart(text=self.reasoning))
+        if self.text:
+            parts.append(TextPart(text=self.text))
+        for call in self.tool_calls:
+            result = ToolResult(value=results[call.id]) if call.id in results else None
+            raw = None if call.args is not None else call.arguments
+            parts.append(
+                ToolCallPart(
+                    tool_call_id=call.id,
+                    tool_name=call.name,
+                    args=call.args,
+                    args_text=raw,
+                    result=result,
+                )
+            )
+        return Message(role="assistant", parts=tuple(parts))
 
 
 class _ThinkTags:

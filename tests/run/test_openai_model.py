@@ -369,3 +369,32 @@ async def test_tool_ids_missing_or_taken_are_made_up() -> None:
     assert [(c.tool_call_id, c.tool_name) for c in calls] == list(
         zip(ids, ["f", "g", "g"], strict=True)
     )
+
+
+async def test_the_answer_as_the_next_calls_history() -> None:
+    from assistant_stream_core.conversation import Conversation
+    from assistant_stream_core.conversation.openai_chat import chat_request
+
+    _, result = await run_model(items(CHUNKS))
+    message = result.to_message({"call_1": {"temp_c": 21}})
+    assert chat_request(Conversation(messages=(message,)))["messages"] == [
+        {
+            "role": "assistant",
+            "content": "Hello",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"temp_c":21}'},
+    ]
+    unanswered = result.to_message()
+    assert [type(p).__name__ for p in unanswered.parts] == [
+        "ReasoningPart",
+        "TextPart",
+        "ToolCallPart",
+    ]
+    assert unanswered.parts[2].result is None  # type: ignore[union-attr]
