@@ -108,9 +108,10 @@ class ToolApproval(_Base, frozen=True):
 class ToolCallPart(_Base, frozen=True, tag="tool-call", tag_field="type"):
     """A tool call with its arguments and, once known, its result.
 
-    ``args`` is the parsed arguments (usually a JSON object). A model can write
-    arguments that are not JSON; the text is then kept in ``args_text`` and
-    ``args`` is ``None``.
+    ``args`` is the parsed arguments (usually a JSON object). ``args_text``,
+    when set, is the arguments text exactly as the model wrote it, and is what
+    the protocols that carry text (OpenAI, AG-UI) write back; the decoders set
+    it only when the text is not JSON, and ``args`` is then ``None``.
     """
 
     tool_call_id: str

@@ -124,7 +124,9 @@ class ChatCompletionResult(msgspec.Struct, kw_only=True):
             parts.append(TextPart(text=self.text))
         for call in self.tool_calls:
             result = ToolResult(value=results[call.id]) if call.id in results else None
-            raw = None if call.args is not None else call.arguments
+            # The arguments as the model wrote them: byte-identical history keeps
+            # the server's prompt cache warm.
+            raw = call.arguments or None
             parts.append(
                 ToolCallPart(
                     tool_call_id=call.id,

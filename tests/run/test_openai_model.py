@@ -385,7 +385,7 @@ async def test_the_answer_as_the_next_calls_history() -> None:
                 {
                     "id": "call_1",
                     "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
                 }
             ],
         },
