@@ -59,6 +59,8 @@ def convert(obj: Any, type_: type[T], path: str) -> T:
             message = "required field is missing"
             field = _join(field, f".{missing.group(1)}") if field else missing.group(1)
         raise RequestError(message, field=field or None) from None
+    except RecursionError:
+        raise RequestError("the value is nested too deeply", field=path or None) from None
 
 
 def read_object(body: Body, *, max_bytes: int) -> dict[str, Any]:
@@ -78,6 +80,8 @@ def read_object(body: Body, *, max_bytes: int) -> dict[str, Any]:
         raise RequestError("the request body is not a JSON object") from None
     except msgspec.DecodeError as exc:
         raise RequestError(f"the request body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise RequestError("the request body is nested too deeply") from None
 
 
 def json_text(value: Any) -> str:

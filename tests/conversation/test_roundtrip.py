@@ -112,3 +112,21 @@ def test_oversized_body_is_413(protocol: str) -> None:
 def test_unknown_protocol() -> None:
     with pytest.raises(ValueError, match="unknown protocol"):
         decode_request("smoke_signals", b"{}")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"state": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b', "messages": []}',
+        b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
+        b'\xef\xbb\xbf{"messages": []}',
+        b'{"messages": [], "x": NaN}',
+    ],
+    ids=["deep-array", "deep-object", "lone-surrogate", "bom", "nan"],
+)
+def test_pathological_bodies_are_400(protocol: str, body: bytes) -> None:
+    with pytest.raises(RequestError) as info:
+        decode_request(protocol, body)
+    assert info.value.status == 400
