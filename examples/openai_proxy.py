@@ -14,10 +14,11 @@ from assistant_stream_starlette import (
 )
 from openai import AsyncOpenAI
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from assistant_stream_core.conversation import response_encoder
+from assistant_stream_core.conversation import REQUEST_PROTOCOLS, response_encoder
 from assistant_stream_core.conversation.openai_chat import chat_request
 from assistant_stream_core.run import RunController, create_run, stream_chat_completion
 
@@ -29,6 +30,8 @@ MODEL = os.environ.get("MODEL", "gpt-4o-mini")
 
 async def chat(request: Request) -> AssistantStreamResponse:
     protocol = request.path_params.get("protocol", "openai_chat")
+    if protocol not in REQUEST_PROTOCOLS:
+        raise HTTPException(404, f"no protocol {protocol!r}")
     conversation = await read_conversation(request, protocol)
 
     async def run(controller: RunController) -> None:
