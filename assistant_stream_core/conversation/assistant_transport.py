@@ -16,7 +16,9 @@ to ``{description, parameters}``; ``system``, ``state``, ``threadId`` and
 Written back: messages as ``add-message`` commands (``text`` and ``image``
 parts only; a non-image file is left out), results as ``add-tool-result``
 commands. :func:`render_history` gives the assistant-ui message shape
-(``ThreadMessageLike``) to keep in ``state`` for a converter.
+(``ThreadMessageLike``) to keep in ``state`` for a converter, and
+:func:`read_thread` reads a thread kept that way back into messages, so the
+model can be sent the whole thread, not only the new commands.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from ..errors import RequestError
 from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
@@ -32,6 +35,7 @@ from ._read import (
     convert,
     data_url,
     file_from_url,
+    parse_args,
     read_object,
 )
 from .model import (
@@ -49,7 +53,7 @@ from .model import (
     ToolResultPart,
 )
 
-__all__ = ["decode_request", "encode_request", "render_history"]
+__all__ = ["decode_request", "encode_request", "read_thread", "render_history"]
 
 
 class _Camel(msgspec.Struct, rename="camel"):
@@ -276,4 +280,114 @@ def render_history(messages: tuple[Message, ...] | list[Message]) -> list[dict[s
         if message.metadata is not None:
             entry["metadata"] = {"custom": message.metadata}
         out.append(entry)
+    return out
+
+
+class _ThreadMessage(_Camel):
+    role: Literal["system", "user", "assistant"]
+    content: str | list[dict[str, Any]] = ""
+    id: str | None = None
+    metadata: Any = None
+
+
+class _ThreadText(_Camel):
+    text: str
+
+
+class _ThreadImage(_Camel):
+    image: str
+
+
+class _ThreadFile(_Camel):
+    data: str
+    mime_type: str
+    filename: str | None = None
+
+
+class _ThreadSource(_Camel):
+    id: str
+    url: str
+    title: str | None = None
+
+
+class _ThreadData(_Camel):
+    name: str
+    data: Any = None
+
+
+class _ThreadToolCall(_Camel):
+    tool_call_id: str
+    tool_name: str
+    args: Any = None
+    args_text: str | None = None
+    is_error: bool = False
+    artifact: Any = None
+
+
+def _read_thread_part(raw: dict[str, Any], field: str) -> Part | None:
+    kind = raw.get("type")
+    if kind == "text":
+        return TextPart(text=convert(raw, _ThreadText, field).text)
+    if kind == "reasoning":
+        return ReasoningPart(text=convert(raw, _ThreadText, field).text)
+    if kind == "image":
+        image = convert(raw, _ThreadImage, field).image
+        return file_from_url(image, None, None, f"{field}.image")
+    if kind == "file":
+        f = convert(raw, _ThreadFile, field)
+        return file_from_url(f.data, f.mime_type, f.filename, f"{field}.data")
+    if kind == "source":
+        source = convert(raw, _ThreadSource, field)
+        return SourcePart(id=source.id, url=source.url, title=source.title)
+    if kind == "data":
+        data = convert(raw, _ThreadData, field)
+        return DataPart(name=data.name, data=data.data)
+    if kind == "tool-call":
+        call = convert(raw, _ThreadToolCall, field)
+        args, raw_text = call.args, None
+        if args is None and call.args_text is not None:
+            args, raw_text = parse_args(call.args_text)
+        result = None
+        if "result" in raw:
+            result = ToolResult(value=raw["result"], is_error=call.is_error, artifact=call.artifact)
+        return ToolCallPart(
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args={} if args is None and raw_text is None else args,
+            args_text=raw_text,
+            result=result,
+        )
+    return None  # part types added later
+
+
+def read_thread(messages: Any, *, field: str = "state.messages") -> list[Message]:
+    """Read a thread kept in ``ThreadMessageLike`` shape (as :func:`render_history` writes it).
+
+    ``content`` may be a string or a list of parts: ``text``, ``reasoning``,
+    ``image``, ``file``, ``source``, ``data`` and ``tool-call`` (with
+    ``args``/``argsText``, and ``result``, ``isError``, ``artifact`` once it
+    has a result); ``metadata.custom`` is the message's metadata. Part types
+    this function does not know are skipped.
+
+    :raises ~assistant_stream_core.errors.RequestError: a message or part is
+        malformed; ``field`` prefixes the path it names.
+    """
+    if not isinstance(messages, list):
+        raise RequestError("the thread must be a list of messages", field=field)
+    out: list[Message] = []
+    for index, raw in enumerate(messages):
+        at = f"{field}[{index}]"
+        message = convert(raw, _ThreadMessage, at)
+        if isinstance(message.content, str):
+            parts: tuple[Part, ...] = (TextPart(text=message.content),) if message.content else ()
+        else:
+            read = (
+                _read_thread_part(p, f"{at}.content[{i}]") if isinstance(p, dict) else None
+                for i, p in enumerate(message.content)
+            )
+            parts = tuple(p for p in read if p is not None)
+        metadata = message.metadata
+        if isinstance(metadata, dict):
+            metadata = metadata.get("custom")
+        out.append(Message(role=message.role, parts=parts, id=message.id, metadata=metadata))
     return out

@@ -349,6 +349,7 @@ def test_recorded_bodies_read_as_conversations(
 ) -> None:
     """What assistant-ui and useChat really POST reads into the neutral conversation."""
     from assistant_stream_core.conversation import ToolCallPart, decode_request
+    from assistant_stream_core.conversation.assistant_transport import read_thread
 
     protocols = {
         "/api/chat/data-stream": "data_stream",
@@ -374,3 +375,9 @@ def test_recorded_bodies_read_as_conversations(
     assert [(m.role, m.text) for m in second.messages] == [("user", SECOND)]
     assert second.state["weather"] == _weather("Paris")
     assert first.state == {"messages": []}
+    # The thread the example keeps in state reads back too: the whole history.
+    thread = read_thread(second.state["messages"])
+    assert [m.role for m in thread] == ["user", "assistant"]
+    (call,) = [p for p in thread[1].parts if isinstance(p, ToolCallPart)]
+    assert call.result is not None
+    assert call.result.value == _weather("Paris")

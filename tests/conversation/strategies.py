@@ -350,3 +350,36 @@ CONVERSATIONS: dict[str, Callable[[], st.SearchStrategy[Conversation]]] = {
     "data_stream": data_stream,
     "assistant_transport": assistant_transport,
 }
+
+
+@st.composite
+def thread_messages(draw: st.DrawFn) -> list[Message]:
+    """Messages an assistant-ui ``ThreadMessageLike`` thread (state) holds."""
+    ids = Ids()
+    files = data_file(["image/png"], filename=False) | data_file(["application/pdf"])
+    source = st.builds(
+        lambda i, u, t: SourcePart(id=i, url=u, title=t), ident, https, st.none() | text
+    )
+    data = st.builds(lambda n, d: DataPart(name=n, data=d), ident, json_value)
+    part = (
+        text.map(lambda t: TextPart(text=t))
+        | text.map(lambda t: ReasoningPart(text=t))
+        | files
+        | source
+        | data
+        | tool_call(
+            ids,
+            results=st.none()
+            | st.builds(
+                lambda v, e, a: ToolResult(value=v, is_error=e, artifact=a),
+                json_value,
+                st.booleans(),
+                json_value,
+            ),
+        )
+    )
+    roles = draw(st.lists(st.sampled_from(["system", "user", "assistant"]), max_size=4))
+    return [
+        message(role, draw(st.lists(part, max_size=4)), f"m{i}", draw(st.none() | json_object))
+        for i, role in enumerate(roles)
+    ]

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from assistant_stream_core.conversation import (
     REQUEST_PROTOCOLS,
     Conversation,
+    Message,
     decode_request,
     encode_request,
+    render_history,
 )
 from assistant_stream_core.errors import RequestError
 
-from .strategies import CONVERSATIONS, json_value
+from .strategies import CONVERSATIONS, json_value, thread_messages
 
 PROTOCOLS = sorted(REQUEST_PROTOCOLS)
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -130,3 +132,18 @@ def test_pathological_bodies_are_400(protocol: str, body: bytes) -> None:
     with pytest.raises(RequestError) as info:
         decode_request(protocol, body)
     assert info.value.status == 400
+
+
+def test_assistant_transport_thread_round_trip() -> None:
+    """read_thread(render_history(m)) == m for the messages a ThreadMessageLike thread holds."""
+    from assistant_stream_core.conversation.assistant_transport import read_thread
+
+    @SETTINGS
+    @given(thread_messages())
+    def check(messages: list[Message]) -> None:
+        history = msgspec.json.decode(
+            msgspec.json.encode(render_history("assistant_transport", messages))
+        )
+        assert read_thread(history) == messages
+
+    check()
