@@ -25,7 +25,7 @@ from assistant_stream_core.conversation import (
 )
 from assistant_stream_core.errors import RequestError
 
-__all__ = ["read_conversation", "request_error_response"]
+__all__ = ["read_body", "read_conversation", "request_error_response"]
 
 
 def request_error_response(error: RequestError) -> web.HTTPException:

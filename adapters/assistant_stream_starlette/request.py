@@ -34,6 +34,7 @@ from assistant_stream_core.errors import RequestError
 __all__ = [
     "REQUEST_ERROR_HANDLERS",
     "RequestRejected",
+    "read_body",
     "read_conversation",
     "request_error_handler",
 ]
