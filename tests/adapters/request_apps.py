@@ -80,7 +80,28 @@ async def _django_read(request: Any, protocol: str) -> Any:
 def _urlpatterns() -> list[Any]:
     from django.urls import path  # type: ignore[import-untyped]
 
-    return [path("read/<str:protocol>", _django_read)]
+    return [
+        path("read/<str:protocol>", _django_read),
+        path("example/chat", read_requests_example().django_chat),
+    ]
+
+
+def read_requests_example() -> Any:
+    """``examples/read_requests.py``, loaded from its file (``examples`` is no package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "example_read_requests"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "examples" / "read_requests.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
 
 
 def route_here(get_response: Any) -> Any:

@@ -134,3 +134,23 @@ def test_without_the_json_handler_starlette_still_answers_400() -> None:
     assert response.status_code == 400
     assert "messages[0]" in response.text
     assert too_large.status_code == 413
+
+
+EXAMPLE_SERVERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
+    "starlette": lambda: servers.uvicorn_server(request_apps.read_requests_example().starlette_app),
+    "aiohttp": lambda: servers.aiohttp_server(request_apps.read_requests_example().aiohttp_app),
+    "django-asgi": lambda: servers.uvicorn_server(request_apps.django_asgi_app()),
+}
+
+
+@pytest.mark.parametrize("framework", sorted(EXAMPLE_SERVERS))
+def test_the_guides_example_in_each_framework(framework: str) -> None:
+    """examples/read_requests.py, as docs/guides/requests.rst shows it."""
+    path = "/example/chat" if framework.startswith("django") else "/chat"
+    with EXAMPLE_SERVERS[framework]() as url:
+        ok = httpx.post(url + path, json=BODIES["ag_ui"])
+        bad = httpx.post(url + path, json={"messages": [{"id": "1", "role": "tool"}]})
+    assert ok.status_code == 200
+    assert ok.json() == {"messages": 1, "last_user_text": "Hi", "tools": ["get_weather"]}
+    assert bad.status_code == 400
+    assert bad.json()["error"]["field"] == "messages[0].toolCallId"
