@@ -170,8 +170,19 @@ def real_run(name: str, rid: str) -> Run:
         finally:
             finished(rid).set()
 
-    callback = waiting if name == "run_waiting" else weather
-    return create_run(callback, run_id="run_test")
+    async def drain_loop(controller: RunController) -> None:
+        # The documented flow control, in a loop that never looks at
+        # is_cancelled: only drain() can end it once the client has gone.
+        started(rid).set()
+        try:
+            while True:
+                controller.append_text("x" * 1024)
+                await controller.drain()
+        finally:
+            finished(rid).set()
+
+    callbacks = {"run_waiting": waiting, "run_drain_loop": drain_loop}
+    return create_run(callbacks.get(name, weather), run_id="run_test")
 
 
 def encoder_for(protocol: str) -> Encoder:
