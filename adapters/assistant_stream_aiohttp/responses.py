@@ -22,6 +22,7 @@ from assistant_stream_core.run.serve import (
     StreamResult,
     accepted_coding,
     make_encoder,
+    reset_on_close,
     response_headers,
     stream_encoded,
 )
@@ -177,10 +178,16 @@ class AssistantStreamResponse(web.StreamResponse):
             send_timeout=self.send_timeout,
         )
         if self.result.client_gone:
-            # A client that stopped reading would block write_eof forever.
+            # A client that stopped reading would block write_eof forever, and
+            # transport.close() waits to flush to it (then the kernel does):
+            # a reset drops the unsent bytes and releases the socket now.
             self.force_close()
-            if request.transport is not None:
-                request.transport.close()
+            transport = request.transport
+            if transport is not None:
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    reset_on_close(sock)
+                transport.abort()
         else:
             with contextlib.suppress(ConnectionError):
                 await self.write_eof(compressor.finish() if compressor is not None else b"")

@@ -54,6 +54,7 @@ from .serve import (
     StreamEnd,
     StreamResult,
     make_encoder,
+    reset_on_close,
     response_headers,
     stream_encoded,
 )
@@ -253,7 +254,13 @@ def client_socket(environ: Mapping[str, Any]) -> socket.socket | None:
 
 
 def shut_down(sock: socket.socket) -> None:
-    """Shut ``sock`` down both ways: a write blocked on it fails at once."""
+    """Shut ``sock`` down both ways: a write blocked on it fails at once.
+
+    The server closes the socket after its failed write; that close then
+    resets the connection (see :func:`~.serve.reset_on_close`) instead of
+    leaving the kernel to deliver bytes the client will never read.
+    """
+    reset_on_close(sock)
     with contextlib.suppress(OSError):  # already closed or reset
         sock.shutdown(socket.SHUT_RDWR)
 

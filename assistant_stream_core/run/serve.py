@@ -27,10 +27,12 @@ saying how the stream ended. Only cancellation of the calling task propagates.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import importlib
 import logging
 import secrets
+import socket
 import string
 import struct
 import zlib
@@ -61,6 +63,7 @@ __all__ = [
     "aclose_source",
     "accepted_coding",
     "make_encoder",
+    "reset_on_close",
     "response_headers",
     "stream_encoded",
 ]
@@ -264,6 +267,20 @@ async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) 
                 logger.exception("closing the stream source failed")
     if scope.cancelled_caught:
         logger.warning("the stream source did not close within %.1f s", limit)
+
+
+def reset_on_close(sock: Any) -> None:
+    """Make closing ``sock`` reset the connection and drop its unsent bytes.
+
+    For a client that stopped reading: a plain close leaves the kernel
+    trying to deliver what is queued (the connection lingers in
+    ``FIN_WAIT1``, its buffers held); with a zero linger time the close sends
+    a reset and frees it at once. ``sock`` is a :class:`socket.socket` or
+    asyncio's wrapper of one (``transport.get_extra_info("socket")``).
+    """
+    # OSError: the socket is already closed or reset.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 #: Content codings :class:`FlushingCompressor` can write, in order of preference,
@@ -531,6 +548,8 @@ class _Streamer:
 
     async def pump(self, iterator: AsyncIterator[Any], batched: bool) -> None:
         while True:
+            if self.gone:
+                return  # not even the closing frames: nobody reads them
             try:
                 item = await iterator.__anext__()
             except StopAsyncIteration:
@@ -539,6 +558,9 @@ class _Streamer:
                 await self.run_failed(exc)
                 return
             batch: list[Chunk] | tuple[Chunk, ...] = item if batched else (item,)
+            if self.gone:
+                # Nobody will read it: drop the batch rather than encode it.
+                return
             if not batch:
                 continue
             data = self.encode(batch)
