@@ -55,7 +55,8 @@ kept but never read runs until its callback blocks in
 :meth:`RunController.drain` (the buffer is full) or ends.
 
 When the callback (or a merged stream) raises ``e``, open tool calls are
-closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
+closed, ``ErrorChunk(error=str(e))`` is the last chunk (or the text the run's
+``error_message`` policy gives, see :mod:`.error_messages`), and the iterator
 re-raises ``e`` after yielding it (DESIGN.md decision 3). A
 ``BaseException`` that is not a cancellation (``KeyboardInterrupt``, ...)
 ends the stream and is raised by the iterator (plain shape) or by the
@@ -80,6 +81,7 @@ from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
 from ._ids import random_id
 from .controller import RunController, _RunCore
+from .error_messages import ErrorMessage, check_policy, render_error
 
 __all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
 
@@ -145,13 +147,29 @@ class _Loop:
 class _Producer:
     """Runs the callback; holds no reference to the :class:`Run` (see the module doc)."""
 
-    __slots__ = ("callback", "controller", "core", "done", "fatal", "loop", "scope")
+    __slots__ = (
+        "callback",
+        "controller",
+        "core",
+        "done",
+        "error_message",
+        "fatal",
+        "loop",
+        "scope",
+    )
 
     def __init__(
-        self, callback: RunCallback, controller: RunController, core: _RunCore, *, shield: bool
+        self,
+        callback: RunCallback,
+        controller: RunController,
+        core: _RunCore,
+        *,
+        shield: bool,
+        error_message: ErrorMessage | None,
     ) -> None:
         core.bind()
         self.callback = callback
+        self.error_message = error_message
         self.controller = controller
         self.core = core
         self.done = anyio.Event()
@@ -219,7 +237,9 @@ class _Producer:
             else:
                 logger.error("run %s failed", core.run_id, exc_info=error)
             if not getattr(error, _REPORTED, False):
-                buffer.add(ErrorChunk(error=str(error)))
+                # Upstream's contract is str(e), even when empty.
+                text = render_error(self.error_message, error, logger, default=str)
+                buffer.add(ErrorChunk(error=text))
                 _mark_reported(error)
         buffer.finish()
 
@@ -279,6 +299,7 @@ class Run:
         "_stopped",
         "_task_group",
         "controller",
+        "error_message",
     )
 
     def __init__(
@@ -292,6 +313,7 @@ class Run:
         on_complete: _Hook | None = None,
         on_error: _Hook | None = None,
         on_cancel: _Hook | None = None,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         self._producer: _Producer | None = None  # first: __del__ reads it
         if not callable(callback):
@@ -311,6 +333,7 @@ class Run:
         ):
             if hook is not None and not callable(hook):
                 raise TypeError(f"{name} must be callable, got {type(hook).__name__}")
+        check_policy(error_message)
         self._callback = callback
         self._core = _RunCore(ChunkBuffer(high_water_mark), state, run_id)
         #: The run's controller (what the callback receives).
@@ -319,6 +342,10 @@ class Run:
         self._on_complete = on_complete
         self._on_error = on_error
         self._on_cancel = on_cancel
+        #: The error-message policy (see :mod:`.error_messages`); ``None``
+        #: sends the exception's text. A response streaming this run sets its
+        #: own policy here if the run has none, before the run starts.
+        self.error_message = error_message
         self._pending: list[Chunk] = []
         self._index = 0
         self._closed = False
@@ -487,7 +514,11 @@ class Run:
 
     def _start(self, *, scoped: bool) -> _Producer:
         self._producer = producer = _Producer(
-            self._callback, self.controller, self._core, shield=scoped
+            self._callback,
+            self.controller,
+            self._core,
+            shield=scoped,
+            error_message=self.error_message,
         )
         self._accumulator = self._make_accumulator()
         return producer
@@ -558,6 +589,7 @@ def create_run(
     on_complete: _Hook | None = None,
     on_error: _Hook | None = None,
     on_cancel: _Hook | None = None,
+    error_message: ErrorMessage | None = None,
 ) -> Run:
     """Turn ``callback`` into a :class:`Run`: an async iterator of chunks.
 
@@ -577,6 +609,11 @@ def create_run(
         of a run whose callback raised ``exc``.
     :param on_cancel: ``on_cancel(run_id, message)``, when the consumer left
         before the end.
+    :param error_message: ``error_message(exc) -> str``, the text of the
+        error chunk when the callback raises ``exc``; ``None`` (the default)
+        sends ``str(exc)``, as upstream does.
+        :func:`~assistant_stream_core.run.internal_error` sends a fixed
+        sentence instead. The exception is logged either way.
 
     Each hook may be sync or async, is called at most once, and only one of
     them is called per run. ``message`` is what the consumer received,
@@ -596,4 +633,5 @@ def create_run(
         on_complete=on_complete,
         on_error=on_error,
         on_cancel=on_cancel,
+        error_message=error_message,
     )

@@ -29,7 +29,7 @@ from assistant_stream_core.protocols.ag_ui import AGUIEncoder
 from assistant_stream_core.protocols.base import Encoder
 from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
 from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamEncoder
-from assistant_stream_core.run import Run, RunController, create_run
+from assistant_stream_core.run import ErrorMessage, Run, RunController, create_run, internal_error
 from assistant_stream_core.run.serve import make_encoder
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 
@@ -205,6 +205,8 @@ class Options:
     gap: float = 0.0
     keepalive: float | None = 15.0
     send_timeout: float | None = 30.0
+    #: ``?errors=safe``: the responses' ``error_message=internal_error``.
+    error_message: ErrorMessage | None = None
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> Options:
@@ -218,6 +220,7 @@ class Options:
             gap=number("gap", 0.0) or 0.0,
             keepalive=number("keepalive", 15.0),
             send_timeout=number("send_timeout", 30.0),
+            error_message=internal_error if query.get("errors") == "safe" else None,
         )
 
 

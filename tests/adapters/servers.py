@@ -79,6 +79,7 @@ def starlette_app() -> Any:
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
             expose_headers=True,
+            error_message=options.error_message,
         )
 
     async def tasks(request: Request) -> Response:
@@ -142,6 +143,7 @@ def aiohttp_app() -> Any:
             send_timeout=options.send_timeout,
             expose_headers=True,
             compress=request.query.get("compress") == "1",
+            error_message=options.error_message,
         )
 
     async def tasks(request: web.Request) -> web.Response:
@@ -221,6 +223,7 @@ def flask_app() -> Any:
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
             expose_headers=True,
+            error_message=options.error_message,
         )
 
     return app
