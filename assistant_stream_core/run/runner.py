@@ -83,12 +83,24 @@ from ._ids import random_id
 from .controller import RunController, _RunCore
 from .error_messages import ErrorMessage, check_policy, render_error
 
-__all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_HIGH_WATER_MARK",
+    "RECANCEL_INTERVAL",
+    "Run",
+    "RunCallback",
+    "create_run",
+]
 
 logger = logging.getLogger("assistant_stream_core.run")
 
 #: Default high-water mark for :meth:`RunController.drain` (see there for the unit).
 DEFAULT_HIGH_WATER_MARK = 64 * 1024
+#: Default seconds a stopped run waits, after the grace period, for a callback
+#: that ignores its cancellation before abandoning it.
+DEFAULT_CLOSE_TIMEOUT = 5.0
+#: Seconds between two cancellations of a callback that swallowed one (asyncio).
+RECANCEL_INTERVAL = 0.25
 
 RunCallback = Callable[[RunController], Awaitable[Any]]
 """The run function: ``async def run(controller): ...``."""
@@ -104,6 +116,11 @@ _REPORTED = "_assistant_stream_error_reported"
 _DETACHED: set[asyncio.Task[None]] = set()
 
 
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 def _mark_reported(exc: BaseException) -> None:
     # AttributeError: only for exceptions without a __dict__ (rare).
     with contextlib.suppress(AttributeError):
@@ -113,9 +130,10 @@ def _mark_reported(exc: BaseException) -> None:
 class _Loop:
     """The few native calls the detached shape needs, for the running loop."""
 
-    __slots__ = ("call_soon", "clock", "spawn")
+    __slots__ = ("call_soon", "clock", "native", "spawn")
 
     def __init__(self, native_token: object) -> None:
+        self.native = native_token
         self.call_soon: Callable[..., object]
         self.clock: Callable[[], float]
         self.spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
@@ -149,6 +167,7 @@ class _Producer:
 
     __slots__ = (
         "callback",
+        "close_timeout",
         "controller",
         "core",
         "done",
@@ -166,10 +185,12 @@ class _Producer:
         *,
         shield: bool,
         error_message: ErrorMessage | None,
+        close_timeout: float,
     ) -> None:
         core.bind()
         self.callback = callback
         self.error_message = error_message
+        self.close_timeout = close_timeout
         self.controller = controller
         self.core = core
         self.done = anyio.Event()
@@ -221,10 +242,76 @@ class _Producer:
             self.done.set()
 
     async def _call_callback(self) -> None:
+        if isinstance(self.loop.native, asyncio.AbstractEventLoop):
+            await self._call_callback_in_task()
+        else:
+            # trio: cancellation is level-triggered by design, so a callback
+            # that swallows Cancelled in a loop spins until it returns; the
+            # consumer stops waiting for it after the close timeout (see Run).
+            await self._call_callback_here()
+
+    async def _call_callback_here(self) -> None:
         try:
             await self.callback(self.controller)
         except Exception as exc:
             self.core.fail(exc)
+
+    async def _call_callback_in_task(self) -> None:
+        """Run the callback in a task of its own, cancelled by hand (asyncio).
+
+        A cancel scope cancels every task inside it again, at each turn of
+        the event loop, until the task ends: a callback that swallows
+        ``CancelledError`` in a loop would keep the loop busy forever. Here
+        the callback's task is outside any scope: it gets a
+        ``CancelledError`` when the grace period ends and again every
+        :data:`RECANCEL_INTERVAL` seconds until the close timeout; then its
+        coroutine is closed (:meth:`_close_stubborn`).
+        """
+        task = asyncio.get_running_loop().create_task(self._call_callback_here())
+        _DETACHED.add(task)
+        task.add_done_callback(_DETACHED.discard)
+        done = anyio.Event()
+        task.add_done_callback(lambda _: done.set())
+        try:
+            await done.wait()
+        except anyio.get_cancelled_exc_class():
+            with anyio.move_on_after(self.close_timeout, shield=True):
+                while not task.done():
+                    task.cancel()
+                    with anyio.move_on_after(RECANCEL_INTERVAL):
+                        await done.wait()
+            if not task.done():
+                self._close_stubborn(task)
+            raise
+        if not task.cancelled():
+            task.result()  # a BaseException that is not a cancellation goes on
+
+    def _close_stubborn(self, task: asyncio.Task[None]) -> None:
+        """End a callback that ignored cancellation for the whole close timeout.
+
+        ``coroutine.close()`` raises ``GeneratorExit`` where the callback
+        waits, which ``except CancelledError`` does not catch: its
+        ``finally:`` blocks run (they cannot await) and the coroutine ends.
+        Without this the task would live on, and an event loop that cancels
+        every task at shutdown (``aiohttp.web.run_app``, ``asyncio.run``)
+        would wait for it forever. Work the callback handed to a thread
+        goes on in that thread.
+        """
+        logger.warning(
+            "run %s: the callback ignored cancellation for %.1f s; closing its coroutine",
+            self.core.run_id,
+            self.close_timeout,
+        )
+        try:
+            task.get_coro().close()
+        except RuntimeError:
+            # It awaited in a finally: block. Left to the task (and logged).
+            logger.exception("run %s: the callback would not close", self.core.run_id)
+            return
+        # The task ends at its next step, stepping a closed coroutine; what
+        # it ends with says nothing more (retrieved, so asyncio is quiet).
+        task.add_done_callback(_retrieve)
+        task.cancel()
 
     def _finish(self) -> None:
         core = self.core
@@ -286,6 +373,7 @@ class Run:
     __slots__ = (
         "_accumulator",
         "_callback",
+        "_close_timeout",
         "_closed",
         "_core",
         "_grace_period",
@@ -314,6 +402,7 @@ class Run:
         on_error: _Hook | None = None,
         on_cancel: _Hook | None = None,
         error_message: ErrorMessage | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._producer: _Producer | None = None  # first: __del__ reads it
         if not callable(callback):
@@ -324,6 +413,8 @@ class Run:
             raise TypeError(f"run_id must be a str, got {type(run_id).__name__}")
         if not isinstance(grace_period, (int, float)) or grace_period < 0:
             raise ValueError(f"grace_period must be a number >= 0, got {grace_period!r}")
+        if not isinstance(close_timeout, (int, float)) or close_timeout < 0:
+            raise ValueError(f"close_timeout must be a number >= 0, got {close_timeout!r}")
         if not isinstance(high_water_mark, int) or high_water_mark <= 0:
             raise ValueError(f"high_water_mark must be an int > 0, got {high_water_mark!r}")
         for name, hook in (
@@ -339,6 +430,7 @@ class Run:
         #: The run's controller (what the callback receives).
         self.controller = RunController(self._core)
         self._grace_period = float(grace_period)
+        self._close_timeout = float(close_timeout)
         self._on_complete = on_complete
         self._on_error = on_error
         self._on_cancel = on_cancel
@@ -415,8 +507,9 @@ class Run:
                 # The consumer was cancelled (or interrupted) while waiting:
                 # like an exception thrown into upstream's generator, that
                 # closes the run; shielded, so the callback has ended when the
-                # cancellation goes on.
-                with anyio.CancelScope(shield=True):
+                # cancellation goes on — unless it ignores its cancellation:
+                # then the wait ends with the close timeout.
+                with anyio.move_on_after(self._stop_limit(), shield=True):
                     await self._stop_and_wait(producer)
                 raise
         if self._stopped:
@@ -456,13 +549,18 @@ class Run:
                 self._stopped = True
                 producer.stop(self._grace_period)
                 # Shielded: the callback was cancelled and is finishing; wait for it.
-                with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(self._stop_limit(), shield=True):
                     await producer.done.wait()
             return
         if self._stopped:
             await producer.done.wait()
             return
         await self._stop_and_wait(producer)
+
+    def _stop_limit(self) -> float:
+        # The grace period, the close timeout, and a margin for the producer
+        # to finish after it has abandoned the callback.
+        return self._grace_period + self._close_timeout + 1.0
 
     async def _stop_and_wait(self, producer: _Producer) -> None:
         self._stopped = True
@@ -519,6 +617,7 @@ class Run:
             self._core,
             shield=scoped,
             error_message=self.error_message,
+            close_timeout=self._close_timeout,
         )
         self._accumulator = self._make_accumulator()
         return producer
@@ -590,6 +689,7 @@ def create_run(
     on_error: _Hook | None = None,
     on_cancel: _Hook | None = None,
     error_message: ErrorMessage | None = None,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
 ) -> Run:
     """Turn ``callback`` into a :class:`Run`: an async iterator of chunks.
 
@@ -614,6 +714,12 @@ def create_run(
         sends ``str(exc)``, as upstream does.
         :func:`~assistant_stream_core.run.internal_error` sends a fixed
         sentence instead. The exception is logged either way.
+    :param close_timeout: seconds a stopped run waits, after the grace period,
+        for a callback that ignores its cancellation (catches
+        ``CancelledError`` and goes on). On asyncio it is cancelled again
+        every quarter of a second until then, and then abandoned with a
+        warning: its task is never cancelled again (no busy loop), and its
+        writes to the controller raise :class:`RunClosedError`.
 
     Each hook may be sync or async, is called at most once, and only one of
     them is called per run. ``message`` is what the consumer received,
@@ -634,4 +740,5 @@ def create_run(
         on_error=on_error,
         on_cancel=on_cancel,
         error_message=error_message,
+        close_timeout=close_timeout,
     )

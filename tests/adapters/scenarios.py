@@ -181,8 +181,19 @@ def real_run(name: str, rid: str) -> Run:
         finally:
             finished(rid).set()
 
-    callbacks = {"run_waiting": waiting, "run_drain_loop": drain_loop}
-    return create_run(callbacks.get(name, weather), run_id="run_test")
+    async def stubborn(controller: RunController) -> None:
+        # Swallows every cancellation: the run must give up on it.
+        started(rid).set()
+        controller.append_text("hello ")
+        while True:
+            try:
+                await anyio.sleep(0.2)
+            except anyio.get_cancelled_exc_class():
+                saw_cancel(rid).set()
+
+    callbacks = {"run_waiting": waiting, "run_drain_loop": drain_loop, "run_stubborn": stubborn}
+    close_timeout = 1.0 if name == "run_stubborn" else 5.0
+    return create_run(callbacks.get(name, weather), run_id="run_test", close_timeout=close_timeout)
 
 
 def encoder_for(protocol: str) -> Encoder:
