@@ -37,11 +37,13 @@ the producer:
 * ``aclose()`` in the plain shape waits *cancellably*: cancelling the closing
   task ends its wait at once. The producer is not abandoned — its scope stays
   cancelled, so it keeps being cancelled at every checkpoint until the
-  callback ends, and its ``finally:`` blocks run. Only a callback that
-  swallows cancellation forever outlives its run (it would under any design).
+  callback ends, and its ``finally:`` blocks run. A callback that swallows
+  its cancellation is closed after ``close_timeout`` on asyncio
+  (:meth:`_Producer._call_callback_in_task`); on trio it outlives its run.
 * a consumer cancelled inside ``__anext__`` (plain shape) closes the run, as
   an exception thrown into upstream's generator does, and waits shielded, so
-  the callback has ended when the cancellation propagates. To time out one
+  the callback has ended when the cancellation propagates (at most
+  ``grace_period + close_timeout`` and a margin). To time out one
   ``anext`` and keep reading, use the ``async with`` shape.
 * the ``async with`` block waits shielded, like any task group.
 
