@@ -84,6 +84,7 @@ from ._buffer import ChunkBuffer
 from ._ids import random_id
 from .controller import RunController, _RunCore
 from .error_messages import ErrorMessage, check_policy, render_error
+from .errors import mark_logged
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -325,6 +326,7 @@ class _Producer:
                 logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
             else:
                 logger.error("run %s failed", core.run_id, exc_info=error)
+            mark_logged(error)
             if not getattr(error, _REPORTED, False):
                 # Upstream's contract is str(e), even when empty.
                 text = render_error(self.error_message, error, logger, default=str)

@@ -46,6 +46,7 @@ import anyio
 from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
 from .error_messages import ErrorMessage, check_policy, exception_text, render_error
+from .errors import was_logged
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -582,7 +583,8 @@ class _Streamer:
     async def run_failed(self, exc: Exception) -> None:
         self.end = StreamEnd.RUN_ERROR
         self.error = exc
-        self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
+        if not was_logged(exc):  # a run has logged it already
+            self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
         tail: list[Chunk] = []
         if not self.last_was_error:
