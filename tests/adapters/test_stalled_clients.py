@@ -115,7 +115,9 @@ def test_aiohttp_aborts_stalled_connections() -> None:
 def test_asgi_under_uvicorn_with_a_tcp_user_timeout_releases_stalled_connections(
     name: str,
 ) -> None:
-    stalled_clients_are_released(SERVERS[name](1.0), settle=5)
+    # The kernel checks the timeout at its zero-window probes, which back
+    # off exponentially: allow several probe intervals on a busy machine.
+    stalled_clients_are_released(SERVERS[name](1.0), settle=12)
 
 
 @pytest.mark.parametrize("name", ["starlette"])
