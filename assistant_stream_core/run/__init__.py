@@ -15,6 +15,7 @@ from .controller import (
     generate_openai_style_tool_call_id,
     stream_text,
 )
+from .error_messages import INTERNAL_ERROR_MESSAGE, ErrorMessage, exception_text, internal_error
 from .errors import RunClosedError
 from .openai_model import ChatCompletionResult, ModelToolCall, stream_chat_completion
 from .runner import DEFAULT_HIGH_WATER_MARK, Run, RunCallback, create_run
@@ -25,6 +26,8 @@ __all__ = [
     "ModelToolCall",
     "stream_chat_completion",
     "DEFAULT_HIGH_WATER_MARK",
+    "INTERNAL_ERROR_MESSAGE",
+    "ErrorMessage",
     "ReadOnlyCancellationSignal",
     "Run",
     "RunCallback",
@@ -33,6 +36,8 @@ __all__ = [
     "StateProxy",
     "ToolCallController",
     "create_run",
+    "exception_text",
     "generate_openai_style_tool_call_id",
+    "internal_error",
     "stream_text",
 ]
