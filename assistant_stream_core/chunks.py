@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from .state import AppendTextOperation, Operation, SetOperation
+from .state import AppendTextOperation, Operation, SetOperation, check_path_depth
 
 __all__ = [
     "AnnotationsChunk",
@@ -140,6 +140,13 @@ class UpdateStateChunk(_ChunkBase, frozen=True, tag="update-state"):
 
     type: ClassVar[str] = "update-state"
     operations: list[Operation]
+
+    def __post_init__(self) -> None:
+        # Structs check their own path; upstream's dict form is checked here,
+        # so no encoder meets a path deeper than the documented limit.
+        for op in self.operations:
+            if type(op) is dict:  # type: ignore[comparison-overlap]  # upstream's form
+                check_path_depth(op.get("path"))
 
 
 class SourceChunk(_ChunkBase, frozen=True, tag="source"):

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from .errors import StateError
+from .limits import MAX_STATE_DEPTH
 
 __all__ = [
     "AppendTextOperation",
@@ -36,6 +37,7 @@ __all__ = [
     "apply",
     "apply_operation",
     "apply_operations",
+    "check_path_depth",
     "coerce_operation",
     "normalize_path",
     "validate_path",
@@ -55,6 +57,13 @@ class _OperationBase(msgspec.Struct, frozen=True, tag_field="type"):
 
     type: ClassVar[str]
     path: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # Every operation is bounded where it is made (the controller, a
+        # decoder, user code building chunks), so no encoder or apply ever
+        # recurses past the interpreter's stack on a hostile path.
+        if len(self.path) > MAX_STATE_DEPTH:
+            check_path_depth(self.path)
 
     def __getitem__(self, key: str) -> Any:
         if key == "type":
@@ -94,6 +103,22 @@ class AppendTextOperation(_OperationBase, frozen=True, tag="append-text"):
 
 
 Operation = SetOperation | AppendTextOperation
+
+
+def check_path_depth(path: object, value_depth: int = 0) -> None:
+    """Raise :class:`StateError` if ``path`` (plus ``value_depth`` levels of the value
+    written there) is deeper than :data:`~assistant_stream_core.limits.MAX_STATE_DEPTH`.
+
+    Anything but a list or tuple passes: other checks name that problem.
+    """
+    if isinstance(path, (list, tuple)) and len(path) + value_depth > MAX_STATE_DEPTH:
+        what = f"{len(path)} segments" + (
+            f" and a value nested {value_depth} levels" if value_depth else ""
+        )
+        raise StateError(
+            f"state path of {what} is deeper than the limit of {MAX_STATE_DEPTH}",
+            path=[str(segment) for segment in path],
+        )
 
 
 def normalize_path(path: Iterable[str | int]) -> tuple[str, ...]:

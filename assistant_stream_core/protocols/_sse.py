@@ -14,6 +14,7 @@ from typing import ClassVar, NamedTuple
 
 from ..chunks import Chunk
 from ..errors import ProtocolError
+from ..limits import TOO_DEEP, check_frame_depth
 from ._lines import LineSplitter
 
 __all__ = ["SSEDecoder", "SSEEvent", "SSEParser"]
@@ -139,10 +140,16 @@ class SSEDecoder:
                     self._done = True
                     self._at_done(out)
                 else:
+                    check_frame_depth(event.data, event.offset)
                     self._decode_event(event, out)
         except ProtocolError:
             self._failed = True
             raise
+        except RecursionError:
+            # JSON nested inside a JSON string (a tool result, arguments) and
+            # decoded by a subclass: the frame's own check cannot see it.
+            self._failed = True
+            raise ProtocolError(TOO_DEEP) from None
         return out
 
     def finish(self) -> list[Chunk]:
