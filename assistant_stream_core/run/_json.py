@@ -55,7 +55,7 @@ def check_json(
     value: Any,
     what: str,
     encoder: msgspec.json.Encoder = _ENCODER,
-    max_depth: int = MAX_STATE_DEPTH,
+    path_depth: int = 0,
     error: type[ValueError] = ValueError,
 ) -> bytes | None:
     """Raise unless ``value`` encodes as JSON; return the encoded bytes (``None`` for scalars).
@@ -64,7 +64,8 @@ def check_json(
         names the argument).
     :raises ValueError: ``value`` holds ``NaN`` or an infinity, or a string
         with a lone surrogate; ``error`` (a :class:`ValueError` subclass) if
-        it nests deeper than ``max_depth``.
+        it nests deeper than :data:`~assistant_stream_core.limits.MAX_STATE_DEPTH`
+        less ``path_depth`` (the segments of the state path it is written at).
     """
     kind = type(value)
     if kind is str:
@@ -84,13 +85,19 @@ def check_json(
             _check_strings(msgspec.to_builtins(value), what)  # names the string
         raise ValueError(f"{what} holds a lone surrogate, which UTF-8 cannot carry") from None
     except RecursionError:
-        raise error(f"{what} nests deeper than the limit of {max_depth} levels") from None
-    depth = json_depth(data, max_depth)
+        raise error(_too_deep(what, None, path_depth)) from None
+    depth = json_depth(data, MAX_STATE_DEPTH - path_depth)
     if depth:
-        raise error(f"{what} nests {depth} levels deep, deeper than the limit of {max_depth}")
+        raise error(_too_deep(what, depth, path_depth))
     if b"null" in data:
         _check_finite(msgspec.to_builtins(value), what)
     return data
+
+
+def _too_deep(what: str, depth: int | None, path_depth: int) -> str:
+    nesting = "nests too deep to encode" if depth is None else f"nests {depth} levels"
+    where = f" under a path of {path_depth} segments" if path_depth else ""
+    return f"{what} {nesting}{where}, deeper than the limit of {MAX_STATE_DEPTH} levels"
 
 
 def _check_strings(value: Any, what: str) -> None:
@@ -110,11 +117,11 @@ def json_copy(
     value: Any,
     what: str,
     encoder: msgspec.json.Encoder = _ENCODER,
-    max_depth: int = MAX_STATE_DEPTH,
+    path_depth: int = 0,
     error: type[ValueError] = ValueError,
 ) -> Any:
     """Check ``value`` like :func:`check_json` and return a deep copy made of JSON types."""
-    data = check_json(value, what, encoder, max_depth, error)
+    data = check_json(value, what, encoder, path_depth, error)
     if data is None:
         return value
     return msgspec.json.decode(data)

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..errors import StateError
-from ..limits import MAX_STATE_DEPTH, check_text
+from ..limits import check_text
 from ..state import (
     AppendTextOperation,
     Operation,
@@ -126,13 +126,8 @@ class StateHost:
             # ``proxy["l"] += [x]`` assigns the proxy back after __iadd__ emitted its ops.
             return
         check_path_depth(path)
-        copied = json_copy(
-            value,
-            f"state value at {list(path)!r}",
-            self._encoder,
-            MAX_STATE_DEPTH - len(path),
-            StateError,
-        )
+        what = f"state value at {list(path)[:8]!r}" + (" …" if len(path) > 8 else "")
+        copied = json_copy(value, what, self._encoder, len(path), StateError)
         self.apply([SetOperation(path=tuple(path), value=copied)])
 
     def append_text(self, path: Iterable[str | int], text: str) -> None:
