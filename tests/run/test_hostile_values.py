@@ -80,7 +80,7 @@ async def test_state_nested_through_the_proxy_stops_at_the_limit_with_state_erro
 async def test_a_state_value_too_deep_for_its_path_is_a_state_error(depth: int) -> None:
     async def run(c: RunController) -> None:
         c.state = {}
-        with pytest.raises(StateError, match=r"nests \d+ levels under a path of 1 segments|too deep"):
+        with pytest.raises(StateError, match=r"under a path of 1 segments"):
             c.state["a"] = nested(depth)  # one segment + depth levels
         c.state["a"] = nested(MAX_STATE_DEPTH - 1)  # exactly at the limit
         c.append_text("after")
@@ -179,6 +179,7 @@ async def test_a_lone_surrogate_is_refused_at_the_call_naming_the_argument(
     async def run(c: RunController) -> None:
         c.state = {"log": "start"}
         c.append_text("before ")
+
         async def attempt() -> None:
             result = call(c, SURROGATE)
             if hasattr(result, "__await__"):
