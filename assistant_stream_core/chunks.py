@@ -134,8 +134,9 @@ class UpdateStateChunk(_ChunkBase, frozen=True, tag="update-state"):
     """State operations, applied in order to the client's copy of the state.
 
     ``operations`` holds :class:`~assistant_stream_core.state.SetOperation` /
-    :class:`~assistant_stream_core.state.AppendTextOperation` Structs; upstream's
-    dict form is accepted too (encoders write both the same way).
+    :class:`~assistant_stream_core.state.AppendTextOperation` (read-only
+    ``dict`` subclasses); upstream's plain dicts are accepted too (encoders
+    write both the same way).
     """
 
     type: ClassVar[str] = "update-state"
@@ -145,7 +146,7 @@ class UpdateStateChunk(_ChunkBase, frozen=True, tag="update-state"):
         # Structs check their own path; upstream's dict form is checked here,
         # so no encoder meets a path deeper than the documented limit.
         for op in self.operations:
-            if type(op) is dict:  # type: ignore[comparison-overlap]  # upstream's form
+            if type(op) is dict:  # upstream's form (ours are dict subclasses)
                 check_path_depth(op.get("path"))
 
 
