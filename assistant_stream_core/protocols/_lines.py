@@ -60,11 +60,13 @@ class LineSplitter:
             if data[:1] == b"\n":
                 start = 1
                 self._line_start = base + 1
+        cr = data.find(b"\r", start)
+        if cr < 0:
+            return self._feed_lf(data, start, base)
         lines: list[tuple[int, str]] = []
         # Line ends are found with bytes.find (memchr), not a regex: a regex
         # alternation tries every byte and made a long line cost ~30 ns a byte.
         nl = data.find(b"\n", start)
-        cr = data.find(b"\r", start)
         while nl >= 0 or cr >= 0:
             if cr < 0 or 0 <= nl < cr:
                 end = nl
@@ -90,6 +92,41 @@ class LineSplitter:
         if start < len(data):
             self._pending.append(data[start:] if start else data)
             self._pending_size += len(data) - start
+            if self._pending_size > self._max_line_bytes:
+                self.failed = True
+                raise ProtocolError(
+                    f"line longer than the limit of {self._max_line_bytes} bytes",
+                    offset=self._line_start,
+                )
+        return lines
+
+    def _feed_lf(self, data: bytes, start: int, base: int) -> list[tuple[int, str]]:
+        # The common case, no "\r" at all: bytes.split does the scanning.
+        parts = (data[start:] if start else data).split(b"\n")
+        rest = parts.pop()
+        lines: list[tuple[int, str]] = []
+        if parts:
+            first = parts[0]
+            if self._pending:
+                self._pending.append(first)
+                parts[0] = b"".join(self._pending)
+                self._pending = []
+                self._pending_size = 0
+            position = self._line_start
+            limit = self._max_line_bytes
+            try:
+                for part in parts:
+                    if len(part) > limit:
+                        self._decode(part, position)  # raises
+                    lines.append((position, part.decode("utf-8")))
+                    position += len(part) + 1
+            except UnicodeDecodeError:
+                self._decode(part, position)  # raises, with the offset
+            # The first line may have begun in an earlier feed: count from here.
+            self._line_start = base + len(data) - len(rest)
+        if rest:
+            self._pending.append(rest)
+            self._pending_size += len(rest)
             if self._pending_size > self._max_line_bytes:
                 self.failed = True
                 raise ProtocolError(

@@ -14,7 +14,7 @@ from typing import ClassVar, NamedTuple
 
 from ..chunks import Chunk
 from ..errors import ProtocolError
-from ..limits import TOO_DEEP, check_frame_depth
+from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ._lines import LineSplitter
 
 __all__ = ["SSEDecoder", "SSEEvent", "SSEParser"]
@@ -144,7 +144,9 @@ class SSEDecoder:
                     self._done = True
                     self._at_done(out)
                 else:
-                    check_frame_depth(event.data, event.offset)
+                    text = event.data
+                    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # else not too deep
+                        check_frame_depth(text, event.offset)
                     self._decode_event(event, out)
         except ProtocolError:
             self._failed = True

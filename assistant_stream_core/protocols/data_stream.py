@@ -74,7 +74,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError
-from ..limits import TOO_DEEP, check_frame_depth
+from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ._frames import (
     decode_frame,
     decode_operations,
@@ -680,7 +680,8 @@ class DataStreamDecoder:
 
     def _decode_line(self, offset: int, line: str, out: list[Chunk]) -> None:
         try:
-            check_frame_depth(line, offset)
+            if line.count("[") + line.count("{") > MAX_JSON_DEPTH:  # else it cannot be too deep
+                check_frame_depth(line, offset)
             self._decode_line_unchecked(offset, line, out)
         except ProtocolError:
             self._lines.failed = True

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..errors import StateError
-from ..limits import check_text
+from ..limits import MAX_STATE_DEPTH, check_text
 from ..state import (
     AppendTextOperation,
     Operation,
@@ -113,8 +113,9 @@ class StateHost:
         All or nothing: on :class:`StateError` (or a closed run) nothing changes.
         """
         for operation in operations:
-            for segment in operation.path:
-                check_text(segment, "a state path segment")
+            if not "".join(operation.path).isascii():  # rare; isascii is O(1)
+                for segment in operation.path:
+                    check_text(segment, "a state path segment")
         with self._lock:
             new_state = apply_operations(self._state, operations)
             self._buffer.add_ops(operations)
@@ -125,9 +126,11 @@ class StateHost:
         if isinstance(value, StateProxy) and value._host is self and value._path == list(path):
             # ``proxy["l"] += [x]`` assigns the proxy back after __iadd__ emitted its ops.
             return
-        check_path_depth(path)
-        what = f"state value at {list(path)[:8]!r}" + (" …" if len(path) > 8 else "")
-        copied = json_copy(value, what, self._encoder, len(path), StateError)
+        if len(path) > MAX_STATE_DEPTH:
+            check_path_depth(path)  # raises, naming the path rather than the value
+        copied = json_copy(
+            value, f"state value at {list(path)!r}", self._encoder, len(path), StateError
+        )
         self.apply([SetOperation(path=tuple(path), value=copied)])
 
     def append_text(self, path: Iterable[str | int], text: str) -> None:
