@@ -10,6 +10,9 @@ python -m pip install -q -e '.[all,test,lint,docs]'
 echo "--> installing the Node clients for the interop tests"
 bash scripts/install-node-deps.sh
 
+echo "--> building the front ends for the browser tests (examples/frontends)"
+bash scripts/build-frontends.sh
+
 echo "--> fetching upstream's test suite (the assistant-stream 0.0.36 sdist)"
 if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
     python -m pip download -q --no-deps --no-binary :all: \
