@@ -36,11 +36,11 @@ class Wire:
     #: Whether the protocol carries ``data`` chunks (OpenAI chat does not).
     carries_data: bool = True
 
-    def decoder(self, limit: int | None = None) -> Decoder:
+    def decoder(self, limit: int | None = None, **options: Any) -> Decoder:
         """A fresh decoder, with ``limit`` as its size bound when given."""
-        if limit is None:
-            return self.decoder_class()
-        return self.decoder_class(**{self.limit_keyword: limit})
+        if limit is not None:
+            options[self.limit_keyword] = limit
+        return self.decoder_class(**options)
 
     def __str__(self) -> str:
         return self.name

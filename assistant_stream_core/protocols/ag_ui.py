@@ -1107,6 +1107,8 @@ class AGUIDecoder(SSEDecoder):
                 self._dispatch(event, out)
         except _PatchError as exc:
             raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
+        except StateError as exc:  # an operation too deep to make
+            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
         except _SequenceError as exc:
             raise ProtocolError(f"{name}: {exc}", offset=offset) from None
 

@@ -14,10 +14,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from assistant_stream_core.chunks import Chunk, DataChunk, TextDeltaChunk
+from assistant_stream_core.chunks import Chunk, DataChunk, TextDeltaChunk, UpdateStateChunk
 from assistant_stream_core.errors import ProtocolError
-from assistant_stream_core.limits import MAX_JSON_DEPTH, json_depth
+from assistant_stream_core.limits import MAX_JSON_DEPTH, MAX_STATE_DEPTH, json_depth
 from assistant_stream_core.protocols.base import DEFAULT_MAX_LINE_BYTES, Decoder
+from assistant_stream_core.state import SetOperation
 from tests.wires import WIRES, Wire, decode_all, encode_all
 
 wires = pytest.mark.parametrize("wire", WIRES, ids=str)
@@ -198,3 +199,28 @@ def test_an_event_just_under_the_limit_is_accepted(wire: Wire) -> None:
     body, _ = encode_all(wire, [TextDeltaChunk("x" * 1000)])
     largest = max(len(event) for event in body.split(b"\n\n"))
     decode_all(wire, [body], limit=largest)  # raises if the bound counted too much
+
+
+@pytest.mark.parametrize("wire", [w for w in WIRES if w.name != "openai_chat"], ids=str)
+def test_a_state_path_deeper_than_the_limit_is_a_protocol_error(wire: Wire) -> None:
+    # The operations a decoder builds are bounded like everyone else's.
+    chunks: list[Chunk] = [UpdateStateChunk([SetOperation(("a",), 1)])]
+    long_path = ["a"] * (MAX_STATE_DEPTH + 1)
+    if wire.name == "ag_ui":  # a snapshot that deep, then a JSON Patch inside it
+        deep: Any = 1
+        for _ in long_path:
+            deep = {"a": deep}
+        events = [
+            {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+            {"type": "STATE_SNAPSHOT", "snapshot": deep},
+            {"type": "STATE_DELTA", "delta": [{"op": "replace", "path": "/a" * 201, "value": 2}]},
+        ]
+        body = b"".join(b"data: " + msgspec.json.encode(e) + b"\n\n" for e in events)
+    else:
+        body, _ = encode_all(wire, chunks)
+        body = body.replace(b'["a"]', msgspec.json.encode(long_path))
+    decoder = wire.decoder()
+    with pytest.raises(ProtocolError, match=f"limit of {MAX_STATE_DEPTH}"):
+        decoder.feed(body)
+    with pytest.raises(ProtocolError, match="already failed"):
+        decoder.feed(b"")
