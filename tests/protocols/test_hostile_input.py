@@ -154,11 +154,13 @@ def test_a_16_mib_frame_fed_in_4_kib_pieces_decodes_in_under_a_second(wire: Wire
     pieces = [body[i : i + 4096] for i in range(0, len(body), 4096)]
     decoder = wire.decoder()
     decoded: list[Chunk] = []
-    started = time.perf_counter()
+    # CPU time, not wall time: what is measured is the decoder's work, which
+    # other processes on a shared CI machine do not change.
+    started = time.process_time()
     for piece in pieces:
         decoded.extend(decoder.feed(piece))
     decoded.extend(decoder.finish())
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert "".join(c.text_delta for c in decoded if isinstance(c, TextDeltaChunk)) == text
     assert elapsed < 1.0, f"{elapsed:.2f} s for a 16 MiB frame in 4 KiB pieces"
 
