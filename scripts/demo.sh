@@ -23,8 +23,8 @@ fi
 
 # The server needs the Starlette adapter and an ASGI server.
 if ! python -c 'import assistant_stream_starlette, uvicorn' 2>/dev/null; then
-    echo "--> installing assistant-stream-ce[starlette] and uvicorn into .venv"
-    python -m pip install -q -e '.[starlette]' uvicorn
+    echo "--> installing assistant-stream-ce[starlette,server] into .venv"
+    python -m pip install -q -e '.[starlette,server]'
 fi
 
 # The assistant-ui and useChat apps (/apps/...) need Node; the plain page does not.

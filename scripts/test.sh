@@ -4,8 +4,10 @@
 set -euo pipefail
 . "$(dirname "$0")/_venv.sh"
 
-echo "--> installing assistant-stream-ce with every extra"
-python -m pip install -q -e '.[all,test,lint,docs]'
+echo "--> installing assistant-stream-ce with every extra (a minute or two on a fresh clone)"
+# pip's own lines, less the ones about what is already there: progress, not silence.
+python -m pip install --progress-bar off -e '.[all,test,lint,docs,release]' \
+    | { grep -v '^Requirement already satisfied' || true; }
 
 echo "--> installing the Node clients for the interop tests"
 bash scripts/install-node-deps.sh
@@ -19,6 +21,11 @@ if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
         -d .cache/upstream "assistant-stream==0.0.36"
 fi
 
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    echo "--> no Chromium: the browser tests will skip (sudo apt-get install chromium," \
+        "or set CHROMIUM_PATH)"
+fi
+
 echo "--> ruff"
 ruff check .
 ruff format --check .
@@ -28,3 +35,10 @@ mypy
 
 echo "--> pytest"
 python -m pytest -p no:cacheprovider "$@"
+
+if [ "$#" -eq 0 ]; then
+    # The whole run (CI's) also checks what would be published: the sdist and
+    # the wheel, and the wheel alone in a clean virtualenv.
+    echo "--> the distributions (scripts/check_dist.py)"
+    python scripts/check_dist.py
+fi

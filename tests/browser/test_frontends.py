@@ -184,9 +184,23 @@ def test_answer_is_rendered(visits: dict[str, dict[str, Any]], client: str) -> N
     _assert_answer(client, answer, "What is the weather in Paris?", "Paris")
     assert page["errors"] == []
     assert page["state"] == {"status": "done", "weather": _weather("Paris")}
-    # The card showed the arguments before the tool's result came.
-    assert page["argsBeforeResult"], "the tool card never showed arguments before its result"
-    assert json.loads(page["argsBeforeResult"][-1]) == {"city": "Paris", "unit": "celsius"}
+    # The card showed the arguments before the tool's result came, as they
+    # streamed: assistant-ui shows the raw text (a prefix of the final text),
+    # useChat its partial parse (values that are prefixes of the final ones).
+    # The last piece may render together with the result on a busy machine, so
+    # complete arguments are not required here; _assert_answer checks the end.
+    final_text = answer["parts"][2]["args"]
+    final_args = json.loads(final_text)
+    shown = page["argsBeforeResult"]
+    assert shown, "the tool card never showed arguments before its result"
+    for text in shown:
+        try:
+            partial = json.loads(text)
+        except json.JSONDecodeError:
+            assert final_text.startswith(text), (text, final_text)
+        else:
+            assert all(final_args[key].startswith(value) for key, value in partial.items()), text
+    assert any("Paris" in text for text in shown), shown
 
 
 @pytest.mark.parametrize("client", CLIENTS)
