@@ -91,6 +91,10 @@ class _OperationBase(dict[str, Any]):
         """The upstream dict form of this operation, as a new plain ``dict``."""
         return {"type": self.type, "path": list(self.path), "value": self.value}
 
+    def __repr__(self) -> str:
+        # The library's own form (what the docs print); dict(op) shows upstream's.
+        return f"{self.__class__.__name__}(path={self.path!r}, value={self.value!r})"
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (self.__class__, (self.path, self.value))
 
