@@ -40,21 +40,25 @@ async def _expect_error(code: str, awaitable: Awaitable[object]) -> ResumableStr
     try:
         await awaitable
     except ResumableStreamError as exc:
-        assert exc.code == code, f"expected code {code!r}, got {exc.code!r}: {exc}"
-        return exc
-    raise AssertionError(f"expected ResumableStreamError({code!r})")
+        error = exc
+    else:
+        raise AssertionError(f"expected ResumableStreamError({code!r})")
+    assert error.code == code, f"expected code {code!r}, got {error.code!r}: {error}"
+    return error
 
 
 async def check_one_producer(store: ResumableStore) -> None:
     """The first acquisition gets a lease; every later one, also after the end, does not."""
     sid = new_stream_id()
     lease = await store.acquire_lease(sid)
-    assert lease is not None and lease.stream_id == sid
+    assert lease is not None
+    assert lease.stream_id == sid
     assert await store.acquire_lease(sid) is None
     assert await store.finalize(sid, "done", lease=lease)
     assert await store.acquire_lease(sid) is None
     other = await store.acquire_lease(new_stream_id())
-    assert other is not None and other.token != lease.token
+    assert other is not None
+    assert other.token != lease.token
 
 
 async def check_bytes_and_cursors(store: ResumableStore) -> None:
@@ -64,7 +68,8 @@ async def check_bytes_and_cursors(store: ResumableStore) -> None:
     assert lease is not None
     chunks = [bytes(range(256)), b"\x00", "é✓".encode(), b"x" * 70_000]
     cursors = [await store.append(sid, chunk, lease) for chunk in chunks]
-    assert len(set(cursors)) == len(cursors) and all(cursors)
+    assert len(set(cursors)) == len(cursors)
+    assert all(cursors)
     assert await store.finalize(sid, "done", lease=lease)
     entries = await _drain(await store.open_read(sid))
     assert [e.chunk for e in entries] == chunks
@@ -122,7 +127,8 @@ async def check_error_end(store: ResumableStore) -> None:
         first = await entries.__anext__()
         assert first.chunk == b"partial"
         exc = await _expect_error("failed", entries.__anext__())
-        assert "boom" in str(exc) and exc.closed is closed
+        assert "boom" in str(exc)
+        assert exc.closed is closed
 
 
 async def check_status_and_finalize(store: ResumableStore) -> None:
