@@ -160,12 +160,14 @@ class Replay:
     async def read_bytes(self) -> AsyncIterator[bytes]:
         """The response body as bytes, for servers without an adapter (and tests)."""
         encoder = self.encoder
+        batches = self.source.batches()
         try:
             try:
-                async for batch in self.source.batches():
+                async for batch in batches:
                     yield encoder.encode_many(batch)
             except ResumableStreamError as exc:
                 yield encoder.encode(ErrorChunk(error=str(exc)))
             yield encoder.finish()
         finally:
+            await batches.aclose()
             await self.source.aclose()
