@@ -22,7 +22,7 @@ stays exact.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from typing import Any, cast
 
 from ..chunks import Chunk, ErrorChunk
@@ -93,7 +93,7 @@ class _Source:
         self._event_ids = event_ids
         self._skip = skip
 
-    async def batches(self) -> AsyncIterator[list[Chunk]]:
+    async def batches(self) -> AsyncGenerator[list[Chunk], None]:
         entries = self._entries
         try:
             async for entry in entries:
