@@ -26,6 +26,14 @@ from .errors import (
     new_stream_id,
     validate_stream_id,
 )
+from .http import (
+    LAST_EVENT_ID_HEADER,
+    LAST_EVENT_ID_QUERY,
+    RESUME_OFFSET_HEADER,
+    RESUME_OFFSET_QUERY,
+    error_body,
+    open_resume,
+)
 from .memory import DEFAULT_LEASE_MS, DEFAULT_MAX_BYTES, InMemoryStore
 from .producer import LocalLog, produce
 from .replay import RESUMABLE_STREAM_ID_HEADER, Replay, ReplayEncoder, uses_event_ids
@@ -40,6 +48,12 @@ from .store import (
 from .streams import ResumableStreams, parse_offset
 
 __all__ = [
+    "LAST_EVENT_ID_HEADER",
+    "LAST_EVENT_ID_QUERY",
+    "RESUME_OFFSET_HEADER",
+    "RESUME_OFFSET_QUERY",
+    "error_body",
+    "open_resume",
     "DEFAULT_LEASE_MS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TTL_MS",
