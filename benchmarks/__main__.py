@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, run
+from . import encoders, http, resumable, run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "http"),
+        choices=("all", "encoders", "run", "http", "resumable"),
         default="all",
         help="which benchmarks to run (default all; http needs starlette, uvicorn, aiohttp)",
     )
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         encoders.run(repeat=args.repeat, chunk_count=args.chunks)
     if args.suite in ("all", "run"):
         run.run(repeat=args.repeat)
+    if args.suite in ("all", "resumable"):
+        resumable.run(repeat=min(args.repeat, 3))
     if args.suite in ("all", "http"):
         missing = http.available()
         if missing is None:

@@ -35,3 +35,11 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
         # Upstream is a test dependency: its column must be filled.
         assert "not installed" not in report
         assert re.search(r"\d+\.\dx", report)
+
+
+def test_resumable_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import resumable
+
+    resumable.in_memory(repeat=1, count=2_000)
+    report = capsys.readouterr().out
+    assert "resumable / plain:" in report

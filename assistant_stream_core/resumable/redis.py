@@ -54,6 +54,7 @@ DEFAULT_KEY_PREFIX = "aui:resumable"
 #: Entries per ``XREAD`` while catching up.
 DEFAULT_PAGE_SIZE = 512
 
+_FIRST_PAGE = 16
 _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _START = "0-0"
 
@@ -345,9 +346,13 @@ class RedisStore:
     ) -> AsyncIterator[StreamEntry]:
         block = max(1, int(self.heartbeat_interval * 1000))
         meta_key = self._key(stream_id, "meta")
+        # Small first pages: the first byte of a resume does not wait for a
+        # big reply to be parsed; pages grow while the reader catches up.
+        count = min(_FIRST_PAGE, self._page)
         while True:
-            reply = await self._r.xread({data: last}, count=self._page, block=block)
+            reply = await self._r.xread({data: last}, count=count, block=block)
             if reply:
+                count = min(count * 4, self._page)
                 for entry_id, fields in reply[0][1]:
                     last = _text(entry_id) or last
                     fin = _text(fields.get(b"fin"))
