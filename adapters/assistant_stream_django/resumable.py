@@ -9,15 +9,17 @@
         return await resume_response(request, streams, "data_stream")
 
 The producer of a resumable stream outlives the request that started it, so
-it needs a long-lived event loop: serve these views with an ASGI server
-(under WSGI, each response has its own short-lived loop). Errors are JSON
-responses with a 4xx/5xx status.
+it needs a long-lived event loop. Under ASGI that is the server's; under WSGI
+use :func:`start_resumable_wsgi` and :func:`resume_response_wsgi` in sync
+views, with a :class:`~assistant_stream_core.resumable.blocking.BlockingStreams`
+(one background event loop for the process). Errors are JSON responses with a
+4xx/5xx status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 
@@ -33,7 +35,10 @@ from assistant_stream_core.run.serve import EncoderSpec, RunSource
 
 from .responses import AssistantStreamHttpResponse
 
-__all__ = ["resume_response", "start_resumable"]
+if TYPE_CHECKING:
+    from assistant_stream_core.resumable.blocking import BlockingReplay, BlockingStreams
+
+__all__ = ["resume_response", "resume_response_wsgi", "start_resumable", "start_resumable_wsgi"]
 
 
 def _error(exc: ResumableStreamError) -> HttpResponse:
@@ -88,3 +93,47 @@ async def resume_response(
     except ResumableStreamError as exc:
         return _error(exc)
     return _respond(replay, headers, kwargs)
+
+
+def _respond_wsgi(replay: BlockingReplay, headers: Mapping[str, str] | None) -> HttpResponse:
+    from django.http import StreamingHttpResponse
+
+    response = StreamingHttpResponse(replay, content_type=replay.media_type)
+    for name, value in {**replay.headers, **(headers or {})}.items():
+        if name.lower() != "content-type":
+            response[name] = value
+    return response
+
+
+def start_resumable_wsgi(
+    streams: BlockingStreams,
+    run: RunCallback,
+    protocol: EncoderSpec,
+    *,
+    stream_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """:func:`start_resumable` for a sync view (WSGI): the run goes on ``streams``' loop."""
+    try:
+        replay = streams.start(run, protocol, stream_id=stream_id)
+    except ResumableStreamError as exc:
+        return _error(exc)
+    return _respond_wsgi(replay, headers)
+
+
+def resume_response_wsgi(
+    request: HttpRequest,
+    streams: BlockingStreams,
+    protocol: EncoderSpec,
+    *,
+    stream_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """:func:`resume_response` for a sync view (WSGI)."""
+    try:
+        replay = streams.resume(
+            protocol, header=request.headers.get, query=request.GET.get, stream_id=stream_id
+        )
+    except ResumableStreamError as exc:
+        return _error(exc)
+    return _respond_wsgi(replay, headers)

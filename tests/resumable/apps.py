@@ -181,3 +181,72 @@ def django_asgi_app(streams: ResumableStreams) -> Any:
 
     DJANGO_STREAMS[:] = [streams]
     return django_app.asgi_app([f"{__name__}.urlconf_middleware"])
+
+
+# Django under WSGI: sync views over a BlockingStreams (one background loop).
+DJANGO_BLOCKING: list[Any] = []
+
+
+def _wsgi_start(request: Any, protocol: str) -> Any:
+    from assistant_stream_django.resumable import start_resumable_wsgi
+
+    return start_resumable_wsgi(
+        DJANGO_BLOCKING[0],
+        make_callback(request.GET.dict()),
+        protocol,
+        stream_id=request.GET.get("id"),
+    )
+
+
+def _wsgi_resume(request: Any, protocol: str) -> Any:
+    from assistant_stream_django.resumable import resume_response_wsgi
+
+    return resume_response_wsgi(request, DJANGO_BLOCKING[0], protocol)
+
+
+def _wsgi_stop(request: Any, id: str) -> Any:
+    from django.http import HttpResponse
+
+    stopped = DJANGO_BLOCKING[0].stop(id)
+    return HttpResponse(json.dumps({"stopped": stopped}), content_type="application/json")
+
+
+def _wsgi_status(request: Any, id: str) -> Any:
+    from django.http import HttpResponse
+
+    status = DJANGO_BLOCKING[0].status(id)
+    return HttpResponse(json.dumps({"status": status}), content_type="application/json")
+
+
+class DjangoWsgiUrls:
+    """The urlconf of the WSGI views."""
+
+    @property
+    def urlpatterns(self) -> list[Any]:
+        from django.urls import path
+
+        return [
+            path("start/<str:protocol>", _wsgi_start),
+            path("resume/<str:protocol>", _wsgi_resume),
+            path("stop/<str:id>", _wsgi_stop),
+            path("status/<str:id>", _wsgi_status),
+        ]
+
+
+DJANGO_WSGI_URLS = DjangoWsgiUrls()
+
+
+def urlconf_middleware_wsgi(get_response: Any) -> Any:
+    def middleware(request: Any) -> Any:
+        request.urlconf = DJANGO_WSGI_URLS
+        return get_response(request)
+
+    return middleware
+
+
+def django_wsgi_app(streams: Any) -> Any:
+    """``streams``: a BlockingStreams."""
+    from tests.adapters import django_app
+
+    DJANGO_BLOCKING[:] = [streams]
+    return django_app.wsgi_app([f"{__name__}.urlconf_middleware_wsgi"])

@@ -1,4 +1,4 @@
-"""Resume over HTTP in every async adapter, on real servers (in-memory store, one process).
+"""Resume over HTTP in every adapter, on real servers (in-memory store, one process).
 
 Each framework serves :mod:`tests.resumable.apps`; a client reads part of a
 stream, drops the connection, and resumes with its cursor (SSE
@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from assistant_stream_core.resumable import InMemoryStore, ResumableStreams, new_stream_id
+from assistant_stream_core.resumable.blocking import BlockingStreams
 from tests.adapters import servers
 
 from . import apps
@@ -22,10 +23,17 @@ PROTOCOLS = ["data_stream", "assistant_transport", "openai_chat", "ui_message_st
 SSE_IDS = {"assistant_transport", "ui_message_stream", "ag_ui"}
 
 
-@pytest.fixture(scope="module", params=["starlette", "aiohttp", "django-asgi"])
+@pytest.fixture(scope="module", params=["starlette", "aiohttp", "django-asgi", "django-wsgi"])
 def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     streams = ResumableStreams(InMemoryStore(lease_ms=1000))
-    if request.param == "starlette":
+    if request.param == "django-wsgi":
+        blocking = BlockingStreams(lambda: ResumableStreams(InMemoryStore(lease_ms=1000)))
+        try:
+            with servers.wsgi_server(apps.django_wsgi_app(blocking)) as url:
+                yield url
+        finally:
+            blocking.close()
+    elif request.param == "starlette":
         with servers.uvicorn_server(apps.starlette_app(streams)) as url:
             yield url
     elif request.param == "aiohttp":

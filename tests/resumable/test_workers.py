@@ -151,6 +151,7 @@ async def test_200_streams_resumed_twice_each_across_workers(pair: list[Worker])
             last = rng.choice(pair)
             rest = await client.get(f"{last.url}/resume/{protocol}", headers={**ids, **headers})
             whole = await client.get(f"{first.url}/resume/{protocol}", headers=ids)
+            assert rest.status_code == whole.status_code == 200, (rest.text, whole.text)
             assert more + rest.content == whole.content
             assert whole.content.count(b"t29 ") == 1
 

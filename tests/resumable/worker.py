@@ -23,7 +23,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     # Every running producer and every live reader holds a connection in a
     # blocking XREAD: size the pool for the streams a worker serves at once.
-    client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=1, max_connections=2000)
+    client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=10, max_connections=2000)
     streams = ResumableStreams(RedisStore(client, lease_ms=lease_ms))
     uvicorn.run(
         starlette_app(streams),
