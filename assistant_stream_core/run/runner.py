@@ -149,6 +149,11 @@ class _Loop:
                 task = loop.create_task(fn())  # copies the caller's contextvars
                 _DETACHED.add(task)
                 task.add_done_callback(_DETACHED.discard)
+                # A task cancelled before its first step (the loop shutting
+                # down) never runs the producer's finally: wake its waiters.
+                owner = getattr(fn, "__self__", None)
+                if isinstance(owner, _Producer):
+                    task.add_done_callback(lambda _task: owner.done.set())
 
             self.spawn = spawn
         else:
