@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, run
+from . import encoders, http, resumable, run
 
 #: ``--chunks`` by default, and with ``--quick``.
 DEFAULT_CHUNKS = 200_000
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "http"),
+        choices=("all", "encoders", "run", "http", "resumable"),
         default="all",
         help="which benchmarks to run (default all; http needs starlette, uvicorn, aiohttp)",
     )
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         encoders.run(repeat=repeat, chunk_count=chunks)
     if args.suite in ("all", "run"):
         run.run(repeat=repeat, append_count=chunks, mixed_iterations=max(1, chunks // 100))
+    if args.suite in ("all", "resumable"):
+        resumable.run(repeat=min(repeat, 3))
     if args.suite in ("all", "http"):
         missing = http.available()
         if missing is None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the JavaScript clients the interop tests drive (tests/interop), exactly
-# as pinned by tests/interop/package-lock.json.
+# Install the JavaScript packages the tests drive, exactly as pinned by their
+# lock files: the interop clients (tests/interop) and the npm resumable-stream
+# Redis store (tests/resumable/npm).
 #
 #   scripts/install-node-deps.sh           install unless already up to date
 #   scripts/install-node-deps.sh --force   always run `npm ci`
@@ -30,16 +31,22 @@ if ! [[ "$node_major" =~ ^[0-9]+$ ]] || ((node_major < MIN_NODE_MAJOR)); then
 fi
 echo "node ${node_version}, npm $(npm --version)"
 
-[ -f "${interop_dir}/package-lock.json" ] || die "${interop_dir}/package-lock.json is missing"
+# tests/interop: the clients; tests/resumable/npm: the npm Redis store.
+install() {
+    local dir="$1" name="$2"
+    [ -f "${dir}/package-lock.json" ] || die "${dir}/package-lock.json is missing"
+    # `npm ci` deletes node_modules first, so skip it while the installed tree
+    # still matches the lock file (the copy is written only after a good install).
+    local stamp="${dir}/node_modules/.installed-lock.json"
+    if [ "$force" != "--force" ] && cmp -s "${dir}/package-lock.json" "$stamp"; then
+        echo "${name}: node_modules is up to date"
+        return 0
+    fi
+    echo "${name}: npm ci"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "${dir}/package-lock.json" "$stamp"
+}
 
-# `npm ci` deletes node_modules first, so skip it while the installed tree
-# still matches the lock file (the copy is written only after a good install).
-stamp="${interop_dir}/node_modules/.installed-lock.json"
-if [ "${1:-}" != "--force" ] && cmp -s "${interop_dir}/package-lock.json" "$stamp"; then
-    echo "tests/interop: node_modules is up to date"
-    exit 0
-fi
-
-echo "tests/interop: npm ci"
-(cd "$interop_dir" && npm ci --no-audit --no-fund --loglevel=error)
-cp "${interop_dir}/package-lock.json" "$stamp"
+force="${1:-}"
+install "$interop_dir" tests/interop
+install "$(cd "${script_dir}/../tests/resumable/npm" && pwd)" tests/resumable/npm

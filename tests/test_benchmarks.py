@@ -44,6 +44,14 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
         assert re.search(r"\d+\.\dx", report)
 
 
+def test_resumable_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import resumable
+
+    resumable.in_memory(repeat=1, count=2_000)
+    report = capsys.readouterr().out
+    assert "resumable / plain:" in report
+
+
 def test_chunks_sizes_every_suite(capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks.__main__ import http_workloads, main
 

@@ -109,6 +109,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..ids import random_id
+from ..limits import check_optional_text, check_text
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
@@ -232,6 +233,9 @@ class OpenAIChatEncoder(EncoderBase):
             )
         if tool_results not in ("drop", "delta"):
             raise ValueError(f"tool_results must be 'drop' or 'delta', not {tool_results!r}")
+        check_text(model, "model")
+        check_optional_text(completion_id, "completion_id")
+        check_optional_text(system_fingerprint, "system_fingerprint")
         self.model = model
         if completion_id is None:
             completion_id = "chatcmpl-" + random_id(24)

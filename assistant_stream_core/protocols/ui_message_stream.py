@@ -107,6 +107,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError, StateError
 from ..ids import random_id
+from ..limits import check_json_value, check_optional_text, check_text
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, not_a_chunk
@@ -329,6 +330,9 @@ class UIMessageStreamEncoder(EncoderBase):
             raise ValueError(f"state must be 'transient' or 'drop', not {state!r}")
         if data_part_name in (ANNOTATIONS_PART, STATE_PART) or not data_part_name:
             raise ValueError(f"data_part_name {data_part_name!r} is reserved or empty")
+        check_optional_text(message_id, "message_id")
+        check_text(data_part_name, "data_part_name")
+        check_json_value(message_metadata, "message_metadata")
         super().__init__()
         #: The message id this stream announces.
         self.message_id = message_id if message_id is not None else "msg-" + random_id(24)

@@ -3,8 +3,10 @@
 The ``tests/`` folder of the ``assistant-stream==0.0.36`` sdist (fetched into
 ``.cache/upstream/`` by ``scripts/test.sh``; never committed here) is copied
 to a temporary directory with every ``assistant_stream`` import rewritten to
-``assistant_stream_ce``, and run by pytest in a subprocess. Left out, as the
-issue says: ``test_resumable_*.py`` and ``test_langgraph.py``.
+``assistant_stream_ce``, and run by pytest in a subprocess. Left out:
+``test_langgraph.py``. ``test_resumable_redis.py`` runs against a real
+``redis-server`` started here (``REDIS_URL``); without one it is left out on a
+developer machine and fails in CI.
 
 Every test must pass except those in :data:`BY_DESIGN`, which fail because of
 a deliberate, documented difference (``docs/migrating.rst``). The list is
@@ -27,6 +29,7 @@ import io
 import os
 import re
 import runpy
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -36,14 +39,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import IN_CI, require_tool
+from tests.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SDIST_NAME = "assistant_stream-0.0.36"
 SDIST = ROOT / ".cache" / "upstream" / f"{SDIST_NAME}.tar.gz"
 
 #: Upstream test files the issue leaves to other work.
-EXCLUDED = re.compile(r"test_resumable_.*\.py|test_langgraph\.py")
+EXCLUDED = re.compile(r"test_langgraph\.py")
+#: Needs a redis-server (``REDIS_URL``).
+REDIS_MODULE = "test_resumable_redis.py"
 
 COMPACT_JSON = "[compact-json-equivalent]"
 
@@ -153,7 +159,7 @@ def _rewrite(source: str) -> str:
     return re.sub(r"\bassistant_stream\b", "assistant_stream_ce", source)
 
 
-def _extract(work: Path) -> Path:
+def _extract(work: Path, *, with_redis: bool) -> Path:
     """Copy the suite into ``work`` (upstream's layout, so the fixture path resolves)."""
     project = work / "python" / "assistant-stream"
     tests = project / "tests"
@@ -165,7 +171,7 @@ def _extract(work: Path) -> Path:
             parts = Path(member.name).parts
             if len(parts) != 3 or parts[1] != "tests" or not parts[2].endswith(".py"):
                 continue
-            if EXCLUDED.fullmatch(parts[2]):
+            if EXCLUDED.fullmatch(parts[2]) or (parts[2] == REDIS_MODULE and not with_redis):
                 continue
             handle = archive.extractfile(member)
             assert handle is not None
@@ -214,27 +220,33 @@ def _parse(report: Path) -> dict[str, Outcome]:
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     """Run the rewritten suite once per session and return each test's outcome."""
     require_tool(SDIST.is_file(), f"the upstream sdist {SDIST.relative_to(ROOT)}")
-    project = _extract(tmp_path_factory.mktemp("upstream"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    _generate_fixture(project)
-    report = project / "report.xml"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--junitxml={report}",
-            "tests",
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        timeout=240,
-        check=False,
-    )
+    with contextlib.ExitStack() as stack:
+        redis_url = None
+        if shutil.which("redis-server") is not None or IN_CI:
+            redis_url = stack.enter_context(redis_server()).url
+        project = _extract(tmp_path_factory.mktemp("upstream"), with_redis=redis_url is not None)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "REDIS_URL")}
+        if redis_url is not None:
+            env["REDIS_URL"] = redis_url
+        _generate_fixture(project)
+        report = project / "report.xml"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                f"--junitxml={report}",
+                "tests",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            timeout=240,
+            check=False,
+        )
     assert report.is_file(), "upstream's suite did not run"
     return _parse(report)
 
@@ -251,7 +263,12 @@ def test_suite_ran(outcomes: dict[str, Outcome]) -> None:
         "test_reasoning.py",
         "test_state.py",
         "test_state_updates.py",
+        "test_resumable_context.py",
+        "test_resumable_in_memory.py",
+        "test_resumable_response.py",
     }
+    if shutil.which("redis-server") is not None or IN_CI:
+        assert REDIS_MODULE in files
     assert len(outcomes) >= 90
     assert [t for t, o in outcomes.items() if o.status == "skipped"] == []
 

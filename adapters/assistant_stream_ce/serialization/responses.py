@@ -31,7 +31,13 @@ except ImportError as exc:
 
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
-from assistant_stream_core.run.serve import DEFAULT_SEND_TIMEOUT, LOGGER_NAME, aclose_source
+from assistant_stream_core.run.error_messages import ErrorMessage
+from assistant_stream_core.run.serve import (
+    DEFAULT_SEND_TIMEOUT,
+    LOGGER_NAME,
+    aclose_source,
+    apply_error_message,
+)
 
 from .assistant_transport import AssistantTransportEncoder
 from .data_stream import DataStreamEncoder
@@ -98,6 +104,10 @@ class AssistantStreamResponse(_StarletteResponse):
     :param stream: the chunks, usually ``create_run(callback)``.
     :param stream_encoder: a :class:`StreamEncoder`, built-in or your own.
     :param heartbeat: ``True`` (15 s), seconds, or ``False``/``None``/``0``.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises; by default the exception's text, as
+        upstream. ``assistant_stream_ce.internal_error`` sends a fixed
+        sentence (the exception is logged either way).
     """
 
     def __init__(
@@ -110,6 +120,7 @@ class AssistantStreamResponse(_StarletteResponse):
         headers: Mapping[str, str] | None = None,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         interval = resolve_heartbeat_interval(heartbeat)
         if interval is not None and stream_encoder.get_keepalive_token() is None:
@@ -123,6 +134,8 @@ class AssistantStreamResponse(_StarletteResponse):
         else:
             encoder = _PassThrough(stream_encoder)
             source = _EncodedFrames(stream_encoder, stream)
+            # The user's encoder writes the run's error chunk: the run gets the policy.
+            apply_error_message(stream, error_message)
         super().__init__(
             source,
             encoder,
@@ -131,6 +144,7 @@ class AssistantStreamResponse(_StarletteResponse):
             keepalive_interval=interval,
             send_timeout=send_timeout,
             expose_headers=expose_headers,
+            error_message=error_message,
         )
 
     @property

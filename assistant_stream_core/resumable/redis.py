@@ -1,0 +1,427 @@
+"""The Redis Streams store (``pip install "assistant-stream-ce[redis]"``).
+
+Layout, shared with the npm ``assistant-stream`` store (0.3.57) so that
+JavaScript and Python workers serve each other's streams::
+
+    <prefix>:{<id>}:meta                 JSON {"status", "ttlSec", "generation", ...}
+    <prefix>:{<id>}:data:<generation>    a Redis stream; entries {c: bytes}, last {fin, error}
+
+``{<id>}`` is a Redis Cluster hash tag: every key of a stream lives on one
+shard. The generation (one per acquisition) fences producers: a producer
+superseded by a later acquisition writes into a key nobody reads, and its
+finalize is refused. Streams written by upstream's Python store (``...:data``,
+no generation) are read too.
+
+What this store adds, in keys the other implementations ignore:
+
+* ``...:lease`` — the producer renews it every ``heartbeat_interval``; the
+  meta says ``"leaseMs"``. A reader that finds it expired finalizes the
+  stream as ``producer-lost`` (atomically, once) and raises.
+* ``...:stop`` — a stream of stop requests; the producer waits on it with
+  ``XREAD BLOCK``, so a stop from any worker reaches it at once.
+* ``closed`` in the final entry — the stored bytes end with the protocol's
+  closing frames.
+
+Reads use ``XREAD COUNT <page> BLOCK``: stored entries a page at a time,
+then the live tail, with no polling. Appends are one ``XADD`` per batch (the
+first also sets the TTL); TTLs are renewed by the heartbeat, not per append.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import msgspec
+
+from .errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
+from .memory import DEFAULT_LEASE_MS
+from .store import Lease, StreamEntry, StreamRole, StreamStatus
+
+try:
+    import redis.asyncio as _redis  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        'the Redis resumable store needs redis-py: pip install "assistant-stream-ce[redis]"'
+    ) from exc
+
+__all__ = ["DEFAULT_KEY_PREFIX", "DEFAULT_PAGE_SIZE", "RedisStore"]
+
+#: The key prefix of the npm and upstream stores.
+DEFAULT_KEY_PREFIX = "aui:resumable"
+#: Entries per ``XREAD`` while catching up.
+DEFAULT_PAGE_SIZE = 512
+
+_FIRST_PAGE = 16
+_CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+_START = "0-0"
+
+# KEYS: meta, data. ARGV: expected meta, next meta, ttl seconds, then field/value pairs.
+# The meta is compared whole, as the npm store does: a producer that lost the
+# stream (another generation, already finalized) changes nothing.
+_FINALIZE = """
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local entry = {"XADD", KEYS[2], "*"}
+for i = 4, #ARGV do
+  entry[#entry + 1] = ARGV[i]
+end
+redis.call(unpack(entry))
+redis.call("EXPIRE", KEYS[2], ARGV[3])
+redis.call("SET", KEYS[1], ARGV[2], "EX", ARGV[3])
+return 1
+"""
+
+# KEYS: meta, data, lease. As _FINALIZE, and only while the lease is missing.
+_DECLARE_LOST = """
+if redis.call("EXISTS", KEYS[3]) == 1 then
+  return 0
+end
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local entry = {"XADD", KEYS[2], "*"}
+for i = 4, #ARGV do
+  entry[#entry + 1] = ARGV[i]
+end
+redis.call(unpack(entry))
+redis.call("EXPIRE", KEYS[2], ARGV[3])
+redis.call("SET", KEYS[1], ARGV[2], "EX", ARGV[3])
+return 1
+"""
+
+_json = msgspec.json.Encoder()
+
+
+def _sec(ms: int) -> int:
+    return max(1, -(-ms // 1000))
+
+
+def _meta(raw: bytes | str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        meta = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace")
+
+
+class RedisStore:
+    """A :class:`~assistant_stream_core.resumable.store.ResumableStore` in Redis.
+
+    :param client: a ``redis.asyncio.Redis`` created without
+        ``decode_responses`` (chunks are bytes).
+    :param key_prefix: the keys' prefix (the npm store's default).
+    :param default_ttl_ms: how long a stream is kept after its producer's last sign of life.
+    :param lease_ms: how long a producer's lease lasts without a heartbeat; a
+        reader of a stream whose producer died gets ``producer-lost`` at most
+        ``lease_ms`` plus one heartbeat interval after the producer's last
+        heartbeat.
+    :param page_size: entries per read while catching up.
+    :param max_chunk_bytes: reject larger appends.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        default_ttl_ms: int = DEFAULT_TTL_MS,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_chunk_bytes: int | None = None,
+    ) -> None:
+        pool = getattr(client, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None)
+        if isinstance(kwargs, dict) and kwargs.get("decode_responses"):
+            raise ValueError(
+                "the redis client must be created without decode_responses "
+                "(decode_responses=True cannot carry binary stream chunks)"
+            )
+        if not isinstance(lease_ms, int) or lease_ms < 100:
+            raise ValueError(f"lease_ms must be an int >= 100, got {lease_ms!r}")
+        self._r = client
+        self._prefix = key_prefix
+        self._default_ttl_sec = _sec(default_ttl_ms)
+        self._lease_ms = lease_ms
+        self._page = page_size
+        self._max_chunk = max_chunk_bytes
+        #: Seconds between heartbeats: a quarter of the lease.
+        self.heartbeat_interval = lease_ms / 4000
+        self._finalize = client.register_script(_FINALIZE)
+        self._declare_lost = client.register_script(_DECLARE_LOST)
+        # (stream id, generation) -> TTL seconds, for this process's producers.
+        self._producing: dict[tuple[str, str], int] = {}
+        self._created: set[tuple[str, str]] = set()
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _key(self, stream_id: str, suffix: str) -> str:
+        return f"{self._prefix}:{{{stream_id}}}:{suffix}"
+
+    def _data(self, stream_id: str, generation: str | None) -> str:
+        return self._key(stream_id, f"data:{generation}" if generation else "data")
+
+    # -- producer side ----------------------------------------------------------------
+
+    async def acquire_lease(self, stream_id: str, *, ttl_ms: int | None = None) -> Lease | None:
+        """Create the stream and return its lease, or ``None`` if it exists."""
+        return await self._acquire(stream_id, ttl_ms, leased=True)
+
+    async def acquire(self, stream_id: str, *, ttl_ms: int | None = None) -> StreamRole:
+        """Upstream's election (no lease, no heartbeat): ``"producer"`` or ``"consumer"``."""
+        lease = await self._acquire(stream_id, ttl_ms, leased=False)
+        return "consumer" if lease is None else "producer"
+
+    async def _acquire(self, stream_id: str, ttl_ms: int | None, *, leased: bool) -> Lease | None:
+        validate_stream_id(stream_id)
+        ttl = _sec(ttl_ms) if ttl_ms is not None else self._default_ttl_sec
+        generation = secrets.token_urlsafe(15)
+        meta: dict[str, Any] = {"status": "streaming", "ttlSec": ttl, "generation": generation}
+        if leased:
+            meta["leaseMs"] = self._lease_ms
+        if not await self._r.set(self._key(stream_id, "meta"), _json.encode(meta), nx=True, ex=ttl):
+            return None
+        pipe = self._r.pipeline(transaction=False)
+        pipe.delete(self._key(stream_id, "stop"))
+        if leased:
+            pipe.set(self._key(stream_id, "lease"), generation, px=self._lease_ms)
+        await pipe.execute()
+        self._producing[(stream_id, generation)] = ttl
+        return Lease(stream_id, generation)
+
+    async def append(self, stream_id: str, chunk: bytes, lease: Lease | None = None) -> str:
+        """Append ``chunk`` (one ``XADD``); return its entry id."""
+        validate_stream_id(stream_id)
+        if self._max_chunk is not None and len(chunk) > self._max_chunk:
+            raise ResumableStreamError(
+                "full", f"Chunk exceeds maxChunkBytes ({len(chunk)} > {self._max_chunk})"
+            )
+        if lease is None:
+            return await self._append_unleased(stream_id, chunk)
+        key = (stream_id, lease.token)
+        data = self._data(stream_id, lease.token)
+        if key in self._created:
+            entry_id = await self._r.xadd(data, {"c": chunk}, nomkstream=True)
+            if entry_id is None:
+                raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+            return _text(entry_id) or ""
+        ttl = self._producing.get(key, self._default_ttl_sec)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.xadd(data, {"c": chunk})
+        pipe.expire(data, ttl)
+        entry_id, _ = await pipe.execute()
+        self._created.add(key)
+        return _text(entry_id) or ""
+
+    async def _append_unleased(self, stream_id: str, chunk: bytes) -> str:
+        meta_key = self._key(stream_id, "meta")
+        meta = _meta(await self._r.get(meta_key))
+        if meta is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if meta.get("status") != "streaming":
+            raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
+        ttl = meta.get("ttlSec")
+        ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
+        data = self._data(stream_id, meta.get("generation"))
+        pipe = self._r.pipeline(transaction=True)
+        pipe.xadd(data, {"c": chunk})
+        pipe.expire(data, ttl)
+        pipe.expire(meta_key, ttl)
+        entry_id, *_ = await pipe.execute()
+        return _text(entry_id) or ""
+
+    async def finalize(
+        self,
+        stream_id: str,
+        status: Literal["done", "error"],
+        error: str | None = None,
+        lease: Lease | None = None,
+        *,
+        closed: bool = True,
+    ) -> bool:
+        """End the stream with a final entry; ``False`` if it had ended or ``lease`` lost it."""
+        validate_stream_id(stream_id)
+        meta_key = self._key(stream_id, "meta")
+        raw = await self._r.get(meta_key)
+        meta = _meta(raw)
+        if meta is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        generation = meta.get("generation")
+        if lease is not None:
+            self._producing.pop((stream_id, lease.token), None)
+            self._created.discard((stream_id, lease.token))
+            if generation != lease.token:
+                return False
+        if meta.get("status") != "streaming":
+            return False
+        fields = ["fin", status]
+        if status == "error":
+            message = error or "Stream errored"
+            fields += ["error", message]
+            meta = {**meta, "status": "error", "error": message}
+        else:
+            meta = {**meta, "status": "done"}
+        if closed:
+            fields += ["closed", "1"]
+        ttl = meta.get("ttlSec")
+        ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
+        done = await self._finalize(
+            keys=[meta_key, self._data(stream_id, generation)],
+            args=[raw, _json.encode(meta), ttl, *fields],
+        )
+        if done and lease is not None:
+            await self._r.delete(self._key(stream_id, "lease"))
+        return bool(done)
+
+    async def heartbeat(self, lease: Lease) -> bool:
+        """Renew the lease and the TTLs; ``False`` once the lease no longer owns a live stream."""
+        stream_id, token = lease.stream_id, lease.token
+        ttl = self._producing.get((stream_id, token), self._default_ttl_sec)
+        meta_key = self._key(stream_id, "meta")
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(meta_key)
+        pipe.set(self._key(stream_id, "lease"), token, px=self._lease_ms)
+        pipe.expire(meta_key, ttl)
+        pipe.expire(self._data(stream_id, token), ttl)
+        raw, *_ = await pipe.execute()
+        meta = _meta(raw)
+        return (
+            meta is not None
+            and meta.get("generation") == token
+            and meta.get("status") == "streaming"
+        )
+
+    async def request_stop(self, stream_id: str) -> bool:
+        """Add a stop request the producer is waiting for; ``False`` if not streaming."""
+        validate_stream_id(stream_id)
+        if await self.status(stream_id) != "streaming":
+            return False
+        stop = self._key(stream_id, "stop")
+        pipe = self._r.pipeline(transaction=True)
+        pipe.xadd(stop, {"stop": "1"})
+        pipe.expire(stop, 600)
+        await pipe.execute()
+        return True
+
+    async def wait_stop(self, lease: Lease, interval: float) -> bool:
+        """Block up to ``interval`` seconds on the stop requests (``XREAD BLOCK``)."""
+        stop = self._key(lease.stream_id, "stop")
+        reply = await self._r.xread({stop: _START}, count=1, block=max(1, int(interval * 1000)))
+        return bool(reply)
+
+    # -- reader side ------------------------------------------------------------------
+
+    async def open_read(self, stream_id: str, cursor: str = "") -> AsyncIterator[StreamEntry]:
+        """Check the stream and ``cursor`` now; return the entries after it."""
+        validate_stream_id(stream_id)
+        if cursor and _CURSOR.fullmatch(cursor) is None:
+            raise ResumableStreamError(
+                "invalid-cursor", f"cursor {cursor[:40]!r} is not a Redis stream entry id"
+            )
+        meta_key = self._key(stream_id, "meta")
+        meta = _meta(await self._r.get(meta_key))
+        if meta is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        generation = meta.get("generation")
+        data = self._data(stream_id, generation if isinstance(generation, str) else None)
+        if cursor and cursor != _START and not await self._r.xrange(data, cursor, cursor, count=1):
+            raise ResumableStreamError(
+                "invalid-cursor", f"cursor {cursor!r} names no entry of stream {stream_id}"
+            )
+        return self._read(stream_id, data, generation, "leaseMs" in meta, cursor or _START)
+
+    async def _read(
+        self, stream_id: str, data: str, generation: object, leased: bool, last: str
+    ) -> AsyncIterator[StreamEntry]:
+        block = max(1, int(self.heartbeat_interval * 1000))
+        meta_key = self._key(stream_id, "meta")
+        # Small first pages: the first byte of a resume does not wait for a
+        # big reply to be parsed; pages grow while the reader catches up.
+        count = min(_FIRST_PAGE, self._page)
+        while True:
+            reply = await self._r.xread({data: last}, count=count, block=block)
+            if reply:
+                count = min(count * 4, self._page)
+                for entry_id, fields in reply[0][1]:
+                    last = _text(entry_id) or last
+                    fin = _text(fields.get(b"fin"))
+                    if fin == "done":
+                        return
+                    if fin is not None:
+                        message = _text(fields.get(b"error")) or "Stream errored"
+                        raise ResumableStreamError(
+                            "producer-lost" if b"lost" in fields else "failed",
+                            message,
+                            closed=b"closed" in fields,
+                        )
+                    chunk = fields.get(b"c")
+                    if chunk is not None:
+                        yield StreamEntry(last, chunk)
+                continue
+            # Idle for a heartbeat interval: is the stream still alive?
+            pipe = self._r.pipeline(transaction=False)
+            pipe.get(meta_key)
+            pipe.exists(self._key(stream_id, "lease"))
+            raw, lease_alive = await pipe.execute()
+            meta = _meta(raw)
+            if meta is None or meta.get("generation") != generation:
+                return  # deleted, expired or replaced: nothing more will come
+            status = meta.get("status")
+            if status != "streaming":
+                # The final entry is written with the meta; read it next round.
+                continue
+            if leased and not lease_alive:
+                lost = _LOST.format(self._lease_ms)
+                await self._declare_lost(
+                    keys=[meta_key, data, self._key(stream_id, "lease")],
+                    args=[
+                        raw,
+                        _json.encode({**meta, "status": "error", "error": lost}),
+                        meta.get("ttlSec") or self._default_ttl_sec,
+                        "fin",
+                        "error",
+                        "error",
+                        lost,
+                        "lost",
+                        "1",
+                    ],
+                )
+
+    async def status(self, stream_id: str) -> StreamStatus:
+        """The stream's status from its meta; ``error`` once its producer's lease expired."""
+        validate_stream_id(stream_id)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(self._key(stream_id, "meta"))
+        pipe.exists(self._key(stream_id, "lease"))
+        raw, lease_alive = await pipe.execute()
+        meta = _meta(raw) or {}
+        status = meta.get("status")
+        if status == "streaming":
+            return "error" if "leaseMs" in meta and not lease_alive else "streaming"
+        if status == "done":
+            return "done"
+        return "error" if status == "error" else "missing"
+
+    async def delete(self, stream_id: str) -> None:
+        """Delete every key of the stream; readers end, the producer's next append fails."""
+        validate_stream_id(stream_id)
+        meta = _meta(await self._r.get(self._key(stream_id, "meta")))
+        generation = meta.get("generation") if meta is not None else None
+        keys = [self._key(stream_id, s) for s in ("meta", "data", "lease", "stop")]
+        if isinstance(generation, str):
+            keys.append(self._data(stream_id, generation))
+        await self._r.delete(*keys)
+
+
+_LOST = "producer lost: no heartbeat for {} ms (its worker stopped)"
