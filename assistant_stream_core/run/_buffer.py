@@ -10,11 +10,19 @@ pending at once, so an adapter writes one buffer per take.
 Why coalescing: while the consumer is behind, a delta that continues the last
 buffered delta (text or reasoning with the same ``parent_id``, tool-call args
 with the same ``tool_call_id``) joins it instead of becoming a new chunk. The
-pieces are kept in a list and joined once, when the consumer takes them, so
-200,000 ``append_text`` calls cost 200,000 ``list.append`` calls and one
-``str.join`` — not a quadratic chain of concatenations — and leave one chunk.
-State operations coalesce the same way into one ``update-state`` chunk, which
-is also what keeps them ahead of the next non-state chunk.
+pieces are kept in a list and joined once, when the tail is sealed, so 200,000
+``append_text`` calls cost 200,000 ``list.append`` calls and a few
+``str.join`` — not a quadratic chain of concatenations. State operations
+coalesce the same way into one ``update-state`` chunk, which is also what
+keeps them ahead of the next non-state chunk.
+
+Why bounds: behind a slow client a producer that never calls ``drain()`` can
+buffer megabytes. A merged delta stops growing at :data:`MERGE_LIMIT`
+characters (the tail is sealed and a new one starts), and a take hands over
+about :data:`TAKE_LIMIT` characters at a time, leaving the rest pending. So the
+buffer holds the producer's strings about once, and the consumer never holds a
+multi-megabyte string, its JSON and its bytes at the same time. A single delta
+larger than the bounds is never split: it is the caller's own string.
 
 The consumer is woken only when it is actually waiting (one wake per wait, not
 per chunk): from the event-loop thread by setting an :class:`anyio.Event`, from
@@ -42,12 +50,18 @@ from ..chunks import (
 from ..state import Operation
 from .errors import RunClosedError
 
-__all__ = ["CHUNK_COST", "ChunkBuffer"]
+__all__ = ["CHUNK_COST", "MERGE_LIMIT", "TAKE_LIMIT", "ChunkBuffer"]
 
 #: Size charged for a chunk that is not a text delta (and for each state
 #: operation) when comparing the buffer with the high-water mark. Deltas are
 #: charged their length in characters.
 CHUNK_COST: Final = 64
+#: Characters after which a merged delta stops growing (a delta that would
+#: take it past this starts the next chunk).
+MERGE_LIMIT: Final = 32 * 1024
+#: Size (as charged above) after which one take stops: the rest stays pending
+#: for the next take, which does not wait.
+TAKE_LIMIT: Final = 64 * 1024
 
 # Kinds of the open "tail" (the last, still growing, buffered item).
 _NONE: Final = 0
@@ -78,10 +92,12 @@ class ChunkBuffer:
         "_lock",
         "_loop_thread",
         "_size",
+        "_start",
         "_status",
         "_tail_items",
         "_tail_key",
         "_tail_kind",
+        "_tail_size",
         "_token",
         "_waiting",
     )
@@ -89,9 +105,11 @@ class ChunkBuffer:
     def __init__(self, high_water_mark: int) -> None:
         self._lock = threading.Lock()
         self._chunks: list[Chunk] = []
+        self._start = 0  # chunks before this index were taken
         self._tail_kind = _NONE
         self._tail_key: str | None = None
         self._tail_items: list[str] | list[Operation] = []
+        self._tail_size = 0  # characters in a delta tail
         self._size = 0
         self._high_water_mark = high_water_mark
         self._status = _OPEN
@@ -153,14 +171,21 @@ class ChunkBuffer:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            if self._tail_kind == kind and self._tail_key == key:
+            size = len(text)
+            if (
+                self._tail_kind == kind
+                and self._tail_key == key
+                and self._tail_size + size <= MERGE_LIMIT
+            ):
                 self._tail_items.append(text)  # type: ignore[arg-type]
+                self._tail_size += size
             else:
                 self._seal()
                 self._tail_kind = kind
                 self._tail_key = key
                 self._tail_items = [text]
-            self._size += len(text)
+                self._tail_size = size
+            self._size += size
             if not self._waiting:
                 return
             self._waiting = False
@@ -245,6 +270,7 @@ class ChunkBuffer:
             if self._status == _OPEN:
                 self._status = _CANCELLED
             self._chunks = []
+            self._start = 0
             self._tail_kind = _NONE
             self._tail_items = []
             self._size = 0
@@ -271,17 +297,43 @@ class ChunkBuffer:
     # -- consumer side -----------------------------------------------------
 
     def take(self) -> tuple[list[Chunk], bool]:
-        """Everything pending (tail sealed) and whether the producer is done."""
+        """What is pending (tail sealed; about :data:`TAKE_LIMIT` at most) and
+        whether the producer is done and nothing is left."""
         with self._lock:
             self._seal()
             chunks = self._chunks
-            if chunks:
-                self._chunks = []
-                self._size = 0
+            start = self._start
+            if self._size <= TAKE_LIMIT or len(chunks) - start == 1:
+                if start:
+                    chunks = chunks[start:]
+                    self._start = 0
+                if chunks:
+                    self._chunks = []
+                    self._size = 0
+                else:
+                    chunks = []  # never hand out the live list
             else:
-                chunks = []  # never hand out the live list
-            drain_event, self._drain_event = self._drain_event, None
-            done = self._done
+                end, taken = _cut(chunks, start)
+                if end == len(chunks):
+                    chunks = chunks[start:]
+                    self._chunks = []
+                    self._start = 0
+                    self._size = 0
+                else:
+                    self._size -= taken
+                    taken_chunks = chunks[start:end]
+                    if end * 2 > len(chunks):
+                        # Drop the taken references, so what was sent can be freed.
+                        del chunks[:end]
+                        end = 0
+                    self._start = end
+                    chunks = taken_chunks
+            drain_event = self._drain_event
+            if drain_event is not None and self._size < self._high_water_mark:
+                self._drain_event = None
+            else:
+                drain_event = None
+            done = self._done and not self._chunks
         if drain_event is not None:
             drain_event.set()
         return chunks, done
@@ -289,7 +341,7 @@ class ChunkBuffer:
     def arm(self) -> anyio.Event | None:
         """Prepare to wait: an event the next write sets, or ``None`` if there is work."""
         with self._lock:
-            if self._chunks or self._tail_kind != _NONE or self._done:
+            if len(self._chunks) > self._start or self._tail_kind != _NONE or self._done:
                 return None
             self._event = event = anyio.Event()
             self._waiting = True
@@ -312,8 +364,34 @@ class ChunkBuffer:
     def pending_count(self) -> int:
         """How many chunks a take would return now (for tests and metrics)."""
         with self._lock:
-            return len(self._chunks) + (self._tail_kind != _NONE)
+            return len(self._chunks) - self._start + (self._tail_kind != _NONE)
 
     def pending_size(self) -> int:
         """The buffer's size as compared with the high-water mark."""
         return self._size
+
+
+def _cost(chunk: Chunk) -> int:
+    """What a chunk was charged when it was buffered."""
+    match chunk:
+        case TextDeltaChunk(text_delta=text):
+            return len(text)
+        case ReasoningDeltaChunk(reasoning_delta=text):
+            return len(text)
+        case ToolCallDeltaChunk(args_text_delta=text):
+            return len(text)
+        case UpdateStateChunk(operations=operations):
+            return CHUNK_COST * len(operations)
+        case _:
+            return CHUNK_COST
+
+
+def _cut(chunks: list[Chunk], start: int) -> tuple[int, int]:
+    """The end of a take from ``start`` of about :data:`TAKE_LIMIT`, and its size."""
+    taken = 0
+    end = start
+    count = len(chunks)
+    while end < count and taken < TAKE_LIMIT:
+        taken += _cost(chunks[end])
+        end += 1
+    return end, taken
