@@ -25,16 +25,20 @@ multi-megabyte string, its JSON and its bytes at the same time. A single delta
 larger than the bounds is never split: it is the caller's own string.
 
 The consumer is woken only when it is actually waiting (one wake per wait, not
-per chunk): from the event-loop thread by setting an :class:`anyio.Event`, from
-any other thread through :func:`anyio.from_thread.run_sync` with the loop's
-token captured when iteration starts.
+per chunk). At a model's pace every token is a wait and a wake, so the waiter
+is the cheapest the backend has: on asyncio a bare future of the loop (an
+:class:`anyio.Event` costs several times more to make, set and await), on trio
+an :class:`anyio.Event`. From another thread the wake goes through the loop's
+own thread-safe call, with the loop captured when iteration starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
-from typing import Final
+from collections.abc import Awaitable
+from typing import Any, Final
 
 import anyio
 import anyio.from_thread
@@ -90,6 +94,7 @@ class ChunkBuffer:
         "_event",
         "_high_water_mark",
         "_lock",
+        "_loop",
         "_loop_thread",
         "_size",
         "_start",
@@ -115,17 +120,22 @@ class ChunkBuffer:
         self._status = _OPEN
         self._done = False
         self._waiting = False
-        self._event: anyio.Event | None = None
+        # The consumer's waiter: a future on asyncio, an anyio.Event on trio.
+        self._event: Any = None
         self._drain_event: anyio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._token: anyio.lowlevel.EventLoopToken | None = None
 
     # -- binding -----------------------------------------------------------
 
-    def bind(self) -> None:
-        """Remember the event loop's thread and token (call from the loop)."""
+    def bind(self) -> anyio.lowlevel.EventLoopToken:
+        """Remember the event loop's thread and token (call from the loop); return the token."""
         self._loop_thread = threading.get_ident()
-        self._token = anyio.lowlevel.current_token()
+        self._token = token = anyio.lowlevel.current_token()
+        native = token.native_token
+        self._loop = native if isinstance(native, asyncio.AbstractEventLoop) else None
+        return token
 
     @property
     def cancelled(self) -> bool:
@@ -283,10 +293,22 @@ class ChunkBuffer:
         with self._lock:
             self._status = _ENDED
 
-    def _wake(self, event: anyio.Event | None) -> None:
+    def _wake(self, event: Any) -> None:
+        """Wake the waiter ``event`` (a consumer's future or any anyio.Event)."""
         if event is None:
             return
-        if threading.get_ident() == self._loop_thread:
+        in_loop = threading.get_ident() == self._loop_thread
+        if isinstance(event, asyncio.Future):
+            if in_loop:
+                if not event.done():  # a cancelled wait leaves its future done
+                    event.set_result(None)
+                return
+            assert self._loop is not None
+            # RuntimeError: the loop is closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(_resolve, event)
+            return
+        if in_loop:
             event.set()
             return
         # RuntimeError: the loop is gone (the run was torn down while this
@@ -338,14 +360,34 @@ class ChunkBuffer:
             drain_event.set()
         return chunks, done
 
-    def arm(self) -> anyio.Event | None:
-        """Prepare to wait: an event the next write sets, or ``None`` if there is work."""
+    def arm(self) -> Awaitable[object] | None:
+        """Prepare to wait: what to await until the next write, or ``None`` if there is work.
+
+        The awaitable must be awaited (on trio it is a coroutine).
+        """
         with self._lock:
             if len(self._chunks) > self._start or self._tail_kind != _NONE or self._done:
                 return None
-            self._event = event = anyio.Event()
-            self._waiting = True
-            return event
+            return self._arm()
+
+    def _arm(self) -> Awaitable[object]:
+        # Lock held.
+        self._waiting = True
+        loop = self._loop
+        if loop is not None:
+            self._event = future = loop.create_future()
+            return future
+        self._event = event = anyio.Event()
+        return event.wait()
+
+    def take_or_arm(self) -> tuple[list[Chunk], bool, Awaitable[object] | None]:
+        """:meth:`take`, and when nothing is pending and the producer is not done,
+        :meth:`arm` under the same lock (one lock round trip for an empty take)."""
+        with self._lock:
+            if len(self._chunks) == self._start and self._tail_kind == _NONE and not self._done:
+                return _EMPTY, False, self._arm()
+        chunks, done = self.take()
+        return chunks, done, None
 
     async def drain(self) -> None:
         """Wait until the consumer has taken the buffer below the high-water mark."""
@@ -395,3 +437,11 @@ def _cut(chunks: list[Chunk], start: int) -> tuple[int, int]:
         taken += _cost(chunks[end])
         end += 1
     return end, taken
+
+
+_EMPTY: Final[list[Chunk]] = []  # never mutated: an empty take that armed a wait
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

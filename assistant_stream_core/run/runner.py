@@ -5,8 +5,8 @@ Structure::
     producer (one task)                  shielded scope: cancelled only by a stop
       cancel scope                       its deadline is the end of the grace period
         inner task group
-          callback(controller)
-          readers of add_stream(...)
+          callback(controller)           in the producer's own task
+          readers of add_stream(...)     child tasks
         close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
@@ -75,6 +75,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
@@ -145,7 +146,18 @@ class _Loop:
 class _Producer:
     """Runs the callback; holds no reference to the :class:`Run` (see the module doc)."""
 
-    __slots__ = ("callback", "controller", "core", "done", "fatal", "loop", "scope")
+    __slots__ = (
+        "_done",
+        "callback",
+        "controller",
+        "core",
+        "fatal",
+        "finished",
+        "group",
+        "loop",
+        "outer",
+        "scope",
+    )
 
     def __init__(
         self, callback: RunCallback, controller: RunController, core: _RunCore, *, shield: bool
@@ -154,11 +166,22 @@ class _Producer:
         self.callback = callback
         self.controller = controller
         self.core = core
-        self.done = anyio.Event()
-        # Shielded in a task group, where an outer cancellation must reach the
-        # callback only through stop(). A detached producer has no outer scope
-        # but its event loop's shutdown, which must reach it.
-        self.scope = anyio.CancelScope(shield=shield)
+        self.finished = False
+        self._done: anyio.Event | None = None  # made only if someone waits
+        # The group hosting add_stream()'s readers; its scope is the run's
+        # scope (one scope, not two). Shielded in a task group, where an outer
+        # cancellation must reach the callback only through stop(). A detached
+        # producer has no outer scope but its event loop's shutdown, which
+        # must reach it.
+        self.group = anyio.create_task_group()
+        # anyio's asyncio task group has its scope before it is entered; on
+        # trio (or should that change) the run gets a scope of its own.
+        scope: anyio.CancelScope | None = getattr(self.group, "cancel_scope", None)
+        self.outer: anyio.CancelScope | None = None
+        if scope is None:
+            scope = self.outer = anyio.CancelScope()
+        scope.shield = shield
+        self.scope: anyio.CancelScope = scope
         self.fatal: BaseException | None = None
         assert core.token is not None
         self.loop = _Loop(core.token.native_token)
@@ -185,10 +208,11 @@ class _Producer:
         """Run the callback and merged streams, then end the buffer."""
         core = self.core
         try:
-            with self.scope:
-                async with anyio.create_task_group() as inner:
-                    core.task_group = inner
-                    inner.start_soon(self._call_callback)
+            if self.outer is None:
+                await self._host()
+            else:
+                with self.outer:
+                    await self._host()
             core.task_group = None
             self._finish()
         finally:
@@ -200,7 +224,25 @@ class _Producer:
             # stubborn callback still running after its closer gave up writes
             # into a cancelled buffer, which drops the writes quietly.
             core.buffer.end()
-            self.done.set()
+            self.finished = True
+            if self._done is not None:
+                self._done.set()
+
+    async def wait_done(self) -> None:
+        """Wait until :meth:`run` has ended."""
+        if self.finished:
+            await anyio.lowlevel.checkpoint()
+            return
+        if self._done is None:
+            self._done = anyio.Event()
+        await self._done.wait()
+
+    async def _host(self) -> None:
+        async with self.group as inner:
+            self.core.task_group = inner
+            # In this task, not a child: one task less per run. The group
+            # only hosts the readers of add_stream().
+            await self._call_callback()
 
     async def _call_callback(self) -> None:
         try:
@@ -337,12 +379,17 @@ class Run:
             or self._task_group is not None
             or self._stopped
             or self._reached_end
-            or producer.done.is_set()
+            or producer.finished
         ):
             return
         # RuntimeError: the event loop is closed, and the producer with it.
         with contextlib.suppress(RuntimeError):
             producer.loop.call_soon(producer.stop, self._grace_period)
+
+    @property
+    def ended(self) -> bool:
+        """``True`` once the last chunk has been read: :meth:`aclose` has nothing to do."""
+        return self._reached_end and self._accumulator is None
 
     @property
     def run_id(self) -> str:
@@ -430,10 +477,10 @@ class Run:
                 producer.stop(self._grace_period)
                 # Shielded: the callback was cancelled and is finishing; wait for it.
                 with anyio.CancelScope(shield=True):
-                    await producer.done.wait()
+                    await producer.wait_done()
             return
         if self._stopped:
-            await producer.done.wait()
+            await producer.wait_done()
             return
         await self._stop_and_wait(producer)
 
@@ -441,7 +488,7 @@ class Run:
         self._stopped = True
         producer.stop(self._grace_period)
         try:
-            await producer.done.wait()  # cancellable: see the module doc
+            await producer.wait_done()  # cancellable: see the module doc
         finally:
             await self._end(False)
 
@@ -496,16 +543,15 @@ class Run:
         """The next batch: everything pending, waiting if nothing is; ``None`` at the end."""
         buffer = self._core.buffer
         while True:
-            batch, done = buffer.take()
+            batch, done, wait = buffer.take_or_arm()
             if batch:
                 if self._accumulator is not None:
                     self._accumulator.add_many(batch)
                 return batch
             if done:
                 return None
-            event = buffer.arm()
-            if event is not None:
-                await event.wait()
+            if wait is not None:
+                await wait
 
     async def _end(self, reached_end: bool) -> None:
         accumulator = self._accumulator

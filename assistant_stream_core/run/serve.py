@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 import importlib
 import logging
+import math
 import secrets
 import string
 import struct
@@ -43,6 +44,7 @@ import anyio
 
 from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
+from .runner import Run
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -409,7 +411,7 @@ class _Streamer:
         self.keepalives = 0
         self.last_write = monotonic()
         self.send_started = 0.0
-        # The pump and the timer task share one connection: a keepalive is
+        # The pump and the guard task share one connection: a keepalive is
         # only written while the pump is not writing, and the pump waits for
         # a keepalive in flight (never two writes at once, no split frame).
         self.writing = False
@@ -432,12 +434,27 @@ class _Streamer:
     async def write(self, data: bytes) -> bool:
         """Send ``data``; return ``False`` if the client is gone.
 
-        The send timeout is enforced by :meth:`timer`, not by a cancel scope
+        The send timeout is enforced by :meth:`guard`, not by a cancel scope
         per write: a scope costs more than encoding a whole batch.
         """
         if self.keepalive_done is not None:
             await self.keepalive_done.wait()
-        return await self._write(data)
+        # _write(), inlined: this is the path of every token.
+        if self.gone:
+            return False
+        self.writing = True
+        self.send_started = monotonic()
+        try:
+            await self.send(data)
+        except DISCONNECT_ERRORS as exc:
+            self.client_gone(StreamEnd.DISCONNECTED, exc)
+            return False
+        finally:
+            self.writing = False
+        self.last_write = monotonic()
+        self.writes += 1
+        self.bytes_sent += len(data)
+        return True
 
     async def _write(self, data: bytes) -> bool:
         if self.gone:
@@ -457,7 +474,7 @@ class _Streamer:
         return True
 
     async def start(self, start: Callable[[], Awaitable[object]]) -> None:
-        """Send the response head (the timer watches it like any write)."""
+        """Send the response head (the guard watches it like any write)."""
         self.writing = True
         self.send_started = monotonic()
         try:
@@ -468,36 +485,54 @@ class _Streamer:
             self.writing = False
         self.last_write = monotonic()
 
-    async def timer(self, keepalive: bytes | None) -> None:
-        """Write keepalives while idle; end the stream when a write hangs."""
+    def next_check(self, interval: float | None, timeout: float | None) -> float | None:
+        """Seconds until :meth:`guard` must look again; ``0``: write a keepalive now;
+        ``None``: nothing to time. Ends the stream when a write has hung."""
+        now = monotonic()
+        if self.writing:
+            if timeout is None:
+                return interval
+            remaining = self.send_started + timeout - now
+            if remaining <= 0:
+                self.client_gone(StreamEnd.SEND_TIMEOUT)
+                return None
+            # Most writes end long before the timeout; look again in time for
+            # the next keepalive.
+            return min(remaining, interval) if interval else remaining
+        due = self.last_write + interval - now if interval else None
+        if due is not None and due <= 0:
+            return 0.0
+        if timeout is not None:
+            # A write may start while the guard waits; look again in time.
+            return timeout if due is None else min(due, timeout)
+        return due
+
+    async def guard(
+        self, keepalive: bytes | None, disconnected: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        """Watch for the client leaving, write keepalives while idle, end the
+        stream when a write hangs: one task per stream for all three."""
         interval = self.keepalive_interval if keepalive else None
         timeout = self.send_timeout
-        while not self.gone:
-            now = monotonic()
-            if self.writing:
-                if timeout is None:
-                    await anyio.sleep(interval or 1.0)
-                    continue
-                remaining = self.send_started + timeout - now
-                if remaining <= 0:
-                    self.client_gone(StreamEnd.SEND_TIMEOUT)
-                    return
-                # Most writes end long before the timeout; look again in time
-                # for the next keepalive.
-                await anyio.sleep(min(remaining, interval) if interval else remaining)
+        while True:
+            delay = self.next_check(interval, timeout)
+            if self.gone:
+                return
+            if delay == 0:
+                assert keepalive is not None
+                await self.write_keepalive(keepalive)
                 continue
-            waits: list[float] = []
-            if interval:
-                due = self.last_write + interval - now
-                if due <= 0:
-                    assert keepalive is not None
-                    await self.write_keepalive(keepalive)
-                    continue
-                waits.append(due)
-            if timeout is not None:
-                # A write may start while this task sleeps; look again in time.
-                waits.append(timeout)
-            await anyio.sleep(min(waits))
+            if disconnected is None:
+                if delay is None:
+                    return
+                await anyio.sleep(delay)
+                continue
+            # Waiting for the disconnect signal is the sleep; a scope per
+            # keepalive interval, not per write.
+            with anyio.move_on_after(math.inf if delay is None else delay):
+                await disconnected()
+                self.client_gone(StreamEnd.DISCONNECTED)
+                return
 
     async def write_keepalive(self, data: bytes) -> None:
         self.keepalive_done = done = anyio.Event()
@@ -511,10 +546,6 @@ class _Streamer:
         finally:
             self.keepalive_done = None
             done.set()
-
-    async def watch(self, disconnected: Callable[[], Awaitable[object]]) -> None:
-        await disconnected()
-        self.client_gone(StreamEnd.DISCONNECTED)
 
     def encode(self, chunks: list[Chunk] | tuple[Chunk, ...]) -> bytes | None:
         """Encode a batch; on an encoder error, return ``None`` after logging."""
@@ -624,17 +655,18 @@ async def stream_encoded(
     """
     log = logger or _default_logger
     streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log)
-    batched = isinstance(source, RunSource)
-    iterable: AsyncIterable[Any] = source.batches() if isinstance(source, RunSource) else source
-    iterator = iterable.__aiter__()
+    # Not isinstance(source, RunSource): a runtime protocol check costs tens
+    # of microseconds per stream.
+    batches: Any = getattr(source, "batches", None)
+    batched = callable(batches) and callable(getattr(source, "aclose", None))
+    iterable: Any = batches() if batched else source
+    iterator: AsyncIterator[Any] = iterable.__aiter__()
     try:
         async with anyio.create_task_group() as tg:
             streamer.scope = tg.cancel_scope
-            if disconnected is not None:
-                tg.start_soon(streamer.watch, disconnected)
             keepalive = encoder.keepalive if keepalive_interval else None
-            if keepalive or send_timeout is not None:
-                tg.start_soon(streamer.timer, keepalive)
+            if keepalive or send_timeout is not None or disconnected is not None:
+                tg.start_soon(streamer.guard, keepalive, disconnected)
             if start is not None:
                 await streamer.start(start)
             if not streamer.gone:
@@ -643,8 +675,10 @@ async def stream_encoded(
     finally:
         # The iterator first (an async generator's ``finally`` runs now),
         # then the run itself (grace, then cancellation of its callback).
-        to_close: list[Any] = [iterator] if iterator is not source else []
-        await _aclose_all([*to_close, source], close_timeout, log)
+        # A run read to its end has nothing to close: skip the shielded scope.
+        if not (isinstance(source, Run) and source.ended):
+            to_close: list[Any] = [iterator] if iterator is not source else []
+            await _aclose_all([*to_close, source], close_timeout, log)
     end = streamer.end or StreamEnd.DISCONNECTED
     result = StreamResult(
         end=end,
