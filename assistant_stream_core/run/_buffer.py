@@ -190,7 +190,8 @@ class ChunkBuffer:
                 self._tail_items.append(text)  # type: ignore[arg-type]
                 self._tail_size += size
             else:
-                self._seal()
+                if self._tail_kind != _NONE:
+                    self._seal()
                 self._tail_kind = kind
                 self._tail_key = key
                 self._tail_items = [text]
@@ -322,43 +323,52 @@ class ChunkBuffer:
         """What is pending (tail sealed; about :data:`TAKE_LIMIT` at most) and
         whether the producer is done and nothing is left."""
         with self._lock:
-            self._seal()
-            chunks = self._chunks
-            start = self._start
-            if self._size <= TAKE_LIMIT or len(chunks) - start == 1:
-                if start:
-                    chunks = chunks[start:]
-                    self._start = 0
-                if chunks:
-                    self._chunks = []
-                    self._size = 0
-                else:
-                    chunks = []  # never hand out the live list
-            else:
-                end, taken = _cut(chunks, start)
-                if end == len(chunks):
-                    chunks = chunks[start:]
-                    self._chunks = []
-                    self._start = 0
-                    self._size = 0
-                else:
-                    self._size -= taken
-                    taken_chunks = chunks[start:end]
-                    if end * 2 > len(chunks):
-                        # Drop the taken references, so what was sent can be freed.
-                        del chunks[:end]
-                        end = 0
-                    self._start = end
-                    chunks = taken_chunks
-            drain_event = self._drain_event
-            if drain_event is not None and self._size < self._high_water_mark:
-                self._drain_event = None
-            else:
-                drain_event = None
-            done = self._done and not self._chunks
+            chunks, done, drain_event = self._take()
         if drain_event is not None:
             drain_event.set()
         return chunks, done
+
+    def _take(self) -> tuple[list[Chunk], bool, anyio.Event | None]:
+        # Lock held.
+        chunks = self._chunks
+        start = self._start
+        end = len(chunks)
+        if self._size > TAKE_LIMIT and end > start:
+            end, taken = _cut(chunks, start)
+            if end < len(chunks) or taken >= TAKE_LIMIT:
+                # A part: the open tail stays open (it may keep merging), and
+                # so does the rest.
+                self._size -= taken
+                part = chunks[start:end]
+                if end == len(chunks):
+                    self._chunks = []
+                    end = 0
+                elif end * 2 > len(chunks):
+                    # Drop the taken references, so what was sent can be freed.
+                    del chunks[:end]
+                    end = 0
+                self._start = end
+                return part, False, self._release_drain()
+        # Everything.
+        if self._tail_kind != _NONE:
+            self._seal()
+        if start:
+            chunks = chunks[start:]
+            self._start = 0
+        if chunks:
+            self._chunks = []
+            self._size = 0
+        else:
+            chunks = []  # never hand out the live list
+        return chunks, self._done, self._release_drain()
+
+    def _release_drain(self) -> anyio.Event | None:
+        # Lock held: the drain() waiters to wake, if the buffer is below the mark.
+        drain_event = self._drain_event
+        if drain_event is not None and self._size < self._high_water_mark:
+            self._drain_event = None
+            return drain_event
+        return None
 
     def arm(self) -> Awaitable[object] | None:
         """Prepare to wait: what to await until the next write, or ``None`` if there is work.
@@ -386,7 +396,9 @@ class ChunkBuffer:
         with self._lock:
             if len(self._chunks) == self._start and self._tail_kind == _NONE and not self._done:
                 return _EMPTY, False, self._arm()
-        chunks, done = self.take()
+            chunks, done, drain_event = self._take()
+        if drain_event is not None:
+            drain_event.set()
         return chunks, done, None
 
     async def drain(self) -> None:

@@ -208,11 +208,16 @@ class _Producer:
         """Run the callback and merged streams, then end the buffer."""
         core = self.core
         try:
-            if self.outer is None:
-                await self._host()
-            else:
-                with self.outer:
-                    await self._host()
+            with self.outer or contextlib.nullcontext():
+                async with self.group as inner:
+                    core.task_group = inner
+                    # In this task, not a child: one task less per run, and
+                    # one frame less per token. The group only hosts the
+                    # readers of add_stream().
+                    try:
+                        await self.callback(self.controller)
+                    except Exception as exc:
+                        core.fail(exc)
             core.task_group = None
             self._finish()
         finally:
@@ -237,19 +242,6 @@ class _Producer:
             self._done = anyio.Event()
         await self._done.wait()
 
-    async def _host(self) -> None:
-        async with self.group as inner:
-            self.core.task_group = inner
-            # In this task, not a child: one task less per run. The group
-            # only hosts the readers of add_stream().
-            await self._call_callback()
-
-    async def _call_callback(self) -> None:
-        try:
-            await self.callback(self.controller)
-        except Exception as exc:
-            self.core.fail(exc)
-
     def _finish(self) -> None:
         core = self.core
         buffer = core.buffer
@@ -266,6 +258,10 @@ class _Producer:
         buffer.finish()
 
 
+async def _ready(batch: list[Chunk]) -> list[Chunk]:
+    return batch
+
+
 class _Batches:
     """``Run.batches()``: the same run, one list of chunks at a time."""
 
@@ -277,14 +273,16 @@ class _Batches:
     def __aiter__(self) -> _Batches:
         return self
 
-    async def __anext__(self) -> list[Chunk]:
+    def __anext__(self) -> Awaitable[list[Chunk]]:
+        # Not a coroutine of its own: the run's is returned as is, one frame
+        # less for every batch (at a model's pace, for every token).
         run = self._run
         if run._index < len(run._pending):
             rest = run._pending[run._index :]
             run._pending = []
             run._index = 0
-            return rest
-        return await run._next_batch()
+            return _ready(rest)
+        return run._next_batch()
 
     async def aclose(self) -> None:
         """Close the run (see :meth:`Run.aclose`)."""
@@ -426,23 +424,31 @@ class Run:
                 raise StopAsyncIteration
             producer = self._start(scoped=False)
             producer.loop.spawn(producer.run_detached)
-        if scoped:
-            batch = await self._wait_batch()
-        else:
-            try:
-                batch = await self._wait_batch()
-            except BaseException:
+        # The wait for a batch, inline: at a model's pace this frame is
+        # resumed once per token.
+        buffer = self._core.buffer
+        try:
+            while True:
+                batch, done, wait = buffer.take_or_arm()
+                if batch or done:
+                    break
+                if wait is not None:
+                    await wait
+        except BaseException:
+            if not scoped:
                 # The consumer was cancelled (or interrupted) while waiting:
                 # like an exception thrown into upstream's generator, that
                 # closes the run; shielded, so the callback has ended when the
                 # cancellation goes on.
                 with anyio.CancelScope(shield=True):
                     await self._stop_and_wait(producer)
-                raise
+            raise
         if self._stopped:
             # Another task closed the run while this one waited.
             raise StopAsyncIteration
-        if batch is not None:
+        if batch:
+            if self._accumulator is not None:
+                self._accumulator.add_many(batch)
             return batch
         self._reached_end = True
         fatal = producer.fatal
@@ -538,20 +544,6 @@ class Run:
         )
         self._accumulator = self._make_accumulator()
         return producer
-
-    async def _wait_batch(self) -> list[Chunk] | None:
-        """The next batch: everything pending, waiting if nothing is; ``None`` at the end."""
-        buffer = self._core.buffer
-        while True:
-            batch, done, wait = buffer.take_or_arm()
-            if batch:
-                if self._accumulator is not None:
-                    self._accumulator.add_many(batch)
-                return batch
-            if done:
-                return None
-            if wait is not None:
-                await wait
 
     async def _end(self, reached_end: bool) -> None:
         accumulator = self._accumulator
