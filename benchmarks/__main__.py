@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, run
+from . import encoders, http, paced, run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,9 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "http"),
+        choices=("all", "encoders", "run", "http", "paced"),
         default="all",
-        help="which benchmarks to run (default all; http needs starlette, uvicorn, aiohttp)",
+        help=(
+            "which benchmarks to run (default all; http and paced need starlette, uvicorn,"
+            " aiohttp, paced also django)"
+        ),
     )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.chunks < 1:
@@ -44,6 +47,15 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"the HTTP benchmark needs its servers: {missing}")
         else:
             print(f"\nHTTP benchmark skipped: {missing}")
+    if args.suite in ("all", "paced"):
+        missing = http.available()
+        if missing is None:
+            # 1,000 streams per round: two rounds show the spread.
+            paced.run(repeat=min(args.repeat, 2))
+        elif args.suite == "paced":
+            parser.error(f"the paced benchmark needs its servers: {missing}")
+        else:
+            print(f"\nPaced benchmark skipped: {missing}")
 
 
 if __name__ == "__main__":

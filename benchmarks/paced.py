@@ -407,7 +407,7 @@ async def _paced_round(server: _Server, workload: PacedWorkload, result: PacedRe
 async def _open_stream_cost(server: _Server, streams: int) -> float:
     """RSS per stream held open after its first token (a fresh server: RSS is sticky)."""
     before = server.memory("VmRSS")
-    hold = 3.0
+    hold = 8.0
     target = f"/paced?n=2&pace={hold}"
     opened = await asyncio.gather(*(_open(server.port, target) for _ in range(streams)))
     try:
