@@ -361,6 +361,8 @@ class PacedWorkload:
     streams: int = 1000
     tokens: int = 150
     pace: float = 0.020
+    #: Seconds the idle streams of the per-stream memory phase stay open.
+    hold: float = 8.0
 
     @property
     def target(self) -> str:
@@ -404,10 +406,9 @@ async def _paced_round(server: _Server, workload: PacedWorkload, result: PacedRe
     result.late_p99.append(late[min(len(late) - 1, int(len(late) * 0.99))])
 
 
-async def _open_stream_cost(server: _Server, streams: int) -> float:
+async def _open_stream_cost(server: _Server, streams: int, hold: float) -> float:
     """RSS per stream held open after its first token (a fresh server: RSS is sticky)."""
     before = server.memory("VmRSS")
-    hold = 8.0
     target = f"/paced?n=2&pace={hold}"
     opened = await asyncio.gather(*(_open(server.port, target) for _ in range(streams)))
     try:
@@ -436,7 +437,7 @@ async def measure_paced(
         for server in servers:
             await _paced_round(server, warm_up, PacedResult(server.contender))
             results[server.contender].rss_per_stream = await _open_stream_cost(
-                server, workload.streams
+                server, workload.streams, workload.hold
             )
         for _ in range(repeat):
             for server in servers:
