@@ -5,6 +5,10 @@ This package imports no web framework. :mod:`~assistant_stream_core.chunks`,
 are pure (standard library and msgspec only); the run layer adds anyio.
 """
 
+#: The version of the assistant-stream-ce distribution (its one source: the
+#: build reads it from here).
+__version__ = "0.1.0"
+
 from .chunks import *  # noqa: F403
 from .chunks import __all__ as _chunks_all
 from .errors import AssistantStreamError, ChunkEncodeError, ProtocolError, StateError

@@ -1,10 +1,25 @@
-"""Command line: ``python -m benchmarks [--repeat N] [--chunks N] [--suite NAME]``."""
+"""Command line: ``python -m benchmarks [--quick] [--repeat N] [--chunks N] [--suite NAME]``."""
 
 from __future__ import annotations
 
 import argparse
 
 from . import encoders, http, paced, run
+
+#: ``--chunks`` by default, and with ``--quick``.
+DEFAULT_CHUNKS = 200_000
+QUICK_CHUNKS = 10_000
+
+
+def http_workloads(chunks: int) -> tuple[http.Workload, ...]:
+    """The HTTP workloads scaled to ``chunks`` (the defaults at 200,000)."""
+    if chunks == DEFAULT_CHUNKS:
+        return tuple(http.WORKLOADS)
+    single, each = max(1, chunks // 2), max(1, chunks // 100)
+    return (
+        http.Workload(f"single stream: 1 x {single:,} deltas", 1, single),
+        http.Workload(f"concurrent: 200 x {each:,} deltas", 200, each),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,13 +29,22 @@ def main(argv: list[str] | None = None) -> None:
         description="Encoders, the run layer and HTTP end to end, side by side with upstream.",
     )
     parser.add_argument(
-        "--repeat", type=int, default=5, help="runs per contender; the best counts (default 5)"
+        "--quick",
+        action="store_true",
+        help=f"one run each, {QUICK_CHUNKS:,} chunks: a smoke test, not figures to quote",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per contender; the best counts (default 5)"
     )
     parser.add_argument(
         "--chunks",
         type=int,
-        default=200_000,
-        help="chunks per workload (default 200,000)",
+        default=None,
+        help=(
+            f"size of every suite's workloads (default {DEFAULT_CHUNKS:,}): chunks per encoder "
+            "workload, appends per run (a hundredth as many mixed iterations), HTTP deltas "
+            "(half in the single stream, a hundredth per concurrent stream)"
+        ),
     )
     parser.add_argument(
         "--suite",
@@ -32,17 +56,21 @@ def main(argv: list[str] | None = None) -> None:
         ),
     )
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.chunks < 1:
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
+    chunks = (
+        args.chunks if args.chunks is not None else (QUICK_CHUNKS if args.quick else DEFAULT_CHUNKS)
+    )
+    if repeat < 1 or chunks < 1:
         parser.error("--repeat and --chunks must be positive")
     if args.suite in ("all", "encoders"):
-        encoders.run(repeat=args.repeat, chunk_count=args.chunks)
+        encoders.run(repeat=repeat, chunk_count=chunks)
     if args.suite in ("all", "run"):
-        run.run(repeat=args.repeat)
+        run.run(repeat=repeat, append_count=chunks, mixed_iterations=max(1, chunks // 100))
     if args.suite in ("all", "http"):
         missing = http.available()
         if missing is None:
             # Whole HTTP rounds are long; a few of them are plenty.
-            http.run(repeat=min(args.repeat, 3))
+            http.run(repeat=min(repeat, 3), workloads=http_workloads(chunks))
         elif args.suite == "http":
             parser.error(f"the HTTP benchmark needs its servers: {missing}")
         else:

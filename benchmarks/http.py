@@ -452,7 +452,12 @@ def _print_table(workload: Workload, results: list[_Result]) -> None:
         )
 
 
-def run(*, repeat: int = 3, contenders: Sequence[str] = tuple(CONTENDERS)) -> None:
+def run(
+    *,
+    repeat: int = 3,
+    contenders: Sequence[str] = tuple(CONTENDERS),
+    workloads: Sequence[Workload] = WORKLOADS,
+) -> None:
     """Run both workloads against every contender and print the tables."""
     import aiohttp
     import starlette
@@ -469,7 +474,7 @@ def run(*, repeat: int = 3, contenders: Sequence[str] = tuple(CONTENDERS)) -> No
         "  one server process per contender (one worker, asyncio); the client runs in this process"
     )
     print("  'of floor' and 'vs upstr.': wall-time ratios; TTFB: first body byte")
-    for workload in WORKLOADS:
+    for workload in workloads:
         results = asyncio.run(_measure(contenders, workload, repeat))
         _print_table(workload, results)
 

@@ -145,23 +145,32 @@ def _row(label: str, count: int, measured: Measured, base: Measured | None) -> N
     print(text)
 
 
-def run(repeat: int = 3) -> None:
+def run(
+    repeat: int = 3, *, append_count: int = APPENDS, mixed_iterations: int = MIXED_ITERATIONS
+) -> None:
     """Print the end-to-end table and the flow-control figures."""
     upstream = _upstream_module()
     workloads: list[tuple[str, int, Callback, Callback, Any, str]] = [
-        ("200k append_text, no await", APPENDS, appends(APPENDS), appends(0), None, "data_stream"),
         (
-            "200k append_text, sleep(0) every 100",
-            APPENDS,
-            appends(APPENDS, sleep_every=100),
+            f"{append_count:,} append_text, no await",
+            append_count,
+            appends(append_count),
             appends(0),
             None,
             "data_stream",
         ),
         (
-            f"mixed, {MIXED_ITERATIONS:,} iterations",
-            MIXED_ITERATIONS,
-            mixed(MIXED_ITERATIONS),
+            f"{append_count:,} append_text, sleep(0) every 100",
+            append_count,
+            appends(append_count, sleep_every=100),
+            appends(0),
+            None,
+            "data_stream",
+        ),
+        (
+            f"mixed, {mixed_iterations:,} iterations",
+            mixed_iterations,
+            mixed(mixed_iterations),
             mixed(0),
             {},
             "assistant_transport",
@@ -203,13 +212,14 @@ def run(repeat: int = 3) -> None:
             _row("ours: facade encode_stream()", count, via, base)
     if upstream is None:
         print("  (upstream not installed: pip install assistant-stream==0.0.36)")
-    anyio.run(_flow_control)
+    anyio.run(_flow_control, append_count)
 
 
-async def _flow_control() -> None:
+async def _flow_control(append_count: int) -> None:
     print("\nFlow control: stream_text() into a consumer that reads 16 KiB every 1 ms")
     print(f"  {'tokens':>10}{'response':>12}{'peak buffered':>16}")
-    for tokens in (20_000, 80_000, 320_000):
+    # 20k, 80k and 320k tokens at the default size.
+    for tokens in (append_count // 10, append_count * 2 // 5, append_count * 8 // 5):
         peak = await _slow_consumer(tokens)
         print(f"  {tokens:>10,}{tokens * 8 / 2**20:>10.1f} MiB{peak / 1024:>13.0f} KiB")
 

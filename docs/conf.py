@@ -6,7 +6,7 @@ Build with ``make html`` in this folder (output in ``build/html``) or with
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -23,10 +23,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "adapters")]
 project = "assistant-stream-ce"
 author = "assistant-stream-ce contributors"
 copyright = "assistant-stream-ce contributors"
-try:
-    release = importlib.metadata.version("assistant-stream-ce")
-except importlib.metadata.PackageNotFoundError:
-    release = "0+unknown"
+# The one source of the version, read from the tree being documented.
+release = importlib.import_module("assistant_stream_core").__version__
 version = release
 
 extensions = [

@@ -22,7 +22,11 @@ Every chat route takes ``GET`` (``?q=…``) and ``POST`` (a JSON body with
 ``messages``, as assistant-ui, the AI SDK and OpenAI clients send), plus
 ``?fail=1`` to make the run raise midway, and ``?delay=<seconds>`` for the
 pause between tokens. ``/`` is a plain-JS page that streams the Data Stream
-and renders it as it arrives. Try::
+and renders it as it arrives. ``/apps/`` links the two front ends of
+``examples/frontends`` once built (``scripts/build-frontends.sh``): an
+assistant-ui thread at ``/apps/assistant-ui/`` and a Vercel AI SDK
+``useChat`` page at ``/apps/ai-sdk/``; pages on another local origin (Vite's
+dev server) may call the routes (CORS). Try::
 
     curl -N 'http://127.0.0.1:8000/api/chat/data-stream?q=Weather+in+Paris'
     curl -N http://127.0.0.1:8000/v1/chat/completions -d '{"messages": []}'
@@ -48,11 +52,24 @@ from assistant_stream_starlette import (
     UIMessageStreamResponse,
 )
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from assistant_stream_core.chunks import (
+    ReasoningDeltaChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
 from assistant_stream_core.run import RunController, create_run
+from assistant_stream_core.state import AppendTextOperation
 
 __all__ = ["DEFAULT_DELAY", "FAIL_MESSAGE", "create_app", "main", "scripted_assistant"]
 
@@ -62,6 +79,10 @@ DEFAULT_DELAY = 0.04
 FAIL_MESSAGE = "The weather service is unreachable (simulated failure)."
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Where ``examples/frontends`` builds its apps (``npm run build`` there).
+FRONTENDS_DIST = Path(__file__).parent / "frontends" / "dist"
+#: Pages served from any port of this machine (Vite's dev server) may call the routes.
+LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:\d+)?"
 _CITY = re.compile(r"\bin ([A-Z][\w-]*(?: [A-Z][\w-]*)*)")
 _WEATHER = {"temp_c": 21, "sky": "clear", "wind_kmh": 12}
 
@@ -173,12 +194,17 @@ def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
     def chat(response_class: type[AssistantStreamResponse]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             question = await _question(request)
-            fail = request.query_params.get("fail", "") not in ("", "0")
+            body = await _json_object(request)
+            # The front ends ask for a failure in the body ({"fail": true}).
+            fail = request.query_params.get("fail", "") not in ("", "0") or body.get("fail") is True
             pause = _delay(request, delay)
 
             async def run(controller: RunController) -> None:
                 await scripted_assistant(controller, question, fail=fail, delay=pause)
 
+            if isinstance(body.get("commands"), list):
+                # An Assistant Transport front end: the thread lives in the state.
+                return _thread_response(response_class, body, fail=fail, delay=pause)
             # expose_headers: a page on another origin can read the protocol headers.
             return response_class(create_run(run, state={}), expose_headers=True)
 
@@ -196,8 +222,132 @@ def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
             Route("/v1/chat/completions", chat(OpenAIChatResponse), methods=["POST"]),
             Route("/api/chat/ui-message-stream", chat(UIMessageStreamResponse), methods=both),
             Route("/api/chat/ag-ui", chat(AGUIResponse), methods=both),
-        ]
+            *_frontend_routes(),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origin_regex=LOCAL_ORIGINS,
+                allow_methods=both,
+                allow_headers=["content-type"],
+            )
+        ],
     )
+
+
+# -- the front ends of examples/frontends ---------------------------------------
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON body if it is an object, else ``{}`` (Starlette caches the bytes)."""
+    if request.method != "POST":
+        return {}
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _frontend_routes() -> list[BaseRoute]:
+    """``/apps/assistant-ui/`` and ``/apps/ai-sdk/``: the built front ends, or how to build them."""
+    if FRONTENDS_DIST.is_dir():
+        return [Mount("/apps", StaticFiles(directory=FRONTENDS_DIST, html=True))]
+
+    async def not_built(request: Request) -> Response:
+        return PlainTextResponse(
+            "The front ends are not built: run scripts/build-frontends.sh (needs Node >= 20.19).",
+            status_code=404,
+        )
+
+    return [Route("/apps/{rest:path}", not_built)]
+
+
+def _thread_response(
+    response_class: type[AssistantStreamResponse], body: dict[str, Any], *, fail: bool, delay: float
+) -> Response:
+    """Answer an Assistant Transport request: ``{"commands": [...], "state": {...}}``."""
+    state = body.get("state")
+    state = dict(state) if isinstance(state, dict) else {}
+    state.setdefault("messages", [])
+    commands = [c for c in body["commands"] if isinstance(c, dict)]
+    questions = [_text_of(c["message"]) for c in commands if isinstance(c.get("message"), dict)]
+    question = questions[-1] if questions else "What is the weather in Paris?"
+
+    async def run(controller: RunController) -> None:
+        await thread_in_state(
+            controller,
+            commands,
+            lambda inner: scripted_assistant(inner, question, fail=fail, delay=delay),
+        )
+
+    # The run starts from the client's state: the operations apply to what it holds.
+    return response_class(create_run(run, state=state), expose_headers=True)
+
+
+async def thread_in_state(
+    controller: RunController,
+    commands: list[dict[str, Any]],
+    assistant: Callable[[RunController], Any],
+) -> None:
+    """Keep an Assistant Transport thread in the run's state, as its front end expects.
+
+    ``useAssistantTransportRuntime`` keeps only the state a run streams (its
+    ``converter`` turns the state into messages), so the thread lives at
+    ``state["messages"]`` in the shape of assistant-ui's ``ThreadMessageLike``.
+    The user messages of ``add-message`` commands are appended, then one
+    assistant message that follows the chunks of ``assistant`` (run as an inner
+    run) part by part; that run's own state operations go to the outer state.
+    A failure is recorded on the message (``status``) and re-raised.
+    """
+    messages = controller.state["messages"]
+    for command in commands:
+        message = command.get("message")
+        if command.get("type") == "add-message" and isinstance(message, dict):
+            parts = message.get("parts")
+            content = parts if isinstance(parts, list) else []
+            messages.append({"id": message.get("id"), "role": "user", "content": content})
+    messages.append({"role": "assistant", "content": []})
+    path: list[str | int] = ["messages", len(messages) - 1, "content"]
+    parts = controller.state["messages"][-1]["content"]
+    tools: dict[str, int] = {}  # tool call id -> part index
+    args: dict[str, str] = {}
+    try:
+        async for chunk in create_run(assistant, state={}):
+            match chunk:
+                case TextDeltaChunk(text_delta=delta) | ReasoningDeltaChunk(reasoning_delta=delta):
+                    kind = "text" if isinstance(chunk, TextDeltaChunk) else "reasoning"
+                    if len(parts) and parts[-1]["type"] == kind:
+                        controller.append_state_text([*path, len(parts) - 1, "text"], delta)
+                    else:
+                        parts.append({"type": kind, "text": delta})
+                case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
+                    tools[call_id], args[call_id] = len(parts), ""
+                    part = {"type": "tool-call", "toolCallId": call_id, "toolName": name}
+                    parts.append({**part, "argsText": ""})
+                case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=delta) if delta:
+                    args[call_id] += delta
+                    controller.append_state_text([*path, tools[call_id], "argsText"], delta)
+                case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=delta):
+                    args[call_id] += delta
+                    parts[tools[call_id]]["args"] = json.loads(args[call_id] or "{}")
+                case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
+                    parts[tools[call_id]]["result"] = result
+                    parts[tools[call_id]]["isError"] = is_error
+                case UpdateStateChunk(operations=operations):
+                    for op in operations:
+                        if isinstance(op, AppendTextOperation):
+                            controller.append_state_text(op.path, op.value)
+                        else:
+                            *parents, key = op.path
+                            target = controller.state
+                            for segment in parents:
+                                target = target[segment]
+                            target[key] = op.value
+    except Exception as exc:
+        messages[-1]["status"] = {"type": "incomplete", "reason": "error", "error": str(exc)}
+        raise
+    messages[-1]["status"] = {"type": "complete", "reason": "stop"}
 
 
 def main(argv: list[str] | None = None) -> None:

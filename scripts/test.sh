@@ -4,16 +4,26 @@
 set -euo pipefail
 . "$(dirname "$0")/_venv.sh"
 
-echo "--> installing assistant-stream-ce with every extra"
-python -m pip install -q -e '.[all,test,lint,docs]'
+echo "--> installing assistant-stream-ce with every extra (a minute or two on a fresh clone)"
+# pip's own lines, less the ones about what is already there: progress, not silence.
+python -m pip install --progress-bar off -e '.[all,test,lint,docs,release]' \
+    | { grep -v '^Requirement already satisfied' || true; }
 
 echo "--> installing the Node clients for the interop tests"
 bash scripts/install-node-deps.sh
+
+echo "--> building the front ends for the browser tests (examples/frontends)"
+bash scripts/build-frontends.sh
 
 echo "--> fetching upstream's test suite (the assistant-stream 0.0.36 sdist)"
 if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
     python -m pip download -q --no-deps --no-binary :all: \
         -d .cache/upstream "assistant-stream==0.0.36"
+fi
+
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    echo "--> no Chromium: the browser tests will skip (sudo apt-get install chromium," \
+        "or set CHROMIUM_PATH)"
 fi
 
 echo "--> ruff"
@@ -25,3 +35,10 @@ mypy
 
 echo "--> pytest"
 python -m pytest -p no:cacheprovider "$@"
+
+if [ "$#" -eq 0 ]; then
+    # The whole run (CI's) also checks what would be published: the sdist and
+    # the wheel, and the wheel alone in a clean virtualenv.
+    echo "--> the distributions (scripts/check_dist.py)"
+    python scripts/check_dist.py
+fi

@@ -21,11 +21,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def require_tool(available: bool, what: str) -> None:
-    """Skip on a developer machine, fail loudly in CI, when ``what`` is missing."""
+#: How to get what ``./scripts/test.sh`` installs.
+BY_TEST_SH = "./scripts/test.sh installs it"
+
+
+def require_tool(available: bool, what: str, how: str = BY_TEST_SH) -> None:
+    """Skip on a developer machine, fail loudly in CI, when ``what`` is missing.
+
+    ``how`` says how to get it; the message is all a reader of the skip sees.
+    """
     if available:
         return
-    message = f"{what} is missing; run the README's test command to install it"
+    message = f"{what} is missing; {how}"
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from assistant_stream_core.chunks import StepStartChunk
-from benchmarks import encoders
+from benchmarks import encoders, http
 
 
 def test_mixed_runs_are_whole_turns_of_the_mixed_run() -> None:
@@ -35,3 +35,14 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
         # Upstream is a test dependency: its column must be filled.
         assert "not installed" not in report
         assert re.search(r"\d+\.\dx", report)
+
+
+def test_chunks_sizes_every_suite(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.__main__ import http_workloads, main
+
+    main(["--suite", "run", "--repeat", "1", "--chunks", "300"])
+    report = capsys.readouterr().out
+    assert "300 append_text, no await" in report
+    assert "mixed, 3 iterations" in report
+    assert [(w.streams, w.deltas) for w in http_workloads(300)] == [(1, 150), (200, 3)]
+    assert http_workloads(200_000) == tuple(http.WORKLOADS)

@@ -7,10 +7,13 @@ missing ``py.typed`` would hide its annotations from users' type checkers.
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+import assistant_stream_core
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +33,20 @@ def source_packages() -> list[str]:
         if (path / "__init__.py").is_file()
     )
     return ["assistant_stream_core", *adapters]
+
+
+def test_the_version_has_one_source() -> None:
+    project = load_pyproject()["project"]
+    assert "version" not in project
+    assert project["dynamic"] == ["version"]
+    path = load_pyproject()["tool"]["hatch"]["version"]["path"]
+    assert path == "assistant_stream_core/__init__.py"
+    assert assistant_stream_core.__version__ == importlib.metadata.version("assistant-stream-ce")
+
+
+def test_the_changelog_has_the_version() -> None:
+    changelog = (ROOT / "docs" / "changelog.rst").read_text(encoding="utf-8")
+    assert f"\n{assistant_stream_core.__version__} (" in changelog
 
 
 def test_every_package_is_in_the_wheel() -> None:

@@ -299,7 +299,8 @@ class OpenAIChatEncoder:
     def _drop(self, kind: str) -> bytes:
         if kind not in self._warned:
             self._warned.add(kind)
-            logger.warning(
+            # DEBUG: a server would otherwise log this for every request.
+            logger.debug(
                 "openai_chat has no representation for %r chunks; dropping them for this stream",
                 kind,
             )

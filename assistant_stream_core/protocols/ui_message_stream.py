@@ -480,7 +480,8 @@ class UIMessageStreamEncoder:
                     self._frame(out, _DataPart(f"data-{STATE_PART}", operations, transient=True))
                 elif not self._warned_state:
                     self._warned_state = True
-                    logger.warning("ui_message_stream: dropping state updates for this stream")
+                    # DEBUG: a server would otherwise log this for every request.
+                    logger.debug("ui_message_stream: dropping state updates for this stream")
             case ErrorChunk(error=message):
                 self._settle_all(out)
                 self._frame(out, _Error(message))

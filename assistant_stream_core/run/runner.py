@@ -81,6 +81,7 @@ from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
 from ._ids import random_id
 from .controller import RunController, _RunCore
+from .errors import mark_logged
 
 __all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
 
@@ -252,6 +253,7 @@ class _Producer:
                 logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
             else:
                 logger.error("run %s failed", core.run_id, exc_info=error)
+            mark_logged(error)
             if not getattr(error, _REPORTED, False):
                 buffer.add(ErrorChunk(error=str(error)))
                 _mark_reported(error)

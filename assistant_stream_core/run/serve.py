@@ -44,6 +44,7 @@ import anyio
 
 from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
+from .errors import was_logged
 from .runner import Run
 
 __all__ = [
@@ -593,7 +594,8 @@ class _Streamer:
     async def run_failed(self, exc: Exception) -> None:
         self.end = StreamEnd.RUN_ERROR
         self.error = exc
-        self.logger.error("the run raised: %s", _error_message(exc), exc_info=exc)
+        if not was_logged(exc):  # a run has logged it already
+            self.logger.error("the run raised: %s", _error_message(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
         tail: list[Chunk] = [] if self.last_was_error else [ErrorChunk(error=_error_message(exc))]
         try:

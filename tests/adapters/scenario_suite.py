@@ -28,6 +28,7 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from assistant_stream_core.message import MessageAccumulator, TextPart, ToolCallPart
 from assistant_stream_core.protocols.ag_ui import AGUIDecoder
 from assistant_stream_core.protocols.assistant_transport import AssistantTransportDecoder
 from assistant_stream_core.protocols.data_stream import DataStreamDecoder
@@ -119,6 +120,22 @@ def test_real_run_decodes_to_what_the_callback_meant(server: str, protocol: str)
         assert any(isinstance(c, UpdateStateChunk) for c in chunks)
 
 
+def test_readme_headline_snippet_reaches_the_client(server: str, protocol: str) -> None:
+    """The README's first snippet, served here, gives its tool call and its state."""
+    accumulator = MessageAccumulator(state={}, strict=True)
+    for chunk in decode(protocol, get(server, f"/{protocol}/run_readme").content):
+        accumulator.add(chunk)
+    message = accumulator.finish()
+    tools = [part for part in message.parts if isinstance(part, ToolCallPart)]
+    assert [(t.tool_name, t.args, t.result) for t in tools] == [
+        ("get_weather", {"city": "Paris"}, {"temp_c": 21})
+    ]
+    texts = [part.text for part in message.parts if isinstance(part, TextPart)]
+    assert texts == ["Checking the weather…"]
+    if protocol != "openai_chat":  # the one protocol without state
+        assert message.metadata.unstable_state == {"status": "done"}
+
+
 def test_real_run_sees_cancellation_when_the_client_leaves(
     server: str, protocol: str, probe_only: bool
 ) -> None:
@@ -146,6 +163,22 @@ def test_raising_run_sends_error_then_closes_cleanly(
     chunks = decode(protocol, response.content)
     assert ErrorChunk(error="boom") in chunks
     assert "the run raised: boom" in caplog.text
+
+
+def test_a_failed_run_is_one_log_record_with_its_traceback(
+    server: str, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    rid = new_rid()
+    with caplog.at_level(logging.DEBUG):
+        response = get(server, f"/{protocol}/run_error", rid=rid)
+        assert finished(rid).wait(2)
+        assert ErrorChunk(error="boom") in decode(protocol, response.content)
+        time.sleep(0.05)  # the serving loop logs after its last write
+    ours = [r for r in caplog.records if r.name.startswith("assistant_stream")]
+    warned = [r for r in ours if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warned] == ["run run_test failed"]
+    assert warned[0].exc_info is not None
+    assert str(warned[0].exc_info[1]) == "boom"
 
 
 def test_encoder_error_mid_stream(

@@ -8,10 +8,14 @@ so a test can check that the server stopped the run.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 import anyio
 
@@ -170,8 +174,23 @@ def real_run(name: str, rid: str) -> Run:
         finally:
             finished(rid).set()
 
+    if name == "run_readme":
+        # The README's first snippet, served as its comment says to serve it.
+        return create_run(readme_headline().run, state={}, run_id="run_test")
     callback = waiting if name == "run_waiting" else weather
     return create_run(callback, run_id="run_test")
+
+
+@cache
+def readme_headline() -> ModuleType:
+    """``examples/snippets/headline.py``, the README's first snippet, as a module."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "snippets" / "headline.py"
+    spec = importlib.util.spec_from_file_location("readme_headline", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def encoder_for(protocol: str) -> Encoder:

@@ -1,4 +1,4 @@
-"""The complete examples of the adapter pages (docs/adapters/examples) work.
+"""The complete examples of the adapter pages (examples/adapters) work.
 
 Each example app is loaded from its file and served by a real server, except
 the Django one, whose view is called the way Django's WSGI handler calls it
@@ -21,7 +21,7 @@ from assistant_stream_core.protocols.data_stream import DataStreamDecoder
 
 from . import servers
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "adapters" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "adapters"
 ANSWER = "Checking the weather… It is 21 °C in Paris."
 
 

@@ -1,14 +1,18 @@
-// Open the example chat page in headless Chromium, send a question, and record
-// how the streamed answer appears.
+// Open the example chat page in headless Chromium and record how the streamed
+// answers appear.
 //
-//   node page.mjs <base-url> <page-path>...     (one JSON array on stdout)
+//   node page.mjs <base-url> <visits-json>     (one JSON array on stdout)
 //
-// For each page path (e.g. "/?delay=0.02" or "/?fail=1") the script loads the
-// page, installs a MutationObserver, clicks Send and waits until the page says
-// the stream ended. It reports, per path, the final rendering and the order in
-// which the milestones of the answer first became visible (the index of the
-// observer callback that first saw each one), plus every length the first
-// text part had on screen (more than one: it was rendered incrementally).
+// <visits-json> is a list of {path, width?, followUp?, screenshot?}. Each path
+// carries ?q=..., so the page asks at once (no click): the script installs a
+// MutationObserver before the page's own script runs and waits until the page
+// says the stream ended. With followUp it then types that question, sends it
+// and waits again; with screenshot it saves a PNG of the whole page there.
+// It reports, per visit, the rendering of the last answer, every turn, the
+// JSON bodies the page POSTed, the order in which the milestones of the first
+// answer became visible (the index of the observer callback that first saw
+// each one), every length the first text part had on screen (more than one:
+// it was rendered incrementally), and layout measurements.
 //
 // playwright-core comes from tests/interop/node_modules (pinned there with the
 // other npm packages); Chromium is Debian's /usr/bin/chromium.
@@ -41,10 +45,12 @@ function installObserver() {
   const textLengths = [];
   let tick = 0;
   const probe = () => {
-    const parts = [...document.querySelectorAll("#answer [data-part]")];
+    const answer = document.querySelector(".turn.assistant");
+    if (!answer) return;
+    const parts = [...answer.querySelectorAll("[data-part]")];
     const texts = parts.filter((p) => p.dataset.part === "text");
-    const args = document.querySelector("#answer .tool .args");
-    const result = document.querySelector("#answer .tool .result");
+    const args = answer.querySelector(".tool .args");
+    const result = answer.querySelector(".tool .result");
     let argsComplete = false;
     try {
       argsComplete = !!args && typeof JSON.parse(args.textContent) === "object";
@@ -71,7 +77,8 @@ function installObserver() {
     if (length && textLengths[textLengths.length - 1] !== length) textLengths.push(length);
     tick += 1;
   };
-  new MutationObserver(probe).observe(document.body, {
+  // Installed before the page's scripts run, so the document is observed.
+  new MutationObserver(probe).observe(document, {
     childList: true,
     subtree: true,
     characterData: true,
@@ -80,47 +87,71 @@ function installObserver() {
   window.__timeline = { seen, textLengths, ticks: () => tick };
 }
 
-async function visit(context, url) {
+const ended = () => ["done", "failed"].includes(document.getElementById("status").textContent);
+
+async function visit(context, base, { path, width, followUp, screenshot }) {
   const page = await context.newPage();
+  if (width) await page.setViewportSize({ width, height: 800 });
   const consoleErrors = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
   });
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
-  await page.goto(url);
-  await page.evaluate(installObserver);
-  await page.click("#send");
-  await page.waitForFunction(
-    () => ["done", "failed"].includes(document.getElementById("status").textContent),
-    null,
-    { timeout: STREAM_TIMEOUT_MS },
-  );
-  const result = await page.evaluate(() => ({
-    status: document.getElementById("status").textContent,
-    parts: [...document.querySelectorAll("#answer [data-part]")].map((p) => ({
-      kind: p.dataset.part,
-      text: p.dataset.part === "tool" ? null : p.textContent,
-      toolName: p.querySelector(".tool-name")?.textContent ?? null,
-      args: p.querySelector(".args")?.textContent ?? null,
-      result: p.querySelector(".result")?.textContent ?? null,
-    })),
-    state: JSON.parse(document.getElementById("state").textContent),
-    error: document.getElementById("error").hidden
-      ? null
-      : document.getElementById("error").textContent,
-    seen: window.__timeline.seen,
-    textLengths: window.__timeline.textLengths,
-    ticks: window.__timeline.ticks(),
-  }));
+  const posted = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST") posted.push(JSON.parse(request.postData() ?? "null"));
+  });
+  await page.addInitScript(installObserver);
+  await page.goto(new URL(path, base).href);
+  const inputWidth = () => page.evaluate(() => document.getElementById("question").offsetWidth);
+  await page.waitForFunction(ended, null, { timeout: STREAM_TIMEOUT_MS });
+  const widths = [await inputWidth()];
+  if (followUp) {
+    await page.fill("#question", followUp);
+    await page.click("#send");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "streaming…");
+    widths.push(await inputWidth());
+    await page.waitForFunction(ended, null, { timeout: STREAM_TIMEOUT_MS });
+  }
+  const result = await page.evaluate(() => {
+    const turns = [...document.querySelectorAll("#conversation .turn")];
+    const answers = turns.filter((t) => t.classList.contains("assistant"));
+    const last = answers[answers.length - 1];
+    return {
+      status: document.getElementById("status").textContent,
+      turns: turns.map((t) => ({
+        role: t.classList.contains("user") ? "user" : "assistant",
+        text: t.textContent,
+      })),
+      parts: [...last.querySelectorAll("[data-part]")].map((p) => ({
+        kind: p.dataset.part,
+        text: p.dataset.part === "tool" ? null : p.textContent,
+        toolName: p.querySelector(".tool-name")?.textContent ?? null,
+        args: p.querySelector(".args")?.textContent ?? null,
+        result: p.querySelector(".result")?.textContent ?? null,
+      })),
+      state: JSON.parse(document.getElementById("state").textContent),
+      error: document.getElementById("error").hidden
+        ? null
+        : document.getElementById("error").textContent,
+      seen: window.__timeline.seen,
+      textLengths: window.__timeline.textLengths,
+      ticks: window.__timeline.ticks(),
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+    };
+  });
+  widths.push(await inputWidth());
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   await page.close();
-  return { ...result, consoleErrors };
+  return { ...result, posted, inputWidths: widths, consoleErrors };
 }
 
-const [base, ...paths] = process.argv.slice(2);
-if (!base || paths.length === 0) {
-  console.error("usage: node page.mjs <base-url> <page-path>...");
+const [base, spec] = process.argv.slice(2);
+if (!base || !spec) {
+  console.error("usage: node page.mjs <base-url> <visits-json>");
   process.exit(2);
 }
+const visits = JSON.parse(spec);
 const userDataDir = await mkdtemp(join(tmpdir(), "chromium-profile-"));
 let context;
 try {
@@ -131,7 +162,7 @@ try {
     timeout: 30_000,
   });
   const results = [];
-  for (const path of paths) results.push(await visit(context, new URL(path, base).href));
+  for (const v of visits) results.push(await visit(context, base, v));
   process.stdout.write(JSON.stringify(results));
 } finally {
   await context?.close();

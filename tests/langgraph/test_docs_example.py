@@ -4,7 +4,8 @@ The code blocks of ``docs/guides/langgraph.rst`` are executed as written,
 except that ``langchain_openai.ChatOpenAI`` (a network model) is replaced by
 the scripted model; the app is served by uvicorn on 127.0.0.1, the Data Stream
 endpoint is read over HTTP and decoded, and the guide's ``openai`` SDK snippet
-runs against the OpenAI endpoint.
+runs against the OpenAI endpoint. The last block (upstream's state helpers)
+runs on the guide's graph, with ``messages`` supplied.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def guide_app(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_every_block_is_valid_python() -> None:
     blocks = code_blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 4  # each is run by a test below
     for block in blocks:
         compile(block, str(GUIDE), "exec")
 
@@ -91,3 +92,33 @@ def test_guide_app_serves_assistant_ui_and_the_openai_sdk(
         openai_snippet = code_blocks()[2].replace("http://127.0.0.1:8000", url)
         exec(compile(openai_snippet, str(GUIDE), "exec"), {"__name__": "snippet"})
     assert capsys.readouterr().out == "Checking the weather.It is 21°C in Paris."
+
+
+def test_state_helpers_block_streams_the_graph_into_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last block: ``append_langgraph_event`` folds the agent's events into state."""
+    import anyio
+
+    from assistant_stream_core.run import create_run
+
+    fake = types.ModuleType("langchain_openai")
+    fake.ChatOpenAI = scripted_chat_openai  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "langchain_openai", fake)
+    blocks = code_blocks()
+    # The block's free names: the guide's graph, and the conversation so far.
+    namespace: dict[str, Any] = {"__name__": "guide", "messages": [("user", "Weather in Paris?")]}
+    exec(compile(blocks[0] + blocks[3], str(GUIDE), "exec"), namespace)
+
+    chunks: list[Any] = []
+
+    async def collect() -> None:
+        async for chunk in create_run(namespace["run"]):
+            chunks.append(chunk)
+
+    anyio.run(collect)
+    accumulator = MessageAccumulator()
+    accumulator.add_many(chunks)
+    state = accumulator.finish().metadata.unstable_state
+    contents = [message.get("content") for message in state["messages"]]
+    assert contents[0] == "Checking the weather."
+    assert contents[-1] == "It is 21°C in Paris."
+    assert any(message.get("type") == "tool" for message in state["messages"])

@@ -356,9 +356,10 @@ def test_protocol_attributes() -> None:
     assert encoder.keepalive.startswith(b":")
 
 
-def test_dropped_kinds_warn_once_per_stream(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="assistant_stream_core.protocols.openai_chat"):
+def test_dropped_kinds_noted_once_per_stream_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="assistant_stream_core.protocols.openai_chat"):
         encode([DataChunk(1), DataChunk(2), UpdateStateChunk([]), DataChunk(3)])
+    assert {r.levelno for r in caplog.records} == {logging.DEBUG}
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
     assert "'data'" in messages[0]

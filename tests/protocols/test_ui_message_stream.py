@@ -278,12 +278,10 @@ def test_options() -> None:
     assert generated.message_id != UIMessageStreamEncoder().message_id
 
 
-def test_state_drop_warns_once(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(
-        logging.WARNING, logger="assistant_stream_core.protocols.ui_message_stream"
-    ):
+def test_state_drop_is_noted_once_per_stream_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="assistant_stream_core.protocols.ui_message_stream"):
         encode([UpdateStateChunk([]), UpdateStateChunk([])], state="drop")
-    assert len(caplog.records) == 1
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
 
 
 def test_protocol_attributes() -> None:

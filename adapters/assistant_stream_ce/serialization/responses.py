@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
+from assistant_stream_core.run.errors import was_logged
 from assistant_stream_core.run.serve import DEFAULT_SEND_TIMEOUT, LOGGER_NAME, aclose_source
 
 from .assistant_transport import AssistantTransportEncoder
@@ -167,8 +168,9 @@ class AssistantStreamResponse(_StarletteResponse):
                         data = piece.encode() if isinstance(piece, str) else bytes(piece)
                         if data:
                             await pieces_in.send(data)
-                except Exception:
-                    _logger.exception("the run or its encoder raised; ending the response")
+                except Exception as exc:
+                    if not was_logged(exc):  # a failed run has logged itself
+                        _logger.exception("the run or its encoder raised; ending the response")
 
         async def watch_disconnect() -> None:
             nonlocal client_gone

@@ -1,0 +1,187 @@
+"""Every code block of the README and the docs runs as written.
+
+A Python block in README.md is the text of a file under ``examples/snippets``;
+a Python block in ``docs/`` is a Sphinx ``testcode``/``doctest`` (run by
+``tests/test_docs.py``) or a ``literalinclude`` of a file under ``examples/``.
+This module checks that rule and runs the files the way the text says to: as
+a script, or under the server command the page gives, fetched over HTTP. The
+README's first snippet is also served through every framework and protocol by
+the adapters' scenario suite (``run_readme``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant_stream_core.chunks import Chunk, TextDeltaChunk
+from assistant_stream_core.protocols.assistant_transport import AssistantTransportDecoder
+from assistant_stream_core.protocols.base import Decoder
+from assistant_stream_core.protocols.data_stream import DataStreamDecoder
+
+ROOT = Path(__file__).resolve().parent.parent
+SNIPPETS = ROOT / "examples" / "snippets"
+ADAPTER_EXAMPLES = ROOT / "examples" / "adapters"
+README_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
+#: Pages whose plain code blocks a dedicated test executes.
+EXECUTED_ELSEWHERE = {"guides/langgraph.rst": "tests/langgraph/test_docs_example.py"}
+
+
+def doc_pages() -> Iterator[tuple[str, str]]:
+    for page in sorted((ROOT / "docs").rglob("*.rst")):
+        yield page.relative_to(ROOT / "docs").as_posix(), page.read_text(encoding="utf-8")
+
+
+def test_every_readme_python_block_is_a_snippet_file() -> None:
+    files = {path.read_text(encoding="utf-8"): path.name for path in SNIPPETS.glob("*.py")}
+    blocks = README_BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert block in files, f"README block is not a file in examples/snippets:\n{block}"
+
+
+def test_every_docs_python_block_is_run() -> None:
+    for name, text in doc_pages():
+        if name in EXECUTED_ELSEWHERE:
+            continue
+        assert ".. code-block:: python" not in text, (
+            f"docs/{name}: make the block a testcode, or literalinclude a file under examples/"
+        )
+        for target in re.findall(r"^\.\. literalinclude:: (\S+)", text, re.M):
+            path = (ROOT / "docs" / name).parent.joinpath(target).resolve()
+            assert path.is_relative_to(ROOT / "examples"), f"docs/{name} includes {target}"
+            assert path.is_file(), f"docs/{name} includes the missing file {target}"
+
+
+def test_every_extra_the_text_names_exists() -> None:
+    extras = set(importlib.metadata.metadata("assistant-stream-ce").get_all("Provides-Extra") or [])
+    texts = [(ROOT / "README.md").read_text(encoding="utf-8")] + [t for _, t in doc_pages()]
+    named = {
+        extra
+        for text in texts
+        for group in re.findall(r"assistant-stream-ce\[([a-z,]+)\]", text)
+        for extra in group.split(",")
+    }
+    assert named
+    assert named <= extras, f"named but not in pyproject.toml: {sorted(named - extras)}"
+
+
+def test_readme_headline_runs_as_a_file() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SNIPPETS / "headline.py")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0] == "TextDeltaChunk(text_delta='Checking the weather…', parent_id=None)"
+    assert any(line.startswith("ToolCallBeginChunk(") and "get_weather" in line for line in lines)
+    assert "{'temp_c': 21}" in result.stdout
+    assert (
+        lines[-1] == "UpdateStateChunk(operations=[SetOperation(path=('status',), value='done')])"
+    )
+    assert result.stderr == ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(command: list[str], cwd: Path, port: int) -> Iterator[str]:
+    """Run a documented server command in ``cwd``; yield its URL once it answers."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"{command} did not listen on {port}"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def decoded_text(decoder: Decoder, body: bytes) -> str:
+    chunks: list[Chunk] = decoder.feed(body) + decoder.finish()
+    return "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+
+
+@pytest.mark.parametrize(
+    ("snippet", "route", "decoder", "text"),
+    [
+        ("fastapi_chat.py", "/chat", DataStreamDecoder, "Hello from FastAPI!"),
+        ("fastapi_sse.py", "/chat-sse", AssistantTransportDecoder, "Streaming over SSE..."),
+    ],
+)
+def test_fastapi_snippet_saved_as_app_py_under_uvicorn(
+    tmp_path: Path, snippet: str, route: str, decoder: type[Decoder], text: str
+) -> None:
+    """The README's and getting-started's steps: save as app.py, ``uvicorn app:app``."""
+    shutil.copy(SNIPPETS / snippet, tmp_path / "app.py")
+    port = free_port()
+    command = ["uvicorn", "app:app", "--port", str(port)]
+    with served(command, tmp_path, port) as url:
+        response = httpx.get(url + route, timeout=10)
+    assert response.status_code == 200
+    assert decoded_text(decoder(), response.content) == text
+
+
+ANSWER = "Checking the weather… It is 21 °C in Paris."
+
+
+@pytest.mark.parametrize(
+    ("example", "documented", "bind"),
+    [
+        ("flask_app.py", "flask --app flask_app run", "--port {port}"),
+        ("flask_app.py", "gunicorn -k gthread --threads 8 flask_app:app", "-b 127.0.0.1:{port}"),
+        ("django_project.py", "uvicorn django_project:application", "--port {port}"),
+        (
+            "django_project.py",
+            "gunicorn -k gthread --threads 8 django_project:wsgi_application",
+            "-b 127.0.0.1:{port}",
+        ),
+    ],
+    ids=["flask-run", "flask-gunicorn", "django-uvicorn", "django-gunicorn"],
+)
+def test_adapter_examples_deployment_commands(example: str, documented: str, bind: str) -> None:
+    """The commands in the adapter examples' docstrings serve them as written."""
+    assert f"``{documented}``" in (ADAPTER_EXAMPLES / example).read_text(encoding="utf-8")
+    port = free_port()
+    argv = documented.split() + bind.format(port=port).split()
+    with served(argv, ADAPTER_EXAMPLES, port) as url:
+        response = httpx.post(url + "/chat", timeout=10)
+    assert response.status_code == 200
+    assert decoded_text(DataStreamDecoder(), response.content) == ANSWER
