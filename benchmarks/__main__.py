@@ -78,8 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite in ("all", "paced"):
         missing = http.available()
         if missing is None:
-            # 1,000 streams per round: two rounds show the spread.
-            paced.run(repeat=min(args.repeat, 2))
+            # 1,000 streams per round: two rounds show the spread. --quick
+            # shrinks the workloads to a smoke run.
+            paced.run(
+                repeat=min(repeat, 2),
+                paced=paced.PacedWorkload(100, 30, hold=2.0) if args.quick else None,
+                slow=paced.SlowWorkload(4 * 2**20) if args.quick else None,
+            )
         elif args.suite == "paced":
             parser.error(f"the paced benchmark needs its servers: {missing}")
         else:
