@@ -12,6 +12,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web import ContentCoding
 from multidict import CIMultiDict
 
+from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -22,6 +23,7 @@ from assistant_stream_core.run.serve import (
     StreamResult,
     accepted_coding,
     make_encoder,
+    reset_on_close,
     response_headers,
     stream_encoded,
 )
@@ -62,6 +64,9 @@ class AssistantStreamResponse(web.StreamResponse):
     :param compress: compress the body (gzip or deflate, as the request's
         ``Accept-Encoding`` allows), flushed after every write; the same as
         calling :meth:`enable_compression`.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises (default: the exception's text; see
+        :mod:`assistant_stream_core.run.error_messages`).
 
     Compression: aiohttp's own compressor (``enable_compression()`` on a
     plain ``StreamResponse``) holds writes back until its buffer fills. This
@@ -87,6 +92,7 @@ class AssistantStreamResponse(web.StreamResponse):
         expose_headers: bool = False,
         disconnect_poll_interval: float = DEFAULT_DISCONNECT_POLL_INTERVAL,
         compress: bool = False,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
@@ -98,6 +104,8 @@ class AssistantStreamResponse(web.StreamResponse):
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
         self.disconnect_poll_interval = disconnect_poll_interval
+        check_policy(error_message)
+        self.error_message = error_message
         self.result: StreamResult | None = None
         self._streaming_started = False
         # ``None``: no compression; otherwise the forced coding, or "" to
@@ -175,12 +183,19 @@ class AssistantStreamResponse(web.StreamResponse):
             disconnected=disconnected,
             keepalive_interval=self.keepalive_interval,
             send_timeout=self.send_timeout,
+            error_message=self.error_message,
         )
         if self.result.client_gone:
-            # A client that stopped reading would block write_eof forever.
+            # A client that stopped reading would block write_eof forever, and
+            # transport.close() waits to flush to it (then the kernel does):
+            # a reset drops the unsent bytes and releases the socket now.
             self.force_close()
-            if request.transport is not None:
-                request.transport.close()
+            transport = request.transport
+            if transport is not None:
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    reset_on_close(sock)
+                transport.abort()
         else:
             with contextlib.suppress(ConnectionError):
                 await self.write_eof(compressor.finish() if compressor is not None else b"")
@@ -198,6 +213,7 @@ async def stream_response(
     send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
     expose_headers: bool = False,
     compress: bool = False,
+    error_message: ErrorMessage | None = None,
 ) -> web.StreamResponse:
     """Stream ``source`` to the client of ``request``; return the sent response.
 
@@ -212,6 +228,7 @@ async def stream_response(
         send_timeout=send_timeout,
         expose_headers=expose_headers,
         compress=compress,
+        error_message=error_message,
     )
     await response.prepare(request)
     return response

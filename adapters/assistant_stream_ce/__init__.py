@@ -22,6 +22,8 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from assistant_stream_core.run.error_messages import INTERNAL_ERROR_MESSAGE, internal_error
+
 from .create_run import RunController, create_run
 
 if TYPE_CHECKING:
@@ -33,7 +35,13 @@ if TYPE_CHECKING:
 
 _LANGGRAPH_NAMES = ("append_langgraph_event", "get_tool_call_subgraph_state")
 
-__all__ = ["AssistantStreamResponse", "RunController", "create_run"]
+__all__ = [
+    "INTERNAL_ERROR_MESSAGE",
+    "AssistantStreamResponse",
+    "RunController",
+    "create_run",
+    "internal_error",
+]
 
 
 def _installed(name: str) -> bool:

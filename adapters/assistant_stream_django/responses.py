@@ -13,6 +13,7 @@ from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
 
 from assistant_stream_core.run.blocking import BlockingStream, client_socket, shut_down
+from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -81,6 +82,9 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         treated as gone (``None``: wait forever).
     :param expose_headers: add ``Access-Control-Expose-Headers`` listing the
         protocol headers, for browser clients on another origin.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises (default: the exception's text; see
+        :mod:`assistant_stream_core.run.error_messages`).
 
     Django asks for ``aiter(response)`` under ASGI and ``iter(response)``
     under WSGI; each gets its own kind of iterator. Middleware that wraps
@@ -119,6 +123,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
@@ -130,6 +135,8 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         self.source = source
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
+        check_policy(error_message)
+        self.error_message = error_message
         #: How the stream ended, once it has.
         self.result: StreamResult | None = None
         self._blocking: BlockingStream | None = None
@@ -192,6 +199,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
                 keepalive_interval=self.keepalive_interval,
                 send_timeout=self.send_timeout,
                 on_send_timeout=self._unblock_server(),
+                error_message=self.error_message,
             )
         return self._blocking
 
@@ -232,6 +240,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
                     disconnected=closing.wait,
                     keepalive_interval=self.keepalive_interval,
                     send_timeout=self.send_timeout,
+                    error_message=self.error_message,
                 )
             finally:
                 handoff.close()

@@ -9,6 +9,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -46,6 +47,9 @@ class AssistantStreamResponse(Response):
         protocol headers, so a browser client on another origin can read them
         (or list them in ``CORSMiddleware(expose_headers=...)``).
     :param background: a task run after the response, as in Starlette.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises (default: the exception's text; see
+        :mod:`assistant_stream_core.run.error_messages`).
 
     After the response has been sent, :attr:`result` says how the stream ended.
     """
@@ -64,6 +68,7 @@ class AssistantStreamResponse(Response):
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
         background: BackgroundTask | None = None,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
@@ -75,6 +80,8 @@ class AssistantStreamResponse(Response):
         self.background = background
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
+        check_policy(error_message)
+        self.error_message = error_message
         self.result: StreamResult | None = None
         # Starlette's ``headers`` property is a view over ``raw_headers``.
         self.raw_headers = [
@@ -112,6 +119,7 @@ class AssistantStreamResponse(Response):
             disconnected=disconnected,
             keepalive_interval=self.keepalive_interval,
             send_timeout=self.send_timeout,
+            error_message=self.error_message,
         )
         if not self.result.client_gone:
             try:

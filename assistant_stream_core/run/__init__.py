@@ -15,12 +15,15 @@ from .controller import (
     generate_openai_style_tool_call_id,
     stream_text,
 )
+from .error_messages import INTERNAL_ERROR_MESSAGE, ErrorMessage, exception_text, internal_error
 from .errors import RunClosedError
 from .runner import DEFAULT_HIGH_WATER_MARK, Run, RunCallback, create_run
 from .state_proxy import StateProxy
 
 __all__ = [
     "DEFAULT_HIGH_WATER_MARK",
+    "INTERNAL_ERROR_MESSAGE",
+    "ErrorMessage",
     "ReadOnlyCancellationSignal",
     "Run",
     "RunCallback",
@@ -29,6 +32,8 @@ __all__ = [
     "StateProxy",
     "ToolCallController",
     "create_run",
+    "exception_text",
     "generate_openai_style_tool_call_id",
+    "internal_error",
     "stream_text",
 ]

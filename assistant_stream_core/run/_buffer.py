@@ -404,16 +404,34 @@ class ChunkBuffer:
     async def drain(self) -> None:
         """Wait until the consumer has taken the buffer below the high-water mark."""
         with self._lock:
-            if self._size < self._high_water_mark or self._status != _OPEN:
+            if self._status != _OPEN:
+                event = None
+            elif self._size < self._high_water_mark:
+                # The fast path: no task switch while the consumer keeps up.
                 event = None
             else:
                 event = self._drain_event
                 if event is None:
                     self._drain_event = event = anyio.Event()
-        if event is None:
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        else:
+        if event is not None:
             await event.wait()
+        elif self._status != _OPEN:
+            await self.checkpoint()
+        else:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+
+    async def checkpoint(self) -> None:
+        """Yield to the event loop once the consumer has left.
+
+        After a stop, the run's cancellation is a timer on the event loop
+        (the end of the grace period). A callback that loops on
+        ``append_text`` + ``await drain()`` must let the loop run, or the
+        timer never fires: ``checkpoint_if_cancelled`` only looks at a
+        cancellation already delivered, so it would spin forever and starve
+        every other task of the loop.
+        """
+        if self._status != _OPEN:
+            await anyio.lowlevel.checkpoint()
 
     def pending_count(self) -> int:
         """How many chunks a take would return now (for tests and metrics)."""

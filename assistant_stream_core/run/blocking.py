@@ -44,6 +44,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .error_messages import ErrorMessage, check_policy
 from .serve import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_KEEPALIVE_INTERVAL,
@@ -54,6 +55,7 @@ from .serve import (
     StreamEnd,
     StreamResult,
     make_encoder,
+    reset_on_close,
     response_headers,
     stream_encoded,
 )
@@ -92,6 +94,9 @@ class BlockingStream(Iterator[bytes]):
         consumer took no buffer for ``send_timeout`` seconds, after the run
         was stopped: a hook to unblock a server stuck writing to a client that
         stopped reading, for example by shutting its socket down.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises (default: the exception's text; see
+        :mod:`assistant_stream_core.run.error_messages`).
 
     Use it once; close it (or exhaust it). It is also a context manager.
     """
@@ -106,12 +111,15 @@ class BlockingStream(Iterator[bytes]):
         backend: str = "asyncio",
         buffer_size: int = 16,
         on_send_timeout: Callable[[], object] | None = None,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         self.encoder = make_encoder(encoder)
         #: Called when the consumer is treated as gone (see the parameter).
         self.on_send_timeout = on_send_timeout
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
+        check_policy(error_message)
+        self.error_message = error_message
         #: How the stream ended, once it has.
         self.result: StreamResult | None = None
         self._source = source
@@ -193,6 +201,7 @@ class BlockingStream(Iterator[bytes]):
                 disconnected=self._closing.wait,
                 keepalive_interval=self.keepalive_interval,
                 send_timeout=self.send_timeout,
+                error_message=self.error_message,
             )
         if self.result.end is StreamEnd.SEND_TIMEOUT and self.on_send_timeout is not None:
             try:
@@ -253,7 +262,13 @@ def client_socket(environ: Mapping[str, Any]) -> socket.socket | None:
 
 
 def shut_down(sock: socket.socket) -> None:
-    """Shut ``sock`` down both ways: a write blocked on it fails at once."""
+    """Shut ``sock`` down both ways: a write blocked on it fails at once.
+
+    The server closes the socket after its failed write; that close then
+    resets the connection (see :func:`~.serve.reset_on_close`) instead of
+    leaving the kernel to deliver bytes the client will never read.
+    """
+    reset_on_close(sock)
     with contextlib.suppress(OSError):  # already closed or reset
         sock.shutdown(socket.SHUT_RDWR)
 
@@ -287,6 +302,7 @@ class WSGIStreamResponse:
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
         backend: str = "asyncio",
+        error_message: ErrorMessage | None = None,
     ) -> None:
         self.stream = BlockingStream(
             source,
@@ -294,6 +310,7 @@ class WSGIStreamResponse:
             keepalive_interval=keepalive_interval,
             send_timeout=send_timeout,
             backend=backend,
+            error_message=error_message,
         )
         self.status = status
         self.headers = response_headers(self.stream.encoder, headers, expose_headers=expose_headers)

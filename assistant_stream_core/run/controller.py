@@ -366,6 +366,9 @@ class RunController:
             _require_str(tool_call_id, "tool_call_id")
         core = self._core
         core.buffer.check_open()
+        # A real checkpoint once the run is stopped, as in drain(): a loop of
+        # add_tool_call calls must not keep the grace period's timer from firing.
+        await core.buffer.checkpoint()
         core.register_tool_call(tool_call_id)
         tool = ToolCallController(core, tool_name, tool_call_id)
         with core.lock:
@@ -512,8 +515,11 @@ class RunController:
 
         The buffer's size is the length in characters of pending text,
         reasoning and argument deltas plus 64 per other pending chunk or state
-        operation. Returns at once when the buffer is below the mark, or when
-        the run has been cancelled. Call it from the event loop's thread.
+        operation. Returns at once when the buffer is below the mark. Once the
+        run is stopped (the client left) it always yields to the event loop,
+        so the cancellation at the end of the grace period reaches a callback
+        that loops on ``append_text`` + ``drain()`` without checking
+        :attr:`is_cancelled`. Call it from the event loop's thread.
         """
         await self._core.buffer.drain()
 

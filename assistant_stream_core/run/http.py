@@ -11,12 +11,15 @@ fill). The serving loop itself is :mod:`assistant_stream_core.run.serve`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import secrets
+import socket
 import string
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ..protocols.base import Encoder
 
@@ -26,6 +29,7 @@ __all__ = [
     "FlushingCompressor",
     "accepted_coding",
     "make_encoder",
+    "reset_on_close",
     "response_headers",
 ]
 
@@ -115,6 +119,20 @@ def response_headers(
                 ", ".join(exposed),
             )
     return list(merged.values())
+
+
+def reset_on_close(sock: Any) -> None:
+    """Make closing ``sock`` reset the connection and drop its unsent bytes.
+
+    For a client that stopped reading: a plain close leaves the kernel
+    trying to deliver what is queued (the connection lingers in
+    ``FIN_WAIT1``, its buffers held); with a zero linger time the close sends
+    a reset and frees it at once. ``sock`` is a :class:`socket.socket` or
+    asyncio's wrapper of one (``transport.get_extra_info("socket")``).
+    """
+    # OSError: the socket is already closed or reset.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 #: Content codings :class:`FlushingCompressor` can write, in order of preference,

@@ -3,10 +3,10 @@
 Structure::
 
     producer (one task)                  shielded scope: cancelled only by a stop
-      cancel scope                       its deadline is the end of the grace period
-        inner task group
-          callback(controller)           in the producer's own task
-          readers of add_stream(...)     child tasks
+      inner task group, whose scope      its deadline is the end of the grace period
+        callback(controller)             awaited by the producer (on asyncio in a
+                                         task of its own, cancelled by hand)
+        readers of add_stream(...)       child tasks
         close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
@@ -37,11 +37,13 @@ the producer:
 * ``aclose()`` in the plain shape waits *cancellably*: cancelling the closing
   task ends its wait at once. The producer is not abandoned — its scope stays
   cancelled, so it keeps being cancelled at every checkpoint until the
-  callback ends, and its ``finally:`` blocks run. Only a callback that
-  swallows cancellation forever outlives its run (it would under any design).
+  callback ends, and its ``finally:`` blocks run. A callback that swallows
+  its cancellation is closed after ``close_timeout`` on asyncio
+  (:meth:`_Producer._call_callback_in_task`); on trio it outlives its run.
 * a consumer cancelled inside ``__anext__`` (plain shape) closes the run, as
   an exception thrown into upstream's generator does, and waits shielded, so
-  the callback has ended when the cancellation propagates. To time out one
+  the callback has ended when the cancellation propagates (at most
+  ``grace_period + close_timeout`` and a margin). To time out one
   ``anext`` and keep reading, use the ``async with`` shape.
 * the ``async with`` block waits shielded, like any task group.
 
@@ -55,7 +57,8 @@ kept but never read runs until its callback blocks in
 :meth:`RunController.drain` (the buffer is full) or ends.
 
 When the callback (or a merged stream) raises ``e``, open tool calls are
-closed, ``ErrorChunk(error=str(e))`` is the last chunk, and the iterator
+closed, ``ErrorChunk(error=str(e))`` is the last chunk (or the text the run's
+``error_message`` policy gives, see :mod:`.error_messages`), and the iterator
 re-raises ``e`` after yielding it (DESIGN.md decision 3). A
 ``BaseException`` that is not a cancellation (``KeyboardInterrupt``, ...)
 ends the stream and is raised by the iterator (plain shape) or by the
@@ -81,14 +84,27 @@ from ..chunks import Chunk, ErrorChunk
 from ._buffer import ChunkBuffer
 from ._ids import random_id
 from .controller import RunController, _RunCore
+from .error_messages import ErrorMessage, check_policy, render_error
 from .errors import mark_logged
 
-__all__ = ["DEFAULT_HIGH_WATER_MARK", "Run", "RunCallback", "create_run"]
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_HIGH_WATER_MARK",
+    "RECANCEL_INTERVAL",
+    "Run",
+    "RunCallback",
+    "create_run",
+]
 
 logger = logging.getLogger("assistant_stream_core.run")
 
 #: Default high-water mark for :meth:`RunController.drain` (see there for the unit).
 DEFAULT_HIGH_WATER_MARK = 64 * 1024
+#: Default seconds a stopped run waits, after the grace period, for a callback
+#: that ignores its cancellation before abandoning it.
+DEFAULT_CLOSE_TIMEOUT = 5.0
+#: Seconds between two cancellations of a callback that swallowed one (asyncio).
+RECANCEL_INTERVAL = 0.25
 
 RunCallback = Callable[[RunController], Awaitable[Any]]
 """The run function: ``async def run(controller): ...``."""
@@ -104,6 +120,16 @@ _REPORTED = "_assistant_stream_error_reported"
 _DETACHED: set[asyncio.Task[None]] = set()
 
 
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # cancelled with its waiter
+        future.set_result(None)
+
+
 def _mark_reported(exc: BaseException) -> None:
     # AttributeError: only for exceptions without a __dict__ (rare).
     with contextlib.suppress(AttributeError):
@@ -113,9 +139,10 @@ def _mark_reported(exc: BaseException) -> None:
 class _Loop:
     """The few native calls the detached shape needs, for the running loop."""
 
-    __slots__ = ("call_soon", "clock", "spawn")
+    __slots__ = ("call_soon", "clock", "native", "spawn")
 
     def __init__(self, native_token: object) -> None:
+        self.native = native_token
         self.call_soon: Callable[..., object]
         self.clock: Callable[[], float]
         self.spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
@@ -150,8 +177,10 @@ class _Producer:
     __slots__ = (
         "_done",
         "callback",
+        "close_timeout",
         "controller",
         "core",
+        "error_message",
         "fatal",
         "finished",
         "group",
@@ -161,10 +190,19 @@ class _Producer:
     )
 
     def __init__(
-        self, callback: RunCallback, controller: RunController, core: _RunCore, *, shield: bool
+        self,
+        callback: RunCallback,
+        controller: RunController,
+        core: _RunCore,
+        *,
+        shield: bool,
+        error_message: ErrorMessage | None,
+        close_timeout: float,
     ) -> None:
         core.bind()
         self.callback = callback
+        self.error_message = error_message
+        self.close_timeout = close_timeout
         self.controller = controller
         self.core = core
         self.finished = False
@@ -212,13 +250,10 @@ class _Producer:
             with self.outer or contextlib.nullcontext():
                 async with self.group as inner:
                     core.task_group = inner
-                    # In this task, not a child: one task less per run, and
-                    # one frame less per token. The group only hosts the
-                    # readers of add_stream().
-                    try:
-                        await self.callback(self.controller)
-                    except Exception as exc:
-                        core.fail(exc)
+                    # Awaited here, not started as a child of the group: one
+                    # task less per run. The group only hosts the readers of
+                    # add_stream().
+                    await self._call_callback()
             core.task_group = None
             self._finish()
         finally:
@@ -243,6 +278,86 @@ class _Producer:
             self._done = anyio.Event()
         await self._done.wait()
 
+    async def _call_callback(self) -> None:
+        if isinstance(self.loop.native, asyncio.AbstractEventLoop):
+            await self._call_callback_in_task()
+        else:
+            # trio: cancellation is level-triggered by design, so a callback
+            # that swallows Cancelled in a loop spins until it returns; the
+            # consumer stops waiting for it after the close timeout (see Run).
+            await self._call_callback_here()
+
+    async def _call_callback_here(self) -> None:
+        try:
+            await self.callback(self.controller)
+        except Exception as exc:
+            self.core.fail(exc)
+
+    async def _call_callback_in_task(self) -> None:
+        """Run the callback in a task of its own, cancelled by hand (asyncio).
+
+        A cancel scope cancels every task inside it again, at each turn of
+        the event loop, until the task ends: a callback that swallows
+        ``CancelledError`` in a loop would keep the loop busy forever. Here
+        the callback's task is outside any scope: it gets a
+        ``CancelledError`` when the grace period ends and again every
+        :data:`RECANCEL_INTERVAL` seconds until the close timeout; then its
+        coroutine is closed (:meth:`_close_stubborn`).
+        """
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._call_callback_here())
+        _DETACHED.add(task)
+        task.add_done_callback(_DETACHED.discard)
+        # A bare future while all is well (an anyio.Event costs more, for
+        # every run); the event only on the way out.
+        ended: asyncio.Future[None] = loop.create_future()
+        task.add_done_callback(lambda _: _resolve(ended))
+        try:
+            await ended
+        except anyio.get_cancelled_exc_class():
+            done = anyio.Event()
+            if task.done():
+                done.set()
+            else:
+                task.add_done_callback(lambda _: done.set())
+            with anyio.move_on_after(self.close_timeout, shield=True):
+                while not task.done():
+                    task.cancel()
+                    with anyio.move_on_after(RECANCEL_INTERVAL):
+                        await done.wait()
+            if not task.done():
+                self._close_stubborn(task)
+            raise
+        if not task.cancelled():
+            task.result()  # a BaseException that is not a cancellation goes on
+
+    def _close_stubborn(self, task: asyncio.Task[None]) -> None:
+        """End a callback that ignored cancellation for the whole close timeout.
+
+        ``coroutine.close()`` raises ``GeneratorExit`` where the callback
+        waits, which ``except CancelledError`` does not catch: its
+        ``finally:`` blocks run (they cannot await) and the coroutine ends.
+        Without this the task would live on, and an event loop that cancels
+        every task at shutdown (``aiohttp.web.run_app``, ``asyncio.run``)
+        would wait for it forever. Work the callback handed to a thread
+        goes on in that thread.
+        """
+        logger.warning(
+            "run %s: the callback ignored cancellation for %.1f s; closing its coroutine",
+            self.core.run_id,
+            self.close_timeout,
+        )
+        try:
+            task.get_coro().close()
+        except RuntimeError:
+            # It awaited in a finally: block. Left to the task (and logged).
+            logger.exception("run %s: the callback would not close", self.core.run_id)
+            return
+        # The task ends at its next step, stepping a closed coroutine; what
+        # it ends with says nothing more (retrieved, so asyncio is quiet).
+        task.add_done_callback(_retrieve)
+        task.cancel()
+
     def _finish(self) -> None:
         core = self.core
         buffer = core.buffer
@@ -255,7 +370,9 @@ class _Producer:
                 logger.error("run %s failed", core.run_id, exc_info=error)
             mark_logged(error)
             if not getattr(error, _REPORTED, False):
-                buffer.add(ErrorChunk(error=str(error)))
+                # Upstream's contract is str(e), even when empty.
+                text = render_error(self.error_message, error, logger, default=str)
+                buffer.add(ErrorChunk(error=text))
                 _mark_reported(error)
         buffer.finish()
 
@@ -308,6 +425,7 @@ class Run:
     __slots__ = (
         "_accumulator",
         "_callback",
+        "_close_timeout",
         "_closed",
         "_core",
         "_grace_period",
@@ -321,6 +439,7 @@ class Run:
         "_stopped",
         "_task_group",
         "controller",
+        "error_message",
     )
 
     def __init__(
@@ -334,6 +453,8 @@ class Run:
         on_complete: _Hook | None = None,
         on_error: _Hook | None = None,
         on_cancel: _Hook | None = None,
+        error_message: ErrorMessage | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._producer: _Producer | None = None  # first: __del__ reads it
         if not callable(callback):
@@ -344,6 +465,8 @@ class Run:
             raise TypeError(f"run_id must be a str, got {type(run_id).__name__}")
         if not isinstance(grace_period, (int, float)) or grace_period < 0:
             raise ValueError(f"grace_period must be a number >= 0, got {grace_period!r}")
+        if not isinstance(close_timeout, (int, float)) or close_timeout < 0:
+            raise ValueError(f"close_timeout must be a number >= 0, got {close_timeout!r}")
         if not isinstance(high_water_mark, int) or high_water_mark <= 0:
             raise ValueError(f"high_water_mark must be an int > 0, got {high_water_mark!r}")
         for name, hook in (
@@ -353,14 +476,20 @@ class Run:
         ):
             if hook is not None and not callable(hook):
                 raise TypeError(f"{name} must be callable, got {type(hook).__name__}")
+        check_policy(error_message)
         self._callback = callback
         self._core = _RunCore(ChunkBuffer(high_water_mark), state, run_id)
         #: The run's controller (what the callback receives).
         self.controller = RunController(self._core)
         self._grace_period = float(grace_period)
+        self._close_timeout = float(close_timeout)
         self._on_complete = on_complete
         self._on_error = on_error
         self._on_cancel = on_cancel
+        #: The error-message policy (see :mod:`.error_messages`); ``None``
+        #: sends the exception's text. A response streaming this run sets its
+        #: own policy here if the run has none, before the run starts.
+        self.error_message = error_message
         self._pending: list[Chunk] = []
         self._index = 0
         self._closed = False
@@ -441,8 +570,9 @@ class Run:
                 # The consumer was cancelled (or interrupted) while waiting:
                 # like an exception thrown into upstream's generator, that
                 # closes the run; shielded, so the callback has ended when the
-                # cancellation goes on.
-                with anyio.CancelScope(shield=True):
+                # cancellation goes on — unless it ignores its cancellation:
+                # then the wait ends with the close timeout.
+                with anyio.move_on_after(self._stop_limit(), shield=True):
                     await self._stop_and_wait(producer)
             raise
         if self._stopped:
@@ -484,13 +614,18 @@ class Run:
                 self._stopped = True
                 producer.stop(self._grace_period)
                 # Shielded: the callback was cancelled and is finishing; wait for it.
-                with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(self._stop_limit(), shield=True):
                     await producer.wait_done()
             return
         if self._stopped:
             await producer.wait_done()
             return
         await self._stop_and_wait(producer)
+
+    def _stop_limit(self) -> float:
+        # The grace period, the close timeout, and a margin for the producer
+        # to finish after it has abandoned the callback.
+        return self._grace_period + self._close_timeout + 1.0
 
     async def _stop_and_wait(self, producer: _Producer) -> None:
         self._stopped = True
@@ -542,7 +677,12 @@ class Run:
 
     def _start(self, *, scoped: bool) -> _Producer:
         self._producer = producer = _Producer(
-            self._callback, self.controller, self._core, shield=scoped
+            self._callback,
+            self.controller,
+            self._core,
+            shield=scoped,
+            error_message=self.error_message,
+            close_timeout=self._close_timeout,
         )
         self._accumulator = self._make_accumulator()
         return producer
@@ -598,6 +738,8 @@ def create_run(
     on_complete: _Hook | None = None,
     on_error: _Hook | None = None,
     on_cancel: _Hook | None = None,
+    error_message: ErrorMessage | None = None,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
 ) -> Run:
     """Turn ``callback`` into a :class:`Run`: an async iterator of chunks.
 
@@ -617,6 +759,17 @@ def create_run(
         of a run whose callback raised ``exc``.
     :param on_cancel: ``on_cancel(run_id, message)``, when the consumer left
         before the end.
+    :param error_message: ``error_message(exc) -> str``, the text of the
+        error chunk when the callback raises ``exc``; ``None`` (the default)
+        sends ``str(exc)``, as upstream does.
+        :func:`~assistant_stream_core.run.internal_error` sends a fixed
+        sentence instead. The exception is logged either way.
+    :param close_timeout: seconds a stopped run waits, after the grace period,
+        for a callback that ignores its cancellation (catches
+        ``CancelledError`` and goes on). On asyncio it is cancelled again
+        every quarter of a second until then, and then abandoned with a
+        warning: its task is never cancelled again (no busy loop), and its
+        writes to the controller raise :class:`RunClosedError`.
 
     Each hook may be sync or async, is called at most once, and only one of
     them is called per run. ``message`` is what the consumer received,
@@ -636,4 +789,6 @@ def create_run(
         on_complete=on_complete,
         on_error=on_error,
         on_cancel=on_cancel,
+        error_message=error_message,
+        close_timeout=close_timeout,
     )

@@ -40,6 +40,7 @@ import anyio
 
 from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
+from .error_messages import ErrorMessage, check_policy, exception_text, render_error
 from .errors import was_logged
 from .http import (
     PROTOCOL_ENCODERS,
@@ -47,6 +48,7 @@ from .http import (
     FlushingCompressor,
     accepted_coding,
     make_encoder,
+    reset_on_close,
     response_headers,
 )
 from .runner import Run
@@ -66,8 +68,10 @@ __all__ = [
     "EncoderSpec",
     "FlushingCompressor",
     "aclose_source",
+    "apply_error_message",
     "accepted_coding",
     "make_encoder",
+    "reset_on_close",
     "response_headers",
     "stream_encoded",
 ]
@@ -186,12 +190,6 @@ async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) 
         logger.warning("the stream source did not close within %.1f s", limit)
 
 
-def _error_message(exc: BaseException) -> str:
-    # Upstream sends str(exc); an empty message would leave the client
-    # with nothing to show.
-    return str(exc) or type(exc).__name__
-
-
 class _Streamer:
     """The state of one :func:`stream_encoded` call."""
 
@@ -202,8 +200,10 @@ class _Streamer:
         keepalive_interval: float | None,
         send_timeout: float | None,
         logger: logging.Logger,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         self.encoder = encoder
+        self.error_message = error_message
         self.send = send
         self.keepalive_interval = keepalive_interval
         self.send_timeout = send_timeout
@@ -367,6 +367,8 @@ class _Streamer:
 
     async def pump(self, iterator: AsyncIterator[Any], batched: bool) -> None:
         while True:
+            if self.gone:
+                return  # not even the closing frames: nobody reads them
             try:
                 item = await iterator.__anext__()
             except StopAsyncIteration:
@@ -375,6 +377,9 @@ class _Streamer:
                 await self.run_failed(exc)
                 return
             batch: list[Chunk] | tuple[Chunk, ...] = item if batched else (item,)
+            if self.gone:
+                # Nobody will read it: drop the batch rather than encode it.
+                return
             if not batch:
                 continue
             data = self.encode(batch)
@@ -399,9 +404,11 @@ class _Streamer:
         self.end = StreamEnd.RUN_ERROR
         self.error = exc
         if not was_logged(exc):  # a run has logged it already
-            self.logger.error("the run raised: %s", _error_message(exc), exc_info=exc)
+            self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
-        tail: list[Chunk] = [] if self.last_was_error else [ErrorChunk(error=_error_message(exc))]
+        tail: list[Chunk] = []
+        if not self.last_was_error:
+            tail.append(ErrorChunk(error=render_error(self.error_message, exc, self.logger)))
         try:
             data = self.encoder.encode_many(tail) + self.encoder.finish()
         except Exception as encode_exc:
@@ -415,7 +422,13 @@ class _Streamer:
         # then an error frame and the closing frames. Best effort: an encoder
         # that cannot encode anything more just ends the stream.
         partial = getattr(self.error, "partial", b"")
-        chunk = ErrorChunk(error=f"the response could not be encoded: {self.error}")
+        error = self.error
+        assert error is not None
+        if self.error_message is None:
+            text = f"the response could not be encoded: {error}"
+        else:
+            text = render_error(self.error_message, error, self.logger)
+        chunk = ErrorChunk(error=text)
         try:
             data = partial + self.encoder.encode(chunk) + self.encoder.finish()
         except Exception:
@@ -435,6 +448,7 @@ async def stream_encoded(
     send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     logger: logging.Logger | None = None,
+    error_message: ErrorMessage | None = None,
 ) -> StreamResult:
     """Stream ``source`` through ``encoder`` into ``send``; return how it ended.
 
@@ -455,12 +469,19 @@ async def stream_encoded(
         treated as gone; ``None`` waits forever.
     :param close_timeout: seconds allowed for closing the source.
     :param logger: where to log; defaults to the ``assistant_stream_ce`` logger.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the source or the encoder raises (see
+        :mod:`~assistant_stream_core.run.error_messages`); ``None`` sends the
+        exception's text. A run from ``create_run`` that has no policy of
+        its own gets this one.
 
     The source is always closed before this returns, also when the calling
     task is cancelled, so a run never outlives its response.
     """
     log = logger or _default_logger
-    streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log)
+    check_policy(error_message)
+    apply_error_message(source, error_message)
+    streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log, error_message)
     # Not isinstance(source, RunSource): a runtime protocol check costs tens
     # of microseconds per stream.
     batches: Any = getattr(source, "batches", None)
@@ -496,6 +517,12 @@ async def stream_encoded(
     )
     _log_end(log, result)
     return result
+
+
+def apply_error_message(source: object, error_message: ErrorMessage | None) -> None:
+    """Give a run from ``create_run`` the response's policy, unless it has its own."""
+    if error_message is not None and getattr(source, "error_message", False) is None:
+        source.error_message = error_message  # type: ignore[attr-defined]
 
 
 def _log_end(log: logging.Logger, result: StreamResult) -> None:

@@ -27,6 +27,7 @@ def stream(request: HttpRequest, protocol: str, scenario: str) -> AssistantStrea
         keepalive_interval=options.keepalive,
         send_timeout=options.send_timeout,
         expose_headers=True,
+        error_message=options.error_message,
     )
 
 

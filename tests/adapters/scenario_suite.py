@@ -34,6 +34,7 @@ from assistant_stream_core.protocols.assistant_transport import AssistantTranspo
 from assistant_stream_core.protocols.data_stream import DataStreamDecoder
 from assistant_stream_core.protocols.openai_chat import OpenAIChatDecoder
 from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamDecoder
+from assistant_stream_core.run import INTERNAL_ERROR_MESSAGE
 from assistant_stream_core.run.serve import make_encoder, stream_encoded
 
 from .scenarios import build, encoder_for, finished, saw_cancel, started
@@ -163,6 +164,25 @@ def test_raising_run_sends_error_then_closes_cleanly(
     chunks = decode(protocol, response.content)
     assert ErrorChunk(error="boom") in chunks
     assert "the run raised: boom" in caplog.text
+
+
+@pytest.mark.parametrize("scenario", ["error", "run_error", "bad_encode"])
+def test_error_message_policy_hides_the_exception_and_logs_it(
+    server: str, protocol: str, scenario: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ``error_message=internal_error`` on the response: the client reads a
+    # fixed sentence for a raising run (real or not) and for an encoder
+    # error; the real exception is in the log.
+    rid = new_rid()
+    with caplog.at_level(logging.ERROR):
+        response = get(server, f"/{protocol}/{scenario}", rid=rid, errors="safe")
+        assert finished(rid).wait(2)
+    chunks = decode(protocol, response.content)
+    errors = [c.error for c in chunks if isinstance(c, ErrorChunk)]
+    assert errors == [INTERNAL_ERROR_MESSAGE]
+    for secret in (b"boom", b"JSON-serialisable", b"could not be encoded"):
+        assert secret not in response.content
+    assert ("boom" if scenario != "bad_encode" else "encoding the stream failed") in caplog.text
 
 
 def test_a_failed_run_is_one_log_record_with_its_traceback(

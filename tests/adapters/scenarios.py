@@ -33,7 +33,7 @@ from assistant_stream_core.protocols.ag_ui import AGUIEncoder
 from assistant_stream_core.protocols.base import Encoder
 from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
 from assistant_stream_core.protocols.ui_message_stream import UIMessageStreamEncoder
-from assistant_stream_core.run import Run, RunController, create_run
+from assistant_stream_core.run import ErrorMessage, Run, RunController, create_run, internal_error
 from assistant_stream_core.run.serve import make_encoder
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 
@@ -174,11 +174,33 @@ def real_run(name: str, rid: str) -> Run:
         finally:
             finished(rid).set()
 
+    async def drain_loop(controller: RunController) -> None:
+        # The documented flow control, in a loop that never looks at
+        # is_cancelled: only drain() can end it once the client has gone.
+        started(rid).set()
+        try:
+            while True:
+                controller.append_text("x" * 1024)
+                await controller.drain()
+        finally:
+            finished(rid).set()
+
+    async def stubborn(controller: RunController) -> None:
+        # Swallows every cancellation: the run must give up on it.
+        started(rid).set()
+        controller.append_text("hello ")
+        while True:
+            try:
+                await anyio.sleep(0.2)
+            except anyio.get_cancelled_exc_class():
+                saw_cancel(rid).set()
+
     if name == "run_readme":
         # The README's first snippet, served as its comment says to serve it.
         return create_run(readme_headline().run, state={}, run_id="run_test")
-    callback = waiting if name == "run_waiting" else weather
-    return create_run(callback, run_id="run_test")
+    callbacks = {"run_waiting": waiting, "run_drain_loop": drain_loop, "run_stubborn": stubborn}
+    close_timeout = 1.0 if name == "run_stubborn" else 5.0
+    return create_run(callbacks.get(name, weather), run_id="run_test", close_timeout=close_timeout)
 
 
 @cache
@@ -213,6 +235,8 @@ class Options:
     gap: float = 0.0
     keepalive: float | None = 15.0
     send_timeout: float | None = 30.0
+    #: ``?errors=safe``: the responses' ``error_message=internal_error``.
+    error_message: ErrorMessage | None = None
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> Options:
@@ -226,6 +250,7 @@ class Options:
             gap=number("gap", 0.0) or 0.0,
             keepalive=number("keepalive", 15.0),
             send_timeout=number("send_timeout", 30.0),
+            error_message=internal_error if query.get("errors") == "safe" else None,
         )
 
 

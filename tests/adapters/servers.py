@@ -20,9 +20,13 @@ from .scenarios import build, encoder_for
 HEADERS = {"X-Custom": "yes"}
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(user_timeout: float | None = None) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if user_timeout is not None:
+        # Accepted sockets inherit it: the kernel drops a connection whose
+        # sent bytes stay unacknowledged (a client that stopped reading).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(user_timeout * 1000))
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)
     return sock
@@ -34,11 +38,11 @@ def _url(sock: socket.socket) -> str:
 
 
 @contextmanager
-def uvicorn_server(app: Any) -> Iterator[str]:
+def uvicorn_server(app: Any, *, user_timeout: float | None = None) -> Iterator[str]:
     """Serve an ASGI app with uvicorn (h11) in a thread; yield its base URL."""
     import uvicorn
 
-    sock = _listening_socket()
+    sock = _listening_socket(user_timeout)
     config = uvicorn.Config(
         app, lifespan="off", http="h11", ws="none", log_level="warning", loop="asyncio"
     )
@@ -75,6 +79,7 @@ def starlette_app() -> Any:
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
             expose_headers=True,
+            error_message=options.error_message,
         )
 
     async def tasks(request: Request) -> Response:
@@ -86,11 +91,11 @@ def starlette_app() -> Any:
 
 
 @contextmanager
-def aiohttp_server(app: Any) -> Iterator[str]:
+def aiohttp_server(app: Any, *, user_timeout: float | None = None) -> Iterator[str]:
     """Serve an aiohttp app (AppRunner + a site on a bound socket) in a thread."""
     from aiohttp import web
 
-    sock = _listening_socket()
+    sock = _listening_socket(user_timeout)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -138,6 +143,7 @@ def aiohttp_app() -> Any:
             send_timeout=options.send_timeout,
             expose_headers=True,
             compress=request.query.get("compress") == "1",
+            error_message=options.error_message,
         )
 
     async def tasks(request: web.Request) -> web.Response:
@@ -217,6 +223,24 @@ def flask_app() -> Any:
             keepalive_interval=options.keepalive,
             send_timeout=options.send_timeout,
             expose_headers=True,
+            error_message=options.error_message,
         )
 
     return app
+
+
+def server_sockets(port: int) -> int:
+    """Open TCP connections whose local port is ``port`` (the server's side)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, _, state = line.split()[1:4]
+            # 0A is LISTEN; every other state still holds the connection.
+            if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
+                count += 1
+    return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import pytest
@@ -254,3 +255,42 @@ async def test_keepalive_after_a_start_and_a_send_timeout() -> None:
         source, DataStreamEncoder(), sink, start=start, keepalive_interval=0.1, send_timeout=30
     )
     assert 2 <= result.keepalives <= 4
+
+
+class CountingEncoder(DataStreamEncoder):
+    """Records every batch it is asked to encode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def encode_many(self, chunks: Any) -> bytes:
+        self.batches.append(len(chunks))
+        return super().encode_many(chunks)
+
+
+async def test_a_batch_that_arrives_after_the_client_left_is_dropped_not_encoded() -> None:
+    # The batch is ready only after the disconnect (a source that finishes
+    # its step shielded, as a run's buffer hand-over does): encoding it would
+    # be work for nobody, and for a large buffer, a great deal of it.
+    gone = anyio.Event()
+
+    async def late() -> AsyncIterator[list[Chunk]]:
+        yield [TextDeltaChunk("seen")]
+        with anyio.CancelScope(shield=True):
+            gone.set()
+            await anyio.sleep(0.05)
+        yield [TextDeltaChunk("x" * 1_000_000)]
+
+    encoder = CountingEncoder()
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    result = await stream_encoded(
+        ScriptRun(late, "late"), encoder, send, disconnected=gone.wait, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.DISCONNECTED
+    assert encoder.batches == [1]
+    assert b"".join(sent) == b'0:"seen"\n'

@@ -22,6 +22,7 @@ import pytest
 from . import servers
 from .scenario_suite import wait_for_log
 from .scenarios import finished
+from .servers import server_sockets
 
 PROTOCOLS = ["data_stream", "openai_chat"]
 
@@ -76,6 +77,10 @@ def stuck_client_is_let_go(server: str, protocol: str, caplog: pytest.LogCapture
         while busy_threads() > baseline and time.monotonic() < deadline:
             time.sleep(0.02)
         assert busy_threads() <= baseline, "the server's thread is stuck in its write"
+        # And the connection is reset, not left to the kernel to flush.
+        while server_sockets(int(port)) and time.monotonic() < deadline + 2:
+            time.sleep(0.02)
+        assert server_sockets(int(port)) == 0, "the stalled connection lingers"
     finally:
         sock.close()
 

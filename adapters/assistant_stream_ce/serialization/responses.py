@@ -33,8 +33,14 @@ from starlette.types import Receive, Scope, Send
 
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
+from assistant_stream_core.run.error_messages import ErrorMessage
 from assistant_stream_core.run.errors import was_logged
-from assistant_stream_core.run.serve import DEFAULT_SEND_TIMEOUT, LOGGER_NAME, aclose_source
+from assistant_stream_core.run.serve import (
+    DEFAULT_SEND_TIMEOUT,
+    LOGGER_NAME,
+    aclose_source,
+    apply_error_message,
+)
 
 from .assistant_transport import AssistantTransportEncoder
 from .data_stream import DataStreamEncoder
@@ -77,6 +83,10 @@ class AssistantStreamResponse(_StarletteResponse):
     :param stream: the chunks, usually ``create_run(callback)``.
     :param stream_encoder: a :class:`StreamEncoder`, built-in or your own.
     :param heartbeat: ``True`` (15 s), seconds, or ``False``/``None``/``0``.
+    :param error_message: ``error_message(exc) -> str``, what the client is
+        told when the run raises; by default the exception's text, as
+        upstream. ``assistant_stream_ce.internal_error`` sends a fixed
+        sentence (the exception is logged either way).
     """
 
     def __init__(
@@ -89,6 +99,7 @@ class AssistantStreamResponse(_StarletteResponse):
         headers: Mapping[str, str] | None = None,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         expose_headers: bool = False,
+        error_message: ErrorMessage | None = None,
     ) -> None:
         interval = resolve_heartbeat_interval(heartbeat)
         if interval is not None and stream_encoder.get_keepalive_token() is None:
@@ -108,6 +119,7 @@ class AssistantStreamResponse(_StarletteResponse):
             keepalive_interval=interval,
             send_timeout=send_timeout,
             expose_headers=expose_headers,
+            error_message=error_message,
         )
 
     @property
@@ -136,6 +148,7 @@ class AssistantStreamResponse(_StarletteResponse):
         if not self._custom:
             await super().__call__(scope, receive, send)
             return
+        apply_error_message(self.source, self.error_message)
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
