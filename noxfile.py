@@ -26,7 +26,7 @@ EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
 #: The test dependencies that need no web framework or server.
 CORE_TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis", "trio", "jsonpatch")
 #: The tests of the framework-free core.
-CORE_TEST_DIRS = ("tests/core", "tests/protocols", "tests/properties")
+CORE_TEST_DIRS = ("tests/core", "tests/protocols", "tests/properties", "tests/conversation")
 #: Distributions that must not be importable in the ``core`` session.
 FRAMEWORKS = ("starlette", "fastapi", "aiohttp", "django", "redis", "langgraph", "uvicorn", "httpx")
 ASSERT_NOT_IMPORTABLE = """

@@ -11,6 +11,19 @@ __version__ = "0.1.0"
 
 from .chunks import *  # noqa: F403
 from .chunks import __all__ as _chunks_all
-from .errors import AssistantStreamError, ChunkEncodeError, ProtocolError, StateError
+from .errors import (
+    AssistantStreamError,
+    ChunkEncodeError,
+    ProtocolError,
+    RequestError,
+    StateError,
+)
 
-__all__ = [*_chunks_all, "AssistantStreamError", "ChunkEncodeError", "ProtocolError", "StateError"]
+__all__ = [
+    *_chunks_all,
+    "AssistantStreamError",
+    "ChunkEncodeError",
+    "ProtocolError",
+    "RequestError",
+    "StateError",
+]

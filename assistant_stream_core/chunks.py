@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from .state import AppendTextOperation, Operation, SetOperation
+from .state import AppendTextOperation, Operation, SetOperation, check_path_depth
 
 __all__ = [
     "AnnotationsChunk",
@@ -134,12 +134,20 @@ class UpdateStateChunk(_ChunkBase, frozen=True, tag="update-state"):
     """State operations, applied in order to the client's copy of the state.
 
     ``operations`` holds :class:`~assistant_stream_core.state.SetOperation` /
-    :class:`~assistant_stream_core.state.AppendTextOperation` Structs; upstream's
-    dict form is accepted too (encoders write both the same way).
+    :class:`~assistant_stream_core.state.AppendTextOperation` (read-only
+    ``dict`` subclasses); upstream's plain dicts are accepted too (encoders
+    write both the same way).
     """
 
     type: ClassVar[str] = "update-state"
     operations: list[Operation]
+
+    def __post_init__(self) -> None:
+        # Structs check their own path; upstream's dict form is checked here,
+        # so no encoder meets a path deeper than the documented limit.
+        for op in self.operations:
+            if type(op) is dict:  # upstream's form (ours are dict subclasses)
+                check_path_depth(op.get("path"))
 
 
 class SourceChunk(_ChunkBase, frozen=True, tag="source"):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
 __all__ = [
     "AssistantStreamError",
     "ChunkEncodeError",
     "ProtocolError",
+    "RequestError",
     "StateError",
 ]
 
@@ -66,3 +69,28 @@ class StateError(AssistantStreamError, ValueError):
     def __init__(self, message: str, *, path: Iterable[str] = ()) -> None:
         self.path = tuple(path)
         super().__init__(message)
+
+
+class RequestError(AssistantStreamError, ValueError):
+    """A chat request body is malformed, or larger than allowed.
+
+    Raised by :mod:`assistant_stream_core.conversation` when it reads what a
+    client sent. ``field`` names the offending field as a path into the body
+    (``"messages[2].parts[0].toolCallId"``; ``None`` when the body as a whole is
+    wrong), ``status`` is the HTTP status to answer with: 400, or 413 for a body
+    over the size limit. :meth:`to_json` is the JSON error body the adapters send.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 400) -> None:
+        self.field = field
+        self.status = status
+        self.reason = message
+        where = f" (at {field})" if field else ""
+        super().__init__(f"{message}{where}")
+
+    def to_json(self) -> bytes:
+        """The error as a JSON object: ``{"error": {"message", "type", "field"}}``."""
+        kind = "request_too_large" if self.status == 413 else "invalid_request"
+        return msgspec.json.encode(
+            {"error": {"message": str(self), "type": kind, "field": self.field}}
+        )

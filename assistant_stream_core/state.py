@@ -24,9 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import msgspec
-
 from .errors import StateError
+from .limits import MAX_STATE_DEPTH
 
 __all__ = [
     "AppendTextOperation",
@@ -36,6 +35,7 @@ __all__ = [
     "apply",
     "apply_operation",
     "apply_operations",
+    "check_path_depth",
     "coerce_operation",
     "normalize_path",
     "validate_path",
@@ -45,55 +45,105 @@ __all__ = [
 UNSAFE_SEGMENTS = frozenset({"__proto__", "constructor", "prototype"})
 
 
-class _OperationBase(msgspec.Struct, frozen=True, tag_field="type"):
-    """Shared behaviour: dict-style access and equality with upstream's dicts.
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(
+        f"{type(self).__name__} is read-only (it may already be queued for the wire); "
+        "build a new operation, or copy it with dict(op)"
+    )
+
+
+class _OperationBase(dict[str, Any]):
+    """Shared behaviour: an operation *is* upstream's dict, read-only, with attributes.
 
     Upstream ``assistant-stream`` represents operations as plain dicts
-    (``{"type": "set", "path": [...], "value": ...}``); user code reads them
-    with ``op["path"]`` and compares them with dict literals. Both keep working.
+    (``{"type": "set", "path": [...], "value": ...}``); code written for it
+    reads them with ``op["path"]``, ``op.get``, ``dict(op)``, ``op.items()``,
+    logs them with ``json.dumps(op)`` and compares them with dict literals.
+    All of that works because an operation is a ``dict`` subclass; the
+    library itself reads the attributes :attr:`path` (a tuple) and
+    :attr:`value`. Writing to an operation raises :class:`TypeError`: one
+    operation may be shared by the run's state history and a pending chunk.
     """
+
+    __slots__ = ("path", "value")
 
     type: ClassVar[str]
     path: tuple[str, ...]
 
-    def __getitem__(self, key: str) -> Any:
-        if key == "type":
-            return self.type
-        if key == "path":
-            return list(self.path)
-        if key == "value":
-            return getattr(self, "value")  # noqa: B009 - defined by subclasses
-        raise KeyError(key)
+    def __init__(
+        self, path: Sequence[str] = (), value: Any = None, *, type: str | None = None
+    ) -> None:
+        # ``type=`` lets upstream's TypedDict-style calls work:
+        # ObjectStreamSetOperation(type="set", path=[...], value=...).
+        if type is not None and type != self.type:
+            raise ValueError(f"{self.__class__.__name__} has type {self.type!r}, not {type!r}")
+        path = tuple(path)
+        # Every operation is bounded where it is made (the controller, a
+        # decoder, user code building chunks), so no encoder or apply ever
+        # recurses past the interpreter's stack on a hostile path.
+        if len(path) > MAX_STATE_DEPTH:
+            check_path_depth(path)
+        dict.__init__(self, type=self.type, path=list(path), value=value)
+        self.path = path
+        self.value = value
 
     def to_dict(self) -> dict[str, Any]:
-        """The upstream dict form of this operation."""
-        return {"type": self.type, "path": list(self.path), "value": getattr(self, "value")}  # noqa: B009
+        """The upstream dict form of this operation, as a new plain ``dict``."""
+        return {"type": self.type, "path": list(self.path), "value": self.value}
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, dict):
-            return self.to_dict() == other
-        if type(other) is type(self):
-            return msgspec.structs.astuple(self) == msgspec.structs.astuple(other)
-        return NotImplemented
+    def __repr__(self) -> str:
+        # The library's own form (what the docs print); dict(op) shows upstream's.
+        return f"{self.__class__.__name__}(path={self.path!r}, value={self.value!r})"
 
-    __hash__ = None  # type: ignore[assignment]  # values may be unhashable JSON
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.path, self.value))
+
+    def __copy__(self) -> _OperationBase:
+        return self  # immutable
+
+    __setitem__ = _read_only
+    __delitem__ = _read_only
+    __ior__ = _read_only
+    clear = _read_only
+    pop = _read_only
+    popitem = _read_only
+    setdefault = _read_only
+    update = _read_only
 
 
-class SetOperation(_OperationBase, frozen=True, tag="set"):
+class SetOperation(_OperationBase):
     """Replace the value at ``path`` with ``value`` (any JSON value)."""
 
+    __slots__ = ()
     type: ClassVar[str] = "set"
     value: Any
 
 
-class AppendTextOperation(_OperationBase, frozen=True, tag="append-text"):
+class AppendTextOperation(_OperationBase):
     """Append ``value`` to the string at ``path``."""
 
+    __slots__ = ()
     type: ClassVar[str] = "append-text"
     value: str
 
 
 Operation = SetOperation | AppendTextOperation
+
+
+def check_path_depth(path: object, value_depth: int = 0) -> None:
+    """Raise :class:`StateError` if ``path`` (plus ``value_depth`` levels of the value
+    written there) is deeper than :data:`~assistant_stream_core.limits.MAX_STATE_DEPTH`.
+
+    Anything but a list or tuple passes: other checks name that problem.
+    """
+    if isinstance(path, (list, tuple)) and len(path) + value_depth > MAX_STATE_DEPTH:
+        what = f"{len(path)} segments" + (
+            f" and a value nested {value_depth} levels" if value_depth else ""
+        )
+        raise StateError(
+            f"state path of {what} is deeper than the limit of {MAX_STATE_DEPTH}",
+            path=[str(segment) for segment in path],
+        )
 
 
 def normalize_path(path: Iterable[str | int]) -> tuple[str, ...]:

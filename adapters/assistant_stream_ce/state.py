@@ -43,6 +43,8 @@ from assistant_stream_core.state import (
     normalize_path,
 )
 
+from .assistant_stream_chunk import ObjectStreamOperation as ObjectStreamOperation
+
 __all__ = [
     "AssistantState",
     "Flusher",

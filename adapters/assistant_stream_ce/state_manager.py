@@ -40,6 +40,7 @@ from assistant_stream_core.run import StateProxy
 from assistant_stream_core.run._json import json_copy
 from assistant_stream_core.state import Operation
 
+from .assistant_stream_chunk import ObjectStreamOperation as ObjectStreamOperation
 from .state import AssistantState, Flusher, OperationLike, StateDraft
 
 __all__ = ["Schedule", "StateManager"]

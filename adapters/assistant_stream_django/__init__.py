@@ -23,5 +23,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'assistant_stream_django needs Django: pip install "assistant-stream-ce[django]"'
     ) from exc
 
+from .request import *  # noqa: F403
+from .request import __all__ as _request_all
 from .responses import *  # noqa: F403
-from .responses import __all__ as __all__
+from .responses import __all__ as _responses_all
+
+__all__ = [*_responses_all, *_request_all]

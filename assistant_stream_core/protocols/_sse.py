@@ -14,6 +14,7 @@ from typing import ClassVar, NamedTuple
 
 from ..chunks import Chunk
 from ..errors import ProtocolError
+from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ._lines import LineSplitter
 
 __all__ = ["SSEDecoder", "SSEEvent", "SSEParser"]
@@ -31,7 +32,7 @@ class SSEEvent(NamedTuple):
 class SSEParser:
     """Turns bytes into :class:`SSEEvent` values, bounding the event size."""
 
-    __slots__ = ("_data", "_data_size", "_event", "_id", "_lines", "_max_event_bytes", "_start")
+    __slots__ = ("_data", "_event", "_id", "_lines", "_max_event_bytes", "_start")
 
     def __init__(self, max_event_bytes: int) -> None:
         self._lines = LineSplitter(max_event_bytes)
@@ -40,7 +41,6 @@ class SSEParser:
 
     def _reset(self) -> None:
         self._data: list[str] = []
-        self._data_size = 0
         self._event: str | None = None
         self._id: str | None = None
         self._start: int | None = None
@@ -59,21 +59,26 @@ class SSEParser:
                     )
                 self._reset()
                 continue
-            if line[0] == ":":
-                continue
-            if self._start is None:
-                self._start = offset
-            field, sep, value = line.partition(":")
-            if sep and value[:1] == " ":
-                value = value[1:]
-            if field == "data":
-                self._data_size += len(value) + 1
-                if self._data_size > self._max_event_bytes:
+            if self._start is not None:
+                # Every byte read since the event began counts, whatever the
+                # lines hold: millions of empty "data:" lines or comments must
+                # not slip past the bound. (The current line counts in
+                # characters, never more than its bytes; the splitter bounds
+                # it in bytes.)
+                if offset - self._start + len(line) > self._max_event_bytes:
                     self._lines.failed = True
                     raise ProtocolError(
                         f"event longer than the limit of {self._max_event_bytes} bytes",
                         offset=self._start,
                     )
+            elif line[0] != ":":
+                self._start = offset
+            if line[0] == ":":
+                continue
+            field, sep, value = line.partition(":")
+            if sep and value[:1] == " ":
+                value = value[1:]
+            if field == "data":
                 self._data.append(value)
             elif field == "event":
                 self._event = value
@@ -139,10 +144,18 @@ class SSEDecoder:
                     self._done = True
                     self._at_done(out)
                 else:
+                    text = event.data
+                    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # else not too deep
+                        check_frame_depth(text, event.offset)
                     self._decode_event(event, out)
         except ProtocolError:
             self._failed = True
             raise
+        except RecursionError:
+            # JSON nested inside a JSON string (a tool result, arguments) and
+            # decoded by a subclass: the frame's own check cannot see it.
+            self._failed = True
+            raise ProtocolError(TOO_DEEP) from None
         return out
 
     def finish(self) -> list[Chunk]:

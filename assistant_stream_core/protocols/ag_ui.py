@@ -106,6 +106,13 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..limits import (
+    MAX_JSON_DEPTH,
+    TOO_DEEP,
+    check_json_value,
+    check_optional_text,
+    json_depth,
+)
 from ..state import (
     UNSAFE_SEGMENTS,
     AppendTextOperation,
@@ -464,6 +471,12 @@ class AGUIEncoder:
         state: Any = None,
         custom_events: bool = True,
     ) -> None:
+        # Ids usually come from the client's request: a lone surrogate there
+        # fails here, naming the argument, not later in RUN_STARTED.
+        check_optional_text(thread_id, "thread_id")
+        check_optional_text(run_id, "run_id")
+        check_optional_text(message_id, "message_id")
+        check_json_value(state, "state")
         self.thread_id: str = thread_id or str(uuid.uuid4())
         self.run_id: str = run_id or str(uuid.uuid4())
         self.message_id: str = message_id or str(uuid.uuid4())
@@ -1094,6 +1107,8 @@ class AGUIDecoder(SSEDecoder):
                 self._dispatch(event, out)
         except _PatchError as exc:
             raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
+        except StateError as exc:  # an operation too deep to make
+            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
         except _SequenceError as exc:
             raise ProtocolError(f"{name}: {exc}", offset=offset) from None
 
@@ -1288,6 +1303,8 @@ def _result(event: _ToolResult) -> ToolResultChunk:
     ext = _ext(event.metadata)
     result: Any = event.content
     if ext.json and isinstance(result, str):
+        if json_depth(result, MAX_JSON_DEPTH):
+            raise _SequenceError(f"content is marked as JSON: {TOO_DEEP}")
         try:
             result = msgspec.json.decode(result)
         except msgspec.DecodeError:

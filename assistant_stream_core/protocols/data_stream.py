@@ -74,6 +74,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError
+from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ._frames import (
     decode_frame,
     decode_operations,
@@ -679,10 +680,15 @@ class DataStreamDecoder:
 
     def _decode_line(self, offset: int, line: str, out: list[Chunk]) -> None:
         try:
+            if line.count("[") + line.count("{") > MAX_JSON_DEPTH:  # else it cannot be too deep
+                check_frame_depth(line, offset)
             self._decode_line_unchecked(offset, line, out)
         except ProtocolError:
             self._lines.failed = True
             raise
+        except RecursionError:  # a deep stack of the caller's own
+            self._lines.failed = True
+            raise ProtocolError(TOO_DEEP, offset=offset) from None
 
     def _decode_line_unchecked(self, offset: int, line: str, out: list[Chunk]) -> None:
         code, sep, payload = line.partition(":")

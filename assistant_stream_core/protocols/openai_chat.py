@@ -110,6 +110,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError
+from ..limits import check_optional_text, check_text
 from ._frames import encode_error, json_encoder
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -247,6 +248,9 @@ class OpenAIChatEncoder:
             )
         if tool_results not in ("drop", "delta"):
             raise ValueError(f"tool_results must be 'drop' or 'delta', not {tool_results!r}")
+        check_text(model, "model")
+        check_optional_text(completion_id, "completion_id")
+        check_optional_text(system_fingerprint, "system_fingerprint")
         self.model = model
         self.completion_id = completion_id if completion_id is not None else _generate_id()
         self.created = created if created is not None else int(time.time())

@@ -107,6 +107,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..limits import check_json_value, check_optional_text, check_text
 from ..state import coerce_operation
 from ._frames import encode_error, json_encoder
 from ._sse import SSEDecoder, SSEEvent
@@ -344,6 +345,9 @@ class UIMessageStreamEncoder:
             raise ValueError(f"state must be 'transient' or 'drop', not {state!r}")
         if data_part_name in (ANNOTATIONS_PART, STATE_PART) or not data_part_name:
             raise ValueError(f"data_part_name {data_part_name!r} is reserved or empty")
+        check_optional_text(message_id, "message_id")
+        check_text(data_part_name, "data_part_name")
+        check_json_value(message_metadata, "message_metadata")
         #: The message id this stream announces.
         self.message_id = message_id if message_id is not None else _generate_id("msg-")
         self._json = json_encoder()

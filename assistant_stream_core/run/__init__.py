@@ -17,10 +17,14 @@ from .controller import (
 )
 from .error_messages import INTERNAL_ERROR_MESSAGE, ErrorMessage, exception_text, internal_error
 from .errors import RunClosedError
+from .openai_model import ChatCompletionResult, ModelToolCall, stream_chat_completion
 from .runner import DEFAULT_HIGH_WATER_MARK, Run, RunCallback, create_run
 from .state_proxy import StateProxy
 
 __all__ = [
+    "ChatCompletionResult",
+    "ModelToolCall",
+    "stream_chat_completion",
     "DEFAULT_HIGH_WATER_MARK",
     "INTERNAL_ERROR_MESSAGE",
     "ErrorMessage",

@@ -10,9 +10,11 @@ produced (DESIGN.md decision 4).
 Arguments are checked here, at the call site, with messages that name the
 argument, so a mistake raises in the callback rather than breaking the stream
 later: non-``str`` text is a :class:`TypeError`; values the wire cannot carry
-(not JSON, ``NaN``/``Infinity``) are :class:`TypeError`/:class:`ValueError`;
-what the strict TS client rejects (a second tool call with the same id, a
-result for an unknown tool call, an impossible state path) is a
+(not JSON, ``NaN``/``Infinity``, a string holding a lone surrogate, JSON nested
+deeper than :data:`~assistant_stream_core.limits.MAX_STATE_DEPTH`) are
+:class:`TypeError`/:class:`ValueError`; what the strict TS client rejects (a
+second tool call with the same id, a result for an unknown tool call, an
+impossible or too deep state path) is a
 :class:`ValueError`/:class:`~assistant_stream_core.errors.StateError`
 (decision 5). Using a controller after its run or tool call has closed raises
 :class:`~assistant_stream_core.run.errors.RunClosedError`.
@@ -45,6 +47,7 @@ from ..chunks import (
     ToolCallBeginChunk,
     ToolResultChunk,
 )
+from ..limits import check_text
 from ._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
 from ._ids import random_id
 from ._json import check_json
@@ -68,11 +71,14 @@ def generate_openai_style_tool_call_id() -> str:
 def _require_str(value: object, name: str) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    check_text(value, name)
 
 
 def _require_optional_str(value: object, name: str) -> None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+    if value is not None:
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+        check_text(value, name)
 
 
 def _require_int(value: object, name: str) -> None:
@@ -216,6 +222,8 @@ class ToolCallController:
         """Append a piece of the tool call's JSON arguments text."""
         if not isinstance(args_text_delta, str):
             raise TypeError(f"args_text_delta must be a str, got {type(args_text_delta).__name__}")
+        if not args_text_delta.isascii():
+            check_text(args_text_delta, "args_text_delta")
         self._check_open("append_args_text")
         self._core.buffer.add_delta(_ARGS, self.tool_call_id, args_text_delta)
 
@@ -296,6 +304,8 @@ class RunController:
         """Append visible text; adjacent pieces merge while the consumer is behind."""
         if type(text_delta) is not str and not isinstance(text_delta, str):
             raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
+        if not text_delta.isascii():
+            check_text(text_delta, "text_delta")
         self._add_delta(_TEXT, self._parent_id, text_delta)
 
     def add_reasoning_part(self, unstable_summary: str | None = None) -> None:
@@ -309,6 +319,8 @@ class RunController:
         """Append reasoning ("thinking") text."""
         if type(reasoning_delta) is not str and not isinstance(reasoning_delta, str):
             raise TypeError(f"reasoning_delta must be a str, got {type(reasoning_delta).__name__}")
+        if not reasoning_delta.isascii():
+            check_text(reasoning_delta, "reasoning_delta")
         self._add_delta(_REASONING, self._parent_id, reasoning_delta)
 
     async def stream_text(self, tokens: AsyncIterable[str] | Iterable[str]) -> None:

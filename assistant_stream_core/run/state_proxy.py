@@ -28,7 +28,16 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..state import AppendTextOperation, Operation, SetOperation, apply_operations, normalize_path
+from ..errors import StateError
+from ..limits import MAX_STATE_DEPTH, check_text
+from ..state import (
+    AppendTextOperation,
+    Operation,
+    SetOperation,
+    apply_operations,
+    check_path_depth,
+    normalize_path,
+)
 from ._buffer import ChunkBuffer
 from ._json import json_copy, make_encoder
 
@@ -73,7 +82,7 @@ class StateHost:
         self._buffer = buffer
         self._encoder = make_encoder(_reject_proxy)
         self._lock = threading.Lock()
-        self._state = json_copy(initial, "state", self._encoder)
+        self._state = json_copy(initial, "state", self._encoder, error=StateError)
 
     @property
     def value(self) -> Any:
@@ -82,7 +91,7 @@ class StateHost:
 
     def copy_value(self, value: Any, what: str) -> Any:
         """Check ``value`` is JSON (no proxies inside) and return a deep copy."""
-        return json_copy(value, what, self._encoder)
+        return json_copy(value, what, self._encoder, error=StateError)
 
     def get_value_at_path(self, path: Sequence[str]) -> Any:
         """The value at ``path``; :class:`KeyError` if there is none."""
@@ -103,6 +112,10 @@ class StateHost:
 
         All or nothing: on :class:`StateError` (or a closed run) nothing changes.
         """
+        for operation in operations:
+            if not "".join(operation.path).isascii():  # rare; isascii is O(1)
+                for segment in operation.path:
+                    check_text(segment, "a state path segment")
         with self._lock:
             new_state = apply_operations(self._state, operations)
             self._buffer.add_ops(operations)
@@ -113,13 +126,18 @@ class StateHost:
         if isinstance(value, StateProxy) and value._host is self and value._path == list(path):
             # ``proxy["l"] += [x]`` assigns the proxy back after __iadd__ emitted its ops.
             return
-        copied = self.copy_value(value, f"state value at {list(path)!r}")
+        if len(path) > MAX_STATE_DEPTH:
+            check_path_depth(path)  # raises, naming the path rather than the value
+        copied = json_copy(
+            value, f"state value at {list(path)!r}", self._encoder, len(path), StateError
+        )
         self.apply([SetOperation(path=tuple(path), value=copied)])
 
     def append_text(self, path: Iterable[str | int], text: str) -> None:
         """Append ``text`` to the string at ``path`` (an ``append-text`` operation)."""
         if not isinstance(text, str):
             raise TypeError(f"text_delta must be a str, got {type(text).__name__}")
+        check_text(text, "text_delta")
         self.apply([AppendTextOperation(path=normalize_path(path), value=text)])
 
     def proxy(self) -> StateProxy | None:

@@ -356,3 +356,42 @@ def test_apps_on_vites_dev_server_call_another_origin(example: ModuleType, tmp_p
         assert _roles(second) == ["user", "assistant", "user", "assistant"]
         _assert_answer(client, second["messages"][3], SECOND, "Rome")
         assert second["state"] == {"status": "done", "weather": _weather("Rome")}
+
+
+def test_recorded_bodies_read_as_conversations(
+    visits: dict[str, dict[str, Any]], recorder: BodyRecorder
+) -> None:
+    """What assistant-ui and useChat really POST reads into the neutral conversation."""
+    from assistant_stream_core.conversation import ToolCallPart, decode_request
+    from assistant_stream_core.conversation.assistant_transport import read_thread
+
+    protocols = {
+        "/api/chat/data-stream": "data_stream",
+        "/api/chat/assistant-transport": "assistant_transport",
+        "/api/chat/ui-message-stream": "ui_message_stream",
+    }
+    read: dict[str, list[Any]] = {}
+    for path, body in recorder.bodies:
+        read.setdefault(path, []).append(decode_request(protocols[path], body))
+    for path in ("/api/chat/data-stream", "/api/chat/ui-message-stream"):
+        second = read[path][1]
+        roles = [m.role for m in second.messages]
+        # The tool result is folded onto its call: no "tool" message is left.
+        assert roles in (["user", "assistant", "user"], ["user", "assistant", "assistant", "user"])
+        assert second.last_user_text == SECOND
+        calls = [p for m in second.messages for p in m.parts if isinstance(p, ToolCallPart)]
+        (call,) = calls
+        assert (call.tool_name, call.args) == ("get_weather", {"city": "Paris", "unit": "celsius"})
+        assert call.result is not None
+        assert call.result.value == _weather("Paris")
+        assert "It is 21 °C" in "".join(m.text for m in second.messages)
+    first, second = read["/api/chat/assistant-transport"][:2]
+    assert [(m.role, m.text) for m in second.messages] == [("user", SECOND)]
+    assert second.state["weather"] == _weather("Paris")
+    assert first.state == {"messages": []}
+    # The thread the example keeps in state reads back too: the whole history.
+    thread = read_thread(second.state["messages"])
+    assert [m.role for m in thread] == ["user", "assistant"]
+    (call,) = [p for p in thread[1].parts if isinstance(p, ToolCallPart)]
+    assert call.result is not None
+    assert call.result.value == _weather("Paris")

@@ -23,6 +23,8 @@ PURE_MODULES = (
     "assistant_stream_core.protocols.base",
     "assistant_stream_core.protocols.data_stream",
     "assistant_stream_core.protocols.assistant_transport",
+    "assistant_stream_core.conversation",
+    "assistant_stream_core.conversation.model",
     # The command line: serve and bench import their frameworks only when run.
     "assistant_stream_core.cli",
     "assistant_stream_core.__main__",

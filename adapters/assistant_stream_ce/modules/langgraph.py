@@ -34,6 +34,7 @@ except ImportError as exc:
         'pip install "assistant-stream-ce[langgraph]"'
     ) from exc
 
+from ..create_run import RunController as RunController
 from ._langgraph_bridge import stream_langgraph
 from ._langgraph_state import SubgraphNode, append_langgraph_event, get_tool_call_subgraph_state
 

@@ -34,6 +34,8 @@ from assistant_stream_core.run import (
 )
 from assistant_stream_core.run._json import check_json
 
+from ..assistant_stream_chunk import AssistantStreamChunk as AssistantStreamChunk
+
 __all__ = [
     "StandaloneToolCallController",
     "ToolCallController",

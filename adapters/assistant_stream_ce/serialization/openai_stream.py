@@ -13,13 +13,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant_stream_core.protocols import openai_chat as _core
+from assistant_stream_core.run._ids import random_id
 
+from ..assistant_stream_chunk import AssistantStreamChunk as AssistantStreamChunk
 from ._framed import FramedStreamEncoder
+from .heartbeat import SSE_HEARTBEAT_LINE as SSE_HEARTBEAT_LINE
+from .heartbeat import HeartbeatOption as HeartbeatOption
+from .stream_encoder import StreamEncoder as StreamEncoder
 
 if TYPE_CHECKING:
     from .responses import OpenAIStreamResponse
 
-__all__ = ["OpenAIStreamEncoder", "OpenAIStreamResponse"]
+__all__ = ["OpenAIStreamEncoder", "OpenAIStreamResponse", "generate_openai_style_id"]
+
+
+def generate_openai_style_id() -> str:
+    """A completion id: ``"chatcmpl-"`` and 24 random letters and digits."""
+    return "chatcmpl-" + random_id(24)
 
 
 class OpenAIStreamEncoder(FramedStreamEncoder):
@@ -57,4 +67,8 @@ def __getattr__(name: str) -> Any:
         from .responses import OpenAIStreamResponse
 
         return OpenAIStreamResponse
+    if name == "AssistantStreamResponse":  # upstream's module imports it too
+        from .responses import AssistantStreamResponse
+
+        return AssistantStreamResponse
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

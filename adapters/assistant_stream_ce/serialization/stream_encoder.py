@@ -18,6 +18,7 @@ from typing import ClassVar
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import Encoder
 
+from ..assistant_stream_chunk import AssistantStreamChunk as AssistantStreamChunk
 from .heartbeat import SSE_HEARTBEAT_LINE
 
 __all__ = ["CoreStreamEncoder", "StreamEncoder"]

@@ -1,0 +1,154 @@
+"""The bounds the library puts on hostile or careless input, and the checks behind them.
+
+Two bounds on nesting, one rule for text; ``docs/errors.rst`` lists them with
+the line and event size limits of the decoders.
+
+* :data:`MAX_JSON_DEPTH` — the deepest JSON a decoder accepts in one line or
+  event. Deeper input raises
+  :class:`~assistant_stream_core.errors.ProtocolError` and fails the decoder.
+  Without the bound, a few kilobytes of ``[[[[…`` would exhaust the
+  interpreter's stack and escape as :class:`RecursionError`.
+* :data:`MAX_STATE_DEPTH` — the deepest state path, counting its segments
+  plus the nesting of the value written there, and the deepest JSON value a
+  run's controller accepts (``add_data``, tool results, annotations). Deeper
+  state raises :class:`~assistant_stream_core.errors.StateError`; a deeper
+  value a :class:`ValueError`. Twice it (a path and a value each at the
+  bound) is still below :data:`MAX_JSON_DEPTH`, so every frame a run
+  produces can be read back by this library's decoders.
+* Text: a Python ``str`` can hold a lone surrogate (``"\\ud800"``, which
+  ``json.loads('"\\\\ud800"')`` produces), but UTF-8 cannot carry it. Every
+  string that enters the library through a run's controller or an encoder's
+  constructor is checked with :func:`check_text`; the error names the
+  argument, so the callback learns of it at the call and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import accumulate
+from typing import Any, Final
+
+import msgspec
+
+from .errors import ProtocolError
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_STATE_DEPTH",
+    "TOO_DEEP",
+    "check_frame_depth",
+    "check_json_value",
+    "check_optional_text",
+    "check_text",
+    "json_depth",
+    "lone_surrogate",
+]
+
+#: The deepest JSON nesting a decoder accepts in one frame (``[[1]]`` is 2).
+MAX_JSON_DEPTH: Final = 512
+
+#: The deepest state (path segments plus the value's nesting) and JSON value
+#: a run's controller accepts.
+MAX_STATE_DEPTH: Final = 200
+
+#: The message of the :class:`~assistant_stream_core.errors.ProtocolError` for too deep JSON.
+TOO_DEEP: Final = f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
+
+# A JSON string, unrolled so that matching is linear: brackets inside strings
+# do not nest.
+_STRING_TEXT: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_BYTES: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
+_STEP_TEXT: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
+_STEP_BYTES: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_KEEP_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(text: str | bytes, limit: int) -> int:
+    """The nesting depth of the JSON ``text`` if it is above ``limit``, else ``0``.
+
+    Linear in the length of ``text`` and cheap in the common case: when
+    ``text`` holds no more than ``limit`` opening brackets it cannot nest
+    deeper, and only those are counted. Brackets inside JSON strings do not
+    count. Invalid JSON gives some depth or ``0``; the JSON parser that runs
+    next rejects it either way.
+    """
+    steps: Iterator[int]
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= limit:
+            return 0
+        steps = map(_STEP_TEXT.__getitem__, _NOT_BRACKET.sub("", _STRING_TEXT.sub("", text)))
+    else:
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return 0
+        brackets = _STRING_BYTES.sub(b"", text).translate(None, _KEEP_BRACKETS)
+        steps = map(_STEP_BYTES.__getitem__, brackets)
+    depth = max(accumulate(steps), default=0)
+    return depth if depth > limit else 0
+
+
+def check_frame_depth(text: str, offset: int | None = None) -> None:
+    """Raise :class:`~assistant_stream_core.errors.ProtocolError` for JSON deeper than
+    :data:`MAX_JSON_DEPTH` (``offset``: where the frame starts in the stream)."""
+    depth = json_depth(text, MAX_JSON_DEPTH)
+    if depth:
+        raise ProtocolError(f"{TOO_DEEP} (found {depth})", offset=offset)
+
+
+def lone_surrogate(text: str) -> int:
+    """The index of the first surrogate code point in ``text``, or ``-1``.
+
+    A Python ``str`` never holds a valid surrogate *pair* (those are decoded
+    into one code point), so any surrogate is a lone one.
+    """
+    if text.isascii():  # constant time: CPython keeps the flag
+        return -1
+    try:
+        # Surrogates are the only code points strict UTF-8 refuses, and the
+        # codec scans several times faster than a regular expression.
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return -1
+
+
+def check_text(text: str, name: str) -> None:
+    """Raise :class:`ValueError` naming ``name`` if ``text`` holds a lone surrogate."""
+    index = lone_surrogate(text)
+    if index >= 0:
+        raise ValueError(
+            f"{name} holds the lone surrogate {text[index]!r} at index {index}, "
+            "which UTF-8 cannot carry"
+        )
+
+
+def check_optional_text(text: str | None, name: str) -> None:
+    """:func:`check_text`, letting ``None`` through."""
+    if text is not None:
+        check_text(text, name)
+
+
+def check_json_value(value: Any, name: str, max_depth: int = MAX_STATE_DEPTH) -> None:
+    """Raise unless ``value`` can go on the wire as JSON: for encoders' arguments.
+
+    :raises TypeError: ``value`` holds something JSON cannot carry.
+    :raises ValueError: a string in it holds a lone surrogate, or it nests
+        deeper than ``max_depth``.
+    """
+    if value is None or type(value) in (int, bool, float):
+        return
+    if type(value) is str:
+        check_text(value, name)
+        return
+    try:
+        data = msgspec.json.encode(value)
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry") from None
+    except RecursionError:
+        raise ValueError(f"{name} nests deeper than the limit of {max_depth} levels") from None
+    except TypeError as exc:
+        raise TypeError(f"{name} is not JSON-serialisable: {exc}") from None
+    depth = json_depth(data, max_depth)
+    if depth:
+        raise ValueError(f"{name} nests {depth} levels deep, deeper than the limit of {max_depth}")
