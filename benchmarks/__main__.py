@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, resumable, run
+from . import encoders, http, paced, resumable, run
 
 #: ``--chunks`` by default, and with ``--quick``.
 DEFAULT_CHUNKS = 200_000
@@ -48,9 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "http", "resumable"),
+        choices=("all", "encoders", "run", "resumable", "http", "paced"),
         default="all",
-        help="which benchmarks to run (default all; http needs starlette, uvicorn, aiohttp)",
+        help=(
+            "which benchmarks to run (default all; http and paced need starlette, uvicorn,"
+            " aiohttp, paced also django)"
+        ),
     )
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
@@ -74,6 +77,20 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"the HTTP benchmark needs its servers: {missing}")
         else:
             print(f"\nHTTP benchmark skipped: {missing}")
+    if args.suite in ("all", "paced"):
+        missing = http.available()
+        if missing is None:
+            # 1,000 streams per round: two rounds show the spread. --quick
+            # shrinks the workloads to a smoke run.
+            paced.run(
+                repeat=min(repeat, 2),
+                paced=paced.PacedWorkload(100, 30, hold=2.0) if args.quick else None,
+                slow=paced.SlowWorkload(4 * 2**20) if args.quick else None,
+            )
+        elif args.suite == "paced":
+            parser.error(f"the paced benchmark needs its servers: {missing}")
+        else:
+            print(f"\nPaced benchmark skipped: {missing}")
 
 
 if __name__ == "__main__":

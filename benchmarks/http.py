@@ -223,10 +223,10 @@ def serve(contender: str) -> None:
 class _Server:
     """A contender's server subprocess."""
 
-    def __init__(self, contender: str) -> None:
+    def __init__(self, contender: str, *, module: str = "benchmarks.http") -> None:
         self.contender = contender
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.http", "--serve", contender],
+            [sys.executable, "-m", module, "--serve", contender],
             cwd=_ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -254,6 +254,8 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @dataclass

@@ -224,24 +224,26 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
 
     async def _async_body(self) -> AsyncIterator[bytes]:
         # Django pulls bytes; the serving loop pushes them. A task (Django's
-        # ASGI handler is asyncio) runs the loop into a one-buffer channel.
-        send, receive = anyio.create_memory_object_stream[bytes](1)
+        # ASGI handler is asyncio) runs the loop into a one-write handoff.
+        handoff = _Handoff()
         closing = anyio.Event()
         # The task that iterates this body: Django's, sending the response.
         consumer = asyncio.current_task()
         iterating = True
 
         async def produce() -> None:
-            async with send:
+            try:
                 self.result = await stream_encoded(
                     self.source,
                     self.encoder,
-                    send.send,
+                    handoff.send,
                     disconnected=closing.wait,
                     keepalive_interval=self.keepalive_interval,
                     send_timeout=self.send_timeout,
                     error_message=self.error_message,
                 )
+            finally:
+                handoff.close()
             if self.result.end is StreamEnd.SEND_TIMEOUT and iterating and consumer is not None:
                 # Django is stuck in the server's send to a client that stopped
                 # reading. Cancelling its task is how Django itself gives up on
@@ -251,20 +253,70 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
 
         task = asyncio.ensure_future(produce())
         try:
-            with receive:
-                async for data in receive:
-                    parts = [data]
-                    while True:  # everything pending goes out as one write
-                        try:
-                            parts.append(receive.receive_nowait())
-                        except (anyio.WouldBlock, anyio.EndOfStream):
-                            break
-                    yield b"".join(parts) if len(parts) > 1 else data
+            while (data := await handoff.receive()) is not None:
+                yield data
         finally:
             # Django stopped iterating (client gone, or done): stop the run.
             iterating = False
             closing.set()
+            handoff.close()
             await asyncio.shield(task)
+
+
+class _Handoff:
+    """Bytes from the serving loop's task to Django's, one write in flight.
+
+    A memory object stream would do, at several times the cost per write:
+    at a model's pace every token is a write. ``send`` returns once Django
+    has taken the bytes, so a client that stops reading holds the serving
+    loop's write (and its send timeout sees it), as a socket write would.
+    """
+
+    __slots__ = ("_closed", "_data", "_taken", "_waiter")
+
+    def __init__(self) -> None:
+        self._data: bytes | None = None
+        self._closed = False
+        self._waiter: asyncio.Future[None] | None = None  # Django waits for bytes
+        self._taken: asyncio.Future[None] | None = None  # the loop waits for Django
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def send(self, data: bytes) -> None:
+        if self._closed:
+            raise anyio.BrokenResourceError
+        self._data = data
+        self._wake()
+        self._taken = taken = asyncio.get_running_loop().create_future()
+        try:
+            await taken
+        finally:
+            self._taken = None
+        if self._data is not None:  # closed before Django took it
+            raise anyio.BrokenResourceError
+
+    async def receive(self) -> bytes | None:
+        """The next bytes, or ``None`` once the serving loop is done."""
+        while self._data is None:
+            if self._closed:
+                return None
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        data, self._data = self._data, None
+        taken = self._taken
+        if taken is not None and not taken.done():
+            taken.set_result(None)
+        return data
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake()
+        taken = self._taken
+        if taken is not None and not taken.done():
+            taken.set_result(None)
 
 
 class DataStreamHttpResponse(AssistantStreamHttpResponse):

@@ -10,23 +10,35 @@ pending at once, so an adapter writes one buffer per take.
 Why coalescing: while the consumer is behind, a delta that continues the last
 buffered delta (text or reasoning with the same ``parent_id``, tool-call args
 with the same ``tool_call_id``) joins it instead of becoming a new chunk. The
-pieces are kept in a list and joined once, when the consumer takes them, so
-200,000 ``append_text`` calls cost 200,000 ``list.append`` calls and one
-``str.join`` — not a quadratic chain of concatenations — and leave one chunk.
-State operations coalesce the same way into one ``update-state`` chunk, which
-is also what keeps them ahead of the next non-state chunk.
+pieces are kept in a list and joined once, when the tail is sealed, so 200,000
+``append_text`` calls cost 200,000 ``list.append`` calls and a few
+``str.join`` — not a quadratic chain of concatenations. State operations
+coalesce the same way into one ``update-state`` chunk, which is also what
+keeps them ahead of the next non-state chunk.
+
+Why bounds: behind a slow client a producer that never calls ``drain()`` can
+buffer megabytes. A merged delta stops growing at :data:`MERGE_LIMIT`
+characters (the tail is sealed and a new one starts), and a take hands over
+about :data:`TAKE_LIMIT` characters at a time, leaving the rest pending. So the
+buffer holds the producer's strings about once, and the consumer never holds a
+multi-megabyte string, its JSON and its bytes at the same time. A single delta
+larger than the bounds is never split: it is the caller's own string.
 
 The consumer is woken only when it is actually waiting (one wake per wait, not
-per chunk): from the event-loop thread by setting an :class:`anyio.Event`, from
-any other thread through :func:`anyio.from_thread.run_sync` with the loop's
-token captured when iteration starts.
+per chunk). At a model's pace every token is a wait and a wake, so the waiter
+is the cheapest the backend has: on asyncio a bare future of the loop (an
+:class:`anyio.Event` costs several times more to make, set and await), on trio
+an :class:`anyio.Event`. From another thread the wake goes through the loop's
+own thread-safe call, with the loop captured when iteration starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
-from typing import Final
+from collections.abc import Awaitable
+from typing import Any, Final
 
 import anyio
 import anyio.from_thread
@@ -42,12 +54,18 @@ from ..chunks import (
 from ..state import Operation
 from .errors import RunClosedError
 
-__all__ = ["CHUNK_COST", "ChunkBuffer"]
+__all__ = ["CHUNK_COST", "MERGE_LIMIT", "TAKE_LIMIT", "ChunkBuffer"]
 
 #: Size charged for a chunk that is not a text delta (and for each state
 #: operation) when comparing the buffer with the high-water mark. Deltas are
 #: charged their length in characters.
 CHUNK_COST: Final = 64
+#: Characters after which a merged delta stops growing (a delta that would
+#: take it past this starts the next chunk).
+MERGE_LIMIT: Final = 32 * 1024
+#: Size (as charged above) after which one take stops: the rest stays pending
+#: for the next take, which does not wait.
+TAKE_LIMIT: Final = 64 * 1024
 
 # Kinds of the open "tail" (the last, still growing, buffered item).
 _NONE: Final = 0
@@ -76,12 +94,15 @@ class ChunkBuffer:
         "_event",
         "_high_water_mark",
         "_lock",
+        "_loop",
         "_loop_thread",
         "_size",
+        "_start",
         "_status",
         "_tail_items",
         "_tail_key",
         "_tail_kind",
+        "_tail_size",
         "_token",
         "_waiting",
     )
@@ -89,25 +110,32 @@ class ChunkBuffer:
     def __init__(self, high_water_mark: int) -> None:
         self._lock = threading.Lock()
         self._chunks: list[Chunk] = []
+        self._start = 0  # chunks before this index were taken
         self._tail_kind = _NONE
         self._tail_key: str | None = None
         self._tail_items: list[str] | list[Operation] = []
+        self._tail_size = 0  # characters in a delta tail
         self._size = 0
         self._high_water_mark = high_water_mark
         self._status = _OPEN
         self._done = False
         self._waiting = False
-        self._event: anyio.Event | None = None
+        # The consumer's waiter: a future on asyncio, an anyio.Event on trio.
+        self._event: Any = None
         self._drain_event: anyio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._token: anyio.lowlevel.EventLoopToken | None = None
 
     # -- binding -----------------------------------------------------------
 
-    def bind(self) -> None:
-        """Remember the event loop's thread and token (call from the loop)."""
+    def bind(self) -> anyio.lowlevel.EventLoopToken:
+        """Remember the event loop's thread and token (call from the loop); return the token."""
         self._loop_thread = threading.get_ident()
-        self._token = anyio.lowlevel.current_token()
+        self._token = token = anyio.lowlevel.current_token()
+        native = token.native_token
+        self._loop = native if isinstance(native, asyncio.AbstractEventLoop) else None
+        return token
 
     @property
     def cancelled(self) -> bool:
@@ -153,14 +181,22 @@ class ChunkBuffer:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            if self._tail_kind == kind and self._tail_key == key:
+            size = len(text)
+            if (
+                self._tail_kind == kind
+                and self._tail_key == key
+                and self._tail_size + size <= MERGE_LIMIT
+            ):
                 self._tail_items.append(text)  # type: ignore[arg-type]
+                self._tail_size += size
             else:
-                self._seal()
+                if self._tail_kind != _NONE:
+                    self._seal()
                 self._tail_kind = kind
                 self._tail_key = key
                 self._tail_items = [text]
-            self._size += len(text)
+                self._tail_size = size
+            self._size += size
             if not self._waiting:
                 return
             self._waiting = False
@@ -245,6 +281,7 @@ class ChunkBuffer:
             if self._status == _OPEN:
                 self._status = _CANCELLED
             self._chunks = []
+            self._start = 0
             self._tail_kind = _NONE
             self._tail_items = []
             self._size = 0
@@ -257,10 +294,22 @@ class ChunkBuffer:
         with self._lock:
             self._status = _ENDED
 
-    def _wake(self, event: anyio.Event | None) -> None:
+    def _wake(self, event: Any) -> None:
+        """Wake the waiter ``event`` (a consumer's future or any anyio.Event)."""
         if event is None:
             return
-        if threading.get_ident() == self._loop_thread:
+        in_loop = threading.get_ident() == self._loop_thread
+        if isinstance(event, asyncio.Future):
+            if in_loop:
+                if not event.done():  # a cancelled wait leaves its future done
+                    event.set_result(None)
+                return
+            assert self._loop is not None
+            # RuntimeError: the loop is closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(_resolve, event)
+            return
+        if in_loop:
             event.set()
             return
         # RuntimeError: the loop is gone (the run was torn down while this
@@ -271,29 +320,86 @@ class ChunkBuffer:
     # -- consumer side -----------------------------------------------------
 
     def take(self) -> tuple[list[Chunk], bool]:
-        """Everything pending (tail sealed) and whether the producer is done."""
+        """What is pending (tail sealed; about :data:`TAKE_LIMIT` at most) and
+        whether the producer is done and nothing is left."""
         with self._lock:
-            self._seal()
-            chunks = self._chunks
-            if chunks:
-                self._chunks = []
-                self._size = 0
-            else:
-                chunks = []  # never hand out the live list
-            drain_event, self._drain_event = self._drain_event, None
-            done = self._done
+            chunks, done, drain_event = self._take()
         if drain_event is not None:
             drain_event.set()
         return chunks, done
 
-    def arm(self) -> anyio.Event | None:
-        """Prepare to wait: an event the next write sets, or ``None`` if there is work."""
+    def _take(self) -> tuple[list[Chunk], bool, anyio.Event | None]:
+        # Lock held.
+        chunks = self._chunks
+        start = self._start
+        end = len(chunks)
+        if self._size > TAKE_LIMIT and end > start:
+            end, taken = _cut(chunks, start)
+            if end < len(chunks) or taken >= TAKE_LIMIT:
+                # A part: the open tail stays open (it may keep merging), and
+                # so does the rest.
+                self._size -= taken
+                part = chunks[start:end]
+                if end == len(chunks):
+                    self._chunks = []
+                    end = 0
+                elif end * 2 > len(chunks):
+                    # Drop the taken references, so what was sent can be freed.
+                    del chunks[:end]
+                    end = 0
+                self._start = end
+                return part, False, self._release_drain()
+        # Everything.
+        if self._tail_kind != _NONE:
+            self._seal()
+        if start:
+            chunks = chunks[start:]
+            self._start = 0
+        if chunks:
+            self._chunks = []
+            self._size = 0
+        else:
+            chunks = []  # never hand out the live list
+        return chunks, self._done, self._release_drain()
+
+    def _release_drain(self) -> anyio.Event | None:
+        # Lock held: the drain() waiters to wake, if the buffer is below the mark.
+        drain_event = self._drain_event
+        if drain_event is not None and self._size < self._high_water_mark:
+            self._drain_event = None
+            return drain_event
+        return None
+
+    def arm(self) -> Awaitable[object] | None:
+        """Prepare to wait: what to await until the next write, or ``None`` if there is work.
+
+        The awaitable must be awaited (on trio it is a coroutine).
+        """
         with self._lock:
-            if self._chunks or self._tail_kind != _NONE or self._done:
+            if len(self._chunks) > self._start or self._tail_kind != _NONE or self._done:
                 return None
-            self._event = event = anyio.Event()
-            self._waiting = True
-            return event
+            return self._arm()
+
+    def _arm(self) -> Awaitable[object]:
+        # Lock held.
+        self._waiting = True
+        loop = self._loop
+        if loop is not None:
+            self._event = future = loop.create_future()
+            return future
+        self._event = event = anyio.Event()
+        return event.wait()
+
+    def take_or_arm(self) -> tuple[list[Chunk], bool, Awaitable[object] | None]:
+        """:meth:`take`, and when nothing is pending and the producer is not done,
+        :meth:`arm` under the same lock (one lock round trip for an empty take)."""
+        with self._lock:
+            if len(self._chunks) == self._start and self._tail_kind == _NONE and not self._done:
+                return _EMPTY, False, self._arm()
+            chunks, done, drain_event = self._take()
+        if drain_event is not None:
+            drain_event.set()
+        return chunks, done, None
 
     async def drain(self) -> None:
         """Wait until the consumer has taken the buffer below the high-water mark."""
@@ -330,8 +436,42 @@ class ChunkBuffer:
     def pending_count(self) -> int:
         """How many chunks a take would return now (for tests and metrics)."""
         with self._lock:
-            return len(self._chunks) + (self._tail_kind != _NONE)
+            return len(self._chunks) - self._start + (self._tail_kind != _NONE)
 
     def pending_size(self) -> int:
         """The buffer's size as compared with the high-water mark."""
         return self._size
+
+
+def _cost(chunk: Chunk) -> int:
+    """What a chunk was charged when it was buffered."""
+    match chunk:
+        case TextDeltaChunk(text_delta=text):
+            return len(text)
+        case ReasoningDeltaChunk(reasoning_delta=text):
+            return len(text)
+        case ToolCallDeltaChunk(args_text_delta=text):
+            return len(text)
+        case UpdateStateChunk(operations=operations):
+            return CHUNK_COST * len(operations)
+        case _:
+            return CHUNK_COST
+
+
+def _cut(chunks: list[Chunk], start: int) -> tuple[int, int]:
+    """The end of a take from ``start`` of about :data:`TAKE_LIMIT`, and its size."""
+    taken = 0
+    end = start
+    count = len(chunks)
+    while end < count and taken < TAKE_LIMIT:
+        taken += _cost(chunks[end])
+        end += 1
+    return end, taken
+
+
+_EMPTY: Final[list[Chunk]] = []  # never mutated: an empty take that armed a wait
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -100,10 +100,16 @@ class ReadOnlyCancellationSignal:
 
     async def wait(self) -> bool:
         """Wait until the run is cancelled; returns ``True``."""
-        event = self._core.cancel_event
-        if event is None:
+        core = self._core
+        if core.loop_thread is None:
             raise RuntimeError("the run has not started")
-        await event.wait()
+        if core.cancelled:
+            await anyio.lowlevel.checkpoint()
+            return True
+        # Made on first use: most runs never wait on it.
+        if core.cancel_event is None:
+            core.cancel_event = anyio.Event()
+        await core.cancel_event.wait()
         return True
 
 
@@ -143,10 +149,8 @@ class _RunCore:
 
     def bind(self) -> None:
         """Capture the loop (call from the loop when iteration starts)."""
-        self.buffer.bind()
-        self.cancel_event = anyio.Event()
+        self.token = self.buffer.bind()
         self.loop_thread = threading.get_ident()
-        self.token = anyio.lowlevel.current_token()
 
     def mark_cancelled(self) -> None:
         """The consumer left: set ``is_cancelled`` and the event (loop thread)."""

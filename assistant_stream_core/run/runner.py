@@ -3,10 +3,10 @@
 Structure::
 
     producer (one task)                  shielded scope: cancelled only by a stop
-      cancel scope                       its deadline is the end of the grace period
-        inner task group
-          callback(controller)
-          readers of add_stream(...)
+      inner task group, whose scope      its deadline is the end of the grace period
+        callback(controller)             awaited by the producer (on asyncio in a
+                                         task of its own, cancelled by hand)
+        readers of add_stream(...)       child tasks
         close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
@@ -78,6 +78,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 from ..chunks import Chunk, ErrorChunk
 from ..ids import random_id
@@ -124,6 +125,11 @@ def _retrieve(task: asyncio.Task[None]) -> None:
         task.exception()
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # cancelled with its waiter
+        future.set_result(None)
+
+
 def _mark_reported(exc: BaseException) -> None:
     # AttributeError: only for exceptions without a __dict__ (rare).
     with contextlib.suppress(AttributeError):
@@ -153,7 +159,7 @@ class _Loop:
                 # down) never runs the producer's finally: wake its waiters.
                 owner = getattr(fn, "__self__", None)
                 if isinstance(owner, _Producer):
-                    task.add_done_callback(lambda _task: owner.done.set())
+                    task.add_done_callback(lambda _task: owner.ended())
 
             self.spawn = spawn
         else:
@@ -174,14 +180,17 @@ class _Producer:
     """Runs the callback; holds no reference to the :class:`Run` (see the module doc)."""
 
     __slots__ = (
+        "_done",
         "callback",
         "close_timeout",
         "controller",
         "core",
-        "done",
         "error_message",
         "fatal",
+        "finished",
+        "group",
         "loop",
+        "outer",
         "scope",
     )
 
@@ -201,11 +210,22 @@ class _Producer:
         self.close_timeout = close_timeout
         self.controller = controller
         self.core = core
-        self.done = anyio.Event()
-        # Shielded in a task group, where an outer cancellation must reach the
-        # callback only through stop(). A detached producer has no outer scope
-        # but its event loop's shutdown, which must reach it.
-        self.scope = anyio.CancelScope(shield=shield)
+        self.finished = False
+        self._done: anyio.Event | None = None  # made only if someone waits
+        # The group hosting add_stream()'s readers; its scope is the run's
+        # scope (one scope, not two). Shielded in a task group, where an outer
+        # cancellation must reach the callback only through stop(). A detached
+        # producer has no outer scope but its event loop's shutdown, which
+        # must reach it.
+        self.group = anyio.create_task_group()
+        # anyio's asyncio task group has its scope before it is entered; on
+        # trio (or should that change) the run gets a scope of its own.
+        scope: anyio.CancelScope | None = getattr(self.group, "cancel_scope", None)
+        self.outer: anyio.CancelScope | None = None
+        if scope is None:
+            scope = self.outer = anyio.CancelScope()
+        scope.shield = shield
+        self.scope: anyio.CancelScope = scope
         self.fatal: BaseException | None = None
         assert core.token is not None
         self.loop = _Loop(core.token.native_token)
@@ -232,10 +252,13 @@ class _Producer:
         """Run the callback and merged streams, then end the buffer."""
         core = self.core
         try:
-            with self.scope:
-                async with anyio.create_task_group() as inner:
+            with self.outer or contextlib.nullcontext():
+                async with self.group as inner:
                     core.task_group = inner
-                    inner.start_soon(self._call_callback)
+                    # Awaited here, not started as a child of the group: one
+                    # task less per run. The group only hosts the readers of
+                    # add_stream().
+                    await self._call_callback()
             core.task_group = None
             self._finish()
         finally:
@@ -247,7 +270,28 @@ class _Producer:
             # stubborn callback still running after its closer gave up writes
             # into a cancelled buffer, which drops the writes quietly.
             core.buffer.end()
-            self.done.set()
+            self.ended()
+
+    def ended(self) -> None:
+        """Mark the producer ended and wake its waiters (idempotent, sync).
+
+        Also called when its task ends without running :meth:`run` at all.
+        """
+        if not self.finished:
+            self.core.buffer.finish()
+            self.core.buffer.end()
+            self.finished = True
+        if self._done is not None:
+            self._done.set()
+
+    async def wait_done(self) -> None:
+        """Wait until :meth:`run` has ended."""
+        if self.finished:
+            await anyio.lowlevel.checkpoint()
+            return
+        if self._done is None:
+            self._done = anyio.Event()
+        await self._done.wait()
 
     async def _call_callback(self) -> None:
         if isinstance(self.loop.native, asyncio.AbstractEventLoop):
@@ -275,14 +319,22 @@ class _Producer:
         :data:`RECANCEL_INTERVAL` seconds until the close timeout; then its
         coroutine is closed (:meth:`_close_stubborn`).
         """
-        task = asyncio.get_running_loop().create_task(self._call_callback_here())
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._call_callback_here())
         _DETACHED.add(task)
         task.add_done_callback(_DETACHED.discard)
-        done = anyio.Event()
-        task.add_done_callback(lambda _: done.set())
+        # A bare future while all is well (an anyio.Event costs more, for
+        # every run); the event only on the way out.
+        ended: asyncio.Future[None] = loop.create_future()
+        task.add_done_callback(lambda _: _resolve(ended))
         try:
-            await done.wait()
+            await ended
         except anyio.get_cancelled_exc_class():
+            done = anyio.Event()
+            if task.done():
+                done.set()
+            else:
+                task.add_done_callback(lambda _: done.set())
             with anyio.move_on_after(self.close_timeout, shield=True):
                 while not task.done():
                     task.cancel()
@@ -340,6 +392,10 @@ class _Producer:
         buffer.finish()
 
 
+async def _ready(batch: list[Chunk]) -> list[Chunk]:
+    return batch
+
+
 class _Batches:
     """``Run.batches()``: the same run, one list of chunks at a time."""
 
@@ -351,14 +407,16 @@ class _Batches:
     def __aiter__(self) -> _Batches:
         return self
 
-    async def __anext__(self) -> list[Chunk]:
+    def __anext__(self) -> Awaitable[list[Chunk]]:
+        # Not a coroutine of its own: the run's is returned as is, one frame
+        # less for every batch (at a model's pace, for every token).
         run = self._run
         if run._index < len(run._pending):
             rest = run._pending[run._index :]
             run._pending = []
             run._index = 0
-            return rest
-        return await run._next_batch()
+            return _ready(rest)
+        return run._next_batch()
 
     async def aclose(self) -> None:
         """Close the run (see :meth:`Run.aclose`)."""
@@ -465,12 +523,17 @@ class Run:
             or self._task_group is not None
             or self._stopped
             or self._reached_end
-            or producer.done.is_set()
+            or producer.finished
         ):
             return
         # RuntimeError: the event loop is closed, and the producer with it.
         with contextlib.suppress(RuntimeError):
             producer.loop.call_soon(producer.stop, self._grace_period)
+
+    @property
+    def ended(self) -> bool:
+        """``True`` once the last chunk has been read: :meth:`aclose` has nothing to do."""
+        return self._reached_end and self._accumulator is None
 
     @property
     def run_id(self) -> str:
@@ -507,12 +570,18 @@ class Run:
                 raise StopAsyncIteration
             producer = self._start(scoped=False)
             producer.loop.spawn(producer.run_detached)
-        if scoped:
-            batch = await self._wait_batch()
-        else:
-            try:
-                batch = await self._wait_batch()
-            except BaseException:
+        # The wait for a batch, inline: at a model's pace this frame is
+        # resumed once per token.
+        buffer = self._core.buffer
+        try:
+            while True:
+                batch, done, wait = buffer.take_or_arm()
+                if batch or done:
+                    break
+                if wait is not None:
+                    await wait
+        except BaseException:
+            if not scoped:
                 # The consumer was cancelled (or interrupted) while waiting:
                 # like an exception thrown into upstream's generator, that
                 # closes the run; shielded, so the callback has ended when the
@@ -520,11 +589,13 @@ class Run:
                 # then the wait ends with the close timeout.
                 with anyio.move_on_after(self._stop_limit(), shield=True):
                     await self._stop_and_wait(producer)
-                raise
+            raise
         if self._stopped:
             # Another task closed the run while this one waited.
             raise StopAsyncIteration
-        if batch is not None:
+        if batch:
+            if self._accumulator is not None:
+                self._accumulator.add_many(batch)
             return batch
         self._reached_end = True
         fatal = producer.fatal
@@ -559,10 +630,10 @@ class Run:
                 producer.stop(self._grace_period)
                 # Shielded: the callback was cancelled and is finishing; wait for it.
                 with anyio.move_on_after(self._stop_limit(), shield=True):
-                    await producer.done.wait()
+                    await producer.wait_done()
             return
         if self._stopped:
-            await producer.done.wait()
+            await producer.wait_done()
             return
         await self._stop_and_wait(producer)
 
@@ -575,7 +646,7 @@ class Run:
         self._stopped = True
         producer.stop(self._grace_period)
         try:
-            await producer.done.wait()  # cancellable: see the module doc
+            await producer.wait_done()  # cancellable: see the module doc
         finally:
             await self._end(False)
 
@@ -630,21 +701,6 @@ class Run:
         )
         self._accumulator = self._make_accumulator()
         return producer
-
-    async def _wait_batch(self) -> list[Chunk] | None:
-        """The next batch: everything pending, waiting if nothing is; ``None`` at the end."""
-        buffer = self._core.buffer
-        while True:
-            batch, done = buffer.take()
-            if batch:
-                if self._accumulator is not None:
-                    self._accumulator.add_many(batch)
-                return batch
-            if done:
-                return None
-            event = buffer.arm()
-            if event is not None:
-                await event.wait()
 
     async def _end(self, reached_end: bool) -> None:
         accumulator = self._accumulator

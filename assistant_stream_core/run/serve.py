@@ -17,9 +17,10 @@ that must be the same for every web framework:
 * an encoder error (for example a value the wire format cannot carry) is
   logged and ends the stream with an error frame if one can still be encoded.
 
-:class:`FlushingCompressor` is the HTTP compression the adapters share: gzip
-or deflate with a sync flush after every write, so compression never holds a
-frame back (frameworks' own compressors wait for their buffer to fill).
+The HTTP helpers around it (headers, ``Accept-Encoding``,
+:class:`~assistant_stream_core.run.http.FlushingCompressor`,
+:func:`~assistant_stream_core.run.http.make_encoder`) live in
+:mod:`assistant_stream_core.run.http`; they are re-exported here.
 
 The loop never raises for any of these: it returns a :class:`StreamResult`
 saying how the stream ended. Only cancellation of the calling task propagates.
@@ -27,16 +28,10 @@ saying how the stream ended. Only cancellation of the calling task propagates.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import importlib
 import logging
-import secrets
-import socket
-import string
-import struct
-import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+import math
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +42,16 @@ from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
 from .error_messages import ErrorMessage, check_policy, exception_text, render_error
 from .errors import was_logged
+from .http import (
+    PROTOCOL_ENCODERS,
+    EncoderSpec,
+    FlushingCompressor,
+    accepted_coding,
+    make_encoder,
+    reset_on_close,
+    response_headers,
+)
+from .runner import Run
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -88,19 +93,6 @@ DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (
     anyio.BrokenResourceError,
     anyio.ClosedResourceError,
     anyio.EndOfStream,
-)
-
-# Response headers a browser script may read without CORS exposing them.
-_CORS_SAFELISTED = frozenset(
-    {
-        "cache-control",
-        "content-language",
-        "content-length",
-        "content-type",
-        "expires",
-        "last-modified",
-        "pragma",
-    }
 )
 
 _default_logger = logging.getLogger(LOGGER_NAME)
@@ -168,80 +160,6 @@ class StreamResult:
         return self.end in (StreamEnd.DISCONNECTED, StreamEnd.SEND_TIMEOUT)
 
 
-#: Protocol names accepted by :func:`make_encoder`: module under
-#: :mod:`assistant_stream_core.protocols` and encoder class name.
-PROTOCOL_ENCODERS: Mapping[str, tuple[str, str]] = {
-    "data_stream": ("data_stream", "DataStreamEncoder"),
-    "assistant_transport": ("assistant_transport", "AssistantTransportEncoder"),
-    "openai_chat": ("openai_chat", "OpenAIChatEncoder"),
-    "ui_message_stream": ("ui_message_stream", "UIMessageStreamEncoder"),
-    "ag_ui": ("ag_ui", "AGUIEncoder"),
-}
-
-#: What adapters accept as a protocol: an encoder, an encoder class (or any
-#: factory), or a protocol name from :data:`PROTOCOL_ENCODERS`.
-EncoderSpec = Encoder | Callable[[], Encoder] | str
-
-
-def make_encoder(spec: EncoderSpec) -> Encoder:
-    """Return a fresh encoder for ``spec``.
-
-    An encoder instance is returned as is (it must not have been used for
-    another response); a class or factory is called; a name such as
-    ``"data_stream"`` is looked up in :data:`PROTOCOL_ENCODERS`, importing the
-    protocol module on first use.
-
-    :raises ValueError: for an unknown protocol name.
-    :raises ImportError: if the protocol's module is not available.
-    """
-    if isinstance(spec, str):
-        try:
-            module_name, class_name = PROTOCOL_ENCODERS[spec]
-        except KeyError:
-            known = ", ".join(sorted(PROTOCOL_ENCODERS))
-            raise ValueError(f"unknown protocol {spec!r}; known: {known}") from None
-        module = importlib.import_module(f"assistant_stream_core.protocols.{module_name}")
-        factory: Callable[[], Encoder] = getattr(module, class_name)
-        return factory()
-    # A class first: an encoder class has the protocol's attributes too.
-    if not isinstance(spec, type) and isinstance(spec, Encoder):
-        return spec
-    return spec()
-
-
-def response_headers(
-    encoder: Encoder,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-    *,
-    expose_headers: bool = False,
-) -> list[tuple[str, str]]:
-    """Return the response headers for ``encoder``, with the user's merged in.
-
-    The protocol's headers come first; a user header with the same name
-    (compared case-insensitively) replaces the protocol's. With
-    ``expose_headers=True`` an ``Access-Control-Expose-Headers`` header lists
-    the protocol headers that are not CORS-safelisted (such as
-    ``x-vercel-ai-data-stream``), so a browser client on another origin can read
-    them and pick its decoder; alternatively list them in your CORS
-    middleware's ``expose_headers`` setting.
-    """
-    merged: dict[str, tuple[str, str]] = {
-        name.lower(): (name, value) for name, value in encoder.headers.items()
-    }
-    if headers is not None:
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        for name, value in items:
-            merged[name.lower()] = (name, value)
-    if expose_headers and "access-control-expose-headers" not in merged:
-        exposed = [name for name in encoder.headers if name.lower() not in _CORS_SAFELISTED]
-        if exposed:
-            merged["access-control-expose-headers"] = (
-                "Access-Control-Expose-Headers",
-                ", ".join(exposed),
-            )
-    return list(merged.values())
-
-
 async def aclose_source(
     source: Source,
     *,
@@ -272,133 +190,6 @@ async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) 
         logger.warning("the stream source did not close within %.1f s", limit)
 
 
-def reset_on_close(sock: Any) -> None:
-    """Make closing ``sock`` reset the connection and drop its unsent bytes.
-
-    For a client that stopped reading: a plain close leaves the kernel
-    trying to deliver what is queued (the connection lingers in
-    ``FIN_WAIT1``, its buffers held); with a zero linger time the close sends
-    a reset and frees it at once. ``sock`` is a :class:`socket.socket` or
-    asyncio's wrapper of one (``transport.get_extra_info("socket")``).
-    """
-    # OSError: the socket is already closed or reset.
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-#: Content codings :class:`FlushingCompressor` can write, in order of preference,
-#: with the ``wbits`` zlib needs for each.
-_CODINGS: Mapping[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
-
-
-def accepted_coding(accept_encoding: str | None) -> str | None:
-    """Pick ``"gzip"`` or ``"deflate"`` from an ``Accept-Encoding`` header.
-
-    Returns ``None`` when the client accepts neither (or refuses both with
-    ``q=0``). ``*`` accepts gzip.
-
-    >>> from assistant_stream_core.run.serve import accepted_coding
-    >>> accepted_coding("br, gzip, deflate;q=0.5")
-    'gzip'
-    >>> accepted_coding("gzip;q=0, deflate")
-    'deflate'
-    >>> accepted_coding("identity") is None
-    True
-    """
-    if not accept_encoding:
-        return None
-    weights: dict[str, float] = {}
-    for item in accept_encoding.split(","):
-        name, _, params = item.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        weights[name.strip().lower()] = q
-    star = weights.get("*")
-    best: tuple[float, str] | None = None
-    for coding in _CODINGS:
-        q = weights.get(coding, star if coding == "gzip" and star is not None else 0.0)
-        if q > 0 and (best is None or q > best[0]):
-            best = (q, coding)
-    return best[1] if best else None
-
-
-class FlushingCompressor:
-    """Compress a stream for HTTP, flushing after every write.
-
-    ``compress(data)`` returns everything needed to decode ``data`` on the
-    client (a zlib sync flush), so each drain of a run still reaches the client
-    as soon as it is written; ``finish()`` returns the end of the compressed
-    stream. One instance per response; the output is a single gzip member (or
-    zlib stream), which every HTTP client decodes incrementally.
-
-    :param coding: ``"gzip"`` or ``"deflate"`` (the ``Content-Encoding`` value).
-    :param level: the zlib compression level.
-    :param random_padding: gzip only: put between 1 and this many random
-        letters in the header's file name field, as Django's ``GZipMiddleware``
-        does against BREACH-style length attacks (``0``: none).
-
-    >>> import zlib
-    >>> from assistant_stream_core.run.serve import FlushingCompressor
-    >>> c = FlushingCompressor("gzip")
-    >>> d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    >>> d.decompress(c.compress(b"a frame"))
-    b'a frame'
-    >>> d.decompress(c.finish()), d.eof
-    (b'', True)
-    """
-
-    def __init__(self, coding: str = "gzip", *, level: int = 6, random_padding: int = 0) -> None:
-        if coding not in _CODINGS:
-            raise ValueError(f"unsupported content coding {coding!r}")
-        #: The ``Content-Encoding`` header value.
-        self.coding = coding
-        self._gzip = coding == "gzip"
-        # gzip is written by hand (raw deflate between header and trailer):
-        # zlib's own gzip wrapper cannot write the file name field.
-        wbits = -zlib.MAX_WBITS if self._gzip else _CODINGS[coding]
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
-        self._crc = 0
-        self._size = 0
-        self._header = b""
-        if self._gzip:
-            flags = b"\x00"
-            name = b""
-            if random_padding > 0:
-                letters = string.ascii_letters
-                length = secrets.randbelow(random_padding) + 1
-                name = "".join(secrets.choice(letters) for _ in range(length)).encode() + b"\x00"
-                flags = b"\x08"  # FNAME
-            # magic, deflate, flags, mtime 0, no extra flags, OS unknown
-            self._header = b"\x1f\x8b\x08" + flags + b"\x00\x00\x00\x00\x00\xff" + name
-
-    def compress(self, data: bytes) -> bytes:
-        """Compress ``data`` and flush it: the client can decode all of it now."""
-        out = (
-            self._header
-            + self._compressor.compress(data)
-            + self._compressor.flush(zlib.Z_SYNC_FLUSH)
-        )
-        self._header = b""
-        if self._gzip:
-            self._crc = zlib.crc32(data, self._crc)
-            self._size += len(data)
-        return out
-
-    def finish(self) -> bytes:
-        """End the compressed stream (gzip trailer); call once, after the last write."""
-        out = self._header + self._compressor.flush(zlib.Z_FINISH)
-        self._header = b""
-        if self._gzip:
-            out += struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
-        return out
-
-
 class _Streamer:
     """The state of one :func:`stream_encoded` call."""
 
@@ -425,7 +216,7 @@ class _Streamer:
         self.keepalives = 0
         self.last_write = monotonic()
         self.send_started = 0.0
-        # The pump and the timer task share one connection: a keepalive is
+        # The pump and the guard task share one connection: a keepalive is
         # only written while the pump is not writing, and the pump waits for
         # a keepalive in flight (never two writes at once, no split frame).
         self.writing = False
@@ -448,12 +239,27 @@ class _Streamer:
     async def write(self, data: bytes) -> bool:
         """Send ``data``; return ``False`` if the client is gone.
 
-        The send timeout is enforced by :meth:`timer`, not by a cancel scope
+        The send timeout is enforced by :meth:`guard`, not by a cancel scope
         per write: a scope costs more than encoding a whole batch.
         """
         if self.keepalive_done is not None:
             await self.keepalive_done.wait()
-        return await self._write(data)
+        # _write(), inlined: this is the path of every token.
+        if self.gone:
+            return False
+        self.writing = True
+        self.send_started = monotonic()
+        try:
+            await self.send(data)
+        except DISCONNECT_ERRORS as exc:
+            self.client_gone(StreamEnd.DISCONNECTED, exc)
+            return False
+        finally:
+            self.writing = False
+        self.last_write = monotonic()
+        self.writes += 1
+        self.bytes_sent += len(data)
+        return True
 
     async def _write(self, data: bytes) -> bool:
         if self.gone:
@@ -473,7 +279,7 @@ class _Streamer:
         return True
 
     async def start(self, start: Callable[[], Awaitable[object]]) -> None:
-        """Send the response head (the timer watches it like any write)."""
+        """Send the response head (the guard watches it like any write)."""
         self.writing = True
         self.send_started = monotonic()
         try:
@@ -484,36 +290,54 @@ class _Streamer:
             self.writing = False
         self.last_write = monotonic()
 
-    async def timer(self, keepalive: bytes | None) -> None:
-        """Write keepalives while idle; end the stream when a write hangs."""
+    def next_check(self, interval: float | None, timeout: float | None) -> float | None:
+        """Seconds until :meth:`guard` must look again; ``0``: write a keepalive now;
+        ``None``: nothing to time. Ends the stream when a write has hung."""
+        now = monotonic()
+        if self.writing:
+            if timeout is None:
+                return interval
+            remaining = self.send_started + timeout - now
+            if remaining <= 0:
+                self.client_gone(StreamEnd.SEND_TIMEOUT)
+                return None
+            # Most writes end long before the timeout; look again in time for
+            # the next keepalive.
+            return min(remaining, interval) if interval else remaining
+        due = self.last_write + interval - now if interval else None
+        if due is not None and due <= 0:
+            return 0.0
+        if timeout is not None:
+            # A write may start while the guard waits; look again in time.
+            return timeout if due is None else min(due, timeout)
+        return due
+
+    async def guard(
+        self, keepalive: bytes | None, disconnected: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        """Watch for the client leaving, write keepalives while idle, end the
+        stream when a write hangs: one task per stream for all three."""
         interval = self.keepalive_interval if keepalive else None
         timeout = self.send_timeout
-        while not self.gone:
-            now = monotonic()
-            if self.writing:
-                if timeout is None:
-                    await anyio.sleep(interval or 1.0)
-                    continue
-                remaining = self.send_started + timeout - now
-                if remaining <= 0:
-                    self.client_gone(StreamEnd.SEND_TIMEOUT)
-                    return
-                # Most writes end long before the timeout; look again in time
-                # for the next keepalive.
-                await anyio.sleep(min(remaining, interval) if interval else remaining)
+        while True:
+            delay = self.next_check(interval, timeout)
+            if self.gone:
+                return
+            if delay == 0:
+                assert keepalive is not None
+                await self.write_keepalive(keepalive)
                 continue
-            waits: list[float] = []
-            if interval:
-                due = self.last_write + interval - now
-                if due <= 0:
-                    assert keepalive is not None
-                    await self.write_keepalive(keepalive)
-                    continue
-                waits.append(due)
-            if timeout is not None:
-                # A write may start while this task sleeps; look again in time.
-                waits.append(timeout)
-            await anyio.sleep(min(waits))
+            if disconnected is None:
+                if delay is None:
+                    return
+                await anyio.sleep(delay)
+                continue
+            # Waiting for the disconnect signal is the sleep; a scope per
+            # keepalive interval, not per write.
+            with anyio.move_on_after(math.inf if delay is None else delay):
+                await disconnected()
+                self.client_gone(StreamEnd.DISCONNECTED)
+                return
 
     async def write_keepalive(self, data: bytes) -> None:
         self.keepalive_done = done = anyio.Event()
@@ -527,10 +351,6 @@ class _Streamer:
         finally:
             self.keepalive_done = None
             done.set()
-
-    async def watch(self, disconnected: Callable[[], Awaitable[object]]) -> None:
-        await disconnected()
-        self.client_gone(StreamEnd.DISCONNECTED)
 
     def encode(self, chunks: list[Chunk] | tuple[Chunk, ...]) -> bytes | None:
         """Encode a batch; on an encoder error, return ``None`` after logging."""
@@ -662,17 +482,18 @@ async def stream_encoded(
     check_policy(error_message)
     apply_error_message(source, error_message)
     streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log, error_message)
-    batched = isinstance(source, RunSource)
-    iterable: AsyncIterable[Any] = source.batches() if isinstance(source, RunSource) else source
-    iterator = iterable.__aiter__()
+    # Not isinstance(source, RunSource): a runtime protocol check costs tens
+    # of microseconds per stream.
+    batches: Any = getattr(source, "batches", None)
+    batched = callable(batches) and callable(getattr(source, "aclose", None))
+    iterable: Any = batches() if batched else source
+    iterator: AsyncIterator[Any] = iterable.__aiter__()
     try:
         async with anyio.create_task_group() as tg:
             streamer.scope = tg.cancel_scope
-            if disconnected is not None:
-                tg.start_soon(streamer.watch, disconnected)
             keepalive = encoder.keepalive if keepalive_interval else None
-            if keepalive or send_timeout is not None:
-                tg.start_soon(streamer.timer, keepalive)
+            if keepalive or send_timeout is not None or disconnected is not None:
+                tg.start_soon(streamer.guard, keepalive, disconnected)
             if start is not None:
                 await streamer.start(start)
             if not streamer.gone:
@@ -681,8 +502,10 @@ async def stream_encoded(
     finally:
         # The iterator first (an async generator's ``finally`` runs now),
         # then the run itself (grace, then cancellation of its callback).
-        to_close: list[Any] = [iterator] if iterator is not source else []
-        await _aclose_all([*to_close, source], close_timeout, log)
+        # A run read to its end has nothing to close: skip the shielded scope.
+        if not (isinstance(source, Run) and source.ended):
+            to_close: list[Any] = [iterator] if iterator is not source else []
+            await _aclose_all([*to_close, source], close_timeout, log)
     end = streamer.end or StreamEnd.DISCONNECTED
     result = StreamResult(
         end=end,

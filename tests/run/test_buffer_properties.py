@@ -16,11 +16,23 @@ from assistant_stream_core.chunks import (
     ToolCallDeltaChunk,
     UpdateStateChunk,
 )
-from assistant_stream_core.run._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
+from assistant_stream_core.run._buffer import (
+    _ARGS,
+    _REASONING,
+    _TEXT,
+    MERGE_LIMIT,
+    TAKE_LIMIT,
+    ChunkBuffer,
+)
 from assistant_stream_core.state import SetOperation
 
 _KEYS = st.sampled_from([None, "p1", "p2"])
-_TEXTS = st.text(alphabet="ab", max_size=3)
+# Mostly tiny deltas; now and then one big enough to reach the merge and take
+# bounds (a few of them in a row pass both).
+_TEXTS = st.one_of(
+    st.text(alphabet="ab", max_size=3),
+    st.integers(1, 5),  # quarters of MERGE_LIMIT (expanded in the test: a short repr)
+)
 
 _ACTIONS = st.lists(
     st.one_of(
@@ -81,6 +93,23 @@ def _merge(a: Chunk, b: Chunk) -> Chunk:
     raise AssertionError((a, b))
 
 
+def _delta_size(chunk: Chunk) -> int:
+    match chunk:
+        case TextDeltaChunk(text_delta=text) | ReasoningDeltaChunk(reasoning_delta=text):
+            return len(text)
+        case ToolCallDeltaChunk(args_text_delta=text):
+            return len(text)
+    raise AssertionError(chunk)
+
+
+def _size(chunk: Chunk) -> int:
+    if isinstance(chunk, UpdateStateChunk):
+        return 64 * len(chunk.operations)
+    if isinstance(chunk, (TextDeltaChunk, ReasoningDeltaChunk, ToolCallDeltaChunk)):
+        return _delta_size(chunk)
+    return 64
+
+
 def _normal_form(chunks: list[Chunk]) -> list[Chunk]:
     out: list[Chunk] = []
     for chunk in chunks:
@@ -102,6 +131,9 @@ def test_batches_are_the_calls_coalesced_and_nothing_else(
     kinds = {"text": _TEXT, "reasoning": _REASONING, "args": _ARGS}
     for action in actions:
         kind, key, value = action
+        if kind in kinds and isinstance(value, int):
+            value = "c" * (value * MERGE_LIMIT // 4)
+            action = (kind, key, value)
         if kind in kinds:
             buffer.add_delta(kinds[kind], key, value)
         elif kind == "data":
@@ -116,9 +148,12 @@ def test_batches_are_the_calls_coalesced_and_nothing_else(
         if chunk is not None:
             reference.append(chunk)
     buffer.finish()
-    last, done = buffer.take()
-    batches.append(last)
-    assert done
+    while True:
+        last, done = buffer.take()
+        batches.append(last)
+        if done:
+            break
+        assert last, "a take that is not the last hands over something"
     produced = [chunk for batch in batches for chunk in batch]
     # Nothing lost, nothing reordered: same normal form as one chunk per call.
     assert _normal_form(produced) == _normal_form(reference)
@@ -126,9 +161,14 @@ def test_batches_are_the_calls_coalesced_and_nothing_else(
     merged_away = len(reference) - len(produced)
     assert merged_away >= 0
     # Within a batch, adjacent mergeable chunks only come from an explicit seal
-    # (state ops) — deltas are always merged while the consumer is behind.
+    # (state ops) or the merge bound — deltas are otherwise always merged while
+    # the consumer is behind.
     for batch in batches:
         for a, b in pairwise(batch):
-            if _mergeable(a, b):
-                assert isinstance(a, UpdateStateChunk)
+            if _mergeable(a, b) and not isinstance(a, UpdateStateChunk):
+                assert _delta_size(a) + _delta_size(b) > MERGE_LIMIT
+    # A take holds TAKE_LIMIT at most, or stops at the chunk that takes it past.
+    for batch in batches:
+        sizes = [_size(chunk) for chunk in batch]
+        assert sum(sizes) <= TAKE_LIMIT or sum(sizes[:-1]) < TAKE_LIMIT
     assert buffer.pending_count() == 0

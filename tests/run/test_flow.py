@@ -23,14 +23,14 @@ from assistant_stream_core.chunks import (
     UpdateStateChunk,
 )
 from assistant_stream_core.run import RunController, create_run, stream_text
-from assistant_stream_core.run._buffer import CHUNK_COST
+from assistant_stream_core.run._buffer import CHUNK_COST, MERGE_LIMIT, TAKE_LIMIT
 
 from ._util import coalesce, collect, operations
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_200k_appends_leave_one_chunk_with_the_content_intact() -> None:
+async def test_200k_appends_merge_into_bounded_chunks_with_the_content_intact() -> None:
     pending: list[int] = []
     n = 200_000
 
@@ -41,11 +41,32 @@ async def test_200k_appends_leave_one_chunk_with_the_content_intact() -> None:
 
     run_ = create_run(run)
     start = time.monotonic()
-    chunks = [chunk async for chunk in run_]
+    batches = [batch async for batch in run_.batches()]
     elapsed = time.monotonic() - start
-    assert pending == [1]
-    assert chunks == [TextDeltaChunk(text_delta="0123456789" * (n // 10))]
+    chunks = [chunk for batch in batches for chunk in batch]
+    # Merged, but no chunk past MERGE_LIMIT and no take past TAKE_LIMIT.
+    assert pending == [-(-n // MERGE_LIMIT)]
+    assert all(isinstance(chunk, TextDeltaChunk) for chunk in chunks)
+    assert max(len(chunk.text_delta) for chunk in chunks) == MERGE_LIMIT  # type: ignore[union-attr]
+    assert max(sum(len(c.text_delta) for c in batch) for batch in batches) <= TAKE_LIMIT  # type: ignore[union-attr]
+    assert coalesce(chunks) == [TextDeltaChunk(text_delta="0123456789" * (n // 10))]
     assert elapsed < 5  # linear: a quadratic join would take far longer
+
+
+async def test_one_delta_larger_than_the_bounds_is_not_split() -> None:
+    big = "x" * (3 * TAKE_LIMIT)
+
+    async def run(c: RunController) -> None:
+        c.append_text("a")
+        c.append_text(big)
+        c.append_text("b")
+        c.add_data(1)
+
+    batches = [batch async for batch in create_run(run).batches()]
+    assert batches == [
+        [TextDeltaChunk(text_delta="a"), TextDeltaChunk(text_delta=big)],
+        [TextDeltaChunk(text_delta="b"), DataChunk(data=1)],
+    ]
 
 
 async def test_args_deltas_coalesce_per_tool_call() -> None:

@@ -1,0 +1,633 @@
+"""HTTP at a model's pace: many slow streams, and a fast producer behind a slow client.
+
+The bulk workloads of :mod:`benchmarks.http` have a producer far faster than
+the client, so deltas merge and one write carries many of them. Production
+traffic is mostly the other regime, measured here:
+
+* **paced**: ``N`` concurrent streams of ``T`` tokens, each a run that appends
+  one 8-character token and then ``await asyncio.sleep(pace)`` (50 tokens/s
+  by default): one small write per token, nothing merges. Reported per
+  contender: server CPU per 1,000 tokens, how late the streams finish (p50
+  and p99 of completion time minus the ideal ``T * pace``), the server's peak
+  RSS, and the RSS each *open* stream costs (``N`` streams held open after
+  their first token, less the RSS before them, divided by ``N``).
+* **slow**: one run appending 1 KiB deltas (``sleep(0)`` every 64 of them)
+  while the client reads 64 KiB every 10 ms. Reported: the server's RSS
+  growth (peak RSS less the RSS before the stream) and the largest merged
+  frame. Ours runs twice, without and with ``await controller.drain()`` every
+  100 KiB; upstream has no ``drain()``.
+
+Contenders, each in its own server process (one worker, asyncio loop):
+
+* **floor** (paced only): a Starlette ``StreamingResponse`` of the pre-encoded
+  frame, with the same pacing: one ASGI message per token and nothing else;
+* **ours** under Starlette/uvicorn (h11), aiohttp's own server, and Django's
+  ASGI handler under uvicorn;
+* **upstream** ``assistant-stream`` 0.0.36 under Starlette/uvicorn.
+
+The client is this process: one lean :class:`asyncio.Protocol` per
+connection, so its own cost per token stays small; it still shares the
+machine's CPUs with the server. Server CPU is read from ``/proc`` before and
+after each round, so only the server's own work counts. Every response is
+checked: it must carry every token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import platform
+import socket
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .http import UPSTREAM_VERSION, _dechunk, _Server, _upstream_version, available
+
+__all__ = [
+    "CONTENDERS",
+    "PacedWorkload",
+    "SlowWorkload",
+    "measure_paced",
+    "measure_slow",
+    "run",
+    "serve",
+]
+
+#: The token every paced run appends (8 characters), and its Data Stream frame.
+TOKEN: Final = "abcdefg "
+FRAME: Final = b'0:"abcdefg "\n'
+#: The delta of the slow workload, less its 8-character number (each delta is
+#: a new string, as a model's are: one shared string would cost nothing to hold).
+SLOW_FILL: Final = "x" * 1016
+SLOW_DELTA_SIZE: Final = 1024
+#: Deltas between two ``sleep(0)`` of the slow run.
+SLOW_SLEEP_EVERY: Final = 64
+#: Bytes of deltas between two ``drain()`` of the slow run that drains.
+DRAIN_EVERY: Final = 100 * 1024
+
+#: Contender name -> label in the tables.
+CONTENDERS: Final = {
+    "floor": "floor: StreamingResponse, 1 frame/token",
+    "upstream": f"upstream {UPSTREAM_VERSION}: Starlette",
+    "ours-starlette": "ours: Starlette",
+    "ours-aiohttp": "ours: aiohttp",
+    "ours-django": "ours: Django ASGI (uvicorn)",
+}
+_UVICORN: Final = ("floor", "upstream", "ours-starlette", "ours-django")
+_TIMEOUT: Final = 600.0
+_MODULE: Final = "benchmarks.paced"
+
+
+# ---------------------------------------------------------------------------
+# Server side (runs in the server subprocess)
+
+
+def _paced_callback(tokens: int, pace: float) -> Callable[[Any], Awaitable[None]]:
+    """One token, then a sleep: a model at a fixed pace (upstream's API too)."""
+
+    async def callback(controller: Any) -> None:
+        for _ in range(tokens):
+            controller.append_text(TOKEN)
+            await asyncio.sleep(pace)
+
+    return callback
+
+
+def _slow_callback(total: int, drain: bool) -> Callable[[Any], Awaitable[None]]:
+    """``total`` bytes of 1 KiB deltas, as fast as the loop lets it."""
+
+    async def callback(controller: Any) -> None:
+        size = SLOW_DELTA_SIZE
+        since_drain = 0
+        for i in range(1, total // size + 1):
+            controller.append_text(f"{SLOW_FILL}{i:07d} ")
+            since_drain += size
+            if drain and since_drain >= DRAIN_EVERY:
+                since_drain = 0
+                await controller.drain()
+            elif i % SLOW_SLEEP_EVERY == 0:
+                await asyncio.sleep(0)
+
+    return callback
+
+
+def _callback(path: str, query: Any) -> Callable[[Any], Awaitable[None]]:
+    if path.endswith("/slow"):
+        return _slow_callback(int(query.get("total")), query.get("drain") == "1")
+    return _paced_callback(int(query.get("n", "10")), float(query.get("pace", "0.02")))
+
+
+async def _floor_frames(tokens: int, pace: float) -> AsyncIterator[bytes]:
+    for _ in range(tokens):
+        yield FRAME
+        await asyncio.sleep(pace)
+
+
+def _starlette_app(contender: str) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response, StreamingResponse
+    from starlette.routing import Route
+
+    if contender == "floor":
+
+        def respond(request: Request) -> Response:
+            query = request.query_params
+            frames = _floor_frames(int(query.get("n", "10")), float(query.get("pace", "0.02")))
+            return StreamingResponse(frames, media_type="text/plain")
+
+    elif contender == "ours-starlette":
+        from assistant_stream_starlette import DataStreamResponse
+
+        from assistant_stream_core.run import create_run
+
+        def respond(request: Request) -> Response:
+            callback = _callback(request.url.path, request.query_params)
+            return DataStreamResponse(create_run(callback))
+
+    else:
+        upstream = importlib.import_module("assistant_stream")
+        serialization = importlib.import_module("assistant_stream.serialization.data_stream")
+
+        def respond(request: Request) -> Response:
+            callback = _callback(request.url.path, request.query_params)
+            response: Response = serialization.DataStreamResponse(upstream.create_run(callback))
+            return response
+
+    async def endpoint(request: Request) -> Response:
+        return respond(request)
+
+    return Starlette(routes=[Route("/paced", endpoint), Route("/slow", endpoint)])
+
+
+def _aiohttp_app() -> Any:
+    from aiohttp import web
+    from assistant_stream_aiohttp import DataStreamResponse
+
+    from assistant_stream_core.run import create_run
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        return DataStreamResponse(create_run(_callback(request.path, request.query)))
+
+    app = web.Application()
+    app.router.add_get("/paced", endpoint)
+    app.router.add_get("/slow", endpoint)
+    return app
+
+
+async def _django_view(request: Any) -> Any:
+    from assistant_stream_django import DataStreamHttpResponse
+
+    from assistant_stream_core.run import create_run
+
+    return DataStreamHttpResponse(create_run(_callback(request.path, request.GET)))
+
+
+def _django_app() -> Any:
+    import django  # type: ignore[import-untyped]
+    from django.conf import settings  # type: ignore[import-untyped]
+    from django.core.asgi import get_asgi_application  # type: ignore[import-untyped]
+    from django.urls import path  # type: ignore[import-untyped]
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="benchmark",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=[],
+        INSTALLED_APPS=[],
+        USE_TZ=True,
+    )
+    django.setup()
+    global urlpatterns
+    urlpatterns = [path("paced", _django_view), path("slow", _django_view)]
+    return get_asgi_application()
+
+
+urlpatterns: list[Any] = []  # Django's URL configuration (filled by _django_app)
+
+
+def serve(contender: str) -> None:
+    """Serve ``contender`` on a free 127.0.0.1 port until killed.
+
+    Prints ``PORT <n>`` on stdout once the server accepts connections.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)
+    port = sock.getsockname()[1]
+    if contender in _UVICORN:
+        import uvicorn
+
+        app = _django_app() if contender == "ours-django" else _starlette_app(contender)
+        config = uvicorn.Config(
+            app,
+            http="h11",
+            loop="asyncio",
+            lifespan="off",
+            ws="none",
+            log_level="warning",
+            access_log=False,
+            backlog=4096,
+            timeout_keep_alive=1,
+        )
+        server = uvicorn.Server(config)
+
+        async def main() -> None:
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started:
+                if task.done():
+                    await task  # raises why it did not start
+                    return
+                await asyncio.sleep(0.01)
+            print(f"PORT {port}", flush=True)
+            await task
+
+        asyncio.run(main())
+    else:
+        from aiohttp import web
+
+        async def main() -> None:
+            runner = web.AppRunner(_aiohttp_app(), handle_signals=False, access_log=None)
+            await runner.setup()
+            await web.SockSite(runner, sock, backlog=4096).start()
+            print(f"PORT {port}", flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------
+# Client side (this process)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # Fields 14 and 15 of stat(5); the split drops the first two.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Reader(asyncio.Protocol):
+    """One response, read as it arrives, at the lowest cost a client can have."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.first = 0.0
+        loop = asyncio.get_running_loop()
+        self.started: asyncio.Future[None] = loop.create_future()
+        self.done: asyncio.Future[float] = loop.create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.first:
+            self.first = time.perf_counter()
+            self.started.set_result(None)
+        self.parts.append(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(time.perf_counter())
+
+
+@dataclass
+class _Response:
+    started: float
+    first: float  # first bytes received
+    finished: float
+    body: bytes  # the body, chunked transfer coding undone
+
+
+def _request(target: str) -> bytes:
+    return f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+
+
+def _response(received: bytes, started: float, first: float, finished: float) -> _Response:
+    head_end = received.find(b"\r\n\r\n")
+    head = received[:head_end]
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"unexpected response: {head[:200]!r}")
+    body = received[head_end + 4 :]
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunk(body)
+    return _Response(started, first, finished, body)
+
+
+async def _open(port: int, target: str) -> tuple[_Reader, float]:
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    transport, reader = await loop.create_connection(_Reader, "127.0.0.1", port)
+    transport.write(_request(target))
+    return reader, started
+
+
+async def _finish(reader: _Reader, started: float) -> _Response:
+    finished = await reader.done
+    return _response(b"".join(reader.parts), started, reader.first, finished)
+
+
+async def _slow_fetch(port: int, target: str) -> _Response:
+    """Read 64 KiB, sleep 10 ms, repeat: a client on a slow link."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A small receive buffer, so the kernel does not absorb megabytes.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.setblocking(False)
+    started = time.perf_counter()
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    await loop.sock_sendall(sock, _request(target))
+    parts: list[bytes] = []
+    first = 0.0
+    try:
+        while data := await loop.sock_recv(sock, 65536):
+            first = first or time.perf_counter()
+            parts.append(data)
+            await asyncio.sleep(0.01)
+    finally:
+        sock.close()
+    return _response(b"".join(parts), started, first, time.perf_counter())
+
+
+@dataclass(frozen=True)
+class PacedWorkload:
+    """``streams`` concurrent streams of ``tokens`` tokens, one per ``pace`` seconds."""
+
+    streams: int = 1000
+    tokens: int = 150
+    pace: float = 0.020
+    #: Seconds the idle streams of the per-stream memory phase stay open.
+    hold: float = 8.0
+
+    @property
+    def target(self) -> str:
+        return f"/paced?n={self.tokens}&pace={self.pace}"
+
+
+@dataclass
+class PacedResult:
+    """One contender's figures on the paced workload."""
+
+    contender: str
+    cpu_per_1000: list[float] = field(default_factory=list)  # seconds, one per round
+    late_p50: list[float] = field(default_factory=list)
+    late_p99: list[float] = field(default_factory=list)
+    rss_per_stream: float = 0.0
+    peak_rss: int = 0
+    missing: str | None = None
+
+
+def _check_tokens(body: bytes, tokens: int, contender: str) -> None:
+    count = body.count(TOKEN.encode())
+    if count != tokens:
+        raise AssertionError(f"{contender}: {count} of {tokens} tokens arrived")
+
+
+async def _paced_round(server: _Server, workload: PacedWorkload, result: PacedResult) -> None:
+    cpu = _cpu_seconds(server.process.pid)
+    opened = await asyncio.gather(
+        *(_open(server.port, workload.target) for _ in range(workload.streams))
+    )
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(_finish(reader, started) for reader, started in opened)), _TIMEOUT
+    )
+    cpu = _cpu_seconds(server.process.pid) - cpu
+    for response in responses:
+        _check_tokens(response.body, workload.tokens, server.contender)
+    ideal = workload.tokens * workload.pace
+    late = sorted(r.finished - r.started - ideal for r in responses)
+    result.cpu_per_1000.append(cpu / (workload.streams * workload.tokens / 1000))
+    result.late_p50.append(statistics.median(late))
+    result.late_p99.append(late[min(len(late) - 1, int(len(late) * 0.99))])
+
+
+async def _open_stream_cost(server: _Server, streams: int, hold: float) -> float:
+    """RSS per stream held open after its first token (a fresh server: RSS is sticky)."""
+    before = server.memory("VmRSS")
+    target = f"/paced?n=2&pace={hold}"
+    opened = await asyncio.gather(*(_open(server.port, target) for _ in range(streams)))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(r.started for r, _ in opened)), hold - 0.5)
+    except TimeoutError:
+        raise RuntimeError(f"{server.contender}: streams did not start within {hold} s") from None
+    await asyncio.sleep(0.2)
+    during = server.memory("VmRSS")
+    await asyncio.gather(*(_finish(reader, started) for reader, started in opened))
+    return (during - before) / streams
+
+
+async def measure_paced(
+    workload: PacedWorkload, contenders: Sequence[str], repeat: int
+) -> list[PacedResult]:
+    """Measure ``contenders`` on ``workload``; rounds interleaved, every round kept."""
+    results = {name: PacedResult(name) for name in contenders}
+    servers: list[_Server] = []
+    try:
+        for name in contenders:
+            if name == "upstream" and _upstream_version() is None:
+                results[name].missing = "not installed"
+                continue
+            servers.append(_Server(name, module=_MODULE))
+        warm_up = PacedWorkload(streams=10, tokens=20, pace=0.001)
+        for server in servers:
+            await _paced_round(server, warm_up, PacedResult(server.contender))
+            results[server.contender].rss_per_stream = await _open_stream_cost(
+                server, workload.streams, workload.hold
+            )
+        for _ in range(repeat):
+            for server in servers:
+                await _paced_round(server, workload, results[server.contender])
+        for server in servers:
+            results[server.contender].peak_rss = server.memory("VmHWM")
+    finally:
+        for server in servers:
+            server.stop()
+    return [results[name] for name in contenders]
+
+
+@dataclass(frozen=True)
+class SlowWorkload:
+    """One run of ``total`` bytes of 1 KiB deltas, read 64 KiB per 10 ms."""
+
+    total: int = 50 * 2**20
+
+
+@dataclass
+class SlowResult:
+    """One contender's figures on the slow-client workload."""
+
+    label: str
+    growth: int = 0  # peak RSS less RSS before the stream
+    largest_frame: int = 0
+    seconds: float = 0.0
+    missing: str | None = None
+
+
+async def measure_slow(workload: SlowWorkload, contenders: Sequence[str]) -> list[SlowResult]:
+    """Each contender in a fresh server: one slow read of the whole stream."""
+    results = []
+    for name in contenders:
+        drain = name.endswith("+drain")
+        contender = name.removesuffix("+drain")
+        label = CONTENDERS[contender] + (", drain()" if drain else "")
+        if contender == "upstream" and _upstream_version() is None:
+            results.append(SlowResult(label, missing="not installed"))
+            continue
+        server = _Server(contender, module=_MODULE)
+        try:
+            reader, started = await _open(server.port, "/paced?n=2&pace=0")
+            await _finish(reader, started)
+            before = server.memory("VmRSS")
+            target = f"/slow?total={workload.total}&drain={int(drain)}"
+            response = await asyncio.wait_for(_slow_fetch(server.port, target), _TIMEOUT)
+            growth = server.memory("VmHWM") - before
+        finally:
+            server.stop()
+        text = response.body
+        deltas = workload.total // SLOW_DELTA_SIZE
+        if text.count(b"x") != deltas * len(SLOW_FILL) or f"{deltas:07d} ".encode() not in text:
+            raise AssertionError(f"{label}: the text did not arrive whole")
+        largest = max(len(line) for line in text.split(b"\n"))
+        results.append(SlowResult(label, growth, largest, response.finished - started))
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Reporting
+
+
+def _range(values: list[float], scale: float, unit: str) -> str:
+    low, high = min(values) * scale, max(values) * scale
+    return f"{low:.1f}{unit}" if abs(high - low) < 0.05 else f"{low:.1f}-{high:.1f}{unit}"
+
+
+def print_paced(workload: PacedWorkload, results: list[PacedResult]) -> None:
+    """The paced table: ranges over the rounds, ratios of the best rounds."""
+    rate = 1 / workload.pace
+    print(
+        f"\npaced: {workload.streams:,} streams x {workload.tokens} tokens at {rate:.0f} tokens/s"
+        f" (ideal {workload.tokens * workload.pace:.1f} s per stream)"
+    )
+    head = "  {:<34}{:>17}{:>10}{:>10}{:>14}{:>14}{:>10}{:>12}"
+    print(
+        head.format(
+            "",
+            "CPU/1k tokens",
+            "vs upstr.",
+            "vs floor",
+            "late p50",
+            "late p99",
+            "peak RSS",
+            "RSS/stream",
+        )
+    )
+    best = {r.contender: min(r.cpu_per_1000) for r in results if r.cpu_per_1000}
+    for result in results:
+        label = CONTENDERS[result.contender]
+        if result.missing is not None:
+            print(f"  {label:<34}{result.missing}")
+            continue
+        cpu = best[result.contender]
+        upstream = f"{cpu / best['upstream']:.2f}x" if "upstream" in best else ""
+        floor = f"{cpu / best['floor']:.2f}x" if "floor" in best else ""
+        print(
+            head.format(
+                label,
+                _range(result.cpu_per_1000, 1e3, " ms"),
+                upstream,
+                floor,
+                _range(result.late_p50, 1, " s"),
+                _range(result.late_p99, 1, " s"),
+                f"{result.peak_rss / 1e6:.0f} MB",
+                f"{result.rss_per_stream / 1e3:.1f} KB",
+            )
+        )
+
+
+def print_slow(workload: SlowWorkload, results: list[SlowResult]) -> None:
+    """The slow-client table."""
+    print(f"\nslow client: {workload.total / 2**20:.0f} MiB in 1 KiB deltas, read 64 KiB per 10 ms")
+    head = "  {:<48}{:>14}{:>16}{:>10}"
+    print(head.format("", "RSS growth", "largest frame", "wall"))
+    for result in results:
+        if result.missing is not None:
+            print(f"  {result.label:<48}{result.missing}")
+            continue
+        print(
+            head.format(
+                result.label,
+                f"+{result.growth / 1e6:.1f} MB",
+                f"{result.largest_frame / 1024:.1f} KiB",
+                f"{result.seconds:.1f} s",
+            )
+        )
+
+
+def run(
+    *,
+    repeat: int = 2,
+    paced: PacedWorkload | None = None,
+    slow: SlowWorkload | None = None,
+    contenders: Sequence[str] = tuple(CONTENDERS),
+    workloads: Sequence[str] = ("paced", "slow"),
+) -> None:
+    """Run the paced and slow workloads and print their tables."""
+    import uvicorn
+
+    print(
+        f"\nHTTP at a model's pace: Python {platform.python_version()}, "
+        f"uvicorn {uvicorn.__version__} (h11), {os.cpu_count()} CPUs, "
+        f"upstream assistant-stream {_upstream_version() or 'not installed'}; "
+        f"{repeat} rounds, ranges over the rounds, ratios of the best"
+    )
+    if "paced" in workloads:
+        workload = paced or PacedWorkload()
+        print_paced(workload, asyncio.run(measure_paced(workload, contenders, repeat)))
+    if "slow" in workloads:
+        slow_workload = slow or SlowWorkload()
+        slow_contenders = [
+            name
+            for name in ("upstream", "ours-starlette", "ours-starlette+drain")
+            if name.removesuffix("+drain") in contenders
+        ]
+        print_slow(slow_workload, asyncio.run(measure_slow(slow_workload, slow_contenders)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.paced [--streams N] [--tokens T] [--only NAME] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.paced")
+    parser.add_argument("--serve", choices=tuple(CONTENDERS), help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=2, help="paced rounds (default 2)")
+    parser.add_argument("--streams", type=int, default=1000, help="paced streams (default 1000)")
+    parser.add_argument("--tokens", type=int, default=150, help="tokens per stream (default 150)")
+    parser.add_argument("--pace", type=float, default=0.020, help="seconds between tokens")
+    parser.add_argument("--slow-mib", type=int, default=50, help="slow stream size (default 50)")
+    parser.add_argument(
+        "--only", choices=tuple(CONTENDERS), action="append", help="run only these contenders"
+    )
+    parser.add_argument(
+        "--workload", choices=("paced", "slow"), action="append", help="default: both"
+    )
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return
+    missing = available()
+    if missing:
+        raise SystemExit(f"the HTTP benchmark needs its servers: {missing}")
+    run(
+        repeat=args.repeat,
+        paced=PacedWorkload(args.streams, args.tokens, args.pace),
+        slow=SlowWorkload(args.slow_mib * 2**20),
+        contenders=args.only or tuple(CONTENDERS),
+        workloads=args.workload or ("paced", "slow"),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The paced and slow-client benchmarks, run small: real servers, checked responses.
+
+Every response is checked inside the benchmark (every token, the whole slow
+text), so a contender that drops or reorders anything fails here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+import pytest
+
+from benchmarks import paced
+
+pytestmark = pytest.mark.skipif(
+    paced.available() is not None, reason="the HTTP servers are not installed"
+)
+
+
+def test_paced_reports_cpu_lateness_and_memory_for_each_contender(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    contenders = ["ours-starlette", "ours-aiohttp", "ours-django"]
+    if importlib.util.find_spec("assistant_stream") is not None:
+        contenders.append("upstream")
+    workload = paced.PacedWorkload(streams=8, tokens=5, pace=0.005, hold=1.5)
+    results = asyncio.run(paced.measure_paced(workload, contenders, repeat=1))
+    for result in results:
+        assert result.missing is None
+        assert len(result.cpu_per_1000) == 1
+        assert result.cpu_per_1000[0] >= 0
+        assert len(result.late_p99) == 1
+        assert result.peak_rss > 0
+    paced.print_paced(workload, results)
+    report = capsys.readouterr().out
+    assert "ours: Django ASGI" in report
+    assert "RSS/stream" in report
+
+
+def test_slow_client_frames_stay_bounded() -> None:
+    workload = paced.SlowWorkload(total=2 * 2**20)
+    results = asyncio.run(paced.measure_slow(workload, ["ours-starlette", "ours-starlette+drain"]))
+    for result in results:
+        assert result.missing is None
+        # A Data Stream text frame of a merged delta: 32 Ki characters and "0:".
+        assert result.largest_frame <= 32 * 1024 + 8
