@@ -60,7 +60,6 @@ finishes without a start gets a random ``messageId`` in TS and ``None`` here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -86,7 +85,9 @@ from .chunks import (
     UpdateStateChunk,
 )
 from .errors import AssistantStreamError, StateError
+from .partial_json import PartialJson, parse_partial_json
 from .state import apply_operation, coerce_operation
+from .tool_calls import ToolCall, ToolCallLedger
 
 __all__ = [
     "AssistantMessage",
@@ -330,178 +331,12 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
 
 
-# --- partial JSON -----------------------------------------------------------
-
-_LITERALS = {"t": "true", "f": "false", "n": "null"}
-_WHITESPACE = frozenset(" \t\r\n")
-_NUMBER = re.compile(r"[-+0-9.eE]*")
-# A string's body up to its closing quote (or a lone backslash at the end).
-_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
-
-
-def _cut_partial_escape(body: str) -> str:
-    """Drop an escape sequence cut short at the end of a string's body."""
-    k = 0
-    while k < len(body):
-        if body[k] == "\\":
-            width = 6 if body[k + 1 : k + 2] == "u" else 2
-            if k + width > len(body):
-                return body[:k]
-            k += width
-        else:
-            k += 1
-    return body
-
-
-class _JsonCompleter:
-    """Closes JSON text cut anywhere, incrementally.
-
-    Each call gets the text so far (an extension of the previous call's) and
-    scans only what it has not scanned: whole tokens are consumed for good, a
-    token the end of the text cuts short is looked at again next time. So
-    streaming args text of length n costs O(n) here, not O(n²).
-    """
-
-    __slots__ = ("_broken", "_closers", "_expect_key", "_pos", "_safe")
-
-    def __init__(self) -> None:
-        self._pos = 0
-        self._closers: list[str] = []  # the open containers' closing brackets
-        self._expect_key: list[bool] = []  # per open container: is the next string a key?
-        # The longest prefix that is valid JSON once the containers open at
-        # that point close: (end, closing brackets).
-        self._safe: tuple[int, str] | None = None
-        self._broken = False
-
-    def _closing(self) -> str:
-        return "".join(reversed(self._closers))
-
-    def complete(self, text: str) -> str | None:
-        """Return ``text`` closed as valid JSON, or ``None`` if it cannot be."""
-        if self._broken:
-            return None
-        closers, expect_key = self._closers, self._expect_key
-        i, n = self._pos, len(text)
-        while i < n:
-            self._pos = i  # everything before ``i`` is consumed
-            c = text[i]
-            if c in _WHITESPACE:
-                i += 1
-            elif c in "{[":
-                closers.append("}" if c == "{" else "]")
-                expect_key.append(c == "{")
-                i += 1
-                self._safe = (i, self._closing())
-            elif c in "}]":
-                if not closers or closers[-1] != c:
-                    self._broken = True
-                    return None
-                closers.pop()
-                expect_key.pop()
-                i += 1
-                self._safe = (i, self._closing())
-            elif c == ",":
-                if closers and closers[-1] == "}":
-                    expect_key[-1] = True
-                i += 1
-            elif c == ":":
-                if expect_key:
-                    expect_key[-1] = False
-                i += 1
-            elif c == '"':
-                is_key = bool(expect_key) and expect_key[-1]
-                end = _STRING_BODY.match(text, i + 1).end()  # type: ignore[union-attr]
-                if end >= n or text[end] != '"':  # cut inside the string
-                    if is_key:  # a key without its value is dropped
-                        break
-                    body = _cut_partial_escape(text[i + 1 :])
-                    return text[: i + 1] + body + '"' + self._closing()
-                i = end + 1
-                if not is_key:
-                    self._safe = (i, self._closing())
-            elif c in _LITERALS:
-                literal = _LITERALS[c]
-                found = text[i : i + len(literal)]
-                if not literal.startswith(found):
-                    self._broken = True
-                    return None
-                if len(found) < len(literal):  # cut inside the literal
-                    return text + literal[len(found) :] + self._closing()
-                i += len(literal)
-                self._safe = (i, self._closing())
-            elif c in "-+0123456789.eE":
-                end = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
-                if end == n:  # the number may go on: finish it here, keep it open
-                    number = text[i:end].rstrip("+-.eE")
-                    if number and number[-1].isdigit():
-                        return text[:i] + number + self._closing()
-                    break
-                i = end
-                self._safe = (i, self._closing())
-            else:
-                self._broken = True
-                return None
-        else:
-            self._pos = n
-        if self._safe is None:
-            return None
-        end, suffix = self._safe
-        return text[:end] + suffix
-
-
-class _PartialJson:
-    """Parses args text as it streams; see :func:`parse_partial_json`."""
-
-    __slots__ = ("_completer",)
-
-    def __init__(self) -> None:
-        self._completer = _JsonCompleter()
-
-    def parse(self, text: str) -> Any | None:
-        if text == "":
-            return {}
-        try:
-            value = _JSON.decode(text)
-        except msgspec.DecodeError:
-            completed = self._completer.complete(text)
-            if completed is None:
-                return None
-            try:
-                value = _JSON.decode(completed)
-            except msgspec.DecodeError:
-                return None
-        return value if isinstance(value, (dict, list)) else None
-
-
-def parse_partial_json(text: str) -> Any | None:
-    """Parse tool-call args text that may still be streaming.
-
-    Complete JSON is parsed as is; JSON cut short is completed first (open
-    strings and containers closed, an unfinished literal finished, a key
-    without a value dropped). Like the TS client, only an object or array
-    counts; anything else (or text that cannot be completed) returns ``None``.
-    ``""`` gives ``{}``.
-    """
-    return _PartialJson().parse(text)
-
-
 # --- the accumulator ----------------------------------------------------------
 
 
 def _parent(parent_id: str | None) -> str | None:
     # An empty parent id means no parent, in every protocol.
     return parent_id or None
-
-
-class _Tool:
-    """Bookkeeping for one tool call: where its part is, whether it settled."""
-
-    __slots__ = ("args", "index", "settled")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.settled = False
-        self.args = _PartialJson()
 
 
 class MessageAccumulator:
@@ -519,7 +354,7 @@ class MessageAccumulator:
     def __init__(self, *, state: Any = None, strict: bool = False) -> None:
         self._strict = strict
         self._parts: list[Part] = []
-        self._tools: dict[str, _Tool] = {}
+        self._tools = ToolCallLedger()  # a call's data: its args parser
         # The text/reasoning part deltas extend: (index, kind, parent_id).
         self._open: tuple[int, type[TextPart] | type[ReasoningPart], str | None] | None = None
         self._status = MessageStatus(type="running")
@@ -584,7 +419,7 @@ class MessageAccumulator:
                     )
                     return
                 self._close_open()
-                self._tools[tool_id] = _Tool(len(self._parts))
+                self._tools.add(tool_id, name, len(self._parts)).data = PartialJson()
                 self._parts.append(
                     ToolCallPart(
                         tool_call_id=tool_id,
@@ -697,9 +532,8 @@ class MessageAccumulator:
         if self._finished is not None:
             return self._finished
         self._close_open()
-        for tool in self._tools.values():
-            if not tool.settled:
-                self._settle(tool, "")
+        for tool in self._tools.unsettled():
+            self._settle(tool, "")
         if self._status.type == "running":
             waiting = any(
                 isinstance(part, ToolCallPart) and part.state != "result" for part in self._parts
@@ -747,31 +581,33 @@ class MessageAccumulator:
         self._parts.append(kind(text=text, status=_RUNNING, parent_id=parent))
         self._open = (len(self._parts) - 1, kind, parent)
 
-    def _tool(self, index: int, tool_id: str) -> _Tool | None:
-        tool = self._tools.get(tool_id)
+    def _tool(self, index: int, tool_id: str) -> ToolCall | None:
+        tool = self._tools.find(tool_id)
         if tool is None:
             self._problem(index, "unknown-tool-call-id", f"no tool call {tool_id!r} began")
         return tool
 
-    def _tool_part(self, tool: _Tool) -> ToolCallPart:
+    def _tool_part(self, tool: ToolCall) -> ToolCallPart:
         part = self._parts[tool.index]
         assert isinstance(part, ToolCallPart)
         return part
 
-    def _append_args(self, tool: _Tool, text: str) -> None:
+    def _append_args(self, tool: ToolCall, text: str) -> None:
         part = self._tool_part(tool)
         args_text = part.args_text + text
-        parsed = tool.args.parse(args_text)
+        self._tools.record_args(tool, text)
+        parsed = tool.data.parse(args_text)
         self._parts[tool.index] = msgspec.structs.replace(
             part, args_text=args_text, args=part.args if parsed is None else parsed
         )
 
-    def _settle(self, tool: _Tool, trailing: str) -> None:
+    def _settle(self, tool: ToolCall, trailing: str) -> None:
         # The settle frames: trailing text (or "{}" for a call that never had
         # args text), args finish (partial-call -> call), part finish.
-        tool.settled = True
-        if trailing or self._tool_part(tool).args_text == "":
-            self._append_args(tool, trailing or "{}")
+        self._tools.settle(tool)
+        rest = tool.final_args(trailing)
+        if rest:
+            self._append_args(tool, rest)
         part = self._tool_part(tool)
         self._parts[tool.index] = msgspec.structs.replace(
             part, state="call" if part.state == "partial-call" else part.state, status=_COMPLETE

@@ -2,14 +2,17 @@
 
 Three workloads of the same number of chunks:
 
-* **text deltas**: one stream of small text deltas (some non-ASCII, some
-  needing JSON escapes: quotes, backslashes, newlines, emoji);
-* **mixed runs**: realistic agent responses (steps, reasoning, text, tool
-  calls with argument deltas and results, state operations), ten agent turns
-  each, one stream (one encoder) per response, as a server encodes them;
-* **one long mixed run**: the same turns in a single stream, a stress case:
-  its message reaches thousands of parts and tool calls, far past any real
-  response, and shows what a stream's growing state costs.
+* **agent turns** (the headline, with the targets): many responses, one
+  encoder each, every response one agent turn handed over in the batches a
+  run's buffer drains (reasoning and text in merged deltas, two tool calls
+  with streamed args and their results, state updates, a step): what
+  ``create_run`` gives an encoder, one ``encode_many`` per batch;
+* **text deltas** (stress, no target): one stream of 200,000 small adjacent
+  text deltas in one batch (some non-ASCII, some needing JSON escapes). Real
+  traffic never has this shape, since the buffer merges adjacent deltas;
+* **one long mixed run** (stress, no target): unmerged agent turns in a
+  single stream: its message reaches thousands of parts and tool calls, far
+  past any real response, and shows what a stream's growing state costs.
 
 Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
 
@@ -18,8 +21,9 @@ Each runs through every protocol in :data:`PROTOCOLS`, encoded by:
   ``encode_into`` of the payload with one reused :class:`msgspec.json.Encoder`,
   and the suffix into one ``bytearray`` per stream. It writes the same bytes
   as ours, and no encoder can do less work for them.
-* **ours**: ``encode_many`` over each stream's whole list (what an adapter does
-  with each drain of a run), and ``encode`` once per chunk. The closing frames
+* **ours**: ``encode_many`` once per batch (what the serving loop does with
+  each drain of a run; the floor writes one buffer per batch too), and
+  ``encode`` once per chunk. The closing frames
   (``finish``) are timed too; like an adapter, the contenders hand back their
   pieces as they are, without joining them.
 * **upstream**: ``assistant-stream`` 0.0.36 when it is importable (it is never a
@@ -43,6 +47,7 @@ import asyncio
 import gc
 import importlib
 import importlib.metadata
+import itertools
 import os
 import platform
 import random
@@ -69,11 +74,11 @@ from assistant_stream_core.state import AppendTextOperation, SetOperation
 
 __all__ = [
     "PROTOCOLS",
-    "TURNS_PER_RUN",
+    "TARGETS",
     "UPSTREAM_VERSION",
     "Protocol",
+    "agent_turns",
     "mixed_run",
-    "mixed_runs",
     "run",
     "text_deltas",
 ]
@@ -126,10 +131,69 @@ def text_deltas(count: int, *, seed: int = 1) -> list[Chunk]:
     return [TextDeltaChunk(text_delta=rng.choice(_TEXT_PIECES)) for _ in range(count)]
 
 
-#: Agent turns per response in the mixed runs workload: a busy agent's answer.
-TURNS_PER_RUN: Final = 10
-# Chunks per agent turn (_agent_turn).
-_TURN_LENGTH: Final = 36
+#: The headline's targets per protocol: times upstream, and share of the floor.
+TARGETS: Final = {"data_stream": (8.0, 1 / 1.5), "assistant_transport": (15.0, 1 / 1.5)}
+
+
+def agent_turns(count: int, *, seed: int = 3) -> list[list[list[Chunk]]]:
+    """Return responses of about ``count`` chunks in all: one agent turn each, in batches.
+
+    A batch is what one drain of a run's buffer hands the encoder: adjacent
+    deltas of a part are already merged (a few tokens' worth each), and a
+    batch holds whatever the run produced since the last drain.
+    """
+    rng = random.Random(seed)
+    responses: list[list[list[Chunk]]] = []
+    total = 0
+    while total < count:
+        batches = _turn_batches(len(responses), rng)
+        responses.append(batches)
+        total += sum(map(len, batches))
+    return responses
+
+
+def _turn_batches(turn: int, rng: random.Random) -> list[list[Chunk]]:
+    def text(pieces: tuple[str, ...], n: int) -> str:
+        return "".join(rng.choice(pieces) for _ in range(n))
+
+    first, second = f"call_{turn:06d}_a", f"call_{turn:06d}_b"
+    weather = {"temp_c": 21.5, "conditions": "sunny", "hourly": [19, 21, 22, 20]}
+    hits = {"hits": [{"title": "Paris weather", "url": "https://example.com/paris"}]}
+    return [
+        [StepStartChunk(f"msg_{turn}"), ReasoningDeltaChunk(text(_REASONING_PIECES, 4))],
+        [ReasoningDeltaChunk(text(_REASONING_PIECES, 5))],
+        [ReasoningDeltaChunk(text(_REASONING_PIECES, 3)), TextDeltaChunk(text(_TEXT_PIECES, 6))],
+        [TextDeltaChunk(text(_TEXT_PIECES, 8))],
+        [
+            TextDeltaChunk(text(_TEXT_PIECES, 7)),
+            ToolCallBeginChunk(first, "get_weather"),
+            ToolCallDeltaChunk(first, '{"city": "Par'),
+        ],
+        [
+            ToolCallDeltaChunk(first, 'is", "unit": "°C"}'),
+            ToolCallBeginChunk(second, "search"),
+            ToolCallDeltaChunk(second, '{"query": "weather Paris today"}'),
+        ],
+        [
+            ToolResultChunk(first, weather),
+            UpdateStateChunk([SetOperation(("status",), "searching")]),
+        ],
+        [
+            ToolResultChunk(second, hits),
+            UpdateStateChunk(
+                [
+                    AppendTextOperation(("log",), f" turn {turn}: 2 tools"),
+                    SetOperation(("turns", str(turn)), {"city": "Paris", "ok": True}),
+                ]
+            ),
+        ],
+        [TextDeltaChunk(text(_TEXT_PIECES, 9))],
+        [TextDeltaChunk(text(_TEXT_PIECES, 8))],
+        [
+            TextDeltaChunk(text(_TEXT_PIECES, 5)),
+            StepFinishChunk(finish_reason="stop", input_tokens=420, output_tokens=77),
+        ],
+    ]
 
 
 def mixed_run(count: int, *, seed: int = 2) -> list[Chunk]:
@@ -145,13 +209,6 @@ def mixed_run(count: int, *, seed: int = 2) -> list[Chunk]:
         chunks.extend(_agent_turn(turn, rng))
         turn += 1
     return chunks[:count]
-
-
-def mixed_runs(count: int, *, turns_per_run: int = TURNS_PER_RUN) -> list[list[Chunk]]:
-    """Return ``count`` chunks of :func:`mixed_run`, cut into responses of ``turns_per_run``."""
-    chunks = mixed_run(count)
-    length = _TURN_LENGTH * turns_per_run
-    return [chunks[start : start + length] for start in range(0, len(chunks), length)]
 
 
 def _agent_turn(turn: int, rng: random.Random) -> Iterator[Chunk]:
@@ -247,10 +304,12 @@ PROTOCOLS: Final = (
 
 # ---------------------------------------------------------------------------
 # Contenders: each is a zero-argument callable that encodes a whole workload
-# (a list of streams, each a list of chunks) and returns what it wrote, in
-# pieces, so it can be both checked and timed.
+# (a list of streams, each a list of chunks; for encode_many, each a list of
+# batches) and returns what it wrote, in pieces, so it can be both checked
+# and timed.
 
 Streams = Sequence[Sequence[Any]]
+Batched = Sequence[Sequence[Sequence[Chunk]]]
 Produce = Callable[[], list[bytes]]
 
 
@@ -260,12 +319,13 @@ async def _feed(items: Iterable[Any]) -> AsyncIterator[Any]:
         yield item
 
 
-def _floor(streams: Sequence[Sequence[Frame]]) -> Produce:
+def _floor(pieces_frames: Sequence[Sequence[Frame]]) -> Produce:
+    """One buffer per piece of ours (per batch, and the closing frames)."""
     encoder = msgspec.json.Encoder()
 
     def produce() -> list[bytes]:
         pieces = []
-        for frames in streams:
+        for frames in pieces_frames:
             buffer = bytearray()
             for prefix, payload, suffix in frames:
                 buffer += prefix
@@ -321,14 +381,16 @@ def _floor_str_frames(
     return lambda: loop.run_until_complete(produce())
 
 
-def _ours_many(protocol: Protocol, streams: Streams) -> Produce:
+def _ours_many(protocol: Protocol, streams: Batched) -> Produce:
     make_encoder = protocol.encoder_type()
 
     def produce() -> list[bytes]:
         pieces = []
-        for chunks in streams:
+        for batches in streams:
             encoder = make_encoder()
-            pieces.append(encoder.encode_many(chunks))
+            encode_many = encoder.encode_many
+            for batch in batches:
+                pieces.append(encode_many(batch))
             pieces.append(encoder.finish())
         return pieces
 
@@ -469,18 +531,21 @@ def _timed(produce: Produce) -> float:
     gc.collect()
     gc.disable()  # as timeit does: collections would land on random contenders
     try:
-        start = time.perf_counter()
+        # CPU time of this process: everything a contender does is CPU work
+        # here, and on a shared machine wall time would count other processes.
+        start = time.process_time()
         produce()
-        return time.perf_counter() - start
+        return time.process_time() - start
     finally:
         gc.enable()
 
 
 def _build_rows(
-    streams: Sequence[Sequence[Chunk]],
+    batched: Batched,
     loop: asyncio.AbstractEventLoop,
     upstream_version: str | None,
 ) -> list[_Row]:
+    streams = [[chunk for batch in batches for chunk in batch] for batches in batched]
     labels = [
         ("floor: msgspec encode_into", "floor", "sync"),
         ("ours: encode_many()", "ours", "sync"),
@@ -504,12 +569,14 @@ def _build_rows(
 
     for protocol in PROTOCOLS:
         name = protocol.name
-        pieces = _ours_many(protocol, streams)()
-        # Each stream's bytes: its encode_many piece, then its finish piece.
-        references = [a + b for a, b in zip(pieces[::2], pieces[1::2], strict=True)]
+        pieces = _ours_many(protocol, batched)()
+        # Each stream's bytes: its encode_many pieces, then its finish piece.
+        ends = itertools.accumulate(len(batches) + 1 for batches in batched)
+        starts = [0, *ends]
+        references = [b"".join(pieces[a:b]) for a, b in itertools.pairwise(starts)]
         frames = [protocol.frames(reference) for reference in references]
-        floor_sync.produce[name] = _floor(frames)
-        many.produce[name] = _ours_many(protocol, streams)
+        floor_sync.produce[name] = _floor([protocol.frames(piece) for piece in pieces])
+        many.produce[name] = _ours_many(protocol, batched)
         each.produce[name] = _ours_each(protocol, streams)
         floor_async.produce[name] = _floor_async(frames, loop)
         each_async.produce[name] = _ours_each_async(protocol, streams, loop)
@@ -557,7 +624,7 @@ def _rate(count: int, seconds: float) -> str:
     return f"{per_second / 1e6:.2f}M" if per_second >= 1e6 else f"{per_second / 1e3:.0f}k"
 
 
-def _print_table(title: str, count: int, rows: list[_Row]) -> None:
+def _print_table(title: str, count: int, rows: list[_Row], *, targets: bool = False) -> None:
     names = [protocol.name for protocol in PROTOCOLS]
     print(f"\n{title}")
     print(" " * _LABEL_WIDTH + "".join(f"{name:>31}" for name in names))
@@ -589,6 +656,19 @@ def _print_table(title: str, count: int, rows: list[_Row]) -> None:
     ]
     if shares:
         print("  encode_stream() as a share of the str-per-frame floor: " + ", ".join(shares))
+    if targets:
+        many = next(row for row in rows if row.label == "ours: encode_many()")
+        floor = next(row for row in rows if row.role == "floor" and row.section == "sync")
+        for name, (times, share) in TARGETS.items():
+            if name not in many.best or name not in upstream.best:
+                continue
+            got_times = upstream.best[name] / many.best[name]
+            got_share = floor.best[name] / many.best[name]
+            verdict = "met" if got_times >= times and got_share >= share else "MISSED"
+            print(
+                f"  target {name}: encode_many() >= {times:.0f}x upstream and within "
+                f"1.5x of the floor: {got_times:.1f}x, {got_share:.0%} of the floor: {verdict}"
+            )
 
 
 def _describe_text(chunks: Sequence[Chunk]) -> str:
@@ -612,26 +692,36 @@ def run(*, repeat: int = 5, chunk_count: int = 200_000) -> None:
     print("  'vs upstr.': how many times faster than upstream's encode_stream().")
     print("  'floor: one str per frame' is the cap of any encode_stream()-shaped API.")
 
+    turns = agent_turns(chunk_count)
+    turn_chunks = sum(len(batch) for batches in turns for batch in batches)
     texts = text_deltas(chunk_count)
-    runs = mixed_runs(chunk_count)
-    turns = "steps, reasoning, text, tool calls, results, state"
-    workloads = [
-        (f"Text deltas: {chunk_count:,} chunks in one stream ({_describe_text(texts)})", [texts]),
+    workloads: list[tuple[str, Batched, bool]] = [
         (
-            f"Mixed runs: {chunk_count:,} chunks in {len(runs):,} responses of "
-            f"{TURNS_PER_RUN} agent turns ({turns})",
-            runs,
+            f"Agent turns (headline): {turn_chunks:,} chunks in {len(turns):,} responses, each "
+            f"one turn in {len(turns[0])} batches as create_run drains them (merged deltas, "
+            "two tool calls, state, a step)",
+            turns,
+            True,
         ),
         (
-            f"One long mixed run: the same {chunk_count:,} chunks in one stream (stress)",
-            [mixed_run(chunk_count)],
+            f"Text deltas (stress, no target): {chunk_count:,} adjacent deltas in one batch "
+            f"({_describe_text(texts)})",
+            [[texts]],
+            False,
+        ),
+        (
+            f"One long mixed run (stress, no target): {chunk_count:,} unmerged chunks in one "
+            "stream",
+            [[mixed_run(chunk_count)]],
+            False,
         ),
     ]
     loop = asyncio.new_event_loop()
     try:
-        for title, streams in workloads:
-            rows = _build_rows(streams, loop, upstream_version)
+        for title, batched, targets in workloads:
+            rows = _build_rows(batched, loop, upstream_version)
             _measure(rows, repeat)
-            _print_table(title, sum(map(len, streams)), rows)
+            count = sum(len(batch) for batches in batched for batch in batches)
+            _print_table(title, count, rows, targets=targets)
     finally:
         loop.close()

@@ -8,19 +8,25 @@ on every workload, or the benchmark raises before it times anything.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 
 import pytest
 
-from assistant_stream_core.chunks import StepStartChunk
+from assistant_stream_core.chunks import StepFinishChunk, StepStartChunk, TextDeltaChunk
 from benchmarks import encoders, http
 
 
-def test_mixed_runs_are_whole_turns_of_the_mixed_run() -> None:
-    runs = encoders.mixed_runs(1000, turns_per_run=3)
-    assert [chunk for run in runs for chunk in run] == encoders.mixed_run(1000)
-    assert {len(run) for run in runs[:-1]} == {3 * 36}
-    assert all(type(run[0]) is StepStartChunk for run in runs)
+def test_agent_turns_are_whole_turns_in_batches() -> None:
+    responses = encoders.agent_turns(1000)
+    assert sum(len(batch) for batches in responses for batch in batches) >= 1000
+    for batches in responses:
+        assert type(batches[0][0]) is StepStartChunk
+        assert type(batches[-1][-1]) is StepFinishChunk
+        # Deltas arrive merged: no batch holds two adjacent deltas of one part.
+        for batch in batches:
+            kinds = [type(chunk) for chunk in batch]
+            assert all(a is not b for a, b in itertools.pairwise(kinds) if a is TextDeltaChunk)
 
 
 def test_encoder_benchmark_checks_and_reports_every_workload(
@@ -28,9 +34,10 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
 ) -> None:
     encoders.run(repeat=1, chunk_count=800)
     report = capsys.readouterr().out
-    for title in ("Text deltas: 800 chunks", "Mixed runs: 800 chunks", "One long mixed run"):
+    for title in ("Agent turns (headline)", "Text deltas (stress", "One long mixed run (stress"):
         assert title in report
     assert report.count("encode_stream() as a share of the str-per-frame floor") == 3
+    assert report.count("target ") == (2 if "not installed" not in report else 0)
     if importlib.util.find_spec("assistant_stream") is not None:
         # Upstream is a test dependency: its column must be filled.
         assert "not installed" not in report

@@ -2,7 +2,7 @@
 
 Each entry builds an encoder and a decoder (with an optional size limit, whose
 keyword differs between protocols) and says what decoding an encoded run gives
-back (the protocol's ``normalize``).
+back (the protocol's function in ``assistant_stream_core.testing.normalize``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from assistant_stream_core.protocols import (
     ui_message_stream,
 )
 from assistant_stream_core.protocols.base import Decoder, Encoder
+from assistant_stream_core.testing import normalize
 
 
 @dataclass(frozen=True)
@@ -52,21 +53,21 @@ WIRES: list[Wire] = [
         data_stream.DataStreamEncoder,
         data_stream.DataStreamDecoder,
         "max_line_bytes",
-        lambda chunks, encoder: data_stream.normalize(chunks),
+        lambda chunks, encoder: normalize.data_stream(chunks),
     ),
     Wire(
         "assistant_transport",
         assistant_transport.AssistantTransportEncoder,
         assistant_transport.AssistantTransportDecoder,
         "max_event_bytes",
-        lambda chunks, encoder: assistant_transport.normalize(chunks),
+        lambda chunks, encoder: normalize.assistant_transport(chunks),
     ),
     Wire(
         "openai_chat",
         openai_chat.OpenAIChatEncoder,
         openai_chat.OpenAIChatDecoder,
         "max_line_bytes",
-        lambda chunks, encoder: openai_chat.normalize(chunks),
+        lambda chunks, encoder: normalize.openai_chat(chunks),
         carries_data=False,
     ),
     Wire(
@@ -74,14 +75,14 @@ WIRES: list[Wire] = [
         ui_message_stream.UIMessageStreamEncoder,
         ui_message_stream.UIMessageStreamDecoder,
         "max_line_bytes",
-        lambda chunks, encoder: ui_message_stream.normalize(chunks, message_id=encoder.message_id),
+        lambda chunks, encoder: normalize.ui_message_stream(chunks, message_id=encoder.message_id),
     ),
     Wire(
         "ag_ui",
         ag_ui.AGUIEncoder,
         ag_ui.AGUIDecoder,
         "max_event_bytes",
-        lambda chunks, encoder: ag_ui.normalize(chunks),
+        lambda chunks, encoder: normalize.ag_ui(chunks),
     ),
 ]
 

@@ -1,16 +1,8 @@
-"""Helpers the encoders and decoders share: frame buffers and typed JSON decoding.
-
-Encoders write every frame of a batch into one ``bytearray`` with
-:meth:`msgspec.json.Encoder.encode_into`, so a batch costs one allocation for
-its output, not one per frame. If a value cannot be encoded, the buffer is cut
-back to the end of the last whole frame and :class:`ChunkEncodeError` carries
-the frames completed so far (``partial``), so the caller can still send them:
-no half-written frame ever leaves an encoder.
-"""
+"""Helpers the encoders and decoders share: the JSON encoder, errors that name
+the field at fault, frame splitting and typed JSON decoding."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -22,7 +14,6 @@ from ..state import Operation, coerce_operation
 __all__ = [
     "decode_frame",
     "decode_operations",
-    "encode_alone",
     "encode_error",
     "json_encoder",
     "parent_or_none",
@@ -68,23 +59,6 @@ def encode_error(chunk: Chunk, exc: Exception, partial: bytes) -> ChunkEncodeErr
     error.field = fields[0] if fields else None
     error.partial = partial
     return error
-
-
-def encode_alone(write: Callable[[bytearray, Chunk], None], chunk: Chunk) -> bytes:
-    """Return the frames ``write`` puts in a fresh buffer for ``chunk`` alone.
-
-    A failure raises :class:`ChunkEncodeError` with an empty ``partial``
-    (``write`` changes no state before the chunk's frames are complete).
-    """
-    buffer = bytearray()
-    try:
-        write(buffer, chunk)
-    except ChunkEncodeError as exc:
-        exc.partial = b""
-        raise
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise encode_error(chunk, exc, b"") from exc
-    return bytes(buffer)
 
 
 def _unencodable(value: Any) -> bool:

@@ -81,7 +81,7 @@ import functools
 import operator
 import uuid
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -105,7 +105,12 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..errors import ProtocolError, StateError
+from ..json_patch import PatchError as _PatchError
+from ..json_patch import PatchOp as _PatchOp
+from ..json_patch import apply as _apply_patch
+from ..json_patch import json_pointer
+from ..json_patch import patch_for as _patch_for
 from ..limits import (
     MAX_JSON_DEPTH,
     TOO_DEEP,
@@ -114,14 +119,14 @@ from ..limits import (
     json_depth,
 )
 from ..state import (
-    UNSAFE_SEGMENTS,
-    AppendTextOperation,
     Operation,
     SetOperation,
     apply_operation,
     coerce_operation,
 )
-from ._frames import decode_frame, encode_error, json_encoder, parent_or_none
+from ..tool_calls import ToolCall, ToolCallLedger
+from ._encoder import EncoderBase, not_a_chunk
+from ._frames import decode_frame, json_encoder, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -132,7 +137,6 @@ __all__ = [
     "METADATA_KEY",
     "PROTOCOL_VERSION",
     "json_pointer",
-    "normalize",
 ]
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
@@ -275,13 +279,6 @@ class _StateSnapshot(_Event, tag="STATE_SNAPSHOT"):
     snapshot: Any
 
 
-class _PatchOp(msgspec.Struct, omit_defaults=True):
-    op: str
-    path: str
-    value: Any = msgspec.UNSET
-    from_: str | None = msgspec.field(default=None, name="from")
-
-
 class _StateDelta(_Event, tag="STATE_DELTA"):
     delta: list[_PatchOp]
 
@@ -395,51 +392,7 @@ def _meta(ext: _Ext) -> _Meta | None:
 _EMPTY_EXT: Final = _Ext()
 
 
-def json_pointer(path: Sequence[str]) -> str:
-    """The RFC 6901 JSON Pointer for a state path (``~`` → ``~0``, ``/`` → ``~1``)."""
-    return "".join("/" + segment.replace("~", "~0").replace("/", "~1") for segment in path)
-
-
-def _get(state: Any, path: Sequence[str]) -> Any:
-    for segment in path:
-        state = state[int(segment)] if isinstance(state, list) else state[segment]
-    return state
-
-
-def _patch_for(before: Any, op: Operation, after: Any) -> _PatchOp | None:
-    """The one JSON Patch operation taking ``before`` to ``after``, or ``None``
-    when only a snapshot can say it (the root changes)."""
-    path = op.path
-    target = before
-    for depth, segment in enumerate(path):
-        here = path[: depth + 1]
-        if isinstance(target, list):
-            index = int(segment)
-            if index == len(target):
-                return _PatchOp("add", json_pointer(here), _get(after, here))
-            child = target[index]
-        elif isinstance(target, dict):
-            if segment not in target:
-                return _PatchOp("add", json_pointer(here), _get(after, here))
-            child = target[segment]
-        else:
-            # A null on the way: apply_operations builds an object in its place.
-            if depth == 0:
-                return None
-            return _PatchOp("replace", json_pointer(path[:depth]), _get(after, path[:depth]))
-        if depth == len(path) - 1:
-            return _PatchOp("replace", json_pointer(here), _get(after, here))
-        target = child
-    return None  # the root itself
-
-
-# Tool call states.
-_OPEN_EMPTY: Final = 0  # begun, no args text yet
-_OPEN: Final = 1  # begun, some args text sent
-_ENDED: Final = 2  # TOOL_CALL_END sent
-
-
-class AGUIEncoder:
+class AGUIEncoder(EncoderBase):
     """Encodes chunks as one AG-UI run of SSE events. One per response.
 
     ``thread_id`` and ``run_id`` are usually the ones in the client's
@@ -477,11 +430,11 @@ class AGUIEncoder:
         check_optional_text(run_id, "run_id")
         check_optional_text(message_id, "message_id")
         check_json_value(state, "state")
+        super().__init__()
         self.thread_id: str = thread_id or str(uuid.uuid4())
         self.run_id: str = run_id or str(uuid.uuid4())
         self.message_id: str = message_id or str(uuid.uuid4())
         self._custom_events = custom_events
-        self._json = json_encoder()
         self._started = False
         self._closed = False  # RUN_FINISHED or RUN_ERROR sent
         self._assistant_id = self.message_id
@@ -491,7 +444,7 @@ class AGUIEncoder:
         self._reasoning: str | None = None  # the open reasoning message's id
         self._reasoning_parent: str | None = None
         self._reasoning_count = 0
-        self._tools: dict[str, int] = {}
+        self._tools = ToolCallLedger()  # settled: TOOL_CALL_END sent
         self._steps: list[str] = []
         self._step_count = 0
         self._state = state
@@ -499,67 +452,20 @@ class AGUIEncoder:
         self._finish: MessageFinishChunk | None = None
         self._warned: set[str] = set()
 
-    # --- public API ---------------------------------------------------------
+    # --- frames -------------------------------------------------------------
 
-    def encode(self, chunk: Chunk) -> bytes:
-        """Return the events for one chunk (``RUN_STARTED`` first on the first call)."""
-        # Fast path for the common case: more text for the text message already open.
-        if (
-            type(chunk) is TextDeltaChunk
-            and chunk.text_delta
-            and self._text == (chunk.parent_id or "")
-            and not self._closed
-        ):
-            try:
-                event = _TextContent(message_id=self._assistant_id, delta=chunk.text_delta)
-                return b"data: " + self._json.encode(event) + b"\n\n"
-            except (TypeError, ValueError):
-                pass  # the general path raises the proper ChunkEncodeError
-        return self.encode_many((chunk,))
-
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        """Return the events for several chunks as one buffer.
-
-        Raises :class:`ChunkEncodeError` for a chunk that cannot be encoded
-        (a value JSON cannot hold, an unknown or reused tool call id); its
-        ``partial`` holds the events of the chunks before it.
-        """
-        buffer = bytearray()
-        self._start(buffer)
-        for chunk in chunks:
-            mark = len(buffer)
-            try:
-                self._write(buffer, chunk)
-            except ChunkEncodeError as exc:
-                del buffer[mark:]
-                exc.partial = bytes(buffer)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                del buffer[mark:]
-                raise encode_error(chunk, exc, bytes(buffer)) from exc
-        return bytes(buffer)
-
-    def finish(self) -> bytes:
+    def _close(self, out: bytearray) -> None:
         """Close what is open and send ``RUN_FINISHED`` (nothing after ``RUN_ERROR``)."""
-        buffer = bytearray()
-        self._start(buffer)
+        self._start(out)
         if self._closed:
-            return bytes(buffer)
-        self._close_all(buffer)
+            return
+        self._close_all(out)
         usage, meta = self._finish_fields()
-        self._emit(
-            buffer,
+        self._sse(
+            out,
             _RunFinished(thread_id=self.thread_id, run_id=self.run_id, usage=usage, metadata=meta),
         )
         self._closed = True
-        return bytes(buffer)
-
-    # --- frames -------------------------------------------------------------
-
-    def _emit(self, out: bytearray, event: _Event) -> None:
-        out += b"data: "
-        self._json.encode_into(event, out, -1)
-        out += b"\n\n"
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -569,7 +475,7 @@ class AGUIEncoder:
     def _start(self, out: bytearray) -> None:
         if not self._started:
             self._started = True
-            self._emit(
+            self._sse(
                 out,
                 _RunStarted(
                     thread_id=self.thread_id,
@@ -582,38 +488,36 @@ class AGUIEncoder:
 
     def _close_text(self, out: bytearray) -> None:
         if self._text is not None:
-            self._emit(out, _TextEnd(message_id=self._assistant_id))
+            self._sse(out, _TextEnd(message_id=self._assistant_id))
             self._text = None
 
     def _close_reasoning(self, out: bytearray) -> None:
         if self._reasoning is not None:
-            self._emit(out, _ReasoningMessageEnd(message_id=self._reasoning))
-            self._emit(out, _ReasoningEnd(message_id=self._reasoning))
+            self._sse(out, _ReasoningMessageEnd(message_id=self._reasoning))
+            self._sse(out, _ReasoningEnd(message_id=self._reasoning))
             self._reasoning = None
 
     def _close_messages(self, out: bytearray) -> None:
         self._close_text(out)
         self._close_reasoning(out)
 
-    def _end_tool(self, out: bytearray, tool_call_id: str, rest: str) -> None:
-        if not rest and self._tools[tool_call_id] == _OPEN_EMPTY:
-            rest = "{}"  # clients parse the args text as JSON: send an empty object
+    def _end_tool(self, out: bytearray, tool: ToolCall, rest: str) -> None:
+        rest = tool.final_args(rest)  # clients parse the args text as JSON
         if rest:
-            self._emit(out, _ToolArgs(tool_call_id=tool_call_id, delta=rest))
-        self._emit(out, _ToolEnd(tool_call_id=tool_call_id))
-        self._tools[tool_call_id] = _ENDED
+            self._sse(out, _ToolArgs(tool_call_id=tool.tool_call_id, delta=rest))
+        self._sse(out, _ToolEnd(tool_call_id=tool.tool_call_id))
+        self._tools.settle(tool)
 
     def _close_tools(self, out: bytearray) -> None:
-        for tool_call_id, status in self._tools.items():
-            if status != _ENDED:
-                self._end_tool(out, tool_call_id, "")
+        for tool in self._tools.unsettled():
+            self._end_tool(out, tool, "")
 
     def _close_all(self, out: bytearray) -> None:
         self._close_messages(out)
         self._close_tools(out)
         while self._steps:
             name = self._steps.pop()
-            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(_Ext(implicit=True))))
+            self._sse(out, _StepFinished(step_name=name, metadata=_Meta(_Ext(implicit=True))))
 
     def _assistant_message(self) -> str:
         # After a tool result the agent loop continues in a new assistant message.
@@ -632,8 +536,8 @@ class AGUIEncoder:
         self._reasoning = message_id
         self._reasoning_parent = parent
         ext = _Ext(parent_id=parent or None, summary=summary, implicit=not part_start)
-        self._emit(out, _ReasoningStart(message_id=message_id))
-        self._emit(
+        self._sse(out, _ReasoningStart(message_id=message_id))
+        self._sse(
             out,
             _ReasoningMessageStart(message_id=message_id, role="reasoning", metadata=_meta(ext)),
         )
@@ -654,18 +558,24 @@ class AGUIEncoder:
             ]
         return usage, _Meta(_Ext(finish_reason=finish.finish_reason))
 
-    def _tool_status(self, chunk: Chunk, tool_call_id: str) -> int:
-        status = self._tools.get(tool_call_id)
-        if status is None:
-            raise ChunkEncodeError(
-                f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
-                "(no tool-call-begin for it in this stream)"
-            )
-        return status
-
     # --- the per-chunk state machine ----------------------------------------
 
     def _write(self, out: bytearray, chunk: Chunk) -> None:
+        if type(chunk) in _CHECKED_FIRST:
+            # Encode first, then commit: these branches close messages, calls
+            # and steps before their own event.
+            self._json.encode(chunk)
+        if self._started:
+            self._write_chunk(out, chunk)
+        else:
+            self._start(out)
+            try:
+                self._write_chunk(out, chunk)
+            except BaseException:
+                self._started = False  # the base cuts RUN_STARTED with the chunk
+                raise
+
+    def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         if self._closed:
             self._warn_once(
                 "closed",
@@ -678,9 +588,10 @@ class AGUIEncoder:
                 return  # AG-UI clients get no empty deltas
             parent = chunk.parent_id or ""
             if self._text != parent:
+                self._json.encode(chunk)  # encode first: opening changes state
                 self._close_messages(out)
                 message_id = self._assistant_message()
-                self._emit(
+                self._sse(
                     out,
                     _TextStart(
                         message_id=message_id,
@@ -689,21 +600,22 @@ class AGUIEncoder:
                     ),
                 )
                 self._text = parent
-            self._emit(out, _TextContent(message_id=self._assistant_id, delta=chunk.text_delta))
+            self._sse(out, _TextContent(message_id=self._assistant_id, delta=chunk.text_delta))
         elif type(chunk) is ReasoningDeltaChunk:
             if not chunk.reasoning_delta:
                 return
             parent = chunk.parent_id or ""
             reasoning_id = self._reasoning
             if reasoning_id is None or self._reasoning_parent != parent:
+                self._json.encode(chunk)  # encode first: opening changes state
                 reasoning_id = self._open_reasoning(out, parent, part_start=False, summary=None)
-            self._emit(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
+            self._sse(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
         elif type(chunk) is ToolCallDeltaChunk:
-            status = self._tool_status(chunk, chunk.tool_call_id)
-            if status == _ENDED or not chunk.args_text_delta:
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if tool.settled or not chunk.args_text_delta:
                 return  # args text after the call ended has nowhere to go
-            self._emit(out, _ToolArgs(tool_call_id=chunk.tool_call_id, delta=chunk.args_text_delta))
-            self._tools[chunk.tool_call_id] = _OPEN
+            self._sse(out, _ToolArgs(tool_call_id=chunk.tool_call_id, delta=chunk.args_text_delta))
+            self._tools.record_args(tool, chunk.args_text_delta)
         elif type(chunk) is UpdateStateChunk:
             self._write_state(out, chunk)
         elif type(chunk) is ReasoningPartStartChunk:
@@ -711,13 +623,9 @@ class AGUIEncoder:
                 out, chunk.parent_id or "", part_start=True, summary=chunk.unstable_summary
             )
         elif type(chunk) is ToolCallBeginChunk:
-            if chunk.tool_call_id in self._tools:
-                raise ChunkEncodeError(
-                    f"cannot encode tool-call-begin chunk: tool_call_id "
-                    f"{chunk.tool_call_id!r} was already used in this stream"
-                )
+            self._tools.check_new(chunk.tool_call_id)
             self._close_messages(out)
-            self._emit(
+            self._sse(
                 out,
                 _ToolStart(
                     tool_call_id=chunk.tool_call_id,
@@ -726,17 +634,17 @@ class AGUIEncoder:
                     metadata=_meta(_Ext(parent_id=parent_or_none(chunk.parent_id))),
                 ),
             )
-            self._tools[chunk.tool_call_id] = _OPEN_EMPTY
+            self._tools.add(chunk.tool_call_id, chunk.tool_name)
         elif type(chunk) is ToolCallArgsTextFinishChunk:
-            status = self._tool_status(chunk, chunk.tool_call_id)
-            if status != _ENDED:
-                self._end_tool(out, chunk.tool_call_id, chunk.args_text_delta)
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                self._end_tool(out, tool, chunk.args_text_delta)
         elif type(chunk) is ToolResultChunk:
             self._write_result(out, chunk)
         elif type(chunk) is ErrorChunk:
             self._close_all(out)
             usage, meta = self._finish_fields()
-            self._emit(out, _RunError(message=chunk.error, usage=usage, metadata=meta))
+            self._sse(out, _RunError(message=chunk.error, usage=usage, metadata=meta))
             self._closed = True
         elif type(chunk) is StepStartChunk:
             self._close_messages(out)
@@ -745,7 +653,7 @@ class AGUIEncoder:
                 self._step_count += 1
                 name = f"{chunk.message_id}#{self._step_count}"
             ext = _Ext(message_id=chunk.message_id if name != chunk.message_id else None)
-            self._emit(out, _StepStarted(step_name=name, metadata=_meta(ext)))
+            self._sse(out, _StepStarted(step_name=name, metadata=_meta(ext)))
             self._steps.append(name)
         elif type(chunk) is StepFinishChunk:
             self._close_messages(out)
@@ -754,7 +662,7 @@ class AGUIEncoder:
                 self._step_count += 1
                 name = f"{self.message_id}-step-{self._step_count}"
                 implicit = _Meta(_Ext(implicit=True))
-                self._emit(out, _StepStarted(step_name=name, metadata=implicit))
+                self._sse(out, _StepStarted(step_name=name, metadata=implicit))
             else:
                 name = self._steps.pop()
             ext = _Ext(
@@ -763,7 +671,7 @@ class AGUIEncoder:
                 output_tokens=chunk.output_tokens,
                 is_continued=chunk.is_continued,
             )
-            self._emit(out, _StepFinished(step_name=name, metadata=_Meta(ext)))
+            self._sse(out, _StepFinished(step_name=name, metadata=_Meta(ext)))
         elif type(chunk) is MessageFinishChunk:
             self._close_messages(out)
             self._close_tools(out)
@@ -781,19 +689,19 @@ class AGUIEncoder:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
         else:
-            raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+            raise not_a_chunk(chunk)
 
     def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
-        status = self._tool_status(chunk, chunk.tool_call_id)
-        self._close_messages(out)
-        if status != _ENDED:
-            self._end_tool(out, chunk.tool_call_id, "")
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
         result = chunk.result
         is_json = not isinstance(result, str)
         content = result if isinstance(result, str) else self._json.encode(result).decode()
         ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
-        self._emit(
-            out,
+        # Encode the result first: if it cannot be, the text message and the
+        # tool call must still be open (their ends not recorded as sent).
+        frame = bytearray()
+        self._sse(
+            frame,
             _ToolResult(
                 message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
                 tool_call_id=chunk.tool_call_id,
@@ -802,6 +710,10 @@ class AGUIEncoder:
                 metadata=_meta(ext),
             ),
         )
+        self._close_messages(out)
+        if not tool.settled:
+            self._end_tool(out, tool, "")
+        out += frame
         self._had_result = True
 
     def _write_custom(self, out: bytearray, kind: str, value: Any) -> None:
@@ -812,7 +724,7 @@ class AGUIEncoder:
                 "custom_events=False: dropping them for this stream",
             )
             return
-        self._emit(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
+        self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
 
     def _write_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
         state = self._state
@@ -850,7 +762,7 @@ class AGUIEncoder:
             event: _Event = _StateSnapshot(snapshot=state) if snapshot else _StateDelta(delta=patch)
             mark = len(out)
             try:
-                self._emit(out, event)
+                self._sse(out, event)
             except BaseException:
                 del out[mark:]
                 raise
@@ -858,161 +770,18 @@ class AGUIEncoder:
             self._state_synced = True
 
 
-# --- JSON Patch (RFC 6902), for decoding -------------------------------------
-
-
-class _PatchError(Exception):
-    pass
-
-
-def _parse_pointer(pointer: str) -> list[str]:
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
-        raise _PatchError(f"JSON Pointer {pointer!r} does not start with '/'")
-    tokens = pointer[1:].split("/")
-    out = []
-    for token in tokens:
-        if "~" in token and any(
-            token[i] == "~" and token[i + 1 : i + 2] not in ("0", "1") for i in range(len(token))
-        ):
-            raise _PatchError(f"JSON Pointer {pointer!r} has a '~' not followed by 0 or 1")
-        out.append(token.replace("~1", "/").replace("~0", "~"))
-    return out
-
-
-def _list_index(container: list[Any], token: str, *, allow_end: bool) -> int:
-    if token == "-" and allow_end:
-        return len(container)
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise _PatchError(f"{token!r} is not an array index")
-    index = int(token)
-    limit = len(container) if allow_end else len(container) - 1
-    if index > limit:
-        raise _PatchError(f"array index {index} is out of range (length {len(container)})")
-    return index
-
-
-def _child(container: Any, token: str) -> Any:
-    if isinstance(container, list):
-        return container[_list_index(container, token, allow_end=False)]
-    if isinstance(container, dict):
-        if token not in container:
-            raise _PatchError(f"no member {token!r}")
-        return container[token]
-    raise _PatchError(f"cannot descend into a {type(container).__name__} at {token!r}")
-
-
-def _resolve(doc: Any, tokens: Sequence[str]) -> Any:
-    for token in tokens:
-        doc = _child(doc, token)
-    return doc
-
-
-def _edit(doc: Any, tokens: Sequence[str], op: str, value: Any) -> Any:
-    """Return ``doc`` with ``op`` applied at ``tokens`` (non-empty); copies along the path."""
-    if len(tokens) > 1:
-        child = _edit(_child(doc, tokens[0]), tokens[1:], op, value)
-        if isinstance(doc, list):
-            copy_list = list(doc)
-            copy_list[_list_index(doc, tokens[0], allow_end=False)] = child
-            return copy_list
-        copy_dict = dict(doc)
-        copy_dict[tokens[0]] = child
-        return copy_dict
-    token = tokens[0]
-    if isinstance(doc, list):
-        copy_list = list(doc)
-        if op == "add":
-            copy_list.insert(_list_index(doc, token, allow_end=True), value)
-        elif op == "remove":
-            del copy_list[_list_index(doc, token, allow_end=False)]
-        else:
-            copy_list[_list_index(doc, token, allow_end=False)] = value
-        return copy_list
-    if isinstance(doc, dict):
-        copy_dict = dict(doc)
-        if op != "add" and token not in doc:
-            raise _PatchError(f"no member {token!r} to {op}")
-        if op == "remove":
-            del copy_dict[token]
-        else:
-            copy_dict[token] = value
-        return copy_dict
-    raise _PatchError(f"cannot {op} inside a {type(doc).__name__}")
-
-
-def _json_equal(a: Any, b: Any) -> bool:
-    # JSON equality: booleans are not numbers.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def _check_segments(tokens: Sequence[str]) -> None:
-    for token in tokens:
-        if token in UNSAFE_SEGMENTS:
-            raise _PatchError(f"unsafe path segment {token!r}")
-
-
-def _apply_patch_op(state: Any, op: _PatchOp) -> tuple[Any, list[Operation]]:
-    """Apply one patch operation; return the new state and the operations saying it."""
-    tokens = _parse_pointer(op.path)
-    _check_segments(tokens)
-    if op.op in ("add", "replace", "test") and op.value is msgspec.UNSET:
-        raise _PatchError(f"{op.op} operation without a value")
-    if op.op in ("move", "copy") and op.from_ is None:
-        raise _PatchError(f"{op.op} operation without 'from'")
-    if op.op == "test":
-        if not _json_equal(_resolve(state, tokens), op.value):
-            raise _PatchError(f"test failed at {op.path!r}")
-        return state, []
-    if not tokens:
-        if op.op in ("add", "replace"):
-            return op.value, [SetOperation(path=(), value=op.value)]
-        if op.op == "remove":
-            raise _PatchError("cannot remove the whole document")
-    if op.op == "add":
-        parent = _resolve(state, tokens[:-1])
-        new_state = _edit(state, tokens, "add", op.value)
-        if isinstance(parent, list):
-            index = _list_index(parent, tokens[-1], allow_end=True)
-            if index != len(parent):  # an insert: our operations can only set the list
-                path = tuple(tokens[:-1])
-                return new_state, [SetOperation(path=path, value=_resolve(new_state, path))]
-            tokens = [*tokens[:-1], str(index)]
-        return new_state, [SetOperation(path=tuple(tokens), value=op.value)]
-    if op.op == "replace":
-        old = _resolve(state, tokens)
-        new_state = _edit(state, tokens, "replace", op.value)
-        value = op.value
-        if isinstance(old, str) and old and isinstance(value, str) and value.startswith(old):
-            if len(value) == len(old):
-                return new_state, []
-            return new_state, [AppendTextOperation(path=tuple(tokens), value=value[len(old) :])]
-        return new_state, [SetOperation(path=tuple(tokens), value=value)]
-    if op.op == "remove":
-        new_state = _edit(state, tokens, "remove", None)
-        path = tuple(tokens[:-1])
-        return new_state, [SetOperation(path=path, value=_resolve(new_state, path))]
-    if op.op in ("move", "copy"):
-        assert op.from_ is not None
-        source = _parse_pointer(op.from_)
-        _check_segments(source)
-        value = _resolve(state, source)
-        if op.op == "move":
-            if tokens[: len(source)] == source and len(tokens) > len(source):
-                raise _PatchError("cannot move a value into itself")
-            if not source:
-                raise _PatchError("cannot move the whole document")
-            state = _edit(state, source, "remove", None)
-        new_state = _edit(state, tokens, "add", value) if tokens else value
-        return new_state, [SetOperation(path=(), value=new_state)]
-    raise _PatchError(f"unknown JSON Patch operation {op.op!r}")
+#: Chunk kinds whose branch changes state before it writes its own event.
+_CHECKED_FIRST: Final = frozenset(
+    {
+        ToolCallBeginChunk,
+        ToolCallArgsTextFinishChunk,
+        ReasoningPartStartChunk,
+        ErrorChunk,
+        StepStartChunk,
+        StepFinishChunk,
+        MessageFinishChunk,
+    }
+)
 
 
 # --- decoding ---------------------------------------------------------------
@@ -1050,7 +819,8 @@ class AGUIDecoder(SSEDecoder):
     ``RUN_FINISHED`` while something is still open, a JSON Patch that does not
     apply, and (in :meth:`finish`) a stream without a terminal event.
 
-    What comes back is what :func:`normalize` says, plus, for events this
+    What comes back is what :func:`~assistant_stream_core.testing.normalize.ag_ui`
+    says, plus, for events this
     library never writes: ``remove`` and insert-into-array patches become a
     ``set`` of the parent, ``move``/``copy`` a ``set`` of the root, ``test``
     nothing; a reasoning message without our metadata starts a reasoning
@@ -1130,7 +900,7 @@ class AGUIDecoder(SSEDecoder):
             operations: list[Operation] = []
             for index, op in enumerate(event.delta):
                 try:
-                    state, ops = _apply_patch_op(state, op)
+                    state, ops = _apply_patch(state, op)
                 except _PatchError as exc:
                     raise _PatchError(f"operation {index} ({op.op} {op.path!r}): {exc}") from None
                 operations.extend(ops)
@@ -1334,118 +1104,3 @@ def _custom(event: _Custom) -> Chunk | None:
 
 def _json_round_trip(value: Any) -> Any:
     return msgspec.json.decode(json_encoder().encode(value))
-
-
-def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    AG-UI keeps every chunk's meaning; what changes is:
-
-    * empty text, reasoning and args deltas disappear; an empty ``parent_id``
-      becomes ``None``; values pass through JSON (tuples become lists,
-      non-finite floats ``None``);
-    * reasoning part starts come back, also without a summary (a delta that
-      opens a reasoning message by itself adds no part start);
-    * a tool call's end is a ``ToolCallArgsTextFinishChunk`` without text: its
-      trailing text comes first as a delta, and a call that had no args text
-      gets a ``"{}"`` delta; calls still open are ended before a tool result
-      for them, a step finish, a message finish, an error and the end of the
-      stream; args after a call ended are dropped;
-    * the last message finish moves to the end (after the error, if any);
-    * nothing follows the first error;
-    * state chunks are kept as they are here, but the decoder gives back
-      *equivalent* operations, not the same ones: applied in order they build
-      the same states (``append-text`` comes back as ``append-text`` when it
-      extends a non-empty string, a root ``set`` as a snapshot ``set`` of the
-      whole state).
-
-    Assumes ``chunks`` encode without error (valid tool call ids).
-    """
-    out: list[Chunk] = []
-    tools: dict[str, int] = {}
-    finish: MessageFinishChunk | None = None
-
-    def end_tool(tool_call_id: str, rest: str) -> None:
-        if not rest and tools[tool_call_id] == _OPEN_EMPTY:
-            rest = "{}"
-        if rest:
-            out.append(ToolCallDeltaChunk(tool_call_id, rest))
-        out.append(ToolCallArgsTextFinishChunk(tool_call_id))
-        tools[tool_call_id] = _ENDED
-
-    def close_tools() -> None:
-        for tool_call_id, status in tools.items():
-            if status != _ENDED:
-                end_tool(tool_call_id, "")
-
-    for chunk in chunks:
-        if isinstance(chunk, TextDeltaChunk):
-            if not chunk.text_delta:
-                continue
-            out.append(TextDeltaChunk(chunk.text_delta, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, ReasoningDeltaChunk):
-            if not chunk.reasoning_delta:
-                continue
-            out.append(ReasoningDeltaChunk(chunk.reasoning_delta, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, ReasoningPartStartChunk):
-            out.append(
-                ReasoningPartStartChunk(chunk.unstable_summary, parent_or_none(chunk.parent_id))
-            )
-        elif isinstance(chunk, ToolCallBeginChunk):
-            tools[chunk.tool_call_id] = _OPEN_EMPTY
-            out.append(
-                ToolCallBeginChunk(
-                    chunk.tool_call_id, chunk.tool_name, parent_or_none(chunk.parent_id)
-                )
-            )
-        elif isinstance(chunk, ToolCallDeltaChunk):
-            if tools[chunk.tool_call_id] == _ENDED or not chunk.args_text_delta:
-                continue
-            tools[chunk.tool_call_id] = _OPEN
-            out.append(chunk)
-        elif isinstance(chunk, ToolCallArgsTextFinishChunk):
-            if tools[chunk.tool_call_id] != _ENDED:
-                end_tool(chunk.tool_call_id, chunk.args_text_delta)
-        elif isinstance(chunk, ToolResultChunk):
-            if tools[chunk.tool_call_id] != _ENDED:
-                end_tool(chunk.tool_call_id, "")
-            result = (
-                chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
-            )
-            artifact = _json_round_trip(chunk.artifact)
-            out.append(ToolResultChunk(chunk.tool_call_id, result, artifact, chunk.is_error))
-        elif isinstance(chunk, StepFinishChunk):
-            close_tools()
-            out.append(chunk)
-        elif isinstance(chunk, MessageFinishChunk):
-            close_tools()
-            finish = chunk
-        elif isinstance(chunk, ErrorChunk):
-            close_tools()
-            out.append(chunk)
-            break
-        elif isinstance(chunk, DataChunk):
-            out.append(DataChunk(_json_round_trip(chunk.data)))
-        elif isinstance(chunk, AnnotationsChunk):
-            out.append(AnnotationsChunk(_json_round_trip(chunk.annotations)))
-        elif isinstance(chunk, SourceChunk):
-            out.append(
-                SourceChunk(
-                    chunk.id,
-                    chunk.url,
-                    chunk.source_type,
-                    chunk.title,
-                    parent_or_none(chunk.parent_id),
-                )
-            )
-        elif isinstance(chunk, FileChunk):
-            out.append(FileChunk(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
-        elif isinstance(chunk, UpdateStateChunk):
-            out.append(chunk)
-        else:  # step start
-            out.append(chunk)
-    else:
-        close_tools()
-    if finish is not None:
-        out.append(finish)
-    return out

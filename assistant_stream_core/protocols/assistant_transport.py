@@ -31,7 +31,7 @@ drops); non-finite floats are written as ``null``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -55,19 +55,14 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError
-from ._frames import (
-    decode_operations,
-    encode_alone,
-    encode_error,
-    json_encoder,
-    parent_or_none,
-    split_frames,
-)
+from ..errors import ProtocolError
+from ..tool_calls import ToolCall, ToolCallLedger
+from ._encoder import EncoderBase, not_a_chunk
+from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "normalize"]
+__all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder"]
 
 MEDIA_TYPE: Final = "text/event-stream"
 HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
@@ -237,26 +232,13 @@ def _delta_suffix(index: int) -> bytes:
     return _SUFFIXES[index] if index < 256 else _SUFFIX % index
 
 
-class _Tool(msgspec.Struct, gc=False):
-    """One tool call of the stream: its part index and state."""
-
-    index: int
-    # The end of every frame at the call's path (_delta_suffix).
-    suffix: bytes
-    has_args: bool = False
-    settled: bool = False
-
-
 _TEXT: Final = 0
 _REASONING: Final = 1
 # The parent key of a kind of part that is not open: equal to no parent_id.
 _CLOSED: Final = object()
-# The end of encode_many's input: a sentinel, since any other value (even
-# None) is an item that must fail as "not a chunk".
-_END: Final[Any] = object()
 
 
-class AssistantTransportEncoder:
+class AssistantTransportEncoder(EncoderBase):
     """Encodes chunks as Assistant Transport SSE frames. One per response.
 
     Writing a chunk is all or nothing: if it cannot be encoded, none of its
@@ -282,19 +264,10 @@ class AssistantTransportEncoder:
     #: An SSE comment: every SSE client ignores it.
     keepalive: bytes | None = b": heartbeat\n\n"
 
-    __slots__ = (
-        "_dumps",
-        "_json",
-        "_next_index",
-        "_reasoning_key",
-        "_suffix",
-        "_text_key",
-        "_tools",
-    )
+    __slots__ = ("_next_index", "_reasoning_key", "_suffix", "_text_key", "_tools")
 
     def __init__(self) -> None:
-        self._json = json_encoder()
-        self._dumps = self._json.encode
+        super().__init__()
         self._next_index = 0
         # The open text or reasoning part, if any: its parent_id as the key of
         # its kind (the other kind's key is _CLOSED), and the end of the frames
@@ -302,255 +275,18 @@ class AssistantTransportEncoder:
         self._text_key: object = _CLOSED
         self._reasoning_key: object = _CLOSED
         self._suffix = b""
-        self._tools: dict[str, _Tool] = {}
+        # A call's index is its part's; its head, the end of its frames.
+        self._tools = ToolCallLedger()
 
-    def encode(self, chunk: Chunk) -> bytes:
-        """Return the frames for one chunk (possibly ``b""``)."""
-        # Hot path for callers that encode chunk by chunk (``encode_stream``):
-        # a delta into the open part is one formatting call, no batch buffer.
-        try:
-            if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
-                text = self._dumps(chunk.text_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
-            if (
-                type(chunk) is ReasoningDeltaChunk
-                and (chunk.parent_id or None) == self._reasoning_key
-            ):
-                text = self._dumps(chunk.reasoning_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
-        except (TypeError, ValueError, OverflowError):
-            pass  # encode_alone raises the error that names the chunk and field
-        return encode_alone(self._write, chunk)
-
-    def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
-        """Return the frames for one chunk, one item per SSE event.
-
-        A single frame is returned as ``bytes`` itself, without a list around
-        it: APIs that hand out one frame at a time (upstream's
-        ``encode_stream``) then pay nothing for the common case. Zero frames
-        or several come back as a list.
-        """
-        try:
-            if type(chunk) is TextDeltaChunk and (chunk.parent_id or None) == self._text_key:
-                text = self._dumps(chunk.text_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
-            if (
-                type(chunk) is ReasoningDeltaChunk
-                and (chunk.parent_id or None) == self._reasoning_key
-            ):
-                text = self._dumps(chunk.reasoning_delta)
-                return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, self._suffix)
-            if type(chunk) is ToolCallDeltaChunk:
-                tool = self._tools.get(chunk.tool_call_id)
-                if tool is not None and not tool.settled:
-                    text = self._dumps(chunk.args_text_delta)
-                    if chunk.args_text_delta:
-                        tool.has_args = True
-                    return b"%b%b%b" % (_TEXT_DELTA_HEAD, text, tool.suffix)
-        except (TypeError, ValueError, OverflowError):
-            pass  # encode_alone raises the error that names the chunk and field
-        return split_frames(encode_alone(self._write, chunk), b"\n\n")
-
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        """Return the frames for several chunks as one buffer.
-
-        Raises :class:`ChunkEncodeError` for a chunk that cannot be encoded;
-        its ``partial`` holds the frames of the chunks before it.
-        """
-        buffer = bytearray()
-        encode_into = self._json.encode_into
-        dumps = self._dumps
-        tools = self._tools
-        tools_get = tools.get
-        write = self._write
-        # Where the frames of the chunk being written start, kept only around
-        # the general path (-1 otherwise). Elsewhere nothing is written before
-        # the one value that can fail, or that value is in the chunk's only
-        # frame, so a failure finds the chunk's start from the last frame end
-        # (JSON never holds a raw newline).
-        mark = -1
-        it = iter(chunks)
-        chunk: Chunk = next(it, _END)
-        try:
-            while chunk is not _END:
-                # Hot paths, inlined: runs of text (reasoning) deltas without a
-                # parent and runs of args deltas of one call. The end of each
-                # frame goes out with the head of the next, one append fewer
-                # per frame. The kinds a run writes most, in their common
-                # forms, come next; state changes only once a chunk's frames
-                # are written, so a failure has nothing to undo.
-                if type(chunk) is TextDeltaChunk and not chunk.parent_id:
-                    if self._text_key is None:
-                        suffix = self._suffix
-                        buffer += _TEXT_DELTA_HEAD
-                        encode_into(chunk.text_delta, buffer, -1)
-                    else:
-                        # Close the open part; open a text part.
-                        text = dumps(chunk.text_delta)
-                        if self._suffix:
-                            buffer += _PART_FINISH_HEAD
-                            buffer += self._suffix
-                        index = self._next_index
-                        suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
-                        buffer += _TEXT_START
-                        buffer += _TEXT_DELTA_HEAD
-                        buffer += text
-                        self._next_index = index + 1
-                        self._text_key, self._reasoning_key, self._suffix = None, _CLOSED, suffix
-                    end_and_head = suffix + _TEXT_DELTA_HEAD
-                    for chunk in it:
-                        if type(chunk) is not TextDeltaChunk or chunk.parent_id:
-                            break
-                        buffer += end_and_head
-                        encode_into(chunk.text_delta, buffer, -1)
-                    else:
-                        chunk = _END
-                    buffer += suffix
-                    continue
-                if type(chunk) is ReasoningDeltaChunk and not chunk.parent_id:
-                    if self._reasoning_key is None:
-                        suffix = self._suffix
-                        buffer += _TEXT_DELTA_HEAD
-                        encode_into(chunk.reasoning_delta, buffer, -1)
-                    else:
-                        text = dumps(chunk.reasoning_delta)
-                        if self._suffix:
-                            buffer += _PART_FINISH_HEAD
-                            buffer += self._suffix
-                        index = self._next_index
-                        suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
-                        buffer += _REASONING_START
-                        buffer += _TEXT_DELTA_HEAD
-                        buffer += text
-                        self._next_index = index + 1
-                        self._text_key, self._reasoning_key, self._suffix = _CLOSED, None, suffix
-                    end_and_head = suffix + _TEXT_DELTA_HEAD
-                    for chunk in it:
-                        if type(chunk) is not ReasoningDeltaChunk or chunk.parent_id:
-                            break
-                        buffer += end_and_head
-                        encode_into(chunk.reasoning_delta, buffer, -1)
-                    else:
-                        chunk = _END
-                    buffer += suffix
-                    continue
-                if type(chunk) is ToolCallDeltaChunk:
-                    tool = tools_get(chunk.tool_call_id)
-                    if tool is not None and not tool.settled:
-                        tool_call_id = chunk.tool_call_id
-                        suffix = tool.suffix
-                        buffer += _TEXT_DELTA_HEAD
-                        encode_into(chunk.args_text_delta, buffer, -1)
-                        if chunk.args_text_delta:
-                            tool.has_args = True
-                        empty = not tool.has_args
-                        end_and_head = suffix + _TEXT_DELTA_HEAD
-                        for chunk in it:
-                            if (
-                                type(chunk) is not ToolCallDeltaChunk
-                                or chunk.tool_call_id != tool_call_id
-                            ):
-                                break
-                            buffer += end_and_head
-                            encode_into(chunk.args_text_delta, buffer, -1)
-                            if empty and chunk.args_text_delta:
-                                tool.has_args = True
-                                empty = False
-                        else:
-                            chunk = _END
-                        buffer += suffix
-                        continue
-                    mark = len(buffer)
-                    write(buffer, chunk)  # unknown id, or a settled call
-                    mark = -1
-                elif type(chunk) is StepStartChunk:
-                    buffer += _STEP_START_HEAD
-                    encode_into(chunk.message_id, buffer, -1)
-                    buffer += _FRAME_END
-                elif type(chunk) is ToolResultChunk:
-                    tool = tools_get(chunk.tool_call_id)
-                    if tool is not None and chunk.artifact is None and not tool.settled:
-                        is_error = chunk.is_error
-                        if is_error is False or is_error is True:
-                            # The result, then the settled call's frames.
-                            suffix = tool.suffix
-                            buffer += _RESULT_HEAD
-                            encode_into(chunk.result, buffer, -1)
-                            buffer += _IS_ERROR[is_error]
-                            buffer += suffix
-                            if not tool.has_args:
-                                buffer += _TEXT_DELTA_HEAD
-                                buffer += b'"{}"'
-                                buffer += suffix
-                            buffer += _ARGS_FINISH_HEAD
-                            buffer += suffix
-                            buffer += _PART_FINISH_HEAD
-                            buffer += suffix
-                            tool.settled = True
-                            chunk = next(it, _END)
-                            continue
-                    mark = len(buffer)
-                    write(buffer, chunk)
-                    mark = -1
-                elif type(chunk) is UpdateStateChunk:
-                    buffer += _STATE_HEAD
-                    encode_into(chunk.operations, buffer, -1)
-                    buffer += _FRAME_END
-                elif (
-                    type(chunk) is ToolCallBeginChunk
-                    and not chunk.parent_id
-                    and chunk.tool_call_id not in tools
-                ):
-                    start = _TOOL_START % (dumps(chunk.tool_call_id), dumps(chunk.tool_name))
-                    if self._suffix:
-                        buffer += _PART_FINISH_HEAD
-                        buffer += self._suffix
-                    buffer += start
-                    index = self._next_index
-                    suffix = _SUFFIXES[index] if index < 256 else _SUFFIX % index
-                    tools[chunk.tool_call_id] = _Tool(index, suffix)
-                    self._next_index = index + 1
-                    self._text_key, self._reasoning_key, self._suffix = _CLOSED, _CLOSED, b""
-                elif type(chunk) is StepFinishChunk:
-                    usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-                    buffer += b"data: "
-                    encode_into(
-                        _StepFinish(chunk.finish_reason, usage, chunk.is_continued), buffer, -1
-                    )
-                    buffer += b"\n\n"
-                else:
-                    mark = len(buffer)
-                    write(buffer, chunk)
-                    mark = -1
-                chunk = next(it, _END)
-        except ChunkEncodeError as exc:
-            del buffer[mark:]  # only _write raises this
-            exc.partial = bytes(buffer)
-            raise
-        except (TypeError, ValueError, OverflowError) as exc:
-            if mark < 0:
-                mark = buffer.rfind(b"\n\n") + 2 if b"\n\n" in buffer else 0
-            del buffer[mark:]
-            raise encode_error(chunk, exc, bytes(buffer)) from exc
-        return bytes(buffer)
-
-    def finish(self) -> bytes:
+    def _close(self, out: bytearray) -> None:
         """Close the open part, settle every unsettled tool call, write ``[DONE]``."""
-        buffer = bytearray()
         if self._suffix:
-            buffer += _PART_FINISH_HEAD
-            buffer += self._suffix
+            out += _PART_FINISH_HEAD
+            out += self._suffix
             self._set_open(None, None, b"")
-        for tool in self._tools.values():
-            if not tool.settled:
-                self._settle(buffer, tool, "")
-        buffer += DONE
-        return bytes(buffer)
-
-    def _frame(self, out: bytearray, frame: _AnyFrame) -> None:
-        out += b"data: "
-        self._json.encode_into(frame, out, -1)
-        out += b"\n\n"
+        for tool in self._tools.unsettled():
+            self._settle(out, tool, "")
+        out += DONE
 
     def _set_open(self, kind: int | None, parent_id: str | None, suffix: bytes) -> None:
         """Make the part of ``kind`` (or none) with that parent and frame end the open one."""
@@ -570,7 +306,7 @@ class AssistantTransportEncoder:
         if isinstance(part, bytes):
             out += part
         else:
-            self._frame(out, _PartStart(part))
+            self._sse(out, _PartStart(part))
         return self._next_index
 
     def _write_delta(self, out: bytearray, kind: int, text: str, parent_id: str | None) -> None:
@@ -600,72 +336,55 @@ class AssistantTransportEncoder:
         self._next_index = index + 1
         self._set_open(None, None, b"")
 
-    def _settle(self, out: bytearray, tool: _Tool, rest: str) -> None:
-        if not rest and not tool.has_args:
-            rest = "{}"  # the client parses args text as JSON: send an empty object
+    def _settle(self, out: bytearray, tool: ToolCall, rest: str) -> None:
+        rest = tool.final_args(rest)
         if rest:
             out += _TEXT_DELTA_HEAD
             self._json.encode_into(rest, out, -1)
-            out += tool.suffix
+            out += tool.head
         out += _ARGS_FINISH_HEAD
-        out += tool.suffix
+        out += tool.head
         out += _PART_FINISH_HEAD
-        out += tool.suffix
-        tool.settled = True
+        out += tool.head
+        self._tools.settle(tool)
 
-    def _tool(self, chunk: Chunk, tool_call_id: str) -> _Tool:
-        tool = self._tools.get(tool_call_id)
-        if tool is None:
-            raise ChunkEncodeError(
-                f"cannot encode {chunk.type} chunk: unknown tool_call_id {tool_call_id!r} "
-                "(no tool-call-begin for it in this stream)"
-            )
-        return tool
-
-    # The general path: one branch per chunk kind, the kinds a run writes most
-    # first. Each branch changes state only after its frames are written.
+    # One branch per chunk kind, the kinds a run writes most first. Each
+    # branch changes state only after its frames are written (EncoderBase).
     def _write(self, out: bytearray, chunk: Chunk) -> None:
-        if type(chunk) is ToolCallDeltaChunk:
-            tool = self._tool(chunk, chunk.tool_call_id)
+        if type(chunk) is TextDeltaChunk:
+            self._write_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
+        elif type(chunk) is ToolCallDeltaChunk:
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if tool.settled:
                 return  # as upstream: args text after the call settled is dropped
             out += _TEXT_DELTA_HEAD
             self._json.encode_into(chunk.args_text_delta, out, -1)
-            out += tool.suffix
-            if chunk.args_text_delta:
-                tool.has_args = True
-        elif type(chunk) is TextDeltaChunk:
-            self._write_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
+            out += tool.head
+            self._tools.record_args(tool, chunk.args_text_delta)
         elif type(chunk) is ReasoningDeltaChunk:
             self._write_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
         elif type(chunk) is ToolCallBeginChunk:
-            if chunk.tool_call_id in self._tools:
-                raise ChunkEncodeError(
-                    f"cannot encode tool-call-begin chunk: tool_call_id "
-                    f"{chunk.tool_call_id!r} was already used in this stream"
-                )
+            self._tools.check_new(chunk.tool_call_id)
             start: _Part | bytes
             if chunk.parent_id:
                 start = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
             else:
-                start = _TOOL_START % (
-                    self._dumps(chunk.tool_call_id),
-                    self._dumps(chunk.tool_name),
-                )
+                dumps = self._json.encode
+                start = _TOOL_START % (dumps(chunk.tool_call_id), dumps(chunk.tool_name))
             index = self._start_part(out, start)
-            self._tools[chunk.tool_call_id] = _Tool(index, _delta_suffix(index))
+            self._tools.add(chunk.tool_call_id, chunk.tool_name, index, _delta_suffix(index))
             self._next_index = index + 1
             self._set_open(None, None, b"")
         elif type(chunk) is ToolResultChunk:
-            tool = self._tool(chunk, chunk.tool_call_id)
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
                 out += _RESULT_HEAD
                 self._json.encode_into(chunk.result, out, -1)
                 out += _IS_ERROR[chunk.is_error]
-                out += tool.suffix
+                out += tool.head
             else:
                 artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
-                self._frame(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
+                self._sse(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
             if not tool.settled:
                 self._settle(out, tool, "")
         elif type(chunk) is UpdateStateChunk:
@@ -678,15 +397,15 @@ class AssistantTransportEncoder:
             out += _FRAME_END
         elif type(chunk) is StepFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._frame(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
+            self._sse(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
         elif type(chunk) is ToolCallArgsTextFinishChunk:
-            tool = self._tool(chunk, chunk.tool_call_id)
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if not tool.settled:
                 self._settle(out, tool, chunk.args_text_delta)
         elif type(chunk) is DataChunk:
-            self._frame(out, _Data([chunk.data]))
+            self._sse(out, _Data([chunk.data]))
         elif type(chunk) is ErrorChunk:
-            self._frame(out, _Error(chunk.error))
+            self._sse(out, _Error(chunk.error))
         elif type(chunk) is ReasoningPartStartChunk:
             if chunk.unstable_summary is None:
                 return  # as upstream: the next reasoning delta opens the part
@@ -703,12 +422,12 @@ class AssistantTransportEncoder:
             file = _FilePart(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_closed_part(out, file)
         elif type(chunk) is AnnotationsChunk:
-            self._frame(out, _Annotations(chunk.annotations))
+            self._sse(out, _Annotations(chunk.annotations))
         elif type(chunk) is MessageFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._frame(out, _MessageFinish(chunk.finish_reason, usage))
+            self._sse(out, _MessageFinish(chunk.finish_reason, usage))
         else:
-            raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+            raise not_a_chunk(chunk)
 
 
 # --- decoding ---------------------------------------------------------------
@@ -753,7 +472,8 @@ class AssistantTransportDecoder(SSEDecoder):
     ends without ``data: [DONE]``. Bytes after ``[DONE]`` are ignored, as the
     TS client does.
 
-    Decoding gives back what :func:`normalize` says. Frames this library
+    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.assistant_transport`
+    says. Frames this library
     never writes map as follows: a named ``data`` part becomes
     ``DataChunk({"name": ..., "data": ...})``; ``part-start`` of a text or
     summary-less reasoning part yields nothing until its first delta.
@@ -884,68 +604,3 @@ class AssistantTransportDecoder(SSEDecoder):
         assert type(part) is _DataPart
         self._parts.append(_DecodedPart("data", parent_id, None))
         return [DataChunk({"name": part.name, "data": part.data})]
-
-
-def normalize(chunks: Iterable[Chunk]) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    Assistant Transport keeps every chunk, with these exceptions:
-
-    * an empty ``parent_id`` becomes ``None``;
-    * a reasoning part start without a summary has no frame and disappears;
-    * args text after a tool call settled is dropped;
-    * a call settles once, at its args finish or its result (whichever is
-      first): the finish's trailing text (or ``"{}"`` if the call had no args
-      text) becomes an args delta, followed by an args finish with no text;
-      unsettled calls settle at the end, in begin order;
-    * a ``None`` artifact is absent, which decodes as ``None``.
-
-    Assumes ``chunks`` encode without error (valid tool call ids).
-    """
-    out: list[Chunk] = []
-    tools: dict[str, list[bool]] = {}  # id -> [has_args, settled]
-
-    def settle(tool_call_id: str, rest: str) -> None:
-        state = tools[tool_call_id]
-        if not rest and not state[0]:
-            rest = "{}"
-        if rest:
-            out.append(ToolCallDeltaChunk(tool_call_id, rest))
-        out.append(ToolCallArgsTextFinishChunk(tool_call_id))
-        state[1] = True
-
-    for chunk in chunks:
-        if isinstance(chunk, ToolCallArgsTextFinishChunk):
-            if not tools[chunk.tool_call_id][1]:
-                settle(chunk.tool_call_id, chunk.args_text_delta)
-            continue
-        if isinstance(chunk, ToolCallDeltaChunk):
-            state = tools[chunk.tool_call_id]
-            if state[1]:
-                continue
-            if chunk.args_text_delta:
-                state[0] = True
-        elif isinstance(chunk, ReasoningPartStartChunk) and chunk.unstable_summary is None:
-            continue
-        elif (
-            isinstance(
-                chunk,
-                TextDeltaChunk
-                | ReasoningDeltaChunk
-                | ReasoningPartStartChunk
-                | ToolCallBeginChunk
-                | SourceChunk
-                | FileChunk,
-            )
-            and chunk.parent_id == ""
-        ):
-            chunk = msgspec.structs.replace(chunk, parent_id=None)
-        out.append(chunk)
-        if isinstance(chunk, ToolCallBeginChunk):
-            tools[chunk.tool_call_id] = [False, False]
-        elif isinstance(chunk, ToolResultChunk) and not tools[chunk.tool_call_id][1]:
-            settle(chunk.tool_call_id, "")
-    for tool_call_id, state in tools.items():
-        if not state[1]:
-            settle(tool_call_id, "")
-    return out

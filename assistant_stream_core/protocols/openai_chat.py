@@ -81,10 +81,8 @@ decoder's configuration; an error frame becomes an ``error`` chunk.
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import msgspec
@@ -109,13 +107,15 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError
+from ..errors import ProtocolError
+from ..ids import random_id
 from ..limits import check_optional_text, check_text
-from ._frames import encode_error, json_encoder
+from ..tool_calls import ToolCall, ToolCallLedger
+from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
-__all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder", "normalize"]
+__all__ = ["HEADERS", "OpenAIChatDecoder", "OpenAIChatEncoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ MEDIA_TYPE: Final = "text/event-stream"
 #: Every response header of this protocol.
 HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEADERS}
 
-_ALPHANUMERIC = string.ascii_letters + string.digits
 _DONE = b"data: [DONE]\n\n"
 
 #: Our finish reasons (assistant-ui's vocabulary) → OpenAI's.
@@ -187,21 +186,7 @@ class _ErrorFrame(msgspec.Struct):
     error: _ErrorBody
 
 
-def _generate_id() -> str:
-    return "chatcmpl-" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
-
-
-class _ToolCall:
-    __slots__ = ("answered", "finished", "has_args", "index")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.has_args = False
-        self.finished = False
-        self.answered = False
-
-
-class OpenAIChatEncoder:
+class OpenAIChatEncoder(EncoderBase):
     """Encodes one stream of chunks as ``chat.completion.chunk`` SSE frames.
 
     :param model: the ``model`` field of every chunk.
@@ -252,14 +237,15 @@ class OpenAIChatEncoder:
         check_optional_text(completion_id, "completion_id")
         check_optional_text(system_fingerprint, "system_fingerprint")
         self.model = model
-        self.completion_id = completion_id if completion_id is not None else _generate_id()
+        if completion_id is None:
+            completion_id = "chatcmpl-" + random_id(24)
+        self.completion_id = completion_id
         self.created = created if created is not None else int(time.time())
         self.reasoning_field = reasoning_field
         self.include_usage = include_usage
         self.tool_results = tool_results
         self.system_fingerprint = system_fingerprint
-
-        self._json = json_encoder()
+        super().__init__()
         # The constant parts of every frame are encoded once; a frame is
         # head + delta JSON + tail.
         common_json = self._json.encode(
@@ -278,8 +264,7 @@ class OpenAIChatEncoder:
         self._finish_tail = b"}]" + usage_null + b"}\n\n"
         self._usage_head = b"data: " + common_json[:-1] + b',"choices":[],"usage":'
         self._started = False
-        self._finished = False
-        self._tool_calls: dict[str, _ToolCall] = {}
+        self._tool_calls = ToolCallLedger()  # a call's index is its OpenAI index
         self._step_reason: str | None = None
         self._message_reason: str | None = None
         self._step_tokens = [0, 0]
@@ -310,60 +295,27 @@ class OpenAIChatEncoder:
             )
         return b""
 
-    def _call(
-        self, chunk: ToolCallDeltaChunk | ToolCallArgsTextFinishChunk | ToolResultChunk
-    ) -> _ToolCall:
-        call = self._tool_calls.get(chunk.tool_call_id)
-        if call is None:
-            raise ChunkEncodeError(
-                f"cannot encode {chunk.type} chunk: unknown tool_call_id "
-                f"{chunk.tool_call_id!r} (no tool-call-begin for it in this stream)"
-            )
-        return call
-
-    def _args(self, call: _ToolCall, text: str) -> bytes:
+    def _args(self, call: ToolCall, text: str) -> bytes:
         if not text:
             return b""
-        call.has_args = True
-        return self._tool_frame(
+        frame = self._tool_frame(
             _ToolCallDelta(index=call.index, function=_Function(arguments=text))
         )
+        self._tool_calls.record_args(call, text)
+        return frame
 
-    def _close_call(self, call: _ToolCall, trailing: str = "") -> bytes:
-        if call.finished:
+    def _close_call(self, call: ToolCall, trailing: str = "") -> bytes:
+        if call.settled:
             return b""
-        if not trailing and not call.has_args:
-            # A call without arguments would leave clients json.loads("").
-            trailing = "{}"
-        out = self._args(call, trailing)
-        call.finished = True
+        # final_args: a call without arguments would leave clients json.loads("").
+        out = self._args(call, call.final_args(trailing))
+        self._tool_calls.settle(call)
         return out
 
     # -- public API ---------------------------------------------------------------
 
-    def encode(self, chunk: Chunk) -> bytes:
-        """Return the frames for one chunk (``b""`` for chunks this format drops)."""
-        return self.encode_many((chunk,))
-
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        """Return the frames for several chunks as one buffer.
-
-        Raises :class:`~assistant_stream_core.errors.ChunkEncodeError` for a
-        chunk that cannot be encoded; its ``partial`` holds the frames of the
-        chunks before it.
-        """
-        if self._finished:
-            raise ChunkEncodeError("cannot encode after finish(): the stream is closed")
-        frames: list[bytes] = []
-        for chunk in chunks:
-            try:
-                frames.append(self._encode_one(chunk))
-            except ChunkEncodeError as exc:
-                exc.partial = b"".join(frames)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise encode_error(chunk, exc, b"".join(frames)) from exc
-        return b"".join(frames)
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        out += self._encode_one(chunk)
 
     def _encode_one(self, chunk: Chunk) -> bytes:
         match chunk:
@@ -372,29 +324,26 @@ class OpenAIChatEncoder:
             case ReasoningDeltaChunk(reasoning_delta=text):
                 return self._frame({self.reasoning_field: text}) if text else b""
             case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
-                if call_id in self._tool_calls:
-                    raise ChunkEncodeError(
-                        f"tool-call-begin: tool call id {call_id!r} was already used"
-                    )
-                call = _ToolCall(len(self._tool_calls))
+                self._tool_calls.check_new(call_id)
+                index = len(self._tool_calls)
                 frame = self._tool_frame(
                     _ToolCallDelta(
-                        index=call.index,
+                        index=index,
                         id=call_id,
                         type="function",
                         function=_Function(name=name, arguments=""),
                     ),
                 )
-                self._tool_calls[call_id] = call
+                self._tool_calls.add(call_id, name, index)
                 return frame
             case ToolCallDeltaChunk(args_text_delta=text):
-                call = self._call(chunk)
+                call = self._tool_calls.get(chunk.type, chunk.tool_call_id)
                 # Args text after the call settled is dropped, as upstream does.
-                return b"" if call.finished else self._args(call, text)
+                return b"" if call.settled else self._args(call, text)
             case ToolCallArgsTextFinishChunk(args_text_delta=text):
-                return self._close_call(self._call(chunk), text)
+                return self._close_call(self._tool_calls.get(chunk.type, chunk.tool_call_id), text)
             case ToolResultChunk():
-                answered = self._call(chunk)
+                answered = self._tool_calls.get(chunk.type, chunk.tool_call_id)
                 surfaced = b""
                 if self.tool_results == "delta":
                     # Encoded first: an unencodable result must not settle the call.
@@ -436,24 +385,22 @@ class OpenAIChatEncoder:
                 DataChunk() | AnnotationsChunk() | UpdateStateChunk() | SourceChunk() | FileChunk()
             ):
                 return self._drop(chunk.type)
-        raise ChunkEncodeError(f"not a chunk: {type(chunk).__name__}")  # pragma: no cover
+        raise not_a_chunk(chunk)
 
     @property
     def finish_reason(self) -> str:
         """The ``finish_reason`` :meth:`finish` writes, given the chunks so far."""
         reason = self._message_reason if self._message_reason is not None else self._step_reason
         mapped = _TO_OPENAI_FINISH.get(reason or "", "stop")
-        if mapped == "stop" and any(not call.answered for call in self._tool_calls.values()):
+        if mapped == "stop" and self._tool_calls.any_unanswered:
             # The client must run these calls; "stop" would tell it the turn is over.
             return "tool_calls"
         return mapped
 
-    def finish(self) -> bytes:
-        """Return the closing frames: open tool calls' arguments, the finish
-        chunk, the usage chunk (with ``include_usage``) and ``data: [DONE]``."""
-        if self._finished:
-            raise ChunkEncodeError("finish() called twice")
-        out = [self._close_call(call) for call in self._tool_calls.values()]
+    def _close(self, buffer: bytearray) -> None:
+        """The closing frames: open tool calls' arguments, the finish chunk, the
+        usage chunk (with ``include_usage``) and ``data: [DONE]``."""
+        out = [self._close_call(call) for call in self._tool_calls.unsettled()]
         if not self._started:
             self._started = True
             out.append(self._head + b'{"role":"assistant","content":""}' + self._tail)
@@ -467,8 +414,7 @@ class OpenAIChatEncoder:
             usage = _Usage(prompt, completion, prompt + completion)
             out.append(self._usage_head + self._json.encode(usage) + b"}\n\n")
         out.append(_DONE)
-        self._finished = True
-        return b"".join(out)
+        buffer += b"".join(out)
 
 
 # -- decoder ----------------------------------------------------------------------
@@ -649,64 +595,3 @@ class OpenAIChatDecoder(SSEDecoder):
                     output_tokens=usage.completion_tokens,
                 )
             )
-
-
-def normalize(
-    chunks: Iterable[Chunk],
-    *,
-    include_usage: bool = False,
-    tool_results: Literal["drop", "delta"] = "drop",
-) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    Pass the encoder's ``include_usage`` and ``tool_results``. Assumes
-    ``chunks`` encode without error (valid tool call ids). See the module
-    documentation for the rules.
-    """
-    encoder = OpenAIChatEncoder(include_usage=include_usage, tool_results=tool_results)
-    out: list[Chunk] = []
-    calls: dict[str, list[bool]] = {}  # id -> [has_args, settled]
-
-    def settle(call_id: str, trailing: str) -> None:
-        state = calls[call_id]
-        if state[1]:
-            return
-        text = trailing or ("" if state[0] else "{}")
-        if text:
-            out.append(ToolCallDeltaChunk(call_id, text))
-        state[1] = True
-
-    for chunk in chunks:
-        encoder.encode(chunk)  # tracks the finish reason and usage
-        match chunk:
-            case TextDeltaChunk(text_delta=text) if text:
-                out.append(TextDeltaChunk(text))
-            case ReasoningDeltaChunk(reasoning_delta=text) if text:
-                out.append(ReasoningDeltaChunk(text))
-            case ToolCallBeginChunk():
-                calls[chunk.tool_call_id] = [False, False]
-                out.append(ToolCallBeginChunk(chunk.tool_call_id, chunk.tool_name))
-            case ToolCallDeltaChunk(args_text_delta=text) if text:
-                if not calls[chunk.tool_call_id][1]:
-                    calls[chunk.tool_call_id][0] = True
-                    out.append(ToolCallDeltaChunk(chunk.tool_call_id, text))
-            case ToolCallArgsTextFinishChunk():
-                settle(chunk.tool_call_id, chunk.args_text_delta)
-            case ToolResultChunk():
-                settle(chunk.tool_call_id, "")
-                if tool_results == "delta":
-                    out.append(chunk)
-            case ErrorChunk():
-                out.append(chunk)
-    for call_id in calls:
-        settle(call_id, "")
-    out.extend(ToolCallArgsTextFinishChunk(call_id) for call_id in calls)
-    tokens = (0, 0)
-    if include_usage:
-        tokens = (
-            encoder._message_tokens
-            if encoder._message_tokens is not None
-            else (encoder._step_tokens[0], encoder._step_tokens[1])
-        )
-    out.append(MessageFinishChunk(_FROM_OPENAI_FINISH[encoder.finish_reason], *tokens))
-    return out

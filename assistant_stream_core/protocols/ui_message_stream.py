@@ -62,8 +62,9 @@ result for an id never begun, and a second begin for an id, raise
 call settled is dropped. Empty text, reasoning and args deltas write nothing.
 JSON is compact UTF-8; non-finite floats are written as ``null``.
 
-**Decoder** (:class:`UIMessageStreamDecoder`): what :func:`normalize`
-describes for our own streams, and for other producers: ``start`` sets
+**Decoder** (:class:`UIMessageStreamDecoder`): what
+:func:`~assistant_stream_core.testing.normalize.ui_message_stream` describes for our
+own streams, and for other producers: ``start`` sets
 :attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
 with other names become ``DataChunk({"name": name, "data": data})``, the shape
 assistant-ui uses; ``tool-input-available`` without args deltas gives the
@@ -79,9 +80,7 @@ that never started, an ``event:`` other than ``message``, data after
 from __future__ import annotations
 
 import logging
-import secrets
-import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import msgspec
@@ -106,10 +105,12 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ChunkEncodeError, ProtocolError, StateError
+from ..errors import ProtocolError, StateError
+from ..ids import random_id
 from ..limits import check_json_value, check_optional_text, check_text
 from ..state import coerce_operation
-from ._frames import encode_error, json_encoder
+from ..tool_calls import ToolCall, ToolCallLedger
+from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -119,7 +120,6 @@ __all__ = [
     "STATE_PART",
     "UIMessageStreamDecoder",
     "UIMessageStreamEncoder",
-    "normalize",
 ]
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,6 @@ ANNOTATIONS_PART: Final = "annotations"
 #: The data part name that carries ``update-state`` operations (transient).
 STATE_PART: Final = "state"
 
-_ALPHANUMERIC = string.ascii_letters + string.digits
 _DONE = b"data: [DONE]\n\n"
 _FINISH_REASONS = frozenset(
     {"stop", "length", "content-filter", "tool-calls", "error", "other", "unknown"}
@@ -292,27 +291,13 @@ _UIChunk = (
 _TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
 
 
-def _generate_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
-
-
 def _finish_reason(reason: str | None, unanswered: bool) -> str:
     if reason is None:
         return "tool-calls" if unanswered else "stop"
     return reason if reason in _FINISH_REASONS else "other"
 
 
-class _Tool:
-    __slots__ = ("answered", "args", "name", "settled")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.args: list[str] = []
-        self.settled = False
-        self.answered = False
-
-
-class UIMessageStreamEncoder:
+class UIMessageStreamEncoder(EncoderBase):
     """Encodes one stream of chunks as a UI Message Stream. One per response.
 
     :param message_id: the ``start`` frame's ``messageId``; default ``"msg-"``
@@ -348,9 +333,9 @@ class UIMessageStreamEncoder:
         check_optional_text(message_id, "message_id")
         check_text(data_part_name, "data_part_name")
         check_json_value(message_metadata, "message_metadata")
+        super().__init__()
         #: The message id this stream announces.
-        self.message_id = message_id if message_id is not None else _generate_id("msg-")
-        self._json = json_encoder()
+        self.message_id = message_id if message_id is not None else "msg-" + random_id(24)
         self._start = _Start(
             message_id=self.message_id,
             message_metadata=UNSET if message_metadata is None else message_metadata,
@@ -359,199 +344,174 @@ class UIMessageStreamEncoder:
         self._state = state
         self._include_finish_reason = include_finish_reason
         self._started = False
-        self._finished = False
         # The open text/reasoning part: (kind, wire id, parent id).
         self._open: tuple[str, str, str | None] | None = None
         self._part_count = 0
-        self._tools: dict[str, _Tool] = {}
+        self._tools = ToolCallLedger(keep_args=True)
         self._reason: str | None = None
         self._warned_state = False
 
     # --- frames ---
 
-    def _frame(self, out: list[bytes], wire: object) -> None:
-        out.append(b"data: " + self._json.encode(wire) + b"\n\n")
-
-    def _close_part(self, out: list[bytes]) -> None:
+    def _close_part(self, out: bytearray) -> None:
         if self._open is not None:
             kind, part_id, _ = self._open
-            self._frame(out, _TextEnd(part_id) if kind == "text" else _ReasoningEnd(part_id))
+            self._sse(out, _TextEnd(part_id) if kind == "text" else _ReasoningEnd(part_id))
             self._open = None
 
-    def _open_part(self, out: list[bytes], kind: str, parent: str | None) -> str:
+    def _open_part(self, out: bytearray, kind: str, parent: str | None) -> str:
         self._close_part(out)
         self._part_count += 1
         part_id = f"{kind}-{self._part_count}"
-        self._frame(out, _TextStart(part_id) if kind == "text" else _ReasoningStart(part_id))
+        self._sse(out, _TextStart(part_id) if kind == "text" else _ReasoningStart(part_id))
         self._open = (kind, part_id, parent)
         return part_id
 
-    def _part_for(self, out: list[bytes], kind: str, parent: str | None) -> str:
+    def _part_for(self, out: bytearray, kind: str, parent: str | None, text: str) -> str:
         parent = parent or None
         if self._open is not None and self._open[0] == kind and self._open[2] == parent:
             return self._open[1]
+        # Encode the delta first: a delta that cannot be must not leave its part
+        # recorded as open, or the closing frames end a part never started.
+        self._json.encode(text)
         return self._open_part(out, kind, parent)
 
-    def _tool(
-        self, chunk: ToolCallDeltaChunk | ToolCallArgsTextFinishChunk | ToolResultChunk
-    ) -> _Tool:
-        tool = self._tools.get(chunk.tool_call_id)
-        if tool is None:
-            raise ChunkEncodeError(
-                f"cannot encode {chunk.type} chunk: unknown tool_call_id "
-                f"{chunk.tool_call_id!r} (no tool-call-begin for it in this stream)"
-            )
-        return tool
-
-    def _settle(self, out: list[bytes], call_id: str, tool: _Tool, trailing: str) -> None:
+    def _settle(self, out: bytearray, tool: ToolCall, trailing: str) -> None:
         if tool.settled:
             return
+        call_id = tool.tool_call_id
         if trailing:
-            tool.args.append(trailing)
-            self._frame(out, _ToolInputDelta(call_id, trailing))
-        text = "".join(tool.args)
+            self._sse(out, _ToolInputDelta(call_id, trailing))
+            self._tools.record_args(tool, trailing)
+        text = tool.args_text
         try:
             value = msgspec.json.decode(text) if text else {}
         except msgspec.DecodeError as exc:
             # Both clients show this as a failed call with the raw input.
-            self._frame(
+            self._sse(
                 out,
                 _ToolInputError(
                     call_id, tool.name, f"tool call arguments are not valid JSON: {exc}", text
                 ),
             )
         else:
-            self._frame(out, _ToolInputAvailable(call_id, tool.name, value))
-        tool.settled = True
+            self._sse(out, _ToolInputAvailable(call_id, tool.name, value))
+        self._tools.settle(tool)
 
-    def _settle_all(self, out: list[bytes]) -> None:
-        for call_id, tool in self._tools.items():
-            self._settle(out, call_id, tool, "")
+    def _settle_all(self, out: bytearray) -> None:
+        for tool in self._tools.unsettled():
+            self._settle(out, tool, "")
 
-    def _write(self, out: list[bytes], chunk: Chunk) -> None:
-        if not self._started:
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        if type(chunk) not in _CHECKED_IN_PLACE:
+            # Encode first, then commit: the branches below close parts and
+            # settle calls before their own frame.
+            self._json.encode(chunk)
+        if self._started:
+            self._write_chunk(out, chunk)
+        else:
+            self._sse(out, self._start)
+            self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
             self._started = True
-            self._frame(out, self._start)
+
+    def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         match chunk:
             case TextDeltaChunk(text_delta=text, parent_id=parent):
                 if text:
-                    self._frame(out, _TextDelta(self._part_for(out, "text", parent), text))
+                    self._sse(out, _TextDelta(self._part_for(out, "text", parent, text), text))
             case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent):
                 if text:
-                    part_id = self._part_for(out, "reasoning", parent)
-                    self._frame(out, _ReasoningDelta(part_id, text))
+                    part_id = self._part_for(out, "reasoning", parent, text)
+                    self._sse(out, _ReasoningDelta(part_id, text))
             case ReasoningPartStartChunk(parent_id=parent):
                 self._open_part(out, "reasoning", parent or None)
             case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
-                if call_id in self._tools:
-                    raise ChunkEncodeError(
-                        f"cannot encode tool-call-begin chunk: tool_call_id {call_id!r} "
-                        "was already used in this stream"
-                    )
+                self._tools.check_new(call_id)
                 self._close_part(out)
-                self._frame(out, _ToolInputStart(call_id, name))
-                self._tools[call_id] = _Tool(name)
+                self._sse(out, _ToolInputStart(call_id, name))
+                self._tools.add(call_id, name)
             case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text):
-                tool = self._tool(chunk)
+                tool = self._tools.get(chunk.type, call_id)
                 if text and not tool.settled:
-                    tool.args.append(text)
-                    self._frame(out, _ToolInputDelta(call_id, text))
+                    self._sse(out, _ToolInputDelta(call_id, text))
+                    self._tools.record_args(tool, text)
             case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
-                self._settle(out, call_id, self._tool(chunk), text)
+                self._settle(out, self._tools.get(chunk.type, call_id), text)
             case ToolResultChunk(tool_call_id=call_id, result=result):
-                tool = self._tool(chunk)
+                tool = self._tools.get(chunk.type, call_id)
                 if chunk.is_error:
                     text = result if isinstance(result, str) else self._json.encode(result).decode()
                     wire: object = _ToolOutputError(call_id, text)
                 else:
                     self._json.encode(result)  # fail before settling the call
                     wire = _ToolOutputAvailable(call_id, result)
-                self._settle(out, call_id, tool, "")
-                self._frame(out, wire)
+                self._settle(out, tool, "")
+                self._sse(out, wire)
                 tool.answered = True
             case SourceChunk(id=source_id, url=url, title=title):
                 self._close_part(out)
-                self._frame(out, _SourceUrl(source_id, url, title))
+                self._sse(out, _SourceUrl(source_id, url, title))
             case FileChunk(data=data, mime_type=mime_type):
                 self._close_part(out)
-                self._frame(out, _File(f"data:{mime_type};base64,{data}", mime_type))
+                self._sse(out, _File(f"data:{mime_type};base64,{data}", mime_type))
             case DataChunk(data=data):
-                self._frame(out, _DataPart(self._data_type, data))
+                self._sse(out, _DataPart(self._data_type, data))
             case AnnotationsChunk(annotations=annotations):
-                self._frame(out, _DataPart(f"data-{ANNOTATIONS_PART}", annotations))
+                self._sse(out, _DataPart(f"data-{ANNOTATIONS_PART}", annotations))
             case UpdateStateChunk(operations=operations):
                 if self._state == "transient":
-                    self._frame(out, _DataPart(f"data-{STATE_PART}", operations, transient=True))
+                    self._sse(out, _DataPart(f"data-{STATE_PART}", operations, transient=True))
                 elif not self._warned_state:
                     self._warned_state = True
                     # DEBUG: a server would otherwise log this for every request.
                     logger.debug("ui_message_stream: dropping state updates for this stream")
             case ErrorChunk(error=message):
                 self._settle_all(out)
-                self._frame(out, _Error(message))
+                self._sse(out, _Error(message))
             case StepStartChunk():
                 self._close_part(out)
                 # ai updates a call only within its step: settle calls before a new one.
                 self._settle_all(out)
-                self._frame(out, _StartStep())
+                self._sse(out, _StartStep())
             case StepFinishChunk(finish_reason=reason):
                 # ai forgets open parts at finish-step; an end after it would crash.
                 self._close_part(out)
                 # ai looks tool calls up in the current step: settle them in it.
                 self._settle_all(out)
-                self._frame(out, _FinishStep())
+                self._sse(out, _FinishStep())
                 self._reason = reason
             case MessageFinishChunk(finish_reason=reason):
                 self._settle_all(out)
                 self._reason = reason
             case _:
-                raise ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+                raise not_a_chunk(chunk)
 
-    # --- public API ---
-
-    def encode(self, chunk: Chunk) -> bytes:
-        """Return the frames for one chunk (possibly ``b""``)."""
-        return self.encode_many((chunk,))
-
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        """Return the frames for several chunks as one buffer.
-
-        Raises :class:`~assistant_stream_core.errors.ChunkEncodeError` for a
-        chunk that cannot be encoded; its ``partial`` holds the frames of the
-        chunks before it.
-        """
-        if self._finished:
-            raise ChunkEncodeError("cannot encode after finish(): the stream is closed")
-        out: list[bytes] = []
-        for chunk in chunks:
-            mark = len(out)
-            try:
-                self._write(out, chunk)
-            except ChunkEncodeError as exc:
-                del out[mark:]
-                exc.partial = b"".join(out)
-                raise
-            except (TypeError, ValueError, OverflowError) as exc:
-                del out[mark:]
-                raise encode_error(chunk, exc, b"".join(out)) from exc
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        """Return the closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
-        if self._finished:
-            raise ChunkEncodeError("finish() called twice")
-        out: list[bytes] = []
+    def _close(self, out: bytearray) -> None:
+        """The closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
         if not self._started:
             self._started = True
-            self._frame(out, self._start)
+            self._sse(out, self._start)
         self._close_part(out)
         self._settle_all(out)
-        unanswered = any(not tool.answered for tool in self._tools.values())
-        reason = _finish_reason(self._reason, unanswered)
-        self._frame(out, _Finish(reason if self._include_finish_reason else None))
-        out.append(_DONE)
-        self._finished = True
-        return b"".join(out)
+        reason = _finish_reason(self._reason, self._tools.any_unanswered)
+        self._sse(out, _Finish(reason if self._include_finish_reason else None))
+        out += _DONE
+
+
+#: Chunk kinds whose branch in ``_write`` encodes its own values before it
+#: changes state (deltas: the hot path), or that have a field the protocol
+#: does not write (a tool result's ``artifact``).
+_CHECKED_IN_PLACE: Final = frozenset(
+    {
+        TextDeltaChunk,
+        ReasoningDeltaChunk,
+        ToolCallDeltaChunk,
+        ToolResultChunk,
+        DataChunk,
+        AnnotationsChunk,
+        UpdateStateChunk,
+    }
+)
 
 
 # --- decoding ---------------------------------------------------------------
@@ -692,99 +652,3 @@ class UIMessageStreamDecoder(SSEDecoder):
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
-
-
-def normalize(
-    chunks: Iterable[Chunk], *, message_id: str, state: Literal["transient", "drop"] = "transient"
-) -> list[Chunk]:
-    """Return what decoding the encoding of ``chunks`` gives back.
-
-    ``message_id`` is the encoder's :attr:`~UIMessageStreamEncoder.message_id`.
-    Rules: ``parent_id``, reasoning summaries, tool result artifacts, step
-    message ids, step finish reasons and all token counts are lost; empty
-    deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
-    a tool call's trailing args text becomes a delta (``"{}"`` when it had
-    none), its args finish comes when it settles (args finish, result, step
-    start or finish, message finish, error, or the end); an error result's value
-    becomes its text; the stream ends with one ``message-finish``. Assumes
-    ``chunks`` encode without error.
-    """
-    out: list[Chunk] = []
-    open_part: tuple[str, str | None] | None = None
-    tools: dict[str, list[Any]] = {}  # id -> [has_args, settled, answered]
-    reason: str | None = None
-    json = json_encoder()
-
-    def settle(call_id: str, trailing: str) -> None:
-        tool = tools[call_id]
-        if tool[1]:
-            return
-        text = trailing or ("" if tool[0] else "{}")
-        if text:
-            out.append(ToolCallDeltaChunk(call_id, text))
-        out.append(ToolCallArgsTextFinishChunk(call_id))
-        tool[1] = True
-
-    def settle_all() -> None:
-        for call_id in tools:
-            settle(call_id, "")
-
-    for chunk in chunks:
-        match chunk:
-            case TextDeltaChunk(text_delta=text, parent_id=parent) if text:
-                if open_part != ("text", parent or None):
-                    open_part = ("text", parent or None)
-                out.append(TextDeltaChunk(text))
-            case ReasoningDeltaChunk(reasoning_delta=text, parent_id=parent) if text:
-                if open_part != ("reasoning", parent or None):
-                    open_part = ("reasoning", parent or None)
-                    out.append(ReasoningPartStartChunk())
-                out.append(ReasoningDeltaChunk(text))
-            case ReasoningPartStartChunk(parent_id=parent):
-                open_part = ("reasoning", parent or None)
-                out.append(ReasoningPartStartChunk())
-            case ToolCallBeginChunk(tool_call_id=call_id, tool_name=name):
-                open_part = None
-                tools[call_id] = [False, False, False]
-                out.append(ToolCallBeginChunk(call_id, name))
-            case ToolCallDeltaChunk(tool_call_id=call_id, args_text_delta=text) if text:
-                if not tools[call_id][1]:
-                    tools[call_id][0] = True
-                    out.append(ToolCallDeltaChunk(call_id, text))
-            case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
-                settle(call_id, text)
-            case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
-                settle(call_id, "")
-                tools[call_id][2] = True
-                if is_error and not isinstance(result, str):
-                    result = json.encode(result).decode()
-                out.append(ToolResultChunk(call_id, result, is_error=is_error))
-            case SourceChunk():
-                open_part = None
-                out.append(SourceChunk(chunk.id, chunk.url, title=chunk.title))
-            case FileChunk():
-                open_part = None
-                out.append(FileChunk(chunk.data, chunk.mime_type))
-            case ErrorChunk():
-                settle_all()
-                out.append(chunk)
-            case DataChunk() | AnnotationsChunk():
-                out.append(chunk)
-            case UpdateStateChunk() if state == "transient":
-                out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
-            case StepStartChunk():
-                open_part = None
-                settle_all()
-                out.append(StepStartChunk(message_id))
-            case StepFinishChunk():
-                open_part = None
-                settle_all()
-                reason = chunk.finish_reason
-                out.append(StepFinishChunk("unknown"))
-            case MessageFinishChunk():
-                settle_all()
-                reason = chunk.finish_reason
-    settle_all()
-    unanswered = any(not tool[2] for tool in tools.values())
-    out.append(MessageFinishChunk(_finish_reason(reason, unanswered)))
-    return out

@@ -3,7 +3,7 @@
 Values are checked with one reused :class:`msgspec.json.Encoder` — the same
 library the encoders use, so "accepted here" means "encodable there". msgspec
 writes non-finite floats as ``null``; the wire must never carry them silently
-(decision 1 in DESIGN.md), so when the encoded bytes contain ``null`` the value
+(docs/architecture.rst, "Compact JSON"), so when the encoded bytes contain ``null`` the value
 is walked once more to tell a real ``None`` from a ``NaN``/``Infinity``. The
 common case — no ``null`` at all — costs one encode. The encoded bytes also
 bound the value's nesting (:data:`~assistant_stream_core.limits.MAX_STATE_DEPTH`);

@@ -5,7 +5,7 @@ may be called from a worker thread (``anyio.to_thread.run_sync`` inside the
 callback): each one checks its arguments, then makes one call into the run's
 lock-guarded buffer (see :mod:`assistant_stream_core.run._buffer`). Nothing is
 relayed through a task, so chunks leave in exactly the order they were
-produced (DESIGN.md decision 4).
+produced (see "Order is the callback's order" on the architecture page).
 
 Arguments are checked here, at the call site, with messages that name the
 argument, so a mistake raises in the callback rather than breaking the stream
@@ -47,9 +47,9 @@ from ..chunks import (
     ToolCallBeginChunk,
     ToolResultChunk,
 )
+from ..ids import random_id
 from ..limits import check_text
 from ._buffer import _ARGS, _REASONING, _TEXT, ChunkBuffer
-from ._ids import random_id
 from ._json import check_json
 from .errors import RunClosedError
 from .state_proxy import StateHost

@@ -59,7 +59,7 @@ kept but never read runs until its callback blocks in
 When the callback (or a merged stream) raises ``e``, open tool calls are
 closed, ``ErrorChunk(error=str(e))`` is the last chunk (or the text the run's
 ``error_message`` policy gives, see :mod:`.error_messages`), and the iterator
-re-raises ``e`` after yielding it (DESIGN.md decision 3). A
+re-raises ``e`` after yielding it (docs/architecture.rst, "A raising run"). A
 ``BaseException`` that is not a cancellation (``KeyboardInterrupt``, ...)
 ends the stream and is raised by the iterator (plain shape) or by the
 ``async with`` block.
@@ -81,8 +81,8 @@ import anyio.abc
 import anyio.lowlevel
 
 from ..chunks import Chunk, ErrorChunk
+from ..ids import random_id
 from ._buffer import ChunkBuffer
-from ._ids import random_id
 from .controller import RunController, _RunCore
 from .error_messages import ErrorMessage, check_policy, render_error
 from .errors import mark_logged

@@ -9,7 +9,7 @@ here, at the call site) and queue an operation in the run's buffer, where
 consecutive operations share one ``update-state`` chunk that always leaves
 before the next non-state chunk.
 
-Upstream's proxy semantics are kept (PROTOCOLS.md §4.3): assigning a string
+Upstream's proxy semantics are kept (docs/state.rst): assigning a string
 that extends a non-empty string becomes ``append-text`` with the suffix;
 ``append``/``extend``/``+=`` on a list set the next indices; ``clear`` sets
 ``[]``/``{}``; operations that would need the whole collection on the wire

@@ -195,4 +195,4 @@ def test_serve_runs_the_example_server() -> None:
 
 def test_bench_passes_its_arguments_on() -> None:
     result = cli("bench", "--quick", "--suite", "encoders", "--chunks", "300")
-    assert b"Text deltas: 300 chunks" in result.stdout
+    assert b"Text deltas (stress, no target): 300 adjacent deltas" in result.stdout

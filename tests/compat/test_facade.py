@@ -173,3 +173,31 @@ def test_openai_stream_response_carries_tool_calls_reasoning_and_usage() -> None
     assert usage
     assert (usage[-1].prompt_tokens, usage[-1].completion_tokens) == (10, 5)
     assert {chunk.model for chunk in chunks} == {"demo"}
+
+
+class BrokenEncoder(ShoutEncoder):
+    """A user's encoder that fails after its first frame."""
+
+    async def encode_stream(self, stream: AsyncIterable[Chunk]) -> AsyncIterator[str]:
+        async for chunk in stream:
+            if isinstance(chunk, TextDeltaChunk):
+                yield f"data: {chunk.text_delta}\n\n"
+                raise RuntimeError("encoder bug")
+        yield "data: never\n\n"  # pragma: no cover
+
+
+async def broken(request: Any) -> AssistantStreamResponse:
+    return AssistantStreamResponse(create_run(slow_run), BrokenEncoder(), heartbeat=False)
+
+
+def test_custom_stream_encoder_failure_ends_the_body_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The user's frames go through the one serving loop (a pass-through
+    # encoder): what was written stays, the run is closed, the body ends.
+    app = Starlette(routes=[Route("/broken", broken)])
+    with caplog.at_level("ERROR", logger="assistant_stream_ce"), uvicorn_server(app) as url:
+        response = httpx.get(url + "/broken", timeout=10)
+    assert response.status_code == 200
+    assert response.text == "data: hello\n\n"
+    assert any("encoder bug" in record.getMessage() for record in caplog.records)

@@ -1,6 +1,6 @@
 """The core's pure layers import no event loop library and no web framework.
 
-DESIGN.md: chunks, state and protocols import only the standard library and
+docs/architecture.rst: chunks, state and protocols import only the standard library and
 msgspec. A fresh interpreter imports them with an import hook that refuses
 anyio, asyncio, trio, starlette, aiohttp and django; any such import fails
 the test, wherever in the import graph it happens.

@@ -31,7 +31,8 @@ from assistant_stream_core.chunks import (
     ToolCallDeltaChunk,
     ToolResultChunk,
 )
-from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder, normalize
+from assistant_stream_core.protocols.openai_chat import OpenAIChatEncoder
+from assistant_stream_core.testing.normalize import openai_chat as normalize
 from tests.protocols.test_openai_chat import chunk_sequences
 
 openai = pytest.importorskip("openai")
@@ -108,7 +109,7 @@ def make_app(requests: list[dict[str, Any]]) -> Any:
         for chunk in SCRIPTS[scope["path"].strip("/").split("/")[0]]:
             frames = encoder.encode(chunk)
             await send({"type": "http.response.body", "body": frames, "more_body": True})
-            # The hazard PROTOCOLS.md §5.2 names: keepalives must not break the client.
+            # The hazard docs/protocols/openai-chat.rst names: keepalives must not break it.
             await send({"type": "http.response.body", "body": encoder.keepalive, "more_body": True})
         await send({"type": "http.response.body", "body": encoder.finish(), "more_body": False})
 

@@ -2,7 +2,7 @@
 
 Add a protocol by appending a :class:`ProtocolEntry` to :data:`PROTOCOLS`:
 its encoder and decoder factories (no required arguments), ``normalise`` (what
-``decode(encode(chunks))`` gives back, see PROTOCOLS.md §9.7) and
+``decode(encode(chunks))`` gives back, see the protocol pages in docs/protocols) and
 ``check_frames`` (raises ``AssertionError`` if a body holds a frame the real
 client would reject or misread).
 """
@@ -18,6 +18,7 @@ import msgspec
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols import assistant_transport, data_stream
 from assistant_stream_core.protocols.base import Decoder, Encoder
+from assistant_stream_core.testing import normalize
 
 _JSON = msgspec.json.Decoder()
 
@@ -140,14 +141,14 @@ PROTOCOLS: list[ProtocolEntry] = [
         "data_stream",
         data_stream.DataStreamEncoder,
         data_stream.DataStreamDecoder,
-        data_stream.normalize,
+        normalize.data_stream,
         check_data_stream_frames,
     ),
     ProtocolEntry(
         "assistant_transport",
         assistant_transport.AssistantTransportEncoder,
         assistant_transport.AssistantTransportDecoder,
-        assistant_transport.normalize,
+        normalize.assistant_transport,
         check_assistant_transport_frames,
     ),
 ]

@@ -38,7 +38,6 @@ from assistant_stream_core.protocols.ag_ui import (
     AGUIDecoder,
     AGUIEncoder,
     json_pointer,
-    normalize,
 )
 from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.state import (
@@ -47,6 +46,7 @@ from assistant_stream_core.state import (
     SetOperation,
     apply_operations,
 )
+from assistant_stream_core.testing.normalize import ag_ui as normalize
 from assistant_stream_core.testing.strategies import (
     byte_splits,
     chunk_sequences,
@@ -394,9 +394,18 @@ def test_args_after_the_call_ended_are_dropped() -> None:
     ]
 
 
-def test_encode_after_finish_is_dropped_with_a_warning() -> None:
+def test_encode_after_finish_raises_as_in_every_protocol() -> None:
     enc = encoder()
     assert events(enc.finish())[-1] == FINISHED
+    with pytest.raises(ChunkEncodeError, match="after finish"):
+        enc.encode(TextDeltaChunk("x"))
+    with pytest.raises(ChunkEncodeError, match="after finish"):
+        enc.finish()
+
+
+def test_encode_after_run_error_is_dropped_with_a_warning() -> None:
+    enc = encoder()
+    assert events(enc.encode(ErrorChunk("boom")))[-1]["type"] == "RUN_ERROR"
     with pytest.warns(RuntimeWarning, match="already ended"):
         assert enc.encode(TextDeltaChunk("x")) == b""
     assert enc.finish() == b""

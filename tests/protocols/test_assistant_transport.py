@@ -30,9 +30,9 @@ from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
 from assistant_stream_core.protocols.assistant_transport import (
     AssistantTransportDecoder,
     AssistantTransportEncoder,
-    normalize,
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+from assistant_stream_core.testing.normalize import assistant_transport as normalize
 
 DONE = b"data: [DONE]\n\n"
 
@@ -74,7 +74,7 @@ def tool_start(tool_call_id: str, name: str) -> dict[str, Any]:
 
 
 def test_worked_example_of_the_protocol_notes() -> None:
-    # PROTOCOLS.md §3.3, in call order (decision 4), as parsed JSON (decision 1).
+    # the protocol pages in docs/protocols, in call order (decision 4), as parsed JSON (decision 1).
     chunks: list[Chunk] = [
         TextDeltaChunk("Checking the weather"),
         ToolCallBeginChunk("call_1", "get_weather"),

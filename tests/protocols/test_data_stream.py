@@ -31,9 +31,9 @@ from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.data_stream import (
     DataStreamDecoder,
     DataStreamEncoder,
-    normalize,
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+from assistant_stream_core.testing.normalize import data_stream as normalize
 
 
 def lines(data: bytes) -> list[tuple[str, Any]]:
@@ -225,7 +225,8 @@ def test_finish_closes_open_tool_calls_in_begin_order() -> None:
         ("c", {"toolCallId": "a", "argsTextDelta": "{}", "isFinal": True}),
         ("c", {"toolCallId": "b", "argsTextDelta": "", "isFinal": True}),
     ]
-    assert encoder.finish() == b""
+    with pytest.raises(ChunkEncodeError, match="after finish"):
+        encoder.finish()
 
 
 def test_headers_and_keepalive() -> None:

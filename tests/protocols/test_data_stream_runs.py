@@ -258,16 +258,13 @@ def test_args_runs_of_interleaved_calls_write_the_general_paths_bytes() -> None:
     assert batch.finish() == single.finish()
 
 
-def test_a_failed_step_finish_keeps_the_final_args_lines_it_wrote() -> None:
-    # Closing the open call settles it; its final line is whole, so it stays in
-    # ``partial`` and the call is not closed a second time.
+def test_a_failed_step_finish_leaves_the_open_calls_open() -> None:
+    # All or nothing: the final args lines a step finish writes before its own
+    # go with it, and the call is closed by what comes next (here, finish()).
     encoder = DataStreamEncoder()
     with pytest.raises(ChunkEncodeError, match="finish_reason") as info:
         encoder.encode_many(
             [ToolCallBeginChunk("t1", "x"), StepFinishChunk(object())]  # type: ignore[arg-type]
         )
-    assert info.value.partial == (
-        b'b:{"toolCallId":"t1","toolName":"x"}\n'
-        b'c:{"toolCallId":"t1","argsTextDelta":"{}","isFinal":true}\n'
-    )
-    assert encoder.finish() == b""
+    assert info.value.partial == b'b:{"toolCallId":"t1","toolName":"x"}\n'
+    assert encoder.finish() == b'c:{"toolCallId":"t1","argsTextDelta":"{}","isFinal":true}\n'

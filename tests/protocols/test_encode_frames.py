@@ -1,8 +1,8 @@
-"""``encode_frames`` and the per-chunk fast paths of the two assistant-ui encoders.
+"""``encode``, ``encode_frames`` and ``encode_many`` agree, in every protocol.
 
-The fast paths (``encode`` and ``encode_frames`` of a delta into an open part,
-the prebuilt heads of args lines) must write exactly what the general path
-writes: these tests compare them with ``encode_many`` over generated runs.
+The three are loops over one write path: per chunk or per batch, one frame
+per item or one buffer, they must write the same bytes; a failed delta
+changes nothing; and every call after ``finish()`` raises.
 """
 
 from __future__ import annotations
@@ -20,29 +20,25 @@ from assistant_stream_core.chunks import (
 )
 from assistant_stream_core.errors import ChunkEncodeError
 from assistant_stream_core.protocols._frames import split_frames
-from assistant_stream_core.protocols.assistant_transport import AssistantTransportEncoder
 from assistant_stream_core.protocols.data_stream import DataStreamEncoder
 from assistant_stream_core.testing.strategies import chunk_sequences
+from tests.protocols._util import EVERY_ENCODER, EncoderEntry
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-ENCODERS = pytest.mark.parametrize(
-    ("make", "end"),
-    [(DataStreamEncoder, b"\n"), (AssistantTransportEncoder, b"\n\n")],
-    ids=["data_stream", "assistant_transport"],
-)
 
 
 def frames_of(result: bytes | list[bytes]) -> list[bytes]:
     return [result] if isinstance(result, bytes) else result
 
 
-@ENCODERS
+@EVERY_ENCODER
 @FAST
 @given(run=chunk_sequences())
 def test_encode_frames_writes_encode_many_bytes_one_frame_per_item(
-    make: Any, end: bytes, run: list[Chunk]
+    protocol: EncoderEntry, run: list[Chunk]
 ) -> None:
+    make, end = protocol.make, protocol.frame_end
+    run = protocol.playable(run)
     reference = make()
     expected = reference.encode_many(run)
     framed, single = make(), make()
@@ -54,8 +50,9 @@ def test_encode_frames_writes_encode_many_bytes_one_frame_per_item(
     assert framed.finish() == single.finish() == reference.finish()
 
 
-@ENCODERS
-def test_a_delta_into_the_open_part_is_one_bytes_item(make: Any, end: bytes) -> None:
+@EVERY_ENCODER
+def test_a_delta_into_the_open_part_is_one_bytes_item(protocol: EncoderEntry) -> None:
+    make = protocol.make
     framed, batch = make(), make()
     for encoder in (framed, batch):
         encoder.encode(TextDeltaChunk("open"))
@@ -65,8 +62,9 @@ def test_a_delta_into_the_open_part_is_one_bytes_item(make: Any, end: bytes) -> 
     assert result == batch.encode_many([chunk])
 
 
-@ENCODERS
-def test_fast_paths_raise_the_general_error(make: Any, end: bytes) -> None:
+@EVERY_ENCODER
+def test_a_failed_delta_raises_the_general_error(protocol: EncoderEntry) -> None:
+    make = protocol.make
     encoder = make()
     encoder.encode(TextDeltaChunk("open"))
     bad = TextDeltaChunk("\ud800")  # a lone surrogate is not UTF-8
@@ -101,14 +99,29 @@ def test_split_frames() -> None:
     assert split_frames(b"a\n\nb\n\n", b"\n\n") == [b"a\n\n", b"b\n\n"]
 
 
-@ENCODERS
-def test_a_failed_args_delta_changes_nothing(make: Any, end: bytes) -> None:
-    framed, reference = make(), make()
+@EVERY_ENCODER
+def test_a_failed_args_delta_changes_nothing(protocol: EncoderEntry) -> None:
+    framed, reference = protocol.make(), protocol.make()
     for encoder in (framed, reference):
         encoder.encode(ToolCallBeginChunk("t1", "tool"))
     with pytest.raises(ChunkEncodeError, match="args_text_delta"):
         framed.encode_frames(ToolCallDeltaChunk("t1", "\ud800"))
-    # The call still has no args text: both close it with "{}".
+    # The call still has no args text: both close it alike ("{}").
     closing = reference.finish()
-    assert b'"{}"' in closing
+    assert b'"{}"' in closing or b'"input":{}' in closing
     assert framed.finish() == closing
+
+
+@EVERY_ENCODER
+def test_every_call_after_finish_raises(protocol: EncoderEntry) -> None:
+    encoder = protocol.make()
+    encoder.encode(TextDeltaChunk("hi"))
+    encoder.finish()
+    for call in (
+        lambda: encoder.encode(TextDeltaChunk("x")),
+        lambda: encoder.encode_many([TextDeltaChunk("x")]),
+        lambda: encoder.encode_frames(TextDeltaChunk("x")),
+        encoder.finish,
+    ):
+        with pytest.raises(ChunkEncodeError, match="after finish"):
+            call()

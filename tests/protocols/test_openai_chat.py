@@ -34,9 +34,9 @@ from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.openai_chat import (
     OpenAIChatDecoder,
     OpenAIChatEncoder,
-    normalize,
 )
 from assistant_stream_core.state import SetOperation
+from assistant_stream_core.testing.normalize import openai_chat as normalize
 
 # --- a strategy for valid chunk sequences (also used by the UI stream tests) ----
 

@@ -34,9 +34,9 @@ from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.ui_message_stream import (
     UIMessageStreamDecoder,
     UIMessageStreamEncoder,
-    normalize,
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+from assistant_stream_core.testing.normalize import ui_message_stream as normalize
 from tests.protocols.test_openai_chat import chunk_sequences, split_feed
 
 

@@ -1,6 +1,6 @@
 """The chunks each RunController / ToolCallController method produces.
 
-Compared with upstream ``assistant_stream.create_run`` (PROTOCOLS.md §1.2),
+Compared with upstream ``assistant_stream.create_run`` (the protocol pages in docs/protocols),
 with two deliberate differences: adjacent deltas of one part coalesce while the
 consumer is behind, and chunks keep the order in which they were produced.
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import collections
 import string
 
+from assistant_stream_core.ids import random_id
 from assistant_stream_core.run import create_run
-from assistant_stream_core.run._ids import random_id
 
 ALPHABET = set(string.ascii_letters + string.digits)
 

@@ -1,4 +1,4 @@
-"""controller.state: the proxy's operations, batching, ordering and checks (PROTOCOLS.md §4.3)."""
+"""controller.state: the proxy's operations, batching, ordering and checks (docs/state.rst)."""
 
 from __future__ import annotations
 

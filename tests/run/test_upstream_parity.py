@@ -8,7 +8,7 @@ upstream's tool-call relay task cannot reorder chunks.
 
 The installed ``assistant-stream==0.0.36`` predates the
 ``tool-call-args-text-finish`` chunk that upstream's current source emits on
-``close()``/``set_response()`` and at run end (PROTOCOLS.md §1.2), so those
+``close()``/``set_response()`` and at run end (the protocol pages in docs/protocols), so those
 chunks are left out of the comparison; test_controller.py pins them.
 """
 

@@ -1,12 +1,14 @@
 """The upstream-compatible Starlette responses, thin names over :mod:`assistant_stream_starlette`.
 
 ``AssistantStreamResponse(stream, stream_encoder, heartbeat=True)`` keeps
-upstream's signature. With a built-in encoder it streams through the shared
-serving loop: one write per batch of chunks, keepalives, disconnect →
-run cancelled, and a raising run ends with the error frame and the closing
-frames instead of a cut body. A user's own :class:`StreamEncoder` is streamed
-through its ``encode_stream``, with the same keepalive and disconnect
-handling; an exception is logged and the body ends cleanly.
+upstream's signature. Every response streams through the shared serving loop
+(:func:`~assistant_stream_core.run.serve.stream_encoded`): keepalives,
+disconnect → run cancelled, send timeouts. With a built-in encoder, one write
+per batch of chunks, and a raising run ends with the error frame and the
+closing frames instead of a cut body. A user's own :class:`StreamEncoder`
+writes its frames with its ``encode_stream``; the loop sends them as they
+come (through a pass-through encoder), and an exception is logged and the body
+ends cleanly.
 
 Keyword-only extras beyond upstream: ``status_code``, ``headers``,
 ``send_timeout`` and ``expose_headers`` (see
@@ -16,11 +18,8 @@ Keyword-only extras beyond upstream: ``status_code``, ``headers``,
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
-
-import anyio
 
 try:
     from assistant_stream_starlette import AssistantStreamResponse as _StarletteResponse
@@ -29,12 +28,10 @@ except ImportError as exc:
         "the assistant_stream_ce response classes need Starlette: "
         'pip install "assistant-stream-ce[starlette]"'
     ) from exc
-from starlette.types import Receive, Scope, Send
 
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
 from assistant_stream_core.run.error_messages import ErrorMessage
-from assistant_stream_core.run.errors import was_logged
 from assistant_stream_core.run.serve import (
     DEFAULT_SEND_TIMEOUT,
     LOGGER_NAME,
@@ -58,8 +55,14 @@ __all__ = [
 _logger = logging.getLogger(LOGGER_NAME)
 
 
-class _CustomEncoderHeaders:
-    """The header side of a user's :class:`StreamEncoder`, in the core's encoder shape."""
+class _PassThrough:
+    """The core encoder for a user's :class:`StreamEncoder`: its frames are already written.
+
+    The source the serving loop reads is ``encode_stream``'s output
+    (:class:`_EncodedFrames`); each item is turned into bytes as it is. Chunks
+    (the error chunk the loop adds after a failure) write nothing: the user's
+    encoder owns its format, so the body just ends.
+    """
 
     def __init__(self, stream_encoder: StreamEncoder) -> None:
         self.media_type = stream_encoder.get_media_type()
@@ -67,14 +70,32 @@ class _CustomEncoderHeaders:
         token = stream_encoder.get_keepalive_token()
         self.keepalive = token.encode() if token else None
 
-    def encode(self, chunk: Chunk) -> bytes:
-        raise NotImplementedError  # the response streams encode_stream() instead
+    def encode(self, item: Any) -> bytes:
+        if isinstance(item, str):
+            return item.encode()
+        if isinstance(item, bytes | bytearray | memoryview):
+            return bytes(item)
+        return b""
 
-    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
-        raise NotImplementedError
+    def encode_many(self, items: Iterable[Any]) -> bytes:
+        return b"".join(self.encode(item) for item in items)
 
     def finish(self) -> bytes:
-        raise NotImplementedError
+        return b""
+
+
+class _EncodedFrames:
+    """``stream_encoder.encode_stream(chunks)`` as a source: closing it closes the chunks too."""
+
+    def __init__(self, stream_encoder: StreamEncoder, chunks: AsyncIterable[Chunk]) -> None:
+        self._chunks = chunks
+        self._frames = stream_encoder.encode_stream(chunks)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._frames
+
+    async def aclose(self) -> None:
+        await aclose_source(self._chunks, logger=_logger)
 
 
 class AssistantStreamResponse(_StarletteResponse):
@@ -105,14 +126,18 @@ class AssistantStreamResponse(_StarletteResponse):
         if interval is not None and stream_encoder.get_keepalive_token() is None:
             interval = None  # the format has no harmless keepalive
         self.stream_encoder = stream_encoder
+        self._chunks = stream
+        encoder: Any
+        source: Any
         if isinstance(stream_encoder, CoreStreamEncoder):
-            encoder: Any = stream_encoder.make_encoder()
-            self._custom = False
+            encoder, source = stream_encoder.make_encoder(), stream
         else:
-            encoder = _CustomEncoderHeaders(stream_encoder)
-            self._custom = True
+            encoder = _PassThrough(stream_encoder)
+            source = _EncodedFrames(stream_encoder, stream)
+            # The user's encoder writes the run's error chunk: the run gets the policy.
+            apply_error_message(stream, error_message)
         super().__init__(
-            stream,
+            source,
             encoder,
             status_code=status_code,
             headers=headers,
@@ -135,79 +160,12 @@ class AssistantStreamResponse(_StarletteResponse):
         """
         body = self.__dict__.get("_body_iterator")
         if body is None:
-            source: Any = self.source  # an async iterable of chunks, as upstream
-            body = self.stream_encoder.encode_stream(source)
+            body = self.stream_encoder.encode_stream(self._chunks)
             token = self.stream_encoder.get_keepalive_token()
             if self.keepalive_interval is not None and token is not None:
                 body = add_keepalive(body, self.keepalive_interval, token)
             self.__dict__["_body_iterator"] = body
         return body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the response (see the class documentation)."""
-        if not self._custom:
-            await super().__call__(scope, receive, send)
-            return
-        apply_error_message(self.source, self.error_message)
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        try:
-            finished = await self._stream_custom(receive, send)
-            if finished:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client left while we wrote
-        finally:
-            await aclose_source(self.source, logger=_logger)
-        if self.background is not None:
-            await self.background()
-
-    async def _stream_custom(self, receive: Receive, send: Send) -> bool:
-        """Stream a user's encoder; return ``False`` if the client left."""
-        keepalive = self.encoder.keepalive
-        interval = self.keepalive_interval or math.inf
-        if keepalive is None:
-            interval = math.inf
-        pieces_in, pieces_out = anyio.create_memory_object_stream[bytes](0)
-        client_gone = False
-        source: Any = self.source  # an async iterable of chunks, as upstream
-        body = self.stream_encoder.encode_stream(source)
-
-        async def produce() -> None:
-            async with pieces_in:
-                try:
-                    async for piece in body:
-                        data = piece.encode() if isinstance(piece, str) else bytes(piece)
-                        if data:
-                            await pieces_in.send(data)
-                except Exception as exc:
-                    if not was_logged(exc):  # a failed run has logged itself
-                        _logger.exception("the run or its encoder raised; ending the response")
-
-        async def watch_disconnect() -> None:
-            nonlocal client_gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            client_gone = True
-            tg.cancel_scope.cancel()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(produce)
-            tg.start_soon(watch_disconnect)
-            async with pieces_out:
-                while True:
-                    with anyio.move_on_after(interval) as idle:
-                        try:
-                            data = await pieces_out.receive()
-                        except anyio.EndOfStream:
-                            break
-                    if idle.cancelled_caught:
-                        assert keepalive is not None
-                        data = keepalive
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-            tg.cancel_scope.cancel()
-        return not client_gone
 
 
 class DataStreamResponse(AssistantStreamResponse):

@@ -1,0 +1,134 @@
+"""What the five encoders share: one write path, the open → finished state, all or nothing.
+
+A protocol's encoder subclasses :class:`EncoderBase` and writes two methods:
+
+* ``_write(out, chunk)`` appends the frames of one chunk to ``out``. It is the
+  one place per chunk kind that writes bytes. It must **encode first, then
+  commit**: raise (a :class:`ChunkEncodeError`, or the ``TypeError``/
+  ``ValueError``/``OverflowError`` of a value JSON cannot hold) before it
+  changes any state, and change state only once the chunk's frames are in
+  ``out``. The base cuts ``out`` back to the chunk's start on a failure, so a
+  chunk that cannot be encoded changes nothing: no bytes, no state.
+* ``_close(out)`` appends the closing frames.
+
+``encode``, ``encode_many`` and ``encode_frames`` are thin loops over
+``_write``. After :meth:`EncoderBase.finish`, every call raises
+:class:`ChunkEncodeError` ("the stream is closed"), in every protocol: the
+closing frames are out, and anything written after them would reach a client
+that has stopped reading, or break the stream's end marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from ..chunks import Chunk
+from ..errors import ChunkEncodeError
+from ._frames import encode_error, json_encoder, split_frames
+
+__all__ = ["EncoderBase"]
+
+# What a value JSON cannot hold raises from msgspec.
+_VALUE_ERRORS = (TypeError, ValueError, OverflowError)
+
+# One JSON encoder for every stream: a msgspec Encoder keeps no state between
+# calls (each call has its own), so sharing it is safe across streams and
+# threads, and a response does not pay for building one.
+_JSON = json_encoder()
+
+
+class EncoderBase:
+    """The shared half of an encoder: the loops, the state, the frame helpers."""
+
+    #: The response's media type.
+    media_type: str
+    #: Every response header the protocol needs.
+    headers: Mapping[str, str]
+    #: Bytes that keep an idle connection open, or ``None``.
+    keepalive: bytes | None
+    #: What ends one frame: ``b"\n"`` for lines, ``b"\n\n"`` for SSE.
+    frame_end: ClassVar[bytes] = b"\n\n"
+
+    __slots__ = ("_finished", "_json")
+
+    def __init__(self) -> None:
+        self._json = _JSON
+        self._finished = False
+
+    # --- public API ---------------------------------------------------------
+
+    def encode(self, chunk: Chunk) -> bytes:
+        """Return the frames for one chunk (possibly ``b""``)."""
+        return self.encode_many((chunk,))
+
+    def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
+        """Return the frames for several chunks as one buffer.
+
+        Raises :class:`ChunkEncodeError` for a chunk that cannot be encoded;
+        its ``partial`` holds the frames of the chunks before it, and the
+        encoder is as if the bad chunk had never been given.
+        """
+        if self._finished:
+            raise _closed()
+        out = bytearray()
+        write = self._write
+        for chunk in chunks:
+            mark = len(out)
+            try:
+                write(out, chunk)
+            except ChunkEncodeError as exc:
+                del out[mark:]
+                exc.partial = bytes(out)
+                raise
+            except _VALUE_ERRORS as exc:
+                del out[mark:]
+                raise encode_error(chunk, exc, bytes(out)) from exc
+        return bytes(out)
+
+    def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
+        """Return the frames for one chunk, one item per frame.
+
+        A single frame comes back as ``bytes`` itself (APIs that hand out one
+        frame at a time, like upstream's ``encode_stream``, then pay nothing
+        for the common case); zero frames or several as a list.
+        """
+        return split_frames(self.encode_many((chunk,)), self.frame_end)
+
+    def finish(self) -> bytes:
+        """Return the closing frames. Any later call raises :class:`ChunkEncodeError`."""
+        if self._finished:
+            raise _closed()
+        out = bytearray()
+        self._close(out)
+        self._finished = True
+        return bytes(out)
+
+    # --- for subclasses -----------------------------------------------------
+
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        raise NotImplementedError
+
+    def _close(self, out: bytearray) -> None:
+        raise NotImplementedError
+
+    def _sse(self, out: bytearray, payload: Any) -> None:
+        """Append one SSE frame, ``data: <json>`` and a blank line."""
+        out += b"data: "
+        self._json.encode_into(payload, out, -1)
+        out += b"\n\n"
+
+    def _line(self, out: bytearray, code: bytes, payload: Any) -> None:
+        """Append one ``<code>:<json>`` line (``code`` includes the colon)."""
+        out += code
+        self._json.encode_into(payload, out, -1)
+        out += b"\n"
+
+
+def not_a_chunk(chunk: object) -> ChunkEncodeError:
+    """The error for an item that is not one of the chunk types."""
+    return ChunkEncodeError(f"cannot encode {type(chunk).__name__!s}: not a chunk")
+
+
+def _closed() -> ChunkEncodeError:
+    return ChunkEncodeError("cannot encode after finish(): the stream is closed")

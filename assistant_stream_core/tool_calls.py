@@ -1,0 +1,144 @@
+"""The tool-call ledger: one record per tool call of a stream, and its rules.
+
+Every protocol, the message accumulator and the test helpers that predict a
+round trip follow one lifecycle per call:
+
+* **begin** opens it (an id may begin once per stream);
+* **args** text streams in; args text after the call settled is dropped;
+* it **settles** once, at its args finish or when a result or a closing frame
+  comes first. The settling text is the finish's trailing text, or ``"{}"``
+  when the call never got any args text, so a client always parses an object;
+* a result **answers** it.
+
+:class:`ToolCallLedger` keeps those records in begin order and raises the
+two errors every encoder raises, with the same words: a chunk naming an id
+that never began, and a second begin for an id. A record also carries the
+bytes an encoder prebuilds for the call (``head``) and the call's place in
+its message (``index``); a ledger made with ``keep_args=True`` keeps the args
+text itself, for those that must parse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from .errors import ChunkEncodeError
+
+__all__ = ["ToolCall", "ToolCallLedger"]
+
+
+class ToolCall(msgspec.Struct, gc=False):
+    """One tool call: its id and name, how far it got, and its owner's extras.
+
+    A Struct without GC tracking: built in C, small, once per call.
+    """
+
+    tool_call_id: str
+    name: str
+    #: The call's place in its message (a part index, an OpenAI ``index``).
+    index: int = 0
+    #: Bytes an encoder prebuilt for the call's frames.
+    head: bytes = b""
+    #: Whether any non-empty args text arrived.
+    has_args: bool = False
+    settled: bool = False
+    answered: bool = False
+    #: The args text so far, when the ledger keeps it.
+    args: list[str] | None = None
+    #: Anything else its owner keeps per call (the accumulator: its args parser).
+    data: Any = None
+
+    def final_args(self, rest: str) -> str:
+        """The text that settles the call: ``rest``, or ``"{}"`` if it had no args at all."""
+        if not rest and not self.has_args:
+            return "{}"
+        return rest
+
+    @property
+    def args_text(self) -> str:
+        """The args text so far (a ledger with ``keep_args=True``)."""
+        return "".join(self.args) if self.args else ""
+
+
+class ToolCallLedger:
+    """The tool calls of one stream, in begin order.
+
+    Encoders use it in two steps so that a chunk that fails to encode changes
+    nothing: :meth:`check_new` (or :meth:`get`) before writing frames,
+    :meth:`add` and :meth:`record_args` / :meth:`settle` once they are written.
+    """
+
+    __slots__ = ("_calls", "_keep_args", "_unsettled")
+
+    def __init__(self, *, keep_args: bool = False) -> None:
+        self._calls: dict[str, ToolCall] = {}
+        # The ids not settled yet: closing them must not scan every call.
+        self._unsettled: dict[str, ToolCall] = {}
+        self._keep_args = keep_args
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __contains__(self, tool_call_id: object) -> bool:
+        return tool_call_id in self._calls
+
+    def __iter__(self) -> Iterator[ToolCall]:
+        return iter(self._calls.values())
+
+    def check_new(self, tool_call_id: str) -> None:
+        """Raise :class:`ChunkEncodeError` if ``tool_call_id`` already began."""
+        if tool_call_id in self._calls:
+            raise ChunkEncodeError(
+                f"cannot encode tool-call-begin chunk: tool_call_id {tool_call_id!r} "
+                "was already used in this stream"
+            )
+
+    def add(self, tool_call_id: str, name: str, index: int = 0, head: bytes = b"") -> ToolCall:
+        """Record a begun call (after :meth:`check_new`); return its record."""
+        call = ToolCall(tool_call_id, name, index, head, args=[] if self._keep_args else None)
+        self._calls[tool_call_id] = call
+        self._unsettled[tool_call_id] = call
+        return call
+
+    def get(self, chunk_type: str, tool_call_id: str) -> ToolCall:
+        """The call ``tool_call_id``; :class:`ChunkEncodeError` naming ``chunk_type`` if unknown."""
+        call = self._calls.get(tool_call_id)
+        if call is None:
+            raise ChunkEncodeError(
+                f"cannot encode {chunk_type} chunk: unknown tool_call_id {tool_call_id!r} "
+                "(no tool-call-begin for it in this stream)"
+            )
+        return call
+
+    def find(self, tool_call_id: str) -> ToolCall | None:
+        """The call ``tool_call_id``, or ``None``."""
+        return self._calls.get(tool_call_id)
+
+    def record_args(self, call: ToolCall, text: str) -> None:
+        """Record args text written for an unsettled call."""
+        if text:
+            call.has_args = True
+            if call.args is not None:
+                call.args.append(text)
+
+    def settle(self, call: ToolCall) -> None:
+        """Mark ``call`` settled (its final args frames are written)."""
+        call.settled = True
+        self._unsettled.pop(call.tool_call_id, None)
+
+    def unsettled(self) -> list[ToolCall]:
+        """The calls not settled yet, in begin order (a copy: settle them while iterating)."""
+        return list(self._unsettled.values())
+
+    @property
+    def any_unsettled(self) -> bool:
+        """Whether some call has not settled."""
+        return bool(self._unsettled)
+
+    @property
+    def any_unanswered(self) -> bool:
+        """Whether some call has no result."""
+        return any(not call.answered for call in self._calls.values())
