@@ -1,0 +1,207 @@
+"""Resume latency over HTTP: reconnect to the first body byte on another worker.
+
+Two uvicorn workers (:mod:`benchmarks.resume_worker`) per contender share one
+private ``redis-server``. Worker A serves ``GET /start?n=N``: a run of ``N``
+text deltas as a resumable Data Stream, read to its end by the benchmark (the
+stream is finished when the resumes begin). Then worker B gets ``tries``
+resume requests with the stream's id, each on a fresh connection: from the
+start, and (ours only: upstream has no cursor) with an offset 100 bytes short
+of the end. The time is from ``connect()`` to the first byte after the
+response's headers; the connection is then dropped, as a client that has
+what it needs would. p50 and p99 per stream length; the stream's entries are
+counted in Redis (``XLEN``), since a producer may store several deltas per
+entry. Target (issue 16): p99 at most 50 ms and flat in the stream's length.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+#: Deltas per stream, by default.
+LENGTHS = (1_000, 10_000, 50_000)
+#: Resume requests per stream length and cursor.
+TRIES = 100
+#: The resume with a cursor asks for the last this many bytes.
+TAIL = 100
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("a benchmark worker exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("a benchmark worker did not start")
+
+
+@contextmanager
+def _workers(redis_url: str, contender: str) -> Iterator[tuple[int, int]]:
+    """Worker A and worker B (their ports), serving ``contender``; stopped at the end."""
+    processes: list[subprocess.Popen[bytes]] = []
+    ports = (_free_port(), _free_port())
+    with tempfile.TemporaryFile() as log:
+        try:
+            for port in ports:
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "benchmarks.resume_worker",
+                            str(port),
+                            redis_url,
+                            contender,
+                        ],
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    )
+                )
+            for port, process in zip(ports, processes, strict=True):
+                _wait_ready(port, process)
+            yield ports
+        finally:
+            for process in processes:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
+
+
+def _request(port: int, target: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _first_byte(port: int, target: str, headers: dict[str, str]) -> float:
+    """Seconds from connect to the first body byte; the connection is then dropped."""
+    request = _request(port, target, headers)
+    start = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request)
+        received = b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                raise RuntimeError(f"{target}: the connection closed before the body")
+            received += data
+            head, sep, body = received.partition(b"\r\n\r\n")
+            if sep and body:
+                elapsed = time.perf_counter() - start
+                break
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"{target}: {head.splitlines()[0].decode(errors='replace')}")
+    return elapsed
+
+
+def _whole_body(port: int, target: str) -> int:
+    """Read a chunked response to its end; its decoded length."""
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        sock.sendall(_request(port, target, {}))
+        with sock.makefile("rb") as stream:
+            status = stream.readline()
+            if not status.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"{target}: {status.decode(errors='replace').strip()}")
+            while stream.readline() not in (b"\r\n", b""):
+                pass
+            size = 0
+            while True:
+                length = int(stream.readline().split(b";")[0], 16)
+                if length == 0:
+                    return size
+                size += len(stream.read(length))
+                stream.readline()
+
+
+def _entries(client: Any, stream_id: str) -> int:
+    total = 0
+    for key in client.scan_iter(match=f"*{stream_id}*", count=1000):
+        if client.type(key) in (b"stream", "stream"):
+            total += int(client.xlen(key))
+    return total
+
+
+def _quantiles(times: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return cuts[49] * 1e3, cuts[98] * 1e3
+
+
+def _contender(
+    redis_url: str, contender: str, lengths: tuple[int, ...], tries: int
+) -> list[tuple[str, int, int, float, float]]:
+    """Rows ``(cursor, deltas, entries, p50 ms, p99 ms)`` for one contender."""
+    import redis
+
+    rows: list[tuple[str, int, int, float, float]] = []
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with _workers(redis_url, contender) as (a, b):
+            for deltas in lengths:
+                sid = uuid.uuid4().hex
+                size = _whole_body(a, f"/start?n={deltas}&id={sid}")
+                entries = _entries(client, sid)
+                cursors: list[tuple[str, dict[str, str]]] = [("from the start", {})]
+                if contender == "ours":
+                    offset = str(max(0, size - TAIL))
+                    cursors.append(("near the end", {"x-resumable-stream-offset": offset}))
+                for label, extra in cursors:
+                    headers = {"x-resumable-stream-id": sid, **extra}
+                    _first_byte(b, "/resume", headers)  # the worker's first resume warms up
+                    times: list[float] = []
+                    for _ in range(tries):
+                        times.append(_first_byte(b, "/resume", headers))
+                        # Let worker B notice the dropped connection before the next try.
+                        time.sleep(0.005)
+                    p50, p99 = _quantiles(times)
+                    rows.append((label, deltas, entries, p50, p99))
+    finally:
+        client.close()
+    return rows
+
+
+def run(
+    redis_url: str,
+    *,
+    upstream: bool,
+    lengths: tuple[int, ...] = LENGTHS,
+    tries: int = TRIES,
+) -> None:
+    """Print p50/p99 of connect → first body byte of a resume on worker B, per stream length."""
+    print(
+        f"\nResume latency over HTTP: 2 uvicorn workers, one redis-server; stream started on A,"
+        f" {tries} resumes on B (connect -> first body byte, ms)"
+    )
+    print(f"  {'':<48}{'entries':>9}{'p50':>8}{'p99':>8}")
+    contenders = ([("upstream 0.0.36", "upstream")] if upstream else []) + [("ours", "ours")]
+    for label, contender in contenders:
+        for cursor, deltas, entries, p50, p99 in _contender(redis_url, contender, lengths, tries):
+            name = f"{label}, {deltas:,} deltas, {cursor}"
+            print(f"  {name:<48}{entries:>9,}{p50:>8.2f}{p99:>8.2f}")
