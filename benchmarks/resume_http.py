@@ -6,7 +6,8 @@ text deltas as a resumable Data Stream, read to its end by the benchmark (the
 stream is finished when the resumes begin). Then worker B gets ``tries``
 resume requests with the stream's id, each on a fresh connection: from the
 start, and (ours only: upstream has no cursor) with an offset 100 bytes short
-of the end; each row stops after ``BUDGET`` seconds of tries (a slow
+of the end, and (ours) a UI Message Stream resumed with a ``Last-Event-ID``
+a few entries from the end; each row stops after ``BUDGET`` seconds of tries (a slow
 contender gets fewer; the count is printed). The time is from ``connect()``
 to the first byte after the response's headers; the connection is then dropped, as a client that has
 what it needs would. p50 and p99 per stream length; the stream's entries are
@@ -17,6 +18,7 @@ entry. Target (issue 16): p99 at most 50 ms and flat in the stream's length.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -127,8 +129,8 @@ def _first_byte(port: int, target: str, headers: dict[str, str]) -> float:
     return elapsed
 
 
-def _whole_body(port: int, target: str) -> int:
-    """Read a chunked response to its end; its decoded length."""
+def _whole_body(port: int, target: str) -> bytes:
+    """Read a chunked response to its end; its decoded body."""
     with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
         sock.sendall(_request(port, target, {}))
         with sock.makefile("rb") as stream:
@@ -137,12 +139,12 @@ def _whole_body(port: int, target: str) -> int:
                 raise RuntimeError(f"{target}: {status.decode(errors='replace').strip()}")
             while stream.readline() not in (b"\r\n", b""):
                 pass
-            size = 0
+            body: list[bytes] = []
             while True:
                 length = int(stream.readline().split(b";")[0], 16)
                 if length == 0:
-                    return size
-                size += len(stream.read(length))
+                    return b"".join(body)
+                body.append(stream.read(length))
                 stream.readline()
 
 
@@ -163,14 +165,14 @@ def quantiles(times: list[float]) -> tuple[float, float]:
 Row = tuple[str, int, int, "list[float] | str"]
 
 
-def _tries(port: int, headers: dict[str, str], tries: int) -> list[float] | str:
+def _tries(port: int, target: str, headers: dict[str, str], tries: int) -> list[float] | str:
     """Up to ``tries`` timed resumes within :data:`BUDGET`, or why they failed."""
     try:
-        _first_byte(port, "/resume", headers)  # the worker's first resume warms up
+        _first_byte(port, target, headers)  # the worker's first resume warms up
         times: list[float] = []
         deadline = time.monotonic() + BUDGET
         while len(times) < tries and time.monotonic() < deadline:
-            times.append(_first_byte(port, "/resume", headers))
+            times.append(_first_byte(port, target, headers))
             # Let the worker notice the dropped connection before the next try.
             time.sleep(0.005)
     except (OSError, RuntimeError) as exc:
@@ -188,15 +190,32 @@ def _contender(redis_url: str, contender: str, lengths: tuple[int, ...], tries: 
         with _workers(redis_url, contender) as (a, b):
             for deltas in lengths:
                 sid = uuid.uuid4().hex
-                size = _whole_body(a, f"/start?n={deltas}&id={sid}")
-                entries = _entries(client, sid)
-                cursors: list[tuple[str, dict[str, str]]] = [("from the start", {})]
+                size = len(_whole_body(a, f"/start?n={deltas}&id={sid}"))
+                cursors: list[tuple[str, str, dict[str, str]]] = [("from the start", sid, {})]
                 if contender == "ours":
                     offset = str(max(0, size - TAIL))
-                    cursors.append(("near the end", {"x-resumable-stream-offset": offset}))
-                for label, extra in cursors:
-                    headers = {"x-resumable-stream-id": sid, **extra}
-                    rows.append((label, deltas, entries, _tries(b, headers, tries)))
+                    cursors.append(("near the end", sid, {"x-resumable-stream-offset": offset}))
+                    # An SSE stream's cursor names an entry: Last-Event-ID a few from the end.
+                    sse = uuid.uuid4().hex
+                    body = _whole_body(a, f"/start?n={deltas}&id={sse}&protocol=ui_message_stream")
+                    ids = re.findall(rb"^id: (\S+)", body, re.M)
+                    cursor = ids[max(0, len(ids) - 5)].decode()
+                    cursors.append(("Last-Event-ID near the end", sse, {"last-event-id": cursor}))
+                for label, stream_id, extra in cursors:
+                    headers = {"x-resumable-stream-id": stream_id, **extra}
+                    target = (
+                        "/resume?protocol=ui_message_stream"
+                        if extra.get("last-event-id")
+                        else "/resume"
+                    )
+                    rows.append(
+                        (
+                            label,
+                            deltas,
+                            _entries(client, stream_id),
+                            _tries(b, target, headers, tries),
+                        )
+                    )
     finally:
         client.close()
     return rows
@@ -214,13 +233,13 @@ def run(
         f"\nResume latency over HTTP: 2 uvicorn workers, one redis-server; stream started on A,"
         f" {tries} resumes on B (connect -> first body byte, ms)"
     )
-    print(f"  {'':<48}{'entries':>9}{'tries':>7}{'p50':>9}{'p99':>9}")
+    print(f"  {'':<58}{'entries':>9}{'tries':>7}{'p50':>9}{'p99':>9}")
     contenders = ([("upstream 0.0.36", "upstream")] if upstream else []) + [("ours", "ours")]
     for label, contender in contenders:
         for cursor, deltas, entries, result in _contender(redis_url, contender, lengths, tries):
             name = f"{label}, {deltas:,} deltas, {cursor}"
             if isinstance(result, str):
-                print(f"  {name:<48}{entries:>9,}  {result}")
+                print(f"  {name:<58}{entries:>9,}  {result}")
                 continue
             p50, p99 = quantiles(result) if len(result) > 1 else (result[0] * 1e3,) * 2
-            print(f"  {name:<48}{entries:>9,}{len(result):>7}{p50:>9.2f}{p99:>9.2f}")
+            print(f"  {name:<58}{entries:>9,}{len(result):>7}{p50:>9.2f}{p99:>9.2f}")

@@ -6,6 +6,8 @@
   after each) as a resumable Data Stream with the given id;
 * ``GET /resume`` serves a resume request (id in ``x-resumable-stream-id``).
 
+Ours also takes ``protocol=`` on both routes (default ``data_stream``).
+
 ``ours`` serves :mod:`assistant_stream_starlette.resumable` on
 :class:`~assistant_stream_core.resumable.redis.RedisStore`; ``upstream``
 serves ``assistant_stream.resumable`` 0.0.36 on its Redis store, with the
@@ -45,12 +47,14 @@ def ours_app(url: str) -> Any:
 
     async def start(request: Request) -> Response:
         query = request.query_params
+        protocol = query.get("protocol", "data_stream")
         return await start_resumable(
-            streams, _callback(int(query["n"])), "data_stream", stream_id=query["id"]
+            streams, _callback(int(query["n"])), protocol, stream_id=query["id"]
         )
 
     async def resume(request: Request) -> Response:
-        return await resume_response(request, streams, "data_stream")
+        protocol = request.query_params.get("protocol", "data_stream")
+        return await resume_response(request, streams, protocol)
 
     return Starlette(routes=[Route("/start", start), Route("/resume", resume)])
 

@@ -71,11 +71,12 @@ def test_resume_latency_over_http_runs_small(capsys: pytest.CaptureFixture[str])
     with redis_server() as server:
         resume_http.run(server.url, upstream=upstream, lengths=(200,), tries=3)
     report = capsys.readouterr().out
-    row = r"^  (.+?, 200 deltas, [a-z ]+?)\s+([\d,]+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$"
+    row = r"^  (.+?, 200 deltas, [A-Za-z -]+?)\s+([\d,]+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$"
     rows = re.findall(row, report, re.M)
     labels = [row[0] for row in rows]
     assert "ours, 200 deltas, from the start" in labels
     assert "ours, 200 deltas, near the end" in labels
+    assert "ours, 200 deltas, Last-Event-ID near the end" in labels
     if upstream:
         assert "upstream 0.0.36, 200 deltas, from the start" in labels
     for _, entries, tries, p50, p99 in rows:
