@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite in ("all", "run"):
         run.run(repeat=repeat, append_count=chunks, mixed_iterations=max(1, chunks // 100))
     if args.suite in ("all", "resumable"):
-        resumable.run(repeat=min(repeat, 3))
+        resumable.run(repeat=min(repeat, 3), quick=args.quick)
     if args.suite in ("all", "http"):
         missing = http.available()
         if missing is None:

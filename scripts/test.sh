@@ -33,12 +33,13 @@ ruff format --check .
 echo "--> mypy"
 mypy
 
-echo "--> pytest"
-python -m pytest -p no:cacheprovider "$@"
-
 if [ "$#" -eq 0 ]; then
     # The whole run (CI's) also checks what would be published: the sdist and
-    # the wheel, and the wheel alone in a clean virtualenv.
+    # the wheel, and the wheel alone in a clean virtualenv. Before pytest, so
+    # that pytest's summary is the last thing a run prints.
     echo "--> the distributions (scripts/check_dist.py)"
     python scripts/check_dist.py
 fi
+
+echo "--> pytest"
+python -m pytest -p no:cacheprovider "$@"

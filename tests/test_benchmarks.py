@@ -61,3 +61,25 @@ def test_chunks_sizes_every_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert "mixed, 3 iterations" in report
     assert [(w.streams, w.deltas) for w in http_workloads(300)] == [(1, 150), (200, 3)]
     assert http_workloads(200_000) == tuple(http.WORKLOADS)
+
+
+def test_resume_latency_over_http_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import resume_http
+    from tests.redis_server import redis_server
+
+    upstream = importlib.util.find_spec("assistant_stream") is not None
+    with redis_server() as server:
+        resume_http.run(server.url, upstream=upstream, lengths=(200,), tries=3)
+    report = capsys.readouterr().out
+    row = r"^  (.+?, 200 deltas, [A-Za-z -]+?)\s+([\d,]+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$"
+    rows = re.findall(row, report, re.M)
+    labels = [row[0] for row in rows]
+    assert "ours, 200 deltas, from the start" in labels
+    assert "ours, 200 deltas, near the end" in labels
+    assert "ours, 200 deltas, Last-Event-ID near the end" in labels
+    if upstream:
+        assert "upstream 0.0.36, 200 deltas, from the start" in labels
+    for _, entries, tries, p50, p99 in rows:
+        assert int(entries.replace(",", "")) > 0
+        assert int(tries) == 3
+        assert 0 < float(p50) <= float(p99)

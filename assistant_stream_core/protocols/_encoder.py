@@ -29,8 +29,10 @@ from ._frames import encode_error, json_encoder, split_frames
 
 __all__ = ["EncoderBase", "encode_into"]
 
-# What a value JSON cannot hold raises from msgspec.
-_VALUE_ERRORS = (TypeError, ValueError, OverflowError)
+# What a value JSON cannot hold raises from msgspec; a value nested deeper than
+# the interpreter's stack (only a chunk built by hand: the controller bounds
+# depth) raises RecursionError.
+_VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
 
 # One JSON encoder for every stream: a msgspec Encoder keeps no state between
 # calls (each call has its own), so sharing it is safe across streams and

@@ -64,7 +64,7 @@ def encode_error(chunk: Chunk, exc: Exception, partial: bytes) -> ChunkEncodeErr
 def _unencodable(value: Any) -> bool:
     try:
         msgspec.json.encode(value, enc_hook=_enc_hook)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, RecursionError):
         return True
     return False
 

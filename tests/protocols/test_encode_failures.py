@@ -30,7 +30,7 @@ from assistant_stream_core.chunks import (
 from assistant_stream_core.errors import ChunkEncodeError
 from assistant_stream_core.state import SetOperation
 from assistant_stream_core.testing.strategies import chunk_sequences
-from tests.protocols._util import EVERY_ENCODER, EncoderEntry
+from tests.protocols._util import ENCODERS, EVERY_ENCODER, EncoderEntry
 
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -117,3 +117,27 @@ def test_parts_past_the_prebuilt_paths(protocol: EncoderEntry) -> None:
     if protocol.name == "assistant_transport":
         assert b'"result":1,"isError":false,"path":[600]}' in body
         assert b'{"type":"text-delta","textDelta":"r299","path":[599]}' in body
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [entry for entry in ENCODERS if "result" not in DROPPED.get(entry.name, set())],
+    ids=str,
+)
+def test_a_value_deeper_than_the_stack_is_a_chunk_encode_error(protocol: EncoderEntry) -> None:
+    # The controller bounds depth (MAX_STATE_DEPTH); a chunk built by hand is
+    # not, and msgspec raises RecursionError past the interpreter's stack.
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    encoder = protocol.make()
+    twin = protocol.make()
+    for same in (encoder, twin):
+        same.encode(ToolCallBeginChunk("call-1", "f"))
+    with pytest.raises(ChunkEncodeError) as info:
+        encoder.encode_many([TextDeltaChunk("a"), ToolResultChunk("call-1", deep)])
+    assert isinstance(info.value.__cause__, RecursionError)
+    assert info.value.field == "result"
+    # All or nothing: the stream goes on as if the bad chunk had not been given.
+    assert info.value.partial == twin.encode(TextDeltaChunk("a"))
+    assert encoder.finish() == twin.finish()
