@@ -27,7 +27,7 @@ from ..chunks import Chunk
 from ..errors import ChunkEncodeError
 from ._frames import encode_error, json_encoder, split_frames
 
-__all__ = ["EncoderBase"]
+__all__ = ["EncoderBase", "encode_into"]
 
 # What a value JSON cannot hold raises from msgspec; a value nested deeper than
 # the interpreter's stack (only a chunk built by hand: the controller bounds
@@ -38,6 +38,9 @@ _VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
 # calls (each call has its own), so sharing it is safe across streams and
 # threads, and a response does not pay for building one.
 _JSON = json_encoder()
+#: ``encode_into`` of the shared encoder, bound once: a hot ``_write`` calls it
+#: as a global instead of looking up ``self._json.encode_into`` per chunk.
+encode_into = _JSON.encode_into
 
 
 class EncoderBase:
@@ -76,6 +79,7 @@ class EncoderBase:
         out = bytearray()
         write = self._write
         for chunk in chunks:
+            # Where this chunk's frames start: a failure cuts ``out`` back to it.
             mark = len(out)
             try:
                 write(out, chunk)
@@ -117,13 +121,13 @@ class EncoderBase:
     def _sse(self, out: bytearray, payload: Any) -> None:
         """Append one SSE frame, ``data: <json>`` and a blank line."""
         out += b"data: "
-        self._json.encode_into(payload, out, -1)
+        encode_into(payload, out, -1)
         out += b"\n\n"
 
     def _line(self, out: bytearray, code: bytes, payload: Any) -> None:
         """Append one ``<code>:<json>`` line (``code`` includes the colon)."""
         out += code
-        self._json.encode_into(payload, out, -1)
+        encode_into(payload, out, -1)
         out += b"\n"
 
 

@@ -57,7 +57,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
-from ._encoder import EncoderBase, not_a_chunk
+from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -313,7 +313,7 @@ class AssistantTransportEncoder(EncoderBase):
         parent_id = parent_id or None
         if parent_id == (self._text_key if kind == _TEXT else self._reasoning_key):
             out += _TEXT_DELTA_HEAD
-            self._json.encode_into(text, out, -1)
+            encode_into(text, out, -1)
             out += self._suffix
             return
         if parent_id is None:
@@ -323,7 +323,7 @@ class AssistantTransportEncoder(EncoderBase):
         index = self._start_part(out, start)
         suffix = _delta_suffix(index)
         out += _TEXT_DELTA_HEAD
-        self._json.encode_into(text, out, -1)
+        encode_into(text, out, -1)
         out += suffix
         self._next_index = index + 1
         self._set_open(kind, parent_id, suffix)
@@ -340,7 +340,7 @@ class AssistantTransportEncoder(EncoderBase):
         rest = tool.final_args(rest)
         if rest:
             out += _TEXT_DELTA_HEAD
-            self._json.encode_into(rest, out, -1)
+            encode_into(rest, out, -1)
             out += tool.head
         out += _ARGS_FINISH_HEAD
         out += tool.head
@@ -358,7 +358,7 @@ class AssistantTransportEncoder(EncoderBase):
             if tool.settled:
                 return  # as upstream: args text after the call settled is dropped
             out += _TEXT_DELTA_HEAD
-            self._json.encode_into(chunk.args_text_delta, out, -1)
+            encode_into(chunk.args_text_delta, out, -1)
             out += tool.head
             self._tools.record_args(tool, chunk.args_text_delta)
         elif type(chunk) is ReasoningDeltaChunk:
@@ -379,7 +379,7 @@ class AssistantTransportEncoder(EncoderBase):
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
                 out += _RESULT_HEAD
-                self._json.encode_into(chunk.result, out, -1)
+                encode_into(chunk.result, out, -1)
                 out += _IS_ERROR[chunk.is_error]
                 out += tool.head
             else:
@@ -389,11 +389,11 @@ class AssistantTransportEncoder(EncoderBase):
                 self._settle(out, tool, "")
         elif type(chunk) is UpdateStateChunk:
             out += _STATE_HEAD
-            self._json.encode_into(chunk.operations, out, -1)
+            encode_into(chunk.operations, out, -1)
             out += _FRAME_END
         elif type(chunk) is StepStartChunk:
             out += _STEP_START_HEAD
-            self._json.encode_into(chunk.message_id, out, -1)
+            encode_into(chunk.message_id, out, -1)
             out += _FRAME_END
         elif type(chunk) is StepFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)

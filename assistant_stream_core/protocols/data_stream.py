@@ -76,7 +76,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
-from ._encoder import EncoderBase, not_a_chunk
+from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -181,8 +181,6 @@ class _NamedData(_Wire):
 
 # The head of a tool call's args lines, up to its delta: prebuilt per call.
 _DELTA_HEAD: Final = b'c:{"toolCallId":%b,"argsTextDelta":'
-# A result line without artifact or error flag, up to its result.
-_RESULT_HEAD: Final = b'a:{"toolCallId":%b,"result":'
 
 
 class DataStreamEncoder(EncoderBase):
@@ -219,30 +217,34 @@ class DataStreamEncoder(EncoderBase):
             self._tools.settle(tool)
 
     # One branch per chunk kind, the kinds a run writes most first. Frames are
-    # written before state changes (see EncoderBase).
+    # written before state changes (see EncoderBase). The common lines are
+    # written inline (prefix, one ``encode_into``, suffix), with the same
+    # bytes as their wire struct: no struct and no helper call per chunk.
     def _write(self, out: bytearray, chunk: Chunk) -> None:
-        encode_into = self._json.encode_into
         if type(chunk) is TextDeltaChunk:
             if chunk.parent_id:
                 self._line(out, b"aui-text-delta:", _PartDelta(chunk.text_delta, chunk.parent_id))
-            else:  # the line a run writes most, inlined
+            else:
                 out += b"0:"
                 encode_into(chunk.text_delta, out, -1)
                 out += b"\n"
         elif type(chunk) is ToolCallDeltaChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            tools = self._tools
+            tool = tools.get(chunk.type, chunk.tool_call_id)
             if tool.settled:
                 return  # upstream drops args text after the call settled
             out += tool.head
             encode_into(chunk.args_text_delta, out, -1)
             out += b"}\n"
-            self._tools.record_args(tool, chunk.args_text_delta)
+            tools.record_args(tool, chunk.args_text_delta)
         elif type(chunk) is ReasoningDeltaChunk:
             if chunk.parent_id:
                 wire = _ReasoningDelta(chunk.reasoning_delta, chunk.parent_id)
                 self._line(out, b"aui-reasoning-delta:", wire)
             else:
-                self._line(out, b"g:", chunk.reasoning_delta)
+                out += b"g:"
+                encode_into(chunk.reasoning_delta, out, -1)
+                out += b"\n"
         elif type(chunk) is ToolCallBeginChunk:
             self._tools.check_new(chunk.tool_call_id)
             id_json = self._json.encode(chunk.tool_call_id)
@@ -257,7 +259,9 @@ class DataStreamEncoder(EncoderBase):
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if chunk.artifact is None and chunk.is_error is False:
-                out += _RESULT_HEAD % self._json.encode(chunk.tool_call_id)
+                out += b'a:{"toolCallId":'  # what _ToolResult writes
+                encode_into(chunk.tool_call_id, out, -1)
+                out += b',"result":'
                 encode_into(chunk.result, out, -1)
                 out += b"}\n"
             else:
@@ -268,9 +272,13 @@ class DataStreamEncoder(EncoderBase):
             if not tool.settled:
                 self._tools.settle(tool)  # a result settles the call without an isFinal line
         elif type(chunk) is UpdateStateChunk:
-            self._line(out, b"aui-state:", chunk.operations)
+            out += b"aui-state:"
+            encode_into(chunk.operations, out, -1)
+            out += b"\n"
         elif type(chunk) is StepStartChunk:
-            self._line(out, b"f:", _StepStart(chunk.message_id))
+            out += b'f:{"messageId":'  # what _StepStart writes
+            encode_into(chunk.message_id, out, -1)
+            out += b"}\n"
         elif type(chunk) is StepFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             wire_step = _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
