@@ -201,10 +201,16 @@ def apply(state: Any, op: PatchOp) -> tuple[Any, list[Operation]]:
         old = _resolve(state, tokens)
         new_state = _edit(state, tokens, "replace", op.value)
         value = op.value
-        if isinstance(old, str) and old and isinstance(value, str) and value.startswith(old):
-            if len(value) == len(old):
-                return new_state, []
+        if (
+            isinstance(old, str)
+            and old
+            and isinstance(value, str)
+            and len(value) > len(old)
+            and value.startswith(old)
+        ):
             return new_state, [AppendTextOperation(path=tuple(tokens), value=value[len(old) :])]
+        # A replace by the same value is still a state update the sender made
+        # (an empty append, for one): it is read as a set, not dropped.
         return new_state, [SetOperation(path=tuple(tokens), value=value)]
     if op.op == "remove":
         new_state = _edit(state, tokens, "remove", None)
