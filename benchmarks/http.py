@@ -172,23 +172,36 @@ def serve(contender: str) -> None:
 
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
+    if contender in _UVICORN:
+        serve_forever(_starlette_app(contender), aiohttp=False, backlog=1024)
+    else:
+        serve_forever(_aiohttp_app(), aiohttp=True, backlog=1024)
+
+
+def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: Any) -> None:
+    """Serve ``app`` (ASGI under uvicorn, or an aiohttp application) until killed.
+
+    Binds a free 127.0.0.1 port and prints ``PORT <n>`` on stdout once the
+    server accepts connections. ``uvicorn_options`` go to ``uvicorn.Config``.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
+    sock.listen(backlog)
     port = sock.getsockname()[1]
-    if contender in _UVICORN:
+    if not aiohttp:
         import uvicorn
 
         config = uvicorn.Config(
-            _starlette_app(contender),
+            app,
             http="h11",
             loop="asyncio",
             lifespan="off",
             ws="none",
             log_level="warning",
             access_log=False,
-            backlog=1024,
+            backlog=backlog,
+            **uvicorn_options,
         )
         server = uvicorn.Server(config)
 
@@ -207,9 +220,9 @@ def serve(contender: str) -> None:
         from aiohttp import web
 
         async def main() -> None:
-            runner = web.AppRunner(_aiohttp_app(), handle_signals=False, access_log=None)
+            runner = web.AppRunner(app, handle_signals=False, access_log=None)
             await runner.setup()
-            await web.SockSite(runner, sock, backlog=1024).start()
+            await web.SockSite(runner, sock, backlog=backlog).start()
             print(f"PORT {port}", flush=True)
             await asyncio.Event().wait()
 

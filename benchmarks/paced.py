@@ -46,7 +46,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .http import UPSTREAM_VERSION, _dechunk, _Server, _upstream_version, available
+from .http import (
+    UPSTREAM_VERSION,
+    _dechunk,
+    _Server,
+    _upstream_version,
+    available,
+    serve_forever,
+)
 
 __all__ = [
     "CONTENDERS",
@@ -217,50 +224,11 @@ def serve(contender: str) -> None:
 
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4096)
-    port = sock.getsockname()[1]
     if contender in _UVICORN:
-        import uvicorn
-
         app = _django_app() if contender == "ours-django" else _starlette_app(contender)
-        config = uvicorn.Config(
-            app,
-            http="h11",
-            loop="asyncio",
-            lifespan="off",
-            ws="none",
-            log_level="warning",
-            access_log=False,
-            backlog=4096,
-            timeout_keep_alive=1,
-        )
-        server = uvicorn.Server(config)
-
-        async def main() -> None:
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started:
-                if task.done():
-                    await task  # raises why it did not start
-                    return
-                await asyncio.sleep(0.01)
-            print(f"PORT {port}", flush=True)
-            await task
-
-        asyncio.run(main())
+        serve_forever(app, aiohttp=False, backlog=4096, timeout_keep_alive=1)
     else:
-        from aiohttp import web
-
-        async def main() -> None:
-            runner = web.AppRunner(_aiohttp_app(), handle_signals=False, access_log=None)
-            await runner.setup()
-            await web.SockSite(runner, sock, backlog=4096).start()
-            print(f"PORT {port}", flush=True)
-            await asyncio.Event().wait()
-
-        asyncio.run(main())
+        serve_forever(_aiohttp_app(), aiohttp=True, backlog=4096)
 
 
 # ---------------------------------------------------------------------------
