@@ -32,7 +32,7 @@ drops); non-finite floats are written as ``null``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, get_args
 
 import msgspec
 
@@ -76,28 +76,26 @@ class _Frame(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type
     pass
 
 
-class _TextPart(msgspec.Struct, omit_defaults=True, rename="camel", tag="text", tag_field="type"):
+class _PartBase(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type"):
+    pass
+
+
+class _TextPart(_PartBase, tag="text"):
     parent_id: str | None = None
 
 
-class _ReasoningPart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="reasoning", tag_field="type"
-):
+class _ReasoningPart(_PartBase, tag="reasoning"):
     unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
     parent_id: str | None = None
 
 
-class _ToolCallPart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="tool-call", tag_field="type"
-):
+class _ToolCallPart(_PartBase, tag="tool-call"):
     tool_call_id: str
     tool_name: str
     parent_id: str | None = None
 
 
-class _SourcePart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="source", tag_field="type"
-):
+class _SourcePart(_PartBase, tag="source"):
     source_type: str
     id: str
     url: str
@@ -105,13 +103,13 @@ class _SourcePart(
     parent_id: str | None = None
 
 
-class _FilePart(msgspec.Struct, omit_defaults=True, rename="camel", tag="file", tag_field="type"):
+class _FilePart(_PartBase, tag="file"):
     data: str
     mime_type: str
     parent_id: str | None = None
 
 
-class _DataPart(msgspec.Struct, omit_defaults=True, rename="camel", tag="data", tag_field="type"):
+class _DataPart(_PartBase, tag="data"):
     name: str
     data: Any = None
     parent_id: str | None = None
@@ -463,22 +461,7 @@ class AssistantTransportEncoder(EncoderBase):
 
 _FRAME_DECODER: Final = msgspec.json.Decoder(_AnyFrame)
 _OBJECT_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
-_KNOWN_TYPES: Final = frozenset(
-    {
-        "part-start",
-        "text-delta",
-        "result",
-        "tool-call-args-text-finish",
-        "part-finish",
-        "data",
-        "annotations",
-        "step-start",
-        "step-finish",
-        "message-finish",
-        "error",
-        "update-state",
-    }
-)
+_KNOWN_TYPES: Final = frozenset(kind.__struct_config__.tag for kind in get_args(_AnyFrame))
 
 
 class _DecodedPart:
