@@ -10,6 +10,9 @@ reloaded)::
     conversation.messages[-1].text
     render_history("ag_ui", conversation.messages)
 
+and :func:`chat_request` turns any of them into the ``messages`` and ``tools``
+of an OpenAI-compatible model call.
+
 A malformed body raises :class:`~assistant_stream_core.errors.RequestError`
 naming the field, with ``status`` 400; a body over ``max_bytes``, 413. The
 adapters turn it into a JSON error response.
@@ -42,6 +45,7 @@ from .model import (
     ToolResult,
     ToolResultPart,
 )
+from .openai_chat import chat_request
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -63,6 +67,7 @@ __all__ = [
     "ToolCallPart",
     "ToolResult",
     "ToolResultPart",
+    "chat_request",
     "decode_request",
     "encode_request",
     "render_history",
