@@ -136,7 +136,10 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
     (``RUN_STARTED`` must carry them) and computes state deltas against the
     client's ``state``; OpenAI chat an encoder that names the requested
     ``model`` and sends usage when ``stream_options.include_usage`` asks for
-    it; every other protocol is its name.
+    it; the UI Message Stream, when ``useChat`` regenerates a message
+    (``trigger: "regenerate-message"``), an encoder that gives the new answer
+    the ``messageId`` of the message it replaces; every other protocol is its
+    name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -155,5 +158,16 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             model=model if isinstance(model, str) else "assistant-stream",
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
+    if protocol == "ui_message_stream":
+        message_id = conversation.extras.get("messageId")
+        if conversation.extras.get("trigger") == "regenerate-message" and isinstance(
+            message_id, str
+        ):
+            from ..protocols.ui_message_stream import UIMessageStreamEncoder
+
+            try:
+                return UIMessageStreamEncoder(message_id=message_id)
+            except ValueError:  # not text the wire can carry: the answer gets a new id
+                pass
     _module(protocol)
     return protocol

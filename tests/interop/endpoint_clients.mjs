@@ -6,6 +6,8 @@
 //         ai               `ai`'s AbstractChat (useChat's engine) with its
 //                          DefaultChatTransport: one sendMessage per prompt, each
 //                          request carrying the whole conversation so far;
+//         ai-regenerate    the same, one prompt, then regenerate({messageId}) of the
+//                          answer: prints the answer's id before and after;
 //         data-stream-tool the bodies assistant-ui's useDataStreamRuntime posts:
 //                          prompts[0] with `tools` (frontend tools), the answer
 //                          read by assistant-stream's DataStreamDecoder and
@@ -47,6 +49,20 @@ async function chatWithAi({ url, prompts }) {
   });
   for (const prompt of prompts) await chat.sendMessage({ text: prompt });
   return { messages: chat.messages, status: chat.status, errors };
+}
+
+async function regenerateWithAi({ url, prompts }) {
+  class Chat extends ai.AbstractChat {}
+  const errors = [];
+  const chat = new Chat({
+    state: memoryState(),
+    transport: new ai.DefaultChatTransport({ api: url }),
+    onError: (error) => errors.push(error.message),
+  });
+  await chat.sendMessage({ text: prompts[0] });
+  const first = chat.messages.at(-1);
+  await chat.regenerate({ messageId: first.id });
+  return { first, messages: chat.messages, status: chat.status, errors };
 }
 
 async function postDataStream(url, messages, tools) {
@@ -96,7 +112,11 @@ async function dataStreamToolRound({ url, prompts, tools, toolResult }) {
   return { messages: [first, second] };
 }
 
-const CLIENTS = { ai: chatWithAi, "data-stream-tool": dataStreamToolRound };
+const CLIENTS = {
+  ai: chatWithAi,
+  "ai-regenerate": regenerateWithAi,
+  "data-stream-tool": dataStreamToolRound,
+};
 
 async function main(argv) {
   if (argv[0] !== "--batch") {

@@ -157,6 +157,25 @@ def test_use_chat_two_turns_with_a_server_tool(
     assert [t["function"]["name"] for t in fake[1].requests[before]["tools"]] == ["get_weather"]
 
 
+def test_use_chat_regenerates_a_message_under_its_id(
+    node_scripts: NodeScripts, endpoint: str
+) -> None:
+    case = {
+        "id": "regenerate",
+        "client": "ai-regenerate",
+        "url": f"{endpoint}/api/ai-sdk",
+        "prompts": ["Hello there"],
+    }
+    result = node_scripts.run_batch("endpoint_clients.mjs", [case])["regenerate"]
+    assert result["ok"], result
+    assert (result["status"], result["errors"]) == ("ready", [])
+    first = result["first"]
+    assert [m["role"] for m in result["messages"]] == ["user", "assistant"]
+    again = result["messages"][1]
+    assert _text(first["parts"]) == _text(again["parts"]) == "Echo: Hello there"
+    assert again["id"] == first["id"]
+
+
 def test_assistant_ui_and_ag_ui_run_a_browser_tool_and_continue(
     node_scripts: NodeScripts, endpoint: str, fake: tuple[str, Any]
 ) -> None:
