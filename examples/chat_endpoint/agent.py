@@ -55,6 +55,7 @@ def answer(conversation: Conversation) -> AsyncIterator[Chunk]:
 
     async def run(controller: RunController) -> None:
         history = conversation
+        tokens = [0, 0]  # input, output: the whole answer's usage
         for _ in range(MAX_MODEL_CALLS):
             stream = await client.chat.completions.create(
                 model=MODEL,
@@ -62,16 +63,20 @@ def answer(conversation: Conversation) -> AsyncIterator[Chunk]:
                 stream_options={"include_usage": True},
                 **chat_request(history, tools=[tool for _, tool in SERVER_TOOLS.values()]),
             )
-            result = await stream_chat_completion(controller, stream, finish="step")
+            result = await stream_chat_completion(controller, stream, finish=None)
             ours = [call for call in result.tool_calls if call.name in SERVER_TOOLS]
             outputs = {call.id: SERVER_TOOLS[call.name][0](**(call.args or {})) for call in ours}
             for call_id, output in outputs.items():
                 controller.add_tool_result(call_id, output)
+            # A step: one model call and the tools it asked for.
+            usage = (result.input_tokens, result.output_tokens)
+            controller.add_step_finish(result.finish_reason, *usage)
+            tokens = [tokens[0] + usage[0], tokens[1] + usage[1]]
             if not result.tool_calls or len(ours) < len(result.tool_calls):
                 break  # the answer is complete, or the browser runs a tool
             message = result.to_message(outputs)
             history = msgspec.structs.replace(history, messages=(*history.messages, message))
-        controller.add_message_finish(result.finish_reason)
+        controller.add_message_finish(result.finish_reason, *tokens)
 
     # The run starts from the client's state: state updates go out as changes to it.
     return create_run(run, state=conversation.state)

@@ -226,6 +226,25 @@ def test_assistant_ui_and_ag_ui_run_a_browser_tool_and_continue(
     assert sent[1]["messages"][0] == {"role": "system", "content": "Be brief."}
 
 
+def test_a_server_tool_runs_within_its_step(endpoint: str) -> None:
+    body = {
+        "messages": [
+            {"id": "u", "role": "user", "parts": [{"type": "text", "text": "Weather in Oslo?"}]}
+        ]
+    }
+    response = httpx.post(f"{endpoint}/api/ai-sdk", json=body, timeout=10)
+    assert response.status_code == 200
+    kinds = [
+        json.loads(line[6:])["type"]
+        for line in response.text.splitlines()
+        if line.startswith("data: {")
+    ]
+    output = kinds.index("tool-output-available")
+    assert kinds.index("tool-input-available") < output < kinds.index("finish-step")
+    assert kinds.count("finish-step") == 2  # the call and its tool, then the answer
+    assert kinds[-1] == "finish"
+
+
 def test_bad_requests_get_json_errors(endpoint: str) -> None:
     body = {"messages": [{"id": "m", "role": "robot", "parts": []}]}
     response = httpx.post(f"{endpoint}/api/ai-sdk", json=body, timeout=10)
