@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant_stream_core.chunks import Chunk, ErrorChunk, ReasoningDeltaChunk
 from assistant_stream_core.errors import ProtocolError
@@ -17,6 +19,7 @@ from assistant_stream_core.run import (
     create_run,
     stream_chat_completion,
 )
+from assistant_stream_core.run._model_stream import ModelStreamReader
 
 from ._util import collect, collect_with_error
 
@@ -166,3 +169,32 @@ async def test_a_malformed_dict_fails_the_run() -> None:
     _, error = await collect_with_error(create_run(run))
     assert isinstance(error, ProtocolError)
     assert "malformed chat.completion.chunk" in str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.binary(max_size=40)
+        | st.sampled_from(
+            [
+                b"data: ",
+                b"\n\n",
+                b"event: error\n",
+                b"data: [DONE]\n\n",
+                b'{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0}]}}]}',
+                b'{"choices":[{"delta":{"content":"a","reasoning_details":[1]}}]}',
+                b'{"error":{"message":3}}',
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_any_bytes_raise_only_a_protocol_error(pieces: list[bytes]) -> None:
+    reader = ModelStreamReader()
+    out: list[Chunk] = []
+    try:
+        for piece in pieces:
+            reader.feed(piece, out)
+        reader.finish()
+    except ProtocolError:
+        return
