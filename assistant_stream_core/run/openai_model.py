@@ -71,7 +71,6 @@ from .controller import RunController, ToolCallController
 
 __all__ = ["ChatCompletionResult", "ModelToolCall", "stream_chat_completion"]
 
-_encoder = msgspec.json.Encoder()
 #: How long closing the model stream may take once the client has left.
 _CLOSE_TIMEOUT_S = 5.0
 
