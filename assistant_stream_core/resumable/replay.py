@@ -86,12 +86,10 @@ class _Source:
         encoder: ReplayEncoder,
         *,
         event_ids: bool,
-        skip: int,
     ) -> None:
         self._entries = entries
         self._encoder = encoder
         self._event_ids = event_ids
-        self._skip = skip
 
     async def batches(self) -> AsyncGenerator[list[Chunk], None]:
         entries = self._entries
@@ -114,9 +112,6 @@ class _Source:
 
     def _frames(self, entry: StreamEntry) -> list[Chunk]:
         data = entry.chunk
-        if self._skip:
-            skip, self._skip = self._skip, max(0, self._skip - len(data))
-            data = data[skip:]
         frames: list[Any] = [data] if data else []
         if self._event_ids and entry.cursor:
             frames.append(b"id: " + entry.cursor.encode("ascii") + b"\n\n")
@@ -144,7 +139,6 @@ class Replay:
         protocol: Encoder,
         *,
         event_ids: bool,
-        skip: int = 0,
     ) -> None:
         #: The stream's id.
         self.stream_id = stream_id
@@ -153,7 +147,7 @@ class Replay:
         #: The pass-through encoder (media type, headers, keepalive of the protocol).
         self.encoder = ReplayEncoder(protocol, event_ids=event_ids)
         #: The adapter source: ``batches()`` and ``aclose()``.
-        self.source = _Source(entries, self.encoder, event_ids=event_ids, skip=skip)
+        self.source = _Source(entries, self.encoder, event_ids=event_ids)
         #: Response headers to add: the stream id.
         self.headers = {RESUMABLE_STREAM_ID_HEADER: stream_id}
 
