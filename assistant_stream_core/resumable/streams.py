@@ -25,7 +25,7 @@ from .errors import ResumableStreamError, new_stream_id, validate_stream_id
 from .memory import InMemoryStore
 from .offsets import check_offset, open_read_at
 from .producer import LocalLog, produce
-from .replay import Replay, uses_event_ids
+from .replay import Replay, event_cursor, uses_event_ids
 from .store import ResumableStore, StreamStatus
 
 __all__ = ["ResumableStreams", "parse_offset"]
@@ -164,7 +164,8 @@ class ResumableStreams:
         """Return a :class:`Replay` of the stream: from the start, after ``cursor``,
         or from byte ``offset``.
 
-        :param cursor: an SSE ``Last-Event-ID`` (a store cursor).
+        :param cursor: an SSE ``Last-Event-ID``, as the replay's ``id:``
+            lines write it (:func:`~.replay.event_id`).
         :param offset: the number of bytes the client already received
             (Data Stream, OpenAI chat), counted from the start. The store
             finds its entry without reading what precedes it when it is an
@@ -180,7 +181,7 @@ class ResumableStreams:
             raise ResumableStreamError("invalid-cursor", "give a cursor or an offset, not both")
         try:
             if cursor:
-                entries = await self.store.open_read(stream_id, cursor)
+                entries = await self.store.open_read(stream_id, event_cursor(stream_id, cursor))
             else:
                 entries = await open_read_at(self.store, stream_id, offset)
         except ResumableStreamError:
