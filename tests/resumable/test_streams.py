@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 from typing import Any
 
 import anyio
@@ -15,7 +17,9 @@ from assistant_stream_core.resumable import (
     ResumableStreams,
     StreamEntry,
     event_id,
+    new_stream_id,
     parse_offset,
+    validate_stream_id,
 )
 from assistant_stream_core.run import RunController, create_run
 
@@ -284,3 +288,17 @@ async def test_plain_run_cancelled_before_its_producer_starts_does_not_hang() ->
 async def test_entries_are_plain_values() -> None:
     entry = StreamEntry("1", b"x")
     assert (entry.cursor, entry.chunk) == ("1", b"x")
+
+
+def test_generated_stream_ids_carry_144_random_bits_from_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = {new_stream_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for sid in ids:
+        validate_stream_id(sid)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{24}", sid), sid  # 24 base64 digits: 144 bits
+    asked: list[int] = []
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: asked.append(n) or "x" * 24)
+    new_stream_id()
+    assert asked == [18]  # bytes from secrets: 144 bits, at least the 128 required
