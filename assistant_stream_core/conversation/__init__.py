@@ -10,6 +10,9 @@ reloaded)::
     conversation.messages[-1].text
     render_history("ag_ui", conversation.messages)
 
+:func:`tool_answers` finds what the client answered about the tool calls a
+run left waiting (an approval decision, a frontend tool's result).
+
 A malformed body raises :class:`~assistant_stream_core.errors.RequestError`
 naming the field, with ``status`` 400; a body over ``max_bytes``, 413. The
 adapters turn it into a JSON error response.
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 from . import ag_ui, assistant_transport, data_stream, openai_chat, ui_message_stream
 from ._read import DEFAULT_MAX_REQUEST_BYTES, Body
+from .answers import ToolAnswer, pending_approvals, tool_answers, with_tool_results
 from .model import (
     ContextItem,
     Conversation,
@@ -59,14 +63,18 @@ __all__ = [
     "SourcePart",
     "TextPart",
     "Tool",
+    "ToolAnswer",
     "ToolApproval",
     "ToolCallPart",
     "ToolResult",
     "ToolResultPart",
     "decode_request",
     "encode_request",
+    "pending_approvals",
     "render_history",
     "response_encoder",
+    "tool_answers",
+    "with_tool_results",
 ]
 
 #: A protocol name, as the response classes take it.

@@ -125,6 +125,7 @@ from ..state import (
     coerce_operation,
 )
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, not_a_chunk
 from ._frames import decode_frame, json_encoder, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
@@ -688,11 +689,15 @@ class AGUIEncoder(EncoderBase):
         elif type(chunk) is FileChunk:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
+        elif type(chunk) in CLIENT_TURN_CHUNKS:
+            note_client_turn(self._tools, chunk)
         else:
             raise not_a_chunk(chunk)
 
     def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
         tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if resumed(tool):
+            return  # the client sent this call's answer; a second tool message would repeat it
         result = chunk.result
         is_json = not isinstance(result, str)
         content = result if isinstance(result, str) else self._json.encode(result).decode()

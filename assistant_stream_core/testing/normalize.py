@@ -14,7 +14,7 @@ ToolCallArgsTextFinishChunk(tool_call_id='c1', args_text_delta='{}')
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import msgspec
@@ -32,9 +32,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -46,6 +49,27 @@ from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 
 __all__ = ["ag_ui", "assistant_transport", "data_stream", "openai_chat", "ui_message_stream"]
+
+
+def _client_turn(chunk: Chunk, resumed: set[str]) -> bool:
+    """Whether ``chunk`` is one the protocols without approval frames leave out.
+
+    Approval requests, denials, resumes, and anything for a resumed call
+    (recorded in ``resumed``) write nothing outside the UI Message Stream.
+    """
+    if isinstance(chunk, ToolCallResumeChunk):
+        resumed.add(chunk.tool_call_id)
+        return True
+    if isinstance(chunk, ToolApprovalRequestChunk | ToolOutputDeniedChunk):
+        return True
+    if isinstance(chunk, ToolResultChunk | ToolCallDeltaChunk | ToolCallArgsTextFinishChunk):
+        return chunk.tool_call_id in resumed
+    return False
+
+
+def _without_client_turn(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    resumed: set[str] = set()
+    return (chunk for chunk in chunks if not _client_turn(chunk, resumed))
 
 
 def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
@@ -63,6 +87,7 @@ def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
+    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
 
@@ -124,6 +149,7 @@ def assistant_transport(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
+    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
 
@@ -197,8 +223,11 @@ def openai_chat(
             out.append(ToolCallDeltaChunk(call_id, text))
         state[1] = True
 
+    resumed: set[str] = set()
     for chunk in chunks:
         encoder.encode(chunk)  # tracks the finish reason and usage
+        if _client_turn(chunk, resumed):
+            continue
         match chunk:
             case TextDeltaChunk(text_delta=text) if text:
                 out.append(TextDeltaChunk(text))
@@ -251,6 +280,7 @@ def ui_message_stream(
     out: list[Chunk] = []
     open_part: tuple[str, str | None] | None = None
     tools: dict[str, list[Any]] = {}  # id -> [has_args, settled, answered]
+    resumed: set[str] = set()  # resumed calls the decoder has not met yet
     reason: str | None = None
     json = json_encoder()
 
@@ -292,9 +322,25 @@ def ui_message_stream(
                     out.append(ToolCallDeltaChunk(call_id, text))
             case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
                 settle(call_id, text)
+            case ToolCallResumeChunk(tool_call_id=call_id):
+                tools[call_id] = [True, True, False]
+                resumed.add(call_id)
+            case ToolApprovalRequestChunk(tool_call_id=call_id):
+                settle(call_id, "")
+                out.append(ToolApprovalRequestChunk(call_id, chunk.approval_id, chunk.reason))
+            case ToolOutputDeniedChunk(tool_call_id=call_id):
+                settle(call_id, "")
+                tools[call_id][2] = True
+                if call_id in resumed:  # the decoder meets the call at its answer
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
+                out.append(chunk)
             case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
                 settle(call_id, "")
                 tools[call_id][2] = True
+                if call_id in resumed:
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
                 if is_error and not isinstance(result, str):
                     result = json.encode(result).decode()
                 out.append(ToolResultChunk(call_id, result, is_error=is_error))
@@ -354,6 +400,7 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
+    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
     finish: MessageFinishChunk | None = None
