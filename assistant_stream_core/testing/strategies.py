@@ -414,8 +414,9 @@ def _client_turns(draw: st.DrawFn, max_size: int) -> list[Chunk]:
         return out
     answered = {c.tool_call_id for c in run if isinstance(c, ToolResultChunk)}
     for chunk in run:
-        waiting = isinstance(chunk, ToolCallBeginChunk) and chunk.tool_call_id not in answered
-        if waiting and draw(st.booleans()):
+        if not isinstance(chunk, ToolCallBeginChunk) or chunk.tool_call_id in answered:
+            continue
+        if draw(st.booleans()):
             reason = draw(st.none() | texts(max_size=8))
             call_id = chunk.tool_call_id
             out.append(ToolApprovalRequestChunk(call_id, f"approval-{call_id}", reason))
