@@ -7,7 +7,9 @@ Ollama or llama.cpp's server do, with hand-written SSE: reasoning in
 ``finish_reason: stop``. When the request offers a ``get_weather`` tool and the
 user mentions the weather, it calls the tool instead (arguments streamed in
 pieces, ``finish_reason: tool_calls``); once the request holds the tool's
-result, it answers with the result in the text. A user message containing
+result, it answers with the result in the text. A ``delete_file`` tool and a
+user message mentioning "delete" give a call to delete ``notes.txt`` (the
+human-in-the-loop example asks for approval before it runs). A user message containing
 ``slow`` gets an endless answer, one token every 20 ms, until the client
 hangs up, and one containing ``fail`` an error frame after a few words.
 ``GET /stats`` tells what it saw: the request bodies, and how many
@@ -41,6 +43,16 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any
         **extra,
     }
     return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def _call(call_id: str, name: str, pieces: list[str]) -> list[bytes]:
+    """A tool call whose arguments arrive in ``pieces``."""
+    function = {"name": name, "arguments": ""}
+    head = {"index": 0, "id": call_id, "type": "function", "function": function}
+    return [
+        _chunk({"tool_calls": [head]}),
+        *(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in pieces),
+    ]
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -87,20 +99,13 @@ class FakeModel:
             if last.get("role") == "tool":
                 answer, finish = f"The tool said: {last.get('content')}", "stop"
             elif "get_weather" in tools and "weather" in text.lower():
-                yield _chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": "call_weather_1",
-                                "type": "function",
-                                "function": {"name": "get_weather", "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-                for piece in ['{"ci', 'ty": "Pa', 'ris"}']:
-                    yield _chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+                for frame in _call("call_weather_1", "get_weather", ['{"ci', 'ty": "Pa', 'ris"}']):
+                    yield frame
+                answer, finish = "", "tool_calls"
+            elif "delete_file" in tools and "delete" in text.lower():
+                pieces = ['{"pa', 'th": "notes', '.txt"}']
+                for frame in _call("call_delete_1", "delete_file", pieces):
+                    yield frame
                 answer, finish = "", "tool_calls"
             else:
                 answer, finish = f"Echo: {text}", "stop"

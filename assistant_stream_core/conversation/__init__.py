@@ -139,7 +139,10 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
     (``RUN_STARTED`` must carry them) and computes state deltas against the
     client's ``state``; OpenAI chat an encoder that names the requested
     ``model`` and sends usage when ``stream_options.include_usage`` asks for
-    it; every other protocol is its name.
+    it; the UI Message Stream, when the request ends with an assistant message
+    (the client answered a tool call or an approval in it), an encoder that
+    continues that message (its id on ``start``); every other protocol is its
+    name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -158,5 +161,13 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             model=model if isinstance(model, str) else "assistant-stream",
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
+    if protocol == "ui_message_stream":
+        last = conversation.messages[-1] if conversation.messages else None
+        if last is not None and last.role == "assistant" and last.id:
+            from ..protocols.ui_message_stream import UIMessageStreamEncoder
+
+            # ai appends a response to the message whose id its start frame
+            # names: the assistant message the client sent back continues.
+            return UIMessageStreamEncoder(message_id=last.id)
     _module(protocol)
     return protocol

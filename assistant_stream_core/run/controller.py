@@ -278,22 +278,11 @@ class ToolCallController:
         :raises ~assistant_stream_core.run.errors.RunClosedError: the call
             already has a result.
         """
-        _require_optional_str(reason, "reason")
-        if approval_id is None:
-            approval_id = f"approval-{self.tool_call_id}"
-        else:
-            _require_str(approval_id, "approval_id")
         if self._answered:
             raise RunClosedError(
                 f"request_approval: tool call {self.tool_call_id!r} already has a result"
             )
-        self.close()
-        self._core.buffer.add(
-            ToolApprovalRequestChunk(
-                tool_call_id=self.tool_call_id, approval_id=approval_id, reason=reason
-            )
-        )
-        return approval_id
+        return _request_approval(self._core, self.tool_call_id, reason, approval_id)
 
     def close(self) -> None:
         """Finish the arguments (``tool-call-args-text-finish``); idempotent."""
@@ -450,6 +439,22 @@ class RunController:
                 tool_call_id=tool_call_id, result=result, artifact=artifact, is_error=is_error
             )
         )
+
+    def request_approval(
+        self, tool_call_id: str, reason: str | None = None, *, approval_id: str | None = None
+    ) -> str:
+        """Ask the person to approve or deny a tool call of this run; return the approval's id.
+
+        The same as :meth:`ToolCallController.request_approval`, by id: for
+        the calls :func:`~assistant_stream_core.run.stream_chat_completion`
+        made from the model's answer (``result.tool_calls``).
+
+        :raises ValueError: no tool call with that id was begun in this run.
+        """
+        _require_str(tool_call_id, "tool_call_id")
+        if tool_call_id not in self._core.tool_call_ids:
+            raise ValueError(f"tool_call_id {tool_call_id!r} names no tool call in this run")
+        return _request_approval(self._core, tool_call_id, reason, approval_id)
 
     def resume_tool_call(self, tool_call_id: str) -> None:
         """Continue a tool call begun in an earlier response (the client answered it).
@@ -612,6 +617,24 @@ class RunController:
     def is_cancelled(self) -> bool:
         """True once the consumer has left early (for example, the client disconnected)."""
         return self._core.cancelled
+
+
+def _request_approval(
+    core: _RunCore, tool_call_id: str, reason: str | None, approval_id: str | None
+) -> str:
+    _require_optional_str(reason, "reason")
+    if approval_id is None:
+        approval_id = f"approval-{tool_call_id}"
+    else:
+        _require_str(approval_id, "approval_id")
+    with core.lock:
+        tool = core.open_tools.get(tool_call_id)
+    if tool is not None:
+        tool.close()  # the person approves complete arguments
+    core.buffer.add(
+        ToolApprovalRequestChunk(tool_call_id=tool_call_id, approval_id=approval_id, reason=reason)
+    )
+    return approval_id
 
 
 async def stream_text(

@@ -1,0 +1,160 @@
+"""examples/human_in_the_loop.py with real clients over two round trips, and a fake model.
+
+The example server (uvicorn) asks for approval before its ``delete_file`` tool
+runs; the fake OpenAI-compatible model (``examples/fake_openai_server.py``)
+calls it. Each real client — ``ai``'s ``AbstractChat``, ``@ag-ui/client``'s
+``HttpAgent``, assistant-stream's Data Stream decoder and accumulator with the
+body assistant-ui's runtime sends — sees the call wait, answers it, sends the
+next request, and shows the model's continuation; the model's second request
+must carry the tool's output (approved) or the denial.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.adapters.servers import uvicorn_server
+
+from .conftest import NodeScripts
+from .test_openai_proxy import _load
+
+pytestmark = pytest.mark.interop
+
+PROMPT = "Please delete notes.txt"
+ROUTES = {
+    "ai-approval": "ui_message_stream",
+    "ag-ui-approval": "ag_ui",
+    "data-stream-approval": "data_stream",
+}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[tuple[str, Any]]:
+    module = _load("fake_openai_server_hitl", "examples/fake_openai_server.py")
+    model = module.FakeModel()
+    with uvicorn_server(module.create_app(model)) as url:
+        yield url, model
+
+
+@pytest.fixture(scope="module")
+def server(fake: tuple[str, Any]) -> Iterator[str]:
+    from openai import AsyncOpenAI
+
+    module = _load("human_in_the_loop", "examples/human_in_the_loop.py")
+    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+    module.client = AsyncOpenAI(
+        base_url=f"{fake[0]}/v1", api_key="test", max_retries=0, http_client=http
+    )
+    module.MODEL = "fake-model"
+    with uvicorn_server(module.app) as url:
+        yield url
+
+
+def _run(
+    node_scripts: NodeScripts, server: str, approved: bool, reason: str | None = None
+) -> dict[str, Any]:
+    cases = [
+        {
+            "id": client,
+            "client": client,
+            "url": f"{server}/api/{route}",
+            "prompt": PROMPT,
+            "approved": approved,
+            "reason": reason,
+        }
+        for client, route in ROUTES.items()
+    ]
+    results = node_scripts.run_batch("chat_clients.mjs", cases)
+    for result in results.values():
+        assert result["ok"], result
+    return results
+
+
+def _model_saw(fake: tuple[str, Any], before: int) -> list[list[dict[str, Any]]]:
+    return [body["messages"] for body in fake[1].requests[before:]]
+
+
+def test_every_client_approves_and_the_run_continues(
+    node_scripts: NodeScripts, server: str, fake: tuple[str, Any]
+) -> None:
+    before = len(fake[1].requests)
+    results = _run(node_scripts, server, approved=True)
+
+    # ai: the first response stops at the approval request; the second (sent by
+    # sendAutomaticallyWhen) fills the same part with the output, then the answer.
+    chat = results["ai-approval"]
+    assert chat["errors"] == []
+    (waiting,) = [p for p in chat["first"][-1]["parts"] if p["type"] == "tool-delete_file"]
+    assert waiting["state"] == "approval-requested"
+    assert waiting["input"] == {"path": "notes.txt"}
+    assert waiting["approval"] == {
+        "id": "approval-call_delete_1",
+        "requestReason": "delete_file cannot be undone",
+    }
+    sent = chat["bodies"][1]["messages"][-1]["parts"]
+    (answered,) = [p for p in sent if p["type"] == "tool-delete_file"]
+    assert answered["state"] == "approval-responded"
+    assert answered["approval"]["approved"] is True
+    assert len(chat["messages"]) == 2  # the continuation is the same assistant message
+    parts = chat["messages"][-1]["parts"]
+    (done,) = [p for p in parts if p["type"] == "tool-delete_file"]
+    assert done["state"] == "output-available"
+    assert done["output"] == {"deleted": "notes.txt"}
+    text = "".join(p["text"] for p in parts if p["type"] == "text")
+    assert text == 'The tool said: {"deleted":"notes.txt"}'
+
+    # AG-UI: the call waits (the run ends), the browser's tool message answers it.
+    agent = results["ag-ui-approval"]
+    calls = [c for m in agent["first"] for c in m.get("toolCalls") or ()]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("delete_file", {"path": "notes.txt"})
+    ]
+    answers = [m.get("content") for m in agent["messages"] if m["role"] == "assistant"]
+    assert answers[-1] == 'The tool said: {"deleted":"notes.txt"}'
+
+    # assistant-ui: the accumulated message requires action, then the answer.
+    stream = results["data-stream-approval"]
+    assert stream["first"]["status"] == {"type": "requires-action", "reason": "tool-calls"}
+    (call,) = [p for p in stream["first"]["content"] if p["type"] == "tool-call"]
+    assert (call["toolName"], call["args"], call.get("result")) == (
+        "delete_file",
+        {"path": "notes.txt"},
+        None,
+    )
+    content = stream["message"]["content"]
+    assert "".join(p["text"] for p in content if p["type"] == "text") == (
+        'The tool said: {"deleted":"notes.txt"}'
+    )
+
+    # Each client's second request reached the model with the tool's output.
+    seen = _model_saw(fake, before)
+    assert len(seen) == 6
+    continued = [m for m in seen if m[-1]["role"] == "tool"]
+    assert len(continued) == 3
+    for messages in continued:
+        assert messages[-1]["content"] == '{"deleted":"notes.txt"}'
+        assert messages[-2]["tool_calls"][0]["function"]["name"] == "delete_file"
+
+
+def test_a_denial_with_a_reason_reaches_the_model(
+    node_scripts: NodeScripts, server: str, fake: tuple[str, Any]
+) -> None:
+    before = len(fake[1].requests)
+    results = _run(node_scripts, server, approved=False, reason="keep it")
+    denied = "The user denied this: keep it"
+    for messages in (m for m in _model_saw(fake, before) if m[-1]["role"] == "tool"):
+        assert messages[-1]["content"] == denied
+    chat = results["ai-approval"]
+    (part,) = [p for p in chat["messages"][-1]["parts"] if p["type"] == "tool-delete_file"]
+    assert part["state"] == "output-denied"
+    assert part["approval"]["reason"] == "keep it"
+    text = "".join(p["text"] for p in chat["messages"][-1]["parts"] if p["type"] == "text")
+    assert text == f"The tool said: {denied}"
+    assert chat["status"] == "ready"
+    answers = [m.get("content") for m in results["ag-ui-approval"]["messages"]]
+    assert answers[-1] == f"The tool said: {denied}"
