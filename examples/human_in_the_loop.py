@@ -60,7 +60,7 @@ async def chat(request: Request) -> AssistantStreamResponse:
     answers = tool_answers(conversation, approval_tools=NEEDS_APPROVAL)
 
     async def run(controller: RunController) -> None:
-        results = {}
+        results: dict[str, object] = {}
         for answer in answers:
             if answer.approved is None:
                 continue  # a frontend tool's result: the model reads it from the conversation
