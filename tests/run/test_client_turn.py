@@ -54,7 +54,7 @@ async def test_a_call_with_a_result_cannot_wait_for_approval() -> None:
         tool.set_response(1)
         tool.request_approval()
 
-    chunks, error = await collect_with_error(create_run(run))
+    _, error = await collect_with_error(create_run(run))
     assert isinstance(error, RunClosedError)
     assert "already has a result" in str(error)
 
