@@ -10,7 +10,7 @@ reloaded)::
     conversation.messages[-1].text
     render_history("ag_ui", conversation.messages)
 
-:func:`tool_answers` finds what the client answered about the tool calls a
+:func:`~.answers.tool_answers` finds what the client answered about the tool calls a
 run left waiting (an approval decision, a frontend tool's result).
 
 A malformed body raises :class:`~assistant_stream_core.errors.RequestError`

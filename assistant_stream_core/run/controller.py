@@ -271,7 +271,7 @@ class ToolCallController:
         :class:`~assistant_stream_core.chunks.ToolApprovalRequestChunk`
         follows. The call stays without a result: end the run's turn, and read
         the answer from the client's next request
-        (:func:`~assistant_stream_core.conversation.tool_answers`). ``reason``
+        (:func:`~assistant_stream_core.conversation.answers.tool_answers`). ``reason``
         says why approval is needed (the AI SDK shows it); ``approval_id``
         defaults to ``"approval-"`` and the call's id.
 
