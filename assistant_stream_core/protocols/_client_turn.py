@@ -1,12 +1,11 @@
 """Tool calls that wait for the client, in the protocols that have no frames for them.
 
-Only the UI Message Stream writes approval requests, denials and the answers
-to calls of an earlier response (``ai`` continues the last assistant message).
-Elsewhere the client holds its own answer: a tool call without a result is
-already how assistant-ui (``requires-action``), AG-UI (a frontend tool) and
-OpenAI (``finish_reason: tool_calls``) say that the client acts next. So the
-Data Stream, Assistant Transport, AG-UI and OpenAI encoders check these chunks
-against their tool-call ledger — an unknown id is the usual
+The UI Message Stream and AG-UI have frames for approval requests, denials and
+the answers to calls of an earlier response. Elsewhere the client holds its
+own answer: a tool call without a result is already how assistant-ui
+(``requires-action``) and OpenAI (``finish_reason: tool_calls``) say that the
+client acts next. So the Data Stream, Assistant Transport and OpenAI encoders
+check these chunks against their tool-call ledger — an unknown id is the usual
 :class:`~assistant_stream_core.errors.ChunkEncodeError` — and write nothing.
 """
 

@@ -51,25 +51,28 @@ from ..tool_calls import ToolCall, ToolCallLedger
 __all__ = ["ag_ui", "assistant_transport", "data_stream", "openai_chat", "ui_message_stream"]
 
 
-def _client_turn(chunk: Chunk, resumed: set[str]) -> bool:
+def _client_turn(chunk: Chunk, resumed: set[str], *, approvals: bool = False) -> bool:
     """Whether ``chunk`` is one the protocols without approval frames leave out.
 
-    Approval requests, denials, resumes, and anything for a resumed call
-    (recorded in ``resumed``) write nothing outside the UI Message Stream.
+    Approval requests (unless ``approvals``), denials, resumes, and anything
+    for a resumed call (recorded in ``resumed``) write nothing outside the UI
+    Message Stream.
     """
     if isinstance(chunk, ToolCallResumeChunk):
         resumed.add(chunk.tool_call_id)
         return True
-    if isinstance(chunk, ToolApprovalRequestChunk | ToolOutputDeniedChunk):
+    if isinstance(chunk, ToolApprovalRequestChunk):
+        return not approvals
+    if isinstance(chunk, ToolOutputDeniedChunk):
         return True
     if isinstance(chunk, ToolResultChunk | ToolCallDeltaChunk | ToolCallArgsTextFinishChunk):
         return chunk.tool_call_id in resumed
     return False
 
 
-def _without_client_turn(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+def _without_client_turn(chunks: Iterable[Chunk], *, approvals: bool = False) -> Iterator[Chunk]:
     resumed: set[str] = set()
-    return (chunk for chunk in chunks if not _client_turn(chunk, resumed))
+    return (c for c in chunks if not _client_turn(c, resumed, approvals=approvals))
 
 
 def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
@@ -392,6 +395,10 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
       stream; args after a call ended are dropped;
     * the last message finish moves to the end (after the error, if any);
     * nothing follows the first error;
+    * approval requests move to the end, before the message finish (the
+      interrupts of ``RUN_FINISHED``), and vanish when the run ends in an
+      error; a resumed call's resume comes back just before its first answer
+      (a result or a denial), and not at all without one;
     * state chunks are kept as they are here, but the decoder gives back
       *equivalent* operations, not the same ones: applied in order they build
       the same states (``append-text`` comes back as ``append-text`` when it
@@ -400,10 +407,16 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
-    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
     finish: MessageFinishChunk | None = None
+    interrupts: list[Chunk] = []
+    waiting: set[str] = set()  # resumed calls the decoder has not met yet
+
+    def meet(call_id: str) -> None:
+        if call_id in waiting:
+            waiting.discard(call_id)
+            out.append(ToolCallResumeChunk(call_id))
 
     def end_tool(tool: ToolCall, rest: str) -> None:
         rest = tool.final_args(rest)
@@ -450,6 +463,7 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
             tool = tools.get(chunk.type, chunk.tool_call_id)
             if not tool.settled:
                 end_tool(tool, "")
+            meet(chunk.tool_call_id)
             result = (
                 chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
             )
@@ -483,10 +497,25 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
             out.append(FileChunk(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
         elif isinstance(chunk, UpdateStateChunk):
             out.append(chunk)
+        elif isinstance(chunk, ToolApprovalRequestChunk):
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, "")
+            interrupts.append(chunk)
+        elif isinstance(chunk, ToolCallResumeChunk):
+            tools.resume(chunk.tool_call_id)
+            waiting.add(chunk.tool_call_id)
+        elif isinstance(chunk, ToolOutputDeniedChunk):
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, "")
+            meet(chunk.tool_call_id)
+            out.append(chunk)
         else:  # step start
             out.append(chunk)
     else:
         close_tools()
+        out.extend(interrupts)
     if finish is not None:
         out.append(finish)
     return out

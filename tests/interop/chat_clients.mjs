@@ -20,8 +20,9 @@
 //                          reason}) answers it, and sendAutomaticallyWhen
 //                          (lastAssistantMessageIsCompleteWithApprovalResponses)
 //                          sends the second;
-//         ag-ui-approval   two HttpAgent runs: the browser answers the call with a
-//                          tool message {"approved", "reason"};
+//         ag-ui-approval   two HttpAgent runs: the first ends with an interrupt
+//                          (RUN_FINISHED outcome), the second answers it with a
+//                          resume entry {approved, reason};
 //         data-stream-approval
 //                          two Data Stream requests as useDataStreamRuntime sends
 //                          them, the human tool call answered with a tool result
@@ -197,12 +198,11 @@ async function agUiApproval({ url, prompt, approved, reason }) {
   });
   await agent.runAgent({ runId: "run-1", tools: [] });
   const first = structuredClone(agent.messages);
-  const call = agent.messages.flatMap((m) => m.toolCalls ?? [])[0];
-  if (!call) throw new Error(`no tool call in ${JSON.stringify(agent.messages)}`);
-  const content = JSON.stringify({ approved, reason });
-  agent.addMessage({ id: "tool-1", role: "tool", toolCallId: call.id, content });
-  await agent.runAgent({ runId: "run-2", tools: [] });
-  return { first, messages: agent.messages };
+  const interrupts = structuredClone(agent.pendingInterrupts);
+  if (interrupts.length !== 1) throw new Error(`interrupts: ${JSON.stringify(interrupts)}`);
+  const resume = [{ interruptId: interrupts[0].id, status: "resolved", payload: { approved, reason } }];
+  await agent.runAgent({ runId: "run-2", tools: [], resume });
+  return { first, interrupts, messages: agent.messages, pending: agent.pendingInterrupts };
 }
 
 async function dataStreamApproval({ url, prompt, approved, reason }) {

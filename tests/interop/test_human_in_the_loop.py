@@ -3,8 +3,9 @@
 The example server (uvicorn) asks for approval before its ``delete_file`` tool
 runs; the fake OpenAI-compatible model (``examples/fake_openai_server.py``)
 calls it. Each real client — ``ai``'s ``AbstractChat``, ``@ag-ui/client``'s
-``HttpAgent``, assistant-stream's Data Stream decoder and accumulator with the
-body assistant-ui's runtime sends — sees the call wait, answers it, sends the
+``HttpAgent`` (an interrupt and a resume entry), assistant-stream's Data
+Stream decoder and accumulator with the body assistant-ui's runtime sends —
+sees the call wait, answers it, sends the
 next request, and shows the model's continuation; the model's second request
 must carry the tool's output (approved) or the denial.
 """
@@ -108,11 +109,25 @@ def test_every_client_approves_and_the_run_continues(
     text = "".join(p["text"] for p in parts if p["type"] == "text")
     assert text == 'The tool said: {"deleted":"notes.txt"}'
 
-    # AG-UI: the call waits (the run ends), the browser's tool message answers it.
+    # AG-UI: the run ends with an interrupt; a resume entry answers it, and the
+    # second run's tool message gives the call its output in the client's thread.
     agent = results["ag-ui-approval"]
     calls = [c for m in agent["first"] for c in m.get("toolCalls") or ()]
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
         ("delete_file", {"path": "notes.txt"})
+    ]
+    assert agent["interrupts"] == [
+        {
+            "id": "approval-call_delete_1",
+            "reason": "tool_approval",
+            "message": "delete_file cannot be undone",
+            "toolCallId": "call_delete_1",
+        }
+    ]
+    assert agent["pending"] == []
+    tool_messages = [m for m in agent["messages"] if m["role"] == "tool"]
+    assert [(m["toolCallId"], m["content"]) for m in tool_messages] == [
+        ("call_delete_1", '{"deleted":"notes.txt"}')
     ]
     answers = [m.get("content") for m in agent["messages"] if m["role"] == "assistant"]
     assert answers[-1] == 'The tool said: {"deleted":"notes.txt"}'
@@ -156,5 +171,7 @@ def test_a_denial_with_a_reason_reaches_the_model(
     text = "".join(p["text"] for p in chat["messages"][-1]["parts"] if p["type"] == "text")
     assert text == f"The tool said: {denied}"
     assert chat["status"] == "ready"
-    answers = [m.get("content") for m in results["ag-ui-approval"]["messages"]]
-    assert answers[-1] == f"The tool said: {denied}"
+    messages = results["ag-ui-approval"]["messages"]
+    assert messages[-1]["content"] == f"The tool said: {denied}"
+    tool_messages = [m for m in messages if m["role"] == "tool"]
+    assert [m["content"] for m in tool_messages] == ["The user denied this tool call."]

@@ -26,7 +26,7 @@ from assistant_stream_core.chunks import (
 )
 from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
 from assistant_stream_core.message import accumulate
-from assistant_stream_core.protocols.ag_ui import AGUIDecoder, AGUIEncoder
+from assistant_stream_core.protocols.ag_ui import DENIED_CONTENT, AGUIDecoder, AGUIEncoder
 from assistant_stream_core.protocols.assistant_transport import (
     AssistantTransportDecoder,
     AssistantTransportEncoder,
@@ -142,11 +142,49 @@ class TestUIMessageStream:
             UIMessageStreamDecoder().feed(body)
 
 
-@pytest.mark.parametrize("protocol", sorted(set(CASES) - {"ui_message_stream"}))
+def test_ag_ui_ends_the_run_with_an_interrupt() -> None:
+    frames = _frames(_encode(_fixed("ag_ui"), ASK))
+    assert [f["type"] for f in frames[-3:]] == ["TOOL_CALL_ARGS", "TOOL_CALL_END", "RUN_FINISHED"]
+    assert frames[-1]["outcome"] == {
+        "type": "interrupt",
+        "interrupts": [
+            {
+                "id": "approval-call_1",
+                "reason": "tool_approval",
+                "message": "deletes a file",
+                "toolCallId": "call_1",
+            }
+        ],
+    }
+    decoded = AGUIDecoder().feed(_encode(_fixed("ag_ui"), ASK))
+    assert decoded[-2:] == [ASK[4], MessageFinishChunk("tool-calls")]
+    # Without approvals the run finishes plainly.
+    assert "outcome" not in _frames(_encode(_fixed("ag_ui"), ASK[:4]))[-1]
+
+
+@pytest.mark.parametrize("protocol", sorted(set(CASES) - {"ui_message_stream", "ag_ui"}))
 def test_other_protocols_write_nothing_for_them(protocol: str) -> None:
     """The call without a result already says the client acts next; nothing else is sent."""
     plain = [c for c in ASK if not isinstance(c, ToolApprovalRequestChunk)]
     assert _encode(_fixed(protocol), ASK) == _encode(_fixed(protocol), plain)
+
+
+def test_ag_ui_answers_an_earlier_call_with_a_tool_message() -> None:
+    """After an interrupt the client holds no answer: the tool message carries the outcome."""
+    frames = _frames(_encode(_fixed("ag_ui"), APPROVED))
+    (result,) = [f for f in frames if f["type"] == "TOOL_CALL_RESULT"]
+    assert (result["toolCallId"], result["content"]) == ("call_1", '{"deleted":true}')
+    frames = _frames(_encode(_fixed("ag_ui"), DENIED))
+    (result,) = [f for f in frames if f["type"] == "TOOL_CALL_RESULT"]
+    assert (result["toolCallId"], result["content"]) == ("call_1", DENIED_CONTENT)
+    for run in (APPROVED, DENIED):
+        decoded = AGUIDecoder().feed(_encode(_fixed("ag_ui"), run))
+        assert decoded[:2] == run[:2]
+
+
+@pytest.mark.parametrize("protocol", sorted(set(CASES) - {"ui_message_stream", "ag_ui"}))
+def test_answers_to_earlier_calls_write_nothing(protocol: str) -> None:
+    """The client sent its own answer (a human tool call's result): nothing to repeat."""
     assert _encode(_fixed(protocol), APPROVED) == _encode(_fixed(protocol), [APPROVED[-1]])
     assert _encode(_fixed(protocol), DENIED) == _encode(_fixed(protocol), [DENIED[-1]])
 
