@@ -6,10 +6,11 @@ that have no result. The client's next request carries the answers, and
 protocol:
 
 * an **approval decision** on a call (the AI SDK's ``approval-responded`` and
-  ``output-denied`` parts, read into :class:`~.model.ToolApproval`), for a
-  call that has no result yet: the run runs the tool or reports the denial;
+  ``output-denied`` parts, AG-UI's ``resume`` entries, read into
+  :class:`~.model.ToolApproval`), for a call that has no result yet: the run
+  runs the tool or reports the denial;
 * for protocols with no approval form (assistant-ui's Data Stream and
-  Assistant Transport, AG-UI, OpenAI), the front end answers an approval the
+  Assistant Transport, OpenAI), the front end answers an approval the
   way it answers any tool call it handles, with a result; a result of the form
   ``{"approved": true|false, "reason": "…"}`` on a call of one of
   ``approval_tools`` is read as the decision;

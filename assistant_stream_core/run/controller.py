@@ -461,9 +461,9 @@ class RunController:
 
         After it, :meth:`add_tool_result` or :meth:`deny_tool_call` report what
         became of the call. The AI SDK shows them on the call's part of the
-        message it continues; the other protocols write nothing for them, as
-        their client already holds its own answer (see the human-in-the-loop
-        guide).
+        message it continues, AG-UI as the call's tool message; the other
+        protocols write nothing for them, as their client already holds its
+        own answer (see the human-in-the-loop guide).
 
         :raises ValueError: ``tool_call_id`` is already used in this run.
         """

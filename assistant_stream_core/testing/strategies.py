@@ -188,6 +188,9 @@ def chunks() -> st.SearchStrategy[Chunk]:
         st.builds(StepStartChunk, _ids()),
         st.builds(StepFinishChunk, *_step_finish_args()),
         st.builds(MessageFinishChunk, st.sampled_from(FINISH_REASONS), _tokens(), _tokens()),
+        st.builds(ToolApprovalRequestChunk, _ids(), _ids(), st.none() | texts()),
+        st.builds(ToolCallResumeChunk, _ids()),
+        st.builds(ToolOutputDeniedChunk, _ids()),
     )
 
 
