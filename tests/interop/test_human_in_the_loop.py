@@ -175,3 +175,39 @@ def test_a_denial_with_a_reason_reaches_the_model(
     assert messages[-1]["content"] == f"The tool said: {denied}"
     tool_messages = [m for m in messages if m["role"] == "tool"]
     assert [m["content"] for m in tool_messages] == ["The user denied this tool call."]
+
+
+def test_an_ag_ui_frontend_tool_continues_the_run(
+    node_scripts: NodeScripts, server: str, fake: tuple[str, Any]
+) -> None:
+    """A client's own tool: the run leaves the call to the browser, the next request answers."""
+    weather = {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    before = len(fake[1].requests)
+    case = {
+        "id": "round",
+        "client": "ag-ui-tool-round",
+        "url": f"{server}/api/ag_ui",
+        "prompt": "What is the weather in Paris?",
+        "tools": [weather],
+        "toolResult": "21 C and sunny",
+    }
+    result = node_scripts.run_batch("chat_clients.mjs", [case])["round"]
+    assert result["ok"], result
+    answers = [m.get("content") for m in result["messages"] if m["role"] == "assistant"]
+    assert answers[-1] == "The tool said: 21 C and sunny"
+    first, second = _model_saw(fake, before)
+    # The client's tool and the server's own reach the model; the answer comes back.
+    assert [t["function"]["name"] for t in fake[1].requests[before]["tools"]] == [
+        "get_weather",
+        "delete_file",
+    ]
+    assert first[-1]["role"] == "user"
+    assert second[-1] == {
+        "role": "tool",
+        "tool_call_id": "call_weather_1",
+        "content": "21 C and sunny",
+    }
