@@ -4,7 +4,10 @@ Each function takes chunks that encode without error and returns the chunks
 the protocol's decoder gives back for them: the round-trip property tests
 compare ``decode(encode(chunks))`` with it, and so can tests of your own
 adapters. They share the encoders' tool-call rules
-(:class:`~assistant_stream_core.tool_calls.ToolCallLedger`).
+(:class:`~assistant_stream_core.tool_calls.ToolCallLedger`). The Data Stream,
+Assistant Transport and OpenAI chat write nothing for approval requests,
+resumes, denials and the results of resumed calls, so their functions drop
+them.
 
 >>> from assistant_stream_core.chunks import ToolCallBeginChunk
 >>> from assistant_stream_core.testing import normalize
