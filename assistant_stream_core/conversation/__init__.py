@@ -141,8 +141,8 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
     ``model`` and sends usage when ``stream_options.include_usage`` asks for
     it; the UI Message Stream, when the request ends with an assistant message
     (the client answered a tool call or an approval in it), an encoder that
-    continues that message (its id on ``start``); every other protocol is its
-    name.
+    continues that message (its id on ``start``, then ``start-step``); every
+    other protocol is its name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -167,7 +167,8 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             from ..protocols.ui_message_stream import UIMessageStreamEncoder
 
             # ai appends a response to the message whose id its start frame
-            # names: the assistant message the client sent back continues.
-            return UIMessageStreamEncoder(message_id=last.id)
+            # names: the assistant message the client sent back continues, in
+            # a new step.
+            return UIMessageStreamEncoder(message_id=last.id, start_step=True)
     _module(protocol)
     return protocol

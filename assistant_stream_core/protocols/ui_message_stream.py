@@ -331,6 +331,11 @@ class UIMessageStreamEncoder(EncoderBase):
         transient ``data-state`` part; ``"drop"`` drops them.
     :param include_finish_reason: write ``finishReason`` on ``finish``; turn
         off for ``ai`` releases older than the field.
+    :param start_step: write ``start-step`` right after ``start``: the
+        response continues the message ``message_id`` names in a new step, as
+        ``ai`` expects after the client answered tool calls (its
+        ``lastAssistantMessageIsCompleteWithToolCalls`` looks at the last
+        step only, and would send the message again and again).
     """
 
     media_type: str = MEDIA_TYPE
@@ -346,6 +351,7 @@ class UIMessageStreamEncoder(EncoderBase):
         data_part_name: str = "data",
         state: Literal["transient", "drop"] = "transient",
         include_finish_reason: bool = True,
+        start_step: bool = False,
     ) -> None:
         if state not in ("transient", "drop"):
             raise ValueError(f"state must be 'transient' or 'drop', not {state!r}")
@@ -364,6 +370,7 @@ class UIMessageStreamEncoder(EncoderBase):
         self._data_type = f"data-{data_part_name}"
         self._state = state
         self._include_finish_reason = include_finish_reason
+        self._start_step = start_step
         self._started = False
         # The open text/reasoning part: (kind, wire id, parent id).
         self._open: tuple[str, str, str | None] | None = None
@@ -431,9 +438,14 @@ class UIMessageStreamEncoder(EncoderBase):
         if self._started:
             self._write_chunk(out, chunk)
         else:
-            self._sse(out, self._start)
+            self._write_start(out)
             self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
             self._started = True
+
+    def _write_start(self, out: bytearray) -> None:
+        self._sse(out, self._start)
+        if self._start_step:
+            self._sse(out, _StartStep())
 
     def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         match chunk:
@@ -522,7 +534,7 @@ class UIMessageStreamEncoder(EncoderBase):
         """The closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
         if not self._started:
             self._started = True
-            self._sse(out, self._start)
+            self._write_start(out)
         self._close_part(out)
         self._settle_all(out)
         reason = _finish_reason(self._reason, self._tools.any_unanswered)

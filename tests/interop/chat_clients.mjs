@@ -20,6 +20,11 @@
 //                          reason}) answers it, and sendAutomaticallyWhen
 //                          (lastAssistantMessageIsCompleteWithApprovalResponses)
 //                          sends the second;
+//         ai-frontend-tool AbstractChat over two requests: onToolCall answers the call
+//                          with addToolOutput({output: toolOutput}), and
+//                          sendAutomaticallyWhen
+//                          (lastAssistantMessageIsCompleteWithToolCalls) sends
+//                          the second;
 //         ag-ui-approval   two HttpAgent runs: the first ends with an interrupt
 //                          (RUN_FINISHED outcome), the second answers it with a
 //                          resume entry {approved, reason};
@@ -190,6 +195,35 @@ async function aiApproval({ url, prompt, approved, reason }) {
   return { first, messages: chat.messages, status: chat.status, errors, bodies };
 }
 
+async function aiFrontendTool({ url, prompt, toolOutput }) {
+  class Chat extends ai.AbstractChat {}
+  const errors = [];
+  const bodies = [];
+  let finished = 0;
+  const chat = new Chat({
+    state: memoryState(),
+    transport: new ai.DefaultChatTransport({
+      api: url,
+      fetch: async (input, init) => {
+        bodies.push(JSON.parse(init.body));
+        return fetch(input, init);
+      },
+    }),
+    sendAutomaticallyWhen: ai.lastAssistantMessageIsCompleteWithToolCalls,
+    // Not awaited inside onToolCall: the chat's job queue would wait for itself.
+    onToolCall: ({ toolCall }) => {
+      void chat.addToolOutput({ toolCallId: toolCall.toolCallId, output: toolOutput });
+    },
+    onError: (error) => errors.push(error.message),
+    onFinish: () => {
+      finished += 1;
+    },
+  });
+  await chat.sendMessage({ text: prompt });
+  await until(() => finished === 2 && chat.status === "ready", "the second response");
+  return { messages: chat.messages, status: chat.status, errors, bodies };
+}
+
 async function agUiApproval({ url, prompt, approved, reason }) {
   const agent = new HttpAgent({
     url,
@@ -244,6 +278,7 @@ const CLIENTS = {
   "data-stream": chatDataStream,
   "assistant-transport": chatAssistantTransport,
   "ai-approval": aiApproval,
+  "ai-frontend-tool": aiFrontendTool,
   "ag-ui-approval": agUiApproval,
   "data-stream-approval": dataStreamApproval,
 };

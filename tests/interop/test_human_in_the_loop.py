@@ -211,3 +211,55 @@ def test_an_ag_ui_frontend_tool_continues_the_run(
         "tool_call_id": "call_weather_1",
         "content": "21 C and sunny",
     }
+
+
+@pytest.fixture(scope="module")
+def location_server() -> Iterator[str]:
+    """A useChat endpoint whose run leaves a ``get_location`` call to the browser."""
+    from assistant_stream_starlette import AssistantStreamResponse, read_conversation
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from assistant_stream_core.conversation import response_encoder, tool_answers
+    from assistant_stream_core.run import RunController, create_run
+
+    async def chat(request: Request) -> AssistantStreamResponse:
+        conversation = await read_conversation(request, "ui_message_stream")
+        outputs = [a.result.value for a in tool_answers(conversation) if a.result is not None]
+
+        async def run(controller: RunController) -> None:
+            if outputs:
+                controller.append_text(f"You are in {outputs[0]}.")
+                return
+            tool = await controller.add_tool_call("get_location", "call_location_1")
+            tool.append_args_text("{}")
+            tool.close()  # no result: the browser runs it
+
+        encoder = response_encoder("ui_message_stream", conversation)
+        return AssistantStreamResponse(create_run(run), encoder)
+
+    app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+    with uvicorn_server(app) as url:
+        yield url
+
+
+def test_an_ai_sdk_frontend_tool_runs_in_the_browser(
+    node_scripts: NodeScripts, location_server: str
+) -> None:
+    case = {
+        "id": "tool",
+        "client": "ai-frontend-tool",
+        "url": f"{location_server}/api/chat",
+        "prompt": "Where am I?",
+        "toolOutput": "Lyon",
+    }
+    result = node_scripts.run_batch("chat_clients.mjs", [case])["tool"]
+    assert result["ok"], result
+    assert result["errors"] == []
+    sent = result["bodies"][1]["messages"][-1]["parts"]
+    (answered,) = [p for p in sent if p["type"] == "tool-get_location"]
+    assert (answered["state"], answered["output"]) == ("output-available", "Lyon")
+    (message,) = [m for m in result["messages"] if m["role"] == "assistant"]
+    text = "".join(p["text"] for p in message["parts"] if p["type"] == "text")
+    assert text == "You are in Lyon."

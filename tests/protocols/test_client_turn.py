@@ -241,3 +241,39 @@ def test_round_trip(protocol: str, data: st.DataObject, run: list[Chunk]) -> Non
     decoded += decoder.finish()
     assert decoded == expect(run, encoder)
     assert accumulate(decoded, strict=True) == accumulate(expect(run, encoder), strict=True)
+
+
+def test_a_continued_message_starts_a_new_step() -> None:
+    """ai's lastAssistantMessageIsCompleteWithToolCalls looks at the last step only."""
+    from assistant_stream_core.conversation import decode_request, response_encoder
+
+    body = {
+        "messages": [
+            {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "Where am I?"}]},
+            {
+                "id": "a1",
+                "role": "assistant",
+                "parts": [
+                    {
+                        "type": "tool-get_location",
+                        "toolCallId": "c1",
+                        "state": "output-available",
+                        "input": {},
+                        "output": "Lyon",
+                    }
+                ],
+            },
+        ]
+    }
+    encoder = response_encoder("ui_message_stream", decode_request("ui_message_stream", body))
+    assert isinstance(encoder, UIMessageStreamEncoder)
+    frames = _frames(_encode(encoder, [TextDeltaChunk("Lyon.")]))
+    assert frames[:2] == [{"type": "start", "messageId": "a1"}, {"type": "start-step"}]
+    assert _frames(_encode(UIMessageStreamEncoder(start_step=True), []))[1] == {
+        "type": "start-step"
+    }
+    # A new turn (the last message is the user's) gets a new message.
+    body["messages"].append({**body["messages"][0], "id": "u2"})
+    assert response_encoder("ui_message_stream", decode_request("ui_message_stream", body)) == (
+        "ui_message_stream"
+    )
