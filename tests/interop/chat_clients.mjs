@@ -33,6 +33,11 @@
 //                          them, the human tool call answered with a tool result
 //                          {"approved", "reason"}; both responses read by the
 //                          DataStreamDecoder + AssistantMessageAccumulator.
+//         assistant-transport-tool-round
+//                          two Assistant Transport requests: the human tool call
+//                          of the first response answered with an add-tool-result
+//                          command {toolOutput}, as the runtime sends addResult;
+//                          both read by the AssistantTransportDecoder + accumulator.
 //       Prints [{id, ok, messages | message, error?, warnings}].
 
 import * as ai from "ai";
@@ -270,6 +275,33 @@ async function dataStreamApproval({ url, prompt, approved, reason }) {
   return { first: first.message, message: second.message };
 }
 
+async function assistantTransportToolRound({ url, prompt, toolOutput }) {
+  const post = (commands, state) =>
+    fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ commands, state, tools: {}, threadId: "thread-5" }),
+    });
+  const ask = {
+    type: "add-message",
+    message: { role: "user", parts: [{ type: "text", text: prompt }] },
+    parentId: null,
+    sourceId: null,
+  };
+  const first = await readAccumulated(await post([ask], {}), new AssistantTransportDecoder());
+  const call = first.message.content.find((p) => p.type === "tool-call");
+  if (!call) throw new Error(`no tool call in ${JSON.stringify(first.message)}`);
+  const answer = {
+    type: "add-tool-result",
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    result: toolOutput,
+    isError: false,
+  };
+  const second = await readAccumulated(await post([answer], {}), new AssistantTransportDecoder());
+  return { first: first.message, message: second.message };
+}
+
 const CLIENTS = {
   ai: (c) => chatWithAi(ai, c),
   ai5: (c) => chatWithAi(ai5, c),
@@ -281,6 +313,7 @@ const CLIENTS = {
   "ai-frontend-tool": aiFrontendTool,
   "ag-ui-approval": agUiApproval,
   "data-stream-approval": dataStreamApproval,
+  "assistant-transport-tool-round": assistantTransportToolRound,
 };
 
 async function main(argv) {

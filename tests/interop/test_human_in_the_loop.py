@@ -215,7 +215,7 @@ def test_an_ag_ui_frontend_tool_continues_the_run(
 
 @pytest.fixture(scope="module")
 def location_server() -> Iterator[str]:
-    """A useChat endpoint whose run leaves a ``get_location`` call to the browser."""
+    """An endpoint whose run leaves a ``get_location`` call to the browser, any protocol."""
     from assistant_stream_starlette import AssistantStreamResponse, read_conversation
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -225,7 +225,8 @@ def location_server() -> Iterator[str]:
     from assistant_stream_core.run import RunController, create_run
 
     async def chat(request: Request) -> AssistantStreamResponse:
-        conversation = await read_conversation(request, "ui_message_stream")
+        protocol = request.path_params["protocol"]
+        conversation = await read_conversation(request, protocol)
         outputs = [a.result.value for a in tool_answers(conversation) if a.result is not None]
 
         async def run(controller: RunController) -> None:
@@ -236,10 +237,10 @@ def location_server() -> Iterator[str]:
             tool.append_args_text("{}")
             tool.close()  # no result: the browser runs it
 
-        encoder = response_encoder("ui_message_stream", conversation)
+        encoder = response_encoder(protocol, conversation)
         return AssistantStreamResponse(create_run(run), encoder)
 
-    app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+    app = Starlette(routes=[Route("/api/{protocol}", chat, methods=["POST"])])
     with uvicorn_server(app) as url:
         yield url
 
@@ -250,7 +251,7 @@ def test_an_ai_sdk_frontend_tool_runs_in_the_browser(
     case = {
         "id": "tool",
         "client": "ai-frontend-tool",
-        "url": f"{location_server}/api/chat",
+        "url": f"{location_server}/api/ui_message_stream",
         "prompt": "Where am I?",
         "toolOutput": "Lyon",
     }
@@ -263,3 +264,28 @@ def test_an_ai_sdk_frontend_tool_runs_in_the_browser(
     (message,) = [m for m in result["messages"] if m["role"] == "assistant"]
     text = "".join(p["text"] for p in message["parts"] if p["type"] == "text")
     assert text == "You are in Lyon."
+
+
+def test_an_assistant_transport_human_tool_call_gets_its_result(
+    node_scripts: NodeScripts, location_server: str
+) -> None:
+    """The accumulator shows the call waiting; an add-tool-result command answers it."""
+    case = {
+        "id": "tool",
+        "client": "assistant-transport-tool-round",
+        "url": f"{location_server}/api/assistant_transport",
+        "prompt": "Where am I?",
+        "toolOutput": "Lyon",
+    }
+    result = node_scripts.run_batch("chat_clients.mjs", [case])["tool"]
+    assert result["ok"], result
+    first = result["first"]
+    assert first["status"] == {"type": "requires-action", "reason": "tool-calls"}
+    (call,) = [p for p in first["content"] if p["type"] == "tool-call"]
+    assert (call["toolCallId"], call["toolName"], call.get("result")) == (
+        "call_location_1",
+        "get_location",
+        None,
+    )
+    content = result["message"]["content"]
+    assert "".join(p["text"] for p in content if p["type"] == "text") == "You are in Lyon."
