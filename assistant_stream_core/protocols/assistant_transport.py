@@ -57,6 +57,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
@@ -390,6 +391,8 @@ class AssistantTransportEncoder(EncoderBase):
 
     def _tool_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
         tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if resumed(tool):
+            return
         if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
             out += _RESULT_HEAD
             encode_into(chunk.result, out, -1)
@@ -437,6 +440,9 @@ class AssistantTransportEncoder(EncoderBase):
         part = _FilePart(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
         self._write_closed_part(out, part)
 
+    def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
+        note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
+
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,
         ReasoningDeltaChunk: _reasoning_delta,
@@ -454,6 +460,7 @@ class AssistantTransportEncoder(EncoderBase):
         AnnotationsChunk: _annotations,
         SourceChunk: _source,
         FileChunk: _file,
+        **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
     }
 
 

@@ -76,6 +76,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
 from ._lines import LineSplitter
@@ -272,6 +273,8 @@ class DataStreamEncoder(EncoderBase):
 
     def _tool_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
         tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if resumed(tool):
+            return
         if chunk.artifact is None and chunk.is_error is False:
             out += b'a:{"toolCallId":'  # what _ToolResult writes
             encode_into(chunk.tool_call_id, out, -1)
@@ -321,6 +324,9 @@ class DataStreamEncoder(EncoderBase):
     def _file(self, out: bytearray, chunk: FileChunk) -> None:
         self._line(out, b"k:", _File(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
 
+    def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
+        note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
+
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,
         ReasoningDeltaChunk: _reasoning_delta,
@@ -338,6 +344,7 @@ class DataStreamEncoder(EncoderBase):
         AnnotationsChunk: _annotations,
         SourceChunk: _source,
         FileChunk: _file,
+        **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
     }
 
     def _close_tools_before(self, out: bytearray, code: bytes, payload: Any) -> None:
