@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable
+from threading import get_ident
 from typing import Any, Final
 
 import anyio
@@ -201,6 +202,12 @@ class ChunkBuffer:
                 return
             self._waiting = False
             event = self._event
+        # _wake(), inlined for the common case (a consumer's future, written
+        # from the loop's thread): at a model's pace this runs per token.
+        if event.__class__ is _FUTURE and get_ident() == self._loop_thread:
+            if not event.done():  # a cancelled wait leaves its future done
+                event.set_result(None)
+            return
         self._wake(event)
 
     def add_ops(self, operations: list[Operation]) -> None:
@@ -401,6 +408,39 @@ class ChunkBuffer:
             drain_event.set()
         return chunks, done, None
 
+    def poll(self) -> list[Chunk] | Awaitable[object] | None:
+        """The serving loop's take: a non-empty batch; or, when nothing is
+        pending, what to await until the next write (armed, as :meth:`arm`);
+        or ``None`` once the producer is done or the consumer has left, and
+        nothing is left.
+
+        One lock round trip, and no tuple, per call: at a model's pace the
+        serving loop calls it twice per token (the take, then the wait). A
+        lone text delta, the common batch, is sealed here directly.
+        """
+        with self._lock:
+            if len(self._chunks) == self._start:
+                kind = self._tail_kind
+                if kind == _NONE:
+                    if self._done or self._status == _CANCELLED:
+                        return None
+                    return self._arm()
+                if kind == _TEXT and self._drain_event is None:
+                    items = self._tail_items
+                    chunk = TextDeltaChunk(
+                        text_delta=items[0] if len(items) == 1 else "".join(items),  # type: ignore[arg-type]
+                        parent_id=self._tail_key,
+                    )
+                    self._tail_kind = _NONE
+                    self._tail_key = None
+                    self._tail_items = []
+                    self._size = 0
+                    return [chunk]
+            chunks, _done, drain_event = self._take()
+        if drain_event is not None:
+            drain_event.set()
+        return chunks or None
+
     async def drain(self) -> None:
         """Wait until the consumer has taken the buffer below the high-water mark."""
         with self._lock:
@@ -470,6 +510,8 @@ def _cut(chunks: list[Chunk], start: int) -> tuple[int, int]:
 
 
 _EMPTY: Final[list[Chunk]] = []  # never mutated: an empty take that armed a wait
+# The class of the futures asyncio's loops create (the C one when available).
+_FUTURE: Final = asyncio.Future
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
