@@ -377,52 +377,59 @@ class _Streamer:
         encode_many = self.encoder.encode_many
         send = self.send
         poll: Callable[[], list[Chunk] | Awaitable[object] | None] | None = None
-        while True:
-            if self.gone:
-                return  # not even the closing frames: nobody reads them
-            item = poll() if poll is not None else None
-            if item is None:
+        # Counted in locals, stored on the way out.
+        chunks = writes = sent = 0
+        try:
+            while not self.gone:  # gone: not even the closing frames
+                item = poll() if poll is not None else None
+                if item is None:
+                    try:
+                        item = await batches.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    except Exception as exc:
+                        await self.run_failed(exc)
+                        return
+                    if self.gone:
+                        return  # nobody will read it: drop the batch
+                    if poll is None:
+                        poll = batches.poller()
+                elif item.__class__ is not list:
+                    await item  # type: ignore[misc]
+                    continue
+                batch: list[Chunk] = item
                 try:
-                    item = await batches.__anext__()
-                except StopAsyncIteration:
-                    break
+                    data = encode_many(batch)
                 except Exception as exc:
-                    await self.run_failed(exc)
+                    self.encode_failed(exc)
+                    await self.write_error_tail()
                     return
-                if self.gone:
-                    return  # nobody will read it: drop the batch
-                if poll is None:
-                    poll = batches.poller()
-            elif item.__class__ is not list:
-                await item  # type: ignore[misc]
-                continue
-            batch: list[Chunk] = item
-            try:
-                data = encode_many(batch)
-            except Exception as exc:
-                self.encode_failed(exc)
-                await self.write_error_tail()
-                return
-            self.chunks += len(batch)
-            self.last_was_error = batch[-1].__class__ is ErrorChunk
-            if not data:
-                continue
-            # write(), inlined.
-            if self.keepalive_done is not None:
-                await self.keepalive_done.wait()
-                if self.gone:
+                chunks += len(batch)
+                self.last_was_error = batch[-1].__class__ is ErrorChunk
+                if not data:
+                    continue
+                # write(), inlined.
+                if self.keepalive_done is not None:
+                    await self.keepalive_done.wait()
+                    if self.gone:
+                        return
+                self.writing = True
+                self.last_write = monotonic()
+                try:
+                    await send(data)
+                except DISCONNECT_ERRORS as exc:
+                    self.client_gone(StreamEnd.DISCONNECTED, exc)
                     return
-            self.writing = True
-            self.last_write = monotonic()
-            try:
-                await send(data)
-            except DISCONNECT_ERRORS as exc:
-                self.client_gone(StreamEnd.DISCONNECTED, exc)
+                finally:
+                    self.writing = False
+                writes += 1
+                sent += len(data)
+            else:
                 return
-            finally:
-                self.writing = False
-            self.writes += 1
-            self.bytes_sent += len(data)
+        finally:
+            self.chunks += chunks
+            self.writes += writes
+            self.bytes_sent += sent
         await self.finish()
 
     async def finish(self) -> None:
