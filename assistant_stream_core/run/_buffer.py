@@ -93,7 +93,6 @@ class ChunkBuffer:
         "_chunks",
         "_done",
         "_drain_event",
-        "_event",
         "_high_water_mark",
         "_lock",
         "_loop",
@@ -107,6 +106,7 @@ class ChunkBuffer:
         "_tail_kind",
         "_tail_size",
         "_token",
+        "waiter",
     )
 
     def __init__(self, high_water_mark: int) -> None:
@@ -121,9 +121,10 @@ class ChunkBuffer:
         self._high_water_mark = high_water_mark
         self._status = _OPEN
         self._done = False
-        # The consumer's waiter while it waits (a future on asyncio, an
-        # anyio.Event on trio), else None.
-        self._event: Any = None
+        #: The consumer's armed waiter (a future on asyncio, an anyio.Event on
+        #: trio) until a write wakes it, else None. Read by the serving loop:
+        #: on asyncio a take that empties the buffer arms it at once.
+        self.waiter: Any = None
         self._new_future: Callable[[], asyncio.Future[None]] | None = None
         self._drain_event: anyio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -208,10 +209,10 @@ class ChunkBuffer:
                 self._tail_items = [text]
                 self._tail_size = size
             self._size += size
-            event = self._event
+            event = self.waiter
             if event is None:
                 return
-            self._event = None
+            self.waiter = None
         # _wake(), inlined for the common case (a consumer's future, written
         # from the loop's thread): at a model's pace this runs per token.
         if event.__class__ is _FUTURE and get_ident() == self._loop_thread:
@@ -233,10 +234,10 @@ class ChunkBuffer:
                 self._tail_items = []
             self._tail_items.extend(operations)  # type: ignore[arg-type]
             self._size += CHUNK_COST * len(operations)
-            event = self._event
+            event = self.waiter
             if event is None:
                 return
-            self._event = None
+            self.waiter = None
         self._wake(event)
 
     def add(self, chunk: Chunk) -> None:
@@ -249,10 +250,10 @@ class ChunkBuffer:
             self._seal()
             self._chunks.append(chunk)
             self._size += CHUNK_COST
-            event = self._event
+            event = self.waiter
             if event is None:
                 return
-            self._event = None
+            self.waiter = None
         self._wake(event)
 
     def add_any(self, chunk: Chunk) -> None:
@@ -287,7 +288,7 @@ class ChunkBuffer:
             self._done = True
             if self._status == _OPEN:
                 self._status = _ENDED
-            event, self._event = self._event, None
+            event, self.waiter = self.waiter, None
         if event is not None:
             self._wake(event)
 
@@ -400,9 +401,9 @@ class ChunkBuffer:
         # Lock held.
         new_future = self._new_future
         if new_future is not None:
-            self._event = future = new_future()
+            self.waiter = future = new_future()
             return future
-        self._event = event = anyio.Event()
+        self.waiter = event = anyio.Event()
         return event.wait()
 
     def take_or_arm(self) -> tuple[list[Chunk], bool, Awaitable[object] | None]:
@@ -422,9 +423,12 @@ class ChunkBuffer:
         or ``None`` once the producer is done or the consumer has left, and
         nothing is left.
 
-        One lock round trip, and no tuple, per call: at a model's pace the
-        serving loop calls it twice per token (the take, then the wait). A
-        lone text delta, the common batch, is sealed here directly.
+        One lock round trip, and no tuple, per call. A lone text delta, the
+        common batch at a model's pace, is sealed here directly, and on
+        asyncio the wait for the next write is armed in the same round trip:
+        :attr:`waiter` is the future to await after sending the batch (it is
+        done already if the producer wrote meanwhile), so the serving loop
+        polls once per token.
         """
         with self._lock:
             if len(self._chunks) == self._start:
@@ -434,8 +438,11 @@ class ChunkBuffer:
                         return None
                     new_future = self._new_future
                     if new_future is not None:  # _arm(), inlined
-                        self._event = future = new_future()
-                        return future
+                        future = self.waiter
+                        # Armed by the take, or a wait that was cancelled.
+                        if future is None or future.done():
+                            self.waiter = future = new_future()
+                        return future  # type: ignore[no-any-return]
                     return self._arm()
                 if kind == _TEXT and self._drain_event is None:
                     items = self._tail_items
@@ -447,6 +454,9 @@ class ChunkBuffer:
                     self._tail_key = None
                     self._tail_items = []
                     self._size = 0
+                    new_future = self._new_future
+                    if new_future is not None:
+                        self.waiter = new_future()
                     return [chunk]
             chunks, _done, drain_event = self._take()
         if drain_event is not None:

@@ -434,6 +434,10 @@ class _Batches:
             return run._core.buffer.poll
         return self.poll
 
+    def buffer(self) -> ChunkBuffer:
+        """The run's buffer (the serving loop reads its armed :attr:`~ChunkBuffer.waiter`)."""
+        return self._run._core.buffer
+
     def poll(self) -> list[Chunk] | Awaitable[object] | None:
         """:meth:`poller`'s ``poll`` for a run that assembles its message (hooks)."""
         run = self._run

@@ -369,13 +369,15 @@ class _Streamer:
         """:meth:`pump` for a run's batches, polled without a coroutine per batch.
 
         At a model's pace every token is a batch, so everything a batch costs
-        here is per token: one ``poll`` (a lock round trip) for the batch and
-        one to arm the wait, the encoder, one clock read and the adapter's
-        ``send``. The wait is the run's future itself, awaited in this frame.
-        The first batch, the end and a stop go through ``__anext__``.
+        here is per token: one ``poll`` (a lock round trip) that takes the
+        batch and arms the wait for the next write, the encoder, one clock
+        read, the adapter's ``send``, and the wait: the run's future itself,
+        awaited in this frame. The first batch, the end and a stop go through
+        ``__anext__``.
         """
         encode_many = self.encoder.encode_many
         send = self.send
+        buffer = batches.buffer()
         poll: Callable[[], list[Chunk] | Awaitable[object] | None] | None = None
         # Counted in locals, stored on the way out.
         chunks = writes = sent = 0
@@ -398,6 +400,8 @@ class _Streamer:
                     await item  # type: ignore[misc]
                     continue
                 batch: list[Chunk] = item
+                # What the take armed (asyncio): awaited after the send.
+                wait = buffer.waiter
                 try:
                     data = encode_many(batch)
                 except Exception as exc:
@@ -424,6 +428,9 @@ class _Streamer:
                     self.writing = False
                 writes += 1
                 sent += len(data)
+                if wait is not None and wait.__class__ is not anyio.Event:
+                    # Done already if the producer wrote during the send.
+                    await wait
             else:
                 return
         finally:
