@@ -17,6 +17,10 @@ empty string means no parent, in every protocol.
 
 :class:`MessageFinishChunk` has no upstream counterpart: it is the TS client's
 ``message-finish``, which ends a message with a finish reason and usage.
+
+:class:`ToolApprovalRequestChunk`, :class:`ToolCallResumeChunk` and
+:class:`ToolOutputDeniedChunk` have none either: they carry a tool call that
+waits for a person across two requests (see the human-in-the-loop guide).
 """
 
 from __future__ import annotations
@@ -45,9 +49,12 @@ __all__ = [
     "StepFinishChunk",
     "StepStartChunk",
     "TextDeltaChunk",
+    "ToolApprovalRequestChunk",
     "ToolCallArgsTextFinishChunk",
     "ToolCallBeginChunk",
     "ToolCallDeltaChunk",
+    "ToolCallResumeChunk",
+    "ToolOutputDeniedChunk",
     "ToolResultChunk",
     "UpdateStateChunk",
 ]
@@ -207,6 +214,39 @@ class MessageFinishChunk(_ChunkBase, frozen=True, tag="message-finish"):
     output_tokens: int = 0
 
 
+class ToolApprovalRequestChunk(_ChunkBase, frozen=True, tag="tool-approval-request"):
+    """A tool call of this stream waits for a person to approve or deny it.
+
+    The call's arguments are complete; the run ends its turn without a
+    result, and the answer arrives with the client's next request (the AI
+    SDK's ``tool-approval-request``). ``reason`` says why approval is needed.
+    """
+
+    type: ClassVar[str] = "tool-approval-request"
+    tool_call_id: str
+    approval_id: str
+    reason: str | None = None
+
+
+class ToolCallResumeChunk(_ChunkBase, frozen=True, tag="tool-call-resume"):
+    """This stream continues a tool call begun in an earlier response.
+
+    The client answered the call (an approval, or a frontend tool's result)
+    and sent the conversation back; a result or a denial for the call may
+    follow in this stream. The call's arguments are not repeated.
+    """
+
+    type: ClassVar[str] = "tool-call-resume"
+    tool_call_id: str
+
+
+class ToolOutputDeniedChunk(_ChunkBase, frozen=True, tag="tool-output-denied"):
+    """A tool call did not run: the person denied it (the AI SDK's ``tool-output-denied``)."""
+
+    type: ClassVar[str] = "tool-output-denied"
+    tool_call_id: str
+
+
 Chunk = (
     TextDeltaChunk
     | ReasoningPartStartChunk
@@ -224,6 +264,9 @@ Chunk = (
     | StepStartChunk
     | StepFinishChunk
     | MessageFinishChunk
+    | ToolApprovalRequestChunk
+    | ToolCallResumeChunk
+    | ToolOutputDeniedChunk
 )
 """Any chunk (a tagged union of the Structs above)."""
 
@@ -250,5 +293,8 @@ CHUNK_TYPES: dict[str, type[Chunk]] = {
         StepStartChunk,
         StepFinishChunk,
         MessageFinishChunk,
+        ToolApprovalRequestChunk,
+        ToolCallResumeChunk,
+        ToolOutputDeniedChunk,
     )
 }

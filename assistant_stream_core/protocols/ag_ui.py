@@ -35,6 +35,18 @@ data, annotations, source, file ``CUSTOM {name: "assistant-stream/data"`` (or
 message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
                                 carries its usage and finish reason
 error                           ``RUN_ERROR {message}``; the stream ends there
+approval request                the call ends (``TOOL_CALL_END``); ``RUN_FINISHED``
+                                gets ``outcome: {type: "interrupt", interrupts:
+                                [{id: <approval id>, reason: "tool_approval",
+                                message?: <reason>, toolCallId}]}``; the client
+                                answers with ``resume`` entries in the next
+                                ``RunAgentInput``
+resume                          nothing; a result for the resumed call is a
+                                ``TOOL_CALL_RESULT`` as any other (the approved
+                                call's output)
+denial                          ``TOOL_CALL_RESULT`` with ``content`` "The user
+                                denied this tool call." (marked ``denied`` in our
+                                metadata)
 (finish)                        ``RUN_FINISHED {threadId, runId}``
 =============================== ===============================================
 
@@ -99,9 +111,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -135,6 +150,8 @@ __all__ = [
     "AGUIEncoder",
     "CUSTOM_EVENT_NAMES",
     "METADATA_KEY",
+    "DENIED_CONTENT",
+    "INTERRUPT_REASON",
     "PROTOCOL_VERSION",
     "json_pointer",
 ]
@@ -144,6 +161,10 @@ HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEA
 
 #: The AG-UI protocol version this encoder speaks (sent on ``RUN_STARTED``).
 PROTOCOL_VERSION: Final = "1.0"
+#: The ``content`` of the tool message that says a call was denied.
+DENIED_CONTENT: Final = "The user denied this tool call."
+#: The ``reason`` of the interrupt an approval request becomes.
+INTERRUPT_REASON: Final = "tool_approval"
 
 #: The ``metadata`` key under which chunk fields without an AG-UI field travel.
 METADATA_KEY: Final = "assistantStream"
@@ -177,6 +198,7 @@ class _Ext(msgspec.Struct, omit_defaults=True, rename="camel"):
     is_error: bool = False
     json: bool = False  # a tool result's content is the JSON text of a non-string result
     artifact: Any = None
+    denied: bool = False  # a tool result that says the person denied the call
 
 
 class _Meta(msgspec.Struct, omit_defaults=True):
@@ -199,11 +221,24 @@ class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
     total_tokens: int | None = None
 
 
+class _Interrupt(msgspec.Struct, omit_defaults=True, rename="camel", kw_only=True):
+    id: str
+    reason: str
+    message: str | None = None
+    tool_call_id: str | None = None
+
+
+class _Outcome(msgspec.Struct, omit_defaults=True, kw_only=True):
+    type: str
+    interrupts: list[_Interrupt] | None = None
+
+
 class _RunFinished(_Event, tag="RUN_FINISHED"):
     thread_id: str
     run_id: str
     usage: list[_Usage] | None = None
     metadata: _Meta | None = None
+    outcome: _Outcome | None = None
 
 
 class _RunError(_Event, tag="RUN_ERROR"):
@@ -451,6 +486,8 @@ class AGUIEncoder(EncoderBase):
         self._state_synced = state is not None
         self._finish: MessageFinishChunk | None = None
         self._warned: set[str] = set()
+        # Approval requests: RUN_FINISHED ends the run with an interrupt outcome.
+        self._interrupts: list[_Interrupt] = []
 
     # --- frames -------------------------------------------------------------
 
@@ -461,9 +498,18 @@ class AGUIEncoder(EncoderBase):
             return
         self._close_all(out)
         usage, meta = self._finish_fields()
+        outcome = None
+        if self._interrupts:
+            outcome = _Outcome(type="interrupt", interrupts=self._interrupts)
         self._sse(
             out,
-            _RunFinished(thread_id=self.thread_id, run_id=self.run_id, usage=usage, metadata=meta),
+            _RunFinished(
+                thread_id=self.thread_id,
+                run_id=self.run_id,
+                usage=usage,
+                metadata=meta,
+                outcome=outcome,
+            ),
         )
         self._closed = True
 
@@ -688,6 +734,40 @@ class AGUIEncoder(EncoderBase):
         elif type(chunk) is FileChunk:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
+        elif type(chunk) is ToolApprovalRequestChunk:
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                self._end_tool(out, tool, "")
+            self._interrupts.append(
+                _Interrupt(
+                    id=chunk.approval_id,
+                    reason=INTERRUPT_REASON,
+                    message=chunk.reason,
+                    tool_call_id=chunk.tool_call_id,
+                )
+            )
+        elif type(chunk) is ToolOutputDeniedChunk:
+            # The call's tool message, so the thread the client keeps shows why
+            # the call has no output (and the next model request has its answer).
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            frame = bytearray()
+            self._sse(
+                frame,
+                _ToolResult(
+                    message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
+                    tool_call_id=chunk.tool_call_id,
+                    content=DENIED_CONTENT,
+                    role="tool",
+                    metadata=_meta(_Ext(denied=True)),
+                ),
+            )
+            self._close_messages(out)
+            if not tool.settled:
+                self._end_tool(out, tool, "")
+            out += frame
+            self._had_result = True
+        elif type(chunk) is ToolCallResumeChunk:
+            self._tools.resume(chunk.tool_call_id)
         else:
             raise not_a_chunk(chunk)
 
@@ -947,7 +1027,14 @@ class AGUIDecoder(SSEDecoder):
             self._tools[event.tool_call_id] = False
             out.append(ToolCallArgsTextFinishChunk(event.tool_call_id))
         elif type(event) is _ToolResult:
-            out.append(_result(event))
+            if event.tool_call_id not in self._tools:
+                # The answer to a call of an earlier run (an approval's outcome).
+                self._tools[event.tool_call_id] = False
+                out.append(ToolCallResumeChunk(event.tool_call_id))
+            if _ext(event.metadata).denied:
+                out.append(ToolOutputDeniedChunk(event.tool_call_id))
+            else:
+                out.append(_result(event))
         elif type(event) is _StepStarted:
             if event.step_name in self._steps:
                 raise _SequenceError(f"step {event.step_name!r} is already active")
@@ -982,6 +1069,12 @@ class AGUIDecoder(SSEDecoder):
         elif type(event) is _RunFinished:
             self._check_closed()
             self._done = True
+            if event.outcome is not None and event.outcome.type == "interrupt":
+                out.extend(
+                    ToolApprovalRequestChunk(i.tool_call_id, i.id, i.message)
+                    for i in event.outcome.interrupts or ()
+                    if i.tool_call_id is not None
+                )
             self._finish_chunk(event.metadata, event.usage, out)
         elif type(event) is _RunError:
             self._done = True

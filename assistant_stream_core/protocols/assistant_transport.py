@@ -57,6 +57,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
@@ -377,6 +378,8 @@ class AssistantTransportEncoder(EncoderBase):
             self._set_open(None, None, b"")
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if resumed(tool):
+                return
             if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
                 out += _RESULT_HEAD
                 encode_into(chunk.result, out, -1)
@@ -426,6 +429,8 @@ class AssistantTransportEncoder(EncoderBase):
         elif type(chunk) is MessageFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             self._sse(out, _MessageFinish(chunk.finish_reason, usage))
+        elif type(chunk) in CLIENT_TURN_CHUNKS:
+            note_client_turn(self._tools, chunk)
         else:
             raise not_a_chunk(chunk)
 
