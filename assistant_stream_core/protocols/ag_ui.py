@@ -29,9 +29,14 @@ update state                    ``STATE_DELTA {delta: <JSON Patch>}``, or
                                 ``STATE_SNAPSHOT {snapshot}`` (see below)
 step start / step finish        ``STEP_STARTED`` / ``STEP_FINISHED {stepName}``
 data, annotations, source, file ``CUSTOM {name: "assistant-stream/data"`` (or
-                                ``/annotations``, ``/source``, ``/file``)
-                                ``, value}``; with ``custom_events=False`` they
-                                are dropped, with one warning per stream
+message metadata, abort,        ``/annotations``, ``/source``, ``/file``,
+source document, preliminary    ``/message-metadata``, ``/abort``,
+tool result                     ``/source-document``,
+                                ``/preliminary-tool-result``) ``, value}``;
+                                with ``custom_events=False`` they are dropped,
+                                with one warning per stream. After an abort,
+                                ``RUN_FINISHED`` also says ``outcome: {type:
+                                "cancelled"}``
 message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
                                 carries its usage and finish reason
 error                           ``RUN_ERROR {message}``; the stream ends there
@@ -87,15 +92,19 @@ from typing import Any, Final
 import msgspec
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -154,6 +163,10 @@ CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
     "annotations": "assistant-stream/annotations",
     "source": "assistant-stream/source",
     "file": "assistant-stream/file",
+    "message-metadata": "assistant-stream/message-metadata",
+    "abort": "assistant-stream/abort",
+    "source-document": "assistant-stream/source-document",
+    "preliminary-tool-result": "assistant-stream/preliminary-tool-result",
 }
 _CUSTOM_KIND: Final = {name: kind for kind, name in CUSTOM_EVENT_NAMES.items()}
 
@@ -199,11 +212,20 @@ class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
     total_tokens: int | None = None
 
 
+class _Outcome(msgspec.Struct):
+    # AG-UI's RunFinishedOutcome; only its type matters here.
+    type: str
+
+
+_CANCELLED: Final = _Outcome("cancelled")
+
+
 class _RunFinished(_Event, tag="RUN_FINISHED"):
     thread_id: str
     run_id: str
     usage: list[_Usage] | None = None
     metadata: _Meta | None = None
+    outcome: _Outcome | None = None
 
 
 class _RunError(_Event, tag="RUN_ERROR"):
@@ -310,6 +332,23 @@ class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
     data: str
     mime_type: str
     parent_id: str | None = None
+
+
+class _AbortValue(msgspec.Struct, omit_defaults=True):
+    reason: str | None = None
+
+
+class _SourceDocumentValue(msgspec.Struct, omit_defaults=True, rename="camel"):
+    id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+    parent_id: str | None = None
+
+
+class _PreliminaryValue(msgspec.Struct, rename="camel"):
+    tool_call_id: str
+    result: Any
 
 
 # The *_CHUNK shorthands (never written here): start, content and end in one event.
@@ -450,6 +489,7 @@ class AGUIEncoder(EncoderBase):
         self._state = state
         self._state_synced = state is not None
         self._finish: MessageFinishChunk | None = None
+        self._aborted = False  # an abort chunk: RUN_FINISHED says "cancelled"
         self._warned: set[str] = set()
 
     # --- frames -------------------------------------------------------------
@@ -461,9 +501,16 @@ class AGUIEncoder(EncoderBase):
             return
         self._close_all(out)
         usage, meta = self._finish_fields()
+        outcome = _CANCELLED if self._aborted else None
         self._sse(
             out,
-            _RunFinished(thread_id=self.thread_id, run_id=self.run_id, usage=usage, metadata=meta),
+            _RunFinished(
+                thread_id=self.thread_id,
+                run_id=self.run_id,
+                usage=usage,
+                metadata=meta,
+                outcome=outcome,
+            ),
         )
         self._closed = True
 
@@ -688,6 +735,24 @@ class AGUIEncoder(EncoderBase):
         elif type(chunk) is FileChunk:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
+        elif type(chunk) is MessageMetadataChunk:
+            self._write_custom(out, "message-metadata", chunk.metadata)
+        elif type(chunk) is AbortChunk:
+            self._write_custom(out, "abort", _AbortValue(chunk.reason))
+            self._aborted = True
+        elif type(chunk) is SourceDocumentChunk:
+            value_doc = _SourceDocumentValue(
+                chunk.id,
+                chunk.media_type,
+                chunk.title,
+                chunk.filename,
+                parent_or_none(chunk.parent_id),
+            )
+            self._write_custom(out, "source-document", value_doc)
+        elif type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+            value_result = _PreliminaryValue(chunk.tool_call_id, chunk.result)
+            self._write_custom(out, "preliminary-tool-result", value_result)
         else:
             raise not_a_chunk(chunk)
 
@@ -720,8 +785,9 @@ class AGUIEncoder(EncoderBase):
         if not self._custom_events:
             self._warn_once(
                 "custom",
-                "AG-UI has no event for data, annotations, sources or files and "
-                "custom_events=False: dropping them for this stream",
+                "AG-UI has no event for data, annotations, sources, files, message "
+                "metadata, aborts and preliminary tool results and custom_events=False: "
+                "dropping them for this stream",
             )
             return
         self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
@@ -853,6 +919,7 @@ class AGUIDecoder(SSEDecoder):
         self._steps: dict[str, tuple[bool, str]] = {}  # name -> (implicit, message id)
         # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
         self._lane: tuple[str, str, bool] | None = None
+        self._aborted = False  # an abort CUSTOM event was read
 
     def finish(self) -> list[Chunk]:
         """End of input: raise :class:`ProtocolError` unless the run ended cleanly."""
@@ -972,6 +1039,7 @@ class AGUIDecoder(SSEDecoder):
         elif type(event) is _Custom:
             chunk = _custom(event)
             if chunk is not None:
+                self._aborted = self._aborted or type(chunk) is AbortChunk
                 out.append(chunk)
         elif type(event) is _RunStarted:
             if self._started:
@@ -982,6 +1050,8 @@ class AGUIDecoder(SSEDecoder):
         elif type(event) is _RunFinished:
             self._check_closed()
             self._done = True
+            if event.outcome == _CANCELLED and not self._aborted:
+                out.append(AbortChunk())  # another producer's cancelled run
             self._finish_chunk(event.metadata, event.usage, out)
         elif type(event) is _RunError:
             self._done = True
@@ -1097,6 +1167,16 @@ def _custom(event: _Custom) -> Chunk | None:
         if kind == "file":
             file = msgspec.convert(event.value, _FileValue)
             return FileChunk(file.data, file.mime_type, file.parent_id)
+        if kind == "message-metadata":
+            return MessageMetadataChunk(msgspec.convert(event.value, dict[str, Any]))
+        if kind == "abort":
+            return AbortChunk(msgspec.convert(event.value, _AbortValue).reason)
+        if kind == "source-document":
+            doc = msgspec.convert(event.value, _SourceDocumentValue)
+            return SourceDocumentChunk(doc.id, doc.media_type, doc.title, doc.filename, doc.parent_id)
+        if kind == "preliminary-tool-result":
+            value = msgspec.convert(event.value, _PreliminaryValue)
+            return PreliminaryToolResultChunk(value.tool_call_id, value.result)
     except msgspec.ValidationError as exc:
         raise _SequenceError(f"invalid {event.name} value: {exc}") from None
     return None

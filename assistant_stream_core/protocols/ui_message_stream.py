@@ -41,6 +41,13 @@ Chunk                            UI message chunks
 ``step-start``, ``step-finish``  ``start-step`` / ``finish-step`` (no fields: the message id,
                                  finish reason and usage of a step are dropped)
 ``message-finish``               remembered for the final ``finish``
+``message-metadata``             ``message-metadata {messageMetadata}`` (``ai`` deep-merges it into
+                                 the message's ``metadata``)
+``abort``                        ``abort {reason?}``
+``source-document``              ``source-document {sourceId, mediaType, title, filename?}``
+``preliminary-tool-result``      ``tool-output-available {toolCallId, output, preliminary: true}``,
+                                 after settling the call as a result does; the final result
+                                 replaces it in ``ai``'s message
 end of stream                    (:meth:`~UIMessageStreamEncoder.finish`) ``finish
                                  {finishReason}``, ``data: [DONE]``
 ===============================  ==================================================================
@@ -68,10 +75,11 @@ own streams, and for other producers: ``start`` sets
 :attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
 with other names become ``DataChunk({"name": name, "data": data})``, the shape
 assistant-ui uses; ``tool-input-available`` without args deltas gives the
-JSON of ``input`` as args text; ``preliminary`` outputs and ``abort``,
-``message-metadata``, ``source-document``, ``tool-output-denied``, approval,
-``custom``, ``reasoning-file``, ``reset-step`` and ``steering-message`` chunks
-are ignored. An unknown type, a field of the wrong type, a delta for a part
+JSON of ``input`` as args text; ``messageMetadata`` on ``start`` and
+``finish`` gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a
+metadata value that is not a JSON object raises); ``tool-output-denied``,
+approval, ``custom``, ``reasoning-file``, ``reset-step`` and
+``steering-message`` chunks are ignored. An unknown type, a field of the wrong type, a delta for a part
 that never started, an ``event:`` other than ``message``, data after
 ``[DONE]`` and a stream without ``[DONE]`` raise
 :class:`~assistant_stream_core.errors.ProtocolError`.
@@ -87,15 +95,19 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -142,9 +154,6 @@ _FINISH_REASONS = frozenset(
 )
 _IGNORED_TYPES = frozenset(
     {
-        "abort",
-        "message-metadata",
-        "source-document",
         "tool-output-denied",
         "tool-approval-request",
         "tool-approval-response",
@@ -239,6 +248,13 @@ class _SourceUrl(_Wire, tag="source-url"):
     title: str | None = None
 
 
+class _SourceDocument(_Wire, tag="source-document"):
+    source_id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+
+
 class _File(_Wire, tag="file"):
     url: str
     media_type: str
@@ -254,6 +270,16 @@ class _FinishStep(_Wire, tag="finish-step"):
 
 class _Finish(_Wire, tag="finish"):
     finish_reason: str | None = None
+    message_metadata: Any | UnsetType = UNSET
+
+
+class _MessageMetadata(_Wire, tag="message-metadata"):
+    # UNSET, not None: the field is required (ai's schema), null included.
+    message_metadata: Any = UNSET
+
+
+class _Abort(_Wire, tag="abort"):
+    reason: str | None = None
 
 
 class _Error(_Wire, tag="error"):
@@ -287,6 +313,9 @@ _UIChunk = (
     | _FinishStep
     | _Finish
     | _Error
+    | _SourceDocument
+    | _MessageMetadata
+    | _Abort
 )
 _TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
 
@@ -483,6 +512,20 @@ class UIMessageStreamEncoder(EncoderBase):
             case MessageFinishChunk(finish_reason=reason):
                 self._settle_all(out)
                 self._reason = reason
+            case MessageMetadataChunk(metadata=metadata):
+                self._sse(out, _MessageMetadata(metadata))
+            case AbortChunk(reason=reason):
+                self._sse(out, _Abort(reason))
+            case SourceDocumentChunk():
+                self._close_part(out)
+                wire_doc = _SourceDocument(chunk.id, chunk.media_type, chunk.title, chunk.filename)
+                self._sse(out, wire_doc)
+            case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
+                tool = self._tools.get(chunk.type, call_id)
+                self._json.encode(result)  # fail before settling the call
+                # ai needs the call's input before any output: settle it first.
+                self._settle(out, tool, "")
+                self._sse(out, _ToolOutputAvailable(call_id, result, preliminary=True))
             case _:
                 raise not_a_chunk(chunk)
 
@@ -507,6 +550,7 @@ _CHECKED_IN_PLACE: Final = frozenset(
         ReasoningDeltaChunk,
         ToolCallDeltaChunk,
         ToolResultChunk,
+        PreliminaryToolResultChunk,
         DataChunk,
         AnnotationsChunk,
         UpdateStateChunk,
@@ -591,6 +635,7 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _Start(message_id=message_id):
                 if isinstance(message_id, str):
                     self.message_id = message_id
+                self._metadata(wire.message_metadata, offset, out)
             case _TextStart(id=part_id):
                 self._text_ids.add(part_id)
             case _TextDelta(id=part_id, delta=delta):
@@ -634,8 +679,11 @@ class UIMessageStreamDecoder(SSEDecoder):
                     self._tools[call_id] = True
                 out.append(ToolCallArgsTextFinishChunk(call_id))
             case _ToolOutputAvailable(tool_call_id=call_id, output=output):
-                if not wire.preliminary:
-                    out.append(ToolResultChunk(call_id, None if output is UNSET else output))
+                value = None if output is UNSET else output
+                if wire.preliminary:
+                    out.append(PreliminaryToolResultChunk(call_id, value))
+                else:
+                    out.append(ToolResultChunk(call_id, value))
             case _ToolOutputError(tool_call_id=call_id, error_text=text):
                 out.append(ToolResultChunk(call_id, text, is_error=True))
             case _SourceUrl(source_id=source_id, url=url, title=title):
@@ -649,6 +697,22 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _FinishStep():
                 out.append(StepFinishChunk("unknown"))
             case _Finish(finish_reason=reason):
+                self._metadata(wire.message_metadata, offset, out)
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
+            case _MessageMetadata(message_metadata=metadata):
+                self._metadata(metadata, offset, out)
+            case _Abort(reason=reason):
+                out.append(AbortChunk(reason))
+            case _SourceDocument(source_id=source_id, media_type=media_type, title=title):
+                out.append(SourceDocumentChunk(source_id, media_type, title, wire.filename))
+
+    @staticmethod
+    def _metadata(metadata: Any, offset: int, out: list[Chunk]) -> None:
+        # ai merges metadata and ignores a null (or absent) one.
+        if metadata is UNSET or metadata is None:
+            return
+        if not isinstance(metadata, dict):
+            raise ProtocolError("messageMetadata must be a JSON object", offset=offset)
+        out.append(MessageMetadataChunk(metadata))
