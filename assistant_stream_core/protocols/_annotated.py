@@ -68,12 +68,21 @@ class _Preliminary(_Wire, tag="tool-output-available"):
 
 
 _ANY: Final = _MessageMetadata | _Abort | _SourceDocument | _Preliminary
-_TAGS: Final = frozenset(cls.__struct_config__.tag for cls in _ANY.__args__)
+_TAGS: Final = frozenset(
+    cls.__struct_config__.tag for cls in (_MessageMetadata, _Abort, _SourceDocument, _Preliminary)
+)
 
 #: The chunk kinds written as a tagged annotation.
-ANNOTATED: Final = (MessageMetadataChunk, AbortChunk, SourceDocumentChunk, PreliminaryToolResultChunk)
+ANNOTATED: Final = (
+    MessageMetadataChunk,
+    AbortChunk,
+    SourceDocumentChunk,
+    PreliminaryToolResultChunk,
+)
 
-AnnotatedChunk = MessageMetadataChunk | AbortChunk | SourceDocumentChunk | PreliminaryToolResultChunk
+AnnotatedChunk = (
+    MessageMetadataChunk | AbortChunk | SourceDocumentChunk | PreliminaryToolResultChunk
+)
 
 
 def to_annotation(chunk: AnnotatedChunk) -> _Wire:

@@ -1173,7 +1173,9 @@ def _custom(event: _Custom) -> Chunk | None:
             return AbortChunk(msgspec.convert(event.value, _AbortValue).reason)
         if kind == "source-document":
             doc = msgspec.convert(event.value, _SourceDocumentValue)
-            return SourceDocumentChunk(doc.id, doc.media_type, doc.title, doc.filename, doc.parent_id)
+            return SourceDocumentChunk(
+                doc.id, doc.media_type, doc.title, doc.filename, doc.parent_id
+            )
         if kind == "preliminary-tool-result":
             value = msgspec.convert(event.value, _PreliminaryValue)
             return PreliminaryToolResultChunk(value.tool_call_id, value.result)

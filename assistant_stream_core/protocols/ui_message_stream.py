@@ -79,8 +79,8 @@ JSON of ``input`` as args text; ``messageMetadata`` on ``start`` and
 ``finish`` gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a
 metadata value that is not a JSON object raises); ``tool-output-denied``,
 approval, ``custom``, ``reasoning-file``, ``reset-step`` and
-``steering-message`` chunks are ignored. An unknown type, a field of the wrong type, a delta for a part
-that never started, an ``event:`` other than ``message``, data after
+``steering-message`` chunks are ignored. An unknown type, a field of the
+wrong type, a delta for a part that never started, an ``event:`` other than ``message``, data after
 ``[DONE]`` and a stream without ``[DONE]`` raise
 :class:`~assistant_stream_core.errors.ProtocolError`.
 """
