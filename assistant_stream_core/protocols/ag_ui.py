@@ -439,7 +439,9 @@ class AGUIEncoder(EncoderBase):
     fresh UUID when not given. ``state`` is the state the client holds (its
     ``RunAgentInput.state``): deltas are computed against it; with ``None``
     the first update is sent as a snapshot. ``custom_events=False`` drops
-    data, annotations, sources and files instead of sending ``CUSTOM`` events.
+    data, annotations, sources, files, message metadata, aborts, document
+    sources and preliminary tool results instead of sending ``CUSTOM`` events
+    (an abort still makes ``RUN_FINISHED`` say ``cancelled``).
 
     >>> encoder = AGUIEncoder(thread_id="t", run_id="r", message_id="m")
     >>> frames = encoder.encode(TextDeltaChunk("Hi")).decode().splitlines()
