@@ -80,7 +80,10 @@ EXAMPLES: dict[type[Chunk], list[Chunk]] = {
     ],
     DataChunk: [DataChunk({"k": [1, "v"]})],
     ErrorChunk: [TextDeltaChunk("partial"), ErrorChunk("failed")],
-    UpdateStateChunk: [UpdateStateChunk([SetOperation((), {"status": "done"})])],
+    UpdateStateChunk: [
+        UpdateStateChunk([SetOperation((), {"status": "running"})]),
+        UpdateStateChunk([SetOperation(("status",), "done")]),
+    ],
     SourceChunk: [SourceChunk("s1", "https://example.com", title="Ex", parent_id="p")],
     FileChunk: [FileChunk("aGk=", "text/plain", parent_id="p")],
     AnnotationsChunk: [AnnotationsChunk([{"type": "citation"}, 2])],
@@ -113,6 +116,9 @@ class Wire:
         return self.name
 
 
+_ANNOTATED_TAGS = {"message-metadata", "abort", "source-document", "tool-output-available"}
+
+
 def _sse(body: bytes) -> list[Any]:
     events = []
     for frame in body.decode().split("\n\n"):
@@ -121,10 +127,6 @@ def _sse(body: bytes) -> list[Any]:
                 data = line[len("data: ") :]
                 events.append(data if data == "[DONE]" else json.loads(data))
     return events
-
-
-def _data_stream_kinds(body: bytes) -> set[str]:
-    return {line.partition(":")[0] for line in body.decode().split("\n") if line}
 
 
 def _transport_kinds(body: bytes) -> set[str]:
@@ -143,10 +145,7 @@ def _transport_kinds(body: bytes) -> set[str]:
     return kinds
 
 
-_ANNOTATED_TAGS = {"message-metadata", "abort", "source-document", "tool-output-available"}
-
-
-def _data_stream_all_kinds(body: bytes) -> set[str]:
+def _data_stream_kinds(body: bytes) -> set[str]:
     kinds = set()
     for line in body.decode().split("\n"):
         code, _, payload = line.partition(":")
@@ -201,8 +200,12 @@ def _openai_kinds(body: bytes) -> set[str]:
     return kinds
 
 
-def _openai_normalise(tool_results: Any) -> Callable[[Iterable[Chunk]], list[Chunk]]:
-    return lambda chunks: normalize.openai_chat(chunks, tool_results=tool_results)
+def _openai_normalise(
+    tool_results: Any, include_usage: bool = False
+) -> Callable[[Iterable[Chunk]], list[Chunk]]:
+    return lambda chunks: normalize.openai_chat(
+        chunks, tool_results=tool_results, include_usage=include_usage
+    )
 
 
 WIRES = [
@@ -211,7 +214,7 @@ WIRES = [
         DataStreamEncoder,
         DataStreamDecoder,
         normalize.data_stream,
-        _data_stream_all_kinds,
+        _data_stream_kinds,
     ),
     Wire(
         "assistant_transport",
@@ -229,9 +232,9 @@ WIRES = [
     ),
     Wire(
         "openai_chat_tool_results",
-        lambda: OpenAIChatEncoder(tool_results="delta"),
+        lambda: OpenAIChatEncoder(tool_results="delta", include_usage=True),
         OpenAIChatDecoder,
-        _openai_normalise("delta"),
+        _openai_normalise("delta", include_usage=True),
         _openai_kinds,
     ),
     Wire(
@@ -366,6 +369,7 @@ WRITTEN: dict[str, set[str]] = {
         "TOOL_CALL_END",
         "TOOL_CALL_RESULT",
         "STATE_SNAPSHOT",
+        "STATE_DELTA",
         "STEP_STARTED",
         "STEP_FINISHED",
         *(f"CUSTOM:{name}" for name in ag_ui.CUSTOM_EVENT_NAMES.values()),
@@ -375,6 +379,7 @@ WRITTEN: dict[str, set[str]] = {
     },
 }
 WRITTEN["openai_chat_tool_results"] = WRITTEN["openai_chat"] | {
+    "usage",
     "delta.tool_results",
     "delta.tool_results:preliminary",
 }
@@ -416,7 +421,7 @@ def test_the_examples_write_every_listed_frame_kind(wire: Wire) -> None:
 
 
 @EVERY_WIRE
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(run=chunk_sequences(max_size=20))
 def test_generated_runs_write_only_listed_frame_kinds(wire: Wire, run: list[Chunk]) -> None:
     body = _encode(wire, run)
