@@ -15,8 +15,10 @@ store side by side with upstream's (``assistant-stream`` 0.0.36).
 * **Redis, resume latency**: from a second client (as another worker would):
   open the finished stream and take its first entry, for streams of 1,000,
   10,000 and 50,000 entries; p50 and p99 of 100 tries (fewer if they take
-  over 20 s). Over HTTP, two workers: see :mod:`benchmarks.resume_http`. Target: p99 at most
-  50 ms and flat in the stream's length.
+  over 20 s). Ours also from a byte offset 100 bytes short of the end
+  (``open_read_at``, the Data Stream's cursor). Over HTTP, two workers: see
+  :mod:`benchmarks.resume_http`. Target: p99 at most 50 ms and flat in the
+  stream's length.
 
 A private ``redis-server`` (127.0.0.1, a free port, no persistence) is
 started for the Redis part; without ``redis-server`` on PATH it is skipped.
@@ -204,7 +206,7 @@ async def _fill(url: str, entries: int, *, upstream: bool) -> str:
             store: Any = resumable.create_redis_resumable_stream_store(client)
             await store.acquire(sid)
             for i in range(entries):
-                await store.append(sid, b'0:"tok %d "\n' % i)
+                await store.append(sid, _entry(i))
             await store.finalize(sid, "done")
         else:
             from assistant_stream_core.resumable.redis import RedisStore
@@ -213,14 +215,25 @@ async def _fill(url: str, entries: int, *, upstream: bool) -> str:
             lease = await ours.acquire_lease(sid)
             assert lease is not None
             for i in range(entries):
-                await ours.append(sid, b'0:"tok %d "\n' % i, lease)
+                await ours.append(sid, _entry(i), lease)
             await ours.finalize(sid, "done", lease=lease)
     finally:
         await client.aclose()
     return sid
 
 
-async def _first_entry_latency(url: str, sid: str, tries: int, *, upstream: bool) -> list[float]:
+def _size(entries: int) -> int:
+    """The bytes :func:`_fill` stores for ``entries`` entries."""
+    return sum(len(_entry(i)) for i in range(entries))
+
+
+def _entry(i: int) -> bytes:
+    return b'0:"tok %d "\n' % i
+
+
+async def _first_entry_latency(
+    url: str, sid: str, tries: int, *, upstream: bool, offset: int | None = None
+) -> list[float]:
     import redis.asyncio
 
     client = redis.asyncio.Redis.from_url(url)
@@ -244,7 +257,10 @@ async def _first_entry_latency(url: str, sid: str, tries: int, *, upstream: bool
                 signal.set()
                 await reader.aclose()
             else:
-                entries = await ours.open_read(sid)
+                if offset is None:
+                    entries = await ours.open_read(sid)
+                else:
+                    entries = await ours.open_read_at(sid, offset)
                 await entries.__anext__()
                 await entries.aclose()  # type: ignore[attr-defined]
             times.append(time.perf_counter() - start)
@@ -306,20 +322,26 @@ def redis_suite(
                     f"{commands * 1000 / count:>11.0f}"
                 )
         print(f"\nResume latency: open a finished stream, first entry (ms, {tries} tries)")
-        print(f"  {'':<34}{'tries':>7}{'p50':>8}{'p99':>8}")
+        print(f"  {'':<44}{'tries':>7}{'p50':>8}{'p99':>8}")
         for entries in lengths:
-            for label, is_upstream in ([("upstream 0.0.36", True)] if upstream else []) + [
-                ("ours", False)
-            ]:
+            readers: list[tuple[str, bool, int | None]] = [
+                ("ours", False, None),
+                ("ours, offset near the end", False, _size(entries) - 100),
+            ]
+            if upstream:
+                readers.insert(0, ("upstream 0.0.36", True, None))
+            for label, is_upstream, offset in readers:
                 name = f"{label}, {entries:,} entries"
                 sid = asyncio.run(_fill(url, entries, upstream=is_upstream))
                 try:
-                    times = asyncio.run(_first_entry_latency(url, sid, tries, upstream=is_upstream))
+                    times = asyncio.run(
+                        _first_entry_latency(url, sid, tries, upstream=is_upstream, offset=offset)
+                    )
                 except Exception as exc:  # upstream reads the whole stream at once
-                    print(f"  {name:<34}  failed: {type(exc).__name__}: {exc}")
+                    print(f"  {name:<44}  failed: {type(exc).__name__}: {exc}")
                     continue
                 p50, p99 = resume_http.quantiles(times) if len(times) > 1 else (times[0] * 1e3,) * 2
-                print(f"  {name:<34}{len(times):>7}{p50:>8.2f}{p99:>8.2f}")
+                print(f"  {name:<44}{len(times):>7}{p50:>8.2f}{p99:>8.2f}")
         resume_http.run(url, upstream=upstream, lengths=lengths, tries=tries)
 
 

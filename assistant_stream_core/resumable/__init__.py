@@ -35,11 +35,20 @@ from .http import (
     open_resume,
 )
 from .memory import DEFAULT_LEASE_MS, DEFAULT_MAX_BYTES, InMemoryStore
+from .offsets import check_offset, cut_first, open_read_at, skip_bytes
 from .producer import LocalLog, produce
-from .replay import RESUMABLE_STREAM_ID_HEADER, Replay, ReplayEncoder, uses_event_ids
+from .replay import (
+    RESUMABLE_STREAM_ID_HEADER,
+    Replay,
+    ReplayEncoder,
+    event_cursor,
+    event_id,
+    uses_event_ids,
+)
 from .store import (
     CancellationSignal,
     Lease,
+    OffsetReader,
     ResumableStore,
     StreamEntry,
     StreamRole,
@@ -63,6 +72,7 @@ __all__ = [
     "InMemoryStore",
     "Lease",
     "LocalLog",
+    "OffsetReader",
     "Replay",
     "ReplayEncoder",
     "ResumableStore",
@@ -72,9 +82,15 @@ __all__ = [
     "StreamEntry",
     "StreamRole",
     "StreamStatus",
+    "check_offset",
+    "cut_first",
+    "event_cursor",
+    "event_id",
     "new_stream_id",
+    "open_read_at",
     "parse_offset",
     "produce",
+    "skip_bytes",
     "uses_event_ids",
     "validate_stream_id",
 ]

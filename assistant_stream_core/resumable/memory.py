@@ -7,12 +7,17 @@ are evicted, oldest finished first, and if that is not enough the append
 raises ``ResumableStreamError("full")``. Expired streams (no write for their
 TTL) are evicted whenever the store is used, or by a sweeper task
 (``gc_interval_ms``, asyncio only).
+
+Each stream keeps the cumulative byte offset at the end of every entry, so a
+read from a byte offset finds its entry by bisection
+(:meth:`InMemoryStore.open_read_at`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,6 +30,7 @@ from .errors import (
     ResumableStreamErrorCode,
     validate_stream_id,
 )
+from .offsets import check_offset, cut_first
 from .store import Lease, StreamEntry, StreamRole, StreamStatus
 
 __all__ = ["DEFAULT_LEASE_MS", "DEFAULT_MAX_BYTES", "InMemoryStore"]
@@ -42,6 +48,8 @@ class _Stream:
     lease_token: str | None
     lease_expires_at: float
     entries: list[StreamEntry] = field(default_factory=list)
+    #: ``ends[i]``: the stream's size after entry ``i`` (the offset index).
+    ends: list[int] = field(default_factory=list)
     size: int = 0
     final: tuple[Literal["done", "error"], str | None, bool, ResumableStreamErrorCode] | None = None
     finished_at: float = 0.0
@@ -225,6 +233,7 @@ class InMemoryStore:
         cursor = str(len(stream.entries) + 1)
         stream.entries.append(StreamEntry(cursor, bytes(chunk)))
         stream.size += len(chunk)
+        stream.ends.append(stream.size)
         self._size += len(chunk)
         stream.expires_at = self._now() + stream.ttl_ms
         self._notify(stream)
@@ -270,6 +279,19 @@ class InMemoryStore:
                 "invalid-cursor", f"cursor {cursor[:40]!r} names no entry of stream {stream_id}"
             )
         return self._read(stream_id, stream, start)
+
+    async def open_read_at(self, stream_id: str, offset: int) -> AsyncIterator[StreamEntry]:
+        """Return the entries from byte ``offset`` on; the entry is found by bisection."""
+        validate_stream_id(stream_id)
+        self._maintain()
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        check_offset(offset, stream.size)
+        # The first entry ending after ``offset`` holds its byte.
+        index = bisect_right(stream.ends, offset)
+        start = stream.ends[index - 1] if index else 0
+        return cut_first(self._read(stream_id, stream, index), offset - start)
 
     async def _read(
         self, stream_id: str, stream: _Stream, index: int

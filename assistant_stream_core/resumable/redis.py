@@ -25,6 +25,17 @@ What this store adds, in keys the other implementations ignore:
 Reads use ``XREAD COUNT <page> BLOCK``: stored entries a page at a time,
 then the live tail, with no polling. Appends are one ``XADD`` per batch (the
 first also sets the TTL); TTLs are renewed by the heartbeat, not per append.
+
+The offset index. This store gives each data entry the id ``<end>-<n>``:
+``<end>`` is the stream's size in bytes after the entry (``n`` counts empty
+entries at the same size), and the meta says ``"offsetIds": true``. The
+entry holding byte ``k`` is then the first with an id above ``k-<max>``: a
+byte-offset resume costs three round trips at any length
+(:meth:`RedisStore.open_read_at`). Ids stay increasing, so the npm store and
+upstream's read these streams as any other; the final entry keeps a
+time-based id (``*``), above every offset below a terabyte. Streams written
+by the npm store or upstream's (no ``offsetIds``) are read from the start
+for an offset resume instead.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import msgspec
 
 from .errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from .memory import DEFAULT_LEASE_MS
+from .offsets import check_offset, cut_first, skip_bytes
 from .store import Lease, StreamEntry, StreamRole, StreamStatus
 
 try:
@@ -57,6 +69,25 @@ DEFAULT_PAGE_SIZE = 512
 _FIRST_PAGE = 16
 _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _START = "0-0"
+_MAX_SEQ = 2**64 - 1
+
+# KEYS: data. ARGV: chunk. An append by a caller that keeps no offset (no
+# lease): the next offset id is computed from the stream's last entry.
+_APPEND_AT_END = """
+local top = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
+local size, seq = 0, 0
+if top[1] then
+  local id = top[1][1]
+  local dash = string.find(id, "-", 1, true)
+  size = tonumber(string.sub(id, 1, dash - 1))
+  seq = tonumber(string.sub(id, dash + 1))
+end
+local length = string.len(ARGV[1])
+if length > 0 then
+  return redis.call("XADD", KEYS[1], string.format("%d-0", size + length), "c", ARGV[1])
+end
+return redis.call("XADD", KEYS[1], string.format("%d-%d", size, seq + 1), "c", ARGV[1])
+"""
 
 # KEYS: meta, data. ARGV: expected meta, next meta, ttl seconds, then field/value pairs.
 # The meta is compared whole, as the npm store does: a producer that lost the
@@ -116,6 +147,21 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode("utf-8", "replace")
 
 
+def _parse_id(entry_id: bytes | str) -> tuple[int, int]:
+    size, _, seq = (_text(entry_id) or "0-0").partition("-")
+    return int(size), int(seq)
+
+
+def _next_id(top: tuple[int, int], length: int) -> tuple[int, int]:
+    """The offset id after ``top`` for a chunk of ``length`` bytes (see the module doc)."""
+    size, seq = top
+    return (size + length, 0) if length else (size, seq + 1)
+
+
+def _stale(exc: Exception) -> bool:
+    return "equal or smaller than the target stream top item" in str(exc)
+
+
 class RedisStore:
     """A :class:`~assistant_stream_core.resumable.store.ResumableStore` in Redis.
 
@@ -160,9 +206,12 @@ class RedisStore:
         self.heartbeat_interval = lease_ms / 4000
         self._finalize = client.register_script(_FINALIZE)
         self._declare_lost = client.register_script(_DECLARE_LOST)
+        self._append_at_end = client.register_script(_APPEND_AT_END)
         # (stream id, generation) -> TTL seconds, for this process's producers.
         self._producing: dict[tuple[str, str], int] = {}
         self._created: set[tuple[str, str]] = set()
+        # (stream id, generation) -> the last entry id this process appended.
+        self._tops: dict[tuple[str, str], tuple[int, int]] = {}
 
     # -- keys -------------------------------------------------------------------------
 
@@ -187,7 +236,12 @@ class RedisStore:
         validate_stream_id(stream_id)
         ttl = _sec(ttl_ms) if ttl_ms is not None else self._default_ttl_sec
         generation = secrets.token_urlsafe(15)
-        meta: dict[str, Any] = {"status": "streaming", "ttlSec": ttl, "generation": generation}
+        meta: dict[str, Any] = {
+            "status": "streaming",
+            "ttlSec": ttl,
+            "generation": generation,
+            "offsetIds": True,
+        }
         if leased:
             meta["leaseMs"] = self._lease_ms
         if not await self._r.set(self._key(stream_id, "meta"), _json.encode(meta), nx=True, ex=ttl):
@@ -201,7 +255,7 @@ class RedisStore:
         return Lease(stream_id, generation)
 
     async def append(self, stream_id: str, chunk: bytes, lease: Lease | None = None) -> str:
-        """Append ``chunk`` (one ``XADD``); return its entry id."""
+        """Append ``chunk`` (one ``XADD``, its id the stream's new size); return its entry id."""
         validate_stream_id(stream_id)
         if self._max_chunk is not None and len(chunk) > self._max_chunk:
             raise ResumableStreamError(
@@ -211,18 +265,43 @@ class RedisStore:
             return await self._append_unleased(stream_id, chunk)
         key = (stream_id, lease.token)
         data = self._data(stream_id, lease.token)
+        top = self._tops.get(key, (0, 0))
+        try:
+            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
+        except Exception as exc:
+            if not _stale(exc):
+                raise
+            # Another store object appended under this lease: continue after its entries.
+            top = await self._top(stream_id, data)
+            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
+        self._tops[key] = entry_id
+        return f"{entry_id[0]}-{entry_id[1]}"
+
+    async def _xadd(
+        self, key: tuple[str, str], data: str, chunk: bytes, entry_id: tuple[int, int]
+    ) -> tuple[int, int]:
+        id_text = f"{entry_id[0]}-{entry_id[1]}"
         if key in self._created:
-            entry_id = await self._r.xadd(data, {"c": chunk}, nomkstream=True)
-            if entry_id is None:
-                raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-            return _text(entry_id) or ""
+            if await self._r.xadd(data, {"c": chunk}, id=id_text, nomkstream=True) is None:
+                raise ResumableStreamError("missing", f"Stream not found: {key[0]}")
+            return entry_id
         ttl = self._producing.get(key, self._default_ttl_sec)
         pipe = self._r.pipeline(transaction=True)
-        pipe.xadd(data, {"c": chunk})
+        pipe.xadd(data, {"c": chunk}, id=id_text)
         pipe.expire(data, ttl)
-        entry_id, _ = await pipe.execute()
+        await pipe.execute()
         self._created.add(key)
-        return _text(entry_id) or ""
+        return entry_id
+
+    async def _top(self, stream_id: str, data: str) -> tuple[int, int]:
+        """The last entry's id; ``finalized`` if it is the final entry."""
+        reply = await self._r.xrevrange(data, "+", "-", count=1)
+        if not reply:
+            return (0, 0)
+        entry_id, fields = reply[0]
+        if b"fin" in fields:
+            raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
+        return _parse_id(entry_id)
 
     async def _append_unleased(self, stream_id: str, chunk: bytes) -> str:
         meta_key = self._key(stream_id, "meta")
@@ -235,7 +314,10 @@ class RedisStore:
         ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
         data = self._data(stream_id, meta.get("generation"))
         pipe = self._r.pipeline(transaction=True)
-        pipe.xadd(data, {"c": chunk})
+        if meta.get("offsetIds"):
+            await self._append_at_end(keys=[data], args=[chunk], client=pipe)
+        else:  # a stream of the npm store or upstream's: time-based ids, as they write
+            pipe.xadd(data, {"c": chunk})
         pipe.expire(data, ttl)
         pipe.expire(meta_key, ttl)
         entry_id, *_ = await pipe.execute()
@@ -261,6 +343,7 @@ class RedisStore:
         if lease is not None:
             self._producing.pop((stream_id, lease.token), None)
             self._created.discard((stream_id, lease.token))
+            self._tops.pop((stream_id, lease.token), None)
             if generation != lease.token:
                 return False
         if meta.get("status") != "streaming":
@@ -329,21 +412,55 @@ class RedisStore:
             raise ResumableStreamError(
                 "invalid-cursor", f"cursor {cursor[:40]!r} is not a Redis stream entry id"
             )
-        meta_key = self._key(stream_id, "meta")
-        meta = _meta(await self._r.get(meta_key))
-        if meta is None:
-            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        generation = meta.get("generation")
-        data = self._data(stream_id, generation if isinstance(generation, str) else None)
+        meta, data = await self._open(stream_id)
         if cursor and cursor != _START and not await self._r.xrange(data, cursor, cursor, count=1):
             raise ResumableStreamError(
                 "invalid-cursor", f"cursor {cursor!r} names no entry of stream {stream_id}"
             )
-        return self._read(stream_id, data, generation, "leaseMs" in meta, cursor or _START)
+        return self._read(stream_id, data, meta, cursor or _START)
+
+    async def open_read_at(self, stream_id: str, offset: int) -> AsyncIterator[StreamEntry]:
+        """Return the entries from byte ``offset`` on, found through the offset ids.
+
+        Three round trips at any length: the meta, the entries on either
+        side of the offset (one pipeline), then the reads. A stream written
+        without offset ids (by the npm store or upstream's) is read from
+        its start instead, and an offset past its end is reported when the
+        read reaches the end.
+        """
+        validate_stream_id(stream_id)
+        check_offset(offset)
+        meta, data = await self._open(stream_id)
+        if not meta.get("offsetIds"):
+            return skip_bytes(self._read(stream_id, data, meta, _START), offset)
+        point = f"{offset}-{_MAX_SEQ}"
+        pipe = self._r.pipeline(transaction=False)
+        pipe.xrange(data, f"{offset + 1}-0", "+", count=1)
+        pipe.xrevrange(data, point, "-", count=1)
+        after, before = await pipe.execute()
+        if after and b"c" in after[0][1]:
+            # The entry holding byte ``offset``: it ends after it, its
+            # predecessor does not.
+            end, _ = _parse_id(after[0][0])
+            skip = offset - (end - len(after[0][1][b"c"]))
+        else:
+            stored = _parse_id(before[0][0])[0] if before and b"c" in before[0][1] else 0
+            check_offset(offset, stored)  # at the end: wait for the next append
+            skip = 0
+        return cut_first(self._read(stream_id, data, meta, point), skip)
+
+    async def _open(self, stream_id: str) -> tuple[dict[str, Any], str]:
+        meta = _meta(await self._r.get(self._key(stream_id, "meta")))
+        if meta is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        generation = meta.get("generation")
+        return meta, self._data(stream_id, generation if isinstance(generation, str) else None)
 
     async def _read(
-        self, stream_id: str, data: str, generation: object, leased: bool, last: str
+        self, stream_id: str, data: str, opened: dict[str, Any], last: str
     ) -> AsyncIterator[StreamEntry]:
+        # The meta when the read was opened: its generation is the one read.
+        generation, leased = opened.get("generation"), "leaseMs" in opened
         block = max(1, int(self.heartbeat_interval * 1000))
         meta_key = self._key(stream_id, "meta")
         # Small first pages: the first byte of a resume does not wait for a

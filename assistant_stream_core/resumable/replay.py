@@ -12,8 +12,12 @@ with a fresh encoder of the stream's protocol, an error frame and the
 protocol's closing frames.
 
 Cursors. For the SSE protocols except OpenAI chat, every entry is followed by
-an ``id: <cursor>\\n\\n`` event, which sets the client's ``Last-Event-ID``
-and dispatches nothing. Data Stream and OpenAI chat carry no ids (the
+an ``id: <tag>.<cursor>\\n\\n`` event, which sets the client's
+``Last-Event-ID`` and dispatches nothing. The tag (8 hex digits of a hash of
+the stream id, :func:`event_id`) binds the id to its stream: a
+``Last-Event-ID`` from another stream is refused (:func:`event_cursor`),
+even where the store's cursors look alike (``"3"`` in memory, ``"120-0"`` in
+Redis). Data Stream and OpenAI chat carry no ids (the
 ``openai`` SDK's parser rejects ``id:`` lines): their cursor is the number of
 bytes received, and their replays send no keepalive bytes, so that count
 stays exact.
@@ -21,6 +25,7 @@ stays exact.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from typing import Any, cast
@@ -30,7 +35,14 @@ from ..protocols.base import Encoder
 from .errors import ResumableStreamError
 from .store import StreamEntry
 
-__all__ = ["RESUMABLE_STREAM_ID_HEADER", "Replay", "ReplayEncoder", "uses_event_ids"]
+__all__ = [
+    "RESUMABLE_STREAM_ID_HEADER",
+    "Replay",
+    "ReplayEncoder",
+    "event_cursor",
+    "event_id",
+    "uses_event_ids",
+]
 
 #: The header that carries the stream id, in requests and responses (upstream's name).
 RESUMABLE_STREAM_ID_HEADER = "x-resumable-stream-id"
@@ -43,6 +55,34 @@ def uses_event_ids(encoder: Encoder) -> bool:
     return encoder.media_type.startswith("text/event-stream") and (
         type(encoder).__name__ != "OpenAIChatEncoder"
     )
+
+
+def _tag(stream_id: str) -> str:
+    return hashlib.blake2b(stream_id.encode(), digest_size=4).hexdigest()
+
+
+def event_id(stream_id: str, cursor: str) -> str:
+    """The SSE event id for the store ``cursor`` of ``stream_id``: ``<tag>.<cursor>``."""
+    return f"{_tag(stream_id)}.{cursor}"
+
+
+def event_cursor(stream_id: str, last_event_id: str) -> str:
+    """The store cursor in ``last_event_id``, checked against ``stream_id``.
+
+    :raises ResumableStreamError: ``invalid-cursor`` when the id is not one of
+        ours or belongs to another stream.
+    """
+    tag, dot, cursor = last_event_id.partition(".")
+    if not dot or not cursor or len(tag) != 8:
+        raise ResumableStreamError(
+            "invalid-cursor", f"Last-Event-ID {last_event_id[:40]!r} is not an event id of a stream"
+        )
+    if tag != _tag(stream_id):
+        raise ResumableStreamError(
+            "invalid-cursor",
+            f"Last-Event-ID {last_event_id[:40]!r} belongs to another stream than {stream_id}",
+        )
+    return cursor
 
 
 class ReplayEncoder:
@@ -86,12 +126,12 @@ class _Source:
         encoder: ReplayEncoder,
         *,
         event_ids: bool,
-        skip: int,
+        stream_id: str,
     ) -> None:
         self._entries = entries
         self._encoder = encoder
         self._event_ids = event_ids
-        self._skip = skip
+        self._id_prefix = b"id: " + _tag(stream_id).encode("ascii") + b"."
 
     async def batches(self) -> AsyncGenerator[list[Chunk], None]:
         entries = self._entries
@@ -114,12 +154,9 @@ class _Source:
 
     def _frames(self, entry: StreamEntry) -> list[Chunk]:
         data = entry.chunk
-        if self._skip:
-            skip, self._skip = self._skip, max(0, self._skip - len(data))
-            data = data[skip:]
         frames: list[Any] = [data] if data else []
         if self._event_ids and entry.cursor:
-            frames.append(b"id: " + entry.cursor.encode("ascii") + b"\n\n")
+            frames.append(self._id_prefix + entry.cursor.encode("ascii") + b"\n\n")
         return frames
 
     async def aclose(self) -> None:
@@ -144,7 +181,6 @@ class Replay:
         protocol: Encoder,
         *,
         event_ids: bool,
-        skip: int = 0,
     ) -> None:
         #: The stream's id.
         self.stream_id = stream_id
@@ -153,7 +189,7 @@ class Replay:
         #: The pass-through encoder (media type, headers, keepalive of the protocol).
         self.encoder = ReplayEncoder(protocol, event_ids=event_ids)
         #: The adapter source: ``batches()`` and ``aclose()``.
-        self.source = _Source(entries, self.encoder, event_ids=event_ids, skip=skip)
+        self.source = _Source(entries, self.encoder, event_ids=event_ids, stream_id=stream_id)
         #: Response headers to add: the stream id.
         self.headers = {RESUMABLE_STREAM_ID_HEADER: stream_id}
 

@@ -18,6 +18,13 @@ entries (one per drained batch), a status, and the producer's *lease*:
 * :meth:`~ResumableStore.request_stop` (from any process) makes
   :meth:`~ResumableStore.wait_stop` return ``True`` in the producer.
 
+Optionally, a store is an :class:`OffsetReader`: it finds the entry holding a
+byte offset of the stream without reading what comes before it (the stores
+shipped here keep each entry's cumulative byte offset). Byte-offset resumes
+(Data Stream, OpenAI chat) then cost the same at any length; for a store
+without it, :func:`~assistant_stream_core.resumable.offsets.open_read_at`
+reads from the start and skips.
+
 :func:`assistant_stream_core.testing.resumable.check_store` is the contract as a
 test suite, for the stores shipped here and for your own.
 """
@@ -31,6 +38,7 @@ from typing import Literal, Protocol, runtime_checkable
 __all__ = [
     "CancellationSignal",
     "Lease",
+    "OffsetReader",
     "ResumableStore",
     "StreamEntry",
     "StreamRole",
@@ -141,4 +149,23 @@ class ResumableStore(Protocol):
 
     async def wait_stop(self, lease: Lease, interval: float) -> bool:
         """Wait up to ``interval`` seconds for a stop request; ``True`` if one came."""
+        ...
+
+
+@runtime_checkable
+class OffsetReader(Protocol):
+    """A store that opens a read at a byte offset in O(1) or O(log n) store round trips."""
+
+    async def open_read_at(self, stream_id: str, offset: int) -> AsyncIterator[StreamEntry]:
+        """As :meth:`ResumableStore.open_read`, from byte ``offset`` of the stream.
+
+        The offset counts the bytes of every entry, from the start. The first
+        entry yielded is the one holding byte ``offset``, cut to start there
+        (its cursor unchanged); the rest follow whole, then the live appends.
+        An offset equal to the bytes stored so far waits for the next append.
+
+        :raises ResumableStreamError: ``missing``; ``invalid-cursor`` when
+            ``offset`` is negative or past the bytes stored (no client can
+            have received those).
+        """
         ...

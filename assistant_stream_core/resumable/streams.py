@@ -23,8 +23,9 @@ from ..run.runner import RunCallback
 from ..run.serve import EncoderSpec, RunSource, make_encoder
 from .errors import ResumableStreamError, new_stream_id, validate_stream_id
 from .memory import InMemoryStore
+from .offsets import check_offset, open_read_at
 from .producer import LocalLog, produce
-from .replay import Replay, uses_event_ids
+from .replay import Replay, event_cursor, uses_event_ids
 from .store import ResumableStore, StreamStatus
 
 __all__ = ["ResumableStreams", "parse_offset"]
@@ -163,24 +164,32 @@ class ResumableStreams:
         """Return a :class:`Replay` of the stream: from the start, after ``cursor``,
         or from byte ``offset``.
 
-        :param cursor: an SSE ``Last-Event-ID`` (a store cursor).
+        :param cursor: an SSE ``Last-Event-ID``, as the replay's ``id:``
+            lines write it (:func:`~.replay.event_id`).
         :param offset: the number of bytes the client already received
-            (Data Stream, OpenAI chat), counted from the start.
+            (Data Stream, OpenAI chat), counted from the start. The store
+            finds its entry without reading what precedes it when it is an
+            :class:`~.store.OffsetReader` (see :mod:`.offsets`).
         :raises ResumableStreamError: ``invalid-id``; ``missing`` (unknown or
-            expired); ``invalid-cursor``; ``unavailable``.
+            expired); ``invalid-cursor`` (also for a cursor and an offset
+            together, and an offset past the stored bytes); ``unavailable``.
         """
         validate_stream_id(stream_id)
         encoder = make_encoder(protocol)
-        if not isinstance(offset, int) or offset < 0:
-            raise ResumableStreamError("invalid-cursor", f"invalid offset {offset!r}")
+        check_offset(offset)
+        if cursor and offset:
+            raise ResumableStreamError("invalid-cursor", "give a cursor or an offset, not both")
         try:
-            entries = await self.store.open_read(stream_id, cursor or "")
+            if cursor:
+                entries = await self.store.open_read(stream_id, event_cursor(stream_id, cursor))
+            else:
+                entries = await open_read_at(self.store, stream_id, offset)
         except ResumableStreamError:
             raise
         except Exception as exc:
             raise _unavailable(exc) from exc
         ids = uses_event_ids(encoder) if event_ids is None else event_ids
-        return Replay(stream_id, role, entries, encoder, event_ids=ids, skip=offset)
+        return Replay(stream_id, role, entries, encoder, event_ids=ids)
 
     async def stop(self, stream_id: str) -> bool:
         """Ask the stream's producer (on any worker) to stop; ``False`` if it is not running."""

@@ -14,7 +14,10 @@ uses fresh stream ids, so one store may serve them all. Run them with pytest::
         await check(MyStore(lease_ms=400))
 
 Give the store a short lease (a few hundred milliseconds): the lost-producer
-check waits for it to expire. This module imports only the core and anyio.
+check waits for it to expire. A store need not be an
+:class:`~assistant_stream_core.resumable.store.OffsetReader`; if it is,
+:func:`check_offset_reads` checks its ``open_read_at`` too. This module
+imports only the core and anyio.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import Any
 import anyio
 
 from ..resumable.errors import ResumableStreamError, new_stream_id
-from ..resumable.store import ResumableStore, StreamEntry
+from ..resumable.offsets import open_read_at
+from ..resumable.store import OffsetReader, ResumableStore, StreamEntry
 
 __all__ = ["CONTRACT_CHECKS", "Check"]
 
@@ -175,6 +179,62 @@ async def check_bad_input(store: ResumableStore) -> None:
     await _expect_error("missing", store.append(new_stream_id(), b"x"))
 
 
+async def check_offset_reads(store: ResumableStore) -> None:
+    """A read from any byte offset returns exactly the bytes from there on, live ones too.
+
+    Through :func:`~assistant_stream_core.resumable.offsets.open_read_at`: the
+    store's ``open_read_at`` if it has one (it must then refuse an offset
+    past the stored bytes at once), else a read from the start.
+    """
+    sid = new_stream_id()
+    lease = await store.acquire_lease(sid)
+    assert lease is not None
+    chunks = [b"ab", b"", b"cde", bytes(range(256)) * 3, b"", b"f", "é✓".encode()]
+    cursors = [await store.append(sid, chunk, lease) for chunk in chunks]
+    whole = b"".join(chunks)
+    for offset in range(len(whole) + 1):
+        entries = await _drain_until(await open_read_at(store, sid, offset), len(whole) - offset)
+        got = b"".join(e.chunk for e in entries)
+        assert got == whole[offset:], f"offset {offset}: {got[:40]!r}"
+        # Entries keep their cursors: a reader may go on with open_read.
+        assert all(e.cursor in cursors for e in entries)
+    if isinstance(store, OffsetReader):
+        for bad in (len(whole) + 1, -1):
+            await _expect_error("invalid-cursor", store.open_read_at(sid, bad))
+    # From the end of a live stream: the next append arrives whole.
+    seen: list[bytes] = []
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+
+            async def read() -> None:
+                async for entry in await open_read_at(store, sid, len(whole)):
+                    seen.append(entry.chunk)
+
+            tg.start_soon(read)
+            await anyio.sleep(0.05)
+            await store.append(sid, b"live", lease)
+            await store.finalize(sid, "done", lease=lease)
+    assert seen == [b"live"], seen
+    if not isinstance(store, OffsetReader):
+        # Past the end: found when the read reaches the end of the stream.
+        await _expect_error("invalid-cursor", _drain(await open_read_at(store, sid, 10**6)))
+
+
+async def _drain_until(entries: AsyncIterator[StreamEntry], size: int) -> list[StreamEntry]:
+    """The entries up to ``size`` bytes (the stream is still live), then close the read."""
+    got: list[StreamEntry] = []
+    total = 0
+    with anyio.fail_after(10):
+        while total < size:
+            entry = await entries.__anext__()
+            got.append(entry)
+            total += len(entry.chunk)
+    aclose = getattr(entries, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    return got
+
+
 async def check_delete(store: ResumableStore) -> None:
     """Delete ends live readers, makes the stream missing and fails the producer's next append."""
     sid = new_stream_id()
@@ -262,6 +322,7 @@ CONTRACT_CHECKS: list[Check] = [
     check_status_and_finalize,
     check_fencing,
     check_bad_input,
+    check_offset_reads,
     check_delete,
     check_stop,
     check_lost_producer,

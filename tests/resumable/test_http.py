@@ -13,7 +13,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from assistant_stream_core.resumable import InMemoryStore, ResumableStreams, new_stream_id
+from assistant_stream_core.resumable import (
+    InMemoryStore,
+    ResumableStreams,
+    event_id,
+    new_stream_id,
+)
 from assistant_stream_core.resumable.blocking import BlockingStreams
 from tests.adapters import servers
 
@@ -118,6 +123,15 @@ def test_resume_from_start_by_default_and_the_run_finished_without_its_client(
         ("/resume/data_stream", {"x-resumable-stream-id": "nope"}, 404, "missing"),
         ("/resume/assistant_transport", {"last-event-id": "zz"}, 400, "invalid-cursor"),
         ("/resume/assistant_transport", {"last-event-id": "999"}, 400, "invalid-cursor"),
+        # A well-formed id of another stream; its cursor "1" exists in this one too.
+        (
+            "/resume/assistant_transport",
+            {"last-event-id": event_id("another-stream", "1")},
+            400,
+            "invalid-cursor",
+        ),
+        ("/resume/data_stream", {"x-resumable-stream-offset": "9999999"}, 400, "invalid-cursor"),
+        ("/resume/data_stream", {"x-resumable-stream-offset": "1e3"}, 400, "invalid-cursor"),
         ("/resume/data_stream", {"x-resumable-stream-offset": "-5"}, 400, "invalid-cursor"),
         ("/resume/openai_chat", {"last-event-id": "1"}, 400, "invalid-cursor"),
     ],

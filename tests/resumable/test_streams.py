@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 from typing import Any
 
 import anyio
@@ -14,7 +16,10 @@ from assistant_stream_core.resumable import (
     ResumableStreamError,
     ResumableStreams,
     StreamEntry,
+    event_id,
+    new_stream_id,
     parse_offset,
+    validate_stream_id,
 )
 from assistant_stream_core.run import RunController, create_run
 
@@ -86,7 +91,11 @@ async def test_bad_resume_requests_raise_clear_codes() -> None:
         ({"stream_id": "missing"}, "missing"),
         ({"stream_id": "s", "cursor": "garbage"}, "invalid-cursor"),
         ({"stream_id": "s", "cursor": "99"}, "invalid-cursor"),
+        ({"stream_id": "s", "cursor": event_id("s", "99")}, "invalid-cursor"),
+        ({"stream_id": "s", "cursor": event_id("other", "1")}, "invalid-cursor"),
         ({"stream_id": "s", "offset": -1}, "invalid-cursor"),
+        ({"stream_id": "s", "offset": 10**6}, "invalid-cursor"),
+        ({"stream_id": "s", "cursor": event_id("s", "1"), "offset": 3}, "invalid-cursor"),
     ]
     for kwargs, code in cases:
         with pytest.raises(ResumableStreamError) as info:
@@ -98,6 +107,20 @@ async def test_bad_resume_requests_raise_clear_codes() -> None:
             parse_offset(bad)
     assert parse_offset(None) == 0
     assert parse_offset("12") == 12
+
+
+async def test_a_cursor_of_an_expired_stream_is_a_404() -> None:
+    clock = [0.0]
+    streams = ResumableStreams(InMemoryStore(now=lambda: clock[0], default_ttl_ms=1000))
+    body = await _body(await streams.start(_callback(2), "assistant_transport", stream_id="s"))
+    last_id = body.rsplit(b"id: ", 1)[1].split(b"\n")[0].decode()
+    assert (await _body(await streams.resume("s", "assistant_transport", cursor=last_id))) == b""
+    clock[0] = 5000.0
+    for kwargs in ({"cursor": last_id}, {"offset": 3}, {}):
+        with pytest.raises(ResumableStreamError) as info:
+            await streams.resume("s", "assistant_transport", **kwargs)  # type: ignore[arg-type]
+        assert info.value.code == "missing"
+        assert info.value.http_status == 404
 
 
 async def test_run_goes_on_after_its_first_client_leaves() -> None:
@@ -169,7 +192,7 @@ async def test_stop_request_cancels_the_producer() -> None:
         await cancelled.wait()
         body = await _body(live)
     assert anyio.current_time() - start < 0.5
-    assert body.endswith(b"data: [DONE]\n\nid: 2\n\n")
+    assert body.endswith(b"data: [DONE]\n\nid: " + event_id("s", "2").encode() + b"\n\n")
     assert await streams.status("s") == "done"
 
 
@@ -265,3 +288,17 @@ async def test_plain_run_cancelled_before_its_producer_starts_does_not_hang() ->
 async def test_entries_are_plain_values() -> None:
     entry = StreamEntry("1", b"x")
     assert (entry.cursor, entry.chunk) == ("1", b"x")
+
+
+def test_generated_stream_ids_carry_144_random_bits_from_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = {new_stream_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for sid in ids:
+        validate_stream_id(sid)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{24}", sid), sid  # 24 base64 digits: 144 bits
+    asked: list[int] = []
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: asked.append(n) or "x" * 24)
+    new_stream_id()
+    assert asked == [18]  # bytes from secrets: 144 bits, at least the 128 required
