@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, paced, resumable, run
+from . import encoders, http, openai_model, paced, resumable, run
 
 #: ``--chunks`` by default, and with ``--quick``.
 DEFAULT_CHUNKS = 200_000
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "resumable", "http", "paced"),
+        choices=("all", "encoders", "run", "openai-model", "resumable", "http", "paced"),
         default="all",
         help=(
             "which benchmarks to run (default all; http and paced need starlette, uvicorn,"
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         encoders.run(repeat=repeat, chunk_count=chunks)
     if args.suite in ("all", "run"):
         run.run(repeat=repeat, append_count=chunks, mixed_iterations=max(1, chunks // 100))
+    if args.suite in ("all", "openai-model"):
+        openai_model.run(repeat=repeat, chunk_count=max(50, chunks // 10))
     if args.suite in ("all", "resumable"):
         resumable.run(repeat=min(repeat, 3), quick=args.quick)
     if args.suite in ("all", "http"):

@@ -5,8 +5,10 @@ Ollama or llama.cpp's server do, with hand-written SSE: reasoning in
 ``reasoning_content`` (``?reasoning_field=reasoning`` for Ollama's name), then
 ``Echo: <last user text>`` a few characters at a time, usage and
 ``finish_reason: stop``. When the request offers a ``get_weather`` tool and the
-user mentions the weather, it calls the tool instead (arguments streamed in
-pieces, ``finish_reason: tool_calls``); once the request holds the tool's
+user mentions the weather, or offers a tool the user names, it calls that tool
+instead with ``{"city": <the word after "in", or Paris>}`` (arguments streamed
+in pieces, ``finish_reason: tool_calls``; ids such as ``call_weather_1``,
+numbered across the conversation); once the request ends with the tool's
 result, it answers with the result in the text. A user message containing
 ``slow`` gets an endless answer, one token every 20 ms, until the client
 hangs up, and one containing ``fail`` an error frame after a few words.
@@ -19,6 +21,7 @@ Run it with ``python examples/fake_openai_server.py`` (port 8001).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -51,6 +54,20 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
                 return content
             return "".join(p.get("text", "") for p in content or () if p.get("type") == "text")
     return ""
+
+
+def _tool_asked_for(text: str, tools: set[str]) -> str | None:
+    """The tool to call: ``get_weather`` for the weather, or any tool the user names."""
+    if "get_weather" in tools and "weather" in text.lower():
+        return "get_weather"
+    return next((name for name in sorted(tools) if name in text), None)
+
+
+def _city(text: str) -> str:
+    """The capitalised word after the last "in" of ``text`` (Paris if none)."""
+    words = text.replace("?", " ").replace(".", " ").split()
+    after = [b for a, b in itertools.pairwise(words) if a == "in" and b[:1].isupper()]
+    return after[-1] if after else "Paris"
 
 
 def _pieces(text: str, size: int = 4) -> list[str]:
@@ -86,20 +103,14 @@ class FakeModel:
                 yield _chunk({reasoning_field: piece})
             if last.get("role") == "tool":
                 answer, finish = f"The tool said: {last.get('content')}", "stop"
-            elif "get_weather" in tools and "weather" in text.lower():
-                yield _chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": "call_weather_1",
-                                "type": "function",
-                                "function": {"name": "get_weather", "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-                for piece in ['{"ci', 'ty": "Pa', 'ris"}']:
+            elif (name := _tool_asked_for(text, tools)) is not None:
+                # Numbered across the conversation, as a model's ids are unique.
+                number = 1 + sum(len(m.get("tool_calls") or ()) for m in messages)
+                call_id = f"call_{name.removeprefix('get_')}_{number}"
+                function = {"name": name, "arguments": ""}
+                call = {"index": 0, "id": call_id, "type": "function", "function": function}
+                yield _chunk({"tool_calls": [call]})
+                for piece in _pieces(json.dumps({"city": _city(text)}), 5):
                     yield _chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
                 answer, finish = "", "tool_calls"
             else:

@@ -18,8 +18,9 @@ Route                           Protocol (response class)
 ``/api/chat/ag-ui``             AG-UI events (``AGUIResponse``)
 =============================== ================================================
 
-Every chat route takes ``GET`` (``?q=…``) and ``POST`` (a JSON body with
-``messages``, as assistant-ui, the AI SDK and OpenAI clients send), plus
+Every chat route takes ``GET`` (``?q=…``) and ``POST`` (the body its client
+sends, read by the library's request decoders: a malformed one gets a 400
+with a JSON error naming the field), plus
 ``?fail=1`` to make the run raise midway, and ``?delay=<seconds>`` for the
 pause between tokens. ``/`` is a plain-JS page that streams the Data Stream
 and renders it as it arrives. ``/apps/`` links the two front ends of
@@ -43,13 +44,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 from assistant_stream_starlette import (
+    REQUEST_ERROR_HANDLERS,
     AGUIResponse,
     AssistantStreamResponse,
     AssistantTransportResponse,
     DataStreamResponse,
     OpenAIChatResponse,
+    RequestRejected,
     UIMessageStreamResponse,
+    read_body,
 )
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -68,6 +73,15 @@ from assistant_stream_core.chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from assistant_stream_core.conversation import (
+    Conversation,
+    Message,
+    TextPart,
+    decode_request,
+    render_history,
+    response_encoder,
+)
+from assistant_stream_core.errors import RequestError
 from assistant_stream_core.run import RunController, create_run
 from assistant_stream_core.state import AppendTextOperation
 
@@ -145,35 +159,38 @@ async def scripted_assistant(
     )
 
 
-async def _question(request: Request) -> str:
-    """The user's last message: ``?q=``, or the last user message of a JSON body."""
-    if "q" in request.query_params:
-        return request.query_params["q"]
+#: What the assistant is asked when the request does not say.
+DEFAULT_QUESTION = "What is the weather in Paris?"
+
+
+async def read_request(request: Request, protocol: str) -> tuple[Conversation, str]:
+    """What the client sent, and the protocol its body was read as.
+
+    A POST body is read as ``protocol``'s request (a malformed one gets a 400
+    naming the field). The plain page at ``/`` posts the Data Stream runtime's
+    body (``{"messages": [...]}``) to the Assistant Transport route too, so
+    an Assistant Transport body without ``commands`` is read as that. A GET
+    asks ``?q=``; ``?q=`` also overrides the question of a POST.
+    """
+    conversation, read_as = Conversation(), protocol
     if request.method == "POST":
+        body = await read_body(request)
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            body = {}
-        messages = body.get("messages") if isinstance(body, dict) else None
-        for message in reversed(messages if isinstance(messages, list) else []):
-            if isinstance(message, dict) and message.get("role") == "user":
-                return _text_of(message)
-    return "What is the weather in Paris?"
-
-
-def _text_of(message: dict[str, Any]) -> str:
-    # OpenAI: content is a string or a list of parts; assistant-ui and the AI
-    # SDK: content or parts, a list of {"type": "text", "text": ...}.
-    content = message.get("content", message.get("parts"))
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
+            conversation = decode_request(protocol, body)
+        except RequestError as error:
+            if protocol != "assistant_transport" or error.field != "commands":
+                raise RequestRejected(error) from None
+            read_as = "data_stream"
+            try:
+                conversation = decode_request(read_as, body)
+            except RequestError as again:
+                raise RequestRejected(again) from None
+    if "q" in request.query_params:
+        asked = Message(role="user", parts=(TextPart(text=request.query_params["q"]),))
+        conversation = msgspec.structs.replace(
+            conversation, messages=(*conversation.messages, asked)
         )
-    return ""
+    return conversation, read_as
 
 
 def _delay(request: Request, default: float) -> float:
@@ -192,21 +209,32 @@ def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
     """
 
     def chat(response_class: type[AssistantStreamResponse]) -> Callable[[Request], Any]:
+        protocol = str(response_class.protocol)  # the protocol the route answers in
+
         async def endpoint(request: Request) -> Response:
-            question = await _question(request)
-            body = await _json_object(request)
+            conversation, read_as = await read_request(request, protocol)
+            question = conversation.last_user_text or DEFAULT_QUESTION
             # The front ends ask for a failure in the body ({"fail": true}).
-            fail = request.query_params.get("fail", "") not in ("", "0") or body.get("fail") is True
+            fail = (
+                request.query_params.get("fail", "") not in ("", "0")
+                or conversation.extras.get("fail") is True
+            )
             pause = _delay(request, delay)
 
             async def run(controller: RunController) -> None:
                 await scripted_assistant(controller, question, fail=fail, delay=pause)
 
-            if isinstance(body.get("commands"), list):
+            if read_as == "assistant_transport" and request.method == "POST":
                 # An Assistant Transport front end: the thread lives in the state.
-                return _thread_response(response_class, body, fail=fail, delay=pause)
+                return _thread_response(response_class, conversation, fail=fail, delay=pause)
+            # The run starts from the client's state, if it sent one.
+            state = conversation.state if isinstance(conversation.state, dict) else {}
             # expose_headers: a page on another origin can read the protocol headers.
-            return response_class(create_run(run, state={}), expose_headers=True)
+            return response_class(
+                create_run(run, state=state),
+                response_encoder(protocol, conversation),
+                expose_headers=True,
+            )
 
         return endpoint
 
@@ -224,6 +252,8 @@ def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
             Route("/api/chat/ag-ui", chat(AGUIResponse), methods=both),
             *_frontend_routes(),
         ],
+        # A malformed request body gets a 400 with a JSON error naming the field.
+        exception_handlers=REQUEST_ERROR_HANDLERS,
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -236,17 +266,6 @@ def create_app(*, delay: float = DEFAULT_DELAY) -> Starlette:
 
 
 # -- the front ends of examples/frontends ---------------------------------------
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    """The request's JSON body if it is an object, else ``{}`` (Starlette caches the bytes)."""
-    if request.method != "POST":
-        return {}
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _frontend_routes() -> list[BaseRoute]:
@@ -264,20 +283,23 @@ def _frontend_routes() -> list[BaseRoute]:
 
 
 def _thread_response(
-    response_class: type[AssistantStreamResponse], body: dict[str, Any], *, fail: bool, delay: float
+    response_class: type[AssistantStreamResponse],
+    conversation: Conversation,
+    *,
+    fail: bool,
+    delay: float,
 ) -> Response:
-    """Answer an Assistant Transport request: ``{"commands": [...], "state": {...}}``."""
-    state = body.get("state")
-    state = dict(state) if isinstance(state, dict) else {}
+    """Answer an Assistant Transport request: its commands, and the state holding the thread."""
+    state = dict(conversation.state) if isinstance(conversation.state, dict) else {}
     state.setdefault("messages", [])
-    commands = [c for c in body["commands"] if isinstance(c, dict)]
-    questions = [_text_of(c["message"]) for c in commands if isinstance(c.get("message"), dict)]
-    question = questions[-1] if questions else "What is the weather in Paris?"
+    # The user messages of the add-message commands, in the thread's shape.
+    asked = render_history("assistant_transport", conversation.messages)
+    question = conversation.last_user_text or DEFAULT_QUESTION
 
     async def run(controller: RunController) -> None:
         await thread_in_state(
             controller,
-            commands,
+            asked,
             lambda inner: scripted_assistant(inner, question, fail=fail, delay=delay),
         )
 
@@ -287,7 +309,7 @@ def _thread_response(
 
 async def thread_in_state(
     controller: RunController,
-    commands: list[dict[str, Any]],
+    asked: list[dict[str, Any]],
     assistant: Callable[[RunController], Any],
 ) -> None:
     """Keep an Assistant Transport thread in the run's state, as its front end expects.
@@ -295,18 +317,15 @@ async def thread_in_state(
     ``useAssistantTransportRuntime`` keeps only the state a run streams (its
     ``converter`` turns the state into messages), so the thread lives at
     ``state["messages"]`` in the shape of assistant-ui's ``ThreadMessageLike``.
-    The user messages of ``add-message`` commands are appended, then one
-    assistant message that follows the chunks of ``assistant`` (run as an inner
-    run) part by part; that run's own state operations go to the outer state.
-    A failure is recorded on the message (``status``) and re-raised.
+    The messages ``asked`` (the ``add-message`` commands' user messages, as
+    ``render_history("assistant_transport", ...)`` writes them) are appended,
+    then one assistant message that follows the chunks of ``assistant`` (run
+    as an inner run) part by part; that run's own state operations go to the
+    outer state. A failure is recorded on the message (``status``) and re-raised.
     """
     messages = controller.state["messages"]
-    for command in commands:
-        message = command.get("message")
-        if command.get("type") == "add-message" and isinstance(message, dict):
-            parts = message.get("parts")
-            content = parts if isinstance(parts, list) else []
-            messages.append({"id": message.get("id"), "role": "user", "content": content})
+    for message in asked:
+        messages.append(message)
     messages.append({"role": "assistant", "content": []})
     path: list[str | int] = ["messages", len(messages) - 1, "content"]
     parts = controller.state["messages"][-1]["content"]

@@ -83,3 +83,13 @@ def test_resume_latency_over_http_runs_small(capsys: pytest.CaptureFixture[str])
         assert int(entries.replace(",", "")) > 0
         assert int(tries) == 3
         assert 0 < float(p50) <= float(p99)
+
+
+def test_openai_model_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import openai_model
+
+    openai_model.run(repeat=1, chunk_count=200)
+    report = capsys.readouterr().out
+    for label in ("hand-written loop, SDK objects", "SDK objects", "dicts", "raw SSE bytes"):
+        assert label in report
+    assert report.count("x\n") == 4  # every contender has its ratio to the loop

@@ -10,6 +10,9 @@ reloaded)::
     conversation.messages[-1].text
     render_history("ag_ui", conversation.messages)
 
+and :func:`chat_request` turns any of them into the ``messages`` and ``tools``
+of an OpenAI-compatible model call.
+
 A malformed body raises :class:`~assistant_stream_core.errors.RequestError`
 naming the field, with ``status`` 400; a body over ``max_bytes``, 413. The
 adapters turn it into a JSON error response.
@@ -42,6 +45,7 @@ from .model import (
     ToolResult,
     ToolResultPart,
 )
+from .openai_chat import chat_request
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -63,6 +67,7 @@ __all__ = [
     "ToolCallPart",
     "ToolResult",
     "ToolResultPart",
+    "chat_request",
     "decode_request",
     "encode_request",
     "render_history",
@@ -131,7 +136,10 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
     (``RUN_STARTED`` must carry them) and computes state deltas against the
     client's ``state``; OpenAI chat an encoder that names the requested
     ``model`` and sends usage when ``stream_options.include_usage`` asks for
-    it; every other protocol is its name.
+    it; the UI Message Stream, when ``useChat`` regenerates a message
+    (``trigger: "regenerate-message"``), an encoder that gives the new answer
+    the ``messageId`` of the message it replaces; every other protocol is its
+    name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -150,5 +158,16 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             model=model if isinstance(model, str) else "assistant-stream",
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
+    if protocol == "ui_message_stream":
+        message_id = conversation.extras.get("messageId")
+        if conversation.extras.get("trigger") == "regenerate-message" and isinstance(
+            message_id, str
+        ):
+            from ..protocols.ui_message_stream import UIMessageStreamEncoder
+
+            try:
+                return UIMessageStreamEncoder(message_id=message_id)
+            except ValueError:  # not text the wire can carry: the answer gets a new id
+                pass
     _module(protocol)
     return protocol

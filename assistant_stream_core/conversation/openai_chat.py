@@ -19,6 +19,7 @@ as JSON text; ``is_error`` and artifacts are not carried.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -37,6 +38,7 @@ from ._read import (
 )
 from ._results import fold_results
 from .model import (
+    ContextItem,
     Conversation,
     FilePart,
     Message,
@@ -49,7 +51,7 @@ from .model import (
     ToolResultPart,
 )
 
-__all__ = ["chat_request", "decode_request", "encode_request", "render_history"]
+__all__ = ["DENIED", "chat_request", "decode_request", "encode_request", "render_history"]
 
 _FILE_ID = "openai-file:"
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
@@ -338,16 +340,131 @@ def _tool(tool: Tool) -> dict[str, Any]:
     return function
 
 
-def chat_request(conversation: Conversation) -> dict[str, Any]:
+#: What the model reads as the result of a tool call the user denied (with
+#: ``: <reason>`` appended when the user gave one).
+DENIED = "The user denied this tool call"
+
+
+def _answer(call: ToolCallPart) -> str | None:
+    """What the model reads as the call's result; ``None`` when it has none yet."""
+    if call.result is not None:
+        return _result_text(call.result)
+    if call.approval is not None and call.approval.approved is False:
+        reason = call.approval.reason
+        return f"{DENIED}: {reason}" if reason else DENIED
+    return None
+
+
+def _model_turns(message: Message) -> list[dict[str, Any]]:
+    """An assistant message as the model wrote it: a step per model call.
+
+    A UI message holds a whole agent loop (text, tool calls, their results,
+    more text), but a model reads one assistant message per call, each
+    followed by the results of its calls; the text after a call's result
+    starts a new assistant message.
+    """
+    out: list[dict[str, Any]] = []
+    text: list[str] = []
+    calls: list[tuple[ToolCallPart, str]] = []
+
+    def flush() -> None:
+        said = "".join(text)
+        text.clear()
+        if not said and not calls:
+            return  # servers refuse an assistant message with neither
+        entry: dict[str, Any] = {"role": "assistant", "content": said or None}
+        if calls:
+            entry["tool_calls"] = [
+                {
+                    "id": c.tool_call_id,
+                    "type": "function",
+                    "function": {"name": c.tool_name, "arguments": args_text(c.args, c.args_text)},
+                }
+                for c, _ in calls
+            ]
+        out.append(entry)
+        out.extend({"role": "tool", "tool_call_id": c.tool_call_id, "content": a} for c, a in calls)
+        calls.clear()
+
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            if calls:
+                flush()
+            text.append(part.text)
+        elif isinstance(part, ToolCallPart):
+            answer = _answer(part)
+            # A call without an answer (its approval pending, or run by a client
+            # that has not answered) is left out: chat completions servers
+            # refuse a call that no tool message answers.
+            if answer is not None:
+                calls.append((part, answer))
+    flush()
+    return out
+
+
+def _context_text(items: Iterable[ContextItem]) -> str:
+    return "\n".join(f"{item.description}: {item.value}" for item in items)
+
+
+def _function(tool: Tool | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(tool, Tool):
+        return {"type": "function", "function": _tool(tool)}
+    if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
+        return dict(tool)
+    return {"type": "function", "function": dict(tool)}
+
+
+def chat_request(
+    conversation: Conversation,
+    *,
+    system: str | None = None,
+    tools: Iterable[Tool | Mapping[str, Any]] = (),
+    context: bool = True,
+) -> dict[str, Any]:
     """The ``messages`` and ``tools`` to send a model for ``conversation``.
 
-    Whatever protocol the conversation was read from: ``system`` first, the
-    history as chat completions messages, the client's tools as functions
-    (``tools`` is left out when there are none, as some servers reject an
-    empty list). Spread it into ``client.chat.completions.create(...)``.
+    Whatever protocol the conversation was read from, the result is a valid
+    chat completions request: spread it into
+    ``client.chat.completions.create(model=…, stream=True, **chat_request(c))``
+    and pass the stream to :func:`~assistant_stream_core.run.stream_chat_completion`.
+
+    - System text first: ``system`` (the server's prompt), the client's
+      :attr:`~.model.Conversation.system`, then, with ``context=True``, the
+      AG-UI :attr:`~.model.Conversation.context` items as
+      ``description: value`` lines.
+    - Each assistant message is split into the model calls it records: text
+      and tool calls, the ``tool`` messages with their results, then the text
+      written after them as the next assistant message.
+    - A call the user denied (its approval answered ``approved=False``) is
+      answered with :data:`DENIED` and the reason; a call with no result yet
+      (an approval still pending, a browser tool not answered) is left out,
+      as is a tool result whose call is not in the conversation (a model
+      server refuses both).
+    - Reasoning, sources and data parts are left out, as is any file in an
+      assistant message; a user's files become image, audio or file parts.
+    - ``tools``: the client's tools as functions, then the server's own
+      (:class:`~.model.Tool` objects, or dicts as the ``openai`` SDK takes
+      them); a server tool replaces a client tool of the same name. ``tools``
+      is left out when there are none (some servers reject an empty list).
     """
-    return encode_request(
-        Conversation(
-            messages=conversation.messages, tools=conversation.tools, system=conversation.system
-        )
-    )
+    messages: list[dict[str, Any]] = []
+    preamble = [system, conversation.system]
+    if context and conversation.context:
+        preamble.append(_context_text(conversation.context))
+    messages.extend({"role": "system", "content": text} for text in preamble if text)
+    for message in fold_results(conversation.messages):
+        if message.role == "assistant":
+            messages.extend(_model_turns(message))
+        elif message.role == "tool":
+            continue  # what fold_results left in a tool message has no call
+        elif any(isinstance(p, (TextPart, FilePart)) for p in message.parts):
+            # A message with nothing a model reads (only data parts) is left out.
+            messages.extend(render_history([message]))
+    functions = {t.name: _function(t) for t in conversation.tools}
+    for tool in tools:
+        entry = _function(tool)
+        functions[entry["function"]["name"]] = entry
+    request: dict[str, Any] = {"messages": messages}
+    if functions:
+        request["tools"] = list(functions.values())
+    return request

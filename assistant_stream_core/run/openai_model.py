@@ -13,18 +13,17 @@ model stream reaches whichever protocol the client speaks::
         )
         answer = await stream_chat_completion(controller, stream)
 
-Every input goes through the ``openai_chat`` decoder
-(:class:`~assistant_stream_core.protocols.openai_chat.OpenAIChatDecoder`), so
-all of them read the same way: ``content`` is text; ``reasoning_content`` and
-``reasoning`` (vLLM, DeepSeek, LM Studio, Ollama, OpenRouter) are reasoning —
-for chunk objects and dicts also ``reasoning_details`` and ``thinking``, and,
-with ``think_tags=True``, ``<think>…</think>`` inside ``content`` (models
-served without a reasoning parser); ``tool_calls`` become tool calls whose
-arguments stream as they arrive and which are closed (arguments complete)
-when the stream ends (a call without an id, from a parsed chunk, or with an
-id already used in this run, gets a fresh one); the finish reason and the usage end the message
-(``finish="message"``), the step (``finish="step"``) or nothing
-(``finish=None``); an error frame becomes an error chunk.
+All inputs read alike (the SDK's objects by attribute, dicts and raw bytes
+decoded into one typed chunk; nothing is serialised again): ``content`` is
+text; ``reasoning_content``, ``reasoning`` (vLLM, DeepSeek, LM Studio, Ollama,
+OpenRouter), ``thinking`` and OpenRouter's ``reasoning_details`` are
+reasoning, and, with ``think_tags=True``, so is ``<think>…</think>`` inside
+``content`` (models served without a reasoning parser); ``tool_calls``
+become tool calls whose arguments stream as they arrive and which are closed
+(arguments complete) when the stream ends (a call without an id, or with an
+id already used in this run, gets a fresh one); the finish reason and the
+usage end the message (``finish="message"``), the step (``finish="step"``)
+or nothing (``finish=None``); an error frame becomes an error chunk.
 
 Pacing and cancellation: after each piece of the model stream the function
 awaits :meth:`~assistant_stream_core.run.RunController.drain`, so a slow
@@ -67,13 +66,11 @@ from ..conversation.model import (
     ToolCallPart,
     ToolResult,
 )
-from ..protocols.openai_chat import OpenAIChatDecoder
-from .controller import RunController, ToolCallController, generate_openai_style_tool_call_id
+from ._model_stream import ModelStreamReader
+from .controller import RunController, ToolCallController
 
 __all__ = ["ChatCompletionResult", "ModelToolCall", "stream_chat_completion"]
 
-_DONE = b"data: [DONE]\n\n"
-_encoder = msgspec.json.Encoder()
 #: How long closing the model stream may take once the client has left.
 _CLOSE_TIMEOUT_S = 5.0
 
@@ -181,70 +178,6 @@ class _ThinkTags:
         return [(self.inside, text)] if text else []
 
 
-class _Normaliser:
-    """Fills in what some servers leave out of parsed chunks, before the decoder reads them.
-
-    Reasoning the decoder does not know (``thinking``, ``reasoning_details``)
-    becomes ``reasoning_content``; a tool call whose first delta has no ``id``
-    gets one.
-    """
-
-    def __init__(self) -> None:
-        self.indexes: set[object] = set()
-
-    def __call__(self, chunk: dict[str, Any]) -> dict[str, Any]:
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") if isinstance(choice, dict) else None
-            if isinstance(delta, dict):
-                self._reasoning(delta)
-                self._tool_ids(delta)
-        return chunk
-
-    @staticmethod
-    def _reasoning(delta: dict[str, Any]) -> None:
-        if delta.get("reasoning_content") or delta.get("reasoning"):
-            return
-        thinking = delta.get("thinking")
-        details = delta.get("reasoning_details")
-        if isinstance(thinking, str) and thinking:
-            delta["reasoning_content"] = thinking
-        elif isinstance(details, list):
-            text = "".join(
-                d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str)
-            )
-            if text:
-                delta["reasoning_content"] = text
-
-    def _tool_ids(self, delta: dict[str, Any]) -> None:
-        calls = delta.get("tool_calls")
-        for call in calls if isinstance(calls, list) else ():
-            if not isinstance(call, dict) or "index" not in call:
-                continue
-            index = call["index"]
-            if index not in self.indexes:
-                self.indexes.add(index)
-                if not call.get("id"):
-                    call["id"] = generate_openai_style_tool_call_id()
-
-
-def _frame(item: Any, normalise: _Normaliser) -> tuple[bytes, bool]:
-    """One item of the model stream as SSE bytes; the flag is True for parsed chunks."""
-    if isinstance(item, (bytes, bytearray, memoryview)):
-        return bytes(item), False
-    if isinstance(item, str):
-        return item.encode(), False
-    if isinstance(item, dict):
-        data = item
-    elif hasattr(item, "model_dump"):  # an openai SDK ChatCompletionChunk (pydantic)
-        data = item.model_dump(exclude_none=True)
-    else:
-        raise TypeError(
-            "the model stream must yield bytes, str, dicts or ChatCompletionChunk objects, "
-            f"got {type(item).__name__}"
-        )
-    return b"data: " + _encoder.encode(normalise(data)) + b"\n\n", True
-
-
 async def _close(stream: Any) -> None:
     for name in ("aclose", "close"):
         method = getattr(stream, name, None)
@@ -265,17 +198,30 @@ class _Writer:
         self.result = ChatCompletionResult()
         self.tools: dict[str, ToolCallController] = {}
         self.calls: dict[str, ModelToolCall] = {}
+        # Joined once by answer(): adding to a string per token copies it each time.
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
 
     def _text(self, reasoning: bool, text: str) -> None:
         if reasoning:
             self.controller.append_reasoning(text)
-            self.result.reasoning += text
+            self.reasoning.append(text)
         else:
             self.controller.append_text(text)
-            self.result.text += text
+            self.text.append(text)
+
+    def answer(self) -> ChatCompletionResult:
+        """The answer so far."""
+        self.result.text = "".join(self.text)
+        self.result.reasoning = "".join(self.reasoning)
+        return self.result
 
     async def apply(self, chunks: list[Chunk]) -> None:
         for chunk in chunks:
+            # The common chunks first, without awaiting: most of a stream is text.
+            if type(chunk) is TextDeltaChunk and self.think is None:
+                self._text(False, chunk.text_delta)
+                continue
             match chunk:
                 case TextDeltaChunk(text_delta=text):
                     if self.think is None:
@@ -366,13 +312,12 @@ async def stream_chat_completion(
     if finish not in ("message", "step", None):
         raise ValueError(f"finish must be 'message', 'step' or None, got {finish!r}")
     writer = _Writer(controller, finish, think_tags)
-    decoder = OpenAIChatDecoder()
+    reader = ModelStreamReader()
     source = stream.aiter_bytes() if hasattr(stream, "aiter_bytes") else stream
     if not hasattr(source, "__aiter__"):
         raise TypeError(f"stream must be an async iterable, got {type(stream).__name__}")
     iterator: AsyncIterator[Any] = aiter(source)
     parsed = False
-    normalise = _Normaliser()
     error: Exception | None = None
     try:
         async with anyio.create_task_group() as group:
@@ -384,15 +329,32 @@ async def stream_chat_completion(
             group.start_soon(watch)
             try:
                 async for item in iterator:
-                    frame, is_parsed = _frame(item, normalise)
-                    parsed = parsed or is_parsed
-                    await writer.apply(decoder.feed(frame))
+                    out: list[Chunk] = []
+                    if isinstance(item, (bytes, bytearray, memoryview)):
+                        reader.feed(bytes(item), out)
+                    elif isinstance(item, str):
+                        reader.feed(item.encode(), out)
+                    elif isinstance(item, dict):
+                        parsed = True
+                        reader.read_dict(item, out)
+                    elif hasattr(item, "choices"):  # an openai SDK ChatCompletionChunk
+                        parsed = True
+                        reader.read_chunk(item, out)
+                    else:
+                        raise TypeError(
+                            "the model stream must yield bytes, str, dicts or "
+                            f"ChatCompletionChunk objects, got {type(item).__name__}"
+                        )
+                    if out:
+                        await writer.apply(out)
                     await controller.drain()
                 if parsed:  # the openai SDK consumed ``[DONE]``: the chunks it implies
-                    await writer.apply(decoder.feed(_DONE))
+                    out = []
+                    reader.end(out)
+                    await writer.apply(out)
                 elif writer.result.error is None:
                     # A stream cut short is an error, unless the server said why.
-                    await writer.apply(decoder.finish())
+                    reader.finish()
                 else:
                     writer.parse_open_calls()
             except Exception as exc:
@@ -410,4 +372,4 @@ async def stream_chat_completion(
         # Nothing more goes to a run whose client has left.
         writer.result.cancelled = True
         writer.parse_open_calls()
-    return writer.result
+    return writer.answer()

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from assistant_stream_core.chunks import ErrorChunk
+from assistant_stream_core.conversation import Conversation, Message, TextPart, encode_request
 from assistant_stream_core.message import accumulate
 from assistant_stream_core.protocols.assistant_transport import AssistantTransportDecoder
 from tests.adapters.servers import uvicorn_server
@@ -103,11 +104,13 @@ def test_assistant_transport_failure_is_recorded_on_the_message(
 
 @pytest.mark.parametrize("path", ["/api/chat/data-stream", "/api/chat/ui-message-stream"])
 def test_fail_in_the_body(client: httpx.Client, path: str, example: ModuleType) -> None:
-    messages = [{"role": "user", "content": [{"type": "text", "text": "Weather?"}]}]
-    failing = client.post(path, json={"messages": messages, "fail": True})
-    assert example.FAIL_MESSAGE in failing.text
-    passing = client.post(path, json={"messages": messages, "fail": False})
-    assert example.FAIL_MESSAGE not in passing.text
+    protocol = path.rsplit("/", 1)[1].replace("-", "_")
+    question = Message(role="user", id="u1", parts=(TextPart(text="Weather?"),))
+    for fail in (True, False):
+        body = encode_request(protocol, Conversation(messages=(question,), extras={"fail": fail}))
+        response = client.post(path, json=body)
+        assert response.status_code == 200
+        assert (example.FAIL_MESSAGE in response.text) is fail
 
 
 @pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:4173"])

@@ -2,7 +2,8 @@
 
 The browser test covers the page and the Data Stream; this one covers the
 other protocols the example serves on the same port, the question taken from
-``?q=`` and from each client's JSON body, and ``?fail=1`` in every protocol.
+``?q=`` and from each client's JSON body (read with the library's request
+decoders), and ``?fail=1`` in every protocol.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import httpx
 import pytest
 
 from assistant_stream_core.chunks import Chunk, ErrorChunk
+from assistant_stream_core.conversation import Conversation, Message, encode_request
+from assistant_stream_core.conversation import TextPart as AskedText
 from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart, accumulate
 from assistant_stream_core.protocols.base import Decoder
 from tests.adapters.servers import uvicorn_server
@@ -57,13 +59,27 @@ def _decode(protocol: str, decoder_class: str, body: bytes) -> list[Chunk]:
 
 
 def _post(client: httpx.Client, path: str, query: str = "") -> httpx.Response:
-    # The body shapes of OpenAI clients (content: str) and of assistant-ui
-    # and the AI SDK (a list of text parts) both carry the question.
-    content: Any = "What is the weather in Rome?"
-    if not path.startswith("/v1/"):
-        content = [{"type": "text", "text": content}]
-    messages = [{"role": "user", "content": content}]
-    return client.post(path + query, json={"messages": messages})
+    """POST the question in the body its route's client sends.
+
+    The Assistant Transport route gets the plain page's body (the Data Stream
+    runtime's ``{"messages": [...]}``, which the page at ``/`` posts to both
+    assistant-ui routes); ``test_example_frontend_routes`` sends it commands.
+    """
+    protocol = {route[0]: route[1] for route in ROUTES}[path]
+    question = Message(
+        role="user", id="u1", parts=(AskedText(text="What is the weather in Rome?"),)
+    )
+    body = encode_request(
+        "data_stream" if protocol == "assistant_transport" else protocol,
+        Conversation(messages=(question,)),
+    )
+    return client.post(path + query, json=body)
+
+
+def test_a_malformed_body_gets_a_json_400(client: httpx.Client) -> None:
+    response = client.post("/api/chat/ui-message-stream", json={"messages": [{"role": "user"}]})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "messages[0].parts"
 
 
 @pytest.mark.parametrize(("path", "protocol", "decoder", "lacks"), ROUTES, ids=IDS)

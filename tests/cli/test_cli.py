@@ -23,6 +23,7 @@ import pytest
 
 from assistant_stream_core.chunks import Chunk, TextDeltaChunk, ToolResultChunk
 from assistant_stream_core.cli._protocols import PROTOCOLS, decoder_for, from_body
+from assistant_stream_core.conversation import Conversation, Message, TextPart, encode_request
 from tests.adapters.servers import uvicorn_server
 from tests.browser.conftest import load_example
 from tests.test_snippets import free_port, served
@@ -35,7 +36,17 @@ ROUTES = {
     "ui_message_stream": "/api/chat/ui-message-stream",
     "ag_ui": "/api/chat/ag-ui",
 }
-QUESTION = {"messages": [{"role": "user", "content": "Weather in Paris?"}]}
+
+
+def question(protocol: str) -> dict[str, Any]:
+    """The body a client of ``protocol`` posts to ask about the weather in Paris.
+
+    The Assistant Transport route gets the plain page's Data Stream body, so
+    the answer is not wrapped in a thread kept in the state.
+    """
+    asked = Message(role="user", id="u1", parts=(TextPart(text="Weather in Paris?"),))
+    wire = "data_stream" if protocol == "assistant_transport" else protocol
+    return encode_request(wire, Conversation(messages=(asked,)))
 
 
 def cli(
@@ -70,7 +81,7 @@ def captures(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     folder = tmp_path_factory.mktemp("captures")
     paths = {}
     for protocol, route in ROUTES.items():
-        response = httpx.post(server + route, json=QUESTION, timeout=30)
+        response = httpx.post(server + route, json=question(protocol), timeout=30)
         assert response.status_code == 200
         paths[protocol] = folder / protocol
         paths[protocol].write_bytes(response.content)
@@ -96,7 +107,7 @@ def check_answer(chunks: list[dict[str, Any]], protocol: str) -> None:
 @pytest.mark.parametrize("protocol", list(ROUTES))
 def test_decode_a_url_detects_the_protocol(server: str, protocol: str) -> None:
     # The OpenAI route takes POST only: the JSON body makes it one.
-    args = [server + ROUTES[protocol], "--data", json.dumps(QUESTION)]
+    args = [server + ROUTES[protocol], "--data", json.dumps(question(protocol))]
     result = cli("decode", *args)
     check_answer(lines(result.stdout), protocol)
     assert result.stderr == b""
@@ -123,7 +134,7 @@ def test_decode_a_file_and_stdin_from_the_first_bytes(
 
 @pytest.mark.parametrize("protocol", list(ROUTES))
 def test_decode_message(server: str, protocol: str) -> None:
-    args = ["--message", server + ROUTES[protocol], "-d", json.dumps(QUESTION)]
+    args = ["--message", server + ROUTES[protocol], "-d", json.dumps(question(protocol))]
     message = json.loads(cli("decode", *args).stdout)
     tools = [part for part in message["parts"] if part["type"] == "tool-call"]
     assert [(t["toolName"], t["args"]) for t in tools] == [
