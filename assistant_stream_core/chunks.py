@@ -22,6 +22,10 @@ empty string means no parent, in every protocol.
 either: they are the Vercel AI SDK's ``message-metadata``, ``abort``,
 ``source-document`` and ``tool-output-available {preliminary: true}``; what
 each protocol makes of them is in the protocol pages of the documentation.
+
+:class:`ToolApprovalRequestChunk`, :class:`ToolCallResumeChunk` and
+:class:`ToolOutputDeniedChunk` have none either: they carry a tool call that
+waits for a person across two requests (see the human-in-the-loop guide).
 """
 
 from __future__ import annotations
@@ -54,9 +58,12 @@ __all__ = [
     "StepFinishChunk",
     "StepStartChunk",
     "TextDeltaChunk",
+    "ToolApprovalRequestChunk",
     "ToolCallArgsTextFinishChunk",
     "ToolCallBeginChunk",
     "ToolCallDeltaChunk",
+    "ToolCallResumeChunk",
+    "ToolOutputDeniedChunk",
     "ToolResultChunk",
     "UpdateStateChunk",
 ]
@@ -257,6 +264,39 @@ class PreliminaryToolResultChunk(_ChunkBase, frozen=True, tag="preliminary-tool-
     result: Any
 
 
+class ToolApprovalRequestChunk(_ChunkBase, frozen=True, tag="tool-approval-request"):
+    """A tool call of this stream waits for a person to approve or deny it.
+
+    The call's arguments are complete; the run ends its turn without a
+    result, and the answer arrives with the client's next request (the AI
+    SDK's ``tool-approval-request``). ``reason`` says why approval is needed.
+    """
+
+    type: ClassVar[str] = "tool-approval-request"
+    tool_call_id: str
+    approval_id: str
+    reason: str | None = None
+
+
+class ToolCallResumeChunk(_ChunkBase, frozen=True, tag="tool-call-resume"):
+    """This stream continues a tool call begun in an earlier response.
+
+    The client answered the call (an approval, or a frontend tool's result)
+    and sent the conversation back; a result or a denial for the call may
+    follow in this stream. The call's arguments are not repeated.
+    """
+
+    type: ClassVar[str] = "tool-call-resume"
+    tool_call_id: str
+
+
+class ToolOutputDeniedChunk(_ChunkBase, frozen=True, tag="tool-output-denied"):
+    """A tool call did not run: the person denied it (the AI SDK's ``tool-output-denied``)."""
+
+    type: ClassVar[str] = "tool-output-denied"
+    tool_call_id: str
+
+
 Chunk = (
     TextDeltaChunk
     | ReasoningPartStartChunk
@@ -278,6 +318,9 @@ Chunk = (
     | AbortChunk
     | SourceDocumentChunk
     | PreliminaryToolResultChunk
+    | ToolApprovalRequestChunk
+    | ToolCallResumeChunk
+    | ToolOutputDeniedChunk
 )
 """Any chunk (a tagged union of the Structs above)."""
 
@@ -308,5 +351,8 @@ CHUNK_TYPES: dict[str, type[Chunk]] = {
         AbortChunk,
         SourceDocumentChunk,
         PreliminaryToolResultChunk,
+        ToolApprovalRequestChunk,
+        ToolCallResumeChunk,
+        ToolOutputDeniedChunk,
     )
 }

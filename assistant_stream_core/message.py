@@ -89,9 +89,12 @@ from .chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -504,8 +507,8 @@ class MessageAccumulator:
                 tool_call_id=tool_id, result=result, artifact=artifact, is_error=is_error
             ):
                 tool = self._tool(index, tool_id)
-                if tool is None:
-                    return
+                if tool is None or tool.resumed:
+                    return  # a resumed call's part is in an earlier message
                 tool_part = self._tool_part(tool)
                 self._parts[tool.index] = msgspec.structs.replace(
                     tool_part,
@@ -565,6 +568,18 @@ class MessageAccumulator:
             case PreliminaryToolResultChunk(tool_call_id=tool_id):
                 if self._tool(index, tool_id) is not None:
                     self._annotations.append(_annotation(chunk))
+            case ToolCallResumeChunk(tool_call_id=tool_id):
+                if tool_id in self._tools:
+                    self._problem(index, "duplicate-tool-call-id", f"tool call {tool_id!r} again")
+                    return
+                self._tools.resume(tool_id)
+            case (
+                ToolApprovalRequestChunk(tool_call_id=tool_id)
+                | ToolOutputDeniedChunk(tool_call_id=tool_id)
+            ):
+                # As in the TS accumulator, which has no such chunks: the call
+                # stays without a result, so the message requires action.
+                self._tool(index, tool_id)
             case _:  # pragma: no cover - the union is exhaustive
                 raise TypeError(f"not a chunk: {chunk!r}")
 

@@ -8,7 +8,10 @@ round trip follow one lifecycle per call:
 * it **settles** once, at its args finish or when a result or a closing frame
   comes first. The settling text is the finish's trailing text, or ``"{}"``
   when the call never got any args text, so a client always parses an object;
-* a result **answers** it.
+* a result **answers** it (so does a denial);
+* a call begun in an earlier response of the same message is **resumed**
+  (:class:`~assistant_stream_core.chunks.ToolCallResumeChunk`): it is
+  recorded settled, and only its answer may follow.
 
 :class:`ToolCallLedger` keeps those records in begin order and raises the
 two errors every encoder raises, with the same words: a chunk naming an id
@@ -46,6 +49,8 @@ class ToolCall(msgspec.Struct, gc=False):
     has_args: bool = False
     settled: bool = False
     answered: bool = False
+    #: Begun in an earlier response (a resume), not in this stream.
+    resumed: bool = False
     #: The args text so far, when the ledger keeps it.
     args: list[str] | None = None
     #: Anything else its owner keeps per call (the accumulator: its args parser).
@@ -101,6 +106,13 @@ class ToolCallLedger:
         call = ToolCall(tool_call_id, name, index, head, args=[] if self._keep_args else None)
         self._calls[tool_call_id] = call
         self._unsettled[tool_call_id] = call
+        return call
+
+    def resume(self, tool_call_id: str) -> ToolCall:
+        """Record a call resumed from an earlier response: settled, without a name."""
+        self.check_new(tool_call_id)
+        call = ToolCall(tool_call_id, "", settled=True, resumed=True)
+        self._calls[tool_call_id] = call
         return call
 
     def get(self, chunk_type: str, tool_call_id: str) -> ToolCall:

@@ -9,7 +9,9 @@ user mentions the weather, or offers a tool the user names, it calls that tool
 instead with ``{"city": <the word after "in", or Paris>}`` (arguments streamed
 in pieces, ``finish_reason: tool_calls``; ids such as ``call_weather_1``,
 numbered across the conversation); once the request ends with the tool's
-result, it answers with the result in the text. A user message containing
+result, it answers with the result in the text. A ``delete_file`` tool and a
+user message mentioning "delete" give a call to delete ``notes.txt`` (the
+human-in-the-loop example asks for approval before it runs). A user message containing
 ``slow`` gets an endless answer, one token every 20 ms, until the client
 hangs up, and one containing ``fail`` an error frame after a few words.
 ``GET /stats`` tells what it saw: the request bodies, and how many
@@ -44,6 +46,16 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any
         **extra,
     }
     return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def _call(call_id: str, name: str, pieces: list[str]) -> list[bytes]:
+    """A tool call whose arguments arrive in ``pieces``."""
+    function = {"name": name, "arguments": ""}
+    head = {"index": 0, "id": call_id, "type": "function", "function": function}
+    return [
+        _chunk({"tool_calls": [head]}),
+        *(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in pieces),
+    ]
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -103,6 +115,11 @@ class FakeModel:
                 yield _chunk({reasoning_field: piece})
             if last.get("role") == "tool":
                 answer, finish = f"The tool said: {last.get('content')}", "stop"
+            elif "delete_file" in tools and "delete" in text.lower():
+                pieces = ['{"pa', 'th": "notes', '.txt"}']
+                for frame in _call("call_delete_1", "delete_file", pieces):
+                    yield frame
+                answer, finish = "", "tool_calls"
             elif (name := _tool_asked_for(text, tools)) is not None:
                 # Numbered across the conversation, as a model's ids are unique.
                 number = 1 + sum(len(m.get("tool_calls") or ()) for m in messages)

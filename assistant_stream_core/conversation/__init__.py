@@ -11,7 +11,9 @@ reloaded)::
     render_history("ag_ui", conversation.messages)
 
 and :func:`chat_request` turns any of them into the ``messages`` and ``tools``
-of an OpenAI-compatible model call.
+of an OpenAI-compatible model call; :func:`~.answers.tool_answers` finds what
+the client answered about the tool calls a run left waiting (an approval
+decision, a frontend tool's result).
 
 A malformed body raises :class:`~assistant_stream_core.errors.RequestError`
 naming the field, with ``status`` 400; a body over ``max_bytes``, 413. The
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 from . import ag_ui, assistant_transport, data_stream, openai_chat, ui_message_stream
 from ._read import DEFAULT_MAX_REQUEST_BYTES, Body
+from .answers import ToolAnswer, pending_approvals, tool_answers, with_tool_results
 from .model import (
     ContextItem,
     Conversation,
@@ -63,6 +66,7 @@ __all__ = [
     "SourcePart",
     "TextPart",
     "Tool",
+    "ToolAnswer",
     "ToolApproval",
     "ToolCallPart",
     "ToolResult",
@@ -70,8 +74,11 @@ __all__ = [
     "chat_request",
     "decode_request",
     "encode_request",
+    "pending_approvals",
     "render_history",
     "response_encoder",
+    "tool_answers",
+    "with_tool_results",
 ]
 
 #: A protocol name, as the response classes take it.
@@ -138,8 +145,10 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
     ``model`` and sends usage when ``stream_options.include_usage`` asks for
     it; the UI Message Stream, when ``useChat`` regenerates a message
     (``trigger: "regenerate-message"``), an encoder that gives the new answer
-    the ``messageId`` of the message it replaces; every other protocol is its
-    name.
+    the ``messageId`` of the message it replaces, and when the request ends
+    with an assistant message (the client answered a tool call or an approval
+    in it), an encoder that continues that message (its id on ``start``, then
+    ``start-step``); every other protocol is its name.
     """
     if protocol == "ag_ui":
         from ..protocols.ag_ui import AGUIEncoder
@@ -159,15 +168,21 @@ def response_encoder(protocol: RequestProtocol | str, conversation: Conversation
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
     if protocol == "ui_message_stream":
-        message_id = conversation.extras.get("messageId")
-        if conversation.extras.get("trigger") == "regenerate-message" and isinstance(
-            message_id, str
-        ):
-            from ..protocols.ui_message_stream import UIMessageStreamEncoder
+        from ..protocols.ui_message_stream import UIMessageStreamEncoder
 
-            try:
+        message_id = conversation.extras.get("messageId")
+        last = conversation.messages[-1] if conversation.messages else None
+        try:
+            if conversation.extras.get("trigger") == "regenerate-message" and isinstance(
+                message_id, str
+            ):
                 return UIMessageStreamEncoder(message_id=message_id)
-            except ValueError:  # not text the wire can carry: the answer gets a new id
-                pass
+            if last is not None and last.role == "assistant" and last.id:
+                # ai appends a response to the message whose id its start frame
+                # names: the assistant message the client sent back continues,
+                # in a new step.
+                return UIMessageStreamEncoder(message_id=last.id, start_step=True)
+        except ValueError:  # an id the wire cannot carry: the answer gets a new one
+            pass
     _module(protocol)
     return protocol

@@ -11,7 +11,12 @@ calls, each ``tool`` message the result of the call it answers (its
 an assistant message with one reasoning part. ``activity`` messages (UI
 progress, not conversation) are skipped. ``forwardedProps``, ``parentRunId``,
 ``resume`` and other top-level fields are kept in
-:attr:`~.model.Conversation.extras`.
+:attr:`~.model.Conversation.extras`. A ``resume`` entry that answers the
+interrupt of an approval request (its ``interruptId`` is a call's id, or
+``approval-`` and the call's id, as the run names approvals by default) also
+sets that call's :class:`~.model.ToolApproval`: ``status: "resolved"`` with
+``payload: {"approved": …, "reason": …}`` (or ``payload: true``/``false``),
+and ``status: "cancelled"``, which denies.
 
 Written back: a message's text parts are joined into one ``content`` string;
 an assistant message's reasoning goes into a ``reasoning`` message before it;
@@ -45,6 +50,7 @@ from .model import (
     ReasoningPart,
     TextPart,
     Tool,
+    ToolApproval,
     ToolCallPart,
     ToolResult,
     ToolResultPart,
@@ -148,6 +154,12 @@ class _Context(_Camel):
     value: str
 
 
+class _Resume(_Camel):
+    interrupt_id: str
+    status: Literal["resolved", "cancelled"]
+    payload: Any = None
+
+
 class _Input(_Camel):
     messages: list[_Msg]
     thread_id: str | None = None
@@ -155,6 +167,7 @@ class _Input(_Camel):
     state: Any = None
     tools: list[_ToolDef] = msgspec.field(default_factory=list)
     context: list[_Context] = msgspec.field(default_factory=list)
+    resume: list[_Resume] | None = None
 
 
 _KNOWN = frozenset({"messages", "threadId", "runId", "state", "tools", "context"})
@@ -212,6 +225,39 @@ def _message(msg: _Msg, field: str) -> Message | None:
     return None  # activity
 
 
+def _decision(entry: _Resume) -> ToolApproval:
+    if entry.status == "cancelled":
+        return ToolApproval(id=entry.interrupt_id, approved=False, reason="cancelled")
+    payload = entry.payload
+    if isinstance(payload, bool):
+        return ToolApproval(id=entry.interrupt_id, approved=payload)
+    approved = payload.get("approved") if isinstance(payload, dict) else None
+    reason = payload.get("reason") if isinstance(payload, dict) else None
+    return ToolApproval(
+        id=entry.interrupt_id,
+        # A resolved answer without a decision approves: the person answered.
+        approved=approved if isinstance(approved, bool) else True,
+        reason=reason if isinstance(reason, str) else None,
+    )
+
+
+def _apply_resume(messages: list[Message], resume: list[_Resume]) -> list[Message]:
+    """Put each approval interrupt's answer on the tool call it names."""
+    answers = {entry.interrupt_id: entry for entry in resume}
+    out = []
+    for message in messages:
+        parts = list(message.parts)
+        for index, part in enumerate(parts):
+            if not isinstance(part, ToolCallPart) or part.result is not None:
+                continue
+            call_id = part.tool_call_id
+            entry = answers.get(f"approval-{call_id}") or answers.get(call_id)
+            if entry is not None:
+                parts[index] = msgspec.structs.replace(part, approval=_decision(entry))
+        out.append(msgspec.structs.replace(message, parts=tuple(parts)))
+    return out
+
+
 def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> Conversation:
     """Read a ``RunAgentInput`` body into a :class:`~.model.Conversation`.
 
@@ -221,8 +267,11 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     obj = read_object(body, max_bytes=max_bytes)
     request = convert(obj, _Input, "")
     messages = (_message(m, f"messages[{i}]") for i, m in enumerate(request.messages))
+    folded = fold_results(m for m in messages if m is not None)
+    if request.resume:
+        folded = _apply_resume(folded, request.resume)
     return Conversation(
-        messages=tuple(fold_results(m for m in messages if m is not None)),
+        messages=tuple(folded),
         tools=tuple(
             Tool(name=t.name, description=t.description, parameters=t.parameters)
             for t in request.tools

@@ -40,6 +40,18 @@ tool result                     ``/source-document``,
 message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
                                 carries its usage and finish reason
 error                           ``RUN_ERROR {message}``; the stream ends there
+approval request                the call ends (``TOOL_CALL_END``); ``RUN_FINISHED``
+                                gets ``outcome: {type: "interrupt", interrupts:
+                                [{id: <approval id>, reason: "tool_approval",
+                                message?: <reason>, toolCallId}]}``; the client
+                                answers with ``resume`` entries in the next
+                                ``RunAgentInput``
+resume                          nothing; a result for the resumed call is a
+                                ``TOOL_CALL_RESULT`` as any other (the approved
+                                call's output)
+denial                          ``TOOL_CALL_RESULT`` with ``content`` "The user
+                                denied this tool call." (marked ``denied`` in our
+                                metadata)
 (finish)                        ``RUN_FINISHED {threadId, runId}``
 =============================== ===============================================
 
@@ -108,9 +120,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -144,6 +159,8 @@ __all__ = [
     "AGUIEncoder",
     "CUSTOM_EVENT_NAMES",
     "METADATA_KEY",
+    "DENIED_CONTENT",
+    "INTERRUPT_REASON",
     "PROTOCOL_VERSION",
     "json_pointer",
 ]
@@ -153,6 +170,10 @@ HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEA
 
 #: The AG-UI protocol version this encoder speaks (sent on ``RUN_STARTED``).
 PROTOCOL_VERSION: Final = "1.0"
+#: The ``content`` of the tool message that says a call was denied.
+DENIED_CONTENT: Final = "The user denied this tool call."
+#: The ``reason`` of the interrupt an approval request becomes.
+INTERRUPT_REASON: Final = "tool_approval"
 
 #: The ``metadata`` key under which chunk fields without an AG-UI field travel.
 METADATA_KEY: Final = "assistantStream"
@@ -190,6 +211,7 @@ class _Ext(msgspec.Struct, omit_defaults=True, rename="camel"):
     is_error: bool = False
     json: bool = False  # a tool result's content is the JSON text of a non-string result
     artifact: Any = None
+    denied: bool = False  # a tool result that says the person denied the call
 
 
 class _Meta(msgspec.Struct, omit_defaults=True):
@@ -212,12 +234,19 @@ class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
     total_tokens: int | None = None
 
 
-class _Outcome(msgspec.Struct):
-    # AG-UI's RunFinishedOutcome; only its type matters here.
+class _Interrupt(msgspec.Struct, omit_defaults=True, rename="camel", kw_only=True):
+    id: str
+    reason: str
+    message: str | None = None
+    tool_call_id: str | None = None
+
+
+class _Outcome(msgspec.Struct, omit_defaults=True, kw_only=True):
     type: str
+    interrupts: list[_Interrupt] | None = None
 
 
-_CANCELLED: Final = _Outcome("cancelled")
+_CANCELLED: Final = _Outcome(type="cancelled")
 
 
 class _RunFinished(_Event, tag="RUN_FINISHED"):
@@ -493,6 +522,8 @@ class AGUIEncoder(EncoderBase):
         self._finish: MessageFinishChunk | None = None
         self._aborted = False  # an abort chunk: RUN_FINISHED says "cancelled"
         self._warned: set[str] = set()
+        # Approval requests: RUN_FINISHED ends the run with an interrupt outcome.
+        self._interrupts: list[_Interrupt] = []
 
     # --- frames -------------------------------------------------------------
 
@@ -503,7 +534,13 @@ class AGUIEncoder(EncoderBase):
             return
         self._close_all(out)
         usage, meta = self._finish_fields()
-        outcome = _CANCELLED if self._aborted else None
+        outcome = None
+        if self._interrupts:
+            outcome = _Outcome(type="interrupt", interrupts=self._interrupts)
+        elif self._aborted:
+            # A run that waits for a person says so even if it was also aborted:
+            # the abort still has its CUSTOM event.
+            outcome = _CANCELLED
         self._sse(
             out,
             _RunFinished(
@@ -755,6 +792,40 @@ class AGUIEncoder(EncoderBase):
             self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
             value_result = _PreliminaryValue(chunk.tool_call_id, chunk.result)
             self._write_custom(out, "preliminary-tool-result", value_result)
+        elif type(chunk) is ToolApprovalRequestChunk:
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                self._end_tool(out, tool, "")
+            self._interrupts.append(
+                _Interrupt(
+                    id=chunk.approval_id,
+                    reason=INTERRUPT_REASON,
+                    message=chunk.reason,
+                    tool_call_id=chunk.tool_call_id,
+                )
+            )
+        elif type(chunk) is ToolOutputDeniedChunk:
+            # The call's tool message, so the thread the client keeps shows why
+            # the call has no output (and the next model request has its answer).
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            frame = bytearray()
+            self._sse(
+                frame,
+                _ToolResult(
+                    message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
+                    tool_call_id=chunk.tool_call_id,
+                    content=DENIED_CONTENT,
+                    role="tool",
+                    metadata=_meta(_Ext(denied=True)),
+                ),
+            )
+            self._close_messages(out)
+            if not tool.settled:
+                self._end_tool(out, tool, "")
+            out += frame
+            self._had_result = True
+        elif type(chunk) is ToolCallResumeChunk:
+            self._tools.resume(chunk.tool_call_id)
         else:
             raise not_a_chunk(chunk)
 
@@ -1016,7 +1087,14 @@ class AGUIDecoder(SSEDecoder):
             self._tools[event.tool_call_id] = False
             out.append(ToolCallArgsTextFinishChunk(event.tool_call_id))
         elif type(event) is _ToolResult:
-            out.append(_result(event))
+            if event.tool_call_id not in self._tools:
+                # The answer to a call of an earlier run (an approval's outcome).
+                self._tools[event.tool_call_id] = False
+                out.append(ToolCallResumeChunk(event.tool_call_id))
+            if _ext(event.metadata).denied:
+                out.append(ToolOutputDeniedChunk(event.tool_call_id))
+            else:
+                out.append(_result(event))
         elif type(event) is _StepStarted:
             if event.step_name in self._steps:
                 raise _SequenceError(f"step {event.step_name!r} is already active")
@@ -1054,6 +1132,12 @@ class AGUIDecoder(SSEDecoder):
             self._done = True
             if event.outcome == _CANCELLED and not self._aborted:
                 out.append(AbortChunk())  # another producer's cancelled run
+            if event.outcome is not None and event.outcome.type == "interrupt":
+                out.extend(
+                    ToolApprovalRequestChunk(i.tool_call_id, i.id, i.message)
+                    for i in event.outcome.interrupts or ()
+                    if i.tool_call_id is not None
+                )
             self._finish_chunk(event.metadata, event.usage, out)
         elif type(event) is _RunError:
             self._done = True

@@ -66,6 +66,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._annotated import ANNOTATED, from_annotations, to_annotation
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
@@ -386,6 +387,8 @@ class AssistantTransportEncoder(EncoderBase):
             self._set_open(None, None, b"")
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if resumed(tool):
+                return
             if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
                 out += _RESULT_HEAD
                 encode_into(chunk.result, out, -1)
@@ -439,6 +442,8 @@ class AssistantTransportEncoder(EncoderBase):
             if type(chunk) is PreliminaryToolResultChunk:
                 self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
             self._sse(out, _Annotations([to_annotation(chunk)]))  # type: ignore[arg-type]
+        elif type(chunk) in CLIENT_TURN_CHUNKS:
+            note_client_turn(self._tools, chunk)
         else:
             raise not_a_chunk(chunk)
 

@@ -83,6 +83,7 @@ from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
 from ._annotated import ANNOTATED, from_annotations, to_annotation
+from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
 from ._lines import LineSplitter
@@ -265,6 +266,8 @@ class DataStreamEncoder(EncoderBase):
             self._tools.add(chunk.tool_call_id, chunk.tool_name, head=_DELTA_HEAD % id_json)
         elif type(chunk) is ToolResultChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            if resumed(tool):
+                return
             if chunk.artifact is None and chunk.is_error is False:
                 out += b'a:{"toolCallId":'  # what _ToolResult writes
                 encode_into(chunk.tool_call_id, out, -1)
@@ -322,6 +325,8 @@ class DataStreamEncoder(EncoderBase):
             if type(chunk) is PreliminaryToolResultChunk:
                 self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
             self._line(out, b"8:", (to_annotation(chunk),))  # type: ignore[arg-type]
+        elif type(chunk) in CLIENT_TURN_CHUNKS:
+            note_client_turn(self._tools, chunk)
         else:
             raise not_a_chunk(chunk)
 

@@ -109,9 +109,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -119,6 +122,7 @@ from ..errors import ProtocolError
 from ..ids import random_id
 from ..limits import check_optional_text, check_text
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._client_turn import note_client_turn, resumed
 from ._encoder import EncoderBase, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -353,6 +357,8 @@ class OpenAIChatEncoder(EncoderBase):
                 return self._close_call(self._tool_calls.get(chunk.type, chunk.tool_call_id), text)
             case ToolResultChunk():
                 answered = self._tool_calls.get(chunk.type, chunk.tool_call_id)
+                if resumed(answered):
+                    return b""
                 surfaced = b""
                 if self.tool_results == "delta":
                     # Encoded first: an unencodable result must not settle the call.
@@ -410,6 +416,10 @@ class OpenAIChatEncoder(EncoderBase):
                 | SourceDocumentChunk()
             ):
                 return self._drop(chunk.type)
+            case ToolApprovalRequestChunk() | ToolCallResumeChunk() | ToolOutputDeniedChunk():
+                # finish_reason "tool_calls" already says the client acts next.
+                note_client_turn(self._tool_calls, chunk)
+                return b""
         raise not_a_chunk(chunk)
 
     @property

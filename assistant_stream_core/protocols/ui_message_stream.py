@@ -48,6 +48,12 @@ Chunk                            UI message chunks
 ``preliminary-tool-result``      ``tool-output-available {toolCallId, output, preliminary: true}``,
                                  after settling the call as a result does; the final result
                                  replaces it in ``ai``'s message
+``tool-approval-request``        the call settles (``tool-input-available``), then
+                                 ``tool-approval-request {approvalId, toolCallId, reason?}``
+                                 (``ai`` 6 and later; ``ai`` 5 rejects the frame)
+``tool-call-resume``             nothing: ``ai`` continues the last assistant message, whose
+                                 part for the call the answer updates
+``tool-output-denied``           ``tool-output-denied {toolCallId}`` (``ai`` 6 and later)
 end of stream                    (:meth:`~UIMessageStreamEncoder.finish`) ``finish
                                  {finishReason}``, ``data: [DONE]``
 ===============================  ==================================================================
@@ -75,12 +81,14 @@ own streams, and for other producers: ``start`` sets
 :attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
 with other names become ``DataChunk({"name": name, "data": data})``, the shape
 assistant-ui uses; ``tool-input-available`` without args deltas gives the
-JSON of ``input`` as args text; ``messageMetadata`` on ``start`` and
-``finish`` gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a
-metadata value that is not a JSON object raises); ``tool-output-denied``,
-approval, ``custom``, ``reasoning-file``, ``reset-step`` and
-``steering-message`` chunks are ignored. An unknown type, a field of the
-wrong type, a delta for a part that never started, an ``event:`` other than ``message``, data after
+JSON of ``input`` as args text; an output or denial for a call this stream
+never began (one of an earlier response) is preceded by
+``ToolCallResumeChunk``; ``messageMetadata`` on ``start`` and ``finish``
+gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a metadata
+value that is not a JSON object raises); ``tool-approval-response``,
+``custom``, ``reasoning-file``, ``reset-step`` and ``steering-message`` chunks
+are ignored. An unknown type, a field of the wrong type, a delta for a part
+that never started, an ``event:`` other than ``message``, data after
 ``[DONE]`` and a stream without ``[DONE]`` raise
 :class:`~assistant_stream_core.errors.ProtocolError`.
 """
@@ -111,9 +119,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -154,8 +165,6 @@ _FINISH_REASONS = frozenset(
 )
 _IGNORED_TYPES = frozenset(
     {
-        "tool-output-denied",
-        "tool-approval-request",
         "tool-approval-response",
         "custom",
         "reasoning-file",
@@ -242,6 +251,16 @@ class _ToolOutputError(_Wire, tag="tool-output-error"):
     error_text: str
 
 
+class _ToolApprovalRequest(_Wire, tag="tool-approval-request"):
+    approval_id: str
+    tool_call_id: str
+    reason: str | None = None
+
+
+class _ToolOutputDenied(_Wire, tag="tool-output-denied"):
+    tool_call_id: str
+
+
 class _SourceUrl(_Wire, tag="source-url"):
     source_id: str
     url: str
@@ -316,6 +335,8 @@ _UIChunk = (
     | _SourceDocument
     | _MessageMetadata
     | _Abort
+    | _ToolApprovalRequest
+    | _ToolOutputDenied
 )
 _TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
 
@@ -339,6 +360,11 @@ class UIMessageStreamEncoder(EncoderBase):
         transient ``data-state`` part; ``"drop"`` drops them.
     :param include_finish_reason: write ``finishReason`` on ``finish``; turn
         off for ``ai`` releases older than the field.
+    :param start_step: write ``start-step`` right after ``start``: the
+        response continues the message ``message_id`` names in a new step, as
+        ``ai`` expects after the client answered tool calls (its
+        ``lastAssistantMessageIsCompleteWithToolCalls`` looks at the last
+        step only, and would send the message again and again).
     """
 
     media_type: str = MEDIA_TYPE
@@ -354,6 +380,7 @@ class UIMessageStreamEncoder(EncoderBase):
         data_part_name: str = "data",
         state: Literal["transient", "drop"] = "transient",
         include_finish_reason: bool = True,
+        start_step: bool = False,
     ) -> None:
         if state not in ("transient", "drop"):
             raise ValueError(f"state must be 'transient' or 'drop', not {state!r}")
@@ -372,6 +399,7 @@ class UIMessageStreamEncoder(EncoderBase):
         self._data_type = f"data-{data_part_name}"
         self._state = state
         self._include_finish_reason = include_finish_reason
+        self._start_step = start_step
         self._started = False
         # The open text/reasoning part: (kind, wire id, parent id).
         self._open: tuple[str, str, str | None] | None = None
@@ -439,9 +467,14 @@ class UIMessageStreamEncoder(EncoderBase):
         if self._started:
             self._write_chunk(out, chunk)
         else:
-            self._sse(out, self._start)
+            self._write_start(out)
             self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
             self._started = True
+
+    def _write_start(self, out: bytearray) -> None:
+        self._sse(out, self._start)
+        if self._start_step:
+            self._sse(out, _StartStep())
 
     def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         match chunk:
@@ -526,6 +559,17 @@ class UIMessageStreamEncoder(EncoderBase):
                 # ai needs the call's input before any output: settle it first.
                 self._settle(out, tool, "")
                 self._sse(out, _ToolOutputAvailable(call_id, result, preliminary=True))
+            case ToolApprovalRequestChunk(tool_call_id=call_id):
+                tool = self._tools.get(chunk.type, call_id)
+                self._settle(out, tool, "")  # ai asks about a call whose input is known
+                self._sse(out, _ToolApprovalRequest(chunk.approval_id, call_id, chunk.reason))
+            case ToolCallResumeChunk(tool_call_id=call_id):
+                self._tools.resume(call_id)
+            case ToolOutputDeniedChunk(tool_call_id=call_id):
+                tool = self._tools.get(chunk.type, call_id)
+                self._settle(out, tool, "")
+                self._sse(out, _ToolOutputDenied(call_id))
+                tool.answered = True
             case _:
                 raise not_a_chunk(chunk)
 
@@ -533,7 +577,7 @@ class UIMessageStreamEncoder(EncoderBase):
         """The closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
         if not self._started:
             self._started = True
-            self._sse(out, self._start)
+            self._write_start(out)
         self._close_part(out)
         self._settle_all(out)
         reason = _finish_reason(self._reason, self._tools.any_unanswered)
@@ -626,6 +670,13 @@ class UIMessageStreamDecoder(SSEDecoder):
         else:
             out.append(DataChunk({"name": name, "data": value}))
 
+    def _resume_unseen(self, call_id: str, out: list[Chunk]) -> None:
+        # An answer to a call of an earlier response: ai updates that part of
+        # the message it continues.
+        if call_id not in self._tools:
+            self._tools[call_id] = True
+            out.append(ToolCallResumeChunk(call_id))
+
     def _need(self, ids: set[str] | dict[str, bool], key: str, what: str, offset: int) -> None:
         if key not in ids:
             raise ProtocolError(f"{what} for {key!r}, which never started", offset=offset)
@@ -679,13 +730,21 @@ class UIMessageStreamDecoder(SSEDecoder):
                     self._tools[call_id] = True
                 out.append(ToolCallArgsTextFinishChunk(call_id))
             case _ToolOutputAvailable(tool_call_id=call_id, output=output):
+                self._resume_unseen(call_id, out)
                 value = None if output is UNSET else output
                 if wire.preliminary:
                     out.append(PreliminaryToolResultChunk(call_id, value))
                 else:
                     out.append(ToolResultChunk(call_id, value))
             case _ToolOutputError(tool_call_id=call_id, error_text=text):
+                self._resume_unseen(call_id, out)
                 out.append(ToolResultChunk(call_id, text, is_error=True))
+            case _ToolOutputDenied(tool_call_id=call_id):
+                self._resume_unseen(call_id, out)
+                out.append(ToolOutputDeniedChunk(call_id))
+            case _ToolApprovalRequest(tool_call_id=call_id, approval_id=approval_id):
+                self._need(self._tools, call_id, "tool-approval-request", offset)
+                out.append(ToolApprovalRequestChunk(call_id, approval_id, wire.reason))
             case _SourceUrl(source_id=source_id, url=url, title=title):
                 out.append(SourceChunk(source_id, url, title=title))
             case _File(url=url, media_type=media_type):

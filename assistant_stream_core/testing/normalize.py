@@ -4,7 +4,10 @@ Each function takes chunks that encode without error and returns the chunks
 the protocol's decoder gives back for them: the round-trip property tests
 compare ``decode(encode(chunks))`` with it, and so can tests of your own
 adapters. They share the encoders' tool-call rules
-(:class:`~assistant_stream_core.tool_calls.ToolCallLedger`).
+(:class:`~assistant_stream_core.tool_calls.ToolCallLedger`). The Data Stream,
+Assistant Transport and OpenAI chat write nothing for approval requests,
+resumes, denials and the results of resumed calls, so their functions drop
+them.
 
 >>> from assistant_stream_core.chunks import ToolCallBeginChunk
 >>> from assistant_stream_core.testing import normalize
@@ -14,7 +17,7 @@ ToolCallArgsTextFinishChunk(tool_call_id='c1', args_text_delta='{}')
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import msgspec
@@ -36,9 +39,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -51,6 +57,30 @@ from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 
 __all__ = ["ag_ui", "assistant_transport", "data_stream", "openai_chat", "ui_message_stream"]
+
+
+def _client_turn(chunk: Chunk, resumed: set[str], *, approvals: bool = False) -> bool:
+    """Whether ``chunk`` is one the protocols without approval frames leave out.
+
+    Approval requests (unless ``approvals``), denials, resumes, and anything
+    for a resumed call (recorded in ``resumed``) write nothing outside the UI
+    Message Stream.
+    """
+    if isinstance(chunk, ToolCallResumeChunk):
+        resumed.add(chunk.tool_call_id)
+        return True
+    if isinstance(chunk, ToolApprovalRequestChunk):
+        return not approvals
+    if isinstance(chunk, ToolOutputDeniedChunk):
+        return True
+    if isinstance(chunk, ToolResultChunk | ToolCallDeltaChunk | ToolCallArgsTextFinishChunk):
+        return chunk.tool_call_id in resumed
+    return False
+
+
+def _without_client_turn(chunks: Iterable[Chunk], *, approvals: bool = False) -> Iterator[Chunk]:
+    resumed: set[str] = set()
+    return (c for c in chunks if not _client_turn(c, resumed, approvals=approvals))
 
 
 def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
@@ -71,6 +101,7 @@ def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
+    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
 
@@ -138,6 +169,7 @@ def assistant_transport(chunks: Iterable[Chunk]) -> list[Chunk]:
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
+    chunks = _without_client_turn(chunks)
     out: list[Chunk] = []
     tools = ToolCallLedger()
 
@@ -214,8 +246,11 @@ def openai_chat(
             out.append(ToolCallDeltaChunk(call_id, text))
         state[1] = True
 
+    resumed: set[str] = set()
     for chunk in chunks:
         encoder.encode(chunk)  # tracks the finish reason and usage
+        if _client_turn(chunk, resumed):
+            continue
         match chunk:
             case TextDeltaChunk(text_delta=text) if text:
                 out.append(TextDeltaChunk(text))
@@ -272,6 +307,7 @@ def ui_message_stream(
     out: list[Chunk] = []
     open_part: tuple[str, str | None] | None = None
     tools: dict[str, list[Any]] = {}  # id -> [has_args, settled, answered]
+    resumed: set[str] = set()  # resumed calls the decoder has not met yet
     reason: str | None = None
     json = json_encoder()
 
@@ -313,9 +349,25 @@ def ui_message_stream(
                     out.append(ToolCallDeltaChunk(call_id, text))
             case ToolCallArgsTextFinishChunk(tool_call_id=call_id, args_text_delta=text):
                 settle(call_id, text)
+            case ToolCallResumeChunk(tool_call_id=call_id):
+                tools[call_id] = [True, True, False]
+                resumed.add(call_id)
+            case ToolApprovalRequestChunk(tool_call_id=call_id):
+                settle(call_id, "")
+                out.append(ToolApprovalRequestChunk(call_id, chunk.approval_id, chunk.reason))
+            case ToolOutputDeniedChunk(tool_call_id=call_id):
+                settle(call_id, "")
+                tools[call_id][2] = True
+                if call_id in resumed:  # the decoder meets the call at its answer
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
+                out.append(chunk)
             case ToolResultChunk(tool_call_id=call_id, result=result, is_error=is_error):
                 settle(call_id, "")
                 tools[call_id][2] = True
+                if call_id in resumed:
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
                 if is_error and not isinstance(result, str):
                     result = json.encode(result).decode()
                 out.append(ToolResultChunk(call_id, result, is_error=is_error))
@@ -337,6 +389,9 @@ def ui_message_stream(
                 )
             case PreliminaryToolResultChunk(tool_call_id=call_id):
                 settle(call_id, "")
+                if call_id in resumed:  # an output: the decoder meets the call here too
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
                 out.append(chunk)
             case UpdateStateChunk() if state == "transient":
                 out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
@@ -375,6 +430,10 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
       stream; args after a call ended are dropped;
     * the last message finish moves to the end (after the error, if any);
     * nothing follows the first error;
+    * approval requests move to the end, before the message finish (the
+      interrupts of ``RUN_FINISHED``), and vanish when the run ends in an
+      error; a resumed call's resume comes back just before its first answer
+      (a result or a denial), and not at all without one;
     * state chunks are kept as they are here, but the decoder gives back
       *equivalent* operations, not the same ones: applied in order they build
       the same states (``append-text`` comes back as ``append-text`` when it
@@ -386,6 +445,13 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
     out: list[Chunk] = []
     tools = ToolCallLedger()
     finish: MessageFinishChunk | None = None
+    interrupts: list[Chunk] = []
+    waiting: set[str] = set()  # resumed calls the decoder has not met yet
+
+    def meet(call_id: str) -> None:
+        if call_id in waiting:
+            waiting.discard(call_id)
+            out.append(ToolCallResumeChunk(call_id))
 
     def end_tool(tool: ToolCall, rest: str) -> None:
         rest = tool.final_args(rest)
@@ -432,6 +498,7 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
             tool = tools.get(chunk.type, chunk.tool_call_id)
             if not tool.settled:
                 end_tool(tool, "")
+            meet(chunk.tool_call_id)
             result = (
                 chunk.result if isinstance(chunk.result, str) else _json_round_trip(chunk.result)
             )
@@ -474,10 +541,25 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
             out.append(
                 PreliminaryToolResultChunk(chunk.tool_call_id, _json_round_trip(chunk.result))
             )
+        elif isinstance(chunk, ToolApprovalRequestChunk):
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, "")
+            interrupts.append(chunk)
+        elif isinstance(chunk, ToolCallResumeChunk):
+            tools.resume(chunk.tool_call_id)
+            waiting.add(chunk.tool_call_id)
+        elif isinstance(chunk, ToolOutputDeniedChunk):
+            tool = tools.get(chunk.type, chunk.tool_call_id)
+            if not tool.settled:
+                end_tool(tool, "")
+            meet(chunk.tool_call_id)
+            out.append(chunk)
         else:  # step start, abort
             out.append(chunk)
     else:
         close_tools()
+        out.extend(interrupts)
     if finish is not None:
         out.append(finish)
     return out

@@ -59,9 +59,12 @@ from ..chunks import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -73,6 +76,7 @@ __all__ = [
     "byte_splits",
     "chunk_sequences",
     "chunks",
+    "client_turn_sequences",
     "json_values",
     "state_operations",
     "texts",
@@ -203,6 +207,9 @@ def chunks() -> st.SearchStrategy[Chunk]:
             parents,
         ),
         st.builds(PreliminaryToolResultChunk, _ids(), json_values()),
+        st.builds(ToolApprovalRequestChunk, _ids(), _ids(), st.none() | texts()),
+        st.builds(ToolCallResumeChunk, _ids()),
+        st.builds(ToolOutputDeniedChunk, _ids()),
     )
 
 
@@ -433,3 +440,46 @@ def byte_splits(data: bytes, *, max_pieces: int | None = None) -> st.SearchStrat
 def _cut(data: bytes, points: Sequence[int]) -> list[bytes]:
     bounds = [0, *points, len(data)]
     return [data[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+@st.composite
+def _client_turns(draw: st.DrawFn, max_size: int) -> list[Chunk]:
+    out: list[Chunk] = []
+    # Calls of an earlier response ("r-" cannot clash with a run's ids).
+    for call_id in draw(st.lists(_ids(), unique=True, max_size=3)):
+        out.append(ToolCallResumeChunk(f"r-{call_id}"))
+        answer = draw(st.sampled_from(["result", "denied", "none"]))
+        if answer == "result":
+            out.append(
+                ToolResultChunk(f"r-{call_id}", draw(json_values()), None, draw(st.booleans()))
+            )
+        elif answer == "denied":
+            out.append(ToolOutputDeniedChunk(f"r-{call_id}"))
+    run = draw(_runs(max_size, None))
+    out.extend(run)
+    if any(isinstance(chunk, ErrorChunk) for chunk in run):
+        return out
+    answered = {c.tool_call_id for c in run if isinstance(c, ToolResultChunk)}
+    for chunk in run:
+        if not isinstance(chunk, ToolCallBeginChunk) or chunk.tool_call_id in answered:
+            continue
+        if draw(st.booleans()):
+            reason = draw(st.none() | texts(max_size=8))
+            call_id = chunk.tool_call_id
+            out.append(ToolApprovalRequestChunk(call_id, f"approval-{call_id}", reason))
+            if draw(st.booleans()):
+                out.append(ToolOutputDeniedChunk(call_id))
+    return out
+
+
+def client_turn_sequences(*, max_size: int = 20) -> st.SearchStrategy[list[Chunk]]:
+    """Runs that continue calls of an earlier response and stop for approvals.
+
+    A few calls of an earlier response are resumed
+    (:class:`~assistant_stream_core.chunks.ToolCallResumeChunk`) and answered
+    with a result, a denial or not at all; then a valid run
+    (:func:`chunk_sequences`); then, unless the run ended in an error, an
+    approval request for some of its calls without a result, some of them
+    denied at once.
+    """
+    return _client_turns(max_size)

@@ -19,6 +19,7 @@ from assistant_stream_core.testing.strategies import (
     byte_splits,
     chunk_sequences,
     chunks,
+    client_turn_sequences,
     json_values,
     texts,
 )
@@ -64,6 +65,20 @@ def test_valid_runs_round_trip(
 
     # The assembled message survives the wire, and a valid run has nothing a
     # strict accumulator would reject.
+    assert accumulate(decoded, strict=True) == accumulate(run, strict=True)
+
+
+@protocols
+@FAST
+@given(data=st.data(), run=client_turn_sequences())
+def test_runs_that_wait_for_the_client_round_trip(
+    protocol: ProtocolEntry, data: st.DataObject, run: list[Chunk]
+) -> None:
+    """Approval requests, denials and answers to calls of an earlier response."""
+    body = encode(protocol, run)
+    protocol.check_frames(body)
+    decoded = decode_pieces(protocol, data.draw(byte_splits(body), label="pieces"))
+    assert decoded == protocol.normalise(run)
     assert accumulate(decoded, strict=True) == accumulate(run, strict=True)
 
 

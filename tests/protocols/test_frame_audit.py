@@ -41,7 +41,10 @@ from assistant_stream_core.chunks import (
     TextDeltaChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
+    ToolApprovalRequestChunk,
     ToolCallDeltaChunk,
+    ToolCallResumeChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -99,6 +102,13 @@ EXAMPLES: dict[type[Chunk], list[Chunk]] = {
         PreliminaryToolResultChunk("c1", {"progress": 0.5}),
         ToolResultChunk("c1", {"done": True}),
     ],
+    ToolApprovalRequestChunk: [
+        _BEGIN,
+        ToolCallArgsTextFinishChunk("c1", "{}"),
+        ToolApprovalRequestChunk("c1", "approval-c1", "it spends money"),
+    ],
+    ToolCallResumeChunk: [ToolCallResumeChunk("r1"), ToolResultChunk("r1", {"ok": True})],
+    ToolOutputDeniedChunk: [_BEGIN, ToolOutputDeniedChunk("c1")],
 }
 
 
@@ -262,10 +272,14 @@ _OPENAI_DROPS = {
     StepStartChunk,
     StepFinishChunk,
 }
+# The client holds its own answer: these write nothing (protocols/_client_turn.py).
+_CLIENT_TURN = {ToolApprovalRequestChunk, ToolCallResumeChunk, ToolOutputDeniedChunk}
 #: Chunk kinds a protocol documents it cannot carry (they do not come back).
 DROPPED: dict[str, set[type[Chunk]]] = {
-    "openai_chat": _OPENAI_DROPS | {ToolResultChunk, PreliminaryToolResultChunk},
-    "openai_chat_tool_results": _OPENAI_DROPS,
+    "data_stream": _CLIENT_TURN,
+    "assistant_transport": _CLIENT_TURN,
+    "openai_chat": _OPENAI_DROPS | _CLIENT_TURN | {ToolResultChunk, PreliminaryToolResultChunk},
+    "openai_chat_tool_results": _OPENAI_DROPS | _CLIENT_TURN,
 }
 
 #: Every frame kind each encoder writes.
@@ -340,6 +354,8 @@ WRITTEN: dict[str, set[str]] = {
         "tool-output-available",
         "tool-output-available:preliminary",
         "tool-output-error",
+        "tool-approval-request",
+        "tool-output-denied",
         "source-url",
         "source-document",
         "file",
@@ -376,6 +392,7 @@ WRITTEN: dict[str, set[str]] = {
         "RUN_ERROR",
         "RUN_FINISHED",
         "RUN_FINISHED:cancelled",
+        "RUN_FINISHED:interrupt",
     },
 }
 WRITTEN["openai_chat_tool_results"] = WRITTEN["openai_chat"] | {
