@@ -43,9 +43,16 @@ def test_a_regenerated_message_keeps_its_id() -> None:
     ],
 )
 def test_every_other_answer_gets_a_new_id(extras: dict[str, Any]) -> None:
-    answer = _answer_id({"id": "c", "messages": MESSAGES, **extras})
+    # A request that ends with an assistant message continues it (a tool
+    # answered in it; see test_a_continued_message_keeps_its_id), so these end
+    # with the user's message, as ai sends them.
+    answer = _answer_id({"id": "c", "messages": MESSAGES[:1], **extras})
     assert answer.startswith("msg-")
     assert answer not in ("u1", "a1")
+
+
+def test_a_continued_message_keeps_its_id() -> None:
+    assert _answer_id({"id": "c", "messages": MESSAGES, "trigger": "submit-message"}) == "a1"
 
 
 def test_a_message_id_the_wire_cannot_carry_gets_a_new_id() -> None:
