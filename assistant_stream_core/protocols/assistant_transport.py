@@ -18,6 +18,13 @@ our flat chunk: the encoder assigns part indices and opens and closes parts.
 * Message-level frames (``data`` with the value wrapped in a list,
   ``annotations``, ``step-start``, ``step-finish``, ``message-finish``,
   ``error``, ``update-state``) carry no path.
+* Message metadata, an abort, a document source and a preliminary tool
+  result have no frame of their own: each is an ``annotations`` frame with
+  one item, the AI SDK UI message chunk that says the same thing
+  (``message-metadata``, ``abort``, ``source-document``,
+  ``tool-output-available`` with ``preliminary: true``), which the decoder
+  reads back as the chunk. The client shows it in
+  ``metadata.unstable_annotations``.
 * :meth:`AssistantTransportEncoder.finish` closes the open part, settles every
   unsettled call (in begin order) and writes ``data: [DONE]``.
 
@@ -43,6 +50,7 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -57,6 +65,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_operations, parent_or_none
@@ -429,6 +438,10 @@ class AssistantTransportEncoder(EncoderBase):
         elif type(chunk) is MessageFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             self._sse(out, _MessageFinish(chunk.finish_reason, usage))
+        elif type(chunk) in ANNOTATED:
+            if type(chunk) is PreliminaryToolResultChunk:
+                self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+            self._sse(out, _Annotations([to_annotation(chunk)]))  # type: ignore[arg-type]
         elif type(chunk) in CLIENT_TURN_CHUNKS:
             note_client_turn(self._tools, chunk)
         else:
@@ -540,7 +553,7 @@ class AssistantTransportDecoder(SSEDecoder):
         elif type(frame) is _Data:
             out.extend(DataChunk(item) for item in frame.data)
         elif type(frame) is _Annotations:
-            out.append(AnnotationsChunk(frame.annotations))
+            out.append(from_annotations(frame.annotations) or AnnotationsChunk(frame.annotations))
         elif type(frame) is _StepStart:
             out.append(StepStartChunk(frame.message_id))
         elif type(frame) is _StepFinish:

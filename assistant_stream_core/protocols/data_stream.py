@@ -25,6 +25,11 @@ step start / step finish        ``f:{messageId}`` / ``e:{finishReason, usage,
                                 isContinued}``
 message finish                  ``d:{finishReason, usage}``
 update state                    ``aui-state:[operations]``
+message metadata, abort,        ``8:[<AI SDK chunk>]``: one annotation holding
+document source, preliminary    the AI SDK UI message chunk (``message-metadata``,
+tool result                     ``abort``, ``source-document``, ``tool-output-
+                                available`` with ``preliminary: true``), read
+                                back as the chunk
 =============================== ===============================================
 
 Tool-call bookkeeping follows upstream ``assistant-stream``: a call is *open*
@@ -61,6 +66,7 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -76,6 +82,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
+from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, encode_into, not_a_chunk
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
@@ -314,6 +321,10 @@ class DataStreamEncoder(EncoderBase):
         elif type(chunk) is MessageFinishChunk:
             usage = _Usage(chunk.input_tokens, chunk.output_tokens)
             self._close_tools_before(out, b"d:", _MessageFinish(chunk.finish_reason, usage))
+        elif type(chunk) in ANNOTATED:
+            if type(chunk) is PreliminaryToolResultChunk:
+                self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+            self._line(out, b"8:", (to_annotation(chunk),))  # type: ignore[arg-type]
         elif type(chunk) in CLIENT_TURN_CHUNKS:
             note_client_turn(self._tools, chunk)
         else:
@@ -419,7 +430,8 @@ class DataStreamDecoder:
         elif code == "2":
             out.extend(DataChunk(item) for item in decode_frame(_LIST, payload, "2: data", at))
         elif code == "8":
-            out.append(AnnotationsChunk(decode_frame(_LIST, payload, "8: annotations", at)))
+            annotations = decode_frame(_LIST, payload, "8: annotations", at)
+            out.append(from_annotations(annotations) or AnnotationsChunk(annotations))
         elif code == "aui-state":
             raw = decode_frame(_OPERATIONS, payload, "aui-state", at)
             out.append(UpdateStateChunk(decode_operations(raw, "aui-state", at)))

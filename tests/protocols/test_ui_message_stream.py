@@ -17,6 +17,8 @@ from assistant_stream_core.chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -335,6 +337,7 @@ class TestDecoder:
             b'data: {"type":"data-weather","data":{"t":1},"id":"w"}\n\n'
             b'data: {"type":"file","url":"https://x/y.png","mediaType":"image/png"}\n\n'
             b'data: {"type":"message-metadata","messageMetadata":{}}\n\n'
+            b'data: {"type":"message-metadata","messageMetadata":null}\n\n'
             b'data: {"type":"finish"}\n\n'
             b"data: [DONE]\n\n"
         )
@@ -344,8 +347,10 @@ class TestDecoder:
             ToolCallBeginChunk("c", "f"),
             ToolCallDeltaChunk("c", '{"q":1}'),
             ToolCallArgsTextFinishChunk("c"),
+            PreliminaryToolResultChunk("c", 1),
             DataChunk({"name": "weather", "data": {"t": 1}}),
             FileChunk("https://x/y.png", "image/png"),
+            MessageMetadataChunk({}),  # a null one is nothing, as in ai
             MessageFinishChunk("unknown"),
         ]
 
