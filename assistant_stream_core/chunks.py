@@ -17,6 +17,11 @@ empty string means no parent, in every protocol.
 
 :class:`MessageFinishChunk` has no upstream counterpart: it is the TS client's
 ``message-finish``, which ends a message with a finish reason and usage.
+:class:`MessageMetadataChunk`, :class:`AbortChunk`,
+:class:`SourceDocumentChunk` and :class:`PreliminaryToolResultChunk` have none
+either: they are the Vercel AI SDK's ``message-metadata``, ``abort``,
+``source-document`` and ``tool-output-available {preliminary: true}``; what
+each protocol makes of them is in the protocol pages of the documentation.
 
 :class:`ToolApprovalRequestChunk`, :class:`ToolCallResumeChunk` and
 :class:`ToolOutputDeniedChunk` have none either: they carry a tool call that
@@ -32,6 +37,7 @@ import msgspec
 from .state import AppendTextOperation, Operation, SetOperation, check_path_depth
 
 __all__ = [
+    "AbortChunk",
     "AnnotationsChunk",
     "AppendTextOperation",
     "AssistantStreamChunk",
@@ -41,11 +47,14 @@ __all__ = [
     "ErrorChunk",
     "FileChunk",
     "MessageFinishChunk",
+    "MessageMetadataChunk",
     "Operation",
+    "PreliminaryToolResultChunk",
     "ReasoningDeltaChunk",
     "ReasoningPartStartChunk",
     "SetOperation",
     "SourceChunk",
+    "SourceDocumentChunk",
     "StepFinishChunk",
     "StepStartChunk",
     "TextDeltaChunk",
@@ -214,6 +223,47 @@ class MessageFinishChunk(_ChunkBase, frozen=True, tag="message-finish"):
     output_tokens: int = 0
 
 
+class MessageMetadataChunk(_ChunkBase, frozen=True, tag="message-metadata"):
+    """Metadata about the message (a JSON object), for the client to show or store.
+
+    Later metadata is deep-merged into earlier metadata, as the AI SDK's
+    ``useChat`` merges ``message-metadata`` chunks: objects merge key by key,
+    anything else replaces.
+    """
+
+    type: ClassVar[str] = "message-metadata"
+    metadata: dict[str, Any]
+
+
+class AbortChunk(_ChunkBase, frozen=True, tag="abort"):
+    """The run was aborted (for example, stopped by the user), with an optional reason."""
+
+    type: ClassVar[str] = "abort"
+    reason: str | None = None
+
+
+class SourceDocumentChunk(_ChunkBase, frozen=True, tag="source-document"):
+    """A cited source that is a document (no URL): its media type and title."""
+
+    type: ClassVar[str] = "source-document"
+    id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+    parent_id: str | None = None
+
+
+class PreliminaryToolResultChunk(_ChunkBase, frozen=True, tag="preliminary-tool-result"):
+    """A tool's result so far (any JSON value); a later result replaces it.
+
+    It does not settle the call: the final :class:`ToolResultChunk` still comes.
+    """
+
+    type: ClassVar[str] = "preliminary-tool-result"
+    tool_call_id: str
+    result: Any
+
+
 class ToolApprovalRequestChunk(_ChunkBase, frozen=True, tag="tool-approval-request"):
     """A tool call of this stream waits for a person to approve or deny it.
 
@@ -264,6 +314,10 @@ Chunk = (
     | StepStartChunk
     | StepFinishChunk
     | MessageFinishChunk
+    | MessageMetadataChunk
+    | AbortChunk
+    | SourceDocumentChunk
+    | PreliminaryToolResultChunk
     | ToolApprovalRequestChunk
     | ToolCallResumeChunk
     | ToolOutputDeniedChunk
@@ -293,6 +347,10 @@ CHUNK_TYPES: dict[str, type[Chunk]] = {
         StepStartChunk,
         StepFinishChunk,
         MessageFinishChunk,
+        MessageMetadataChunk,
+        AbortChunk,
+        SourceDocumentChunk,
+        PreliminaryToolResultChunk,
         ToolApprovalRequestChunk,
         ToolCallResumeChunk,
         ToolOutputDeniedChunk,

@@ -53,6 +53,13 @@ leaves the part ``complete``/``unknown`` there (``complete``/``stop`` here and
 on the Assistant Transport). Args are parsed incrementally (linear in the
 args length, as the partial JSON grows).
 
+Message metadata, aborts, document sources and preliminary tool results have
+no place in assistant-ui's message: our encoders send each as an annotation
+holding the AI SDK chunk, and the accumulator does what the TS one then does,
+appending it to ``metadata.unstable_annotations`` (a preliminary result for an
+unknown tool call is a problem, as a result is). Message metadata is also
+deep-merged into ``metadata.message_metadata``, which only this message has.
+
 Things the TS message holds that this one leaves out: wall-clock ``timing``
 (message and tool calls), and ``custom`` (always ``{}`` here). A step that
 finishes without a start gets a random ``messageId`` in TS and ``None`` here.
@@ -66,15 +73,19 @@ from typing import Any, Literal
 import msgspec
 
 from .chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -89,7 +100,8 @@ from .chunks import (
 )
 from .errors import AssistantStreamError, StateError
 from .partial_json import PartialJson, parse_partial_json
-from .state import apply_operation, coerce_operation
+from .protocols._annotated import AnnotatedChunk, to_annotation
+from .state import UNSAFE_SEGMENTS, apply_operation, coerce_operation
 from .tool_calls import ToolCall, ToolCallLedger
 
 __all__ = [
@@ -110,6 +122,7 @@ __all__ = [
     "TextPart",
     "ToolCallPart",
     "accumulate",
+    "merge_metadata",
     "parse_partial_json",
 ]
 
@@ -269,12 +282,19 @@ class MessageStatus(_Base, frozen=True):
 
 
 class MessageMetadata(_Base, frozen=True):
-    """Message-level data: state, data values, annotations, steps."""
+    """Message-level data: state, data values, annotations, steps.
+
+    ``message_metadata`` is every ``message-metadata`` chunk deep-merged in
+    order, as the AI SDK merges them (``None`` until the first). It has no
+    place in assistant-ui's message, which shows each such chunk as an
+    annotation instead; :meth:`AssistantMessage.to_client_json` leaves it out.
+    """
 
     unstable_state: Any = None
     unstable_data: tuple[Any, ...] = ()
     unstable_annotations: tuple[Any, ...] = ()
     steps: tuple[Step, ...] = ()
+    message_metadata: dict[str, Any] | None = None
 
 
 class AssistantMessage(_Base, frozen=True):
@@ -337,6 +357,29 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 # --- the accumulator ----------------------------------------------------------
 
 
+def merge_metadata(base: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` deep-merged into a copy of ``base``, as the AI SDK merges message metadata.
+
+    Objects merge key by key; any other value (lists included) replaces; the
+    keys ``__proto__``, ``constructor`` and ``prototype`` are skipped.
+    """
+    merged = dict(base) if base is not None else {}
+    for key, value in update.items():
+        if key in UNSAFE_SEGMENTS:
+            continue
+        old = merged.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            merged[key] = merge_metadata(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _annotation(chunk: AnnotatedChunk) -> Any:
+    # What assistant-ui shows for a chunk it has no field for (see protocols._annotated).
+    return msgspec.to_builtins(to_annotation(chunk))
+
+
 def _parent(parent_id: str | None) -> str | None:
     # An empty parent id means no parent, in every protocol.
     return parent_id or None
@@ -364,6 +407,7 @@ class MessageAccumulator:
         self._state = state
         self._data: list[Any] = []
         self._annotations: list[Any] = []
+        self._metadata: dict[str, Any] | None = None
         self._steps: list[Step] = []
         self._errors: list[str] = []
         self._problems: list[Problem] = []
@@ -516,6 +560,14 @@ class MessageAccumulator:
                 self._finish_step(chunk)
             case MessageFinishChunk(finish_reason=reason):
                 self._set_final_status(reason)
+            case MessageMetadataChunk(metadata=metadata):
+                self._metadata = merge_metadata(self._metadata, metadata)
+                self._annotations.append(_annotation(chunk))
+            case AbortChunk() | SourceDocumentChunk():
+                self._annotations.append(_annotation(chunk))
+            case PreliminaryToolResultChunk(tool_call_id=tool_id):
+                if self._tool(index, tool_id) is not None:
+                    self._annotations.append(_annotation(chunk))
             case ToolCallResumeChunk(tool_call_id=tool_id):
                 if tool_id in self._tools:
                     self._problem(index, "duplicate-tool-call-id", f"tool call {tool_id!r} again")
@@ -568,6 +620,7 @@ class MessageAccumulator:
                 unstable_data=tuple(self._data),
                 unstable_annotations=tuple(self._annotations),
                 steps=tuple(self._steps),
+                message_metadata=self._metadata,
             ),
             errors=tuple(self._errors),
         )

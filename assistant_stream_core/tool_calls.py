@@ -119,10 +119,12 @@ class ToolCallLedger:
         """The call ``tool_call_id``; :class:`ChunkEncodeError` naming ``chunk_type`` if unknown."""
         call = self._calls.get(tool_call_id)
         if call is None:
-            raise ChunkEncodeError(
+            error = ChunkEncodeError(
                 f"cannot encode {chunk_type} chunk: unknown tool_call_id {tool_call_id!r} "
                 "(no tool-call-begin for it in this stream)"
             )
+            error.chunk_type = chunk_type
+            raise error
         return call
 
     def find(self, tool_call_id: str) -> ToolCall | None:

@@ -501,8 +501,9 @@ def print_paced(workload: PacedWorkload, results: list[PacedResult]) -> None:
             print(f"  {label:<34}{result.missing}")
             continue
         cpu = best[result.contender]
-        upstream = f"{cpu / best['upstream']:.2f}x" if "upstream" in best else ""
-        floor = f"{cpu / best['floor']:.2f}x" if "floor" in best else ""
+        # CPU time is counted in clock ticks: a tiny run can measure 0.
+        upstream = f"{cpu / best['upstream']:.2f}x" if best.get("upstream") else ""
+        floor = f"{cpu / best['floor']:.2f}x" if best.get("floor") else ""
         print(
             head.format(
                 label,

@@ -267,9 +267,11 @@ class _Handoff:
     """Bytes from the serving loop's task to Django's, one write in flight.
 
     A memory object stream would do, at several times the cost per write:
-    at a model's pace every token is a write. ``send`` returns once Django
-    has taken the bytes, so a client that stops reading holds the serving
-    loop's write (and its send timeout sees it), as a socket write would.
+    at a model's pace every token is a write. One write may wait in the slot:
+    ``send`` returns at once when the slot is free (no task switch per token
+    while Django keeps up), and otherwise waits until Django has taken the
+    previous bytes, so a client that stops reading holds the serving loop's
+    next write (and its send timeout sees it), as a full socket buffer would.
     """
 
     __slots__ = ("_closed", "_data", "_taken", "_waiter")
@@ -286,17 +288,17 @@ class _Handoff:
             waiter.set_result(None)
 
     async def send(self, data: bytes) -> None:
+        if self._data is not None and not self._closed:
+            # The previous write is still in the slot: wait for Django.
+            self._taken = taken = asyncio.get_running_loop().create_future()
+            try:
+                await taken
+            finally:
+                self._taken = None
         if self._closed:
             raise anyio.BrokenResourceError
         self._data = data
         self._wake()
-        self._taken = taken = asyncio.get_running_loop().create_future()
-        try:
-            await taken
-        finally:
-            self._taken = None
-        if self._data is not None:  # closed before Django took it
-            raise anyio.BrokenResourceError
 
     async def receive(self) -> bytes | None:
         """The next bytes, or ``None`` once the serving loop is done."""

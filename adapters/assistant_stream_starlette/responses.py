@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import ClassVar
 
 from starlette.background import BackgroundTask
@@ -103,8 +103,10 @@ class AssistantStreamResponse(Response):
                 }
             )
 
-        async def send_body(data: bytes) -> None:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
+        def send_body(data: bytes) -> Awaitable[None]:
+            # Not a coroutine of its own: the ASGI send's is awaited directly
+            # (one frame less per write; at a model's pace, per token).
+            return send({"type": "http.response.body", "body": data, "more_body": True})
 
         async def disconnected() -> None:
             # Works on every ASGI server; on spec 2.4 a failed send also tells.

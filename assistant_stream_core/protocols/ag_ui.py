@@ -29,9 +29,14 @@ update state                    ``STATE_DELTA {delta: <JSON Patch>}``, or
                                 ``STATE_SNAPSHOT {snapshot}`` (see below)
 step start / step finish        ``STEP_STARTED`` / ``STEP_FINISHED {stepName}``
 data, annotations, source, file ``CUSTOM {name: "assistant-stream/data"`` (or
-                                ``/annotations``, ``/source``, ``/file``)
-                                ``, value}``; with ``custom_events=False`` they
-                                are dropped, with one warning per stream
+message metadata, abort,        ``/annotations``, ``/source``, ``/file``,
+source document, preliminary    ``/message-metadata``, ``/abort``,
+tool result                     ``/source-document``,
+                                ``/preliminary-tool-result``) ``, value}``;
+                                with ``custom_events=False`` they are dropped,
+                                with one warning per stream. After an abort,
+                                ``RUN_FINISHED`` also says ``outcome: {type:
+                                "cancelled"}``
 message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
                                 carries its usage and finish reason
 error                           ``RUN_ERROR {message}``; the stream ends there
@@ -98,15 +103,19 @@ from typing import Any, Final
 import msgspec
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -175,6 +184,10 @@ CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
     "annotations": "assistant-stream/annotations",
     "source": "assistant-stream/source",
     "file": "assistant-stream/file",
+    "message-metadata": "assistant-stream/message-metadata",
+    "abort": "assistant-stream/abort",
+    "source-document": "assistant-stream/source-document",
+    "preliminary-tool-result": "assistant-stream/preliminary-tool-result",
 }
 _CUSTOM_KIND: Final = {name: kind for kind, name in CUSTOM_EVENT_NAMES.items()}
 
@@ -231,6 +244,9 @@ class _Interrupt(msgspec.Struct, omit_defaults=True, rename="camel", kw_only=Tru
 class _Outcome(msgspec.Struct, omit_defaults=True, kw_only=True):
     type: str
     interrupts: list[_Interrupt] | None = None
+
+
+_CANCELLED: Final = _Outcome(type="cancelled")
 
 
 class _RunFinished(_Event, tag="RUN_FINISHED"):
@@ -347,6 +363,23 @@ class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
     parent_id: str | None = None
 
 
+class _AbortValue(msgspec.Struct, omit_defaults=True):
+    reason: str | None = None
+
+
+class _SourceDocumentValue(msgspec.Struct, omit_defaults=True, rename="camel"):
+    id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+    parent_id: str | None = None
+
+
+class _PreliminaryValue(msgspec.Struct, rename="camel"):
+    tool_call_id: str
+    result: Any
+
+
 # The *_CHUNK shorthands (never written here): start, content and end in one event.
 class _TextChunk(_Event, tag="TEXT_MESSAGE_CHUNK"):
     message_id: str | None = None
@@ -436,7 +469,9 @@ class AGUIEncoder(EncoderBase):
     digits) when not given. ``state`` is the state the client holds (its
     ``RunAgentInput.state``): deltas are computed against it; with ``None``
     the first update is sent as a snapshot. ``custom_events=False`` drops
-    data, annotations, sources and files instead of sending ``CUSTOM`` events.
+    data, annotations, sources, files, message metadata, aborts, document
+    sources and preliminary tool results instead of sending ``CUSTOM`` events
+    (an abort still makes ``RUN_FINISHED`` say ``cancelled``).
 
     >>> encoder = AGUIEncoder(thread_id="t", run_id="r", message_id="m")
     >>> frames = encoder.encode(TextDeltaChunk("Hi")).decode().splitlines()
@@ -486,6 +521,7 @@ class AGUIEncoder(EncoderBase):
         self._state = state
         self._state_synced = state is not None
         self._finish: MessageFinishChunk | None = None
+        self._aborted = False  # an abort chunk: RUN_FINISHED says "cancelled"
         self._warned: set[str] = set()
         # Approval requests: RUN_FINISHED ends the run with an interrupt outcome.
         self._interrupts: list[_Interrupt] = []
@@ -502,6 +538,10 @@ class AGUIEncoder(EncoderBase):
         outcome = None
         if self._interrupts:
             outcome = _Outcome(type="interrupt", interrupts=self._interrupts)
+        elif self._aborted:
+            # A run that waits for a person says so even if it was also aborted:
+            # the abort still has its CUSTOM event.
+            outcome = _CANCELLED
         self._sse(
             out,
             _RunFinished(
@@ -737,6 +777,24 @@ class AGUIEncoder(EncoderBase):
         elif type(chunk) is FileChunk:
             value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
             self._write_custom(out, "file", value_file)
+        elif type(chunk) is MessageMetadataChunk:
+            self._write_custom(out, "message-metadata", chunk.metadata)
+        elif type(chunk) is AbortChunk:
+            self._write_custom(out, "abort", _AbortValue(chunk.reason))
+            self._aborted = True
+        elif type(chunk) is SourceDocumentChunk:
+            value_doc = _SourceDocumentValue(
+                chunk.id,
+                chunk.media_type,
+                chunk.title,
+                chunk.filename,
+                parent_or_none(chunk.parent_id),
+            )
+            self._write_custom(out, "source-document", value_doc)
+        elif type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+            value_result = _PreliminaryValue(chunk.tool_call_id, chunk.result)
+            self._write_custom(out, "preliminary-tool-result", value_result)
         elif type(chunk) is ToolApprovalRequestChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
             if not tool.settled:
@@ -803,8 +861,9 @@ class AGUIEncoder(EncoderBase):
         if not self._custom_events:
             self._warn_once(
                 "custom",
-                "AG-UI has no event for data, annotations, sources or files and "
-                "custom_events=False: dropping them for this stream",
+                "AG-UI has no event for data, annotations, sources, files, message "
+                "metadata, aborts and preliminary tool results and custom_events=False: "
+                "dropping them for this stream",
             )
             return
         self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
@@ -936,6 +995,7 @@ class AGUIDecoder(SSEDecoder):
         self._steps: dict[str, tuple[bool, str]] = {}  # name -> (implicit, message id)
         # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
         self._lane: tuple[str, str, bool] | None = None
+        self._aborted = False  # an abort CUSTOM event was read
 
     def finish(self) -> list[Chunk]:
         """End of input: raise :class:`ProtocolError` unless the run ended cleanly."""
@@ -1062,6 +1122,7 @@ class AGUIDecoder(SSEDecoder):
         elif type(event) is _Custom:
             chunk = _custom(event)
             if chunk is not None:
+                self._aborted = self._aborted or type(chunk) is AbortChunk
                 out.append(chunk)
         elif type(event) is _RunStarted:
             if self._started:
@@ -1072,6 +1133,8 @@ class AGUIDecoder(SSEDecoder):
         elif type(event) is _RunFinished:
             self._check_closed()
             self._done = True
+            if event.outcome == _CANCELLED and not self._aborted:
+                out.append(AbortChunk())  # another producer's cancelled run
             if event.outcome is not None and event.outcome.type == "interrupt":
                 out.extend(
                     ToolApprovalRequestChunk(i.tool_call_id, i.id, i.message)
@@ -1193,6 +1256,18 @@ def _custom(event: _Custom) -> Chunk | None:
         if kind == "file":
             file = msgspec.convert(event.value, _FileValue)
             return FileChunk(file.data, file.mime_type, file.parent_id)
+        if kind == "message-metadata":
+            return MessageMetadataChunk(msgspec.convert(event.value, dict[str, Any]))
+        if kind == "abort":
+            return AbortChunk(msgspec.convert(event.value, _AbortValue).reason)
+        if kind == "source-document":
+            doc = msgspec.convert(event.value, _SourceDocumentValue)
+            return SourceDocumentChunk(
+                doc.id, doc.media_type, doc.title, doc.filename, doc.parent_id
+            )
+        if kind == "preliminary-tool-result":
+            value = msgspec.convert(event.value, _PreliminaryValue)
+            return PreliminaryToolResultChunk(value.tool_call_id, value.result)
     except msgspec.ValidationError as exc:
         raise _SequenceError(f"invalid {event.name} value: {exc}") from None
     return None

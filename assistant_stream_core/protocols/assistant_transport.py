@@ -18,6 +18,13 @@ our flat chunk: the encoder assigns part indices and opens and closes parts.
 * Message-level frames (``data`` with the value wrapped in a list,
   ``annotations``, ``step-start``, ``step-finish``, ``message-finish``,
   ``error``, ``update-state``) carry no path.
+* Message metadata, an abort, a document source and a preliminary tool
+  result have no frame of their own: each is an ``annotations`` frame with
+  one item, the AI SDK UI message chunk that says the same thing
+  (``message-metadata``, ``abort``, ``source-document``,
+  ``tool-output-available`` with ``preliminary: true``), which the decoder
+  reads back as the chunk. The client shows it in
+  ``metadata.unstable_annotations``.
 * :meth:`AssistantTransportEncoder.finish` closes the open part, settles every
   unsettled call (in begin order) and writes ``data: [DONE]``.
 
@@ -43,6 +50,7 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -57,6 +65,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
+from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_operations, parent_or_none
@@ -443,6 +452,12 @@ class AssistantTransportEncoder(EncoderBase):
     def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
         note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
 
+    def _annotated(self, out: bytearray, chunk: Any) -> None:
+        # No frame of its own: one annotation holding the AI SDK chunk.
+        if type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+        self._sse(out, _Annotations([to_annotation(chunk)]))
+
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,
         ReasoningDeltaChunk: _reasoning_delta,
@@ -461,6 +476,7 @@ class AssistantTransportEncoder(EncoderBase):
         SourceChunk: _source,
         FileChunk: _file,
         **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
+        **dict.fromkeys(ANNOTATED, _annotated),
     }
 
 
@@ -554,7 +570,7 @@ class AssistantTransportDecoder(SSEDecoder):
         elif type(frame) is _Data:
             out.extend(DataChunk(item) for item in frame.data)
         elif type(frame) is _Annotations:
-            out.append(AnnotationsChunk(frame.annotations))
+            out.append(from_annotations(frame.annotations) or AnnotationsChunk(frame.annotations))
         elif type(frame) is _StepStart:
             out.append(StepStartChunk(frame.message_id))
         elif type(frame) is _StepFinish:

@@ -25,6 +25,11 @@ step start / step finish        ``f:{messageId}`` / ``e:{finishReason, usage,
                                 isContinued}``
 message finish                  ``d:{finishReason, usage}``
 update state                    ``aui-state:[operations]``
+message metadata, abort,        ``8:[<AI SDK chunk>]``: one annotation holding
+document source, preliminary    the AI SDK UI message chunk (``message-metadata``,
+tool result                     ``abort``, ``source-document``, ``tool-output-
+                                available`` with ``preliminary: true``), read
+                                back as the chunk
 =============================== ===============================================
 
 Tool-call bookkeeping follows upstream ``assistant-stream``: a call is *open*
@@ -61,6 +66,7 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -76,6 +82,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
+from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
@@ -327,6 +334,12 @@ class DataStreamEncoder(EncoderBase):
     def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
         note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
 
+    def _annotated(self, out: bytearray, chunk: Any) -> None:
+        # No frame of its own: one annotation holding the AI SDK chunk.
+        if type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+        self._line(out, b"8:", (to_annotation(chunk),))
+
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,
         ReasoningDeltaChunk: _reasoning_delta,
@@ -345,6 +358,7 @@ class DataStreamEncoder(EncoderBase):
         SourceChunk: _source,
         FileChunk: _file,
         **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
+        **dict.fromkeys(ANNOTATED, _annotated),
     }
 
     def _close_tools_before(self, out: bytearray, code: bytes, payload: Any) -> None:
@@ -447,7 +461,8 @@ class DataStreamDecoder:
         elif code == "2":
             out.extend(DataChunk(item) for item in decode_frame(_LIST, payload, "2: data", at))
         elif code == "8":
-            out.append(AnnotationsChunk(decode_frame(_LIST, payload, "8: annotations", at)))
+            annotations = decode_frame(_LIST, payload, "8: annotations", at)
+            out.append(from_annotations(annotations) or AnnotationsChunk(annotations))
         elif code == "aui-state":
             raw = decode_frame(_OPERATIONS, payload, "aui-state", at)
             out.append(UpdateStateChunk(decode_operations(raw, "aui-state", at)))

@@ -28,13 +28,17 @@ Chunk                                     Frame
                                           non-standard ``delta: {"tool_results": [{"tool_call_id",
                                           "result", "is_error"?, "artifact"?}]}`` instead (the
                                           ``openai`` SDK keeps unknown fields on the delta).
+``preliminary-tool-result``               dropped, except with ``tool_results="delta"``: the same
+                                          delta with ``"preliminary": true``
 ``error``                                 ``data: {"error": {"message": s, "type": "server_error",
                                           "code": null}}``: the ``openai`` SDK raises
                                           :class:`openai.APIError` with that message
 ``step-finish``, ``message-finish``       remembered for ``finish_reason`` and usage
 ``step-start``, ``reasoning-part-start``  no representation, dropped silently (structure only)
 other kinds                               no representation: ``data``, ``annotations``,
-                                          ``update-state``, ``source`` and ``file`` are dropped,
+                                          ``update-state``, ``source``, ``file``,
+                                          ``message-metadata``, ``abort`` and
+                                          ``source-document`` are dropped,
                                           with one log warning per chunk kind per stream (logger
                                           ``assistant_stream_core.protocols.openai_chat``)
 end of stream                             (:meth:`~OpenAIChatEncoder.finish`) ``delta: {}`` +
@@ -89,15 +93,19 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -165,6 +173,7 @@ class _ToolResultDelta(msgspec.Struct, omit_defaults=True):
     result: Any
     is_error: bool = False
     artifact: Any = None
+    preliminary: bool = False
 
 
 class _Delta(msgspec.Struct, omit_defaults=True):
@@ -389,8 +398,24 @@ class OpenAIChatEncoder(EncoderBase):
                 return b""
             case StepStartChunk() | ReasoningPartStartChunk():
                 return b""
+            case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
+                call = self._tool_calls.get(chunk.type, call_id)
+                if self.tool_results != "delta":
+                    return self._drop(chunk.type)
+                # Encoded first: an unencodable result must not settle the call.
+                body = json_encode(
+                    _Delta(tool_results=[_ToolResultDelta(call_id, result, preliminary=True)])
+                )
+                return self._close_call(call) + self._frame(msgspec.Raw(body))
             case (
-                DataChunk() | AnnotationsChunk() | UpdateStateChunk() | SourceChunk() | FileChunk()
+                DataChunk()
+                | AnnotationsChunk()
+                | UpdateStateChunk()
+                | SourceChunk()
+                | FileChunk()
+                | MessageMetadataChunk()
+                | AbortChunk()
+                | SourceDocumentChunk()
             ):
                 return self._drop(chunk.type)
             case ToolApprovalRequestChunk() | ToolCallResumeChunk() | ToolOutputDeniedChunk():
@@ -449,6 +474,7 @@ class _InToolResult(msgspec.Struct):
     result: Any = None
     is_error: bool = False
     artifact: Any = None
+    preliminary: bool = False
 
 
 class _InDelta(msgspec.Struct):
@@ -584,6 +610,9 @@ class OpenAIChatDecoder(SSEDecoder):
             if call.function is not None and call.function.arguments:
                 out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
         for result in delta.tool_results or ():
+            if result.preliminary:
+                out.append(PreliminaryToolResultChunk(result.tool_call_id, result.result))
+                continue
             out.append(
                 ToolResultChunk(
                     result.tool_call_id,

@@ -41,6 +41,13 @@ Chunk                            UI message chunks
 ``step-start``, ``step-finish``  ``start-step`` / ``finish-step`` (no fields: the message id,
                                  finish reason and usage of a step are dropped)
 ``message-finish``               remembered for the final ``finish``
+``message-metadata``             ``message-metadata {messageMetadata}`` (``ai`` deep-merges it into
+                                 the message's ``metadata``)
+``abort``                        ``abort {reason?}``
+``source-document``              ``source-document {sourceId, mediaType, title, filename?}``
+``preliminary-tool-result``      ``tool-output-available {toolCallId, output, preliminary: true}``,
+                                 after settling the call as a result does; the final result
+                                 replaces it in ``ai``'s message
 ``tool-approval-request``        the call settles (``tool-input-available``), then
                                  ``tool-approval-request {approvalId, toolCallId, reason?}``
                                  (``ai`` 6 and later; ``ai`` 5 rejects the frame)
@@ -76,8 +83,9 @@ with other names become ``DataChunk({"name": name, "data": data})``, the shape
 assistant-ui uses; ``tool-input-available`` without args deltas gives the
 JSON of ``input`` as args text; an output or denial for a call this stream
 never began (one of an earlier response) is preceded by
-``ToolCallResumeChunk``; ``preliminary`` outputs and ``abort``,
-``message-metadata``, ``source-document``, ``tool-approval-response``,
+``ToolCallResumeChunk``; ``messageMetadata`` on ``start`` and ``finish``
+gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a metadata
+value that is not a JSON object raises); ``tool-approval-response``,
 ``custom``, ``reasoning-file``, ``reset-step`` and ``steering-message`` chunks
 are ignored. An unknown type, a field of the wrong type, a delta for a part
 that never started, an ``event:`` other than ``message``, data after
@@ -95,15 +103,19 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -153,9 +165,6 @@ _FINISH_REASONS = frozenset(
 )
 _IGNORED_TYPES = frozenset(
     {
-        "abort",
-        "message-metadata",
-        "source-document",
         "tool-approval-response",
         "custom",
         "reasoning-file",
@@ -258,6 +267,13 @@ class _SourceUrl(_Wire, tag="source-url"):
     title: str | None = None
 
 
+class _SourceDocument(_Wire, tag="source-document"):
+    source_id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+
+
 class _File(_Wire, tag="file"):
     url: str
     media_type: str
@@ -273,6 +289,16 @@ class _FinishStep(_Wire, tag="finish-step"):
 
 class _Finish(_Wire, tag="finish"):
     finish_reason: str | None = None
+    message_metadata: Any | UnsetType = UNSET
+
+
+class _MessageMetadata(_Wire, tag="message-metadata"):
+    # UNSET, not None: the field is required (ai's schema), null included.
+    message_metadata: Any = UNSET
+
+
+class _Abort(_Wire, tag="abort"):
+    reason: str | None = None
 
 
 class _Error(_Wire, tag="error"):
@@ -306,6 +332,9 @@ _UIChunk = (
     | _FinishStep
     | _Finish
     | _Error
+    | _SourceDocument
+    | _MessageMetadata
+    | _Abort
     | _ToolApprovalRequest
     | _ToolOutputDenied
 )
@@ -518,6 +547,20 @@ class UIMessageStreamEncoder(EncoderBase):
             case MessageFinishChunk(finish_reason=reason):
                 self._settle_all(out)
                 self._reason = reason
+            case MessageMetadataChunk(metadata=metadata):
+                self._sse(out, _MessageMetadata(metadata))
+            case AbortChunk(reason=reason):
+                self._sse(out, _Abort(reason))
+            case SourceDocumentChunk():
+                self._close_part(out)
+                wire_doc = _SourceDocument(chunk.id, chunk.media_type, chunk.title, chunk.filename)
+                self._sse(out, wire_doc)
+            case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
+                tool = self._tools.get(chunk.type, call_id)
+                json_encode(result)  # fail before settling the call
+                # ai needs the call's input before any output: settle it first.
+                self._settle(out, tool, "")
+                self._sse(out, _ToolOutputAvailable(call_id, result, preliminary=True))
             case ToolApprovalRequestChunk(tool_call_id=call_id):
                 tool = self._tools.get(chunk.type, call_id)
                 self._settle(out, tool, "")  # ai asks about a call whose input is known
@@ -553,6 +596,7 @@ _CHECKED_IN_PLACE: Final = frozenset(
         ReasoningDeltaChunk,
         ToolCallDeltaChunk,
         ToolResultChunk,
+        PreliminaryToolResultChunk,
         DataChunk,
         AnnotationsChunk,
         UpdateStateChunk,
@@ -644,6 +688,7 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _Start(message_id=message_id):
                 if isinstance(message_id, str):
                     self.message_id = message_id
+                self._metadata(wire.message_metadata, offset, out)
             case _TextStart(id=part_id):
                 self._text_ids.add(part_id)
             case _TextDelta(id=part_id, delta=delta):
@@ -687,9 +732,12 @@ class UIMessageStreamDecoder(SSEDecoder):
                     self._tools[call_id] = True
                 out.append(ToolCallArgsTextFinishChunk(call_id))
             case _ToolOutputAvailable(tool_call_id=call_id, output=output):
-                if not wire.preliminary:
-                    self._resume_unseen(call_id, out)
-                    out.append(ToolResultChunk(call_id, None if output is UNSET else output))
+                self._resume_unseen(call_id, out)
+                value = None if output is UNSET else output
+                if wire.preliminary:
+                    out.append(PreliminaryToolResultChunk(call_id, value))
+                else:
+                    out.append(ToolResultChunk(call_id, value))
             case _ToolOutputError(tool_call_id=call_id, error_text=text):
                 self._resume_unseen(call_id, out)
                 out.append(ToolResultChunk(call_id, text, is_error=True))
@@ -710,6 +758,22 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _FinishStep():
                 out.append(StepFinishChunk("unknown"))
             case _Finish(finish_reason=reason):
+                self._metadata(wire.message_metadata, offset, out)
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
+            case _MessageMetadata(message_metadata=metadata):
+                self._metadata(metadata, offset, out)
+            case _Abort(reason=reason):
+                out.append(AbortChunk(reason))
+            case _SourceDocument(source_id=source_id, media_type=media_type, title=title):
+                out.append(SourceDocumentChunk(source_id, media_type, title, wire.filename))
+
+    @staticmethod
+    def _metadata(metadata: Any, offset: int, out: list[Chunk]) -> None:
+        # ai merges metadata and ignores a null (or absent) one.
+        if metadata is UNSET or metadata is None:
+            return
+        if not isinstance(metadata, dict):
+            raise ProtocolError("messageMetadata must be a JSON object", offset=offset)
+        out.append(MessageMetadataChunk(metadata))

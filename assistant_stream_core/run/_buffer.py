@@ -37,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
+from threading import get_ident
 from typing import Any, Final
 
 import anyio
@@ -91,11 +93,11 @@ class ChunkBuffer:
         "_chunks",
         "_done",
         "_drain_event",
-        "_event",
         "_high_water_mark",
         "_lock",
         "_loop",
         "_loop_thread",
+        "_new_future",
         "_size",
         "_start",
         "_status",
@@ -104,7 +106,7 @@ class ChunkBuffer:
         "_tail_kind",
         "_tail_size",
         "_token",
-        "_waiting",
+        "waiter",
     )
 
     def __init__(self, high_water_mark: int) -> None:
@@ -119,9 +121,11 @@ class ChunkBuffer:
         self._high_water_mark = high_water_mark
         self._status = _OPEN
         self._done = False
-        self._waiting = False
-        # The consumer's waiter: a future on asyncio, an anyio.Event on trio.
-        self._event: Any = None
+        #: The consumer's armed waiter (a future on asyncio, an anyio.Event on
+        #: trio) until a write wakes it, else None. Read by the serving loop:
+        #: on asyncio a take that empties the buffer arms it at once.
+        self.waiter: Any = None
+        self._new_future: Callable[[], asyncio.Future[None]] | None = None
         self._drain_event: anyio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -134,7 +138,15 @@ class ChunkBuffer:
         self._loop_thread = threading.get_ident()
         self._token = token = anyio.lowlevel.current_token()
         native = token.native_token
-        self._loop = native if isinstance(native, asyncio.AbstractEventLoop) else None
+        self._loop = loop = native if isinstance(native, asyncio.AbstractEventLoop) else None
+        if loop is not None:
+            # asyncio's own create_future() is Future(loop=loop): made
+            # directly, one Python frame less per wait. Other loops (uvloop)
+            # keep their own.
+            if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+                self._new_future = partial(asyncio.Future, loop=loop)
+            else:
+                self._new_future = loop.create_future
         return token
 
     @property
@@ -197,10 +209,16 @@ class ChunkBuffer:
                 self._tail_items = [text]
                 self._tail_size = size
             self._size += size
-            if not self._waiting:
+            event = self.waiter
+            if event is None:
                 return
-            self._waiting = False
-            event = self._event
+            self.waiter = None
+        # _wake(), inlined for the common case (a consumer's future, written
+        # from the loop's thread): at a model's pace this runs per token.
+        if event.__class__ is _FUTURE and get_ident() == self._loop_thread:
+            if not event.done():  # a cancelled wait leaves its future done
+                event.set_result(None)
+            return
         self._wake(event)
 
     def add_ops(self, operations: list[Operation]) -> None:
@@ -216,10 +234,10 @@ class ChunkBuffer:
                 self._tail_items = []
             self._tail_items.extend(operations)  # type: ignore[arg-type]
             self._size += CHUNK_COST * len(operations)
-            if not self._waiting:
+            event = self.waiter
+            if event is None:
                 return
-            self._waiting = False
-            event = self._event
+            self.waiter = None
         self._wake(event)
 
     def add(self, chunk: Chunk) -> None:
@@ -232,10 +250,10 @@ class ChunkBuffer:
             self._seal()
             self._chunks.append(chunk)
             self._size += CHUNK_COST
-            if not self._waiting:
+            event = self.waiter
+            if event is None:
                 return
-            self._waiting = False
-            event = self._event
+            self.waiter = None
         self._wake(event)
 
     def add_any(self, chunk: Chunk) -> None:
@@ -270,8 +288,7 @@ class ChunkBuffer:
             self._done = True
             if self._status == _OPEN:
                 self._status = _ENDED
-            event = self._event if self._waiting else None
-            self._waiting = False
+            event, self.waiter = self.waiter, None
         if event is not None:
             self._wake(event)
 
@@ -382,12 +399,11 @@ class ChunkBuffer:
 
     def _arm(self) -> Awaitable[object]:
         # Lock held.
-        self._waiting = True
-        loop = self._loop
-        if loop is not None:
-            self._event = future = loop.create_future()
+        new_future = self._new_future
+        if new_future is not None:
+            self.waiter = future = new_future()
             return future
-        self._event = event = anyio.Event()
+        self.waiter = event = anyio.Event()
         return event.wait()
 
     def take_or_arm(self) -> tuple[list[Chunk], bool, Awaitable[object] | None]:
@@ -400,6 +416,52 @@ class ChunkBuffer:
         if drain_event is not None:
             drain_event.set()
         return chunks, done, None
+
+    def poll(self) -> list[Chunk] | Awaitable[object] | None:
+        """The serving loop's take: a non-empty batch; or, when nothing is
+        pending, what to await until the next write (armed, as :meth:`arm`);
+        or ``None`` once the producer is done or the consumer has left, and
+        nothing is left.
+
+        One lock round trip, and no tuple, per call. A lone text delta, the
+        common batch at a model's pace, is sealed here directly, and on
+        asyncio the wait for the next write is armed in the same round trip:
+        :attr:`waiter` is the future to await after sending the batch (it is
+        done already if the producer wrote meanwhile), so the serving loop
+        polls once per token.
+        """
+        with self._lock:
+            if len(self._chunks) == self._start:
+                kind = self._tail_kind
+                if kind == _NONE:
+                    if self._done or self._status == _CANCELLED:
+                        return None
+                    new_future = self._new_future
+                    if new_future is not None:  # _arm(), inlined
+                        future = self.waiter
+                        # Armed by the take, or a wait that was cancelled.
+                        if future is None or future.done():
+                            self.waiter = future = new_future()
+                        return future  # type: ignore[no-any-return]
+                    return self._arm()
+                if kind == _TEXT and self._drain_event is None:
+                    items = self._tail_items
+                    chunk = TextDeltaChunk(
+                        text_delta=items[0] if len(items) == 1 else "".join(items),  # type: ignore[arg-type]
+                        parent_id=self._tail_key,
+                    )
+                    self._tail_kind = _NONE
+                    self._tail_key = None
+                    self._tail_items = []
+                    self._size = 0
+                    new_future = self._new_future
+                    if new_future is not None:
+                        self.waiter = new_future()
+                    return [chunk]
+            chunks, _done, drain_event = self._take()
+        if drain_event is not None:
+            drain_event.set()
+        return chunks or None
 
     async def drain(self) -> None:
         """Wait until the consumer has taken the buffer below the high-water mark."""
@@ -470,6 +532,8 @@ def _cut(chunks: list[Chunk], start: int) -> tuple[int, int]:
 
 
 _EMPTY: Final[list[Chunk]] = []  # never mutated: an empty take that armed a wait
+# The class of the futures asyncio's loops create (the C one when available).
+_FUTURE: Final = asyncio.Future
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

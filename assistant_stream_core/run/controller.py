@@ -33,14 +33,18 @@ import anyio.from_thread
 import anyio.lowlevel
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     ToolApprovalRequestChunk,
@@ -264,6 +268,21 @@ class ToolCallController:
         )
         self.close()
 
+    def set_preliminary_response(self, result: Any) -> None:
+        """Send the tool's result so far; a later one (or :meth:`set_response`) replaces it.
+
+        For a tool that reports progress before its final result (the AI
+        SDK's preliminary tool results). The call stays open.
+
+        :raises TypeError: ``result`` is not JSON.
+        :raises ValueError: it holds ``NaN`` or an infinity.
+        """
+        check_json(result, "result")
+        self._check_open("set_preliminary_response")
+        self._core.buffer.add(
+            PreliminaryToolResultChunk(tool_call_id=self.tool_call_id, result=result)
+        )
+
     def request_approval(self, reason: str | None = None, *, approval_id: str | None = None) -> str:
         """Ask the person to approve or deny this call; return the approval's id.
 
@@ -317,9 +336,9 @@ class RunController:
         return self._core.run_id
 
     def with_parent_id(self, parent_id: str) -> RunController:
-        """A view of this controller whose text, reasoning, tool-call, source and
-        file chunks carry ``parent_id`` (data, errors, annotations, steps and
-        state never do)."""
+        """A view of this controller whose text, reasoning, tool-call, source
+        (URL and document) and file chunks carry ``parent_id`` (data, errors,
+        annotations, metadata, aborts, steps and state never do)."""
         _require_str(parent_id, "parent_id")
         return RunController(self._core, parent_id)
 
@@ -440,6 +459,22 @@ class RunController:
             )
         )
 
+    def add_preliminary_tool_result(self, tool_call_id: str, result: Any) -> None:
+        """Send a tool call's result so far (``preliminary-tool-result``); a later
+        result replaces it. The counterpart of :meth:`add_tool_result` for
+        :meth:`ToolCallController.set_preliminary_response`.
+
+        :raises ValueError: no tool call with that id was begun in this run.
+        """
+        _require_str(tool_call_id, "tool_call_id")
+        check_json(result, "result")
+        if tool_call_id not in self._core.tool_call_ids:
+            raise ValueError(
+                f"tool_call_id {tool_call_id!r} names no tool call in this run; "
+                "the client rejects a result for an unknown tool call"
+            )
+        self._core.buffer.add(PreliminaryToolResultChunk(tool_call_id=tool_call_id, result=result))
+
     def request_approval(
         self, tool_call_id: str, reason: str | None = None, *, approval_id: str | None = None
     ) -> str:
@@ -552,6 +587,52 @@ class RunController:
             raise TypeError(f"annotations must be a list, got {type(annotations).__name__}")
         check_json(annotations, "annotations")
         self._core.buffer.add(AnnotationsChunk(annotations=annotations))
+
+    def add_message_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach metadata to the message (a JSON object; not in upstream).
+
+        Later metadata is deep-merged into earlier metadata, as the AI SDK
+        merges it. What each protocol makes of it is on the protocol pages.
+
+        :raises TypeError: ``metadata`` is not a ``dict`` with ``str`` keys, or not JSON.
+        :raises ValueError: it holds ``NaN`` or an infinity.
+        """
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        for key in metadata:
+            if not isinstance(key, str):
+                raise TypeError(f"metadata keys must be str, got {type(key).__name__}")
+        check_json(metadata, "metadata")
+        self._core.buffer.add(MessageMetadataChunk(metadata=metadata))
+
+    def add_abort(self, reason: str | None = None) -> None:
+        """Tell the client the run was aborted (stopped before it completed), with an
+        optional reason (not in upstream).
+
+        This only sends the ``abort`` chunk: return from the callback to end the
+        run. (A client that disconnects cancels the run instead; see
+        :attr:`is_cancelled`.)
+        """
+        _require_optional_str(reason, "reason")
+        self._core.buffer.add(AbortChunk(reason=reason))
+
+    def add_source_document(
+        self, id: str, media_type: str, title: str, filename: str | None = None
+    ) -> None:
+        """Cite a source that is a document rather than a URL (not in upstream)."""
+        _require_str(id, "id")
+        _require_str(media_type, "media_type")
+        _require_str(title, "title")
+        _require_optional_str(filename, "filename")
+        self._core.buffer.add(
+            SourceDocumentChunk(
+                id=id,
+                media_type=media_type,
+                title=title,
+                filename=filename,
+                parent_id=self._parent_id,
+            )
+        )
 
     def add_step_start(self, message_id: str) -> None:
         """Start a model step (one LLM call in an agent loop)."""

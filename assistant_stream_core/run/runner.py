@@ -418,6 +418,41 @@ class _Batches:
             return _ready(rest)
         return run._next_batch()
 
+    def poller(self) -> Callable[[], list[Chunk] | Awaitable[object] | None]:
+        """The serving loop's fast path, once ``__anext__`` has started the run.
+
+        The returned ``poll()`` gives a non-empty batch; or what to await
+        before polling again (nothing was pending); or ``None``: take the
+        next batch with ``__anext__`` instead (the run has ended or was
+        stopped). No coroutine per batch: at a model's pace, per token. A
+        wait cancelled there leaves the run to the caller to close, as
+        :func:`~assistant_stream_core.run.serve.stream_encoded` always does.
+        """
+        run = self._run
+        if run._accumulator is None:
+            # Nothing to do here per batch: the buffer's own take.
+            return run._core.buffer.poll
+        return self.poll
+
+    def buffer(self) -> ChunkBuffer:
+        """The run's buffer (the serving loop reads its armed :attr:`~ChunkBuffer.waiter`)."""
+        return self._run._core.buffer
+
+    def poll(self) -> list[Chunk] | Awaitable[object] | None:
+        """:meth:`poller`'s ``poll`` for a run that assembles its message (hooks)."""
+        run = self._run
+        if (
+            run._producer is None
+            or run._stopped
+            or run._reached_end
+            or run._index < len(run._pending)
+        ):
+            return None
+        item = run._core.buffer.poll()
+        if item.__class__ is list and run._accumulator is not None:
+            run._accumulator.add_many(item)
+        return item
+
     async def aclose(self) -> None:
         """Close the run (see :meth:`Run.aclose`)."""
         await self._run.aclose()

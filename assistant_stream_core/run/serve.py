@@ -51,7 +51,7 @@ from .http import (
     reset_on_close,
     response_headers,
 )
-from .runner import Run
+from .runner import Run, _Batches
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -214,8 +214,11 @@ class _Streamer:
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
+        # When the last write (or the response head) started: the keepalive
+        # timer counts silence from there, the send timeout while writing.
+        # One clock read per write: a write of a frame ends at once, or the
+        # send timeout is what matters.
         self.last_write = monotonic()
-        self.send_started = 0.0
         # The pump and the guard task share one connection: a keepalive is
         # only written while the pump is not writing, and the pump waits for
         # a keepalive in flight (never two writes at once, no split frame).
@@ -248,7 +251,7 @@ class _Streamer:
         if self.gone:
             return False
         self.writing = True
-        self.send_started = monotonic()
+        self.last_write = monotonic()
         try:
             await self.send(data)
         except DISCONNECT_ERRORS as exc:
@@ -256,7 +259,6 @@ class _Streamer:
             return False
         finally:
             self.writing = False
-        self.last_write = monotonic()
         self.writes += 1
         self.bytes_sent += len(data)
         return True
@@ -265,7 +267,7 @@ class _Streamer:
         if self.gone:
             return False
         self.writing = True
-        self.send_started = monotonic()
+        self.last_write = monotonic()
         try:
             await self.send(data)
         except DISCONNECT_ERRORS as exc:
@@ -273,7 +275,6 @@ class _Streamer:
             return False
         finally:
             self.writing = False
-        self.last_write = monotonic()
         self.writes += 1
         self.bytes_sent += len(data)
         return True
@@ -281,14 +282,13 @@ class _Streamer:
     async def start(self, start: Callable[[], Awaitable[object]]) -> None:
         """Send the response head (the guard watches it like any write)."""
         self.writing = True
-        self.send_started = monotonic()
+        self.last_write = monotonic()
         try:
             await start()
         except DISCONNECT_ERRORS as exc:
             self.client_gone(StreamEnd.DISCONNECTED, exc)
         finally:
             self.writing = False
-        self.last_write = monotonic()
 
     def next_check(self, interval: float | None, timeout: float | None) -> float | None:
         """Seconds until :meth:`guard` must look again; ``0``: write a keepalive now;
@@ -297,7 +297,7 @@ class _Streamer:
         if self.writing:
             if timeout is None:
                 return interval
-            remaining = self.send_started + timeout - now
+            remaining = self.last_write + timeout - now
             if remaining <= 0:
                 self.client_gone(StreamEnd.SEND_TIMEOUT)
                 return None
@@ -365,6 +365,92 @@ class _Streamer:
         self.error = exc
         self.logger.error("encoding the stream failed: %s", exc, exc_info=exc)
 
+    async def pump_polled(self, batches: _Batches) -> None:
+        """:meth:`pump` for a run's batches, polled without a coroutine per batch.
+
+        At a model's pace every token is a batch, so everything a batch costs
+        here is per token: one ``poll`` (a lock round trip) that takes the
+        batch and arms the wait for the next write, the encoder, one clock
+        read, the adapter's ``send``, and the wait: the run's future itself,
+        awaited in this frame. The first batch, the end and a stop go through
+        ``__anext__``.
+        """
+        encode_many = self.encoder.encode_many
+        send = self.send
+        buffer = batches.buffer()
+        poll: Callable[[], list[Chunk] | Awaitable[object] | None] | None = None
+        # Counted in locals, stored on the way out.
+        chunks = writes = sent = 0
+        try:
+            while not self.gone:  # gone: not even the closing frames
+                item = poll() if poll is not None else None
+                if item is None:
+                    try:
+                        item = await batches.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    except Exception as exc:
+                        await self.run_failed(exc)
+                        return
+                    if self.gone:
+                        return  # nobody will read it: drop the batch
+                    if poll is None:
+                        poll = batches.poller()
+                elif item.__class__ is not list:
+                    await item  # type: ignore[misc]
+                    continue
+                batch: list[Chunk] = item
+                # What the take armed (asyncio): awaited after the send.
+                wait = buffer.waiter
+                try:
+                    data = encode_many(batch)
+                except Exception as exc:
+                    self.encode_failed(exc)
+                    await self.write_error_tail()
+                    return
+                chunks += len(batch)
+                self.last_was_error = batch[-1].__class__ is ErrorChunk
+                if not data:
+                    continue
+                # write(), inlined.
+                if self.keepalive_done is not None:
+                    await self.keepalive_done.wait()
+                    if self.gone:
+                        return
+                self.writing = True
+                self.last_write = monotonic()
+                try:
+                    await send(data)
+                except DISCONNECT_ERRORS as exc:
+                    self.client_gone(StreamEnd.DISCONNECTED, exc)
+                    return
+                finally:
+                    self.writing = False
+                writes += 1
+                sent += len(data)
+                if wait is not None and wait.__class__ is not anyio.Event:
+                    # Done already if the producer wrote during the send.
+                    await wait
+            else:
+                return
+        finally:
+            self.chunks += chunks
+            self.writes += writes
+            self.bytes_sent += sent
+        await self.finish()
+
+    async def finish(self) -> None:
+        """Write the protocol's closing frames; the stream is complete."""
+        try:
+            data = self.encoder.finish()
+        except Exception as exc:
+            self.encode_failed(exc)
+            return
+        if data:
+            await self.write(data)
+        if self.end is None:
+            self.end = StreamEnd.COMPLETE
+
     async def pump(self, iterator: AsyncIterator[Any], batched: bool) -> None:
         while True:
             if self.gone:
@@ -390,15 +476,7 @@ class _Streamer:
             self.last_was_error = isinstance(batch[-1], ErrorChunk)
             if data and not await self.write(data):
                 return
-        try:
-            data = self.encoder.finish()
-        except Exception as exc:
-            self.encode_failed(exc)
-            return
-        if data:
-            await self.write(data)
-        if self.end is None:
-            self.end = StreamEnd.COMPLETE
+        await self.finish()
 
     async def run_failed(self, exc: Exception) -> None:
         self.end = StreamEnd.RUN_ERROR
@@ -496,7 +574,12 @@ async def stream_encoded(
                 tg.start_soon(streamer.guard, keepalive, disconnected)
             if start is not None:
                 await streamer.start(start)
-            if not streamer.gone:
+            if streamer.gone:
+                pass
+            elif iterator.__class__ is _Batches:
+                # A run's batches: polled, no coroutine per batch.
+                await streamer.pump_polled(iterator)
+            else:
                 await streamer.pump(iterator, batched)
             tg.cancel_scope.cancel()
     finally:

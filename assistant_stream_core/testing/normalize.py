@@ -23,15 +23,19 @@ from typing import Any, Literal
 import msgspec
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -44,6 +48,7 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
+from ..protocols._annotated import from_annotations
 from ..protocols._frames import json_encoder, parent_or_none
 from ..protocols.ag_ui import _json_round_trip
 from ..protocols.openai_chat import _FROM_OPENAI_FINISH, OpenAIChatEncoder
@@ -89,7 +94,10 @@ def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
     * a tool call's args finish appears once, as its final frame: carrying
       ``"{}"`` if the call had no args text; not at all if a result settled
       the call first; and it is added before a step finish, a message
-      finish, an error and at the end for every call still open.
+      finish, an error and at the end for every call still open;
+    * an annotations chunk that holds exactly one AI SDK chunk of the kinds
+      the format carries as an annotation (message metadata, abort, document
+      source, preliminary tool result) comes back as that chunk.
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
@@ -108,8 +116,11 @@ def data_stream(chunks: Iterable[Chunk]) -> list[Chunk]:
                 chunk = msgspec.structs.replace(chunk, parent_id=None)
             if isinstance(chunk, ToolCallBeginChunk):
                 tools.add(chunk.tool_call_id, chunk.tool_name)
-        elif isinstance(chunk, SourceChunk | FileChunk) and chunk.parent_id == "":
-            chunk = msgspec.structs.replace(chunk, parent_id=None)
+        elif isinstance(chunk, SourceChunk | FileChunk | SourceDocumentChunk):
+            if chunk.parent_id == "":
+                chunk = msgspec.structs.replace(chunk, parent_id=None)
+        elif isinstance(chunk, AnnotationsChunk):
+            chunk = from_annotations(chunk.annotations) or chunk
         elif isinstance(chunk, ReasoningPartStartChunk):
             if chunk.unstable_summary is None:
                 continue
@@ -151,7 +162,10 @@ def assistant_transport(chunks: Iterable[Chunk]) -> list[Chunk]:
       first): the finish's trailing text (or ``"{}"`` if the call had no args
       text) becomes an args delta, followed by an args finish with no text;
       unsettled calls settle at the end, in begin order;
-    * a ``None`` artifact is absent, which decodes as ``None``.
+    * a ``None`` artifact is absent, which decodes as ``None``;
+    * an annotations chunk that holds exactly one AI SDK chunk of the kinds
+      the format carries as an annotation comes back as that chunk (as in
+      :func:`data_stream`).
 
     Assumes ``chunks`` encode without error (valid tool call ids).
     """
@@ -179,6 +193,8 @@ def assistant_transport(chunks: Iterable[Chunk]) -> list[Chunk]:
             tools.record_args(tool, chunk.args_text_delta)
         elif isinstance(chunk, ReasoningPartStartChunk) and chunk.unstable_summary is None:
             continue
+        elif isinstance(chunk, AnnotationsChunk):
+            chunk = from_annotations(chunk.annotations) or chunk
         elif (
             isinstance(
                 chunk,
@@ -187,7 +203,8 @@ def assistant_transport(chunks: Iterable[Chunk]) -> list[Chunk]:
                 | ReasoningPartStartChunk
                 | ToolCallBeginChunk
                 | SourceChunk
-                | FileChunk,
+                | FileChunk
+                | SourceDocumentChunk,
             )
             and chunk.parent_id == ""
         ):
@@ -252,6 +269,9 @@ def openai_chat(
                 settle(chunk.tool_call_id, "")
                 if tool_results == "delta":
                     out.append(chunk)
+            case PreliminaryToolResultChunk() if tool_results == "delta":
+                settle(chunk.tool_call_id, "")
+                out.append(chunk)
             case ErrorChunk():
                 out.append(chunk)
     for call_id in calls:
@@ -279,9 +299,10 @@ def ui_message_stream(
     deltas vanish; every reasoning part starts with a ``reasoning-part-start``;
     a tool call's trailing args text becomes a delta (``"{}"`` when it had
     none), its args finish comes when it settles (args finish, result, step
-    start or finish, message finish, error, or the end); an error result's value
-    becomes its text; the stream ends with one ``message-finish``. Assumes
-    ``chunks`` encode without error.
+    start or finish, message finish, error, a result or preliminary result, or
+    the end); an error result's value becomes its text; a document source
+    loses its ``parent_id``; the stream ends with one ``message-finish``.
+    Assumes ``chunks`` encode without error.
     """
     out: list[Chunk] = []
     open_part: tuple[str, str | None] | None = None
@@ -359,7 +380,18 @@ def ui_message_stream(
             case ErrorChunk():
                 settle_all()
                 out.append(chunk)
-            case DataChunk() | AnnotationsChunk():
+            case DataChunk() | AnnotationsChunk() | MessageMetadataChunk() | AbortChunk():
+                out.append(chunk)
+            case SourceDocumentChunk():
+                open_part = None
+                out.append(
+                    SourceDocumentChunk(chunk.id, chunk.media_type, chunk.title, chunk.filename)
+                )
+            case PreliminaryToolResultChunk(tool_call_id=call_id):
+                settle(call_id, "")
+                if call_id in resumed:  # an output: the decoder meets the call here too
+                    resumed.discard(call_id)
+                    out.append(ToolCallResumeChunk(call_id))
                 out.append(chunk)
             case UpdateStateChunk() if state == "transient":
                 out.append(UpdateStateChunk([coerce_operation(op) for op in chunk.operations]))
@@ -500,6 +532,15 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
             out.append(FileChunk(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
         elif isinstance(chunk, UpdateStateChunk):
             out.append(chunk)
+        elif isinstance(chunk, MessageMetadataChunk):
+            out.append(MessageMetadataChunk(_json_round_trip(chunk.metadata)))
+        elif isinstance(chunk, SourceDocumentChunk):
+            parent = parent_or_none(chunk.parent_id)
+            out.append(msgspec.structs.replace(chunk, parent_id=parent))
+        elif isinstance(chunk, PreliminaryToolResultChunk):
+            out.append(
+                PreliminaryToolResultChunk(chunk.tool_call_id, _json_round_trip(chunk.result))
+            )
         elif isinstance(chunk, ToolApprovalRequestChunk):
             tool = tools.get(chunk.type, chunk.tool_call_id)
             if not tool.settled:
@@ -514,7 +555,7 @@ def ag_ui(chunks: Iterable[Chunk]) -> list[Chunk]:
                 end_tool(tool, "")
             meet(chunk.tool_call_id)
             out.append(chunk)
-        else:  # step start
+        else:  # step start, abort
             out.append(chunk)
     else:
         close_tools()

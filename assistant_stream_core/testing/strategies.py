@@ -41,6 +41,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from ..chunks import (
+    AbortChunk,
     AnnotationsChunk,
     AppendTextOperation,
     Chunk,
@@ -48,10 +49,13 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SetOperation,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -100,6 +104,10 @@ _KINDS = (
     "source",
     "file",
     "annotations",
+    "message-metadata",
+    "abort",
+    "source-document",
+    "preliminary-tool-result",
     "step-start",
     "error",
     "step-finish",
@@ -188,10 +196,25 @@ def chunks() -> st.SearchStrategy[Chunk]:
         st.builds(StepStartChunk, _ids()),
         st.builds(StepFinishChunk, *_step_finish_args()),
         st.builds(MessageFinishChunk, st.sampled_from(FINISH_REASONS), _tokens(), _tokens()),
+        st.builds(MessageMetadataChunk, _metadata()),
+        st.builds(AbortChunk, st.none() | texts()),
+        st.builds(
+            SourceDocumentChunk,
+            _ids(),
+            _mime_types(),
+            texts(),
+            st.none() | texts(max_size=8),
+            parents,
+        ),
+        st.builds(PreliminaryToolResultChunk, _ids(), json_values()),
         st.builds(ToolApprovalRequestChunk, _ids(), _ids(), st.none() | texts()),
         st.builds(ToolCallResumeChunk, _ids()),
         st.builds(ToolOutputDeniedChunk, _ids()),
     )
+
+
+def _metadata() -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(_keys(), json_values(max_leaves=4), max_size=3)
 
 
 def _base64(data: bytes) -> str:
@@ -282,11 +305,14 @@ def _runs(draw: st.DrawFn, max_size: int, initial_state: Any) -> list[Chunk]:
     for _ in range(size):
         open_ids = [i for i, (settled, _) in tools.items() if not settled]
         unanswered = [i for i, (_, has_result) in tools.items() if not has_result]
+        # A tool reports progress once its arguments are complete.
+        running = [i for i, (settled, has_result) in tools.items() if settled and not has_result]
         kinds = [
             k
             for k in _KINDS
             if not (k in ("tool-call-delta", "tool-call-args-text-finish") and not open_ids)
             and not (k == "tool-result" and not unanswered)
+            and not (k == "preliminary-tool-result" and not running)
         ]
         kind = draw(st.sampled_from(kinds))
         if kind == "text":
@@ -345,6 +371,22 @@ def _runs(draw: st.DrawFn, max_size: int, initial_state: Any) -> list[Chunk]:
             out.append(FileChunk(data, draw(_mime_types()), draw(parents)))
         elif kind == "annotations":
             out.append(AnnotationsChunk(draw(st.lists(json_values(max_leaves=3), max_size=3))))
+        elif kind == "message-metadata":
+            out.append(MessageMetadataChunk(draw(_metadata())))
+        elif kind == "abort":
+            out.append(AbortChunk(draw(st.none() | texts(max_size=8))))
+        elif kind == "source-document":
+            filename = draw(st.none() | texts(max_size=8))
+            title = draw(texts(max_size=8))
+            out.append(
+                SourceDocumentChunk(
+                    draw(_ids()), draw(_mime_types()), title, filename, draw(parents)
+                )
+            )
+        elif kind == "preliminary-tool-result":
+            out.append(
+                PreliminaryToolResultChunk(draw(st.sampled_from(running)), draw(json_values()))
+            )
         elif kind == "step-start":
             out.append(StepStartChunk(draw(_ids())))
         elif kind == "step-finish":
@@ -366,6 +408,8 @@ def chunk_sequences(
       and not yet settled (settled by an args finish or a result), except the
       empty args finish upstream's ``set_response`` sends after a result; at
       most one result per call (the Data Stream client drops a second one);
+      preliminary results only for calls whose args are settled and that
+      have no result yet;
       args text is usually the call's JSON arguments cut at random points;
     * tool calls still open are settled (an args finish) before a step finish,
       a message finish or an error, since the Data Stream closes them there;

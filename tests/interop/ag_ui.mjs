@@ -17,6 +17,9 @@
 //         messages, state, runError
 //                       what an HttpAgent (fetch replaced by the body) built:
 //                       the full client pipeline, apply included;
+//         custom, outcome
+//                       the {name, value} of every CUSTOM event its subscribers
+//                       saw, and the outcome onRunFinishedEvent reported;
 //         warnings      what the packages logged.
 
 import { HttpAgent, parseSSEStream, verifyEvents } from "@ag-ui/client";
@@ -81,13 +84,31 @@ async function runAgent(bytes, split, state) {
       ),
   });
   let runError = null;
+  let outcome = null;
   const seen = [];
+  const custom = [];
   try {
-    await agent.runAgent({}, { onRunErrorEvent: ({ event }) => seen.push(event.message) });
+    await agent.runAgent(
+      {},
+      {
+        onRunErrorEvent: ({ event }) => seen.push(event.message),
+        onCustomEvent: ({ event }) => custom.push({ name: event.name, value: event.value }),
+        onRunFinishedEvent: (finished) => {
+          outcome = finished.outcome ?? null;
+        },
+      },
+    );
   } catch (error) {
     runError = describeError(error);
   }
-  return { messages: agent.messages, state: agent.state, runError, runErrorEvents: seen };
+  return {
+    messages: agent.messages,
+    state: agent.state,
+    runError,
+    runErrorEvents: seen,
+    custom,
+    outcome,
+  };
 }
 
 async function check(bytes, { split = null, state = null } = {}) {

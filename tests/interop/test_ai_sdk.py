@@ -19,15 +19,19 @@ from typing import Any
 import pytest
 
 from assistant_stream_core.chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -252,8 +256,9 @@ AI_WRITTEN: list[dict[str, Any]] = [
     {"type": "data-weather", "id": "w1", "data": {"temp": 20}},
     {"type": "data-status", "data": "busy", "transient": True},
     {"type": "message-metadata", "messageMetadata": {"tokens": 5}},
+    {"type": "abort"},
     {"type": "finish-step"},
-    {"type": "finish", "finishReason": "stop"},
+    {"type": "finish", "finishReason": "stop", "messageMetadata": {"done": True}},
 ]
 
 
@@ -391,6 +396,7 @@ def test_decoder_reads_ai_server_output(results: dict[str, dict[str, Any]], pack
     chunks = decoder.feed(base64.b64decode(written["data"])) + decoder.finish()
     assert decoder.message_id  # ai generates one when the server gives none
     assert chunks == [
+        MessageMetadataChunk({"model": "m"}),
         StepStartChunk(decoder.message_id),
         ReasoningPartStartChunk(),
         ReasoningDeltaChunk("hmm"),
@@ -399,10 +405,15 @@ def test_decoder_reads_ai_server_output(results: dict[str, dict[str, Any]], pack
         ToolCallBeginChunk("c1", "calc"),
         ToolCallDeltaChunk("c1", '{"x":1}'),
         ToolCallArgsTextFinishChunk("c1"),
+        PreliminaryToolResultChunk("c1", 2),
         ToolResultChunk("c1", 3),
+        SourceDocumentChunk("d", "text/plain", "Doc"),
         DataChunk({"name": "weather", "data": {"temp": 20}}),
         DataChunk({"name": "status", "data": "busy"}),
+        MessageMetadataChunk({"tokens": 5}),
+        AbortChunk(),
         StepFinishChunk("unknown"),
+        MessageMetadataChunk({"done": True}),
         MessageFinishChunk("stop"),
     ]
 

@@ -15,10 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant_stream_core.chunks import (
+    AbortChunk,
     Chunk,
     ErrorChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -50,6 +54,11 @@ BAD_CHUNKS: dict[str, Callable[[list[str]], Chunk | None]] = {
     "step finish": lambda ids: StepFinishChunk(BAD),  # type: ignore[arg-type]
     "state": lambda ids: UpdateStateChunk([SetOperation(("a",), BAD)]),
     "source": lambda ids: SourceChunk("url", "s1", "https://x", title=BAD),  # type: ignore[arg-type]
+    "metadata": lambda ids: MessageMetadataChunk({"a": BAD}),
+    "abort": lambda ids: AbortChunk("\udc00"),
+    "document": lambda ids: SourceDocumentChunk("d", "text/plain", BAD),  # type: ignore[arg-type]
+    "preliminary": lambda ids: PreliminaryToolResultChunk(ids[-1], BAD) if ids else None,
+    "preliminary, unknown id": lambda ids: PreliminaryToolResultChunk("no-such-call", 1),
 }
 
 
@@ -62,6 +71,10 @@ DROPPED: dict[str, set[str]] = {
         "step finish",
         "result",
         "result, error flag",
+        "metadata",
+        "abort",
+        "document",
+        "preliminary",
     },
 }
 

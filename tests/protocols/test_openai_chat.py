@@ -10,15 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant_stream_core.chunks import (
+    AbortChunk,
     AnnotationsChunk,
     Chunk,
     DataChunk,
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
+    SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
@@ -63,7 +67,7 @@ def chunk_sequences(draw: st.DrawFn) -> list[Chunk]:
     chunks: list[Chunk] = []
     calls: list[str] = []
     for _ in range(draw(st.integers(0, 14))):
-        kind = draw(st.integers(0, 16))
+        kind = draw(st.integers(0, 20))
         if kind in (0, 1):
             chunks.append(TextDeltaChunk(draw(_text), draw(_parent)))
         elif kind == 2:
@@ -97,7 +101,17 @@ def chunk_sequences(draw: st.DrawFn) -> list[Chunk]:
             chunks.append(UpdateStateChunk([SetOperation(path=("a",), value=draw(_json))]))
         elif kind == 15:
             chunks.append(StepStartChunk("m1"))
-        else:
+        elif kind == 17:
+            metadata = draw(st.dictionaries(st.text(max_size=4), _json, max_size=3))
+            chunks.append(MessageMetadataChunk(metadata))
+        elif kind == 18:
+            chunks.append(AbortChunk(draw(st.none() | _text)))
+        elif kind == 19:
+            filename = draw(st.none() | _text)
+            chunks.append(SourceDocumentChunk("d1", "text/plain", draw(_text), filename))
+        elif kind == 20 and calls:
+            chunks.append(PreliminaryToolResultChunk(draw(st.sampled_from(calls)), draw(_json)))
+        elif kind == 16:
             chunks.append(draw(st.sampled_from(_FINISHES)))
     return chunks
 

@@ -16,6 +16,8 @@ from assistant_stream_core.chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -329,6 +331,7 @@ class TestDecoder:
             b'data: {"type":"data-weather","data":{"t":1},"id":"w"}\n\n'
             b'data: {"type":"file","url":"https://x/y.png","mediaType":"image/png"}\n\n'
             b'data: {"type":"message-metadata","messageMetadata":{}}\n\n'
+            b'data: {"type":"message-metadata","messageMetadata":null}\n\n'
             b'data: {"type":"finish"}\n\n'
             b"data: [DONE]\n\n"
         )
@@ -338,8 +341,10 @@ class TestDecoder:
             ToolCallBeginChunk("c", "f"),
             ToolCallDeltaChunk("c", '{"q":1}'),
             ToolCallArgsTextFinishChunk("c"),
+            PreliminaryToolResultChunk("c", 1),
             DataChunk({"name": "weather", "data": {"t": 1}}),
             FileChunk("https://x/y.png", "image/png"),
+            MessageMetadataChunk({}),  # a null one is nothing, as in ai
             MessageFinishChunk("unknown"),
         ]
 

@@ -1,0 +1,131 @@
+"""Chunks assistant-ui has no frame for, carried as one tagged annotation.
+
+assistant-ui's message has no field for message metadata, an abort, a
+document source or a preliminary tool result, and its strict decoders reject
+any frame type they do not know. The Data Stream and Assistant Transport
+encoders therefore write each of these chunks as an annotations frame with one
+item: the Vercel AI SDK UI message chunk that says the same thing
+(``{"type": "message-metadata", "messageMetadata": {...}}``, ``{"type":
+"abort", "reason": ...}``, ``{"type": "source-document", ...}``, ``{"type":
+"tool-output-available", "toolCallId": ..., "output": ..., "preliminary":
+true}``). assistant-ui shows it in ``message.metadata.unstable_annotations``;
+our decoders turn it back into the chunk.
+
+An annotations frame is read as one of these chunks only when it holds exactly
+one item of exactly that shape (no other keys), so an ordinary annotation
+would have to be built to look like one to be mistaken for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from ..chunks import (
+    AbortChunk,
+    Chunk,
+    MessageMetadataChunk,
+    PreliminaryToolResultChunk,
+    SourceDocumentChunk,
+)
+from ._frames import parent_or_none
+
+__all__ = ["ANNOTATED", "from_annotations", "to_annotation"]
+
+
+class _Wire(
+    msgspec.Struct,
+    omit_defaults=True,
+    rename="camel",
+    tag_field="type",
+    forbid_unknown_fields=True,
+):
+    pass
+
+
+class _MessageMetadata(_Wire, tag="message-metadata"):
+    message_metadata: dict[str, Any]
+
+
+class _Abort(_Wire, tag="abort"):
+    reason: str | None = None
+
+
+class _SourceDocument(_Wire, tag="source-document"):
+    source_id: str
+    media_type: str
+    title: str
+    filename: str | None = None
+    parent_id: str | None = None
+
+
+class _Preliminary(_Wire, tag="tool-output-available"):
+    tool_call_id: str
+    # UNSET, not None: a null output is still written.
+    output: Any = msgspec.UNSET
+    preliminary: bool = False
+
+
+_ANY: Final = _MessageMetadata | _Abort | _SourceDocument | _Preliminary
+_TAGS: Final = frozenset(
+    cls.__struct_config__.tag for cls in (_MessageMetadata, _Abort, _SourceDocument, _Preliminary)
+)
+
+#: The chunk kinds written as a tagged annotation.
+ANNOTATED: Final = (
+    MessageMetadataChunk,
+    AbortChunk,
+    SourceDocumentChunk,
+    PreliminaryToolResultChunk,
+)
+
+AnnotatedChunk = (
+    MessageMetadataChunk | AbortChunk | SourceDocumentChunk | PreliminaryToolResultChunk
+)
+
+
+def to_annotation(chunk: AnnotatedChunk) -> _Wire:
+    """The one annotation item that carries ``chunk`` (encode it in a list)."""
+    match chunk:
+        case MessageMetadataChunk(metadata=metadata):
+            return _MessageMetadata(metadata)
+        case AbortChunk(reason=reason):
+            return _Abort(reason)
+        case SourceDocumentChunk():
+            return _SourceDocument(
+                chunk.id,
+                chunk.media_type,
+                chunk.title,
+                chunk.filename,
+                parent_or_none(chunk.parent_id),
+            )
+        case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
+            return _Preliminary(call_id, result, preliminary=True)
+    raise TypeError(f"not an annotated chunk: {chunk!r}")  # pragma: no cover
+
+
+def from_annotations(annotations: list[Any]) -> Chunk | None:
+    """The chunk an annotations frame carries, or ``None`` for ordinary annotations."""
+    if len(annotations) != 1:
+        return None
+    item = annotations[0]
+    if type(item) is not dict or item.get("type") not in _TAGS:
+        return None
+    try:
+        wire = msgspec.convert(item, _ANY)
+    except msgspec.ValidationError:
+        return None
+    match wire:
+        case _MessageMetadata(message_metadata=metadata):
+            return MessageMetadataChunk(metadata)
+        case _Abort(reason=reason):
+            return AbortChunk(reason)
+        case _SourceDocument():
+            parent = parent_or_none(wire.parent_id)
+            return SourceDocumentChunk(
+                wire.source_id, wire.media_type, wire.title, wire.filename, parent
+            )
+        case _Preliminary(tool_call_id=call_id, output=output) if wire.preliminary:
+            return PreliminaryToolResultChunk(call_id, None if output is msgspec.UNSET else output)
+    return None
