@@ -1,18 +1,22 @@
 """What the five encoders share: one write path, the open → finished state, all or nothing.
 
-A protocol's encoder subclasses :class:`EncoderBase` and writes two methods:
+A protocol's encoder subclasses :class:`EncoderBase` and gives it:
 
-* ``_write(out, chunk)`` appends the frames of one chunk to ``out``. It is the
-  one place per chunk kind that writes bytes. It must **encode first, then
-  commit**: raise (a :class:`ChunkEncodeError`, or the ``TypeError``/
-  ``ValueError``/``OverflowError`` of a value JSON cannot hold) before it
-  changes any state, and change state only once the chunk's frames are in
-  ``out``. The base cuts ``out`` back to the chunk's start on a failure, so a
-  chunk that cannot be encoded changes nothing: no bytes, no state.
-* ``_close(out)`` appends the closing frames.
+* ``_writers``, a class-level table from each chunk class to the method that
+  appends that chunk's frames to ``out`` (``write(self, out, chunk)``): the
+  one place per chunk kind that writes bytes, found with one dict lookup on
+  the chunk's class (a chunk of no class in the table is not a chunk). An
+  encoder that handles every kind in one ``match`` maps them all to it with
+  :func:`every_kind`. A writer must **encode first, then commit**: raise (a
+  :class:`ChunkEncodeError`, or the ``TypeError``/``ValueError``/
+  ``OverflowError`` of a value JSON cannot hold) before it changes any state,
+  and change state only once the chunk's frames are in ``out``. The base cuts
+  ``out`` back to the chunk's start on a failure, so a chunk that cannot be
+  encoded changes nothing: no bytes, no state.
+* ``_close(out)``, which appends the closing frames.
 
-``encode``, ``encode_many`` and ``encode_frames`` are thin loops over
-``_write``. After :meth:`EncoderBase.finish`, every call raises
+``encode``, ``encode_many`` and ``encode_frames`` are thin loops over the
+writers. After :meth:`EncoderBase.finish`, every call raises
 :class:`ChunkEncodeError` ("the stream is closed"), in every protocol: the
 closing frames are out, and anything written after them would reach a client
 that has stopped reading, or break the stream's end marker.
@@ -20,14 +24,14 @@ that has stopped reading, or break the stream's end marker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from ..chunks import Chunk
+from ..chunks import CHUNK_TYPES, Chunk
 from ..errors import ChunkEncodeError
 from ._frames import encode_error, json_encoder, split_frames
 
-__all__ = ["EncoderBase", "encode_into"]
+__all__ = ["EncoderBase", "Writers", "encode_into", "every_kind", "json_encode"]
 
 # What a value JSON cannot hold raises from msgspec; a value nested deeper than
 # the interpreter's stack (only a chunk built by hand: the controller bounds
@@ -36,11 +40,21 @@ _VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
 
 # One JSON encoder for every stream: a msgspec Encoder keeps no state between
 # calls (each call has its own), so sharing it is safe across streams and
-# threads, and a response does not pay for building one.
+# threads, and a response does not pay for building one. Its methods are bound
+# once: a writer calls them as globals, with no attribute lookup per chunk.
 _JSON = json_encoder()
-#: ``encode_into`` of the shared encoder, bound once: a hot ``_write`` calls it
-#: as a global instead of looking up ``self._json.encode_into`` per chunk.
+#: ``encode_into(value, buffer, -1)`` appends ``value``'s JSON to ``buffer``.
 encode_into = _JSON.encode_into
+#: ``json_encode(value)`` returns ``value``'s JSON as ``bytes``.
+json_encode = _JSON.encode
+
+#: A chunk class → writer table: ``writers[type(chunk)](encoder, out, chunk)``.
+Writers = Mapping[type[Any], Callable[[Any, bytearray, Any], None]]
+
+
+def every_kind(write: Callable[[Any, bytearray, Any], None]) -> Writers:
+    """The table of an encoder whose one ``write`` handles every chunk kind."""
+    return dict.fromkeys(CHUNK_TYPES.values(), write)
 
 
 class EncoderBase:
@@ -54,11 +68,12 @@ class EncoderBase:
     keepalive: bytes | None
     #: What ends one frame: ``b"\n"`` for lines, ``b"\n\n"`` for SSE.
     frame_end: ClassVar[bytes] = b"\n\n"
+    #: The writer of each chunk class (see the module's docstring).
+    _writers: ClassVar[Writers]
 
-    __slots__ = ("_finished", "_json")
+    __slots__ = ("_finished",)
 
     def __init__(self) -> None:
-        self._json = _JSON
         self._finished = False
 
     # --- public API ---------------------------------------------------------
@@ -77,12 +92,12 @@ class EncoderBase:
         if self._finished:
             raise _closed()
         out = bytearray()
-        write = self._write
+        writers = self._writers
         for chunk in chunks:
             # Where this chunk's frames start: a failure cuts ``out`` back to it.
             mark = len(out)
             try:
-                write(out, chunk)
+                writers[type(chunk)](self, out, chunk)
             except ChunkEncodeError as exc:
                 del out[mark:]
                 exc.partial = bytes(out)
@@ -90,6 +105,13 @@ class EncoderBase:
             except _VALUE_ERRORS as exc:
                 del out[mark:]
                 raise encode_error(chunk, exc, bytes(out)) from exc
+            except KeyError:
+                if type(chunk) in writers:
+                    raise  # from inside a writer: a bug, not the chunk's fault
+                del out[mark:]
+                error = not_a_chunk(chunk)
+                error.partial = bytes(out)
+                raise error from None
         return bytes(out)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:
@@ -111,9 +133,6 @@ class EncoderBase:
         return bytes(out)
 
     # --- for subclasses -----------------------------------------------------
-
-    def _write(self, out: bytearray, chunk: Chunk) -> None:
-        raise NotImplementedError
 
     def _close(self, out: bytearray) -> None:
         raise NotImplementedError

@@ -96,7 +96,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import uuid
 import warnings
 from collections.abc import Mapping
 from typing import Any, Final
@@ -130,6 +129,7 @@ from ..chunks import (
     UpdateStateChunk,
 )
 from ..errors import ProtocolError, StateError
+from ..ids import random_id
 from ..json_patch import PatchError as _PatchError
 from ..json_patch import PatchOp as _PatchOp
 from ..json_patch import apply as _apply_patch
@@ -149,7 +149,7 @@ from ..state import (
     coerce_operation,
 )
 from ..tool_calls import ToolCall, ToolCallLedger
-from ._encoder import EncoderBase, not_a_chunk
+from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
 from ._frames import decode_frame, json_encoder, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -465,7 +465,8 @@ class AGUIEncoder(EncoderBase):
 
     ``thread_id`` and ``run_id`` are usually the ones in the client's
     ``RunAgentInput``; ``message_id`` names the assistant message. Each is a
-    fresh UUID when not given. ``state`` is the state the client holds (its
+    fresh random id (``thread-``, ``run-``, ``msg-`` and 24 letters and
+    digits) when not given. ``state`` is the state the client holds (its
     ``RunAgentInput.state``): deltas are computed against it; with ``None``
     the first update is sent as a snapshot. ``custom_events=False`` drops
     data, annotations, sources, files, message metadata, aborts, document
@@ -501,9 +502,9 @@ class AGUIEncoder(EncoderBase):
         check_optional_text(message_id, "message_id")
         check_json_value(state, "state")
         super().__init__()
-        self.thread_id: str = thread_id or str(uuid.uuid4())
-        self.run_id: str = run_id or str(uuid.uuid4())
-        self.message_id: str = message_id or str(uuid.uuid4())
+        self.thread_id: str = thread_id or "thread-" + random_id(24)
+        self.run_id: str = run_id or "run-" + random_id(24)
+        self.message_id: str = message_id or "msg-" + random_id(24)
         self._custom_events = custom_events
         self._started = False
         self._closed = False  # RUN_FINISHED or RUN_ERROR sent
@@ -650,7 +651,7 @@ class AGUIEncoder(EncoderBase):
         if type(chunk) in _CHECKED_FIRST:
             # Encode first, then commit: these branches close messages, calls
             # and steps before their own event.
-            self._json.encode(chunk)
+            json_encode(chunk)
         if self._started:
             self._write_chunk(out, chunk)
         else:
@@ -660,6 +661,8 @@ class AGUIEncoder(EncoderBase):
             except BaseException:
                 self._started = False  # the base cuts RUN_STARTED with the chunk
                 raise
+
+    _writers = every_kind(_write)
 
     def _write_chunk(self, out: bytearray, chunk: Chunk) -> None:
         if self._closed:
@@ -674,7 +677,7 @@ class AGUIEncoder(EncoderBase):
                 return  # AG-UI clients get no empty deltas
             parent = chunk.parent_id or ""
             if self._text != parent:
-                self._json.encode(chunk)  # encode first: opening changes state
+                json_encode(chunk)  # encode first: opening changes state
                 self._close_messages(out)
                 message_id = self._assistant_message()
                 self._sse(
@@ -693,7 +696,7 @@ class AGUIEncoder(EncoderBase):
             parent = chunk.parent_id or ""
             reasoning_id = self._reasoning
             if reasoning_id is None or self._reasoning_parent != parent:
-                self._json.encode(chunk)  # encode first: opening changes state
+                json_encode(chunk)  # encode first: opening changes state
                 reasoning_id = self._open_reasoning(out, parent, part_start=False, summary=None)
             self._sse(out, _ReasoningContent(message_id=reasoning_id, delta=chunk.reasoning_delta))
         elif type(chunk) is ToolCallDeltaChunk:
@@ -833,7 +836,7 @@ class AGUIEncoder(EncoderBase):
         tool = self._tools.get(chunk.type, chunk.tool_call_id)
         result = chunk.result
         is_json = not isinstance(result, str)
-        content = result if isinstance(result, str) else self._json.encode(result).decode()
+        content = result if isinstance(result, str) else json_encode(result).decode()
         ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
         # Encode the result first: if it cannot be, the text message and the
         # tool call must still be open (their ends not recorded as sent).

@@ -39,7 +39,7 @@ drops); non-finite floats are written as ``null``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final, get_args
 
 import msgspec
 
@@ -67,7 +67,7 @@ from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
-from ._encoder import EncoderBase, encode_into, not_a_chunk
+from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_operations, parent_or_none
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -86,28 +86,26 @@ class _Frame(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type
     pass
 
 
-class _TextPart(msgspec.Struct, omit_defaults=True, rename="camel", tag="text", tag_field="type"):
+class _PartBase(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type"):
+    pass
+
+
+class _TextPart(_PartBase, tag="text"):
     parent_id: str | None = None
 
 
-class _ReasoningPart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="reasoning", tag_field="type"
-):
+class _ReasoningPart(_PartBase, tag="reasoning"):
     unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
     parent_id: str | None = None
 
 
-class _ToolCallPart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="tool-call", tag_field="type"
-):
+class _ToolCallPart(_PartBase, tag="tool-call"):
     tool_call_id: str
     tool_name: str
     parent_id: str | None = None
 
 
-class _SourcePart(
-    msgspec.Struct, omit_defaults=True, rename="camel", tag="source", tag_field="type"
-):
+class _SourcePart(_PartBase, tag="source"):
     source_type: str
     id: str
     url: str
@@ -115,13 +113,13 @@ class _SourcePart(
     parent_id: str | None = None
 
 
-class _FilePart(msgspec.Struct, omit_defaults=True, rename="camel", tag="file", tag_field="type"):
+class _FilePart(_PartBase, tag="file"):
     data: str
     mime_type: str
     parent_id: str | None = None
 
 
-class _DataPart(msgspec.Struct, omit_defaults=True, rename="camel", tag="data", tag_field="type"):
+class _DataPart(_PartBase, tag="data"):
     name: str
     data: Any = None
     parent_id: str | None = None
@@ -358,116 +356,135 @@ class AssistantTransportEncoder(EncoderBase):
         out += tool.head
         self._tools.settle(tool)
 
-    # One branch per chunk kind, the kinds a run writes most first. Each
-    # branch changes state only after its frames are written (EncoderBase).
-    def _write(self, out: bytearray, chunk: Chunk) -> None:
-        if type(chunk) is TextDeltaChunk:
-            self._write_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
-        elif type(chunk) is ToolCallDeltaChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled:
-                return  # as upstream: args text after the call settled is dropped
+    # One writer per chunk kind (the table follows them). Each changes state
+    # only after its frames are written (EncoderBase).
+
+    def _text_delta(self, out: bytearray, chunk: TextDeltaChunk) -> None:
+        self._write_delta(out, _TEXT, chunk.text_delta, chunk.parent_id)
+
+    def _reasoning_delta(self, out: bytearray, chunk: ReasoningDeltaChunk) -> None:
+        self._write_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
+
+    def _reasoning_part_start(self, out: bytearray, chunk: ReasoningPartStartChunk) -> None:
+        if chunk.unstable_summary is None:
+            return  # as upstream: the next reasoning delta opens the part
+        parent_id = parent_or_none(chunk.parent_id)
+        index = self._start_part(out, _ReasoningPart(chunk.unstable_summary, parent_id))
+        self._next_index = index + 1
+        self._set_open(_REASONING, parent_id, _delta_suffix(index))
+
+    def _tool_call_begin(self, out: bytearray, chunk: ToolCallBeginChunk) -> None:
+        self._tools.check_new(chunk.tool_call_id)
+        start: _Part | bytes
+        if chunk.parent_id:
+            start = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
+        else:
+            start = _TOOL_START % (json_encode(chunk.tool_call_id), json_encode(chunk.tool_name))
+        index = self._start_part(out, start)
+        self._tools.add(chunk.tool_call_id, chunk.tool_name, index, _delta_suffix(index))
+        self._next_index = index + 1
+        self._set_open(None, None, b"")
+
+    def _tool_call_delta(self, out: bytearray, chunk: ToolCallDeltaChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if not tool.settled:  # as upstream: args text after the call settled is dropped
             out += _TEXT_DELTA_HEAD
             encode_into(chunk.args_text_delta, out, -1)
             out += tool.head
             self._tools.record_args(tool, chunk.args_text_delta)
-        elif type(chunk) is ReasoningDeltaChunk:
-            self._write_delta(out, _REASONING, chunk.reasoning_delta, chunk.parent_id)
-        elif type(chunk) is ToolCallBeginChunk:
-            self._tools.check_new(chunk.tool_call_id)
-            start: _Part | bytes
-            if chunk.parent_id:
-                start = _ToolCallPart(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
-            else:
-                dumps = self._json.encode
-                start = _TOOL_START % (dumps(chunk.tool_call_id), dumps(chunk.tool_name))
-            index = self._start_part(out, start)
-            self._tools.add(chunk.tool_call_id, chunk.tool_name, index, _delta_suffix(index))
-            self._next_index = index + 1
-            self._set_open(None, None, b"")
-        elif type(chunk) is ToolResultChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if resumed(tool):
-                return
-            if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
-                out += _RESULT_HEAD
-                encode_into(chunk.result, out, -1)
-                out += _IS_ERROR[chunk.is_error]
-                out += tool.head
-            else:
-                artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
-                self._sse(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
-            if not tool.settled:
-                self._settle(out, tool, "")
-        elif type(chunk) is UpdateStateChunk:
-            out += _STATE_HEAD
-            encode_into(chunk.operations, out, -1)
-            out += _FRAME_END
-        elif type(chunk) is StepStartChunk:
-            out += _STEP_START_HEAD
-            encode_into(chunk.message_id, out, -1)
-            out += _FRAME_END
-        elif type(chunk) is StepFinishChunk:
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._sse(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
-        elif type(chunk) is ToolCallArgsTextFinishChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                self._settle(out, tool, chunk.args_text_delta)
-        elif type(chunk) is DataChunk:
-            self._sse(out, _Data([chunk.data]))
-        elif type(chunk) is ErrorChunk:
-            self._sse(out, _Error(chunk.error))
-        elif type(chunk) is ReasoningPartStartChunk:
-            if chunk.unstable_summary is None:
-                return  # as upstream: the next reasoning delta opens the part
-            parent_id = parent_or_none(chunk.parent_id)
-            index = self._start_part(out, _ReasoningPart(chunk.unstable_summary, parent_id))
-            self._next_index = index + 1
-            self._set_open(_REASONING, parent_id, _delta_suffix(index))
-        elif type(chunk) is SourceChunk:
-            source = _SourcePart(
-                chunk.source_type, chunk.id, chunk.url, chunk.title, parent_or_none(chunk.parent_id)
-            )
-            self._write_closed_part(out, source)
-        elif type(chunk) is FileChunk:
-            file = _FilePart(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
-            self._write_closed_part(out, file)
-        elif type(chunk) is AnnotationsChunk:
-            self._sse(out, _Annotations(chunk.annotations))
-        elif type(chunk) is MessageFinishChunk:
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._sse(out, _MessageFinish(chunk.finish_reason, usage))
-        elif type(chunk) in ANNOTATED:
-            if type(chunk) is PreliminaryToolResultChunk:
-                self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
-            self._sse(out, _Annotations([to_annotation(chunk)]))  # type: ignore[arg-type]
-        elif type(chunk) in CLIENT_TURN_CHUNKS:
-            note_client_turn(self._tools, chunk)
+
+    def _tool_call_args_finish(self, out: bytearray, chunk: ToolCallArgsTextFinishChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if not tool.settled:
+            self._settle(out, tool, chunk.args_text_delta)
+
+    def _tool_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if resumed(tool):
+            return
+        if chunk.artifact is None and (chunk.is_error is False or chunk.is_error is True):
+            out += _RESULT_HEAD
+            encode_into(chunk.result, out, -1)
+            out += _IS_ERROR[chunk.is_error]
+            out += tool.head
         else:
-            raise not_a_chunk(chunk)
+            artifact = msgspec.UNSET if chunk.artifact is None else chunk.artifact
+            self._sse(out, _Result(chunk.result, chunk.is_error, artifact, (tool.index,)))
+        if not tool.settled:
+            self._settle(out, tool, "")
+
+    def _update_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
+        out += _STATE_HEAD
+        encode_into(chunk.operations, out, -1)
+        out += _FRAME_END
+
+    def _step_start(self, out: bytearray, chunk: StepStartChunk) -> None:
+        out += _STEP_START_HEAD
+        encode_into(chunk.message_id, out, -1)
+        out += _FRAME_END
+
+    def _step_finish(self, out: bytearray, chunk: StepFinishChunk) -> None:
+        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+        self._sse(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
+
+    def _message_finish(self, out: bytearray, chunk: MessageFinishChunk) -> None:
+        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+        self._sse(out, _MessageFinish(chunk.finish_reason, usage))
+
+    def _error(self, out: bytearray, chunk: ErrorChunk) -> None:
+        self._sse(out, _Error(chunk.error))
+
+    def _data(self, out: bytearray, chunk: DataChunk) -> None:
+        self._sse(out, _Data([chunk.data]))
+
+    def _annotations(self, out: bytearray, chunk: AnnotationsChunk) -> None:
+        self._sse(out, _Annotations(chunk.annotations))
+
+    def _source(self, out: bytearray, chunk: SourceChunk) -> None:
+        parent_id = parent_or_none(chunk.parent_id)
+        part = _SourcePart(chunk.source_type, chunk.id, chunk.url, chunk.title, parent_id)
+        self._write_closed_part(out, part)
+
+    def _file(self, out: bytearray, chunk: FileChunk) -> None:
+        part = _FilePart(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
+        self._write_closed_part(out, part)
+
+    def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
+        note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
+
+    def _annotated(self, out: bytearray, chunk: Any) -> None:
+        # No frame of its own: one annotation holding the AI SDK chunk.
+        if type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+        self._sse(out, _Annotations([to_annotation(chunk)]))
+
+    _writers: ClassVar[Writers] = {
+        TextDeltaChunk: _text_delta,
+        ReasoningDeltaChunk: _reasoning_delta,
+        ReasoningPartStartChunk: _reasoning_part_start,
+        ToolCallBeginChunk: _tool_call_begin,
+        ToolCallDeltaChunk: _tool_call_delta,
+        ToolCallArgsTextFinishChunk: _tool_call_args_finish,
+        ToolResultChunk: _tool_result,
+        UpdateStateChunk: _update_state,
+        StepStartChunk: _step_start,
+        StepFinishChunk: _step_finish,
+        MessageFinishChunk: _message_finish,
+        ErrorChunk: _error,
+        DataChunk: _data,
+        AnnotationsChunk: _annotations,
+        SourceChunk: _source,
+        FileChunk: _file,
+        **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
+        **dict.fromkeys(ANNOTATED, _annotated),
+    }
 
 
 # --- decoding ---------------------------------------------------------------
 
 _FRAME_DECODER: Final = msgspec.json.Decoder(_AnyFrame)
 _OBJECT_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
-_KNOWN_TYPES: Final = frozenset(
-    {
-        "part-start",
-        "text-delta",
-        "result",
-        "tool-call-args-text-finish",
-        "part-finish",
-        "data",
-        "annotations",
-        "step-start",
-        "step-finish",
-        "message-finish",
-        "error",
-        "update-state",
-    }
-)
+_KNOWN_TYPES: Final = frozenset(kind.__struct_config__.tag for kind in get_args(_AnyFrame))
 
 
 class _DecodedPart:

@@ -55,7 +55,7 @@ only rejects an unterminated last line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -84,7 +84,7 @@ from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
 from ._annotated import ANNOTATED, from_annotations, to_annotation
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
-from ._encoder import EncoderBase, encode_into, not_a_chunk
+from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
@@ -224,111 +224,142 @@ class DataStreamEncoder(EncoderBase):
             self._line(out, b"c:", _ToolDelta(tool.tool_call_id, tool.final_args(""), True))
             self._tools.settle(tool)
 
-    # One branch per chunk kind, the kinds a run writes most first. Frames are
-    # written before state changes (see EncoderBase). The common lines are
-    # written inline (prefix, one ``encode_into``, suffix), with the same
-    # bytes as their wire struct: no struct and no helper call per chunk.
-    def _write(self, out: bytearray, chunk: Chunk) -> None:
-        if type(chunk) is TextDeltaChunk:
-            if chunk.parent_id:
-                self._line(out, b"aui-text-delta:", _PartDelta(chunk.text_delta, chunk.parent_id))
-            else:
-                out += b"0:"
-                encode_into(chunk.text_delta, out, -1)
-                out += b"\n"
-        elif type(chunk) is ToolCallDeltaChunk:
-            tools = self._tools
-            tool = tools.get(chunk.type, chunk.tool_call_id)
-            if tool.settled:
-                return  # upstream drops args text after the call settled
+    # One writer per chunk kind (the table follows them). Frames are written
+    # before state changes (see EncoderBase). The common lines are written
+    # inline (prefix, one ``encode_into``, suffix), with the same bytes as
+    # their wire struct: no struct and no helper call per chunk.
+
+    def _text_delta(self, out: bytearray, chunk: TextDeltaChunk) -> None:
+        if chunk.parent_id:
+            self._line(out, b"aui-text-delta:", _PartDelta(chunk.text_delta, chunk.parent_id))
+        else:
+            out += b"0:"
+            encode_into(chunk.text_delta, out, -1)
+            out += b"\n"
+
+    def _reasoning_delta(self, out: bytearray, chunk: ReasoningDeltaChunk) -> None:
+        if chunk.parent_id:
+            wire = _ReasoningDelta(chunk.reasoning_delta, chunk.parent_id)
+            self._line(out, b"aui-reasoning-delta:", wire)
+        else:
+            out += b"g:"
+            encode_into(chunk.reasoning_delta, out, -1)
+            out += b"\n"
+
+    def _reasoning_part_start(self, out: bytearray, chunk: ReasoningPartStartChunk) -> None:
+        if chunk.unstable_summary is not None:  # else the next delta opens the part
+            wire = _ReasoningStart(chunk.unstable_summary, parent_or_none(chunk.parent_id))
+            self._line(out, b"aui-reasoning-part-start:", wire)
+
+    def _tool_call_begin(self, out: bytearray, chunk: ToolCallBeginChunk) -> None:
+        self._tools.check_new(chunk.tool_call_id)
+        id_json = json_encode(chunk.tool_call_id)
+        if chunk.parent_id:
+            wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
+            self._line(out, b"b:", wire)
+        else:
+            out += b'b:{"toolCallId":%b,"toolName":' % id_json  # what _ToolBegin writes
+            encode_into(chunk.tool_name, out, -1)
+            out += b"}\n"
+        self._tools.add(chunk.tool_call_id, chunk.tool_name, head=_DELTA_HEAD % id_json)
+
+    def _tool_call_delta(self, out: bytearray, chunk: ToolCallDeltaChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if not tool.settled:  # upstream drops args text after the call settled
             out += tool.head
             encode_into(chunk.args_text_delta, out, -1)
             out += b"}\n"
-            tools.record_args(tool, chunk.args_text_delta)
-        elif type(chunk) is ReasoningDeltaChunk:
-            if chunk.parent_id:
-                wire = _ReasoningDelta(chunk.reasoning_delta, chunk.parent_id)
-                self._line(out, b"aui-reasoning-delta:", wire)
-            else:
-                out += b"g:"
-                encode_into(chunk.reasoning_delta, out, -1)
-                out += b"\n"
-        elif type(chunk) is ToolCallBeginChunk:
-            self._tools.check_new(chunk.tool_call_id)
-            id_json = self._json.encode(chunk.tool_call_id)
-            if chunk.parent_id:
-                wire_begin = _ToolBegin(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
-                self._line(out, b"b:", wire_begin)
-            else:
-                out += b'b:{"toolCallId":%b,"toolName":' % id_json  # what _ToolBegin writes
-                encode_into(chunk.tool_name, out, -1)
-                out += b"}\n"
-            self._tools.add(chunk.tool_call_id, chunk.tool_name, head=_DELTA_HEAD % id_json)
-        elif type(chunk) is ToolResultChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if resumed(tool):
-                return
-            if chunk.artifact is None and chunk.is_error is False:
-                out += b'a:{"toolCallId":'  # what _ToolResult writes
-                encode_into(chunk.tool_call_id, out, -1)
-                out += b',"result":'
-                encode_into(chunk.result, out, -1)
-                out += b"}\n"
-            else:
-                wire_result = _ToolResult(
-                    chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error
-                )
-                self._line(out, b"a:", wire_result)
-            if not tool.settled:
-                self._tools.settle(tool)  # a result settles the call without an isFinal line
-        elif type(chunk) is UpdateStateChunk:
-            out += b"aui-state:"
-            encode_into(chunk.operations, out, -1)
-            out += b"\n"
-        elif type(chunk) is StepStartChunk:
-            out += b'f:{"messageId":'  # what _StepStart writes
-            encode_into(chunk.message_id, out, -1)
+            self._tools.record_args(tool, chunk.args_text_delta)
+
+    def _tool_call_args_finish(self, out: bytearray, chunk: ToolCallArgsTextFinishChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if not tool.settled:
+            rest = tool.final_args(chunk.args_text_delta)
+            self._line(out, b"c:", _ToolDelta(chunk.tool_call_id, rest, True))
+            self._tools.settle(tool)
+
+    def _tool_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
+        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        if resumed(tool):
+            return
+        if chunk.artifact is None and chunk.is_error is False:
+            out += b'a:{"toolCallId":'  # what _ToolResult writes
+            encode_into(chunk.tool_call_id, out, -1)
+            out += b',"result":'
+            encode_into(chunk.result, out, -1)
             out += b"}\n"
-        elif type(chunk) is StepFinishChunk:
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            wire_step = _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
-            self._close_tools_before(out, b"e:", wire_step)
-        elif type(chunk) is ToolCallArgsTextFinishChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                rest = tool.final_args(chunk.args_text_delta)
-                self._line(out, b"c:", _ToolDelta(chunk.tool_call_id, rest, True))
-                self._tools.settle(tool)
-        elif type(chunk) is DataChunk:
-            self._line(out, b"2:", (chunk.data,))
-        elif type(chunk) is ErrorChunk:
-            self._close_tools_before(out, b"3:", chunk.error)
-        elif type(chunk) is ReasoningPartStartChunk:
-            if chunk.unstable_summary is None:
-                return  # nothing to say: the next reasoning delta opens the part
-            wire_start = _ReasoningStart(chunk.unstable_summary, parent_or_none(chunk.parent_id))
-            self._line(out, b"aui-reasoning-part-start:", wire_start)
-        elif type(chunk) is SourceChunk:
-            wire_source = _Source(
-                chunk.source_type, chunk.id, chunk.url, chunk.title, parent_or_none(chunk.parent_id)
-            )
-            self._line(out, b"h:", wire_source)
-        elif type(chunk) is FileChunk:
-            wire_file = _File(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
-            self._line(out, b"k:", wire_file)
-        elif type(chunk) is AnnotationsChunk:
-            self._line(out, b"8:", chunk.annotations)
-        elif type(chunk) is MessageFinishChunk:
-            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-            self._close_tools_before(out, b"d:", _MessageFinish(chunk.finish_reason, usage))
-        elif type(chunk) in ANNOTATED:
-            if type(chunk) is PreliminaryToolResultChunk:
-                self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
-            self._line(out, b"8:", (to_annotation(chunk),))  # type: ignore[arg-type]
-        elif type(chunk) in CLIENT_TURN_CHUNKS:
-            note_client_turn(self._tools, chunk)
         else:
-            raise not_a_chunk(chunk)
+            wire = _ToolResult(chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error)
+            self._line(out, b"a:", wire)
+        if not tool.settled:
+            self._tools.settle(tool)  # a result settles the call without an isFinal line
+
+    def _update_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
+        out += b"aui-state:"
+        encode_into(chunk.operations, out, -1)
+        out += b"\n"
+
+    def _step_start(self, out: bytearray, chunk: StepStartChunk) -> None:
+        out += b'f:{"messageId":'  # what _StepStart writes
+        encode_into(chunk.message_id, out, -1)
+        out += b"}\n"
+
+    def _step_finish(self, out: bytearray, chunk: StepFinishChunk) -> None:
+        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+        self._close_tools_before(
+            out, b"e:", _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
+        )
+
+    def _message_finish(self, out: bytearray, chunk: MessageFinishChunk) -> None:
+        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+        self._close_tools_before(out, b"d:", _MessageFinish(chunk.finish_reason, usage))
+
+    def _error(self, out: bytearray, chunk: ErrorChunk) -> None:
+        self._close_tools_before(out, b"3:", chunk.error)
+
+    def _data(self, out: bytearray, chunk: DataChunk) -> None:
+        self._line(out, b"2:", (chunk.data,))
+
+    def _annotations(self, out: bytearray, chunk: AnnotationsChunk) -> None:
+        self._line(out, b"8:", chunk.annotations)
+
+    def _source(self, out: bytearray, chunk: SourceChunk) -> None:
+        parent_id = parent_or_none(chunk.parent_id)
+        wire = _Source(chunk.source_type, chunk.id, chunk.url, chunk.title, parent_id)
+        self._line(out, b"h:", wire)
+
+    def _file(self, out: bytearray, chunk: FileChunk) -> None:
+        self._line(out, b"k:", _File(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id)))
+
+    def _client_turn(self, out: bytearray, chunk: Chunk) -> None:
+        note_client_turn(self._tools, chunk)  # checked against the ledger; no frame
+
+    def _annotated(self, out: bytearray, chunk: Any) -> None:
+        # No frame of its own: one annotation holding the AI SDK chunk.
+        if type(chunk) is PreliminaryToolResultChunk:
+            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+        self._line(out, b"8:", (to_annotation(chunk),))
+
+    _writers: ClassVar[Writers] = {
+        TextDeltaChunk: _text_delta,
+        ReasoningDeltaChunk: _reasoning_delta,
+        ReasoningPartStartChunk: _reasoning_part_start,
+        ToolCallBeginChunk: _tool_call_begin,
+        ToolCallDeltaChunk: _tool_call_delta,
+        ToolCallArgsTextFinishChunk: _tool_call_args_finish,
+        ToolResultChunk: _tool_result,
+        UpdateStateChunk: _update_state,
+        StepStartChunk: _step_start,
+        StepFinishChunk: _step_finish,
+        MessageFinishChunk: _message_finish,
+        ErrorChunk: _error,
+        DataChunk: _data,
+        AnnotationsChunk: _annotations,
+        SourceChunk: _source,
+        FileChunk: _file,
+        **dict.fromkeys(CLIENT_TURN_CHUNKS, _client_turn),
+        **dict.fromkeys(ANNOTATED, _annotated),
+    }
 
     def _close_tools_before(self, out: bytearray, code: bytes, payload: Any) -> None:
         """Write the final args line of every open call, then ``payload``'s line."""

@@ -123,7 +123,7 @@ from ..ids import random_id
 from ..limits import check_optional_text, check_text
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._client_turn import note_client_turn, resumed
-from ._encoder import EncoderBase, not_a_chunk
+from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -261,7 +261,7 @@ class OpenAIChatEncoder(EncoderBase):
         super().__init__()
         # The constant parts of every frame are encoded once; a frame is
         # head + delta JSON + tail.
-        common_json = self._json.encode(
+        common_json = json_encode(
             {
                 "id": self.completion_id,
                 "object": "chat.completion.chunk",
@@ -287,7 +287,7 @@ class OpenAIChatEncoder(EncoderBase):
     # -- frames -----------------------------------------------------------------
 
     def _frame(self, delta: object) -> bytes:
-        body = self._json.encode(delta)  # raises before any state changes
+        body = json_encode(delta)  # raises before any state changes
         prefix = b""
         if not self._started:
             # OpenAI's first chunk announces the role, with empty content.
@@ -330,6 +330,8 @@ class OpenAIChatEncoder(EncoderBase):
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         out += self._encode_one(chunk)
 
+    _writers = every_kind(_write)
+
     def _encode_one(self, chunk: Chunk) -> bytes:
         match chunk:
             case TextDeltaChunk(text_delta=text):
@@ -362,7 +364,7 @@ class OpenAIChatEncoder(EncoderBase):
                 surfaced = b""
                 if self.tool_results == "delta":
                     # Encoded first: an unencodable result must not settle the call.
-                    surfaced = self._json.encode(
+                    surfaced = json_encode(
                         _Delta(
                             tool_results=[
                                 _ToolResultDelta(
@@ -381,7 +383,7 @@ class OpenAIChatEncoder(EncoderBase):
                     out += self._frame(msgspec.Raw(surfaced))
                 return out
             case ErrorChunk(error=message):
-                body = self._json.encode(
+                body = json_encode(
                     _ErrorFrame(error=_ErrorBody(message=message, type="server_error"))
                 )
                 return b"data: " + body + b"\n\n"
@@ -401,7 +403,7 @@ class OpenAIChatEncoder(EncoderBase):
                 if self.tool_results != "delta":
                     return self._drop(chunk.type)
                 # Encoded first: an unencodable result must not settle the call.
-                body = self._json.encode(
+                body = json_encode(
                     _Delta(tool_results=[_ToolResultDelta(call_id, result, preliminary=True)])
                 )
                 return self._close_call(call) + self._frame(msgspec.Raw(body))
@@ -439,7 +441,7 @@ class OpenAIChatEncoder(EncoderBase):
         if not self._started:
             self._started = True
             out.append(self._head + b'{"role":"assistant","content":""}' + self._tail)
-        out.append(self._finish_head + self._json.encode(self.finish_reason) + self._finish_tail)
+        out.append(self._finish_head + json_encode(self.finish_reason) + self._finish_tail)
         if self.include_usage:
             prompt, completion = (
                 self._message_tokens
@@ -447,7 +449,7 @@ class OpenAIChatEncoder(EncoderBase):
                 else (self._step_tokens[0], self._step_tokens[1])
             )
             usage = _Usage(prompt, completion, prompt + completion)
-            out.append(self._usage_head + self._json.encode(usage) + b"}\n\n")
+            out.append(self._usage_head + json_encode(usage) + b"}\n\n")
         out.append(_DONE)
         buffer += b"".join(out)
 

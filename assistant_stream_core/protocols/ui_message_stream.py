@@ -133,7 +133,7 @@ from ..ids import random_id
 from ..limits import check_json_value, check_optional_text, check_text
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
-from ._encoder import EncoderBase, not_a_chunk
+from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -430,7 +430,7 @@ class UIMessageStreamEncoder(EncoderBase):
             return self._open[1]
         # Encode the delta first: a delta that cannot be must not leave its part
         # recorded as open, or the closing frames end a part never started.
-        self._json.encode(text)
+        json_encode(text)
         return self._open_part(out, kind, parent)
 
     def _settle(self, out: bytearray, tool: ToolCall, trailing: str) -> None:
@@ -463,13 +463,15 @@ class UIMessageStreamEncoder(EncoderBase):
         if type(chunk) not in _CHECKED_IN_PLACE:
             # Encode first, then commit: the branches below close parts and
             # settle calls before their own frame.
-            self._json.encode(chunk)
+            json_encode(chunk)
         if self._started:
             self._write_chunk(out, chunk)
         else:
             self._write_start(out)
             self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
             self._started = True
+
+    _writers = every_kind(_write)
 
     def _write_start(self, out: bytearray) -> None:
         self._sse(out, self._start)
@@ -502,10 +504,10 @@ class UIMessageStreamEncoder(EncoderBase):
             case ToolResultChunk(tool_call_id=call_id, result=result):
                 tool = self._tools.get(chunk.type, call_id)
                 if chunk.is_error:
-                    text = result if isinstance(result, str) else self._json.encode(result).decode()
+                    text = result if isinstance(result, str) else json_encode(result).decode()
                     wire: object = _ToolOutputError(call_id, text)
                 else:
-                    self._json.encode(result)  # fail before settling the call
+                    json_encode(result)  # fail before settling the call
                     wire = _ToolOutputAvailable(call_id, result)
                 self._settle(out, tool, "")
                 self._sse(out, wire)
@@ -555,7 +557,7 @@ class UIMessageStreamEncoder(EncoderBase):
                 self._sse(out, wire_doc)
             case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
                 tool = self._tools.get(chunk.type, call_id)
-                self._json.encode(result)  # fail before settling the call
+                json_encode(result)  # fail before settling the call
                 # ai needs the call's input before any output: settle it first.
                 self._settle(out, tool, "")
                 self._sse(out, _ToolOutputAvailable(call_id, result, preliminary=True))

@@ -53,6 +53,7 @@ from assistant_stream_core.testing.strategies import (
     json_values,
     state_operations,
 )
+from tests.protocols._util import decode_all, sse_payloads
 
 Event = dict[str, Any]
 
@@ -66,13 +67,8 @@ def encoder(**kwargs: Any) -> AGUIEncoder:
 
 def events(data: bytes) -> list[Event]:
     """Parse an encoder's output, checking the SSE framing on the way."""
-    assert data.endswith(b"\n\n")
-    out = []
-    for frame in data.decode().split("\n\n")[:-1]:
-        assert frame.startswith("data: "), frame
-        assert "\n" not in frame, frame
-        out.append(json.loads(frame[len("data: ") :]))
-    return out
+    assert data
+    return sse_payloads(data, done=False)
 
 
 def encode_all(chunks: list[Chunk], **kwargs: Any) -> bytes:
@@ -93,17 +89,6 @@ def run_events(chunks: list[Chunk], **kwargs: Any) -> list[Event]:
     assert evs[0] == START
     assert evs[-1]["type"] in ("RUN_FINISHED", "RUN_ERROR")
     return evs[1:-1]
-
-
-def decode_all(body: bytes, *, step: int | None = None, state: Any = None) -> list[Chunk]:
-    decoder = AGUIDecoder(state=state)
-    out: list[Chunk] = []
-    if step is None:
-        out += decoder.feed(body)
-    else:
-        for start in range(0, len(body), step):
-            out += decoder.feed(body[start : start + step])
-    return out + decoder.finish()
 
 
 # --- golden events ----------------------------------------------------------
@@ -376,7 +361,7 @@ def test_args_that_are_not_json_pass_through() -> None:
         {"type": "TOOL_CALL_ARGS", "toolCallId": "c1", "delta": "{bad"},
         {"type": "TOOL_CALL_END", "toolCallId": "c1"},
     ]
-    assert decode_all(encode_all(chunks)) == chunks
+    assert decode_all(AGUIDecoder(), encode_all(chunks)) == chunks
 
 
 def test_args_after_the_call_ended_are_dropped() -> None:
@@ -761,7 +746,7 @@ class TestDecoder:
             {"type": "TOOL_CALL_RESULT", "messageId": "t", "toolCallId": "c", "content": "ok"},
             FINISHED,
         )
-        assert decode_all(body, step=3) == [
+        assert decode_all(AGUIDecoder(), body, step=3) == [
             TextDeltaChunk("He"),
             TextDeltaChunk("llo"),
             ReasoningPartStartChunk(),
@@ -795,7 +780,7 @@ class TestDecoder:
             + 'data: {"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":"日本"}\r\r'.encode()
             + frames({"type": "TEXT_MESSAGE_END", "messageId": "m"}, FINISHED)
         )
-        assert decode_all(body, step=1) == [TextDeltaChunk("日本")]
+        assert decode_all(AGUIDecoder(), body, step=1) == [TextDeltaChunk("日本")]
 
     @pytest.mark.parametrize(
         ("body", "message"),
@@ -896,7 +881,7 @@ class TestDecoder:
     def test_offset_points_at_the_bad_event(self) -> None:
         good = frames(START)
         with pytest.raises(ProtocolError) as info:
-            decode_all(good + b"data: {\n\n")
+            decode_all(AGUIDecoder(), good + b"data: {\n\n")
         assert info.value.offset == len(good)
 
     def test_event_size_limit(self) -> None:
@@ -905,7 +890,8 @@ class TestDecoder:
             decoder.feed(b"data: " + b"x" * 100)
 
     def test_run_error_first_is_accepted(self) -> None:
-        assert decode_all(frames({"type": "RUN_ERROR", "message": "no"})) == [ErrorChunk("no")]
+        body = frames({"type": "RUN_ERROR", "message": "no"})
+        assert decode_all(AGUIDecoder(), body) == [ErrorChunk("no")]
 
 
 # --- round trips ------------------------------------------------------------
@@ -947,8 +933,8 @@ def test_round_trip_byte_by_byte() -> None:
     with pytest.warns(RuntimeWarning, match="already ended"):
         body = encode_all(chunks)
     expected = normalize(chunks)
-    decoded = decode_all(body, step=1)
-    assert decoded == decode_all(body)
+    decoded = decode_all(AGUIDecoder(), body, step=1)
+    assert decoded == decode_all(AGUIDecoder(), body)
     assert without_state(decoded) == without_state(expected)
     assert states(decoded, None) == states(expected, None) == [{"a": "xy"}]
     assert expected[-2:] == [ErrorChunk("boom"), MessageFinishChunk("stop", 3, 4)]
@@ -986,4 +972,4 @@ def test_decoder_sequence_errors_are_protocol_errors(kinds: list[str]) -> None:
     fields = {"messageId": "m", "toolCallId": "c", "threadId": "t", "runId": "r"}
     body = frames(START, *({"type": kind, **fields} for kind in kinds))
     with contextlib.suppress(ProtocolError):
-        decode_all(body)
+        decode_all(AGUIDecoder(), body)

@@ -33,20 +33,9 @@ from assistant_stream_core.protocols.assistant_transport import (
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 from assistant_stream_core.testing.normalize import assistant_transport as normalize
+from tests.protocols._util import decode_all, sse_payloads
 
 DONE = b"data: [DONE]\n\n"
-
-
-def frames(data: bytes) -> list[Any]:
-    """Parse ``data: <json>\\n\\n`` frames, checking the framing strictly."""
-    assert data.endswith(b"\n\n") or data == b""
-    out = []
-    for event in data.decode().split("\n\n")[:-1]:
-        assert event.startswith("data: "), event
-        assert "\n" not in event, event
-        payload = event[len("data: ") :]
-        out.append(payload if payload == "[DONE]" else json.loads(payload))
-    return out
 
 
 def text_start(parent: str | None = None) -> dict[str, Any]:
@@ -93,7 +82,7 @@ def test_worked_example_of_the_protocol_notes() -> None:
     ]
     encoder = AssistantTransportEncoder()
     body = encoder.encode_many(chunks) + encoder.finish()
-    assert frames(body) == [
+    assert sse_payloads(body) == [
         text_start(),
         delta("Checking the weather", 0),
         finish(0),
@@ -260,7 +249,7 @@ GOLDEN: list[tuple[str, list[Chunk], list[Any]]] = [
 def test_golden_frames(chunks: list[Chunk], expected: list[Any]) -> None:
     encoder = AssistantTransportEncoder()
     body = encoder.encode_many(chunks)
-    assert frames(body) == expected
+    assert sse_payloads(body) == expected
     single = AssistantTransportEncoder()
     assert b"".join(single.encode(c) for c in chunks) == body
 
@@ -269,7 +258,7 @@ def test_finish_closes_the_part_and_settles_calls() -> None:
     encoder = AssistantTransportEncoder()
     encoder.encode_many([ToolCallBeginChunk("a", "f"), TextDeltaChunk("x")])
     encoder.encode(ToolCallDeltaChunk("a", "{"))
-    assert frames(encoder.finish()) == [finish(1), *settle(0), "[DONE]"]
+    assert sse_payloads(encoder.finish()) == [finish(1), *settle(0), "[DONE]"]
 
 
 def test_headers_and_keepalive() -> None:
@@ -287,16 +276,16 @@ class TestEncodeErrors:
             encoder.encode_many(
                 [TextDeltaChunk("a"), ReasoningDeltaChunk("r"), AnnotationsChunk([object()])]
             )
-        assert frames(e.value.partial)[-1] == delta("r", 1)
+        assert sse_payloads(e.value.partial)[-1] == delta("r", 1)
         # The failed chunk changed nothing: the reasoning part is still open.
-        assert frames(encoder.encode(ReasoningDeltaChunk("s"))) == [delta("s", 1)]
+        assert sse_payloads(encoder.encode(ReasoningDeltaChunk("s"))) == [delta("s", 1)]
 
     def test_lone_surrogate_on_the_hot_path(self) -> None:
         encoder = AssistantTransportEncoder()
         with pytest.raises(ChunkEncodeError, match="text-delta chunk: field 'text_delta'") as e:
             encoder.encode_many([TextDeltaChunk("a"), TextDeltaChunk("\udc00")])
-        assert frames(e.value.partial) == [text_start(), delta("a", 0)]
-        assert frames(encoder.encode(TextDeltaChunk("b"))) == [delta("b", 0)]
+        assert sse_payloads(e.value.partial) == [text_start(), delta("a", 0)]
+        assert sse_payloads(encoder.encode(TextDeltaChunk("b"))) == [delta("b", 0)]
 
     def test_unknown_and_duplicate_ids(self) -> None:
         encoder = AssistantTransportEncoder()
@@ -305,14 +294,6 @@ class TestEncodeErrors:
         encoder.encode(ToolCallBeginChunk("x", "f"))
         with pytest.raises(ChunkEncodeError, match="already used"):
             encoder.encode(ToolCallBeginChunk("x", "f"))
-
-
-def decode_all(body: bytes, step: int = 1) -> list[Chunk]:
-    decoder = AssistantTransportDecoder()
-    chunks: list[Chunk] = []
-    for i in range(0, len(body), step):
-        chunks += decoder.feed(body[i : i + step])
-    return chunks + decoder.finish()
 
 
 def test_round_trip_any_split() -> None:
@@ -338,14 +319,14 @@ def test_round_trip_any_split() -> None:
     body = encoder.encode_many(chunks) + encoder.finish()
     expected = normalize(chunks)
     for step in (1, 2, 5, len(body)):
-        assert decode_all(body, step) == expected
+        assert decode_all(AssistantTransportDecoder(), body, step) == expected
 
 
 class TestDecoder:
     def test_ignores_comments_and_bytes_after_done(self) -> None:
         body = b": hi\n\ndata: " + json.dumps(text_start()).encode() + b"\r\n\r\n"
         body += b"data: " + json.dumps(delta("x", 0)).encode() + b"\n\n" + DONE + b"garbage"
-        assert decode_all(body) == [TextDeltaChunk("x")]
+        assert decode_all(AssistantTransportDecoder(), body, 1) == [TextDeltaChunk("x")]
 
     @pytest.mark.parametrize(
         ("body", "message"),
@@ -365,7 +346,7 @@ class TestDecoder:
     )
     def test_malformed_input(self, body: bytes, message: str) -> None:
         with pytest.raises(ProtocolError, match=message):
-            decode_all(body, step=3)
+            decode_all(AssistantTransportDecoder(), body, 3)
 
     def test_event_limit(self) -> None:
         decoder = AssistantTransportDecoder(max_event_bytes=64)

@@ -34,6 +34,7 @@ from assistant_stream_core.protocols.data_stream import (
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 from assistant_stream_core.testing.normalize import data_stream as normalize
+from tests.protocols._util import decode_all
 
 
 def lines(data: bytes) -> list[tuple[str, Any]]:
@@ -284,14 +285,6 @@ class TestEncodeErrors:
             encoder.encode(ToolCallBeginChunk("t1", "x"))
 
 
-def decode_all(body: bytes, step: int = 1) -> list[Chunk]:
-    decoder = DataStreamDecoder()
-    chunks: list[Chunk] = []
-    for i in range(0, len(body), step):
-        chunks += decoder.feed(body[i : i + step])
-    return chunks + decoder.finish()
-
-
 def test_round_trip_byte_by_byte() -> None:
     chunks = [
         TextDeltaChunk('Hé "x"\n😀'),
@@ -320,8 +313,8 @@ def test_round_trip_byte_by_byte() -> None:
     encoder = DataStreamEncoder()
     body = encoder.encode_many(chunks) + encoder.finish()
     expected = normalize(chunks)
-    assert decode_all(body) == expected
-    assert decode_all(body, step=7) == expected
+    assert decode_all(DataStreamDecoder(), body, 1) == expected
+    assert decode_all(DataStreamDecoder(), body, step=7) == expected
     assert ToolCallArgsTextFinishChunk("t2", "{}") in expected  # closed before the error
     assert ToolCallArgsTextFinishChunk("t4", "{}") == expected[-1]  # closed at the end
 
@@ -335,7 +328,7 @@ class TestDecoder:
             b'i:{"data":"x"}\n'
             b'a:{"toolCallId":"t9","result":2}\n'
         )
-        assert decode_all(body) == [
+        assert decode_all(DataStreamDecoder(), body, 1) == [
             ToolCallBeginChunk("t9", "calc"),
             ToolCallDeltaChunk("t9", '{"a":1}'),
             ToolCallArgsTextFinishChunk("t9"),
@@ -345,7 +338,7 @@ class TestDecoder:
 
     def test_split_inside_utf8_sequence(self) -> None:
         body = '0:"日本"\n'.encode()
-        assert decode_all(body, step=1) == [TextDeltaChunk("日本")]
+        assert decode_all(DataStreamDecoder(), body, step=1) == [TextDeltaChunk("日本")]
 
     @pytest.mark.parametrize(
         ("body", "message"),
@@ -363,7 +356,7 @@ class TestDecoder:
     )
     def test_malformed_input(self, body: bytes, message: str) -> None:
         with pytest.raises(ProtocolError, match=message) as info:
-            decode_all(body, step=len(body))
+            decode_all(DataStreamDecoder(), body, step=len(body))
         assert info.value.offset is not None
 
     def test_offset_points_at_the_bad_line(self) -> None:

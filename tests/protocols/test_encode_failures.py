@@ -154,3 +154,24 @@ def test_a_value_deeper_than_the_stack_is_a_chunk_encode_error(protocol: Encoder
     # All or nothing: the stream goes on as if the bad chunk had not been given.
     assert info.value.partial == twin.encode(TextDeltaChunk("a"))
     assert encoder.finish() == twin.finish()
+
+
+class _NotAChunk(TextDeltaChunk, frozen=True):
+    """A subclass is not one of the chunk classes: the writers are found by class."""
+
+
+@EVERY_ENCODER
+@pytest.mark.parametrize("item", [None, {"type": "text-delta"}, _NotAChunk("x")], ids=repr)
+def test_an_item_that_is_not_a_chunk_changes_nothing(protocol: EncoderEntry, item: object) -> None:
+    encoder, reference = protocol.make(), protocol.make()
+    before = [StepStartChunk("m"), TextDeltaChunk("a")]
+    expected = reference.encode_many(before)
+    with pytest.raises(
+        ChunkEncodeError, match=f"cannot encode {type(item).__name__}: not a chunk"
+    ) as info:
+        encoder.encode_many([*before, item])  # type: ignore[list-item]
+    assert info.value.partial == expected
+    after = [TextDeltaChunk("b")]
+    assert encoder.encode_many(after) + encoder.finish() == (
+        reference.encode_many(after) + reference.finish()
+    )

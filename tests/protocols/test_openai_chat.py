@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -41,6 +40,7 @@ from assistant_stream_core.protocols.openai_chat import (
 )
 from assistant_stream_core.state import SetOperation
 from assistant_stream_core.testing.normalize import openai_chat as normalize
+from tests.protocols._util import sse_payloads
 
 # --- a strategy for valid chunk sequences (also used by the UI stream tests) ----
 
@@ -130,23 +130,10 @@ def split_feed(decoder: Decoder, data: bytes, cuts: list[int]) -> list[Chunk]:
 # --- helpers ------------------------------------------------------------------
 
 
-def frames(data: bytes) -> list[Any]:
-    """Parse a body into its frames' JSON (``"[DONE]"`` kept), checking the framing."""
-    assert data.endswith(b"\n\n")
-    out = []
-    for block in data.decode().split("\n\n")[:-1]:
-        assert block.startswith("data: "), block
-        assert "\n" not in block  # one data line per event, no id:/event: lines
-        payload = block[len("data: ") :]
-        out.append(payload if payload == "[DONE]" else json.loads(payload))
-    return out
-
-
 def deltas(data: bytes) -> list[Any]:
     """The ``delta`` of every choice frame, in order."""
-    return [
-        f["choices"][0]["delta"] for f in frames(data) if isinstance(f, dict) and f.get("choices")
-    ]
+    payloads = sse_payloads(data)
+    return [f["choices"][0]["delta"] for f in payloads if isinstance(f, dict) and f.get("choices")]
 
 
 def encode(chunks: list[Chunk], **options: Any) -> bytes:
@@ -170,7 +157,7 @@ def test_full_frame_shape() -> None:
         "system_fingerprint": "fp_1",
     }
     choice = {"index": 0, "logprobs": None, "finish_reason": None}
-    assert frames(body) == [
+    assert sse_payloads(body) == [
         {**common, "choices": [{**choice, "delta": ROLE}]},
         {**common, "choices": [{**choice, "delta": {"content": "Hé"}}]},
         {**common, "choices": [{**choice, "delta": {}, "finish_reason": "stop"}]},
@@ -316,7 +303,7 @@ def test_golden_deltas(chunks: list[Chunk], options: dict[str, Any], expected: l
     ],
 )
 def test_finish_reason(chunks: list[Chunk], reason: str) -> None:
-    last = frames(encode(chunks))[-2]
+    last = sse_payloads(encode(chunks))[-2]
     assert last["choices"] == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}]
 
 
@@ -325,7 +312,7 @@ def test_usage_chunk() -> None:
         [TextDeltaChunk("a"), StepFinishChunk("stop", 2, 3), StepFinishChunk("stop", 1, 1)],
         include_usage=True,
     )
-    parsed = frames(body)
+    parsed = sse_payloads(body)
     assert all(f["usage"] is None for f in parsed[:-2])
     assert parsed[-2]["choices"] == []
     assert parsed[-2]["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
@@ -333,12 +320,12 @@ def test_usage_chunk() -> None:
     body = encode(
         [StepFinishChunk("stop", 2, 3), MessageFinishChunk("stop", 10, 20)], include_usage=True
     )
-    assert frames(body)[-2]["usage"]["total_tokens"] == 30
-    assert all("usage" not in f for f in frames(encode([StepFinishChunk("stop", 2, 3)]))[:-1])
+    assert sse_payloads(body)[-2]["usage"]["total_tokens"] == 30
+    assert all("usage" not in f for f in sse_payloads(encode([StepFinishChunk("stop", 2, 3)]))[:-1])
 
 
 def test_error_frame_and_clean_close() -> None:
-    parsed = frames(encode([TextDeltaChunk("partial"), ErrorChunk("boom")]))
+    parsed = sse_payloads(encode([TextDeltaChunk("partial"), ErrorChunk("boom")]))
     assert parsed[2] == {"error": {"message": "boom", "type": "server_error", "code": None}}
     assert parsed[3]["choices"][0]["finish_reason"] == "stop"
     assert parsed[-1] == "[DONE]"
@@ -347,7 +334,7 @@ def test_error_frame_and_clean_close() -> None:
 def test_ids_are_stable_and_generated() -> None:
     encoder = OpenAIChatEncoder()
     body = encoder.encode(TextDeltaChunk("a")) + encoder.finish()
-    ids = {(f["id"], f["created"], f["model"]) for f in frames(body)[:-1]}
+    ids = {(f["id"], f["created"], f["model"]) for f in sse_payloads(body)[:-1]}
     assert len(ids) == 1
     ((completion_id, created, model),) = ids
     assert completion_id.startswith("chatcmpl-")
@@ -397,7 +384,7 @@ class TestEncoderErrors:
     def test_unknown_tool_call_id(self, chunk: Chunk) -> None:
         with pytest.raises(ChunkEncodeError, match="unknown tool_call_id 'nope'") as info:
             OpenAIChatEncoder().encode_many([TextDeltaChunk("a"), chunk])
-        assert frames(info.value.partial)[-1]["choices"][0]["delta"] == {"content": "a"}
+        assert sse_payloads(info.value.partial)[-1]["choices"][0]["delta"] == {"content": "a"}
 
     def test_duplicate_begin(self) -> None:
         encoder = OpenAIChatEncoder()
@@ -533,7 +520,7 @@ def test_round_trip(
     # Dropped kinds log a warning; logging (unlike warnings) does not fail tests.
     encoder = OpenAIChatEncoder(include_usage=include_usage, tool_results=tool_results)
     body = encoder.encode_many(chunks) + encoder.finish()
-    frames(body)  # well-formed frames only
+    sse_payloads(body)  # well-formed frames only
     decoded = split_feed(OpenAIChatDecoder(), body, cuts)
     assert decoded == normalize(chunks, include_usage=include_usage, tool_results=tool_results)
 

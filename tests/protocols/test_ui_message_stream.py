@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -39,18 +38,13 @@ from assistant_stream_core.protocols.ui_message_stream import (
 )
 from assistant_stream_core.state import AppendTextOperation, SetOperation
 from assistant_stream_core.testing.normalize import ui_message_stream as normalize
+from tests.protocols._util import sse_payloads
 from tests.protocols.test_openai_chat import chunk_sequences, split_feed
 
 
 def frames(data: bytes) -> list[Any]:
-    """Parse a body into its frames' JSON, checking the framing and ``[DONE]``."""
-    assert data.endswith(b"data: [DONE]\n\n")
-    out = []
-    for block in data.decode().split("\n\n")[:-2]:
-        assert block.startswith("data: "), block
-        assert "\n" not in block
-        out.append(json.loads(block[len("data: ") :]))
-    return out
+    """A body's frames' JSON, checking the framing; it must end with ``[DONE]`` (left out)."""
+    return sse_payloads(data, done=True)[:-1]
 
 
 def encode(chunks: list[Chunk], **options: Any) -> list[Any]:
