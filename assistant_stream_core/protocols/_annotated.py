@@ -29,9 +29,10 @@ from ..chunks import (
     PreliminaryToolResultChunk,
     SourceDocumentChunk,
 )
+from ..tool_calls import ToolCallLedger
 from ._frames import parent_or_none
 
-__all__ = ["ANNOTATED", "from_annotations", "to_annotation"]
+__all__ = ["ANNOTATED", "checked_annotation", "from_annotations", "to_annotation"]
 
 
 class _Wire(
@@ -103,6 +104,14 @@ def to_annotation(chunk: AnnotatedChunk) -> _Wire:
         case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
             return _Preliminary(call_id, result, preliminary=True)
     raise TypeError(f"not an annotated chunk: {chunk!r}")  # pragma: no cover
+
+
+def checked_annotation(chunk: AnnotatedChunk, tools: ToolCallLedger) -> _Wire:
+    """:func:`to_annotation` for an encoder: a preliminary result must name a
+    call begun in ``tools`` (else the ledger raises, naming the chunk)."""
+    if type(chunk) is PreliminaryToolResultChunk:
+        tools.get(chunk.type, chunk.tool_call_id)
+    return to_annotation(chunk)
 
 
 def from_annotations(annotations: list[Any]) -> Chunk | None:

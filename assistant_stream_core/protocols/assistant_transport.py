@@ -50,7 +50,6 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
-    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -65,7 +64,7 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..tool_calls import ToolCall, ToolCallLedger
-from ._annotated import ANNOTATED, from_annotations, to_annotation
+from ._annotated import ANNOTATED, checked_annotation, from_annotations
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_operations, parent_or_none
@@ -454,9 +453,7 @@ class AssistantTransportEncoder(EncoderBase):
 
     def _annotated(self, out: bytearray, chunk: Any) -> None:
         # No frame of its own: one annotation holding the AI SDK chunk.
-        if type(chunk) is PreliminaryToolResultChunk:
-            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
-        self._sse(out, _Annotations([to_annotation(chunk)]))
+        self._sse(out, _Annotations([checked_annotation(chunk, self._tools)]))
 
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,

@@ -66,7 +66,6 @@ from ..chunks import (
     ErrorChunk,
     FileChunk,
     MessageFinishChunk,
-    PreliminaryToolResultChunk,
     ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
@@ -82,7 +81,7 @@ from ..chunks import (
 from ..errors import ProtocolError
 from ..limits import MAX_JSON_DEPTH, TOO_DEEP, check_frame_depth
 from ..tool_calls import ToolCallLedger
-from ._annotated import ANNOTATED, from_annotations, to_annotation
+from ._annotated import ANNOTATED, checked_annotation, from_annotations
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
@@ -336,9 +335,7 @@ class DataStreamEncoder(EncoderBase):
 
     def _annotated(self, out: bytearray, chunk: Any) -> None:
         # No frame of its own: one annotation holding the AI SDK chunk.
-        if type(chunk) is PreliminaryToolResultChunk:
-            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
-        self._line(out, b"8:", (to_annotation(chunk),))
+        self._line(out, b"8:", (checked_annotation(chunk, self._tools),))
 
     _writers: ClassVar[Writers] = {
         TextDeltaChunk: _text_delta,
