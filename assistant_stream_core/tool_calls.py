@@ -74,7 +74,7 @@ class ToolCall(msgspec.Struct, gc=False):
         return "".join(self.args) if self.args else ""
 
 
-class ToolCallLedger:
+class ToolCallLedger(msgspec.Struct, kw_only=True):
     """The tool calls of one stream, in begin order.
 
     Encoders use it so that a chunk that fails to encode changes nothing:
@@ -84,17 +84,18 @@ class ToolCallLedger:
     writer may also write a begin's frames first and let :meth:`add` refuse
     them (the encoder then drops the frames, see
     :class:`~assistant_stream_core.protocols._encoder.EncoderBase`).
+
+    A Struct, so that making one (an encoder makes one per response) runs no
+    Python ``__init__``.
     """
 
-    __slots__ = ("_keep_args", "calls", "open")
-
-    def __init__(self, *, keep_args: bool = False) -> None:
-        #: Every call by id, in begin order. Read only: change it through the methods.
-        self.calls: dict[str, ToolCall] = {}
-        #: The calls not settled yet, by id, in begin order. Read only, like
-        #: :attr:`calls`; kept apart so that closing them never scans every call.
-        self.open: dict[str, ToolCall] = {}
-        self._keep_args = keep_args
+    #: Every call by id, in begin order. Read only: change it through the methods.
+    calls: dict[str, ToolCall] = msgspec.field(default_factory=dict)
+    #: The calls not settled yet, by id, in begin order. Read only, like
+    #: :attr:`calls`; kept apart so that closing them never scans every call.
+    open: dict[str, ToolCall] = msgspec.field(default_factory=dict)
+    #: Whether each call keeps its args text (:attr:`ToolCall.args`).
+    keep_args: bool = False
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -122,7 +123,7 @@ class ToolCallLedger:
         if tool_call_id in self.calls:
             self.check_new(tool_call_id)
         call = ToolCall(tool_call_id, name, index, head)
-        if self._keep_args:
+        if self.keep_args:
             call.args = []
         self.calls[tool_call_id] = self.open[tool_call_id] = call
         return call

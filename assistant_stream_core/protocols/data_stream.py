@@ -212,7 +212,9 @@ class DataStreamEncoder(EncoderBase):
     __slots__ = ("_tools",)
 
     def __init__(self) -> None:
-        super().__init__()
+        # EncoderBase.__init__'s one store written here: an encoder is made
+        # per response, and on one agent turn the super() call shows.
+        self._open_writers = self._writers
         self._tools = ToolCallLedger()
 
     def _close(self, out: bytearray) -> None:
