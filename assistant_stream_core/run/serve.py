@@ -515,6 +515,7 @@ class _Streamer:
         finally:
             if self.handed is not None:
                 self.drop_handed()
+            self.through = None  # a bound method: this object would be a cycle
             self.chunks += chunks
             self.writes += writes
             self.bytes_sent += sent
