@@ -5,7 +5,9 @@ an ``async send(bytes)`` callable supplied by the adapter. It owns the policy
 that must be the same for every web framework:
 
 * one ``send`` per batch a run hands over (one frame per chunk for a plain
-  async iterable of chunks);
+  async iterable of chunks); on asyncio, a run's write that finds the loop
+  waiting with nothing pending is sent from the run's own call instead, with
+  no second task woken (the write-through, :data:`WRITE_THROUGH`);
 * keepalive bytes while the source is silent, never in the middle of a frame;
   they double as a probe that finds a client that left;
 * a send that takes longer than ``send_timeout`` means the client is gone;
@@ -67,6 +69,8 @@ __all__ = [
     "Source",
     "StreamEnd",
     "StreamResult",
+    "WRITE_THROUGH",
+    "WRITE_THROUGH_QUIET",
     "PROTOCOL_ENCODERS",
     "EncoderSpec",
     "FlushingCompressor",
