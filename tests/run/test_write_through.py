@@ -196,3 +196,34 @@ async def test_writes_faster_than_the_quiet_time_merge(anyio_backend: str) -> No
     assert len(writes) <= 2 * 10 + 1
     text = _text(b"".join(writes))
     assert text == "".join(f"{b}.{i} " for b in range(10) for i in range(100))
+
+
+@asyncio_only
+async def test_a_handed_over_send_that_hangs_meets_the_send_timeout(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cancelled: list[str] = []
+    handed: list[int] = []
+    writes = 0
+    hand_over = serve._Streamer.hand_over
+
+    def counting(self: serve._Streamer, step: Any, yielded: Any, size: int) -> None:
+        handed.append(size)
+        hand_over(self, step, yielded, size)
+
+    monkeypatch.setattr(serve._Streamer, "hand_over", counting)
+
+    async def send(data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 4:
+            await asyncio.Event().wait()  # a client that stopped reading
+
+    run = create_run(_paced, on_cancel=lambda run_id, message: cancelled.append(run_id))
+    with anyio.fail_after(5):
+        result = await stream_encoded(
+            run, DataStreamEncoder(), send, keepalive_interval=None, send_timeout=0.2
+        )
+    assert result.end is StreamEnd.SEND_TIMEOUT
+    assert len(handed) == 1  # the hung send was a write-through's
+    assert cancelled == [run.run_id]
