@@ -3,6 +3,9 @@ the field at fault, frame splitting and typed JSON decoding."""
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,12 +16,15 @@ from ..state import Operation, coerce_operation
 
 __all__ = [
     "decode_frame",
+    "decode_object",
     "decode_operations",
     "encode_error",
     "json_encoder",
     "parent_or_none",
     "split_frames",
     "typed_decoder",
+    "union",
+    "wire_types",
 ]
 
 T = TypeVar("T")
@@ -69,6 +75,25 @@ def _unencodable(value: Any) -> bool:
     return False
 
 
+def wire_types(base: type[T]) -> dict[str, type[T]]:
+    """The tagged Structs deriving from ``base`` that have no subclass, by tag.
+
+    Every frame of a module derives from one base: this lists them once, for
+    the decoder, without writing the list a second time.
+    """
+    return {cls.__struct_config__.tag: cls for cls in _leaves(base)}  # type: ignore[attr-defined]
+
+
+def _leaves(cls: type[T]) -> list[type[T]]:
+    subclasses = cls.__subclasses__()
+    return [leaf for sub in subclasses for leaf in _leaves(sub)] if subclasses else [cls]
+
+
+def union(types: Iterable[type[Any]]) -> Any:
+    """``A | B | ...``: the type that decodes any of ``types`` (a tagged union)."""
+    return functools.reduce(operator.or_, types)
+
+
 def typed_decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
     """A reusable JSON decoder that validates into ``kind``."""
     return msgspec.json.Decoder(kind)
@@ -87,6 +112,19 @@ def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset:
         raise ProtocolError(f"invalid {what}: {exc}", offset=offset) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"{what} is not valid JSON: {exc}", offset=offset) from None
+
+
+_OBJECT = msgspec.json.Decoder(dict[str, Any])
+
+
+def decode_object(data: str | bytes, what: str, offset: int) -> dict[str, Any]:
+    """Decode a frame that must be a JSON object, or raise :class:`ProtocolError`."""
+    try:
+        return _OBJECT.decode(data)
+    except msgspec.ValidationError:
+        raise ProtocolError(f"{what} is not a JSON object", offset=offset) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"{what} is not valid JSON ({exc})", offset=offset) from None
 
 
 def decode_operations(raw: list[dict[str, Any]], what: str, offset: int) -> list[Operation]:

@@ -124,6 +124,7 @@ from ..limits import check_optional_text, check_text
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._client_turn import note_client_turn, resumed
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
+from ._frames import decode_object
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -273,6 +274,8 @@ class OpenAIChatEncoder(EncoderBase):
         self._head = b"data: " + common_json[:-1] + b',"choices":[{"index":0,"delta":'
         usage_null = b',"usage":null' if include_usage else b""
         self._tail = b',"logprobs":null,"finish_reason":null}]' + usage_null + b"}\n\n"
+        # OpenAI's first chunk announces the role, with empty content.
+        self._first = self._head + b'{"role":"assistant","content":""}' + self._tail
         self._finish_head = self._head + b'{},"logprobs":null,"finish_reason":'
         self._finish_tail = b"}]" + usage_null + b"}\n\n"
         self._usage_head = b"data: " + common_json[:-1] + b',"choices":[],"usage":'
@@ -290,9 +293,8 @@ class OpenAIChatEncoder(EncoderBase):
         body = json_encode(delta)  # raises before any state changes
         prefix = b""
         if not self._started:
-            # OpenAI's first chunk announces the role, with empty content.
             self._started = True
-            prefix = self._head + b'{"role":"assistant","content":""}' + self._tail
+            prefix = self._first
         return prefix + self._head + body + self._tail
 
     def _tool_frame(self, delta: _ToolCallDelta) -> bytes:
@@ -325,7 +327,12 @@ class OpenAIChatEncoder(EncoderBase):
         self._tool_calls.settle(call)
         return out
 
-    # -- public API ---------------------------------------------------------------
+    def _result(self, call: ToolCall, wire: _ToolResultDelta) -> bytes:
+        """Settle ``call`` (as the TS client does), then its ``tool_results`` delta, if sent."""
+        # Encoded first: an unencodable result must not settle the call.
+        body = json_encode(_Delta(tool_results=[wire])) if self.tool_results == "delta" else b""
+        out = self._close_call(call)
+        return out + self._frame(msgspec.Raw(body)) if body else out
 
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         out += self._encode_one(chunk)
@@ -357,30 +364,13 @@ class OpenAIChatEncoder(EncoderBase):
                 return b"" if call.settled else self._args(call, text)
             case ToolCallArgsTextFinishChunk(args_text_delta=text):
                 return self._close_call(self._tool_calls.get(chunk.type, chunk.tool_call_id), text)
-            case ToolResultChunk():
-                answered = self._tool_calls.get(chunk.type, chunk.tool_call_id)
-                if resumed(answered):
+            case ToolResultChunk(tool_call_id=call_id, result=result):
+                call = self._tool_calls.get(chunk.type, call_id)
+                if resumed(call):
                     return b""
-                surfaced = b""
-                if self.tool_results == "delta":
-                    # Encoded first: an unencodable result must not settle the call.
-                    surfaced = json_encode(
-                        _Delta(
-                            tool_results=[
-                                _ToolResultDelta(
-                                    tool_call_id=chunk.tool_call_id,
-                                    result=chunk.result,
-                                    is_error=chunk.is_error,
-                                    artifact=chunk.artifact,
-                                )
-                            ]
-                        )
-                    )
-                # A result settles the call's arguments, as the TS client does.
-                out = self._close_call(answered)
-                answered.answered = True
-                if surfaced:
-                    out += self._frame(msgspec.Raw(surfaced))
+                wire = _ToolResultDelta(call_id, result, chunk.is_error, chunk.artifact)
+                out = self._result(call, wire)
+                call.answered = True
                 return out
             case ErrorChunk(error=message):
                 body = json_encode(
@@ -402,11 +392,7 @@ class OpenAIChatEncoder(EncoderBase):
                 call = self._tool_calls.get(chunk.type, call_id)
                 if self.tool_results != "delta":
                     return self._drop(chunk.type)
-                # Encoded first: an unencodable result must not settle the call.
-                body = json_encode(
-                    _Delta(tool_results=[_ToolResultDelta(call_id, result, preliminary=True)])
-                )
-                return self._close_call(call) + self._frame(msgspec.Raw(body))
+                return self._result(call, _ToolResultDelta(call_id, result, preliminary=True))
             case (
                 DataChunk()
                 | AnnotationsChunk()
@@ -440,7 +426,7 @@ class OpenAIChatEncoder(EncoderBase):
         out = [self._close_call(call) for call in self._tool_calls.unsettled()]
         if not self._started:
             self._started = True
-            out.append(self._head + b'{"role":"assistant","content":""}' + self._tail)
+            out.append(self._first)
         out.append(self._finish_head + json_encode(self.finish_reason) + self._finish_tail)
         if self.include_usage:
             prompt, completion = (
@@ -525,8 +511,6 @@ class OpenAIChatDecoder(SSEDecoder):
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)
-        self._chunk_decoder = msgspec.json.Decoder(_InChunk)
-        self._error_decoder = msgspec.json.Decoder(dict[str, Any])
         #: The ``id`` of the chunks (``None`` until one was decoded).
         self.completion_id: str | None = None
         #: The ``model`` of the chunks.
@@ -543,13 +527,7 @@ class OpenAIChatDecoder(SSEDecoder):
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
         offset = event.offset
-        raw = event.data.encode()
-        try:
-            obj = self._error_decoder.decode(raw)
-        except msgspec.ValidationError:
-            raise ProtocolError("event data is not a JSON object", offset=offset) from None
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
+        obj = decode_object(event.data, "event data", offset)
         if obj.get("error") or event.event == "error":
             error = obj.get("error", obj)
             try:

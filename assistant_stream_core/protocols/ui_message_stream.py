@@ -134,6 +134,7 @@ from ..limits import check_json_value, check_optional_text, check_text
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
+from ._frames import decode_object, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -312,33 +313,7 @@ class _DataPart(msgspec.Struct, omit_defaults=True):
     transient: bool = False
 
 
-_UIChunk = (
-    _Start
-    | _TextStart
-    | _TextEnd
-    | _ReasoningStart
-    | _ReasoningEnd
-    | _TextDelta
-    | _ReasoningDelta
-    | _ToolInputStart
-    | _ToolInputDelta
-    | _ToolInputAvailable
-    | _ToolInputError
-    | _ToolOutputAvailable
-    | _ToolOutputError
-    | _SourceUrl
-    | _File
-    | _StartStep
-    | _FinishStep
-    | _Finish
-    | _Error
-    | _SourceDocument
-    | _MessageMetadata
-    | _Abort
-    | _ToolApprovalRequest
-    | _ToolOutputDenied
-)
-_TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
+_TYPED: Final = wire_types(_Wire)
 
 
 def _finish_reason(reason: str | None, unanswered: bool) -> str:
@@ -620,7 +595,6 @@ class UIMessageStreamDecoder(SSEDecoder):
         self, *, data_part_name: str = "data", max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     ) -> None:
         super().__init__(max_line_bytes)
-        self._any = msgspec.json.Decoder(dict[str, Any])
         self._data_name = data_part_name
         #: The ``messageId`` of the ``start`` frame, once seen.
         self.message_id: str | None = None
@@ -630,12 +604,7 @@ class UIMessageStreamDecoder(SSEDecoder):
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
         offset = event.offset
-        try:
-            obj = self._any.decode(event.data)
-        except msgspec.ValidationError:
-            raise ProtocolError("event data is not a JSON object", offset=offset) from None
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
+        obj = decode_object(event.data, "event data", offset)
         kind = obj.get("type")
         if not isinstance(kind, str):
             raise ProtocolError("UI message chunk without a string 'type'", offset=offset)
