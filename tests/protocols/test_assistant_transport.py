@@ -335,6 +335,7 @@ class TestDecoder:
             (b"data: {nope\n\n", "frame is not valid JSON"),
             (b"data: [1]\n\n", "frame is not a JSON object"),
             (b'data: {"type":"mystery"}\n\n', "unknown frame type 'mystery'"),
+            (b'data: {"type":[1]}\n\n', "unknown frame type \\[1\\]"),
             (b'data: {"type":"text-delta","textDelta":1,"path":[0]}\n\n', "invalid text-delta"),
             (b'data: {"type":"text-delta","textDelta":"x"}\n\n', "invalid text-delta"),
             (b'data: {"type":"text-delta","textDelta":"x","path":[3]}\n\n', "names no part"),
