@@ -930,11 +930,12 @@ class AGUIDecoder(SSEDecoder):
         self.run_id: str | None = None
         #: The state after the last ``STATE_SNAPSHOT`` / ``STATE_DELTA``.
         self.state: Any = state
-        self._text: dict[str, tuple[str | None, bool]] = {}  # id -> (parent, is assistant)
-        self._spans: set[str] = set()
-        self._reasoning: dict[str, str | None] = {}  # id -> parent
-        self._tools: dict[str, bool] = {}  # id -> still open
-        self._steps: set[str] = set()
+        self._text = _Open("text message")  # id -> (parent, is assistant)
+        self._reasoning = _Open("reasoning message")  # id -> parent
+        self._spans = _Open("reasoning span")
+        self._calls = _Open("tool call")
+        self._steps = _Open("step")
+        self._call_ids: set[str] = set()  # every tool call id this run used
         # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
         self._lane: tuple[str, str, bool] | None = None
         self._aborted = False  # an abort CUSTOM event was read
@@ -967,15 +968,15 @@ class AGUIDecoder(SSEDecoder):
 
     def _dispatch(self, event: Any, out: list[Chunk]) -> None:
         if type(event) is _TextContent:
-            parent, assistant = self._open(self._text, event.message_id, "text message")
+            parent, assistant = self._text.need(event.message_id)
             if assistant and event.delta:
                 out.append(TextDeltaChunk(event.delta, parent))
         elif type(event) is _ReasoningContent:
-            parent = self._open(self._reasoning, event.message_id, "reasoning message")
+            parent = self._reasoning.need(event.message_id)
             if event.delta:
                 out.append(ReasoningDeltaChunk(event.delta, parent))
         elif type(event) is _ToolArgs:
-            self._open_tool(event.tool_call_id)
+            self._calls.need(event.tool_call_id)
             if event.delta:
                 out.append(ToolCallDeltaChunk(event.tool_call_id, event.delta))
         elif type(event) is _StateDelta:
@@ -994,61 +995,43 @@ class AGUIDecoder(SSEDecoder):
             self.state = event.snapshot
             out.append(UpdateStateChunk([SetOperation(path=(), value=event.snapshot)]))
         elif type(event) is _TextStart:
-            self._start(self._text, event.message_id, "text message")
             assistant = event.role in (None, "assistant")
-            self._text[event.message_id] = (_ext(event.metadata).parent_id, assistant)
+            self._text.start(event.message_id, (_ext(event.metadata).parent_id, assistant))
         elif type(event) is _TextEnd:
-            self._open(self._text, event.message_id, "text message")
-            del self._text[event.message_id]
+            self._text.end(event.message_id)
         elif type(event) is _ReasoningMessageStart:
-            self._start(self._reasoning, event.message_id, "reasoning message")
             ext = _ext(event.metadata)
-            self._reasoning[event.message_id] = ext.parent_id
+            self._reasoning.start(event.message_id, ext.parent_id)
             if not ext.implicit:
                 out.append(ReasoningPartStartChunk(ext.summary, ext.parent_id))
         elif type(event) is _ReasoningMessageEnd:
-            self._open(self._reasoning, event.message_id, "reasoning message")
-            del self._reasoning[event.message_id]
+            self._reasoning.end(event.message_id)
         elif type(event) is _ReasoningStart:
-            if event.message_id in self._spans:
-                raise _SequenceError(f"reasoning span {event.message_id!r} is already open")
-            self._spans.add(event.message_id)
+            self._spans.start(event.message_id)
         elif type(event) is _ReasoningEnd:
-            if event.message_id not in self._spans:
-                raise _SequenceError(f"no open reasoning span {event.message_id!r}")
-            self._spans.discard(event.message_id)
+            self._spans.end(event.message_id)
         elif type(event) is _ToolStart:
-            if event.tool_call_id in self._tools:
-                raise _SequenceError(
-                    f"tool call id {event.tool_call_id!r} was already used in this run"
-                )
-            self._tools[event.tool_call_id] = True
             parent = _ext(event.metadata).parent_id
-            out.append(ToolCallBeginChunk(event.tool_call_id, event.tool_call_name, parent))
+            self._begin_call(event.tool_call_id, event.tool_call_name, parent, out)
         elif type(event) is _ToolEnd:
-            self._open_tool(event.tool_call_id)
-            self._tools[event.tool_call_id] = False
+            self._calls.end(event.tool_call_id)
             out.append(ToolCallArgsTextFinishChunk(event.tool_call_id))
         elif type(event) is _ToolResult:
-            if event.tool_call_id not in self._tools:
+            if event.tool_call_id not in self._call_ids:
                 # The answer to a call of an earlier run (an approval's outcome).
-                self._tools[event.tool_call_id] = False
+                self._call_ids.add(event.tool_call_id)
                 out.append(ToolCallResumeChunk(event.tool_call_id))
             if _ext(event.metadata).denied:
                 out.append(ToolOutputDeniedChunk(event.tool_call_id))
             else:
                 out.append(_result(event))
         elif type(event) is _StepStarted:
-            if event.step_name in self._steps:
-                raise _SequenceError(f"step {event.step_name!r} is already active")
+            self._steps.start(event.step_name)
             ext = _ext(event.metadata)
-            self._steps.add(event.step_name)
             if not ext.implicit:
                 out.append(StepStartChunk(ext.message_id or event.step_name))
         elif type(event) is _StepFinished:
-            if event.step_name not in self._steps:
-                raise _SequenceError(f"step {event.step_name!r} was not started")
-            self._steps.discard(event.step_name)
+            self._steps.end(event.step_name)
             ext = _ext(event.metadata)
             if not ext.implicit:
                 out.append(
@@ -1071,7 +1054,10 @@ class AGUIDecoder(SSEDecoder):
             self.thread_id = event.thread_id
             self.run_id = event.run_id
         elif type(event) is _RunFinished:
-            self._check_closed()
+            opened = (self._text, self._reasoning, self._spans, self._calls, self._steps)
+            still_open = [f"{kind.what} {key!r}" for kind in opened for key in kind]
+            if still_open:
+                raise _SequenceError(f"still open: {', '.join(still_open)}")
             self._done = True
             if event.outcome == _CANCELLED and not self._aborted:
                 out.append(AbortChunk())  # another producer's cancelled run
@@ -1088,6 +1074,13 @@ class AGUIDecoder(SSEDecoder):
             self._finish_chunk(event.metadata, event.usage, out)
         # else: an AG-UI event no chunk can hold (see the class docstring).
 
+    def _begin_call(self, call_id: str, name: str, parent: str | None, out: list[Chunk]) -> None:
+        if call_id in self._call_ids:
+            raise _SequenceError(f"tool call id {call_id!r} was already used in this run")
+        self._call_ids.add(call_id)
+        self._calls.start(call_id)
+        out.append(ToolCallBeginChunk(call_id, name, parent))
+
     def _close_lane(self, out: list[Chunk]) -> None:
         # A *_CHUNK stream ends at the next event of any other type (as the client's
         # transformChunks does); only a tool call has an end chunk.
@@ -1095,7 +1088,7 @@ class AGUIDecoder(SSEDecoder):
             kind, key, _ = self._lane
             self._lane = None
             if kind == "tool":
-                self._tools[key] = False
+                self._calls.end(key)
                 out.append(ToolCallArgsTextFinishChunk(key))
 
     def _chunk_event(self, event: Any, out: list[Chunk]) -> None:
@@ -1111,10 +1104,7 @@ class AGUIDecoder(SSEDecoder):
             if kind == "tool":
                 if event.tool_call_name is None:
                     raise _SequenceError("the first chunk of a tool call must have a toolCallName")
-                if key in self._tools:
-                    raise _SequenceError(f"tool call id {key!r} was already used in this run")
-                self._tools[key] = True
-                out.append(ToolCallBeginChunk(key, event.tool_call_name))
+                self._begin_call(key, event.tool_call_name, None, out)
             elif kind == "reasoning":
                 out.append(ReasoningPartStartChunk())
             else:
@@ -1127,33 +1117,6 @@ class AGUIDecoder(SSEDecoder):
                 out.append(ReasoningDeltaChunk(event.delta))
             elif lane[2]:
                 out.append(TextDeltaChunk(event.delta))
-
-    @staticmethod
-    def _start(open_: Mapping[str, Any], message_id: str, what: str) -> None:
-        if message_id in open_:
-            raise _SequenceError(f"{what} {message_id!r} is already open")
-
-    @staticmethod
-    def _open(open_: Mapping[str, Any], message_id: str, what: str) -> Any:
-        try:
-            return open_[message_id]
-        except KeyError:
-            raise _SequenceError(f"no open {what} {message_id!r}") from None
-
-    def _open_tool(self, tool_call_id: str) -> None:
-        if not self._tools.get(tool_call_id):
-            raise _SequenceError(f"no open tool call {tool_call_id!r}")
-
-    def _check_closed(self) -> None:
-        still_open = [
-            *(f"text message {key!r}" for key in self._text),
-            *(f"reasoning message {key!r}" for key in self._reasoning),
-            *(f"reasoning span {key!r}" for key in self._spans),
-            *(f"tool call {key!r}" for key, is_open in self._tools.items() if is_open),
-            *(f"step {key!r}" for key in self._steps),
-        ]
-        if still_open:
-            raise _SequenceError(f"still open: {', '.join(still_open)}")
 
     @staticmethod
     def _finish_chunk(meta: _Meta | None, usage: list[_Usage] | None, out: list[Chunk]) -> None:
@@ -1169,6 +1132,29 @@ class AGUIDecoder(SSEDecoder):
 
 class _SequenceError(Exception):
     pass
+
+
+class _Open(dict[str, Any]):
+    """What of one kind is open (messages, calls, spans or steps): id -> what its content needs."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def start(self, key: str, value: Any = None) -> None:
+        if key in self:
+            raise _SequenceError(f"{self.what} {key!r} is already open")
+        self[key] = value
+
+    def need(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise _SequenceError(f"no open {self.what} {key!r}") from None
+
+    def end(self, key: str) -> None:
+        self.need(key)
+        del self[key]
 
 
 def _result(event: _ToolResult) -> ToolResultChunk:
