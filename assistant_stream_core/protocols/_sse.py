@@ -139,7 +139,8 @@ class SSEDecoder:
                         break
                     raise ProtocolError("data after [DONE]", offset=event.offset)
                 if names is not None and event.event not in names:
-                    raise ProtocolError(self._unknown_event(event.event), offset=event.offset)
+                    unknown = f"unknown SSE event type {event.event[:40]!r}"
+                    raise ProtocolError(unknown, offset=event.offset)
                 if marker and event.data == "[DONE]":
                     self._done = True
                     self._at_done(out)
@@ -178,7 +179,3 @@ class SSEDecoder:
 
     def _at_done(self, out: list[Chunk]) -> None:
         """Append the chunks ``[DONE]`` implies: none unless overridden."""
-
-    def _unknown_event(self, name: str) -> str:
-        """The error message for an SSE event name not in ``_EVENT_NAMES``."""
-        return f"unknown SSE event type {name!r}"

@@ -507,9 +507,6 @@ class AssistantTransportDecoder(SSEDecoder):
         super().__init__(max_event_bytes)
         self._parts: list[_DecodedPart] = []
 
-    def _unknown_event(self, name: str) -> str:
-        return f"unknown SSE event type {name[:40]!r}"
-
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
         text, offset = event.data, event.offset
         try:

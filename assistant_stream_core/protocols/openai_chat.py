@@ -155,33 +155,41 @@ _FROM_OPENAI_FINISH = {
 }
 
 
-# Wire shapes. UNSET fields are left out of the JSON, so one Struct serves the
-# first and every later delta of a tool call.
+# Wire shapes, written and read. UNSET fields are left out of the JSON, so one
+# Struct serves the first and every later delta of a tool call; a field read as
+# null (some servers write them) is absent too.
 class _Function(msgspec.Struct, omit_defaults=True):
-    name: str | UnsetType = UNSET
-    arguments: str | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
+    arguments: str | UnsetType | None = UNSET
 
 
 class _ToolCallDelta(msgspec.Struct, omit_defaults=True):
     index: int
-    id: str | UnsetType = UNSET
-    type: str | UnsetType = UNSET
-    function: _Function | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    function: _Function | UnsetType | None = UNSET
 
 
 class _ToolResultDelta(msgspec.Struct, omit_defaults=True):
     tool_call_id: str
-    result: Any
+    result: Any = UNSET  # always written; read as None when absent
     is_error: bool = False
     artifact: Any = None
     preliminary: bool = False
 
 
 class _Delta(msgspec.Struct, omit_defaults=True):
-    role: str | UnsetType = UNSET
-    content: str | UnsetType = UNSET
-    tool_calls: list[_ToolCallDelta] | UnsetType = UNSET
-    tool_results: list[_ToolResultDelta] | UnsetType = UNSET
+    role: str | UnsetType | None = UNSET
+    content: str | UnsetType | None = UNSET
+    tool_calls: list[_ToolCallDelta] | UnsetType | None = UNSET
+    tool_results: list[_ToolResultDelta] | UnsetType | None = UNSET
+
+
+class _InDelta(_Delta):
+    """A delta as read: reasoning text under either field name."""
+
+    reasoning_content: str | UnsetType | None = UNSET
+    reasoning: str | UnsetType | None = UNSET
 
 
 class _Usage(msgspec.Struct):
@@ -443,35 +451,6 @@ class OpenAIChatEncoder(EncoderBase):
 # -- decoder ----------------------------------------------------------------------
 
 
-class _InFunction(msgspec.Struct):
-    name: str | None = None
-    arguments: str | None = None
-
-
-class _InToolCall(msgspec.Struct):
-    index: int
-    id: str | None = None
-    type: str | None = None
-    function: _InFunction | None = None
-
-
-class _InToolResult(msgspec.Struct):
-    tool_call_id: str
-    result: Any = None
-    is_error: bool = False
-    artifact: Any = None
-    preliminary: bool = False
-
-
-class _InDelta(msgspec.Struct):
-    role: str | None = None
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-    tool_calls: list[_InToolCall] | None = None
-    tool_results: list[_InToolResult] | None = None
-
-
 class _InChoice(msgspec.Struct):
     index: int = 0
     delta: _InDelta | None = None
@@ -522,9 +501,6 @@ class OpenAIChatDecoder(SSEDecoder):
         self._finish_reason: str | None = None
         self._usage: _InUsage | None = None
 
-    def _unknown_event(self, name: str) -> str:
-        return f"unexpected SSE event type {name!r}"
-
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
         offset = event.offset
         obj = decode_object(event.data, "event data", offset)
@@ -570,7 +546,7 @@ class OpenAIChatDecoder(SSEDecoder):
                     raise ProtocolError(
                         f"tool call index {call.index} has no id in its first delta", offset=offset
                     )
-                name = call.function.name if call.function is not None else None
+                name = call.function.name if call.function else None
                 if not name:
                     raise ProtocolError(
                         f"tool call {call.id!r} has no function name in its first delta",
@@ -585,20 +561,16 @@ class OpenAIChatDecoder(SSEDecoder):
                 raise ProtocolError(
                     f"tool call index {call.index} changed its id to {call.id!r}", offset=offset
                 )
-            if call.function is not None and call.function.arguments:
+            if call.function and call.function.arguments:
                 out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
         for result in delta.tool_results or ():
+            value = None if result.result is UNSET else result.result
             if result.preliminary:
-                out.append(PreliminaryToolResultChunk(result.tool_call_id, result.result))
-                continue
-            out.append(
-                ToolResultChunk(
-                    result.tool_call_id,
-                    result.result,
-                    artifact=result.artifact,
-                    is_error=result.is_error,
+                out.append(PreliminaryToolResultChunk(result.tool_call_id, value))
+            else:
+                out.append(
+                    ToolResultChunk(result.tool_call_id, value, result.artifact, result.is_error)
                 )
-            )
         return out
 
     def _at_done(self, out: list[Chunk]) -> None:
