@@ -128,13 +128,12 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ProtocolError, StateError
+from ..errors import ProtocolError
 from ..ids import random_id
 from ..limits import check_json_value, check_optional_text, check_text
-from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
-from ._frames import decode_object, wire_types
+from ._frames import decode_object, decode_operations, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -633,11 +632,7 @@ class UIMessageStreamDecoder(SSEDecoder):
         elif name == STATE_PART:
             if not isinstance(value, list):
                 raise ProtocolError("data-state data must be a list of operations", offset=offset)
-            try:
-                operations = [coerce_operation(op) for op in value]
-            except StateError as exc:
-                raise ProtocolError(f"invalid state operation: {exc}", offset=offset) from None
-            out.append(UpdateStateChunk(operations))
+            out.append(UpdateStateChunk(decode_operations(value, "state", offset)))
         else:
             out.append(DataChunk({"name": name, "data": value}))
 
