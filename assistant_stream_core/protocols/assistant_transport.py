@@ -274,7 +274,6 @@ class AssistantTransportEncoder(EncoderBase):
         if self._suffix:
             out += _PART_FINISH_HEAD
             out += self._suffix
-            self._set_open(None, None, b"")
         for tool in self._tools.unsettled():
             self._settle(out, tool, "")
         out += DONE

@@ -433,7 +433,6 @@ class OpenAIChatEncoder(EncoderBase):
         usage chunk (with ``include_usage``) and ``data: [DONE]``."""
         out = [self._close_call(call) for call in self._tool_calls.unsettled()]
         if not self._started:
-            self._started = True
             out.append(self._first)
         out.append(self._finish_head + json_encode(self.finish_reason) + self._finish_tail)
         if self.include_usage:

@@ -438,12 +438,10 @@ class UIMessageStreamEncoder(EncoderBase):
             # Encode first, then commit: the branches below close parts and
             # settle calls before their own frame.
             json_encode(chunk)
-        if self._started:
-            self._write_chunk(out, chunk)
-        else:
-            self._write_start(out)
-            self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
-            self._started = True
+        if not self._started:
+            self._write_start(out)  # cut with the chunk's frames if the chunk fails
+        self._write_chunk(out, chunk)
+        self._started = True
 
     _writers = every_kind(_write)
 
@@ -552,7 +550,6 @@ class UIMessageStreamEncoder(EncoderBase):
     def _close(self, out: bytearray) -> None:
         """The closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
         if not self._started:
-            self._started = True
             self._write_start(out)
         self._close_part(out)
         self._settle_all(out)
