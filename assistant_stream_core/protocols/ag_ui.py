@@ -176,18 +176,6 @@ INTERRUPT_REASON: Final = "tool_approval"
 #: The ``metadata`` key under which chunk fields without an AG-UI field travel.
 METADATA_KEY: Final = "assistantStream"
 
-#: ``CUSTOM`` event names for the chunks AG-UI has no event for.
-CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
-    "data": "assistant-stream/data",
-    "annotations": "assistant-stream/annotations",
-    "source": "assistant-stream/source",
-    "file": "assistant-stream/file",
-    "message-metadata": "assistant-stream/message-metadata",
-    "abort": "assistant-stream/abort",
-    "source-document": "assistant-stream/source-document",
-    "preliminary-tool-result": "assistant-stream/preliminary-tool-result",
-}
-
 
 # --- wire objects -----------------------------------------------------------
 
@@ -388,6 +376,11 @@ _CUSTOM_VALUES: Final[dict[type[Chunk], type[msgspec.Struct] | None]] = {
     AbortChunk: _AbortValue,
     SourceDocumentChunk: _SourceDocumentValue,
     PreliminaryToolResultChunk: _PreliminaryValue,
+}
+#: ``CUSTOM`` event names for the chunks AG-UI has no event for, by chunk type:
+#: ``assistant-stream/<type>``.
+CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
+    kind.type: f"assistant-stream/{kind.type}" for kind in _CUSTOM_VALUES
 }
 _CUSTOM_KIND: Final = {CUSTOM_EVENT_NAMES[kind.type]: kind for kind in _CUSTOM_VALUES}
 
