@@ -99,7 +99,9 @@ def typed_decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
     return msgspec.json.Decoder(kind)
 
 
-def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset: int) -> T:
+def decode_frame(
+    decoder: msgspec.json.Decoder[T], text: str, what: str, offset: int | None = None
+) -> T:
     """Decode one frame's JSON, turning every failure into :class:`ProtocolError`."""
     try:
         return decoder.decode(text)
@@ -117,7 +119,7 @@ def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset:
 _OBJECT = msgspec.json.Decoder(dict[str, Any])
 
 
-def decode_object(data: str | bytes, what: str, offset: int) -> dict[str, Any]:
+def decode_object(data: str | bytes, what: str, offset: int | None = None) -> dict[str, Any]:
     """Decode a frame that must be a JSON object, or raise :class:`ProtocolError`."""
     try:
         return _OBJECT.decode(data)
@@ -127,7 +129,9 @@ def decode_object(data: str | bytes, what: str, offset: int) -> dict[str, Any]:
         raise ProtocolError(f"{what} is not valid JSON ({exc})", offset=offset) from None
 
 
-def decode_operations(raw: list[dict[str, Any]], what: str, offset: int) -> list[Operation]:
+def decode_operations(
+    raw: list[dict[str, Any]], what: str, offset: int | None = None
+) -> list[Operation]:
     """Turn a frame's decoded state operations into Structs, or raise :class:`ProtocolError`."""
     try:
         return [coerce_operation(op) for op in raw]

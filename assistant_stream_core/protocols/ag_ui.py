@@ -941,13 +941,12 @@ class AGUIDecoder(SSEDecoder):
             self._failed = True  # nothing may follow the end of the run
 
     def _decode_event(self, sse: SSEEvent, out: list[Chunk]) -> None:
-        offset = sse.offset
-        event = decode_frame(_EVENTS, sse.data, "AG-UI event", offset)
+        event = decode_frame(_EVENTS, sse.data, "AG-UI event")
         name = type(event).__struct_config__.tag
         if self._done:
-            raise ProtocolError(f"{name} after the run ended (one run per stream)", offset=offset)
+            raise ProtocolError(f"{name} after the run ended (one run per stream)")
         if not self._started and type(event) not in (_RunStarted, _RunError):
-            raise ProtocolError(f"the first event must be RUN_STARTED, not {name}", offset=offset)
+            raise ProtocolError(f"the first event must be RUN_STARTED, not {name}")
         try:
             if type(event) in _CHUNK_KINDS:
                 self._chunk_event(event, out)
@@ -955,9 +954,9 @@ class AGUIDecoder(SSEDecoder):
                 self._close_lane(out)
                 self._dispatch(event, out)
         except _PatchError as exc:
-            raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
+            raise ProtocolError(f"STATE_DELTA does not apply: {exc}") from None
         except (StateError, _SequenceError) as exc:  # StateError: an operation too deep to make
-            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
+            raise ProtocolError(f"{name}: {exc}") from None
 
     def _dispatch(self, event: Any, out: list[Chunk]) -> None:
         if type(event) is _TextContent:

@@ -507,13 +507,13 @@ class AssistantTransportDecoder(SSEDecoder):
         self._parts: list[_DecodedPart] = []
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        text, offset = event.data, event.offset
+        text = event.data
         try:
             frame = _FRAME_DECODER.decode(text)
         except msgspec.DecodeError as exc:
-            raise self._explain(text, exc, offset) from None
+            raise self._explain(text, exc) from None
         if type(frame) is _TextDelta:
-            part = self._part(frame.path, offset)
+            part = self._part(frame.path)
             if part.kind is _TextPart:
                 out.append(TextDeltaChunk(frame.text_delta, part.parent_id))
             elif part.kind is _ReasoningPart:
@@ -522,20 +522,20 @@ class AssistantTransportDecoder(SSEDecoder):
                 out.append(ToolCallDeltaChunk(part.tool_call_id, frame.text_delta))
             else:
                 kind = part.kind.__struct_config__.tag
-                raise ProtocolError(f"text-delta for a {kind} part", offset=offset)
+                raise ProtocolError(f"text-delta for a {kind} part")
         elif type(frame) is _PartStart:
             out.extend(self._start(frame.part))
         elif type(frame) is _PartFinish:
-            self._part(frame.path, offset)
+            self._part(frame.path)
         elif type(frame) is _ArgsFinish:
-            part = self._part(frame.path, offset)
+            part = self._part(frame.path)
             if part.tool_call_id is None:
-                raise ProtocolError("tool-call-args-text-finish for a non-tool part", offset=offset)
+                raise ProtocolError("tool-call-args-text-finish for a non-tool part")
             out.append(ToolCallArgsTextFinishChunk(part.tool_call_id))
         elif type(frame) is _Result:
-            part = self._part(frame.path, offset)
+            part = self._part(frame.path)
             if part.tool_call_id is None:
-                raise ProtocolError("result for a non-tool part", offset=offset)
+                raise ProtocolError("result for a non-tool part")
             result = None if frame.result is msgspec.UNSET else frame.result
             artifact = None if frame.artifact is msgspec.UNSET else frame.artifact
             is_error = frame.is_error is True
@@ -568,20 +568,18 @@ class AssistantTransportDecoder(SSEDecoder):
             )
         else:
             assert type(frame) is _UpdateState
-            out.append(
-                UpdateStateChunk(decode_operations(frame.operations, "update-state", offset))
-            )
+            out.append(UpdateStateChunk(decode_operations(frame.operations, "update-state")))
 
-    def _explain(self, text: str, exc: msgspec.DecodeError, offset: int) -> ProtocolError:
+    def _explain(self, text: str, exc: msgspec.DecodeError) -> ProtocolError:
         """Name the problem: not JSON, not an object (both raised), unknown type, or bad fields."""
-        kind = decode_object(text, "frame", offset).get("type")
+        kind = decode_object(text, "frame").get("type")
         if not isinstance(kind, str) or kind not in _FRAMES:
-            return ProtocolError(f"unknown frame type {kind!r}", offset=offset)
-        return ProtocolError(f"invalid {kind} frame: {exc}", offset=offset)
+            return ProtocolError(f"unknown frame type {kind!r}")
+        return ProtocolError(f"invalid {kind} frame: {exc}")
 
-    def _part(self, path: tuple[int, ...], offset: int) -> _DecodedPart:
+    def _part(self, path: tuple[int, ...]) -> _DecodedPart:
         if len(path) != 1 or not 0 <= path[0] < len(self._parts):
-            raise ProtocolError(f"path {list(path)} names no part", offset=offset)
+            raise ProtocolError(f"path {list(path)} names no part")
         return self._parts[path[0]]
 
     def _start(self, part: _Part) -> list[Chunk]:

@@ -501,20 +501,19 @@ class OpenAIChatDecoder(SSEDecoder):
         self._usage: _InUsage | None = None
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        offset = event.offset
-        obj = decode_object(event.data, "event data", offset)
+        obj = decode_object(event.data, "event data")
         if obj.get("error") or event.event == "error":
             error = obj.get("error", obj)
             try:
                 body = msgspec.convert(error, _InErrorBody)
             except msgspec.ValidationError as exc:
-                raise ProtocolError(f"malformed error frame: {exc}", offset=offset) from None
+                raise ProtocolError(f"malformed error frame: {exc}") from None
             out.append(ErrorChunk(body.message))
             return
         try:
             chunk = msgspec.convert(obj, _InChunk)
         except msgspec.ValidationError as exc:
-            raise ProtocolError(f"malformed chat.completion.chunk: {exc}", offset=offset) from None
+            raise ProtocolError(f"malformed chat.completion.chunk: {exc}") from None
         if chunk.id is not None:
             self.completion_id = chunk.id
         if chunk.model is not None:
@@ -527,11 +526,11 @@ class OpenAIChatDecoder(SSEDecoder):
             if choice.index != 0:
                 continue
             if choice.delta is not None:
-                out.extend(self._decode_delta(choice.delta, offset))
+                out.extend(self._decode_delta(choice.delta))
             if choice.finish_reason is not None:
                 self._finish_reason = choice.finish_reason
 
-    def _decode_delta(self, delta: _InDelta, offset: int) -> list[Chunk]:
+    def _decode_delta(self, delta: _InDelta) -> list[Chunk]:
         out: list[Chunk] = []
         reasoning = delta.reasoning_content or delta.reasoning
         if reasoning:
@@ -543,23 +542,20 @@ class OpenAIChatDecoder(SSEDecoder):
             if call_id is None:
                 if not call.id:
                     raise ProtocolError(
-                        f"tool call index {call.index} has no id in its first delta", offset=offset
+                        f"tool call index {call.index} has no id in its first delta"
                     )
                 name = call.function.name if call.function else None
                 if not name:
                     raise ProtocolError(
-                        f"tool call {call.id!r} has no function name in its first delta",
-                        offset=offset,
+                        f"tool call {call.id!r} has no function name in its first delta"
                     )
                 if call.id in self._open_calls:
-                    raise ProtocolError(f"tool call id {call.id!r} used twice", offset=offset)
+                    raise ProtocolError(f"tool call id {call.id!r} used twice")
                 call_id = self._calls[call.index] = call.id
                 self._open_calls.append(call_id)
                 out.append(ToolCallBeginChunk(call_id, name))
             elif call.id and call.id != call_id:
-                raise ProtocolError(
-                    f"tool call index {call.index} changed its id to {call.id!r}", offset=offset
-                )
+                raise ProtocolError(f"tool call index {call.index} changed its id to {call.id!r}")
             if call.function and call.function.arguments:
                 out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
         for result in delta.tool_results or ():

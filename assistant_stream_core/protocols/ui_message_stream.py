@@ -599,37 +599,36 @@ class UIMessageStreamDecoder(SSEDecoder):
         self._tools: dict[str, bool] = {}  # id -> args text received
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        offset = event.offset
-        obj = decode_object(event.data, "event data", offset)
+        obj = decode_object(event.data, "event data")
         kind = obj.get("type")
         if not isinstance(kind, str):
-            raise ProtocolError("UI message chunk without a string 'type'", offset=offset)
+            raise ProtocolError("UI message chunk without a string 'type'")
         if kind.startswith("data-"):
-            self._decode_data(kind[5:], obj, offset, out)
+            self._decode_data(kind[5:], obj, out)
             return
         cls = _TYPED.get(kind)
         if cls is None:
             if kind in _IGNORED_TYPES:
                 return
-            raise ProtocolError(f"unknown UI message chunk type {kind[:60]!r}", offset=offset)
+            raise ProtocolError(f"unknown UI message chunk type {kind[:60]!r}")
         try:
             wire = msgspec.convert(obj, cls)
         except msgspec.ValidationError as exc:
-            raise ProtocolError(f"invalid {kind} chunk: {exc}", offset=offset) from None
-        self._dispatch(wire, offset, out)
+            raise ProtocolError(f"invalid {kind} chunk: {exc}") from None
+        self._dispatch(wire, out)
 
-    def _decode_data(self, name: str, obj: dict[str, Any], offset: int, out: list[Chunk]) -> None:
+    def _decode_data(self, name: str, obj: dict[str, Any], out: list[Chunk]) -> None:
         value = obj.get("data")
         if name == self._data_name:
             out.append(DataChunk(value))
         elif name == ANNOTATIONS_PART:
             if not isinstance(value, list):
-                raise ProtocolError("data-annotations data must be a list", offset=offset)
+                raise ProtocolError("data-annotations data must be a list")
             out.append(AnnotationsChunk(value))
         elif name == STATE_PART:
             if not isinstance(value, list):
-                raise ProtocolError("data-state data must be a list of operations", offset=offset)
-            out.append(UpdateStateChunk(decode_operations(value, "state", offset)))
+                raise ProtocolError("data-state data must be a list of operations")
+            out.append(UpdateStateChunk(decode_operations(value, "state")))
         else:
             out.append(DataChunk({"name": name, "data": value}))
 
@@ -640,42 +639,42 @@ class UIMessageStreamDecoder(SSEDecoder):
             self._tools[call_id] = True
             out.append(ToolCallResumeChunk(call_id))
 
-    def _need(self, ids: set[str] | dict[str, bool], key: str, what: str, offset: int) -> None:
+    def _need(self, ids: set[str] | dict[str, bool], key: str, what: str) -> None:
         if key not in ids:
-            raise ProtocolError(f"{what} for {key!r}, which never started", offset=offset)
+            raise ProtocolError(f"{what} for {key!r}, which never started")
 
-    def _dispatch(self, wire: Any, offset: int, out: list[Chunk]) -> None:
+    def _dispatch(self, wire: Any, out: list[Chunk]) -> None:
         match wire:
             case _Start(message_id=message_id):
                 if isinstance(message_id, str):
                     self.message_id = message_id
-                self._metadata(wire.message_metadata, offset, out)
+                self._metadata(wire.message_metadata, out)
             case _TextStart(id=part_id):
                 self._text_ids.add(part_id)
             case _TextDelta(id=part_id, delta=delta):
-                self._need(self._text_ids, part_id, "text-delta", offset)
+                self._need(self._text_ids, part_id, "text-delta")
                 if delta:
                     out.append(TextDeltaChunk(delta))
             case _TextEnd(id=part_id):
-                self._need(self._text_ids, part_id, "text-end", offset)
+                self._need(self._text_ids, part_id, "text-end")
                 self._text_ids.discard(part_id)
             case _ReasoningStart(id=part_id):
                 self._reasoning_ids.add(part_id)
                 out.append(ReasoningPartStartChunk())
             case _ReasoningDelta(id=part_id, delta=delta):
-                self._need(self._reasoning_ids, part_id, "reasoning-delta", offset)
+                self._need(self._reasoning_ids, part_id, "reasoning-delta")
                 if delta:
                     out.append(ReasoningDeltaChunk(delta))
             case _ReasoningEnd(id=part_id):
-                self._need(self._reasoning_ids, part_id, "reasoning-end", offset)
+                self._need(self._reasoning_ids, part_id, "reasoning-end")
                 self._reasoning_ids.discard(part_id)
             case _ToolInputStart(tool_call_id=call_id, tool_name=name):
                 if call_id in self._tools:
-                    raise ProtocolError(f"tool-input-start for {call_id!r} twice", offset=offset)
+                    raise ProtocolError(f"tool-input-start for {call_id!r} twice")
                 self._tools[call_id] = False
                 out.append(ToolCallBeginChunk(call_id, name))
             case _ToolInputDelta(tool_call_id=call_id, input_text_delta=text):
-                self._need(self._tools, call_id, "tool-input-delta", offset)
+                self._need(self._tools, call_id, "tool-input-delta")
                 if text:
                     self._tools[call_id] = True
                     out.append(ToolCallDeltaChunk(call_id, text))
@@ -706,7 +705,7 @@ class UIMessageStreamDecoder(SSEDecoder):
                 self._resume_unseen(call_id, out)
                 out.append(ToolOutputDeniedChunk(call_id))
             case _ToolApprovalRequest(tool_call_id=call_id, approval_id=approval_id):
-                self._need(self._tools, call_id, "tool-approval-request", offset)
+                self._need(self._tools, call_id, "tool-approval-request")
                 out.append(ToolApprovalRequestChunk(call_id, approval_id, wire.reason))
             case _SourceUrl(source_id=source_id, url=url, title=title):
                 out.append(SourceChunk(source_id, url, title=title))
@@ -719,22 +718,22 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _FinishStep():
                 out.append(StepFinishChunk("unknown"))
             case _Finish(finish_reason=reason):
-                self._metadata(wire.message_metadata, offset, out)
+                self._metadata(wire.message_metadata, out)
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
             case _MessageMetadata(message_metadata=metadata):
-                self._metadata(metadata, offset, out)
+                self._metadata(metadata, out)
             case _Abort(reason=reason):
                 out.append(AbortChunk(reason))
             case _SourceDocument(source_id=source_id, media_type=media_type, title=title):
                 out.append(SourceDocumentChunk(source_id, media_type, title, wire.filename))
 
     @staticmethod
-    def _metadata(metadata: Any, offset: int, out: list[Chunk]) -> None:
+    def _metadata(metadata: Any, out: list[Chunk]) -> None:
         # ai merges metadata and ignores a null (or absent) one.
         if metadata is UNSET or metadata is None:
             return
         if not isinstance(metadata, dict):
-            raise ProtocolError("messageMetadata must be a JSON object", offset=offset)
+            raise ProtocolError("messageMetadata must be a JSON object")
         out.append(MessageMetadataChunk(metadata))

@@ -349,6 +349,12 @@ class TestDecoder:
         with pytest.raises(ProtocolError, match=message):
             decode_all(AssistantTransportDecoder(), body, 3)
 
+    def test_an_error_names_the_offset_of_its_event(self) -> None:
+        good = b"data: " + json.dumps(text_start()).encode() + b"\n\n"
+        with pytest.raises(ProtocolError, match="names no part") as info:
+            AssistantTransportDecoder().feed(good + b'data: {"type":"part-finish","path":[4]}\n\n')
+        assert info.value.offset == len(good)
+
     def test_event_limit(self) -> None:
         decoder = AssistantTransportDecoder(max_event_bytes=64)
         with pytest.raises(ProtocolError, match="longer than the limit of 64 bytes"):
