@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _enc_hook(value: Any) -> Any:
@@ -75,16 +76,16 @@ def _unencodable(value: Any) -> bool:
     return False
 
 
-def wire_types(base: type[T]) -> dict[str, type[T]]:
+def wire_types(base: type[S]) -> dict[str | int | None, type[S]]:
     """The tagged Structs deriving from ``base`` that have no subclass, by tag.
 
-    Every frame of a module derives from one base: this lists them once, for
-    the decoder, without writing the list a second time.
+    Every frame of a module derives from one base: this lists them for the
+    decoder without writing the list a second time.
     """
-    return {cls.__struct_config__.tag: cls for cls in _leaves(base)}  # type: ignore[attr-defined]
+    return {cls.__struct_config__.tag: cls for cls in _leaves(base)}
 
 
-def _leaves(cls: type[T]) -> list[type[T]]:
+def _leaves(cls: type[S]) -> list[type[S]]:
     subclasses = cls.__subclasses__()
     return [leaf for sub in subclasses for leaf in _leaves(sub)] if subclasses else [cls]
 
