@@ -625,10 +625,12 @@ class AGUIEncoder(EncoderBase):
             # Encode first, then commit: these branches close messages, calls
             # and steps before their own event.
             json_encode(chunk)
-        if not self._started:
+        if self._started:
+            self._write_chunk(out, chunk)
+        else:
             self._run_started(out)  # cut with the chunk's frames if the chunk fails
-        self._write_chunk(out, chunk)
-        self._started = True
+            self._write_chunk(out, chunk)
+            self._started = True
 
     _writers = every_kind(_write)
 
