@@ -23,7 +23,10 @@ Contenders, each in its own server process (one worker, asyncio loop):
   frame, with the same pacing: one ASGI message per token and nothing else;
 * **ours** under Starlette/uvicorn (h11), aiohttp's own server, and Django's
   ASGI handler under uvicorn;
-* **upstream** ``assistant-stream`` 0.0.36 under Starlette/uvicorn.
+* **upstream** ``assistant-stream`` 0.0.36 under Starlette/uvicorn;
+* on request only (``--only ours-no-write-through``), ours under Starlette
+  with ``serve.WRITE_THROUGH`` off: every write made by the serving loop's
+  task, for a side-by-side measure of the write-through.
 
 The client is this process: one lean :class:`asyncio.Protocol` per
 connection, so its own cost per token stays small; it still shares the
@@ -82,10 +85,14 @@ CONTENDERS: Final = {
     "floor": "floor: StreamingResponse, 1 frame/token",
     "upstream": f"upstream {UPSTREAM_VERSION}: Starlette",
     "ours-starlette": "ours: Starlette",
+    "ours-no-write-through": "ours: Starlette, WRITE_THROUGH off",
     "ours-aiohttp": "ours: aiohttp",
     "ours-django": "ours: Django ASGI (uvicorn)",
 }
-_UVICORN: Final = ("floor", "upstream", "ours-starlette", "ours-django")
+#: Run unless ``--only`` says otherwise (the comparison without write-through
+#: only on request).
+DEFAULT_CONTENDERS: Final = ("floor", "upstream", "ours-starlette", "ours-aiohttp", "ours-django")
+_UVICORN: Final = ("floor", "upstream", "ours-starlette", "ours-django", "ours-no-write-through")
 _TIMEOUT: Final = 600.0
 _MODULE: Final = "benchmarks.paced"
 
@@ -148,8 +155,13 @@ def _starlette_app(contender: str) -> Any:
             frames = _floor_frames(int(query.get("n", "10")), float(query.get("pace", "0.02")))
             return StreamingResponse(frames, media_type="text/plain")
 
-    elif contender == "ours-starlette":
+    elif contender in ("ours-starlette", "ours-no-write-through"):
         from assistant_stream_starlette import DataStreamResponse
+
+        if contender == "ours-no-write-through":
+            import assistant_stream_core.run.serve as serve_module
+
+            serve_module.WRITE_THROUGH = False
 
         from assistant_stream_core.run import create_run
 
@@ -542,7 +554,7 @@ def run(
     repeat: int = 2,
     paced: PacedWorkload | None = None,
     slow: SlowWorkload | None = None,
-    contenders: Sequence[str] = tuple(CONTENDERS),
+    contenders: Sequence[str] = DEFAULT_CONTENDERS,
     workloads: Sequence[str] = ("paced", "slow"),
 ) -> None:
     """Run the paced and slow workloads and print their tables."""
@@ -593,7 +605,7 @@ def main(argv: list[str] | None = None) -> None:
         repeat=args.repeat,
         paced=PacedWorkload(args.streams, args.tokens, args.pace),
         slow=SlowWorkload(args.slow_mib * 2**20),
-        contenders=args.only or tuple(CONTENDERS),
+        contenders=args.only or DEFAULT_CONTENDERS,
         workloads=args.workload or ("paced", "slow"),
     )
 

@@ -30,7 +30,7 @@ from ..chunks import (
     SourceDocumentChunk,
 )
 from ..tool_calls import ToolCallLedger
-from ._frames import parent_or_none
+from ._frames import parent_or_none, union, wire_types
 
 __all__ = ["ANNOTATED", "checked_annotation", "from_annotations", "to_annotation"]
 
@@ -68,10 +68,8 @@ class _Preliminary(_Wire, tag="tool-output-available"):
     preliminary: bool = False
 
 
-_ANY: Final = _MessageMetadata | _Abort | _SourceDocument | _Preliminary
-_TAGS: Final = frozenset(
-    cls.__struct_config__.tag for cls in (_MessageMetadata, _Abort, _SourceDocument, _Preliminary)
-)
+_WIRE: Final = wire_types(_Wire)
+_ANY: Final = union(_WIRE.values())
 
 #: The chunk kinds written as a tagged annotation.
 ANNOTATED: Final = (
@@ -119,7 +117,8 @@ def from_annotations(annotations: list[Any]) -> Chunk | None:
     if len(annotations) != 1:
         return None
     item = annotations[0]
-    if type(item) is not dict or item.get("type") not in _TAGS:
+    kind = item.get("type") if type(item) is dict else None
+    if not isinstance(kind, str) or kind not in _WIRE:
         return None
     try:
         wire = msgspec.convert(item, _ANY)

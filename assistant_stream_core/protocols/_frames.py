@@ -3,6 +3,9 @@ the field at fault, frame splitting and typed JSON decoding."""
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,15 +16,19 @@ from ..state import Operation, coerce_operation
 
 __all__ = [
     "decode_frame",
+    "decode_object",
     "decode_operations",
     "encode_error",
     "json_encoder",
     "parent_or_none",
     "split_frames",
     "typed_decoder",
+    "union",
+    "wire_types",
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _enc_hook(value: Any) -> Any:
@@ -69,12 +76,33 @@ def _unencodable(value: Any) -> bool:
     return False
 
 
+def wire_types(base: type[S]) -> dict[str | int | None, type[S]]:
+    """The tagged Structs deriving from ``base`` that have no subclass, by tag.
+
+    Every frame of a module derives from one base: this lists them for the
+    decoder without writing the list a second time.
+    """
+    return {cls.__struct_config__.tag: cls for cls in _leaves(base)}
+
+
+def _leaves(cls: type[S]) -> list[type[S]]:
+    subclasses = cls.__subclasses__()
+    return [leaf for sub in subclasses for leaf in _leaves(sub)] if subclasses else [cls]
+
+
+def union(types: Iterable[type[Any]]) -> Any:
+    """``A | B | ...``: the type that decodes any of ``types`` (a tagged union)."""
+    return functools.reduce(operator.or_, types)
+
+
 def typed_decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
     """A reusable JSON decoder that validates into ``kind``."""
     return msgspec.json.Decoder(kind)
 
 
-def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset: int) -> T:
+def decode_frame(
+    decoder: msgspec.json.Decoder[T], text: str, what: str, offset: int | None = None
+) -> T:
     """Decode one frame's JSON, turning every failure into :class:`ProtocolError`."""
     try:
         return decoder.decode(text)
@@ -89,7 +117,22 @@ def decode_frame(decoder: msgspec.json.Decoder[T], text: str, what: str, offset:
         raise ProtocolError(f"{what} is not valid JSON: {exc}", offset=offset) from None
 
 
-def decode_operations(raw: list[dict[str, Any]], what: str, offset: int) -> list[Operation]:
+_OBJECT = msgspec.json.Decoder(dict[str, Any])
+
+
+def decode_object(data: str | bytes, what: str, offset: int | None = None) -> dict[str, Any]:
+    """Decode a frame that must be a JSON object, or raise :class:`ProtocolError`."""
+    try:
+        return _OBJECT.decode(data)
+    except msgspec.ValidationError:
+        raise ProtocolError(f"{what} is not a JSON object", offset=offset) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"{what} is not valid JSON ({exc})", offset=offset) from None
+
+
+def decode_operations(
+    raw: list[dict[str, Any]], what: str, offset: int | None = None
+) -> list[Operation]:
     """Turn a frame's decoded state operations into Structs, or raise :class:`ProtocolError`."""
     try:
         return [coerce_operation(op) for op in raw]

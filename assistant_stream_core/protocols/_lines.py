@@ -77,27 +77,13 @@ class LineSplitter:
                 cr = data.find(b"\r", after)
             if nl < after:
                 nl = data.find(b"\n", after)
-            if self._pending:
-                self._pending.append(data[start:end])
-                line = b"".join(self._pending)
-                self._pending = []
-                self._pending_size = 0
-            else:
-                line = data[start:end]
-            lines.append(self._decode(line, self._line_start))
+            lines.append(self._decode(self._take(data[start:end]), self._line_start))
             start = after
             self._line_start = base + start
         if data[-1:] == b"\r":
             self._skip_lf = True
         if start < len(data):
-            self._pending.append(data[start:] if start else data)
-            self._pending_size += len(data) - start
-            if self._pending_size > self._max_line_bytes:
-                self.failed = True
-                raise ProtocolError(
-                    f"line longer than the limit of {self._max_line_bytes} bytes",
-                    offset=self._line_start,
-                )
+            self._keep(data[start:] if start else data)
         return lines
 
     def _feed_lf(self, data: bytes, start: int, base: int) -> list[tuple[int, str]]:
@@ -106,12 +92,7 @@ class LineSplitter:
         rest = parts.pop()
         lines: list[tuple[int, str]] = []
         if parts:
-            first = parts[0]
-            if self._pending:
-                self._pending.append(first)
-                parts[0] = b"".join(self._pending)
-                self._pending = []
-                self._pending_size = 0
+            parts[0] = self._take(parts[0])
             position = self._line_start
             limit = self._max_line_bytes
             try:
@@ -125,15 +106,25 @@ class LineSplitter:
             # The first line may have begun in an earlier feed: count from here.
             self._line_start = base + len(data) - len(rest)
         if rest:
-            self._pending.append(rest)
-            self._pending_size += len(rest)
-            if self._pending_size > self._max_line_bytes:
-                self.failed = True
-                raise ProtocolError(
-                    f"line longer than the limit of {self._max_line_bytes} bytes",
-                    offset=self._line_start,
-                )
+            self._keep(rest)
         return lines
+
+    def _keep(self, piece: bytes) -> None:
+        """Hold ``piece``, the start of a line not yet ended, within the bound."""
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size > self._max_line_bytes:
+            raise self._too_long(self._line_start)
+
+    def _take(self, end: bytes) -> bytes:
+        """The whole line that ``end`` ends: the held pieces (now released) and ``end``."""
+        if not self._pending:
+            return end
+        self._pending.append(end)
+        line = b"".join(self._pending)
+        self._pending = []
+        self._pending_size = 0
+        return line
 
     def finish(self) -> tuple[int, str] | None:
         """Return the unterminated last line, if any bytes remain."""
@@ -141,17 +132,11 @@ class LineSplitter:
             raise ProtocolError("decoder already failed; start a new one")
         if not self._pending:
             return None
-        rest = b"".join(self._pending)
-        self._pending = []
-        self._pending_size = 0
-        return self._decode(rest, self._line_start)
+        return self._decode(self._take(b""), self._line_start)
 
     def _decode(self, line: bytes, offset: int) -> tuple[int, str]:
         if len(line) > self._max_line_bytes:
-            self.failed = True
-            raise ProtocolError(
-                f"line longer than the limit of {self._max_line_bytes} bytes", offset=offset
-            )
+            raise self._too_long(offset)
         try:
             return offset, line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -159,3 +144,9 @@ class LineSplitter:
             raise ProtocolError(
                 f"invalid UTF-8 ({exc.reason})", offset=offset + exc.start
             ) from None
+
+    def _too_long(self, offset: int) -> ProtocolError:
+        self.failed = True
+        return ProtocolError(
+            f"line longer than the limit of {self._max_line_bytes} bytes", offset=offset
+        )

@@ -101,7 +101,8 @@ class SSEDecoder:
     A subclass decodes one event in :meth:`_decode_event` and sets the class
     attributes below for what its protocol does differently. Any
     :class:`ProtocolError`, from the parser or the subclass, leaves the decoder
-    failed: every later call raises.
+    failed: every later call raises. One that ``_decode_event`` raises without
+    an offset gets the event's.
     """
 
     __slots__ = ("_done", "_failed", "_sse")
@@ -132,24 +133,28 @@ class SSEDecoder:
         out: list[Chunk] = []
         names = self._EVENT_NAMES
         marker = self._DONE_MARKER
+        offset: int | None = None  # the event being read
         try:
             for event in self._sse.feed(data):
+                offset = event.offset
                 if self._done and marker:
                     if self._IGNORE_AFTER_DONE:
                         break
-                    raise ProtocolError("data after [DONE]", offset=event.offset)
+                    raise ProtocolError("data after [DONE]")
                 if names is not None and event.event not in names:
-                    raise ProtocolError(self._unknown_event(event.event), offset=event.offset)
+                    raise ProtocolError(f"unknown SSE event type {event.event[:40]!r}")
                 if marker and event.data == "[DONE]":
                     self._done = True
                     self._at_done(out)
                 else:
                     text = event.data
                     if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # else not too deep
-                        check_frame_depth(text, event.offset)
+                        check_frame_depth(text, offset)
                     self._decode_event(event, out)
-        except ProtocolError:
+        except ProtocolError as exc:
             self._failed = True
+            if exc.offset is None and offset is not None:
+                raise ProtocolError(exc.reason, offset=offset) from None
             raise
         except RecursionError:
             # JSON nested inside a JSON string (a tool result, arguments) and
@@ -178,7 +183,3 @@ class SSEDecoder:
 
     def _at_done(self, out: list[Chunk]) -> None:
         """Append the chunks ``[DONE]`` implies: none unless overridden."""
-
-    def _unknown_event(self, name: str) -> str:
-        """The error message for an SSE event name not in ``_EVENT_NAMES``."""
-        return f"unknown SSE event type {name!r}"

@@ -94,8 +94,6 @@ validate them.
 
 from __future__ import annotations
 
-import functools
-import operator
 import warnings
 from collections.abc import Mapping
 from typing import Any, Final
@@ -150,7 +148,7 @@ from ..state import (
 )
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
-from ._frames import decode_frame, json_encoder, parent_or_none
+from ._frames import decode_frame, parent_or_none, union, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -177,19 +175,6 @@ INTERRUPT_REASON: Final = "tool_approval"
 
 #: The ``metadata`` key under which chunk fields without an AG-UI field travel.
 METADATA_KEY: Final = "assistantStream"
-
-#: ``CUSTOM`` event names for the chunks AG-UI has no event for.
-CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
-    "data": "assistant-stream/data",
-    "annotations": "assistant-stream/annotations",
-    "source": "assistant-stream/source",
-    "file": "assistant-stream/file",
-    "message-metadata": "assistant-stream/message-metadata",
-    "abort": "assistant-stream/abort",
-    "source-document": "assistant-stream/source-document",
-    "preliminary-tool-result": "assistant-stream/preliminary-tool-result",
-}
-_CUSTOM_KIND: Final = {name: kind for kind, name in CUSTOM_EVENT_NAMES.items()}
 
 
 # --- wire objects -----------------------------------------------------------
@@ -380,6 +365,26 @@ class _PreliminaryValue(msgspec.Struct, rename="camel"):
     result: Any
 
 
+#: The chunk kinds sent as ``CUSTOM`` events, and the Struct of each one's value
+#: (the chunk's fields, camelCase), or ``None``: the value is the chunk's one field.
+_CUSTOM_VALUES: Final[dict[type[Chunk], type[msgspec.Struct] | None]] = {
+    DataChunk: None,
+    AnnotationsChunk: None,
+    SourceChunk: _SourceValue,
+    FileChunk: _FileValue,
+    MessageMetadataChunk: None,
+    AbortChunk: _AbortValue,
+    SourceDocumentChunk: _SourceDocumentValue,
+    PreliminaryToolResultChunk: _PreliminaryValue,
+}
+#: ``CUSTOM`` event names for the chunks AG-UI has no event for, by chunk type:
+#: ``assistant-stream/<type>``.
+CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
+    kind.type: f"assistant-stream/{kind.type}" for kind in _CUSTOM_VALUES
+}
+_CUSTOM_KIND: Final = {CUSTOM_EVENT_NAMES[kind.type]: kind for kind in _CUSTOM_VALUES}
+
+
 # The *_CHUNK shorthands (never written here): start, content and end in one event.
 class _TextChunk(_Event, tag="TEXT_MESSAGE_CHUNK"):
     message_id: str | None = None
@@ -398,11 +403,10 @@ class _ToolChunk(_Event, tag="TOOL_CALL_CHUNK"):
     delta: str | None = None
 
 
-_CHUNK_EVENTS: Final = (_TextChunk, _ReasoningChunk, _ToolChunk)
-_CHUNK_KINDS: Final = {
-    "TEXT_MESSAGE_CHUNK": "text",
-    "REASONING_MESSAGE_CHUNK": "reasoning",
-    "TOOL_CALL_CHUNK": "tool",
+_CHUNK_KINDS: Final[dict[type[Any], str]] = {
+    _TextChunk: "text",
+    _ReasoningChunk: "reasoning",
+    _ToolChunk: "tool",
 }
 
 
@@ -418,38 +422,14 @@ _IGNORED_TYPES: Final = (
     "SUBAGENT_FINISHED",
     "SUBAGENT_ERROR",
 )
+# Held here: the decoder's union finds them among _Event's subclasses.
 _IGNORED_STRUCTS: Final = tuple(
     msgspec.defstruct(f"_Ignored{i}", [], bases=(_Event,), tag=tag)
     for i, tag in enumerate(_IGNORED_TYPES)
 )
 
-_EVENT_TYPES: Final = (
-    _RunStarted,
-    _RunFinished,
-    _RunError,
-    _TextStart,
-    _TextContent,
-    _TextEnd,
-    _ReasoningStart,
-    _ReasoningMessageStart,
-    _ReasoningContent,
-    _ReasoningMessageEnd,
-    _ReasoningEnd,
-    _ToolStart,
-    _ToolArgs,
-    _ToolEnd,
-    _ToolResult,
-    _StateSnapshot,
-    _StateDelta,
-    _StepStarted,
-    _StepFinished,
-    _Custom,
-    *_CHUNK_EVENTS,
-)
 # One decoder for every event: a tagged union, so validation names the bad field.
-_EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(
-    functools.reduce(operator.or_, (*_EVENT_TYPES, *_IGNORED_STRUCTS))
-)
+_EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(union(wire_types(_Event).values()))
 
 
 def _meta(ext: _Ext) -> _Meta | None:
@@ -530,7 +510,8 @@ class AGUIEncoder(EncoderBase):
 
     def _close(self, out: bytearray) -> None:
         """Close what is open and send ``RUN_FINISHED`` (nothing after ``RUN_ERROR``)."""
-        self._start(out)
+        if not self._started:
+            self._run_started(out)
         if self._closed:
             return
         self._close_all(out)
@@ -559,36 +540,28 @@ class AGUIEncoder(EncoderBase):
             self._warned.add(key)
             warnings.warn(message, RuntimeWarning, stacklevel=4)
 
-    def _start(self, out: bytearray) -> None:
-        if not self._started:
-            self._started = True
-            self._sse(
-                out,
-                _RunStarted(
-                    thread_id=self.thread_id,
-                    run_id=self.run_id,
-                    protocol_version=PROTOCOL_VERSION,
-                ),
-            )
+    def _run_started(self, out: bytearray) -> None:
+        self._sse(
+            out,
+            _RunStarted(
+                thread_id=self.thread_id, run_id=self.run_id, protocol_version=PROTOCOL_VERSION
+            ),
+        )
 
     # --- open/close bookkeeping ---------------------------------------------
 
-    def _close_text(self, out: bytearray) -> None:
+    def _close_messages(self, out: bytearray) -> None:
         if self._text is not None:
             self._sse(out, _TextEnd(message_id=self._assistant_id))
             self._text = None
-
-    def _close_reasoning(self, out: bytearray) -> None:
         if self._reasoning is not None:
             self._sse(out, _ReasoningMessageEnd(message_id=self._reasoning))
             self._sse(out, _ReasoningEnd(message_id=self._reasoning))
             self._reasoning = None
 
-    def _close_messages(self, out: bytearray) -> None:
-        self._close_text(out)
-        self._close_reasoning(out)
-
     def _end_tool(self, out: bytearray, tool: ToolCall, rest: str) -> None:
+        if tool.settled:
+            return
         rest = tool.final_args(rest)  # clients parse the args text as JSON
         if rest:
             self._sse(out, _ToolArgs(tool_call_id=tool.tool_call_id, delta=rest))
@@ -655,12 +628,9 @@ class AGUIEncoder(EncoderBase):
         if self._started:
             self._write_chunk(out, chunk)
         else:
-            self._start(out)
-            try:
-                self._write_chunk(out, chunk)
-            except BaseException:
-                self._started = False  # the base cuts RUN_STARTED with the chunk
-                raise
+            self._run_started(out)  # cut with the chunk's frames if the chunk fails
+            self._write_chunk(out, chunk)
+            self._started = True
 
     _writers = every_kind(_write)
 
@@ -726,10 +696,14 @@ class AGUIEncoder(EncoderBase):
             self._tools.add(chunk.tool_call_id, chunk.tool_name)
         elif type(chunk) is ToolCallArgsTextFinishChunk:
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                self._end_tool(out, tool, chunk.args_text_delta)
+            self._end_tool(out, tool, chunk.args_text_delta)
         elif type(chunk) is ToolResultChunk:
-            self._write_result(out, chunk)
+            tool = self._tools.get(chunk.type, chunk.tool_call_id)
+            result = chunk.result
+            is_json = not isinstance(result, str)
+            content = result if isinstance(result, str) else json_encode(result).decode()
+            ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
+            self._write_tool_message(out, tool, content, ext)
         elif type(chunk) is ErrorChunk:
             self._close_all(out)
             usage, meta = self._finish_fields()
@@ -765,40 +739,13 @@ class AGUIEncoder(EncoderBase):
             self._close_messages(out)
             self._close_tools(out)
             self._finish = chunk
-        elif type(chunk) is DataChunk:
-            self._write_custom(out, "data", chunk.data)
-        elif type(chunk) is AnnotationsChunk:
-            self._write_custom(out, "annotations", chunk.annotations)
-        elif type(chunk) is SourceChunk:
-            value = _SourceValue(
-                chunk.id, chunk.url, chunk.source_type, chunk.title, parent_or_none(chunk.parent_id)
-            )
-            self._write_custom(out, "source", value)
-        elif type(chunk) is FileChunk:
-            value_file = _FileValue(chunk.data, chunk.mime_type, parent_or_none(chunk.parent_id))
-            self._write_custom(out, "file", value_file)
-        elif type(chunk) is MessageMetadataChunk:
-            self._write_custom(out, "message-metadata", chunk.metadata)
-        elif type(chunk) is AbortChunk:
-            self._write_custom(out, "abort", _AbortValue(chunk.reason))
-            self._aborted = True
-        elif type(chunk) is SourceDocumentChunk:
-            value_doc = _SourceDocumentValue(
-                chunk.id,
-                chunk.media_type,
-                chunk.title,
-                chunk.filename,
-                parent_or_none(chunk.parent_id),
-            )
-            self._write_custom(out, "source-document", value_doc)
-        elif type(chunk) is PreliminaryToolResultChunk:
-            self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
-            value_result = _PreliminaryValue(chunk.tool_call_id, chunk.result)
-            self._write_custom(out, "preliminary-tool-result", value_result)
+        elif type(chunk) in _CUSTOM_VALUES:
+            if type(chunk) is PreliminaryToolResultChunk:
+                self._tools.get(chunk.type, chunk.tool_call_id)  # a begun call, or raise
+            self._write_custom(out, chunk)
+            self._aborted = self._aborted or type(chunk) is AbortChunk
         elif type(chunk) is ToolApprovalRequestChunk:
-            tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            if not tool.settled:
-                self._end_tool(out, tool, "")
+            self._end_tool(out, self._tools.get(chunk.type, chunk.tool_call_id), "")
             self._interrupts.append(
                 _Interrupt(
                     id=chunk.approval_id,
@@ -811,53 +758,33 @@ class AGUIEncoder(EncoderBase):
             # The call's tool message, so the thread the client keeps shows why
             # the call has no output (and the next model request has its answer).
             tool = self._tools.get(chunk.type, chunk.tool_call_id)
-            frame = bytearray()
-            self._sse(
-                frame,
-                _ToolResult(
-                    message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
-                    tool_call_id=chunk.tool_call_id,
-                    content=DENIED_CONTENT,
-                    role="tool",
-                    metadata=_meta(_Ext(denied=True)),
-                ),
-            )
-            self._close_messages(out)
-            if not tool.settled:
-                self._end_tool(out, tool, "")
-            out += frame
-            self._had_result = True
+            self._write_tool_message(out, tool, DENIED_CONTENT, _Ext(denied=True))
         elif type(chunk) is ToolCallResumeChunk:
             self._tools.resume(chunk.tool_call_id)
         else:
             raise not_a_chunk(chunk)
 
-    def _write_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
-        tool = self._tools.get(chunk.type, chunk.tool_call_id)
-        result = chunk.result
-        is_json = not isinstance(result, str)
-        content = result if isinstance(result, str) else json_encode(result).decode()
-        ext = _Ext(is_error=chunk.is_error, json=is_json, artifact=chunk.artifact)
-        # Encode the result first: if it cannot be, the text message and the
-        # tool call must still be open (their ends not recorded as sent).
+    def _write_tool_message(self, out: bytearray, tool: ToolCall, content: str, ext: _Ext) -> None:
+        """A tool result's (or a denial's) ``TOOL_CALL_RESULT``, after what it closes."""
+        # Encode it first: if it cannot be, the text message and the tool call
+        # must still be open (their ends not recorded as sent).
         frame = bytearray()
         self._sse(
             frame,
             _ToolResult(
-                message_id=f"{self.message_id}-result-{chunk.tool_call_id}",
-                tool_call_id=chunk.tool_call_id,
+                message_id=f"{self.message_id}-result-{tool.tool_call_id}",
+                tool_call_id=tool.tool_call_id,
                 content=content,
                 role="tool",
                 metadata=_meta(ext),
             ),
         )
         self._close_messages(out)
-        if not tool.settled:
-            self._end_tool(out, tool, "")
+        self._end_tool(out, tool, "")
         out += frame
         self._had_result = True
 
-    def _write_custom(self, out: bytearray, kind: str, value: Any) -> None:
+    def _write_custom(self, out: bytearray, chunk: Chunk) -> None:
         if not self._custom_events:
             self._warn_once(
                 "custom",
@@ -866,7 +793,7 @@ class AGUIEncoder(EncoderBase):
                 "dropping them for this stream",
             )
             return
-        self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[kind], value=value))
+        self._sse(out, _Custom(name=CUSTOM_EVENT_NAMES[chunk.type], value=_custom_value(chunk)))
 
     def _write_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
         state = self._state
@@ -901,13 +828,7 @@ class AGUIEncoder(EncoderBase):
             applied += 1
         if applied:
             # Encode first: a value JSON cannot hold must leave the tracked state as it was.
-            event: _Event = _StateSnapshot(snapshot=state) if snapshot else _StateDelta(delta=patch)
-            mark = len(out)
-            try:
-                self._sse(out, event)
-            except BaseException:
-                del out[mark:]
-                raise
+            self._sse(out, _StateSnapshot(snapshot=state) if snapshot else _StateDelta(delta=patch))
             self._state = state
             self._state_synced = True
 
@@ -926,21 +847,37 @@ _CHECKED_FIRST: Final = frozenset(
 )
 
 
+def _custom_value(chunk: Chunk) -> Any:
+    """The value of the ``CUSTOM`` event that carries ``chunk``."""
+    match chunk:
+        case (
+            DataChunk(data=value)
+            | AnnotationsChunk(annotations=value)
+            | MessageMetadataChunk(metadata=value)
+        ):
+            return value
+        case SourceChunk(parent_id=parent):
+            return _SourceValue(
+                chunk.id, chunk.url, chunk.source_type, chunk.title, parent_or_none(parent)
+            )
+        case FileChunk(parent_id=parent):
+            return _FileValue(chunk.data, chunk.mime_type, parent_or_none(parent))
+        case AbortChunk(reason=reason):
+            return _AbortValue(reason)
+        case SourceDocumentChunk(parent_id=parent):
+            return _SourceDocumentValue(
+                chunk.id, chunk.media_type, chunk.title, chunk.filename, parent_or_none(parent)
+            )
+        case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
+            return _PreliminaryValue(call_id, result)
+    raise not_a_chunk(chunk)  # pragma: no cover: _CUSTOM_VALUES lists the kinds above
+
+
 # --- decoding ---------------------------------------------------------------
 
 
 def _ext(meta: _Meta | None) -> _Ext:
     return meta.ext if meta is not None and meta.ext is not None else _EMPTY_EXT
-
-
-def _tokens(usage: list[_Usage] | None) -> tuple[int, int]:
-    # One entry per provider and model: the run's totals are their sums.
-    if not usage:
-        return 0, 0
-    return (
-        sum(entry.input_tokens or 0 for entry in usage),
-        sum(entry.output_tokens or 0 for entry in usage),
-    )
 
 
 class AGUIDecoder(SSEDecoder):
@@ -988,11 +925,12 @@ class AGUIDecoder(SSEDecoder):
         self.run_id: str | None = None
         #: The state after the last ``STATE_SNAPSHOT`` / ``STATE_DELTA``.
         self.state: Any = state
-        self._text: dict[str, tuple[str | None, bool]] = {}  # id -> (parent, is assistant)
-        self._spans: set[str] = set()
-        self._reasoning: dict[str, str | None] = {}  # id -> parent
-        self._tools: dict[str, bool] = {}  # id -> still open
-        self._steps: dict[str, tuple[bool, str]] = {}  # name -> (implicit, message id)
+        self._text = _Open("text message")  # id -> (parent, is assistant)
+        self._reasoning = _Open("reasoning message")  # id -> parent
+        self._spans = _Open("reasoning span")
+        self._calls = _Open("tool call")
+        self._steps = _Open("step")
+        self._call_ids: set[str] = set()  # every tool call id this run used
         # The stream a *_CHUNK event opened: (kind, id, is assistant text), until another event.
         self._lane: tuple[str, str, bool] | None = None
         self._aborted = False  # an abort CUSTOM event was read
@@ -1005,37 +943,34 @@ class AGUIDecoder(SSEDecoder):
             self._failed = True  # nothing may follow the end of the run
 
     def _decode_event(self, sse: SSEEvent, out: list[Chunk]) -> None:
-        offset = sse.offset
-        event = decode_frame(_EVENTS, sse.data, "AG-UI event", offset)
+        event = decode_frame(_EVENTS, sse.data, "AG-UI event")
         name = type(event).__struct_config__.tag
         if self._done:
-            raise ProtocolError(f"{name} after the run ended (one run per stream)", offset=offset)
+            raise ProtocolError(f"{name} after the run ended (one run per stream)")
         if not self._started and type(event) not in (_RunStarted, _RunError):
-            raise ProtocolError(f"the first event must be RUN_STARTED, not {name}", offset=offset)
+            raise ProtocolError(f"the first event must be RUN_STARTED, not {name}")
         try:
-            if type(event) in _CHUNK_EVENTS:
+            if type(event) in _CHUNK_KINDS:
                 self._chunk_event(event, out)
             else:
                 self._close_lane(out)
                 self._dispatch(event, out)
         except _PatchError as exc:
-            raise ProtocolError(f"STATE_DELTA does not apply: {exc}", offset=offset) from None
-        except StateError as exc:  # an operation too deep to make
-            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
-        except _SequenceError as exc:
-            raise ProtocolError(f"{name}: {exc}", offset=offset) from None
+            raise ProtocolError(f"STATE_DELTA does not apply: {exc}") from None
+        except (StateError, _SequenceError) as exc:  # StateError: an operation too deep to make
+            raise ProtocolError(f"{name}: {exc}") from None
 
     def _dispatch(self, event: Any, out: list[Chunk]) -> None:
         if type(event) is _TextContent:
-            parent, assistant = self._open(self._text, event.message_id, "text message")
+            parent, assistant = self._text.need(event.message_id)
             if assistant and event.delta:
                 out.append(TextDeltaChunk(event.delta, parent))
         elif type(event) is _ReasoningContent:
-            parent = self._open(self._reasoning, event.message_id, "reasoning message")
+            parent = self._reasoning.need(event.message_id)
             if event.delta:
                 out.append(ReasoningDeltaChunk(event.delta, parent))
         elif type(event) is _ToolArgs:
-            self._open_tool(event.tool_call_id)
+            self._calls.need(event.tool_call_id)
             if event.delta:
                 out.append(ToolCallDeltaChunk(event.tool_call_id, event.delta))
         elif type(event) is _StateDelta:
@@ -1054,61 +989,43 @@ class AGUIDecoder(SSEDecoder):
             self.state = event.snapshot
             out.append(UpdateStateChunk([SetOperation(path=(), value=event.snapshot)]))
         elif type(event) is _TextStart:
-            self._start(self._text, event.message_id, "text message")
             assistant = event.role in (None, "assistant")
-            self._text[event.message_id] = (_ext(event.metadata).parent_id, assistant)
+            self._text.start(event.message_id, (_ext(event.metadata).parent_id, assistant))
         elif type(event) is _TextEnd:
-            self._open(self._text, event.message_id, "text message")
-            del self._text[event.message_id]
+            self._text.end(event.message_id)
         elif type(event) is _ReasoningMessageStart:
-            self._start(self._reasoning, event.message_id, "reasoning message")
             ext = _ext(event.metadata)
-            self._reasoning[event.message_id] = ext.parent_id
+            self._reasoning.start(event.message_id, ext.parent_id)
             if not ext.implicit:
                 out.append(ReasoningPartStartChunk(ext.summary, ext.parent_id))
         elif type(event) is _ReasoningMessageEnd:
-            self._open(self._reasoning, event.message_id, "reasoning message")
-            del self._reasoning[event.message_id]
+            self._reasoning.end(event.message_id)
         elif type(event) is _ReasoningStart:
-            if event.message_id in self._spans:
-                raise _SequenceError(f"reasoning span {event.message_id!r} is already open")
-            self._spans.add(event.message_id)
+            self._spans.start(event.message_id)
         elif type(event) is _ReasoningEnd:
-            if event.message_id not in self._spans:
-                raise _SequenceError(f"no open reasoning span {event.message_id!r}")
-            self._spans.discard(event.message_id)
+            self._spans.end(event.message_id)
         elif type(event) is _ToolStart:
-            if event.tool_call_id in self._tools:
-                raise _SequenceError(
-                    f"tool call id {event.tool_call_id!r} was already used in this run"
-                )
-            self._tools[event.tool_call_id] = True
             parent = _ext(event.metadata).parent_id
-            out.append(ToolCallBeginChunk(event.tool_call_id, event.tool_call_name, parent))
+            self._begin_call(event.tool_call_id, event.tool_call_name, parent, out)
         elif type(event) is _ToolEnd:
-            self._open_tool(event.tool_call_id)
-            self._tools[event.tool_call_id] = False
+            self._calls.end(event.tool_call_id)
             out.append(ToolCallArgsTextFinishChunk(event.tool_call_id))
         elif type(event) is _ToolResult:
-            if event.tool_call_id not in self._tools:
+            if event.tool_call_id not in self._call_ids:
                 # The answer to a call of an earlier run (an approval's outcome).
-                self._tools[event.tool_call_id] = False
+                self._call_ids.add(event.tool_call_id)
                 out.append(ToolCallResumeChunk(event.tool_call_id))
             if _ext(event.metadata).denied:
                 out.append(ToolOutputDeniedChunk(event.tool_call_id))
             else:
                 out.append(_result(event))
         elif type(event) is _StepStarted:
-            if event.step_name in self._steps:
-                raise _SequenceError(f"step {event.step_name!r} is already active")
+            self._steps.start(event.step_name)
             ext = _ext(event.metadata)
-            self._steps[event.step_name] = (ext.implicit, ext.message_id or event.step_name)
             if not ext.implicit:
                 out.append(StepStartChunk(ext.message_id or event.step_name))
         elif type(event) is _StepFinished:
-            if event.step_name not in self._steps:
-                raise _SequenceError(f"step {event.step_name!r} was not started")
-            del self._steps[event.step_name]
+            self._steps.end(event.step_name)
             ext = _ext(event.metadata)
             if not ext.implicit:
                 out.append(
@@ -1131,7 +1048,10 @@ class AGUIDecoder(SSEDecoder):
             self.thread_id = event.thread_id
             self.run_id = event.run_id
         elif type(event) is _RunFinished:
-            self._check_closed()
+            opened = (self._text, self._reasoning, self._spans, self._calls, self._steps)
+            still_open = [f"{kind.what} {key!r}" for kind in opened for key in kind]
+            if still_open:
+                raise _SequenceError(f"still open: {', '.join(still_open)}")
             self._done = True
             if event.outcome == _CANCELLED and not self._aborted:
                 out.append(AbortChunk())  # another producer's cancelled run
@@ -1148,6 +1068,13 @@ class AGUIDecoder(SSEDecoder):
             self._finish_chunk(event.metadata, event.usage, out)
         # else: an AG-UI event no chunk can hold (see the class docstring).
 
+    def _begin_call(self, call_id: str, name: str, parent: str | None, out: list[Chunk]) -> None:
+        if call_id in self._call_ids:
+            raise _SequenceError(f"tool call id {call_id!r} was already used in this run")
+        self._call_ids.add(call_id)
+        self._calls.start(call_id)
+        out.append(ToolCallBeginChunk(call_id, name, parent))
+
     def _close_lane(self, out: list[Chunk]) -> None:
         # A *_CHUNK stream ends at the next event of any other type (as the client's
         # transformChunks does); only a tool call has an end chunk.
@@ -1155,11 +1082,11 @@ class AGUIDecoder(SSEDecoder):
             kind, key, _ = self._lane
             self._lane = None
             if kind == "tool":
-                self._tools[key] = False
+                self._calls.end(key)
                 out.append(ToolCallArgsTextFinishChunk(key))
 
     def _chunk_event(self, event: Any, out: list[Chunk]) -> None:
-        kind = _CHUNK_KINDS[type(event).__struct_config__.tag]
+        kind = _CHUNK_KINDS[type(event)]
         key = event.tool_call_id if kind == "tool" else event.message_id
         lane = self._lane
         if lane is None or lane[0] != kind or (key is not None and key != lane[1]):
@@ -1171,10 +1098,7 @@ class AGUIDecoder(SSEDecoder):
             if kind == "tool":
                 if event.tool_call_name is None:
                     raise _SequenceError("the first chunk of a tool call must have a toolCallName")
-                if key in self._tools:
-                    raise _SequenceError(f"tool call id {key!r} was already used in this run")
-                self._tools[key] = True
-                out.append(ToolCallBeginChunk(key, event.tool_call_name))
+                self._begin_call(key, event.tool_call_name, None, out)
             elif kind == "reasoning":
                 out.append(ReasoningPartStartChunk())
             else:
@@ -1189,43 +1113,42 @@ class AGUIDecoder(SSEDecoder):
                 out.append(TextDeltaChunk(event.delta))
 
     @staticmethod
-    def _start(open_: Mapping[str, Any], message_id: str, what: str) -> None:
-        if message_id in open_:
-            raise _SequenceError(f"{what} {message_id!r} is already open")
-
-    @staticmethod
-    def _open(open_: Mapping[str, Any], message_id: str, what: str) -> Any:
-        try:
-            return open_[message_id]
-        except KeyError:
-            raise _SequenceError(f"no open {what} {message_id!r}") from None
-
-    def _open_tool(self, tool_call_id: str) -> None:
-        if not self._tools.get(tool_call_id):
-            raise _SequenceError(f"no open tool call {tool_call_id!r}")
-
-    def _check_closed(self) -> None:
-        still_open = [
-            *(f"text message {key!r}" for key in self._text),
-            *(f"reasoning message {key!r}" for key in self._reasoning),
-            *(f"reasoning span {key!r}" for key in self._spans),
-            *(f"tool call {key!r}" for key, is_open in self._tools.items() if is_open),
-            *(f"step {key!r}" for key in self._steps),
-        ]
-        if still_open:
-            raise _SequenceError(f"still open: {', '.join(still_open)}")
-
-    @staticmethod
     def _finish_chunk(meta: _Meta | None, usage: list[_Usage] | None, out: list[Chunk]) -> None:
         ext = _ext(meta)
-        input_tokens, output_tokens = _tokens(usage)
         if ext.finish_reason is not None or usage:
-            reason = ext.finish_reason or "unknown"
-            out.append(MessageFinishChunk(reason, input_tokens, output_tokens))
+            # One usage entry per provider and model: the run's totals are their sums.
+            input_tokens = sum(entry.input_tokens or 0 for entry in usage or ())
+            output_tokens = sum(entry.output_tokens or 0 for entry in usage or ())
+            out.append(
+                MessageFinishChunk(ext.finish_reason or "unknown", input_tokens, output_tokens)
+            )
 
 
 class _SequenceError(Exception):
     pass
+
+
+class _Open(dict[str, Any]):
+    """What of one kind is open (messages, calls, spans or steps): id -> what its content needs."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def start(self, key: str, value: Any = None) -> None:
+        if key in self:
+            raise _SequenceError(f"{self.what} {key!r} is already open")
+        self[key] = value
+
+    def need(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise _SequenceError(f"no open {self.what} {key!r}") from None
+
+    def end(self, key: str) -> None:
+        self.need(key)
+        del self[key]
 
 
 def _result(event: _ToolResult) -> ToolResultChunk:
@@ -1243,35 +1166,13 @@ def _result(event: _ToolResult) -> ToolResultChunk:
 
 def _custom(event: _Custom) -> Chunk | None:
     kind = _CUSTOM_KIND.get(event.name)
+    if kind is None:
+        return None  # another producer's CUSTOM event (see AGUIDecoder)
+    value_type = _CUSTOM_VALUES[kind]
     try:
-        if kind == "data":
-            return DataChunk(event.value)
-        if kind == "annotations":
-            return AnnotationsChunk(msgspec.convert(event.value, list[Any]))
-        if kind == "source":
-            source = msgspec.convert(event.value, _SourceValue)
-            return SourceChunk(
-                source.id, source.url, source.source_type, source.title, source.parent_id
-            )
-        if kind == "file":
-            file = msgspec.convert(event.value, _FileValue)
-            return FileChunk(file.data, file.mime_type, file.parent_id)
-        if kind == "message-metadata":
-            return MessageMetadataChunk(msgspec.convert(event.value, dict[str, Any]))
-        if kind == "abort":
-            return AbortChunk(msgspec.convert(event.value, _AbortValue).reason)
-        if kind == "source-document":
-            doc = msgspec.convert(event.value, _SourceDocumentValue)
-            return SourceDocumentChunk(
-                doc.id, doc.media_type, doc.title, doc.filename, doc.parent_id
-            )
-        if kind == "preliminary-tool-result":
-            value = msgspec.convert(event.value, _PreliminaryValue)
-            return PreliminaryToolResultChunk(value.tool_call_id, value.result)
+        if value_type is None:
+            return msgspec.convert({kind.__struct_fields__[0]: event.value}, kind)
+        value = msgspec.convert(event.value, value_type)
+        return msgspec.convert(value, kind, from_attributes=True)
     except msgspec.ValidationError as exc:
         raise _SequenceError(f"invalid {event.name} value: {exc}") from None
-    return None
-
-
-def _json_round_trip(value: Any) -> Any:
-    return msgspec.json.decode(json_encoder().encode(value))

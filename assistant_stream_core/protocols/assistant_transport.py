@@ -39,7 +39,7 @@ drops); non-finite floats are written as ``null``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, get_args
+from typing import Any, ClassVar, Final, NamedTuple
 
 import msgspec
 
@@ -67,7 +67,7 @@ from ..tool_calls import ToolCall, ToolCallLedger
 from ._annotated import ANNOTATED, checked_annotation, from_annotations
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
-from ._frames import decode_operations, parent_or_none
+from ._frames import decode_object, decode_operations, parent_or_none, union, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -189,22 +189,6 @@ class _UpdateState(_Frame, tag="update-state"):
     operations: list[dict[str, Any]]
 
 
-_AnyFrame = (
-    _PartStart
-    | _TextDelta
-    | _Result
-    | _ArgsFinish
-    | _PartFinish
-    | _Data
-    | _Annotations
-    | _StepStart
-    | _StepFinish
-    | _MessageFinish
-    | _Error
-    | _UpdateState
-)
-
-
 # --- frames written without a wire Struct -----------------------------------
 #
 # Every frame at a part's path ends with the same bytes, ',"path":[i]}\n\n'
@@ -290,7 +274,6 @@ class AssistantTransportEncoder(EncoderBase):
         if self._suffix:
             out += _PART_FINISH_HEAD
             out += self._suffix
-            self._set_open(None, None, b"")
         for tool in self._tools.unsettled():
             self._settle(out, tool, "")
         out += DONE
@@ -479,18 +462,14 @@ class AssistantTransportEncoder(EncoderBase):
 
 # --- decoding ---------------------------------------------------------------
 
-_FRAME_DECODER: Final = msgspec.json.Decoder(_AnyFrame)
-_OBJECT_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
-_KNOWN_TYPES: Final = frozenset(kind.__struct_config__.tag for kind in get_args(_AnyFrame))
+_FRAMES: Final = wire_types(_Frame)
+_FRAME_DECODER: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(union(_FRAMES.values()))
 
 
-class _DecodedPart:
-    __slots__ = ("kind", "parent_id", "tool_call_id")
-
-    def __init__(self, kind: str, parent_id: str | None, tool_call_id: str | None) -> None:
-        self.kind = kind
-        self.parent_id = parent_id
-        self.tool_call_id = tool_call_id
+class _DecodedPart(NamedTuple):
+    kind: type[_PartBase]
+    parent_id: str | None
+    tool_call_id: str | None
 
 
 class AssistantTransportDecoder(SSEDecoder):
@@ -527,39 +506,36 @@ class AssistantTransportDecoder(SSEDecoder):
         super().__init__(max_event_bytes)
         self._parts: list[_DecodedPart] = []
 
-    def _unknown_event(self, name: str) -> str:
-        return f"unknown SSE event type {name[:40]!r}"
-
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        text, offset = event.data, event.offset
+        text = event.data
         try:
             frame = _FRAME_DECODER.decode(text)
         except msgspec.DecodeError as exc:
-            raise ProtocolError(self._explain(text, exc), offset=offset) from None
+            raise self._explain(text, exc) from None
         if type(frame) is _TextDelta:
-            part = self._part(frame.path, offset)
-            if part.kind == "text":
+            part = self._part(frame.path)
+            if part.kind is _TextPart:
                 out.append(TextDeltaChunk(frame.text_delta, part.parent_id))
-            elif part.kind == "reasoning":
+            elif part.kind is _ReasoningPart:
                 out.append(ReasoningDeltaChunk(frame.text_delta, part.parent_id))
-            elif part.kind == "tool-call":
-                assert part.tool_call_id is not None
+            elif part.tool_call_id is not None:
                 out.append(ToolCallDeltaChunk(part.tool_call_id, frame.text_delta))
             else:
-                raise ProtocolError(f"text-delta for a {part.kind} part", offset=offset)
+                kind = part.kind.__struct_config__.tag
+                raise ProtocolError(f"text-delta for a {kind} part")
         elif type(frame) is _PartStart:
             out.extend(self._start(frame.part))
         elif type(frame) is _PartFinish:
-            self._part(frame.path, offset)
+            self._part(frame.path)
         elif type(frame) is _ArgsFinish:
-            part = self._part(frame.path, offset)
+            part = self._part(frame.path)
             if part.tool_call_id is None:
-                raise ProtocolError("tool-call-args-text-finish for a non-tool part", offset=offset)
+                raise ProtocolError("tool-call-args-text-finish for a non-tool part")
             out.append(ToolCallArgsTextFinishChunk(part.tool_call_id))
         elif type(frame) is _Result:
-            part = self._part(frame.path, offset)
+            part = self._part(frame.path)
             if part.tool_call_id is None:
-                raise ProtocolError("result for a non-tool part", offset=offset)
+                raise ProtocolError("result for a non-tool part")
             result = None if frame.result is msgspec.UNSET else frame.result
             artifact = None if frame.artifact is msgspec.UNSET else frame.artifact
             is_error = frame.is_error is True
@@ -592,47 +568,32 @@ class AssistantTransportDecoder(SSEDecoder):
             )
         else:
             assert type(frame) is _UpdateState
-            out.append(
-                UpdateStateChunk(decode_operations(frame.operations, "update-state", offset))
-            )
+            out.append(UpdateStateChunk(decode_operations(frame.operations, "update-state")))
 
-    def _explain(self, text: str, exc: msgspec.DecodeError) -> str:
-        """Name the problem: not JSON, not an object, unknown type, or bad fields."""
-        try:
-            value = _OBJECT_DECODER.decode(text)
-        except msgspec.ValidationError:
-            return f"frame is not a JSON object: {text[:40]!r}"
-        except msgspec.DecodeError as inner:
-            return f"frame is not valid JSON ({inner}): {text[:40]!r}"
-        kind = value.get("type")
-        if kind not in _KNOWN_TYPES:
-            return f"unknown frame type {kind!r}"
-        return f"invalid {kind} frame: {exc}"
+    def _explain(self, text: str, exc: msgspec.DecodeError) -> ProtocolError:
+        """Name the problem: not JSON, not an object (both raised), unknown type, or bad fields."""
+        kind = decode_object(text, "frame").get("type")
+        if not isinstance(kind, str) or kind not in _FRAMES:
+            return ProtocolError(f"unknown frame type {kind!r}")
+        return ProtocolError(f"invalid {kind} frame: {exc}")
 
-    def _part(self, path: tuple[int, ...], offset: int) -> _DecodedPart:
+    def _part(self, path: tuple[int, ...]) -> _DecodedPart:
         if len(path) != 1 or not 0 <= path[0] < len(self._parts):
-            raise ProtocolError(f"path {list(path)} names no part", offset=offset)
+            raise ProtocolError(f"path {list(path)} names no part")
         return self._parts[path[0]]
 
     def _start(self, part: _Part) -> list[Chunk]:
         parent_id = parent_or_none(part.parent_id)
-        if type(part) is _TextPart:
-            self._parts.append(_DecodedPart("text", parent_id, None))
-            return []
-        if type(part) is _ReasoningPart:
-            self._parts.append(_DecodedPart("reasoning", parent_id, None))
-            if part.unstable_summary is None:
-                return []
+        call_id = part.tool_call_id if type(part) is _ToolCallPart else None
+        self._parts.append(_DecodedPart(type(part), parent_id, call_id))
+        if type(part) is _ReasoningPart and part.unstable_summary is not None:
             return [ReasoningPartStartChunk(part.unstable_summary, parent_id)]
         if type(part) is _ToolCallPart:
-            self._parts.append(_DecodedPart("tool-call", parent_id, part.tool_call_id))
             return [ToolCallBeginChunk(part.tool_call_id, part.tool_name, parent_id)]
         if type(part) is _SourcePart:
-            self._parts.append(_DecodedPart("source", parent_id, None))
             return [SourceChunk(part.id, part.url, part.source_type, part.title, parent_id)]
         if type(part) is _FilePart:
-            self._parts.append(_DecodedPart("file", parent_id, None))
             return [FileChunk(part.data, part.mime_type, parent_id)]
-        assert type(part) is _DataPart
-        self._parts.append(_DecodedPart("data", parent_id, None))
-        return [DataChunk({"name": part.name, "data": part.data})]
+        if type(part) is _DataPart:
+            return [DataChunk({"name": part.name, "data": part.data})]
+        return []  # text, or reasoning without a summary: nothing until the first delta

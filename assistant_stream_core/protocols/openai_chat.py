@@ -124,6 +124,7 @@ from ..limits import check_optional_text, check_text
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._client_turn import note_client_turn, resumed
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
+from ._frames import decode_object
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -154,33 +155,41 @@ _FROM_OPENAI_FINISH = {
 }
 
 
-# Wire shapes. UNSET fields are left out of the JSON, so one Struct serves the
-# first and every later delta of a tool call.
+# Wire shapes, written and read. UNSET fields are left out of the JSON, so one
+# Struct serves the first and every later delta of a tool call; a field read as
+# null (some servers write them) is absent too.
 class _Function(msgspec.Struct, omit_defaults=True):
-    name: str | UnsetType = UNSET
-    arguments: str | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
+    arguments: str | UnsetType | None = UNSET
 
 
 class _ToolCallDelta(msgspec.Struct, omit_defaults=True):
     index: int
-    id: str | UnsetType = UNSET
-    type: str | UnsetType = UNSET
-    function: _Function | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    function: _Function | UnsetType | None = UNSET
 
 
 class _ToolResultDelta(msgspec.Struct, omit_defaults=True):
     tool_call_id: str
-    result: Any
+    result: Any = UNSET  # always written; read as None when absent
     is_error: bool = False
     artifact: Any = None
     preliminary: bool = False
 
 
 class _Delta(msgspec.Struct, omit_defaults=True):
-    role: str | UnsetType = UNSET
-    content: str | UnsetType = UNSET
-    tool_calls: list[_ToolCallDelta] | UnsetType = UNSET
-    tool_results: list[_ToolResultDelta] | UnsetType = UNSET
+    role: str | UnsetType | None = UNSET
+    content: str | UnsetType | None = UNSET
+    tool_calls: list[_ToolCallDelta] | UnsetType | None = UNSET
+    tool_results: list[_ToolResultDelta] | UnsetType | None = UNSET
+
+
+class _InDelta(_Delta):
+    """A delta as read: reasoning text under either field name."""
+
+    reasoning_content: str | UnsetType | None = UNSET
+    reasoning: str | UnsetType | None = UNSET
 
 
 class _Usage(msgspec.Struct):
@@ -273,6 +282,8 @@ class OpenAIChatEncoder(EncoderBase):
         self._head = b"data: " + common_json[:-1] + b',"choices":[{"index":0,"delta":'
         usage_null = b',"usage":null' if include_usage else b""
         self._tail = b',"logprobs":null,"finish_reason":null}]' + usage_null + b"}\n\n"
+        # OpenAI's first chunk announces the role, with empty content.
+        self._first = self._head + b'{"role":"assistant","content":""}' + self._tail
         self._finish_head = self._head + b'{},"logprobs":null,"finish_reason":'
         self._finish_tail = b"}]" + usage_null + b"}\n\n"
         self._usage_head = b"data: " + common_json[:-1] + b',"choices":[],"usage":'
@@ -290,9 +301,8 @@ class OpenAIChatEncoder(EncoderBase):
         body = json_encode(delta)  # raises before any state changes
         prefix = b""
         if not self._started:
-            # OpenAI's first chunk announces the role, with empty content.
             self._started = True
-            prefix = self._head + b'{"role":"assistant","content":""}' + self._tail
+            prefix = self._first
         return prefix + self._head + body + self._tail
 
     def _tool_frame(self, delta: _ToolCallDelta) -> bytes:
@@ -325,7 +335,12 @@ class OpenAIChatEncoder(EncoderBase):
         self._tool_calls.settle(call)
         return out
 
-    # -- public API ---------------------------------------------------------------
+    def _result(self, call: ToolCall, wire: _ToolResultDelta) -> bytes:
+        """Settle ``call`` (as the TS client does), then its ``tool_results`` delta, if sent."""
+        # Encoded first: an unencodable result must not settle the call.
+        body = json_encode(_Delta(tool_results=[wire])) if self.tool_results == "delta" else b""
+        out = self._close_call(call)
+        return out + self._frame(msgspec.Raw(body)) if body else out
 
     def _write(self, out: bytearray, chunk: Chunk) -> None:
         out += self._encode_one(chunk)
@@ -357,30 +372,13 @@ class OpenAIChatEncoder(EncoderBase):
                 return b"" if call.settled else self._args(call, text)
             case ToolCallArgsTextFinishChunk(args_text_delta=text):
                 return self._close_call(self._tool_calls.get(chunk.type, chunk.tool_call_id), text)
-            case ToolResultChunk():
-                answered = self._tool_calls.get(chunk.type, chunk.tool_call_id)
-                if resumed(answered):
+            case ToolResultChunk(tool_call_id=call_id, result=result):
+                call = self._tool_calls.get(chunk.type, call_id)
+                if resumed(call):
                     return b""
-                surfaced = b""
-                if self.tool_results == "delta":
-                    # Encoded first: an unencodable result must not settle the call.
-                    surfaced = json_encode(
-                        _Delta(
-                            tool_results=[
-                                _ToolResultDelta(
-                                    tool_call_id=chunk.tool_call_id,
-                                    result=chunk.result,
-                                    is_error=chunk.is_error,
-                                    artifact=chunk.artifact,
-                                )
-                            ]
-                        )
-                    )
-                # A result settles the call's arguments, as the TS client does.
-                out = self._close_call(answered)
-                answered.answered = True
-                if surfaced:
-                    out += self._frame(msgspec.Raw(surfaced))
+                wire = _ToolResultDelta(call_id, result, chunk.is_error, chunk.artifact)
+                out = self._result(call, wire)
+                call.answered = True
                 return out
             case ErrorChunk(error=message):
                 body = json_encode(
@@ -402,11 +400,7 @@ class OpenAIChatEncoder(EncoderBase):
                 call = self._tool_calls.get(chunk.type, call_id)
                 if self.tool_results != "delta":
                     return self._drop(chunk.type)
-                # Encoded first: an unencodable result must not settle the call.
-                body = json_encode(
-                    _Delta(tool_results=[_ToolResultDelta(call_id, result, preliminary=True)])
-                )
-                return self._close_call(call) + self._frame(msgspec.Raw(body))
+                return self._result(call, _ToolResultDelta(call_id, result, preliminary=True))
             case (
                 DataChunk()
                 | AnnotationsChunk()
@@ -439,8 +433,7 @@ class OpenAIChatEncoder(EncoderBase):
         usage chunk (with ``include_usage``) and ``data: [DONE]``."""
         out = [self._close_call(call) for call in self._tool_calls.unsettled()]
         if not self._started:
-            self._started = True
-            out.append(self._head + b'{"role":"assistant","content":""}' + self._tail)
+            out.append(self._first)
         out.append(self._finish_head + json_encode(self.finish_reason) + self._finish_tail)
         if self.include_usage:
             prompt, completion = (
@@ -455,35 +448,6 @@ class OpenAIChatEncoder(EncoderBase):
 
 
 # -- decoder ----------------------------------------------------------------------
-
-
-class _InFunction(msgspec.Struct):
-    name: str | None = None
-    arguments: str | None = None
-
-
-class _InToolCall(msgspec.Struct):
-    index: int
-    id: str | None = None
-    type: str | None = None
-    function: _InFunction | None = None
-
-
-class _InToolResult(msgspec.Struct):
-    tool_call_id: str
-    result: Any = None
-    is_error: bool = False
-    artifact: Any = None
-    preliminary: bool = False
-
-
-class _InDelta(msgspec.Struct):
-    role: str | None = None
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-    tool_calls: list[_InToolCall] | None = None
-    tool_results: list[_InToolResult] | None = None
 
 
 class _InChoice(msgspec.Struct):
@@ -525,8 +489,6 @@ class OpenAIChatDecoder(SSEDecoder):
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)
-        self._chunk_decoder = msgspec.json.Decoder(_InChunk)
-        self._error_decoder = msgspec.json.Decoder(dict[str, Any])
         #: The ``id`` of the chunks (``None`` until one was decoded).
         self.completion_id: str | None = None
         #: The ``model`` of the chunks.
@@ -538,30 +500,20 @@ class OpenAIChatDecoder(SSEDecoder):
         self._finish_reason: str | None = None
         self._usage: _InUsage | None = None
 
-    def _unknown_event(self, name: str) -> str:
-        return f"unexpected SSE event type {name!r}"
-
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        offset = event.offset
-        raw = event.data.encode()
-        try:
-            obj = self._error_decoder.decode(raw)
-        except msgspec.ValidationError:
-            raise ProtocolError("event data is not a JSON object", offset=offset) from None
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
+        obj = decode_object(event.data, "event data")
         if obj.get("error") or event.event == "error":
             error = obj.get("error", obj)
             try:
                 body = msgspec.convert(error, _InErrorBody)
             except msgspec.ValidationError as exc:
-                raise ProtocolError(f"malformed error frame: {exc}", offset=offset) from None
+                raise ProtocolError(f"malformed error frame: {exc}") from None
             out.append(ErrorChunk(body.message))
             return
         try:
             chunk = msgspec.convert(obj, _InChunk)
         except msgspec.ValidationError as exc:
-            raise ProtocolError(f"malformed chat.completion.chunk: {exc}", offset=offset) from None
+            raise ProtocolError(f"malformed chat.completion.chunk: {exc}") from None
         if chunk.id is not None:
             self.completion_id = chunk.id
         if chunk.model is not None:
@@ -574,11 +526,11 @@ class OpenAIChatDecoder(SSEDecoder):
             if choice.index != 0:
                 continue
             if choice.delta is not None:
-                out.extend(self._decode_delta(choice.delta, offset))
+                out.extend(self._decode_delta(choice.delta))
             if choice.finish_reason is not None:
                 self._finish_reason = choice.finish_reason
 
-    def _decode_delta(self, delta: _InDelta, offset: int) -> list[Chunk]:
+    def _decode_delta(self, delta: _InDelta) -> list[Chunk]:
         out: list[Chunk] = []
         reasoning = delta.reasoning_content or delta.reasoning
         if reasoning:
@@ -590,37 +542,30 @@ class OpenAIChatDecoder(SSEDecoder):
             if call_id is None:
                 if not call.id:
                     raise ProtocolError(
-                        f"tool call index {call.index} has no id in its first delta", offset=offset
+                        f"tool call index {call.index} has no id in its first delta"
                     )
-                name = call.function.name if call.function is not None else None
+                name = call.function.name if call.function else None
                 if not name:
                     raise ProtocolError(
-                        f"tool call {call.id!r} has no function name in its first delta",
-                        offset=offset,
+                        f"tool call {call.id!r} has no function name in its first delta"
                     )
                 if call.id in self._open_calls:
-                    raise ProtocolError(f"tool call id {call.id!r} used twice", offset=offset)
+                    raise ProtocolError(f"tool call id {call.id!r} used twice")
                 call_id = self._calls[call.index] = call.id
                 self._open_calls.append(call_id)
                 out.append(ToolCallBeginChunk(call_id, name))
             elif call.id and call.id != call_id:
-                raise ProtocolError(
-                    f"tool call index {call.index} changed its id to {call.id!r}", offset=offset
-                )
-            if call.function is not None and call.function.arguments:
+                raise ProtocolError(f"tool call index {call.index} changed its id to {call.id!r}")
+            if call.function and call.function.arguments:
                 out.append(ToolCallDeltaChunk(call_id, call.function.arguments))
         for result in delta.tool_results or ():
+            value = None if result.result is UNSET else result.result
             if result.preliminary:
-                out.append(PreliminaryToolResultChunk(result.tool_call_id, result.result))
-                continue
-            out.append(
-                ToolResultChunk(
-                    result.tool_call_id,
-                    result.result,
-                    artifact=result.artifact,
-                    is_error=result.is_error,
+                out.append(PreliminaryToolResultChunk(result.tool_call_id, value))
+            else:
+                out.append(
+                    ToolResultChunk(result.tool_call_id, value, result.artifact, result.is_error)
                 )
-            )
         return out
 
     def _at_done(self, out: list[Chunk]) -> None:

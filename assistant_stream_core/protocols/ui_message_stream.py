@@ -128,12 +128,12 @@ from ..chunks import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ..errors import ProtocolError, StateError
+from ..errors import ProtocolError
 from ..ids import random_id
 from ..limits import check_json_value, check_optional_text, check_text
-from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
+from ._frames import decode_object, decode_operations, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -312,33 +312,7 @@ class _DataPart(msgspec.Struct, omit_defaults=True):
     transient: bool = False
 
 
-_UIChunk = (
-    _Start
-    | _TextStart
-    | _TextEnd
-    | _ReasoningStart
-    | _ReasoningEnd
-    | _TextDelta
-    | _ReasoningDelta
-    | _ToolInputStart
-    | _ToolInputDelta
-    | _ToolInputAvailable
-    | _ToolInputError
-    | _ToolOutputAvailable
-    | _ToolOutputError
-    | _SourceUrl
-    | _File
-    | _StartStep
-    | _FinishStep
-    | _Finish
-    | _Error
-    | _SourceDocument
-    | _MessageMetadata
-    | _Abort
-    | _ToolApprovalRequest
-    | _ToolOutputDenied
-)
-_TYPED: Final[dict[str, type[Any]]] = {cls.__struct_config__.tag: cls for cls in _UIChunk.__args__}
+_TYPED: Final = wire_types(_Wire)
 
 
 def _finish_reason(reason: str | None, unanswered: bool) -> str:
@@ -467,8 +441,8 @@ class UIMessageStreamEncoder(EncoderBase):
         if self._started:
             self._write_chunk(out, chunk)
         else:
-            self._write_start(out)
-            self._write_chunk(out, chunk)  # if it raises, the start frame is cut too
+            self._write_start(out)  # cut with the chunk's frames if the chunk fails
+            self._write_chunk(out, chunk)
             self._started = True
 
     _writers = every_kind(_write)
@@ -578,7 +552,6 @@ class UIMessageStreamEncoder(EncoderBase):
     def _close(self, out: bytearray) -> None:
         """The closing frames: open parts and tool calls, ``finish``, ``[DONE]``."""
         if not self._started:
-            self._started = True
             self._write_start(out)
         self._close_part(out)
         self._settle_all(out)
@@ -620,7 +593,6 @@ class UIMessageStreamDecoder(SSEDecoder):
         self, *, data_part_name: str = "data", max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     ) -> None:
         super().__init__(max_line_bytes)
-        self._any = msgspec.json.Decoder(dict[str, Any])
         self._data_name = data_part_name
         #: The ``messageId`` of the ``start`` frame, once seen.
         self.message_id: str | None = None
@@ -629,46 +601,36 @@ class UIMessageStreamDecoder(SSEDecoder):
         self._tools: dict[str, bool] = {}  # id -> args text received
 
     def _decode_event(self, event: SSEEvent, out: list[Chunk]) -> None:
-        offset = event.offset
-        try:
-            obj = self._any.decode(event.data)
-        except msgspec.ValidationError:
-            raise ProtocolError("event data is not a JSON object", offset=offset) from None
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"event data is not valid JSON ({exc})", offset=offset) from None
+        obj = decode_object(event.data, "event data")
         kind = obj.get("type")
         if not isinstance(kind, str):
-            raise ProtocolError("UI message chunk without a string 'type'", offset=offset)
+            raise ProtocolError("UI message chunk without a string 'type'")
         if kind.startswith("data-"):
-            self._decode_data(kind[5:], obj, offset, out)
+            self._decode_data(kind[5:], obj, out)
             return
         cls = _TYPED.get(kind)
         if cls is None:
             if kind in _IGNORED_TYPES:
                 return
-            raise ProtocolError(f"unknown UI message chunk type {kind[:60]!r}", offset=offset)
+            raise ProtocolError(f"unknown UI message chunk type {kind[:60]!r}")
         try:
             wire = msgspec.convert(obj, cls)
         except msgspec.ValidationError as exc:
-            raise ProtocolError(f"invalid {kind} chunk: {exc}", offset=offset) from None
-        self._dispatch(wire, offset, out)
+            raise ProtocolError(f"invalid {kind} chunk: {exc}") from None
+        self._dispatch(wire, out)
 
-    def _decode_data(self, name: str, obj: dict[str, Any], offset: int, out: list[Chunk]) -> None:
+    def _decode_data(self, name: str, obj: dict[str, Any], out: list[Chunk]) -> None:
         value = obj.get("data")
         if name == self._data_name:
             out.append(DataChunk(value))
         elif name == ANNOTATIONS_PART:
             if not isinstance(value, list):
-                raise ProtocolError("data-annotations data must be a list", offset=offset)
+                raise ProtocolError("data-annotations data must be a list")
             out.append(AnnotationsChunk(value))
         elif name == STATE_PART:
             if not isinstance(value, list):
-                raise ProtocolError("data-state data must be a list of operations", offset=offset)
-            try:
-                operations = [coerce_operation(op) for op in value]
-            except StateError as exc:
-                raise ProtocolError(f"invalid state operation: {exc}", offset=offset) from None
-            out.append(UpdateStateChunk(operations))
+                raise ProtocolError("data-state data must be a list of operations")
+            out.append(UpdateStateChunk(decode_operations(value, "state")))
         else:
             out.append(DataChunk({"name": name, "data": value}))
 
@@ -679,42 +641,42 @@ class UIMessageStreamDecoder(SSEDecoder):
             self._tools[call_id] = True
             out.append(ToolCallResumeChunk(call_id))
 
-    def _need(self, ids: set[str] | dict[str, bool], key: str, what: str, offset: int) -> None:
+    def _need(self, ids: set[str] | dict[str, bool], key: str, what: str) -> None:
         if key not in ids:
-            raise ProtocolError(f"{what} for {key!r}, which never started", offset=offset)
+            raise ProtocolError(f"{what} for {key!r}, which never started")
 
-    def _dispatch(self, wire: Any, offset: int, out: list[Chunk]) -> None:
+    def _dispatch(self, wire: Any, out: list[Chunk]) -> None:
         match wire:
             case _Start(message_id=message_id):
                 if isinstance(message_id, str):
                     self.message_id = message_id
-                self._metadata(wire.message_metadata, offset, out)
+                self._metadata(wire.message_metadata, out)
             case _TextStart(id=part_id):
                 self._text_ids.add(part_id)
             case _TextDelta(id=part_id, delta=delta):
-                self._need(self._text_ids, part_id, "text-delta", offset)
+                self._need(self._text_ids, part_id, "text-delta")
                 if delta:
                     out.append(TextDeltaChunk(delta))
             case _TextEnd(id=part_id):
-                self._need(self._text_ids, part_id, "text-end", offset)
+                self._need(self._text_ids, part_id, "text-end")
                 self._text_ids.discard(part_id)
             case _ReasoningStart(id=part_id):
                 self._reasoning_ids.add(part_id)
                 out.append(ReasoningPartStartChunk())
             case _ReasoningDelta(id=part_id, delta=delta):
-                self._need(self._reasoning_ids, part_id, "reasoning-delta", offset)
+                self._need(self._reasoning_ids, part_id, "reasoning-delta")
                 if delta:
                     out.append(ReasoningDeltaChunk(delta))
             case _ReasoningEnd(id=part_id):
-                self._need(self._reasoning_ids, part_id, "reasoning-end", offset)
+                self._need(self._reasoning_ids, part_id, "reasoning-end")
                 self._reasoning_ids.discard(part_id)
             case _ToolInputStart(tool_call_id=call_id, tool_name=name):
                 if call_id in self._tools:
-                    raise ProtocolError(f"tool-input-start for {call_id!r} twice", offset=offset)
+                    raise ProtocolError(f"tool-input-start for {call_id!r} twice")
                 self._tools[call_id] = False
                 out.append(ToolCallBeginChunk(call_id, name))
             case _ToolInputDelta(tool_call_id=call_id, input_text_delta=text):
-                self._need(self._tools, call_id, "tool-input-delta", offset)
+                self._need(self._tools, call_id, "tool-input-delta")
                 if text:
                     self._tools[call_id] = True
                     out.append(ToolCallDeltaChunk(call_id, text))
@@ -745,7 +707,7 @@ class UIMessageStreamDecoder(SSEDecoder):
                 self._resume_unseen(call_id, out)
                 out.append(ToolOutputDeniedChunk(call_id))
             case _ToolApprovalRequest(tool_call_id=call_id, approval_id=approval_id):
-                self._need(self._tools, call_id, "tool-approval-request", offset)
+                self._need(self._tools, call_id, "tool-approval-request")
                 out.append(ToolApprovalRequestChunk(call_id, approval_id, wire.reason))
             case _SourceUrl(source_id=source_id, url=url, title=title):
                 out.append(SourceChunk(source_id, url, title=title))
@@ -758,22 +720,22 @@ class UIMessageStreamDecoder(SSEDecoder):
             case _FinishStep():
                 out.append(StepFinishChunk("unknown"))
             case _Finish(finish_reason=reason):
-                self._metadata(wire.message_metadata, offset, out)
+                self._metadata(wire.message_metadata, out)
                 out.append(MessageFinishChunk(reason or "unknown"))
             case _Error(error_text=text):
                 out.append(ErrorChunk(text))
             case _MessageMetadata(message_metadata=metadata):
-                self._metadata(metadata, offset, out)
+                self._metadata(metadata, out)
             case _Abort(reason=reason):
                 out.append(AbortChunk(reason))
             case _SourceDocument(source_id=source_id, media_type=media_type, title=title):
                 out.append(SourceDocumentChunk(source_id, media_type, title, wire.filename))
 
     @staticmethod
-    def _metadata(metadata: Any, offset: int, out: list[Chunk]) -> None:
+    def _metadata(metadata: Any, out: list[Chunk]) -> None:
         # ai merges metadata and ignores a null (or absent) one.
         if metadata is UNSET or metadata is None:
             return
         if not isinstance(metadata, dict):
-            raise ProtocolError("messageMetadata must be a JSON object", offset=offset)
+            raise ProtocolError("messageMetadata must be a JSON object")
         out.append(MessageMetadataChunk(metadata))

@@ -106,6 +106,7 @@ class ChunkBuffer:
         "_tail_kind",
         "_tail_size",
         "_token",
+        "through",
         "waiter",
     )
 
@@ -125,6 +126,12 @@ class ChunkBuffer:
         #: trio) until a write wakes it, else None. Read by the serving loop:
         #: on asyncio a take that empties the buffer arms it at once.
         self.waiter: Any = None
+        #: The serving loop's write-through while it is parked on the armed
+        #: waiter, else None: a write from the loop's thread that finds
+        #: nothing pending hands its chunk to ``through(chunk)`` instead of
+        #: buffering it, and buffers it as usual if that returns ``False``.
+        #: Cleared by the call (the serving loop sets it again).
+        self.through: Callable[[Chunk], bool] | None = None
         self._new_future: Callable[[], asyncio.Future[None]] | None = None
         self._drain_event: anyio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,6 +193,20 @@ class ChunkBuffer:
         self._tail_key = None
         self._tail_items = []
 
+    def _through(self) -> Callable[[Chunk], bool] | None:
+        """The write-through a write may use now, taken (lock held), or ``None``."""
+        through = self.through
+        if (
+            through is None
+            or self._tail_kind != _NONE
+            or len(self._chunks) != self._start
+            or self.waiter is None
+            or get_ident() != self._loop_thread
+        ):
+            return None
+        self.through = None
+        return through
+
     def add_delta(self, kind: int, key: str | None, text: str) -> None:
         """Append a text/reasoning/args delta, joining the tail when it continues it."""
         with self._lock:
@@ -193,26 +214,33 @@ class ChunkBuffer:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            size = len(text)
-            if (
-                self._tail_kind == kind
-                and self._tail_key == key
-                and self._tail_size + size <= MERGE_LIMIT
-            ):
-                self._tail_items.append(text)  # type: ignore[arg-type]
-                self._tail_size += size
-            else:
-                if self._tail_kind != _NONE:
-                    self._seal()
-                self._tail_kind = kind
-                self._tail_key = key
-                self._tail_items = [text]
-                self._tail_size = size
-            self._size += size
-            event = self.waiter
-            if event is None:
-                return
-            self.waiter = None
+            through = self._through() if self.through is not None else None
+            if through is None:
+                size = len(text)
+                if (
+                    self._tail_kind == kind
+                    and self._tail_key == key
+                    and self._tail_size + size <= MERGE_LIMIT
+                ):
+                    self._tail_items.append(text)  # type: ignore[arg-type]
+                    self._tail_size += size
+                else:
+                    if self._tail_kind != _NONE:
+                        self._seal()
+                    self._tail_kind = kind
+                    self._tail_key = key
+                    self._tail_items = [text]
+                    self._tail_size = size
+                self._size += size
+                event = self.waiter
+                if event is None:
+                    return
+                self.waiter = None
+        if through is not None:
+            if not through(_delta_chunk(kind, key, text)):
+                # Declined, or not encodable: buffered as usual.
+                self.add_delta(kind, key, text)
+            return
         # _wake(), inlined for the common case (a consumer's future, written
         # from the loop's thread): at a model's pace this runs per token.
         if event.__class__ is _FUTURE and get_ident() == self._loop_thread:
@@ -247,13 +275,24 @@ class ChunkBuffer:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            self._seal()
-            self._chunks.append(chunk)
-            self._size += CHUNK_COST
-            event = self.waiter
-            if event is None:
-                return
-            self.waiter = None
+            through = self._through() if self.through is not None else None
+            if through is None:
+                self._seal()
+                self._chunks.append(chunk)
+                self._size += CHUNK_COST
+                event = self.waiter
+                if event is None:
+                    return
+                self.waiter = None
+        if through is None:
+            self._wake(event)
+        elif not through(chunk):
+            self.add(chunk)
+
+    def wake_waiter(self) -> None:
+        """Wake the armed waiter (a write-through handed its send to the serving loop)."""
+        with self._lock:
+            event, self.waiter = self.waiter, None
         self._wake(event)
 
     def add_any(self, chunk: Chunk) -> None:
@@ -503,6 +542,16 @@ class ChunkBuffer:
     def pending_size(self) -> int:
         """The buffer's size as compared with the high-water mark."""
         return self._size
+
+
+def _delta_chunk(kind: int, key: str | None, text: str) -> Chunk:
+    """The chunk of one delta (as a tail of one item seals into)."""
+    if kind == _TEXT:
+        return TextDeltaChunk(text_delta=text, parent_id=key)
+    if kind == _REASONING:
+        return ReasoningDeltaChunk(reasoning_delta=text, parent_id=key)
+    assert key is not None
+    return ToolCallDeltaChunk(tool_call_id=key, args_text_delta=text)
 
 
 def _cost(chunk: Chunk) -> int:

@@ -438,6 +438,13 @@ class _Batches:
         """The run's buffer (the serving loop reads its armed :attr:`~ChunkBuffer.waiter`)."""
         return self._run._core.buffer
 
+    def record(self, batch: list[Chunk]) -> None:
+        """Count ``batch``, taken from the buffer directly (a write-through),
+        in the message a run with hooks assembles."""
+        accumulator = self._run._accumulator
+        if accumulator is not None:
+            accumulator.add_many(batch)
+
     def poll(self) -> list[Chunk] | Awaitable[object] | None:
         """:meth:`poller`'s ``poll`` for a run that assembles its message (hooks)."""
         run = self._run

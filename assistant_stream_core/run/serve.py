@@ -5,7 +5,9 @@ an ``async send(bytes)`` callable supplied by the adapter. It owns the policy
 that must be the same for every web framework:
 
 * one ``send`` per batch a run hands over (one frame per chunk for a plain
-  async iterable of chunks);
+  async iterable of chunks); on asyncio, a run's write that finds the loop
+  waiting with nothing pending is sent from the run's own call instead, with
+  no second task woken (the write-through, :data:`WRITE_THROUGH`);
 * keepalive bytes while the source is silent, never in the middle of a frame;
   they double as a probe that finds a client that left;
 * a send that takes longer than ``send_timeout`` means the client is gone;
@@ -28,9 +30,12 @@ saying how the stream ended. Only cancellation of the calling task propagates.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import enum
 import logging
 import math
+import types
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from time import monotonic
@@ -64,6 +69,8 @@ __all__ = [
     "Source",
     "StreamEnd",
     "StreamResult",
+    "WRITE_THROUGH",
+    "WRITE_THROUGH_QUIET",
     "PROTOCOL_ENCODERS",
     "EncoderSpec",
     "FlushingCompressor",
@@ -80,6 +87,13 @@ __all__ = [
 DEFAULT_KEEPALIVE_INTERVAL = 15.0
 #: Seconds one write may take before the client is treated as gone.
 DEFAULT_SEND_TIMEOUT = 30.0
+#: Whether a run's write may go through to ``send`` from the producer's own
+#: call while the serving loop waits (asyncio only; see docs/architecture.rst,
+#: "Write-through"). ``False``: every write is made by the serving loop's task.
+WRITE_THROUGH = True
+#: Seconds since the last write after which a write may go through: a
+#: producer writing faster than that has its writes merged, as before.
+WRITE_THROUGH_QUIET = 0.001
 #: Seconds allowed for closing the source (the run's grace and cancellation).
 DEFAULT_CLOSE_TIMEOUT = 5.0
 #: The logger every adapter writes to.
@@ -96,6 +110,20 @@ DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _default_logger = logging.getLogger(LOGGER_NAME)
+
+# asyncio's own switch of the running task (what ``Task`` calls around each
+# step; private, in C, in every Python this library supports). A
+# write-through runs the send as the serving loop's task; without these
+# there is no write-through.
+_enter_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_enter_task", None)
+_leave_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_leave_task", None)
+_current_tasks = getattr(asyncio.tasks, "_current_tasks", None)
+_current_task_of: Callable[[Any], Any] = (
+    _current_tasks.get if isinstance(_current_tasks, dict) else asyncio.current_task
+)
+_CORO: Any = types.CoroutineType
+_UNSTARTED: Any = object()
+_FUTURE: Any = asyncio.Future
 
 
 @runtime_checkable
@@ -151,6 +179,8 @@ class StreamResult:
     bytes_sent: int = 0
     #: Keepalive writes among :attr:`writes`.
     keepalives: int = 0
+    #: Writes among :attr:`writes` that went through from the run's own call.
+    write_throughs: int = 0
     #: The exception behind ``RUN_ERROR``, ``ENCODE_ERROR`` or a failed write.
     error: BaseException | None = None
 
@@ -193,6 +223,35 @@ async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) 
 class _Streamer:
     """The state of one :func:`stream_encoded` call."""
 
+    __slots__ = (
+        "buffer",
+        "bytes_sent",
+        "chunks",
+        "context",
+        "encoder",
+        "end",
+        "error",
+        "error_message",
+        "gone",
+        "handed",
+        "keepalive_done",
+        "keepalive_interval",
+        "keepalives",
+        "last_was_error",
+        "last_write",
+        "logger",
+        "loop",
+        "record",
+        "scope",
+        "send",
+        "send_timeout",
+        "task",
+        "through",
+        "write_throughs",
+        "writes",
+        "writing",
+    )
+
     def __init__(
         self,
         encoder: Encoder,
@@ -214,6 +273,7 @@ class _Streamer:
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
+        self.write_throughs = 0
         # When the last write (or the response head) started: the keepalive
         # timer counts silence from there, the send timeout while writing.
         # One clock read per write: a write of a frame ends at once, or the
@@ -227,6 +287,19 @@ class _Streamer:
         self.scope: anyio.CancelScope | None = None
         self.last_was_error = False
         self.gone = False
+        # The write-through (see write_through()), set up by pump_polled:
+        # the run's buffer, the serving loop's task, its loop and a copy of
+        # its context, the run's record of batches taken directly.
+        self.buffer: Any = None
+        self.task: Any = None
+        self.loop: Any = None
+        self.context: contextvars.Context | None = None
+        self.record: Callable[[list[Chunk]], None] | None = None
+        self.through: Callable[[Chunk], bool] | None = None
+        # A write-through's send that suspended, for the serving loop to
+        # finish: (the send, what it yielded, its size); or (None, the
+        # exception it raised, its size).
+        self.handed: tuple[Any, Any, int] | None = None
 
     def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if not self.gone:
@@ -379,6 +452,7 @@ class _Streamer:
         send = self.send
         buffer = batches.buffer()
         poll: Callable[[], list[Chunk] | Awaitable[object] | None] | None = None
+        through = False
         # Counted in locals, stored on the way out.
         chunks = writes = sent = 0
         try:
@@ -396,8 +470,13 @@ class _Streamer:
                         return  # nobody will read it: drop the batch
                     if poll is None:
                         poll = batches.poller()
+                        through = self.enable_write_through(batches, buffer, poll == buffer.poll)
                 elif item.__class__ is not list:
-                    await item  # type: ignore[misc]
+                    if through and item.__class__ is _FUTURE:
+                        if not await self.park(item):  # type: ignore[arg-type]
+                            return
+                    else:
+                        await item  # type: ignore[misc]
                     continue
                 batch: list[Chunk] = item
                 # What the take armed (asyncio): awaited after the send.
@@ -430,14 +509,174 @@ class _Streamer:
                 sent += len(data)
                 if wait is not None and wait.__class__ is not anyio.Event:
                     # Done already if the producer wrote during the send.
-                    await wait
+                    if through and not wait.done():
+                        if not await self.park(wait):
+                            return
+                    else:
+                        await wait
             else:
                 return
         finally:
+            if self.handed is not None:
+                self.drop_handed()
+            self.through = None  # a bound method: this object would be a cycle
             self.chunks += chunks
             self.writes += writes
             self.bytes_sent += sent
         await self.finish()
+
+    def enable_write_through(self, batches: _Batches, buffer: Any, polled: bool) -> bool:
+        """Set up :meth:`write_through` for this stream; ``False`` where it
+        cannot be used (not asyncio)."""
+        if not WRITE_THROUGH or _enter_task is None or _leave_task is None:
+            return False
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no asyncio loop: trio
+            return False
+        if task is None:
+            return False
+        self.task = task
+        self.loop = task.get_loop()
+        self.buffer = buffer
+        # The sends it makes run in this context: a send that sets a context
+        # variable and resets it after suspending stays in one context.
+        self.context = contextvars.copy_context()
+        self.record = None if polled else batches.record
+        self.through = self.write_through
+        return True
+
+    def write_through(self, chunk: Chunk) -> bool:
+        """Write the producer's chunk from its own call: no second task's wake-up.
+
+        The run's buffer calls this (as ``ChunkBuffer.through``) on the event
+        loop's thread, for a write that finds nothing pending while the
+        serving loop is parked on the armed waiter, which stays armed. The
+        chunk is encoded and the adapter's ``send`` is stepped right here, as
+        the serving loop's task: asyncio's current task is switched for the
+        step and the step runs in the serving loop's context, so cancel
+        scopes, timeouts and ``current_task()`` inside the send are the
+        serving loop's. A send that finishes without suspending (the common
+        case: the server writes to its transport) was the whole write; one
+        that suspends (flow control, a middleware that waits) is handed to
+        the serving loop, woken to finish it.
+
+        Returns ``False`` to have the chunk buffered as usual: a write in
+        progress or one less than :data:`WRITE_THROUGH_QUIET` ago (a fast
+        producer's writes merge), or a chunk that cannot be encoded (the
+        serving loop meets the error as always). Nothing raises into the
+        producer's call: a failed send ends the stream as the serving loop's
+        own would.
+        """
+        now = monotonic()
+        if (
+            now - self.last_write < WRITE_THROUGH_QUIET
+            or self.writing
+            or self.gone
+            or self.keepalive_done is not None
+        ):
+            return False
+        try:
+            data = self.encoder.encode_many((chunk,))
+        except Exception:
+            return False
+        if self.record is not None:
+            self.record([chunk])
+        self.chunks += 1
+        self.last_was_error = chunk.__class__ is ErrorChunk
+        buffer = self.buffer
+        if not data:
+            buffer.through = self.through
+            return True
+        self.last_write = now
+        step: Any = self.send(data)
+        if step.__class__ is not _CORO:
+            # Not a coroutine: nothing to step here; the serving loop awaits it.
+            self.hand_over(step, _UNSTARTED, len(data))
+            return True
+        # The step, as the serving loop's task (what asyncio's Task does
+        # around each step of its own).
+        loop = self.loop
+        task = self.task
+        current = _current_task_of(loop)
+        if current is not None:
+            _leave_task(loop, current)  # type: ignore[misc]
+        _enter_task(loop, task)  # type: ignore[misc]
+        failure: BaseException | None = None
+        try:
+            yielded = self.context.run(step.send, None)  # type: ignore[union-attr]
+        except StopIteration:
+            self.writes += 1
+            self.write_throughs += 1
+            self.bytes_sent += len(data)
+            # The serving loop is still parked: the next write may go through.
+            buffer.through = self.through
+            return True
+        except BaseException as exc:  # the serving loop's to raise
+            failure = exc
+        finally:
+            _leave_task(loop, task)  # type: ignore[misc]
+            if current is not None:
+                _enter_task(loop, current)  # type: ignore[misc]
+        if failure is None:
+            self.hand_over(step, yielded, len(data))
+        elif isinstance(failure, DISCONNECT_ERRORS):
+            # Not while the serving loop's task was the current one: its
+            # cancel scope would then spare it.
+            self.client_gone(StreamEnd.DISCONNECTED, failure)
+            buffer.wake_waiter()
+        else:
+            self.hand_over(None, failure, len(data))
+        return True
+
+    def hand_over(self, step: Any, yielded: Any, size: int) -> None:
+        """Leave a write-through's send to the serving loop, and wake it."""
+        self.writing = True  # the guard's send timeout watches it
+        self.handed = (step, yielded, size)
+        self.buffer.wake_waiter()
+
+    async def park(self, wait: asyncio.Future[None]) -> bool:
+        """Wait for the run's next write, which may go through meanwhile;
+        ``False`` if the client has gone."""
+        buffer = self.buffer
+        buffer.through = self.through
+        try:
+            await wait
+        finally:
+            buffer.through = None
+        return self.handed is None or await self.finish_handed()
+
+    async def finish_handed(self) -> bool:
+        """Finish the send a write-through handed over; ``False`` if the client is gone."""
+        handed = self.handed
+        assert handed is not None
+        self.handed = None
+        step, yielded, size = handed
+        try:
+            if step is None:
+                raise yielded
+            if yielded is _UNSTARTED:
+                await step
+            else:
+                assert self.context is not None
+                await _resume(self.context, step, yielded)
+        except DISCONNECT_ERRORS as exc:
+            self.client_gone(StreamEnd.DISCONNECTED, exc)
+            return False
+        finally:
+            self.writing = False
+        self.writes += 1
+        self.write_throughs += 1
+        self.bytes_sent += size
+        return True
+
+    def drop_handed(self) -> None:
+        """The serving loop is leaving: close a handed send it did not finish."""
+        handed, self.handed = self.handed, None
+        if handed is not None and handed[0].__class__ is _CORO:
+            assert self.context is not None
+            self.context.run(handed[0].close)
+        self.writing = False
 
     async def finish(self) -> None:
         """Write the protocol's closing frames; the stream is complete."""
@@ -513,6 +752,29 @@ class _Streamer:
             data = partial
         if data:
             await self.write(data)
+
+
+@types.coroutine
+def _resume(context: contextvars.Context, step: Any, yielded: Any) -> Any:
+    """Finish ``step``, a send stepped elsewhere that suspended on
+    ``yielded``, in the current task: each yield goes to it, each resumption
+    (or exception, a cancellation) goes to the send, in ``context``."""
+    try:
+        while True:
+            try:
+                value = yield yielded
+            except GeneratorExit:
+                raise
+            except BaseException as exc:  # the send's to handle
+                resume, arg = step.throw, exc
+            else:
+                resume, arg = step.send, value
+            try:
+                yielded = context.run(resume, arg)
+            except StopIteration as stop:
+                return stop.value
+    finally:
+        context.run(step.close)  # nothing to do once it has ended
 
 
 async def stream_encoded(
@@ -596,6 +858,7 @@ async def stream_encoded(
         writes=streamer.writes,
         bytes_sent=streamer.bytes_sent,
         keepalives=streamer.keepalives,
+        write_throughs=streamer.write_throughs,
         error=streamer.error,
     )
     _log_end(log, result)

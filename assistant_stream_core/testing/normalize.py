@@ -50,13 +50,17 @@ from ..chunks import (
 )
 from ..protocols._annotated import from_annotations
 from ..protocols._frames import json_encoder, parent_or_none
-from ..protocols.ag_ui import _json_round_trip
 from ..protocols.openai_chat import _FROM_OPENAI_FINISH, OpenAIChatEncoder
 from ..protocols.ui_message_stream import _finish_reason
 from ..state import coerce_operation
 from ..tool_calls import ToolCall, ToolCallLedger
 
 __all__ = ["ag_ui", "assistant_transport", "data_stream", "openai_chat", "ui_message_stream"]
+
+
+def _json_round_trip(value: Any) -> Any:
+    # What a JSON value becomes after the wire: tuples as lists, non-finite floats as null.
+    return msgspec.json.decode(json_encoder().encode(value))
 
 
 def _client_turn(chunk: Chunk, resumed: set[str], *, approvals: bool = False) -> bool:

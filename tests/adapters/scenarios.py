@@ -18,9 +18,11 @@ from pathlib import Path
 from types import ModuleType
 
 import anyio
+import anyio.lowlevel
 
 from assistant_stream_core.chunks import (
     Chunk,
+    DataChunk,
     ErrorChunk,
     TextDeltaChunk,
     ToolCallArgsTextFinishChunk,
@@ -138,6 +140,23 @@ async def bad_encode() -> AsyncIterator[list[Chunk]]:
 
 #: Request id -> set when a real run saw ``controller.is_cancelled``.
 SAW_CANCEL: dict[str, threading.Event] = {}
+#: Request id -> what a paced run's own call raised (nothing may).
+APPEND_ERRORS: dict[str, BaseException] = {}
+#: Seconds between two writes of the paced runs (more than write-through's quiet time).
+PACE = 0.005
+#: The paced big run: how many writes, of how many characters.
+BIG_WRITES = 40
+BIG_WRITE = 256 * 1024
+#: Writes of the bulk run (a ``sleep(0)`` every 1,000).
+BULK_WRITES = 20_000
+
+
+async def _unencodable() -> AsyncIterator[Chunk]:
+    yield TextDeltaChunk(" and then")
+    await anyio.sleep(PACE)
+    yield DataChunk(data=object())
+    await anyio.sleep(PACE)
+    yield TextDeltaChunk("never sent")
 
 
 def saw_cancel(rid: str) -> threading.Event:
@@ -195,10 +214,91 @@ def real_run(name: str, rid: str) -> Run:
             except anyio.get_cancelled_exc_class():
                 saw_cancel(rid).set()
 
+    async def paced(controller: RunController) -> None:
+        # A model's pace: each write a few milliseconds after the last, so
+        # each goes through from the callback's own call (write-through).
+        try:
+            for i in range(4):
+                controller.append_text(f"token {i} ")
+                await anyio.sleep(PACE)
+            controller.append_reasoning("thinking")
+            await anyio.sleep(PACE)
+            tool = await controller.add_tool_call("get_weather", "call_1")
+            await anyio.sleep(PACE)
+            tool.append_args_text('{"city": ')
+            await anyio.sleep(PACE)
+            tool.append_args_text('"Paris"}')
+            await anyio.sleep(PACE)
+            tool.set_response({"temp_c": 21})
+            await anyio.sleep(PACE)
+            controller.state = {"status": "done"}
+            await anyio.sleep(PACE)
+            controller.append_text("It is 21 C.")
+            if name == "run_paced_bad":
+                # A merged stream's chunk the wire cannot carry, mid-stream.
+                controller.add_stream(_unencodable())
+        finally:
+            finished(rid).set()
+
+    async def paced_endless(controller: RunController) -> None:
+        started(rid).set()
+        try:
+            i = 0
+            while not controller.is_cancelled:
+                controller.append_text(f"token {i} ")
+                i += 1
+                await anyio.sleep(PACE)
+            saw_cancel(rid).set()
+        except Exception as exc:
+            APPEND_ERRORS[rid] = exc
+            raise
+        finally:
+            finished(rid).set()
+
+    async def paced_then_silent(controller: RunController) -> None:
+        try:
+            for i in range(3):
+                controller.append_text(f"token {i} ")
+                await anyio.sleep(PACE)
+            await anyio.sleep(0.6)
+            controller.append_text("after the silence")
+        finally:
+            finished(rid).set()
+
+    async def paced_big(controller: RunController) -> None:
+        # Writes bigger than a socket takes at once: a client that does not
+        # read pauses the server's writes (flow control) mid write-through.
+        started(rid).set()
+        try:
+            for i in range(BIG_WRITES):
+                controller.append_text(f"{i:04d}" + "x" * (BIG_WRITE - 4))
+                await anyio.sleep(PACE)
+        finally:
+            finished(rid).set()
+
+    async def bulk(controller: RunController) -> None:
+        try:
+            for i in range(BULK_WRITES):
+                controller.append_text(f"{i} ")
+                if i % 1000 == 999:
+                    await anyio.lowlevel.checkpoint()
+        finally:
+            finished(rid).set()
+
     if name == "run_readme":
         # The README's first snippet, served as its comment says to serve it.
         return create_run(readme_headline().run, state={}, run_id="run_test")
-    callbacks = {"run_waiting": waiting, "run_drain_loop": drain_loop, "run_stubborn": stubborn}
+    callbacks = {
+        "run_waiting": waiting,
+        "run_drain_loop": drain_loop,
+        "run_stubborn": stubborn,
+        "run_paced": paced,
+        "run_paced_bad": paced,
+        "run_paced_endless": paced_endless,
+        "run_paced_then_silent": paced_then_silent,
+        "run_paced_big": paced_big,
+        "run_bulk": bulk,
+    }
     close_timeout = 1.0 if name == "run_stubborn" else 5.0
     return create_run(callbacks.get(name, weather), run_id="run_test", close_timeout=close_timeout)
 

@@ -811,7 +811,7 @@ class TestDecoder:
             ),
             (
                 frames(START, {"type": "STEP_FINISHED", "stepName": "s"}),
-                "STEP_FINISHED: step 's' was not started",
+                "STEP_FINISHED: no open step 's'",
             ),
             (
                 frames(

@@ -335,6 +335,7 @@ class TestDecoder:
             (b"data: {nope\n\n", "frame is not valid JSON"),
             (b"data: [1]\n\n", "frame is not a JSON object"),
             (b'data: {"type":"mystery"}\n\n', "unknown frame type 'mystery'"),
+            (b'data: {"type":[1]}\n\n', "unknown frame type \\[1\\]"),
             (b'data: {"type":"text-delta","textDelta":1,"path":[0]}\n\n', "invalid text-delta"),
             (b'data: {"type":"text-delta","textDelta":"x"}\n\n', "invalid text-delta"),
             (b'data: {"type":"text-delta","textDelta":"x","path":[3]}\n\n', "names no part"),
@@ -347,6 +348,12 @@ class TestDecoder:
     def test_malformed_input(self, body: bytes, message: str) -> None:
         with pytest.raises(ProtocolError, match=message):
             decode_all(AssistantTransportDecoder(), body, 3)
+
+    def test_an_error_names_the_offset_of_its_event(self) -> None:
+        good = b"data: " + json.dumps(text_start()).encode() + b"\n\n"
+        with pytest.raises(ProtocolError, match="names no part") as info:
+            AssistantTransportDecoder().feed(good + b'data: {"type":"part-finish","path":[4]}\n\n')
+        assert info.value.offset == len(good)
 
     def test_event_limit(self) -> None:
         decoder = AssistantTransportDecoder(max_event_bytes=64)

@@ -456,7 +456,7 @@ class TestDecoder:
             (b"data: [1, 2]\n\n", "not a JSON object"),
             (b'data: {"choices": 3}\n\n', "malformed chat.completion.chunk"),
             (b'data: {"id": "x"}\n\n', "malformed chat.completion.chunk"),
-            (b'event: delta\ndata: {"choices": []}\n\n', "unexpected SSE event type 'delta'"),
+            (b'event: delta\ndata: {"choices": []}\n\n', "unknown SSE event type 'delta'"),
             (
                 b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,'
                 b'"function":{"arguments":"x"}}]}}]}\n\n',

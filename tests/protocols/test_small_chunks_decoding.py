@@ -61,6 +61,7 @@ def sse(*events: Any) -> bytes:
         ([{"type": "message-metadata", "messageMetadata": [1]}], None),
         ([{"type": "tool-output-available", "toolCallId": "c", "output": 1}], None),
         ([{"type": "citation"}], None),
+        ([{"type": ["abort"]}], None),  # a type no dict key can be
     ],
 )
 def test_assistant_ui_annotations(items: list[Any], expected: Any) -> None:

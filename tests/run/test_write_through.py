@@ -1,0 +1,229 @@
+"""The write-through's contract with the adapter's ``send`` (asyncio).
+
+A run's write sent from the producer's call runs the send as the serving
+loop's task, in one context: cancel scopes, timeouts, ``current_task()`` and
+context variables inside the send behave as if the serving loop had called
+it, also when the send suspends and the serving loop finishes it. A send
+that fails fails the stream as it would without write-through, and never
+raises into the producer's call. On trio there is no write-through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any
+
+import anyio
+import pytest
+
+from assistant_stream_core.chunks import TextDeltaChunk
+from assistant_stream_core.protocols.data_stream import DataStreamDecoder, DataStreamEncoder
+from assistant_stream_core.run import create_run, serve
+from assistant_stream_core.run.serve import StreamEnd, StreamResult, stream_encoded
+
+pytestmark = pytest.mark.anyio
+
+TOKENS = 30
+asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
+
+
+async def _paced(controller: Any) -> None:
+    for i in range(TOKENS):
+        controller.append_text(f"t{i} ")
+        await anyio.sleep(0.003)
+
+
+def _text(body: bytes) -> str:
+    chunks = DataStreamDecoder().feed(body)
+    return "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+
+
+EXPECTED = "".join(f"t{i} " for i in range(TOKENS))
+
+
+async def _serve(send: Any, **options: Any) -> StreamResult:
+    return await stream_encoded(
+        create_run(_paced, **options), DataStreamEncoder(), send, keepalive_interval=None
+    )
+
+
+@asyncio_only
+async def test_send_runs_as_the_serving_loops_task_with_its_scopes(anyio_backend: str) -> None:
+    """A send that enters a cancel scope and suspends inside it, every third
+    write: the scope is entered and left in the same task, the serving loop's."""
+    body = bytearray()
+    tasks: set[Any] = set()
+    calls = 0
+
+    async def send(data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        tasks.add(asyncio.current_task())
+        with anyio.fail_after(5):
+            if calls % 3 == 0:
+                await anyio.sleep(0.001)  # suspends: the serving loop finishes it
+            body.extend(data)
+        tasks.add(asyncio.current_task())
+
+    serving = asyncio.current_task()
+    result = await _serve(send)
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED
+    assert result.write_throughs >= TOKENS // 2
+    assert tasks == {serving}  # stream_encoded runs in this task
+
+
+@asyncio_only
+async def test_a_context_variable_set_before_a_suspension_is_reset_after_it(
+    anyio_backend: str,
+) -> None:
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=0)
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        token = var.set(len(data))
+        await asyncio.sleep(0)  # suspends in every write
+        var.reset(token)  # ValueError if resumed in another context
+        body.extend(data)
+
+    result = await _serve(send)
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED
+    assert result.write_throughs >= TOKENS // 2
+
+
+@asyncio_only
+async def test_a_send_that_returns_a_future_is_awaited_by_the_serving_loop(
+    anyio_backend: str,
+) -> None:
+    body = bytearray()
+
+    def send(data: bytes) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        body.extend(data)
+        asyncio.get_running_loop().call_soon(future.set_result, None)
+        return future
+
+    result = await _serve(send)
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED
+    assert result.write_throughs >= TOKENS // 2
+
+
+@asyncio_only
+async def test_a_failed_send_mid_write_through_stops_the_run_not_its_call(
+    anyio_backend: str,
+) -> None:
+    cancelled: list[str] = []
+    errors: list[BaseException] = []
+    writes = 0
+
+    async def send(data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 5:
+            raise ConnectionResetError("client gone")
+
+    async def paced(controller: Any) -> None:
+        try:
+            await _paced(controller)
+        except Exception as exc:
+            errors.append(exc)
+            raise
+
+    run = create_run(paced, on_cancel=lambda run_id, message: cancelled.append(run_id))
+    result = await stream_encoded(run, DataStreamEncoder(), send, keepalive_interval=None)
+    assert result.end is StreamEnd.DISCONNECTED
+    assert isinstance(result.error, ConnectionResetError)
+    assert result.write_throughs >= 2  # the failed write was a write-through
+    assert errors == []  # nothing raised into append_text
+    assert cancelled == [run.run_id]  # stopped through the grace path
+
+
+@asyncio_only
+async def test_a_send_error_is_raised_as_without_write_through(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def send(data: bytes) -> None:
+        if b"t3 " in data:
+            raise RuntimeError("the server is confused")
+
+    raised: list[tuple[type[BaseException], str]] = []
+    for write_through in (True, False):
+        monkeypatch.setattr(serve, "WRITE_THROUGH", write_through)
+        with pytest.raises(BaseException) as info:  # noqa: PT011 - compared below
+            await _serve(send)
+        error = info.value
+        while getattr(error, "exceptions", None):  # an exception group: its first
+            error = error.exceptions[0]  # type: ignore[attr-defined]
+        raised.append((type(info.value), str(error)))
+    assert raised[0] == raised[1]
+    assert raised[0][1] == "the server is confused"
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_no_write_through_on_trio(anyio_backend: str) -> None:
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        body.extend(data)
+
+    result = await _serve(send)
+    assert result.end is StreamEnd.COMPLETE
+    assert result.write_throughs == 0
+    assert _text(bytes(body)) == EXPECTED
+
+
+@asyncio_only
+async def test_writes_faster_than_the_quiet_time_merge(anyio_backend: str) -> None:
+    writes: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        writes.append(data)
+
+    async def bursts(controller: Any) -> None:
+        for burst in range(10):
+            for i in range(100):
+                controller.append_text(f"{burst}.{i} ")
+            await anyio.sleep(0.003)
+
+    result = await stream_encoded(
+        create_run(bursts), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    # Each burst: its first write may go through, the rest merge into one.
+    assert len(writes) <= 2 * 10 + 1
+    text = _text(b"".join(writes))
+    assert text == "".join(f"{b}.{i} " for b in range(10) for i in range(100))
+
+
+@asyncio_only
+async def test_a_handed_over_send_that_hangs_meets_the_send_timeout(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cancelled: list[str] = []
+    handed: list[int] = []
+    writes = 0
+    hand_over = serve._Streamer.hand_over
+
+    def counting(self: serve._Streamer, step: Any, yielded: Any, size: int) -> None:
+        handed.append(size)
+        hand_over(self, step, yielded, size)
+
+    monkeypatch.setattr(serve._Streamer, "hand_over", counting)
+
+    async def send(data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 4:
+            await asyncio.Event().wait()  # a client that stopped reading
+
+    run = create_run(_paced, on_cancel=lambda run_id, message: cancelled.append(run_id))
+    with anyio.fail_after(5):
+        result = await stream_encoded(
+            run, DataStreamEncoder(), send, keepalive_interval=None, send_timeout=0.2
+        )
+    assert result.end is StreamEnd.SEND_TIMEOUT
+    assert len(handed) == 1  # the hung send was a write-through's
+    assert cancelled == [run.run_id]
