@@ -19,6 +19,12 @@ that never began, and a second begin for an id. A record also carries the
 bytes an encoder prebuilds for the call (``head``) and the call's place in
 its message (``index``); a ledger made with ``keep_args=True`` keeps the args
 text itself, for those that must parse it.
+
+An encoder's writers run once per chunk, so the ledger's two dicts are
+readable attributes (:attr:`ToolCallLedger.calls`, :attr:`ToolCallLedger.open`):
+a hot writer looks a call up with one ``dict.get`` and asks whether any call
+is open with one truth test, where a method call would cost more than the
+lookup itself. Changes still go through the methods.
 """
 
 from __future__ import annotations
@@ -68,56 +74,70 @@ class ToolCall(msgspec.Struct, gc=False):
         return "".join(self.args) if self.args else ""
 
 
-class ToolCallLedger:
+class ToolCallLedger(msgspec.Struct, kw_only=True):
     """The tool calls of one stream, in begin order.
 
-    Encoders use it in two steps so that a chunk that fails to encode changes
-    nothing: :meth:`check_new` (or :meth:`get`) before writing frames,
-    :meth:`add` and :meth:`record_args` / :meth:`settle` once they are written.
+    Encoders use it so that a chunk that fails to encode changes nothing:
+    :meth:`get` (or :meth:`check_new`) before writing frames, :meth:`add`,
+    :meth:`record_args` and :meth:`settle` once they are written. :meth:`add`
+    raises for an id that already began without recording anything, so a
+    writer may also write a begin's frames first and let :meth:`add` refuse
+    them (the encoder then drops the frames, see
+    :class:`~assistant_stream_core.protocols._encoder.EncoderBase`).
+
+    A Struct, so that making one (an encoder makes one per response) runs no
+    Python ``__init__``.
     """
 
-    __slots__ = ("_calls", "_keep_args", "_unsettled")
-
-    def __init__(self, *, keep_args: bool = False) -> None:
-        self._calls: dict[str, ToolCall] = {}
-        # The ids not settled yet: closing them must not scan every call.
-        self._unsettled: dict[str, ToolCall] = {}
-        self._keep_args = keep_args
+    #: Every call by id, in begin order. Read only: change it through the methods.
+    calls: dict[str, ToolCall] = msgspec.field(default_factory=dict)
+    #: The calls not settled yet, by id, in begin order. Read only, like
+    #: :attr:`calls`; kept apart so that closing them never scans every call.
+    open: dict[str, ToolCall] = msgspec.field(default_factory=dict)
+    #: Whether each call keeps its args text (:attr:`ToolCall.args`).
+    keep_args: bool = False
 
     def __len__(self) -> int:
-        return len(self._calls)
+        return len(self.calls)
 
     def __contains__(self, tool_call_id: object) -> bool:
-        return tool_call_id in self._calls
+        return tool_call_id in self.calls
 
     def __iter__(self) -> Iterator[ToolCall]:
-        return iter(self._calls.values())
+        return iter(self.calls.values())
 
     def check_new(self, tool_call_id: str) -> None:
         """Raise :class:`ChunkEncodeError` if ``tool_call_id`` already began."""
-        if tool_call_id in self._calls:
+        if tool_call_id in self.calls:
             raise ChunkEncodeError(
                 f"cannot encode tool-call-begin chunk: tool_call_id {tool_call_id!r} "
                 "was already used in this stream"
             )
 
     def add(self, tool_call_id: str, name: str, index: int = 0, head: bytes = b"") -> ToolCall:
-        """Record a begun call (after :meth:`check_new`); return its record."""
-        call = ToolCall(tool_call_id, name, index, head, args=[] if self._keep_args else None)
-        self._calls[tool_call_id] = call
-        self._unsettled[tool_call_id] = call
+        """Record a begun call; return its record.
+
+        Raises :class:`ChunkEncodeError` (as :meth:`check_new`), recording
+        nothing, if ``tool_call_id`` already began.
+        """
+        if tool_call_id in self.calls:
+            self.check_new(tool_call_id)
+        call = ToolCall(tool_call_id, name, index, head)
+        if self.keep_args:
+            call.args = []
+        self.calls[tool_call_id] = self.open[tool_call_id] = call
         return call
 
     def resume(self, tool_call_id: str) -> ToolCall:
         """Record a call resumed from an earlier response: settled, without a name."""
         self.check_new(tool_call_id)
         call = ToolCall(tool_call_id, "", settled=True, resumed=True)
-        self._calls[tool_call_id] = call
+        self.calls[tool_call_id] = call
         return call
 
     def get(self, chunk_type: str, tool_call_id: str) -> ToolCall:
         """The call ``tool_call_id``; :class:`ChunkEncodeError` naming ``chunk_type`` if unknown."""
-        call = self._calls.get(tool_call_id)
+        call = self.calls.get(tool_call_id)
         if call is None:
             error = ChunkEncodeError(
                 f"cannot encode {chunk_type} chunk: unknown tool_call_id {tool_call_id!r} "
@@ -129,7 +149,7 @@ class ToolCallLedger:
 
     def find(self, tool_call_id: str) -> ToolCall | None:
         """The call ``tool_call_id``, or ``None``."""
-        return self._calls.get(tool_call_id)
+        return self.calls.get(tool_call_id)
 
     def record_args(self, call: ToolCall, text: str) -> None:
         """Record args text written for an unsettled call."""
@@ -141,18 +161,18 @@ class ToolCallLedger:
     def settle(self, call: ToolCall) -> None:
         """Mark ``call`` settled (its final args frames are written)."""
         call.settled = True
-        self._unsettled.pop(call.tool_call_id, None)
+        self.open.pop(call.tool_call_id, None)
 
     def unsettled(self) -> list[ToolCall]:
         """The calls not settled yet, in begin order (a copy: settle them while iterating)."""
-        return list(self._unsettled.values())
+        return list(self.open.values())
 
     @property
     def any_unsettled(self) -> bool:
         """Whether some call has not settled."""
-        return bool(self._unsettled)
+        return bool(self.open)
 
     @property
     def any_unanswered(self) -> bool:
         """Whether some call has no result."""
-        return any(not call.answered for call in self._calls.values())
+        return any(not call.answered for call in self.calls.values())

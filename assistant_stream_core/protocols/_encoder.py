@@ -71,10 +71,13 @@ class EncoderBase:
     #: The writer of each chunk class (see the module's docstring).
     _writers: ClassVar[Writers]
 
-    __slots__ = ("_finished",)
+    # The class's writers while the stream is open, ``None`` once finished:
+    # ``encode_many`` learns both from one load (it runs once per batch of a
+    # chunk or two, where a second attribute lookup shows).
+    __slots__ = ("_open_writers",)
 
     def __init__(self) -> None:
-        self._finished = False
+        self._open_writers: Writers | None = self._writers
 
     # --- public API ---------------------------------------------------------
 
@@ -89,10 +92,10 @@ class EncoderBase:
         its ``partial`` holds the frames of the chunks before it, and the
         encoder is as if the bad chunk had never been given.
         """
-        if self._finished:
+        writers = self._open_writers
+        if writers is None:
             raise _closed()
         out = bytearray()
-        writers = self._writers
         for chunk in chunks:
             # Where this chunk's frames start: a failure cuts ``out`` back to it.
             mark = len(out)
@@ -125,11 +128,11 @@ class EncoderBase:
 
     def finish(self) -> bytes:
         """Return the closing frames. Any later call raises :class:`ChunkEncodeError`."""
-        if self._finished:
+        if self._open_writers is None:
             raise _closed()
         out = bytearray()
         self._close(out)
-        self._finished = True
+        self._open_writers = None
         return bytes(out)
 
     # --- for subclasses -----------------------------------------------------

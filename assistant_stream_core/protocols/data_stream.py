@@ -186,7 +186,8 @@ class _NamedData(_Wire):
     parent_id: str | None = None
 
 
-# The head of a tool call's args lines, up to its delta: prebuilt per call.
+# The head of a tool call's args lines, up to its delta: prebuilt per call, so
+# that an args line costs one ``encode_into`` (each costs more than the bytes).
 _DELTA_HEAD: Final = b'c:{"toolCallId":%b,"argsTextDelta":'
 
 
@@ -211,22 +212,24 @@ class DataStreamEncoder(EncoderBase):
     __slots__ = ("_tools",)
 
     def __init__(self) -> None:
-        super().__init__()
-        # Each call's head is its args lines' prefix up to the delta, with the
-        # id encoded once: an args line then costs one encode of its text.
+        # EncoderBase.__init__'s one store written here: an encoder is made
+        # per response, and on one agent turn the super() call shows.
+        self._open_writers = self._writers
         self._tools = ToolCallLedger()
 
     def _close(self, out: bytearray) -> None:
         # No end marker (the stream ends at end of body): only the final args
         # line of every call still open.
-        for tool in self._tools.unsettled():
-            self._line(out, b"c:", _ToolDelta(tool.tool_call_id, tool.final_args(""), True))
-            self._tools.settle(tool)
+        if self._tools.open:
+            self._close_tools_before(out, None)
 
     # One writer per chunk kind (the table follows them). Frames are written
     # before state changes (see EncoderBase). The common lines are written
-    # inline (prefix, one ``encode_into``, suffix), with the same bytes as
-    # their wire struct: no struct and no helper call per chunk.
+    # inline (prefix, one ``encode_into`` per value, suffix), with the same
+    # bytes as their wire struct: no struct and no helper call per chunk (on
+    # one agent turn per response, a Python call costs about as much as the
+    # line it would write). A tool call is looked up with one ``dict.get`` on
+    # the ledger's ``calls``; ``get`` is called only to raise for an unknown id.
 
     def _text_delta(self, out: bytearray, chunk: TextDeltaChunk) -> None:
         if chunk.parent_id:
@@ -251,7 +254,6 @@ class DataStreamEncoder(EncoderBase):
             self._line(out, b"aui-reasoning-part-start:", wire)
 
     def _tool_call_begin(self, out: bytearray, chunk: ToolCallBeginChunk) -> None:
-        self._tools.check_new(chunk.tool_call_id)
         id_json = json_encode(chunk.tool_call_id)
         if chunk.parent_id:
             wire = _ToolBegin(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
@@ -260,15 +262,19 @@ class DataStreamEncoder(EncoderBase):
             out += b'b:{"toolCallId":%b,"toolName":' % id_json  # what _ToolBegin writes
             encode_into(chunk.tool_name, out, -1)
             out += b"}\n"
+        # Raises for an id that already began, before recording it: the base
+        # then drops the line above.
         self._tools.add(chunk.tool_call_id, chunk.tool_name, head=_DELTA_HEAD % id_json)
 
     def _tool_call_delta(self, out: bytearray, chunk: ToolCallDeltaChunk) -> None:
-        tool = self._tools.get(chunk.type, chunk.tool_call_id)
+        tools = self._tools
+        tool = tools.calls.get(chunk.tool_call_id) or tools.get(chunk.type, chunk.tool_call_id)
         if not tool.settled:  # upstream drops args text after the call settled
             out += tool.head
             encode_into(chunk.args_text_delta, out, -1)
             out += b"}\n"
-            self._tools.record_args(tool, chunk.args_text_delta)
+            if chunk.args_text_delta:  # what record_args records: this ledger keeps no text
+                tool.has_args = True
 
     def _tool_call_args_finish(self, out: bytearray, chunk: ToolCallArgsTextFinishChunk) -> None:
         tool = self._tools.get(chunk.type, chunk.tool_call_id)
@@ -278,8 +284,9 @@ class DataStreamEncoder(EncoderBase):
             self._tools.settle(tool)
 
     def _tool_result(self, out: bytearray, chunk: ToolResultChunk) -> None:
-        tool = self._tools.get(chunk.type, chunk.tool_call_id)
-        if resumed(tool):
+        tools = self._tools
+        tool = tools.calls.get(chunk.tool_call_id) or tools.get(chunk.type, chunk.tool_call_id)
+        if tool.resumed and resumed(tool):
             return
         if chunk.artifact is None and chunk.is_error is False:
             out += b'a:{"toolCallId":'  # what _ToolResult writes
@@ -291,7 +298,7 @@ class DataStreamEncoder(EncoderBase):
             wire = _ToolResult(chunk.tool_call_id, chunk.result, chunk.artifact, chunk.is_error)
             self._line(out, b"a:", wire)
         if not tool.settled:
-            self._tools.settle(tool)  # a result settles the call without an isFinal line
+            tools.settle(tool)  # a result settles the call without an isFinal line
 
     def _update_state(self, out: bytearray, chunk: UpdateStateChunk) -> None:
         out += b"aui-state:"
@@ -304,10 +311,23 @@ class DataStreamEncoder(EncoderBase):
         out += b"}\n"
 
     def _step_finish(self, out: bytearray, chunk: StepFinishChunk) -> None:
-        usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-        self._close_tools_before(
-            out, b"e:", _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
-        )
+        if self._tools.open:
+            usage = _Usage(chunk.input_tokens, chunk.output_tokens)
+            wire = _StepFinish(chunk.finish_reason, usage, chunk.is_continued)
+            self._close_tools_before(out, b"e:", wire)
+            return
+        out += b'e:{"finishReason":'  # what _StepFinish writes
+        encode_into(chunk.finish_reason, out, -1)
+        out += b',"usage":{"inputTokens":'
+        encode_into(chunk.input_tokens, out, -1)
+        out += b',"outputTokens":'
+        encode_into(chunk.output_tokens, out, -1)
+        if chunk.is_continued is False:
+            out += b'},"isContinued":false}\n'
+        else:
+            out += b'},"isContinued":'
+            encode_into(chunk.is_continued, out, -1)
+            out += b"}\n"
 
     def _message_finish(self, out: bytearray, chunk: MessageFinishChunk) -> None:
         usage = _Usage(chunk.input_tokens, chunk.output_tokens)
@@ -358,12 +378,13 @@ class DataStreamEncoder(EncoderBase):
         **dict.fromkeys(ANNOTATED, _annotated),
     }
 
-    def _close_tools_before(self, out: bytearray, code: bytes, payload: Any) -> None:
-        """Write the final args line of every open call, then ``payload``'s line."""
+    def _close_tools_before(self, out: bytearray, code: bytes | None, payload: Any = None) -> None:
+        """Write the final args line of every open call, then ``payload``'s line (if ``code``)."""
         unsettled = self._tools.unsettled()
         for tool in unsettled:
             self._line(out, b"c:", _ToolDelta(tool.tool_call_id, tool.final_args(""), True))
-        self._line(out, code, payload)
+        if code is not None:
+            self._line(out, code, payload)
         for tool in unsettled:
             self._tools.settle(tool)
 

@@ -27,6 +27,8 @@ from assistant_stream_core.chunks import (
     UpdateStateChunk,
 )
 from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
+from assistant_stream_core.protocols import data_stream as ds
+from assistant_stream_core.protocols._encoder import EncoderBase, json_encode
 from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.data_stream import (
     DataStreamDecoder,
@@ -283,6 +285,57 @@ class TestEncodeErrors:
         encoder.encode(ToolCallBeginChunk("t1", "x"))
         with pytest.raises(ChunkEncodeError, match="'t1' was already used"):
             encoder.encode(ToolCallBeginChunk("t1", "x"))
+
+
+def test_inline_lines_have_their_wire_structs_bytes() -> None:
+    # The hot lines are written inline, a prefix and one encode per value:
+    # byte for byte what the wire struct of each line encodes to.
+    def line(code: bytes, wire: Any) -> bytes:
+        return code + json_encode(wire) + b"\n"
+
+    weather = {"temp_c": 21.5, "sky": "sunny ☀", "hourly": [19, 21]}
+    cases: list[tuple[list[Chunk], bytes]] = [
+        ([TextDeltaChunk('Hé "x"\n😀')], line(b"0:", 'Hé "x"\n😀')),
+        ([ReasoningDeltaChunk("r\t")], line(b"g:", "r\t")),
+        ([StepStartChunk("m\u2028")], line(b"f:", ds._StepStart("m\u2028"))),
+        (
+            [ToolCallBeginChunk('c"1', "f\\n")],
+            line(b"b:", ds._ToolBegin('c"1', "f\\n")),
+        ),
+        (
+            [ToolCallBeginChunk("c1", "f"), ToolCallDeltaChunk("c1", '{"a": "é')],
+            line(b"b:", ds._ToolBegin("c1", "f")) + line(b"c:", ds._ToolDelta("c1", '{"a": "é')),
+        ),
+        (
+            [ToolCallBeginChunk("c1", "f"), ToolResultChunk("c1", weather)],
+            line(b"b:", ds._ToolBegin("c1", "f")) + line(b"a:", ds._ToolResult("c1", weather)),
+        ),
+        (
+            [ToolCallBeginChunk("c1", "f"), ToolResultChunk("c1", None)],
+            line(b"b:", ds._ToolBegin("c1", "f")) + line(b"a:", ds._ToolResult("c1", None)),
+        ),
+    ]
+    for reason, tokens_in, tokens_out, continued in [
+        ("stop", 420, 77, False),
+        ("tool-calls", 0, 2**40, True),
+        ("length", 1, 2, 1),  # not a bool: written as given, like the struct does
+    ]:
+        chunk = StepFinishChunk(reason, tokens_in, tokens_out, continued)  # type: ignore[arg-type]
+        usage = ds._Usage(tokens_in, tokens_out)
+        wire = ds._StepFinish(reason, usage, continued)  # type: ignore[arg-type]
+        cases.append(([chunk], line(b"e:", wire)))
+    for chunks, expected in cases:
+        assert DataStreamEncoder().encode_many(chunks) == expected, chunks
+
+
+def test_init_sets_the_base_state() -> None:
+    # DataStreamEncoder sets EncoderBase's slots itself (no super().__init__()
+    # call per response): a slot the base adds must be set here too.
+    encoder = DataStreamEncoder()
+    by_base = object.__new__(DataStreamEncoder)
+    EncoderBase.__init__(by_base)
+    for slot in EncoderBase.__slots__:
+        assert getattr(encoder, slot) == getattr(by_base, slot), slot
 
 
 def test_round_trip_byte_by_byte() -> None:
