@@ -10,9 +10,10 @@ A protocol's encoder subclasses :class:`EncoderBase` and gives it:
   :func:`every_kind`. A writer must **encode first, then commit**: raise (a
   :class:`ChunkEncodeError`, or the ``TypeError``/``ValueError``/
   ``OverflowError`` of a value JSON cannot hold) before it changes any state,
-  and change state only once the chunk's frames are in ``out``. The base cuts
-  ``out`` back to the chunk's start on a failure, so a chunk that cannot be
-  encoded changes nothing: no bytes, no state.
+  and change state only once the chunk's frames are in ``out``, which must
+  depend only on that state and the chunk. The base cuts ``out`` back to the
+  chunk's start on a failure (found by writing the chunk again), so a chunk
+  that cannot be encoded changes nothing: no bytes, no state.
 * ``_close(out)``, which appends the closing frames.
 
 ``encode``, ``encode_many`` and ``encode_frames`` are thin loops over the
