@@ -58,6 +58,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 import msgspec
+from msgspec.json import Decoder
 
 from ..chunks import (
     AnnotationsChunk,
@@ -84,7 +85,7 @@ from ..tool_calls import ToolCallLedger
 from ._annotated import ANNOTATED, checked_annotation, from_annotations
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
-from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
+from ._frames import decode_frame, decode_operations, parent_or_none
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -391,23 +392,23 @@ class DataStreamEncoder(EncoderBase):
 
 # --- decoding ---------------------------------------------------------------
 
-_STRING = typed_decoder(str)
-_LIST = typed_decoder(list[Any])
-_OPERATIONS = typed_decoder(list[dict[str, Any]])
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "aui-text-delta": typed_decoder(_PartDelta),
-    "aui-reasoning-delta": typed_decoder(_ReasoningDelta),
-    "aui-reasoning-part-start": typed_decoder(_ReasoningStart),
-    "b": typed_decoder(_ToolBegin),
-    "c": typed_decoder(_ToolDelta),
-    "9": typed_decoder(_ToolCall),
-    "a": typed_decoder(_ToolResult),
-    "h": typed_decoder(_Source),
-    "k": typed_decoder(_File),
-    "f": typed_decoder(_StepStart),
-    "e": typed_decoder(_StepFinish),
-    "d": typed_decoder(_MessageFinish),
-    "aui-data": typed_decoder(_NamedData),
+_STRING = Decoder(str)
+_LIST = Decoder(list[Any])
+_OPERATIONS = Decoder(list[dict[str, Any]])
+_DECODERS: Final[dict[str, Decoder[Any]]] = {
+    "aui-text-delta": Decoder(_PartDelta),
+    "aui-reasoning-delta": Decoder(_ReasoningDelta),
+    "aui-reasoning-part-start": Decoder(_ReasoningStart),
+    "b": Decoder(_ToolBegin),
+    "c": Decoder(_ToolDelta),
+    "9": Decoder(_ToolCall),
+    "a": Decoder(_ToolResult),
+    "h": Decoder(_Source),
+    "k": Decoder(_File),
+    "f": Decoder(_StepStart),
+    "e": Decoder(_StepFinish),
+    "d": Decoder(_MessageFinish),
+    "aui-data": Decoder(_NamedData),
 }
 _IGNORED_CODES: Final = frozenset({"i", "j"})  # redacted reasoning, signatures: no chunk
 
