@@ -1,39 +1,7 @@
 """assistant-ui Assistant Transport: SSE frames ``data: <json>\\n\\n``, then ``data: [DONE]``.
 
-Each frame is one chunk of the TS client's ``AssistantStreamChunk`` model, not
-our flat chunk: the encoder assigns part indices and opens and closes parts.
-
-* Text and reasoning deltas extend the open text/reasoning part while kind
-  and ``parent_id`` stay the same; otherwise the open part gets
-  ``part-finish`` and a ``part-start`` (path ``[]``) opens the next, at the
-  next index. A tool call begin, source, file or summarised reasoning part
-  start also closes it; data, annotations, steps, errors, state and results
-  do not.
-* Tool calls keep their own index, so parallel calls interleave. Args deltas
-  are ``text-delta`` frames at the call's path. The call *settles* at its args
-  finish or its result, whichever comes first: ``text-delta`` with the
-  finish's trailing text (or ``"{}"`` if no args text was ever sent),
-  ``tool-call-args-text-finish``, ``part-finish``. A result is written before
-  those frames; a result for a settled call is written alone.
-* Message-level frames (``data`` with the value wrapped in a list,
-  ``annotations``, ``step-start``, ``step-finish``, ``message-finish``,
-  ``error``, ``update-state``) carry no path.
-* Message metadata, an abort, a document source and a preliminary tool
-  result have no frame of their own: each is an ``annotations`` frame with
-  one item, the AI SDK UI message chunk that says the same thing
-  (``message-metadata``, ``abort``, ``source-document``,
-  ``tool-output-available`` with ``preliminary: true``), which the decoder
-  reads back as the chunk. The client shows it in
-  ``metadata.unstable_annotations``.
-* :meth:`AssistantTransportEncoder.finish` closes the open part, settles every
-  unsettled call (in begin order) and writes ``data: [DONE]``.
-
-Differences from upstream ``assistant-stream`` (listed in the migration
-notes): compact UTF-8 JSON; ``Cache-Control``/``X-Accel-Buffering`` headers;
-an empty ``parent_id`` means no parent; a tool call id begun twice, or used
-without a begin, raises :class:`ChunkEncodeError` (upstream dropped the
-second begin and wrote orphan results at path ``[]``, which the client
-drops); non-finite floats are written as ``null``.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/assistant-transport.rst.
 """
 
 from __future__ import annotations

@@ -1,55 +1,7 @@
 """assistant-ui Data Stream: ``text/plain`` lines of ``<code>:<json>\\n``.
 
-The format descends from the Vercel AI SDK 4 data stream; assistant-ui adds
-usage fields and the ``aui-*`` codes. Frames, per chunk:
-
-=============================== ===============================================
-Chunk                           Line
-=============================== ===============================================
-text delta                      ``0:"text"``, or ``aui-text-delta:{textDelta,
-                                parentId}`` with a parent
-reasoning delta                 ``g:"text"``, or ``aui-reasoning-delta:
-                                {reasoningDelta, parentId}`` with a parent
-reasoning part start            ``aui-reasoning-part-start:{unstable_summary,
-                                parentId?}``, only when a summary is set
-tool call begin                 ``b:{toolCallId, toolName, parentId?}``
-tool call args delta            ``c:{toolCallId, argsTextDelta}``
-tool call args finish           ``c:{toolCallId, argsTextDelta, isFinal: true}``
-tool result                     ``a:{toolCallId, result, artifact?, isError?}``
-data                            ``2:[value]``
-error                           ``3:"message"``
-annotations                     ``8:[...]``
-source                          ``h:{sourceType, id, url, title?, parentId?}``
-file                            ``k:{data, mimeType, parentId?}``
-step start / step finish        ``f:{messageId}`` / ``e:{finishReason, usage,
-                                isContinued}``
-message finish                  ``d:{finishReason, usage}``
-update state                    ``aui-state:[operations]``
-message metadata, abort,        ``8:[<AI SDK chunk>]``: one annotation holding
-document source, preliminary    the AI SDK UI message chunk (``message-metadata``,
-tool result                     ``abort``, ``source-document``, ``tool-output-
-                                available`` with ``preliminary: true``), read
-                                back as the chunk
-=============================== ===============================================
-
-Tool-call bookkeeping follows upstream ``assistant-stream``: a call is *open*
-from its begin until its args finish or its result. The args-finish frame
-carries the finish chunk's trailing text, or ``"{}"`` if the call never got
-any args text, so the client always parses an object. A result settles the
-call without an ``isFinal`` frame (both clients accept that). Before a step
-finish, a message finish, an error and at the end of the stream every call
-still open gets its final frame.
-
-Where this encoder differs from upstream's (each listed in the migration
-notes): JSON is compact UTF-8 (msgspec), not ``json.dumps`` spacing; the
-``x-vercel-ai-data-stream: v1`` header is sent; files keep their
-``parentId``; an empty ``parent_id`` means no parent; a tool call id that was
-never begun, or begun twice, raises :class:`ChunkEncodeError` instead of
-writing a frame the strict client rejects; non-finite floats are written as
-``null``.
-
-The stream has no end marker: it ends at end of body. :meth:`DataStreamDecoder.finish`
-only rejects an unterminated last line.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/data-stream.rst.
 """
 
 from __future__ import annotations
