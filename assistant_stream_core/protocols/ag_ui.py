@@ -537,12 +537,10 @@ class AGUIEncoder(EncoderBase):
             # Encode first, then commit: these branches close messages, calls
             # and steps before their own event.
             json_encode(chunk)
-        if self._started:
-            self._write_chunk(out, chunk)
-        else:
+        if not self._started:
             self._run_started(out)  # cut with the chunk's frames if the chunk fails
-            self._write_chunk(out, chunk)
-            self._started = True
+        self._write_chunk(out, chunk)
+        self._started = True  # not reached if the chunk fails
 
     _writers = every_kind(_write)
 

@@ -349,12 +349,10 @@ class UIMessageStreamEncoder(EncoderBase):
             # Encode first, then commit: the branches below close parts and
             # settle calls before their own frame.
             json_encode(chunk)
-        if self._started:
-            self._write_chunk(out, chunk)
-        else:
+        if not self._started:
             self._write_start(out)  # cut with the chunk's frames if the chunk fails
-            self._write_chunk(out, chunk)
-            self._started = True
+        self._write_chunk(out, chunk)
+        self._started = True  # not reached if the chunk fails
 
     _writers = every_kind(_write)
 
