@@ -800,26 +800,8 @@ class AGUIDecoder(SSEDecoder):
     said.
 
     Bad input raises :class:`ProtocolError` naming the problem and its byte
-    offset, and the decoder is unusable afterwards: invalid JSON, an event
-    that does not match its AG-UI schema, an unknown event type, an event
-    before ``RUN_STARTED`` or after ``RUN_FINISHED``/``RUN_ERROR`` (one run per
-    stream), content or an end for a message, reasoning message or tool call
-    that is not open, a start for one already open, a reused tool call id, a
-    ``RUN_FINISHED`` while something is still open, a JSON Patch that does not
-    apply, and (in :meth:`finish`) a stream without a terminal event.
-
-    What comes back is what :func:`~assistant_stream_core.testing.normalize.ag_ui`
-    says, plus, for events this
-    library never writes: ``remove`` and insert-into-array patches become a
-    ``set`` of the parent, ``move``/``copy`` a ``set`` of the root, ``test``
-    nothing; a reasoning message without our metadata starts a reasoning
-    part; a ``STEP_FINISHED`` without a finish reason finishes with
-    ``"unknown"``; text messages whose role is not ``assistant`` and
-    ``CUSTOM`` events with other names are skipped; the ``*_CHUNK`` shorthands
-    expand as the client's ``transformChunks`` does (a chunk stream ends at the
-    next event of another type; a reasoning one starts a reasoning part); the
-    AG-UI events no chunk can hold (``MESSAGES_SNAPSHOT``, ``ACTIVITY_*``,
-    ``RAW``, ``SUBAGENT_*``, ``REASONING_ENCRYPTED_VALUE``) are ignored.
+    offset, and the decoder is unusable afterwards. :doc:`/protocols/ag-ui`
+    lists what is bad input and what comes back.
     """
 
     _EVENT_NAMES = None  # AG-UI names events in the JSON, not in SSE
@@ -976,7 +958,7 @@ class AGUIDecoder(SSEDecoder):
             self._done = True
             out.append(ErrorChunk(event.message))
             self._finish_chunk(event.metadata, event.usage, out)
-        # else: an AG-UI event no chunk can hold (see the class docstring).
+        # else: an AG-UI event no chunk can hold (docs/protocols/ag-ui.rst).
 
     def _begin_call(self, call_id: str, name: str, parent: str | None, out: list[Chunk]) -> None:
         if call_id in self._call_ids:
@@ -1077,7 +1059,7 @@ def _result(event: _ToolResult) -> ToolResultChunk:
 def _custom(event: _Custom) -> Chunk | None:
     kind = _CUSTOM_KIND.get(event.name)
     if kind is None:
-        return None  # another producer's CUSTOM event (see AGUIDecoder)
+        return None  # another producer's CUSTOM event: skipped
     value_type = _CUSTOM_VALUES[kind]
     try:
         if value_type is None:

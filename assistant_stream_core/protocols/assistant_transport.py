@@ -445,23 +445,8 @@ class AssistantTransportDecoder(SSEDecoder):
 
     ``feed`` accepts bytes split anywhere; ``max_event_bytes`` bounds one
     event (16 MiB by default). Malformed input raises :class:`ProtocolError`
-    naming the problem and its byte offset: an SSE event name other than
-    ``message``, a payload that is not a JSON object of a known ``type``,
-    fields of the wrong type, a path that names no part, and a stream that
-    ends without ``data: [DONE]``. Bytes after ``[DONE]`` are ignored, as the
-    TS client does.
-
-    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.assistant_transport`
-    says. Frames this library
-    never writes map as follows: a named ``data`` part becomes
-    ``DataChunk({"name": ..., "data": ...})``; ``part-start`` of a text or
-    summary-less reasoning part yields nothing until its first delta.
-
-    Limit: chunks extend only the part that is currently open, so a stream
-    whose deltas interleave between several open text or reasoning parts (the
-    npm encoder can write one when parts are produced concurrently) decodes
-    each delta with its part's kind and parent, but the part boundaries of the
-    assembled message can differ from the sender's.
+    naming the problem and its byte offset. :doc:`/protocols/assistant-transport`
+    lists what is malformed and what comes back.
     """
 
     __slots__ = ("_parts",)

@@ -372,13 +372,8 @@ class DataStreamDecoder:
     memory one line may take (16 MiB by default). Malformed input raises
     :class:`ProtocolError` naming the problem and its byte offset; the decoder
     is then unusable. Blank lines (keepalives) are skipped; codes ``i`` and
-    ``j`` are ignored, as the TS client does.
-
-    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.data_stream`
-    says, with two more mappings
-    for frames this library never writes: ``9:`` (a complete tool call)
-    becomes begin, args delta and args finish; ``aui-data`` (a named data part)
-    becomes ``DataChunk({"name": ..., "data": ...})``.
+    ``j`` are ignored, as the TS client does. :doc:`/protocols/data-stream`
+    says what comes back.
     """
 
     __slots__ = ("_lines",)
