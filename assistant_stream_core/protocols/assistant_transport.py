@@ -38,6 +38,17 @@ from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_object, decode_operations, parent_or_none, union, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
+from .data_stream import (
+    _File,
+    _MessageFinish,
+    _NamedData,
+    _ReasoningStart,
+    _Source,
+    _StepFinish,
+    _StepStart,
+    _ToolBegin,
+    _Usage,
+)
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder"]
 
@@ -61,35 +72,27 @@ class _TextPart(_PartBase, tag="text"):
     parent_id: str | None = None
 
 
-class _ReasoningPart(_PartBase, tag="reasoning"):
-    unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
-    parent_id: str | None = None
+# The parts and frames the Data Stream also writes: its objects, with a tag.
 
 
-class _ToolCallPart(_PartBase, tag="tool-call"):
-    tool_call_id: str
-    tool_name: str
-    parent_id: str | None = None
+class _ReasoningPart(_ReasoningStart, _PartBase, tag="reasoning"):
+    pass
 
 
-class _SourcePart(_PartBase, tag="source"):
-    source_type: str
-    id: str
-    url: str
-    title: str | None = None
-    parent_id: str | None = None
+class _ToolCallPart(_ToolBegin, _PartBase, tag="tool-call"):
+    pass
 
 
-class _FilePart(_PartBase, tag="file"):
-    data: str
-    mime_type: str
-    parent_id: str | None = None
+class _SourcePart(_Source, _PartBase, tag="source"):
+    pass
 
 
-class _DataPart(_PartBase, tag="data"):
-    name: str
-    data: Any = None
-    parent_id: str | None = None
+class _FilePart(_File, _PartBase, tag="file"):
+    pass
+
+
+class _DataPart(_NamedData, _PartBase, tag="data"):
+    pass
 
 
 _Part = _TextPart | _ReasoningPart | _ToolCallPart | _SourcePart | _FilePart | _DataPart
@@ -129,24 +132,16 @@ class _Annotations(_Frame, tag="annotations"):
     annotations: list[Any]
 
 
-class _StepStart(_Frame, tag="step-start"):
-    message_id: str
+class _StepStartFrame(_StepStart, _Frame, tag="step-start"):
+    pass
 
 
-class _Usage(msgspec.Struct, rename="camel"):
-    input_tokens: int = 0
-    output_tokens: int = 0
+class _StepFinishFrame(_StepFinish, _Frame, tag="step-finish", omit_defaults=False):
+    pass
 
 
-class _StepFinish(_Frame, tag="step-finish", omit_defaults=False):
-    finish_reason: str
-    usage: _Usage = msgspec.field(default_factory=_Usage)
-    is_continued: bool = False
-
-
-class _MessageFinish(_Frame, tag="message-finish", omit_defaults=False):
-    finish_reason: str
-    usage: _Usage = msgspec.field(default_factory=_Usage)
+class _MessageFinishFrame(_MessageFinish, _Frame, tag="message-finish", omit_defaults=False):
+    pass
 
 
 class _Error(_Frame, tag="error"):
@@ -375,11 +370,11 @@ class AssistantTransportEncoder(EncoderBase):
 
     def _step_finish(self, out: bytearray, chunk: StepFinishChunk) -> None:
         usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-        self._sse(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
+        self._sse(out, _StepFinishFrame(chunk.finish_reason, usage, chunk.is_continued))
 
     def _message_finish(self, out: bytearray, chunk: MessageFinishChunk) -> None:
         usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-        self._sse(out, _MessageFinish(chunk.finish_reason, usage))
+        self._sse(out, _MessageFinishFrame(chunk.finish_reason, usage))
 
     def _error(self, out: bytearray, chunk: ErrorChunk) -> None:
         self._sse(out, _Error(chunk.error))
@@ -497,20 +492,8 @@ class AssistantTransportDecoder(SSEDecoder):
             out.extend(DataChunk(item) for item in frame.data)
         elif type(frame) is _Annotations:
             out.append(from_annotations(frame.annotations) or AnnotationsChunk(frame.annotations))
-        elif type(frame) is _StepStart:
-            out.append(StepStartChunk(frame.message_id))
-        elif type(frame) is _StepFinish:
-            usage = frame.usage
-            out.append(
-                StepFinishChunk(
-                    frame.finish_reason, usage.input_tokens, usage.output_tokens, frame.is_continued
-                )
-            )
-        elif type(frame) is _MessageFinish:
-            usage = frame.usage
-            out.append(
-                MessageFinishChunk(frame.finish_reason, usage.input_tokens, usage.output_tokens)
-            )
+        elif type(frame) in (_StepStartFrame, _StepFinishFrame, _MessageFinishFrame):
+            out.append(frame.chunk())
         elif type(frame) is _Error:
             # The TS client accepts any value here; keep strings, describe the rest.
             error = frame.error
@@ -539,14 +522,8 @@ class AssistantTransportDecoder(SSEDecoder):
         parent_id = parent_or_none(part.parent_id)
         call_id = part.tool_call_id if type(part) is _ToolCallPart else None
         self._parts.append(_DecodedPart(type(part), parent_id, call_id))
-        if type(part) is _ReasoningPart and part.unstable_summary is not None:
-            return [ReasoningPartStartChunk(part.unstable_summary, parent_id)]
-        if type(part) is _ToolCallPart:
-            return [ToolCallBeginChunk(part.tool_call_id, part.tool_name, parent_id)]
-        if type(part) is _SourcePart:
-            return [SourceChunk(part.id, part.url, part.source_type, part.title, parent_id)]
-        if type(part) is _FilePart:
-            return [FileChunk(part.data, part.mime_type, parent_id)]
-        if type(part) is _DataPart:
-            return [DataChunk({"name": part.name, "data": part.data})]
-        return []  # text, or reasoning without a summary: nothing until the first delta
+        if isinstance(part, _TextPart) or (
+            isinstance(part, _ReasoningPart) and part.unstable_summary is None
+        ):
+            return []  # text, or reasoning without a summary: nothing until the first delta
+        return [part.chunk()]

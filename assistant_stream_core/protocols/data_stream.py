@@ -51,7 +51,7 @@ HEADERS: Final[Mapping[str, str]] = {
 }
 
 
-# --- wire objects -----------------------------------------------------------
+# --- wire objects (Assistant Transport tags those with a chunk() method) -----
 
 
 class _Wire(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -72,11 +72,17 @@ class _ReasoningStart(_Wire):
     unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
     parent_id: str | None = None
 
+    def chunk(self) -> ReasoningPartStartChunk:
+        return ReasoningPartStartChunk(self.unstable_summary, parent_or_none(self.parent_id))
+
 
 class _ToolBegin(_Wire):
     tool_call_id: str
     tool_name: str
     parent_id: str | None = None
+
+    def chunk(self) -> ToolCallBeginChunk:
+        return ToolCallBeginChunk(self.tool_call_id, self.tool_name, parent_or_none(self.parent_id))
 
 
 class _ToolDelta(_Wire):
@@ -106,11 +112,18 @@ class _Source(_Wire):
     title: str | None = None
     parent_id: str | None = None
 
+    def chunk(self) -> SourceChunk:
+        parent_id = parent_or_none(self.parent_id)
+        return SourceChunk(self.id, self.url, self.source_type, self.title, parent_id)
+
 
 class _File(_Wire):
     data: str
     mime_type: str
     parent_id: str | None = None
+
+    def chunk(self) -> FileChunk:
+        return FileChunk(self.data, self.mime_type, parent_or_none(self.parent_id))
 
 
 class _Usage(msgspec.Struct, rename="camel"):
@@ -121,22 +134,36 @@ class _Usage(msgspec.Struct, rename="camel"):
 class _StepStart(_Wire):
     message_id: str
 
+    def chunk(self) -> StepStartChunk:
+        return StepStartChunk(self.message_id)
+
 
 class _StepFinish(msgspec.Struct, rename="camel"):
     finish_reason: str
     usage: _Usage = msgspec.field(default_factory=_Usage)
     is_continued: bool = False
 
+    def chunk(self) -> StepFinishChunk:
+        usage, reason = self.usage, self.finish_reason
+        return StepFinishChunk(reason, usage.input_tokens, usage.output_tokens, self.is_continued)
+
 
 class _MessageFinish(msgspec.Struct, rename="camel"):
     finish_reason: str
     usage: _Usage = msgspec.field(default_factory=_Usage)
+
+    def chunk(self) -> MessageFinishChunk:
+        usage = self.usage
+        return MessageFinishChunk(self.finish_reason, usage.input_tokens, usage.output_tokens)
 
 
 class _NamedData(_Wire):
     name: str
     data: Any = None
     parent_id: str | None = None
+
+    def chunk(self) -> DataChunk:
+        return DataChunk({"name": self.name, "data": self.data})
 
 
 # The head of a tool call's args lines, up to its delta: prebuilt per call, so
@@ -444,12 +471,6 @@ def _from_wire(wire: Any) -> list[Chunk]:
         return [TextDeltaChunk(wire.text_delta, parent_or_none(wire.parent_id))]
     if type(wire) is _ReasoningDelta:
         return [ReasoningDeltaChunk(wire.reasoning_delta, parent_or_none(wire.parent_id))]
-    if type(wire) is _ReasoningStart:
-        return [ReasoningPartStartChunk(wire.unstable_summary, parent_or_none(wire.parent_id))]
-    if type(wire) is _ToolBegin:
-        return [
-            ToolCallBeginChunk(wire.tool_call_id, wire.tool_name, parent_or_none(wire.parent_id))
-        ]
     if type(wire) is _ToolDelta:
         if wire.is_final:
             return [ToolCallArgsTextFinishChunk(wire.tool_call_id, wire.args_text_delta)]
@@ -464,25 +485,4 @@ def _from_wire(wire: Any) -> list[Chunk]:
     if type(wire) is _ToolResult:
         result = None if wire.result is msgspec.UNSET else wire.result
         return [ToolResultChunk(wire.tool_call_id, result, wire.artifact, wire.is_error)]
-    if type(wire) is _Source:
-        parent = parent_or_none(wire.parent_id)
-        return [SourceChunk(wire.id, wire.url, wire.source_type, wire.title, parent)]
-    if type(wire) is _File:
-        return [FileChunk(wire.data, wire.mime_type, parent_or_none(wire.parent_id))]
-    if type(wire) is _StepStart:
-        return [StepStartChunk(wire.message_id)]
-    if type(wire) is _StepFinish:
-        usage = wire.usage
-        return [
-            StepFinishChunk(
-                wire.finish_reason, usage.input_tokens, usage.output_tokens, wire.is_continued
-            )
-        ]
-    if type(wire) is _MessageFinish:
-        return [
-            MessageFinishChunk(
-                wire.finish_reason, wire.usage.input_tokens, wire.usage.output_tokens
-            )
-        ]
-    assert type(wire) is _NamedData
-    return [DataChunk({"name": wire.name, "data": wire.data})]
+    return [wire.chunk()]  # the objects Assistant Transport shares
