@@ -287,6 +287,8 @@ class _Streamer:
         self.end: StreamEnd | None = None
         self.error: BaseException | None = None
         self.chunks = 0
+        # Writes made by the serving loop's task; the stream's total adds
+        # the write-throughs (one counter less per token).
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
@@ -635,12 +637,8 @@ class _Streamer:
         own would.
         """
         now = monotonic()
-        if (
-            now - self.last_write < WRITE_THROUGH_QUIET
-            or self.writing
-            or self.gone
-            or self.keepalive_done is not None
-        ):
+        # No look at keepalive_done: a keepalive in flight is writing.
+        if now - self.last_write < WRITE_THROUGH_QUIET or self.writing or self.gone:
             return False
         try:
             data = self.encoder.encode_many((chunk,))
@@ -672,7 +670,7 @@ class _Streamer:
         try:
             yielded = self.context.run(step.send, None)  # type: ignore[union-attr]
         except StopIteration:
-            self.writes += 1
+            # Counted in writes too, when the stream ends.
             self.write_throughs += 1
             self.bytes_sent += len(data)
             # The serving loop is still parked: the next write may go through.
@@ -731,7 +729,6 @@ class _Streamer:
             return False
         finally:
             self.writing = False
-        self.writes += 1
         self.write_throughs += 1
         self.bytes_sent += size
         return True
@@ -931,7 +928,7 @@ async def stream_encoded(
     result = StreamResult(
         end=end,
         chunks=streamer.chunks,
-        writes=streamer.writes,
+        writes=streamer.writes + streamer.write_throughs,
         bytes_sent=streamer.bytes_sent,
         keepalives=streamer.keepalives,
         write_throughs=streamer.write_throughs,
