@@ -54,10 +54,12 @@ class _Counter:
 
 
 async def _stream(app: Any, tokens: int, pace: float) -> None:
-    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
 
     async def receive() -> Any:
-        await never  # the client never leaves
+        # The client never leaves. A new future per call: a receive that is
+        # cancelled (a guard's wait for the disconnect) cancels its future.
+        await loop.create_future()
 
     async def send(message: Any) -> None:
         pass
