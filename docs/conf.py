@@ -70,9 +70,25 @@ def _leave_out_unwritten_pages(app: Sphinx, docname: str, source: list[str]) -> 
     source[0] = "".join(kept)
 
 
+# The modules whose prose is on docs/protocols/<name>.rst, above their automodule.
+_PROTOCOL_PAGES = {
+    f"assistant_stream_core.protocols.{name}"
+    for name in ("ag_ui", "assistant_transport", "data_stream", "openai_chat", "ui_message_stream")
+}
+
+
+def _drop_protocol_module_docstrings(
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """A protocol's page holds its prose; its module docstring only points to the page."""
+    if what == "module" and name in _PROTOCOL_PAGES:
+        lines.clear()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Register the index filter."""
+    """Register the index filter and the protocol docstring filter."""
     app.connect("source-read", _leave_out_unwritten_pages)
+    app.connect("autodoc-process-docstring", _drop_protocol_module_docstrings)
     return {"parallel_read_safe": True}
 
 

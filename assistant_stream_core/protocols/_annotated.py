@@ -1,19 +1,6 @@
 """Chunks assistant-ui has no frame for, carried as one tagged annotation.
 
-assistant-ui's message has no field for message metadata, an abort, a
-document source or a preliminary tool result, and its strict decoders reject
-any frame type they do not know. The Data Stream and Assistant Transport
-encoders therefore write each of these chunks as an annotations frame with one
-item: the Vercel AI SDK UI message chunk that says the same thing
-(``{"type": "message-metadata", "messageMetadata": {...}}``, ``{"type":
-"abort", "reason": ...}``, ``{"type": "source-document", ...}``, ``{"type":
-"tool-output-available", "toolCallId": ..., "output": ..., "preliminary":
-true}``). assistant-ui shows it in ``message.metadata.unstable_annotations``;
-our decoders turn it back into the chunk.
-
-An annotations frame is read as one of these chunks only when it holds exactly
-one item of exactly that shape (no other keys), so an ordinary annotation
-would have to be built to look like one to be mistaken for it.
+What is written and what is read back: docs/protocols/index.rst (small-chunks).
 """
 
 from __future__ import annotations

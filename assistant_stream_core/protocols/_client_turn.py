@@ -1,12 +1,7 @@
 """Tool calls that wait for the client, in the protocols that have no frames for them.
 
-The UI Message Stream and AG-UI have frames for approval requests, denials and
-the answers to calls of an earlier response. Elsewhere the client holds its
-own answer: a tool call without a result is already how assistant-ui
-(``requires-action``) and OpenAI (``finish_reason: tool_calls``) say that the
-client acts next. So the Data Stream, Assistant Transport and OpenAI encoders
-check these chunks against their tool-call ledger — an unknown id is the usual
-:class:`~assistant_stream_core.errors.ChunkEncodeError` — and write nothing.
+The Data Stream, Assistant Transport and OpenAI encoders check these chunks
+against their ledger and write nothing (docs/guides/human-in-the-loop.rst).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Helpers the encoders and decoders share: the JSON encoder, errors that name
-the field at fault, frame splitting and typed JSON decoding."""
+the field at fault, frame splitting and JSON decoding."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ __all__ = [
     "json_encoder",
     "parent_or_none",
     "split_frames",
-    "typed_decoder",
     "union",
     "wire_types",
 ]
@@ -93,11 +92,6 @@ def _leaves(cls: type[S]) -> list[type[S]]:
 def union(types: Iterable[type[Any]]) -> Any:
     """``A | B | ...``: the type that decodes any of ``types`` (a tagged union)."""
     return functools.reduce(operator.or_, types)
-
-
-def typed_decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
-    """A reusable JSON decoder that validates into ``kind``."""
-    return msgspec.json.Decoder(kind)
 
 
 def decode_frame(

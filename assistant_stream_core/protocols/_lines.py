@@ -1,10 +1,4 @@
-"""Incremental line splitting shared by the decoders.
-
-Lines end at ``\\n``, ``\\r`` or ``\\r\\n`` (as in the TS client's line and SSE
-decoders), also when a ``\\r\\n`` pair is split across two ``feed`` calls.
-U+2028, U+2029 and U+0085 are ordinary characters. Input may be split inside a
-UTF-8 sequence: bytes are split first and each complete line is decoded.
-"""
+"""Incremental line splitting shared by the decoders (rules: docs/protocols/index.rst)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
 """Incremental Server-Sent Events parsing, and the skeleton of the SSE decoders.
 
-Follows the WHATWG event-stream rules as the TS client implements them: an
-empty line dispatches the pending event; an event without any ``data:`` line is
-not dispatched; several ``data:`` lines join with ``\\n``; one space after the
-colon is stripped; lines starting with ``:`` are comments; an unterminated
-event at the end of input is dropped (its presence is reported by
-:meth:`SSEParser.finish`).
+The parsing rules are the TS client's: docs/protocols/index.rst lists them.
 """
 
 from __future__ import annotations

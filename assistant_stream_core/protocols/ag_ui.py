@@ -1,95 +1,7 @@
 """AG-UI: the Agent User Interaction Protocol's event stream over HTTP SSE.
 
-Every event is one SSE frame, ``data: <json>\\n\\n``, with AG-UI 1.0 event
-names and camelCase fields (the schemas of the ``ag-ui-protocol`` Python
-package and of npm ``@ag-ui/core``). A stream is one run:
-
-=============================== ===============================================
-Chunk                           Events
-=============================== ===============================================
-(first output)                  ``RUN_STARTED {threadId, runId,
-                                protocolVersion: "1.0"}``
-text delta                      ``TEXT_MESSAGE_START {messageId, role:
-                                "assistant"}`` when no text message is open,
-                                then ``TEXT_MESSAGE_CONTENT {messageId, delta}``
-reasoning part start            ``REASONING_START`` + ``REASONING_MESSAGE_START
-                                {messageId, role: "reasoning"}``
-reasoning delta                 ``REASONING_MESSAGE_CONTENT`` (opening a
-                                reasoning message first if none is open)
-tool call begin                 ``TOOL_CALL_START {toolCallId, toolCallName,
-                                parentMessageId}``
-tool call args delta            ``TOOL_CALL_ARGS {toolCallId, delta}``
-tool call args finish           ``TOOL_CALL_ARGS`` with the trailing text (or
-                                ``"{}"`` if the call had no args at all), then
-                                ``TOOL_CALL_END``
-tool result                     ``TOOL_CALL_RESULT {messageId, toolCallId,
-                                content, role: "tool"}``; ``content`` is the
-                                result if it is a string, else its JSON text
-update state                    ``STATE_DELTA {delta: <JSON Patch>}``, or
-                                ``STATE_SNAPSHOT {snapshot}`` (see below)
-step start / step finish        ``STEP_STARTED`` / ``STEP_FINISHED {stepName}``
-data, annotations, source, file ``CUSTOM {name: "assistant-stream/data"`` (or
-message metadata, abort,        ``/annotations``, ``/source``, ``/file``,
-source document, preliminary    ``/message-metadata``, ``/abort``,
-tool result                     ``/source-document``,
-                                ``/preliminary-tool-result``) ``, value}``;
-                                with ``custom_events=False`` they are dropped,
-                                with one warning per stream. After an abort,
-                                ``RUN_FINISHED`` also says ``outcome: {type:
-                                "cancelled"}``
-message finish                  remembered: ``RUN_FINISHED`` (or ``RUN_ERROR``)
-                                carries its usage and finish reason
-error                           ``RUN_ERROR {message}``; the stream ends there
-approval request                the call ends (``TOOL_CALL_END``); ``RUN_FINISHED``
-                                gets ``outcome: {type: "interrupt", interrupts:
-                                [{id: <approval id>, reason: "tool_approval",
-                                message?: <reason>, toolCallId}]}``; the client
-                                answers with ``resume`` entries in the next
-                                ``RunAgentInput``
-resume                          nothing; a result for the resumed call is a
-                                ``TOOL_CALL_RESULT`` as any other (the approved
-                                call's output)
-denial                          ``TOOL_CALL_RESULT`` with ``content`` "The user
-                                denied this tool call." (marked ``denied`` in our
-                                metadata)
-(finish)                        ``RUN_FINISHED {threadId, runId}``
-=============================== ===============================================
-
-Ordering rules (checked by ``@ag-ui/client``'s ``verifyEvents``): a message,
-reasoning message or tool call starts before its content and ends after it;
-text and reasoning messages close before anything that is not their own
-content or a side-channel event (state, custom events, args of other tool
-calls); a tool call ends before its result, before a step finishes and before
-the run ends. Every start gets its end on every path, including before
-``RUN_ERROR``. Exactly one ``RUN_FINISHED`` or ``RUN_ERROR`` is sent, last;
-chunks after an error are dropped with a warning. No delta is empty and no
-field is ``null`` (optional fields are left out).
-
-Message ids: the assistant message has the encoder's ``message_id``; tool
-calls name it as ``parentMessageId``. After a tool result, the next text or
-tool call starts a new assistant message (``<message_id>-1``, ``-2``, ...), as
-AG-UI models an agent loop (assistant, tool, assistant). Reasoning messages
-are ``<message_id>-reasoning-<n>``; a tool result's tool message is
-``<message_id>-result-<tool_call_id>``.
-
-State: each ``update-state`` chunk becomes one ``STATE_DELTA`` whose JSON Patch
-(RFC 6902; pointers escape ``~`` and ``/`` per RFC 6901) turns the previous
-state into the new one: ``set`` becomes ``replace`` of an existing object key
-or list item, else ``add`` (the highest missing key, or list index equal to the
-length, with the new value built below it); ``append-text`` becomes
-``replace`` with the whole new string. The encoder tracks the state with
-:func:`~assistant_stream_core.state.apply_operations`; an operation it cannot
-apply (the strict assistant-ui client would refuse it) is dropped with one
-warning per stream. A ``STATE_SNAPSHOT`` is sent instead when the chunk sets
-the root, and for the first update when the encoder was not told the state
-the client holds (``state=None``). Non-finite floats are written as ``null``.
-
-Data the AG-UI event model has no field for rides in the events' ``metadata``
-under the key ``"assistantStream"`` (parent ids, reasoning summaries, tool
-result ``isError``/``artifact``, step and message finish reasons and usage),
-so :class:`AGUIDecoder` gives the chunks back. Tool call arguments that are not
-valid JSON are passed through: AG-UI carries them as text and does not
-validate them.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/ag-ui.rst.
 """
 
 from __future__ import annotations
@@ -625,12 +537,10 @@ class AGUIEncoder(EncoderBase):
             # Encode first, then commit: these branches close messages, calls
             # and steps before their own event.
             json_encode(chunk)
-        if self._started:
-            self._write_chunk(out, chunk)
-        else:
+        if not self._started:
             self._run_started(out)  # cut with the chunk's frames if the chunk fails
-            self._write_chunk(out, chunk)
-            self._started = True
+        self._write_chunk(out, chunk)
+        self._started = True  # not reached if the chunk fails
 
     _writers = every_kind(_write)
 
@@ -890,26 +800,8 @@ class AGUIDecoder(SSEDecoder):
     said.
 
     Bad input raises :class:`ProtocolError` naming the problem and its byte
-    offset, and the decoder is unusable afterwards: invalid JSON, an event
-    that does not match its AG-UI schema, an unknown event type, an event
-    before ``RUN_STARTED`` or after ``RUN_FINISHED``/``RUN_ERROR`` (one run per
-    stream), content or an end for a message, reasoning message or tool call
-    that is not open, a start for one already open, a reused tool call id, a
-    ``RUN_FINISHED`` while something is still open, a JSON Patch that does not
-    apply, and (in :meth:`finish`) a stream without a terminal event.
-
-    What comes back is what :func:`~assistant_stream_core.testing.normalize.ag_ui`
-    says, plus, for events this
-    library never writes: ``remove`` and insert-into-array patches become a
-    ``set`` of the parent, ``move``/``copy`` a ``set`` of the root, ``test``
-    nothing; a reasoning message without our metadata starts a reasoning
-    part; a ``STEP_FINISHED`` without a finish reason finishes with
-    ``"unknown"``; text messages whose role is not ``assistant`` and
-    ``CUSTOM`` events with other names are skipped; the ``*_CHUNK`` shorthands
-    expand as the client's ``transformChunks`` does (a chunk stream ends at the
-    next event of another type; a reasoning one starts a reasoning part); the
-    AG-UI events no chunk can hold (``MESSAGES_SNAPSHOT``, ``ACTIVITY_*``,
-    ``RAW``, ``SUBAGENT_*``, ``REASONING_ENCRYPTED_VALUE``) are ignored.
+    offset, and the decoder is unusable afterwards. :doc:`/protocols/ag-ui`
+    lists what is bad input and what comes back.
     """
 
     _EVENT_NAMES = None  # AG-UI names events in the JSON, not in SSE
@@ -1066,7 +958,7 @@ class AGUIDecoder(SSEDecoder):
             self._done = True
             out.append(ErrorChunk(event.message))
             self._finish_chunk(event.metadata, event.usage, out)
-        # else: an AG-UI event no chunk can hold (see the class docstring).
+        # else: an AG-UI event no chunk can hold (docs/protocols/ag-ui.rst).
 
     def _begin_call(self, call_id: str, name: str, parent: str | None, out: list[Chunk]) -> None:
         if call_id in self._call_ids:
@@ -1167,7 +1059,7 @@ def _result(event: _ToolResult) -> ToolResultChunk:
 def _custom(event: _Custom) -> Chunk | None:
     kind = _CUSTOM_KIND.get(event.name)
     if kind is None:
-        return None  # another producer's CUSTOM event (see AGUIDecoder)
+        return None  # another producer's CUSTOM event: skipped
     value_type = _CUSTOM_VALUES[kind]
     try:
         if value_type is None:

@@ -1,39 +1,7 @@
 """assistant-ui Assistant Transport: SSE frames ``data: <json>\\n\\n``, then ``data: [DONE]``.
 
-Each frame is one chunk of the TS client's ``AssistantStreamChunk`` model, not
-our flat chunk: the encoder assigns part indices and opens and closes parts.
-
-* Text and reasoning deltas extend the open text/reasoning part while kind
-  and ``parent_id`` stay the same; otherwise the open part gets
-  ``part-finish`` and a ``part-start`` (path ``[]``) opens the next, at the
-  next index. A tool call begin, source, file or summarised reasoning part
-  start also closes it; data, annotations, steps, errors, state and results
-  do not.
-* Tool calls keep their own index, so parallel calls interleave. Args deltas
-  are ``text-delta`` frames at the call's path. The call *settles* at its args
-  finish or its result, whichever comes first: ``text-delta`` with the
-  finish's trailing text (or ``"{}"`` if no args text was ever sent),
-  ``tool-call-args-text-finish``, ``part-finish``. A result is written before
-  those frames; a result for a settled call is written alone.
-* Message-level frames (``data`` with the value wrapped in a list,
-  ``annotations``, ``step-start``, ``step-finish``, ``message-finish``,
-  ``error``, ``update-state``) carry no path.
-* Message metadata, an abort, a document source and a preliminary tool
-  result have no frame of their own: each is an ``annotations`` frame with
-  one item, the AI SDK UI message chunk that says the same thing
-  (``message-metadata``, ``abort``, ``source-document``,
-  ``tool-output-available`` with ``preliminary: true``), which the decoder
-  reads back as the chunk. The client shows it in
-  ``metadata.unstable_annotations``.
-* :meth:`AssistantTransportEncoder.finish` closes the open part, settles every
-  unsettled call (in begin order) and writes ``data: [DONE]``.
-
-Differences from upstream ``assistant-stream`` (listed in the migration
-notes): compact UTF-8 JSON; ``Cache-Control``/``X-Accel-Buffering`` headers;
-an empty ``parent_id`` means no parent; a tool call id begun twice, or used
-without a begin, raises :class:`ChunkEncodeError` (upstream dropped the
-second begin and wrote orphan results at path ``[]``, which the client
-drops); non-finite floats are written as ``null``.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/assistant-transport.rst.
 """
 
 from __future__ import annotations
@@ -70,6 +38,17 @@ from ._encoder import EncoderBase, Writers, encode_into, json_encode
 from ._frames import decode_object, decode_operations, parent_or_none, union, wire_types
 from ._sse import SSEDecoder, SSEEvent
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
+from .data_stream import (
+    _File,
+    _MessageFinish,
+    _NamedData,
+    _ReasoningStart,
+    _Source,
+    _StepFinish,
+    _StepStart,
+    _ToolBegin,
+    _Usage,
+)
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder"]
 
@@ -93,35 +72,27 @@ class _TextPart(_PartBase, tag="text"):
     parent_id: str | None = None
 
 
-class _ReasoningPart(_PartBase, tag="reasoning"):
-    unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
-    parent_id: str | None = None
+# The parts and frames the Data Stream also writes: its objects, with a tag.
 
 
-class _ToolCallPart(_PartBase, tag="tool-call"):
-    tool_call_id: str
-    tool_name: str
-    parent_id: str | None = None
+class _ReasoningPart(_ReasoningStart, _PartBase, tag="reasoning"):
+    pass
 
 
-class _SourcePart(_PartBase, tag="source"):
-    source_type: str
-    id: str
-    url: str
-    title: str | None = None
-    parent_id: str | None = None
+class _ToolCallPart(_ToolBegin, _PartBase, tag="tool-call"):
+    pass
 
 
-class _FilePart(_PartBase, tag="file"):
-    data: str
-    mime_type: str
-    parent_id: str | None = None
+class _SourcePart(_Source, _PartBase, tag="source"):
+    pass
 
 
-class _DataPart(_PartBase, tag="data"):
-    name: str
-    data: Any = None
-    parent_id: str | None = None
+class _FilePart(_File, _PartBase, tag="file"):
+    pass
+
+
+class _DataPart(_NamedData, _PartBase, tag="data"):
+    pass
 
 
 _Part = _TextPart | _ReasoningPart | _ToolCallPart | _SourcePart | _FilePart | _DataPart
@@ -161,24 +132,16 @@ class _Annotations(_Frame, tag="annotations"):
     annotations: list[Any]
 
 
-class _StepStart(_Frame, tag="step-start"):
-    message_id: str
+class _StepStartFrame(_StepStart, _Frame, tag="step-start"):
+    pass
 
 
-class _Usage(msgspec.Struct, rename="camel"):
-    input_tokens: int = 0
-    output_tokens: int = 0
+class _StepFinishFrame(_StepFinish, _Frame, tag="step-finish", omit_defaults=False):
+    pass
 
 
-class _StepFinish(_Frame, tag="step-finish", omit_defaults=False):
-    finish_reason: str
-    usage: _Usage = msgspec.field(default_factory=_Usage)
-    is_continued: bool = False
-
-
-class _MessageFinish(_Frame, tag="message-finish", omit_defaults=False):
-    finish_reason: str
-    usage: _Usage = msgspec.field(default_factory=_Usage)
+class _MessageFinishFrame(_MessageFinish, _Frame, tag="message-finish", omit_defaults=False):
+    pass
 
 
 class _Error(_Frame, tag="error"):
@@ -407,11 +370,11 @@ class AssistantTransportEncoder(EncoderBase):
 
     def _step_finish(self, out: bytearray, chunk: StepFinishChunk) -> None:
         usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-        self._sse(out, _StepFinish(chunk.finish_reason, usage, chunk.is_continued))
+        self._sse(out, _StepFinishFrame(chunk.finish_reason, usage, chunk.is_continued))
 
     def _message_finish(self, out: bytearray, chunk: MessageFinishChunk) -> None:
         usage = _Usage(chunk.input_tokens, chunk.output_tokens)
-        self._sse(out, _MessageFinish(chunk.finish_reason, usage))
+        self._sse(out, _MessageFinishFrame(chunk.finish_reason, usage))
 
     def _error(self, out: bytearray, chunk: ErrorChunk) -> None:
         self._sse(out, _Error(chunk.error))
@@ -477,23 +440,8 @@ class AssistantTransportDecoder(SSEDecoder):
 
     ``feed`` accepts bytes split anywhere; ``max_event_bytes`` bounds one
     event (16 MiB by default). Malformed input raises :class:`ProtocolError`
-    naming the problem and its byte offset: an SSE event name other than
-    ``message``, a payload that is not a JSON object of a known ``type``,
-    fields of the wrong type, a path that names no part, and a stream that
-    ends without ``data: [DONE]``. Bytes after ``[DONE]`` are ignored, as the
-    TS client does.
-
-    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.assistant_transport`
-    says. Frames this library
-    never writes map as follows: a named ``data`` part becomes
-    ``DataChunk({"name": ..., "data": ...})``; ``part-start`` of a text or
-    summary-less reasoning part yields nothing until its first delta.
-
-    Limit: chunks extend only the part that is currently open, so a stream
-    whose deltas interleave between several open text or reasoning parts (the
-    npm encoder can write one when parts are produced concurrently) decodes
-    each delta with its part's kind and parent, but the part boundaries of the
-    assembled message can differ from the sender's.
+    naming the problem and its byte offset. :doc:`/protocols/assistant-transport`
+    lists what is malformed and what comes back.
     """
 
     __slots__ = ("_parts",)
@@ -544,20 +492,8 @@ class AssistantTransportDecoder(SSEDecoder):
             out.extend(DataChunk(item) for item in frame.data)
         elif type(frame) is _Annotations:
             out.append(from_annotations(frame.annotations) or AnnotationsChunk(frame.annotations))
-        elif type(frame) is _StepStart:
-            out.append(StepStartChunk(frame.message_id))
-        elif type(frame) is _StepFinish:
-            usage = frame.usage
-            out.append(
-                StepFinishChunk(
-                    frame.finish_reason, usage.input_tokens, usage.output_tokens, frame.is_continued
-                )
-            )
-        elif type(frame) is _MessageFinish:
-            usage = frame.usage
-            out.append(
-                MessageFinishChunk(frame.finish_reason, usage.input_tokens, usage.output_tokens)
-            )
+        elif type(frame) in (_StepStartFrame, _StepFinishFrame, _MessageFinishFrame):
+            out.append(frame.chunk())
         elif type(frame) is _Error:
             # The TS client accepts any value here; keep strings, describe the rest.
             error = frame.error
@@ -586,14 +522,8 @@ class AssistantTransportDecoder(SSEDecoder):
         parent_id = parent_or_none(part.parent_id)
         call_id = part.tool_call_id if type(part) is _ToolCallPart else None
         self._parts.append(_DecodedPart(type(part), parent_id, call_id))
-        if type(part) is _ReasoningPart and part.unstable_summary is not None:
-            return [ReasoningPartStartChunk(part.unstable_summary, parent_id)]
-        if type(part) is _ToolCallPart:
-            return [ToolCallBeginChunk(part.tool_call_id, part.tool_name, parent_id)]
-        if type(part) is _SourcePart:
-            return [SourceChunk(part.id, part.url, part.source_type, part.title, parent_id)]
-        if type(part) is _FilePart:
-            return [FileChunk(part.data, part.mime_type, parent_id)]
-        if type(part) is _DataPart:
-            return [DataChunk({"name": part.name, "data": part.data})]
-        return []  # text, or reasoning without a summary: nothing until the first delta
+        if isinstance(part, _TextPart) or (
+            isinstance(part, _ReasoningPart) and part.unstable_summary is None
+        ):
+            return []  # text, or reasoning without a summary: nothing until the first delta
+        return [part.chunk()]

@@ -1,55 +1,7 @@
 """assistant-ui Data Stream: ``text/plain`` lines of ``<code>:<json>\\n``.
 
-The format descends from the Vercel AI SDK 4 data stream; assistant-ui adds
-usage fields and the ``aui-*`` codes. Frames, per chunk:
-
-=============================== ===============================================
-Chunk                           Line
-=============================== ===============================================
-text delta                      ``0:"text"``, or ``aui-text-delta:{textDelta,
-                                parentId}`` with a parent
-reasoning delta                 ``g:"text"``, or ``aui-reasoning-delta:
-                                {reasoningDelta, parentId}`` with a parent
-reasoning part start            ``aui-reasoning-part-start:{unstable_summary,
-                                parentId?}``, only when a summary is set
-tool call begin                 ``b:{toolCallId, toolName, parentId?}``
-tool call args delta            ``c:{toolCallId, argsTextDelta}``
-tool call args finish           ``c:{toolCallId, argsTextDelta, isFinal: true}``
-tool result                     ``a:{toolCallId, result, artifact?, isError?}``
-data                            ``2:[value]``
-error                           ``3:"message"``
-annotations                     ``8:[...]``
-source                          ``h:{sourceType, id, url, title?, parentId?}``
-file                            ``k:{data, mimeType, parentId?}``
-step start / step finish        ``f:{messageId}`` / ``e:{finishReason, usage,
-                                isContinued}``
-message finish                  ``d:{finishReason, usage}``
-update state                    ``aui-state:[operations]``
-message metadata, abort,        ``8:[<AI SDK chunk>]``: one annotation holding
-document source, preliminary    the AI SDK UI message chunk (``message-metadata``,
-tool result                     ``abort``, ``source-document``, ``tool-output-
-                                available`` with ``preliminary: true``), read
-                                back as the chunk
-=============================== ===============================================
-
-Tool-call bookkeeping follows upstream ``assistant-stream``: a call is *open*
-from its begin until its args finish or its result. The args-finish frame
-carries the finish chunk's trailing text, or ``"{}"`` if the call never got
-any args text, so the client always parses an object. A result settles the
-call without an ``isFinal`` frame (both clients accept that). Before a step
-finish, a message finish, an error and at the end of the stream every call
-still open gets its final frame.
-
-Where this encoder differs from upstream's (each listed in the migration
-notes): JSON is compact UTF-8 (msgspec), not ``json.dumps`` spacing; the
-``x-vercel-ai-data-stream: v1`` header is sent; files keep their
-``parentId``; an empty ``parent_id`` means no parent; a tool call id that was
-never begun, or begun twice, raises :class:`ChunkEncodeError` instead of
-writing a frame the strict client rejects; non-finite floats are written as
-``null``.
-
-The stream has no end marker: it ends at end of body. :meth:`DataStreamDecoder.finish`
-only rejects an unterminated last line.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/data-stream.rst.
 """
 
 from __future__ import annotations
@@ -58,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 import msgspec
+from msgspec.json import Decoder
 
 from ..chunks import (
     AnnotationsChunk,
@@ -84,7 +37,7 @@ from ..tool_calls import ToolCallLedger
 from ._annotated import ANNOTATED, checked_annotation, from_annotations
 from ._client_turn import CLIENT_TURN_CHUNKS, note_client_turn, resumed
 from ._encoder import EncoderBase, Writers, encode_into, json_encode
-from ._frames import decode_frame, decode_operations, parent_or_none, typed_decoder
+from ._frames import decode_frame, decode_operations, parent_or_none
 from ._lines import LineSplitter
 from .base import DEFAULT_MAX_LINE_BYTES, STREAMING_HEADERS
 
@@ -98,7 +51,7 @@ HEADERS: Final[Mapping[str, str]] = {
 }
 
 
-# --- wire objects -----------------------------------------------------------
+# --- wire objects (Assistant Transport tags those with a chunk() method) -----
 
 
 class _Wire(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -119,11 +72,17 @@ class _ReasoningStart(_Wire):
     unstable_summary: str | None = msgspec.field(default=None, name="unstable_summary")
     parent_id: str | None = None
 
+    def chunk(self) -> ReasoningPartStartChunk:
+        return ReasoningPartStartChunk(self.unstable_summary, parent_or_none(self.parent_id))
+
 
 class _ToolBegin(_Wire):
     tool_call_id: str
     tool_name: str
     parent_id: str | None = None
+
+    def chunk(self) -> ToolCallBeginChunk:
+        return ToolCallBeginChunk(self.tool_call_id, self.tool_name, parent_or_none(self.parent_id))
 
 
 class _ToolDelta(_Wire):
@@ -153,11 +112,18 @@ class _Source(_Wire):
     title: str | None = None
     parent_id: str | None = None
 
+    def chunk(self) -> SourceChunk:
+        parent_id = parent_or_none(self.parent_id)
+        return SourceChunk(self.id, self.url, self.source_type, self.title, parent_id)
+
 
 class _File(_Wire):
     data: str
     mime_type: str
     parent_id: str | None = None
+
+    def chunk(self) -> FileChunk:
+        return FileChunk(self.data, self.mime_type, parent_or_none(self.parent_id))
 
 
 class _Usage(msgspec.Struct, rename="camel"):
@@ -168,22 +134,36 @@ class _Usage(msgspec.Struct, rename="camel"):
 class _StepStart(_Wire):
     message_id: str
 
+    def chunk(self) -> StepStartChunk:
+        return StepStartChunk(self.message_id)
+
 
 class _StepFinish(msgspec.Struct, rename="camel"):
     finish_reason: str
     usage: _Usage = msgspec.field(default_factory=_Usage)
     is_continued: bool = False
 
+    def chunk(self) -> StepFinishChunk:
+        usage, reason = self.usage, self.finish_reason
+        return StepFinishChunk(reason, usage.input_tokens, usage.output_tokens, self.is_continued)
+
 
 class _MessageFinish(msgspec.Struct, rename="camel"):
     finish_reason: str
     usage: _Usage = msgspec.field(default_factory=_Usage)
+
+    def chunk(self) -> MessageFinishChunk:
+        usage = self.usage
+        return MessageFinishChunk(self.finish_reason, usage.input_tokens, usage.output_tokens)
 
 
 class _NamedData(_Wire):
     name: str
     data: Any = None
     parent_id: str | None = None
+
+    def chunk(self) -> DataChunk:
+        return DataChunk({"name": self.name, "data": self.data})
 
 
 # The head of a tool call's args lines, up to its delta: prebuilt per call, so
@@ -391,23 +371,23 @@ class DataStreamEncoder(EncoderBase):
 
 # --- decoding ---------------------------------------------------------------
 
-_STRING = typed_decoder(str)
-_LIST = typed_decoder(list[Any])
-_OPERATIONS = typed_decoder(list[dict[str, Any]])
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "aui-text-delta": typed_decoder(_PartDelta),
-    "aui-reasoning-delta": typed_decoder(_ReasoningDelta),
-    "aui-reasoning-part-start": typed_decoder(_ReasoningStart),
-    "b": typed_decoder(_ToolBegin),
-    "c": typed_decoder(_ToolDelta),
-    "9": typed_decoder(_ToolCall),
-    "a": typed_decoder(_ToolResult),
-    "h": typed_decoder(_Source),
-    "k": typed_decoder(_File),
-    "f": typed_decoder(_StepStart),
-    "e": typed_decoder(_StepFinish),
-    "d": typed_decoder(_MessageFinish),
-    "aui-data": typed_decoder(_NamedData),
+_STRING = Decoder(str)
+_LIST = Decoder(list[Any])
+_OPERATIONS = Decoder(list[dict[str, Any]])
+_DECODERS: Final[dict[str, Decoder[Any]]] = {
+    "aui-text-delta": Decoder(_PartDelta),
+    "aui-reasoning-delta": Decoder(_ReasoningDelta),
+    "aui-reasoning-part-start": Decoder(_ReasoningStart),
+    "b": Decoder(_ToolBegin),
+    "c": Decoder(_ToolDelta),
+    "9": Decoder(_ToolCall),
+    "a": Decoder(_ToolResult),
+    "h": Decoder(_Source),
+    "k": Decoder(_File),
+    "f": Decoder(_StepStart),
+    "e": Decoder(_StepFinish),
+    "d": Decoder(_MessageFinish),
+    "aui-data": Decoder(_NamedData),
 }
 _IGNORED_CODES: Final = frozenset({"i", "j"})  # redacted reasoning, signatures: no chunk
 
@@ -419,13 +399,8 @@ class DataStreamDecoder:
     memory one line may take (16 MiB by default). Malformed input raises
     :class:`ProtocolError` naming the problem and its byte offset; the decoder
     is then unusable. Blank lines (keepalives) are skipped; codes ``i`` and
-    ``j`` are ignored, as the TS client does.
-
-    Decoding gives back what :func:`~assistant_stream_core.testing.normalize.data_stream`
-    says, with two more mappings
-    for frames this library never writes: ``9:`` (a complete tool call)
-    becomes begin, args delta and args finish; ``aui-data`` (a named data part)
-    becomes ``DataChunk({"name": ..., "data": ...})``.
+    ``j`` are ignored, as the TS client does. :doc:`/protocols/data-stream`
+    says what comes back.
     """
 
     __slots__ = ("_lines",)
@@ -496,12 +471,6 @@ def _from_wire(wire: Any) -> list[Chunk]:
         return [TextDeltaChunk(wire.text_delta, parent_or_none(wire.parent_id))]
     if type(wire) is _ReasoningDelta:
         return [ReasoningDeltaChunk(wire.reasoning_delta, parent_or_none(wire.parent_id))]
-    if type(wire) is _ReasoningStart:
-        return [ReasoningPartStartChunk(wire.unstable_summary, parent_or_none(wire.parent_id))]
-    if type(wire) is _ToolBegin:
-        return [
-            ToolCallBeginChunk(wire.tool_call_id, wire.tool_name, parent_or_none(wire.parent_id))
-        ]
     if type(wire) is _ToolDelta:
         if wire.is_final:
             return [ToolCallArgsTextFinishChunk(wire.tool_call_id, wire.args_text_delta)]
@@ -516,25 +485,4 @@ def _from_wire(wire: Any) -> list[Chunk]:
     if type(wire) is _ToolResult:
         result = None if wire.result is msgspec.UNSET else wire.result
         return [ToolResultChunk(wire.tool_call_id, result, wire.artifact, wire.is_error)]
-    if type(wire) is _Source:
-        parent = parent_or_none(wire.parent_id)
-        return [SourceChunk(wire.id, wire.url, wire.source_type, wire.title, parent)]
-    if type(wire) is _File:
-        return [FileChunk(wire.data, wire.mime_type, parent_or_none(wire.parent_id))]
-    if type(wire) is _StepStart:
-        return [StepStartChunk(wire.message_id)]
-    if type(wire) is _StepFinish:
-        usage = wire.usage
-        return [
-            StepFinishChunk(
-                wire.finish_reason, usage.input_tokens, usage.output_tokens, wire.is_continued
-            )
-        ]
-    if type(wire) is _MessageFinish:
-        return [
-            MessageFinishChunk(
-                wire.finish_reason, wire.usage.input_tokens, wire.usage.output_tokens
-            )
-        ]
-    assert type(wire) is _NamedData
-    return [DataChunk({"name": wire.name, "data": wire.data})]
+    return [wire.chunk()]  # the objects Assistant Transport shares

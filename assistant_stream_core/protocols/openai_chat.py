@@ -1,85 +1,7 @@
 """OpenAI ``chat.completion.chunk`` Server-Sent Events, as OpenAI-compatible clients read them.
 
-One stream is one chat completion with a single choice (``index`` 0). Every
-frame is ``data: <json>\\n\\n``; the stream ends with ``data: [DONE]\\n\\n``. No
-frame ever carries an SSE ``id:`` line: the ``openai`` Python client never
-resets its last event id, so an ``id:`` line followed by a keepalive comment
-would make it parse an empty event and fail.
-
-**Encoder mapping** (:class:`OpenAIChatEncoder`):
-
-========================================  =========================================================
-Chunk                                     Frame
-========================================  =========================================================
-(first frame with a delta)                ``delta: {"role": "assistant", "content": ""}``
-``text-delta``                            ``delta: {"content": s}``
-``reasoning-delta``                       ``delta: {"reasoning_content": s}`` (field configurable,
-                                          e.g. ``reasoning`` for OpenRouter/vLLM/Ollama clients)
-``tool-call-begin``                       ``delta: {"tool_calls": [{"index": n, "id", "type":
-                                          "function", "function": {"name", "arguments": ""}}]}``;
-                                          ``n`` counts tool calls in order of first appearance
-``tool-call-delta``                       ``delta: {"tool_calls": [{"index": n, "function":
-                                          {"arguments": s}}]}``
-``tool-call-args-text-finish``            its trailing text as one more ``arguments`` piece; a call
-                                          that never received arguments gets ``"{}"``
-``tool-result``                           dropped by default (``tool_results="drop"``): results are
-                                          not part of this wire format, a client sends them back in
-                                          its next request. ``tool_results="delta"`` writes the
-                                          non-standard ``delta: {"tool_results": [{"tool_call_id",
-                                          "result", "is_error"?, "artifact"?}]}`` instead (the
-                                          ``openai`` SDK keeps unknown fields on the delta).
-``preliminary-tool-result``               dropped, except with ``tool_results="delta"``: the same
-                                          delta with ``"preliminary": true``
-``error``                                 ``data: {"error": {"message": s, "type": "server_error",
-                                          "code": null}}``: the ``openai`` SDK raises
-                                          :class:`openai.APIError` with that message
-``step-finish``, ``message-finish``       remembered for ``finish_reason`` and usage
-``step-start``, ``reasoning-part-start``  no representation, dropped silently (structure only)
-other kinds                               no representation: ``data``, ``annotations``,
-                                          ``update-state``, ``source``, ``file``,
-                                          ``message-metadata``, ``abort`` and
-                                          ``source-document`` are dropped,
-                                          with one log warning per chunk kind per stream (logger
-                                          ``assistant_stream_core.protocols.openai_chat``)
-end of stream                             (:meth:`~OpenAIChatEncoder.finish`) ``delta: {}`` +
-                                          ``finish_reason``; with ``include_usage`` a last chunk
-                                          with ``"choices": []`` and ``usage``; then ``data:
-                                          [DONE]``
-========================================  =========================================================
-
-``finish_reason`` is the last ``message-finish`` reason, else the last
-``step-finish`` reason, mapped to OpenAI's vocabulary (``stop``, ``length``,
-``content_filter``, ``tool_calls``); a reason without an OpenAI equivalent
-(``error``, ``other``, ``unknown``) or no reason at all counts as ``stop``. A
-``stop`` becomes ``tool_calls`` when a tool call was sent and no result was
-seen for it, since the client must run it. Usage is the
-``message-finish`` token counts if one was seen, else the sum over
-``step-finish`` chunks.
-
-**Tool-call arguments are passed through as written**, valid JSON or not, as
-OpenAI's own API does (its documentation tells clients to validate them); the
-encoder does not buffer arguments to check them. Args text after a call
-settled (args finish or result) is dropped, as upstream does. A delta, args
-finish or result for an id that never began, and a second
-``tool-call-begin`` with an id already used, raise
-:class:`~assistant_stream_core.errors.ChunkEncodeError` (its ``partial``
-holds the frames of the batch's earlier chunks).
-
-JSON is compact UTF-8 (msgspec); non-finite floats are written as ``null``;
-a value msgspec cannot encode raises ``ChunkEncodeError``. Empty text,
-reasoning and argument deltas write nothing.
-
-**Decoder** (:class:`OpenAIChatDecoder`) normalisation, so that
-``decode(encode(chunks))`` equals ``chunks`` up to: empty deltas, steps,
-``reasoning-part-start`` and every dropped kind above vanish; ``parent_id`` is
-lost; a tool call's trailing argument text arrives as a ``tool-call-delta``;
-every tool call's ``tool-call-args-text-finish`` comes right before the
-``message-finish``, which the decoder emits at ``[DONE]`` from
-``finish_reason`` (mapped back: ``tool_calls`` → ``tool-calls``,
-``content_filter`` → ``content-filter``) and the usage chunk; ``is_error`` and
-``artifact`` of surfaced tool results survive. Choices other than index 0 are
-ignored. A ``reasoning_content`` or ``reasoning`` field is accepted whatever the
-decoder's configuration; an error frame becomes an ``error`` chunk.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/openai-chat.rst.
 """
 
 from __future__ import annotations
@@ -226,7 +148,7 @@ class OpenAIChatEncoder(EncoderBase):
         documentation.
     :param system_fingerprint: written on every chunk when given.
 
-    One encoder serves one response. See the module documentation for the
+    One encoder serves one response. See :doc:`/protocols/openai-chat` for the
     mapping.
     """
 
@@ -481,8 +403,8 @@ class OpenAIChatDecoder(SSEDecoder):
         :class:`~assistant_stream_core.errors.ProtocolError` is raised.
 
     After decoding, :attr:`completion_id`, :attr:`model` and :attr:`created`
-    hold the values of the last chunk seen. See the module documentation for
-    the normalisation.
+    hold the values of the last chunk seen. See :doc:`/protocols/openai-chat`
+    for the normalisation.
     """
 
     _EVENT_NAMES = frozenset({"message", "error"})

@@ -1,96 +1,7 @@
 """Vercel AI SDK UI Message Stream, protocol v1 (``useChat``, ``readUIMessageStream``).
 
-SSE frames ``data: <json>\\n\\n`` without ``event:`` lines, ended by
-``data: [DONE]\\n\\n``, with the header ``x-vercel-ai-ui-message-stream: v1``.
-Two unlike clients read it: the npm ``ai`` package (5.x and later) validates
-every frame against its ``uiMessageChunkSchema`` and crashes on a delta for a
-part it never saw start; assistant-ui's ``UIMessageStreamDecoder`` ignores
-unknown types and requires ``[DONE]``. The encoder writes only fields that
-``ai`` 5.0 already knows.
-
-**Encoder mapping** (:class:`UIMessageStreamEncoder`):
-
-===============================  ==================================================================
-Chunk                            UI message chunks
-===============================  ==================================================================
-(first frame)                    ``start {messageId, messageMetadata?}``
-``text-delta``                   ``text-start {id}`` when no text part with the same ``parent_id``
-                                 is open, then ``text-delta {id, delta}``
-``reasoning-part-start``         ``reasoning-start {id}`` (the summary has no field: dropped)
-``reasoning-delta``              like text, with ``reasoning-*``
-``tool-call-begin``              ``tool-input-start {toolCallId, toolName}``
-``tool-call-delta``              ``tool-input-delta {toolCallId, inputTextDelta}``
-``tool-call-args-text-finish``   trailing text as one more delta, then ``tool-input-available
-                                 {toolCallId, toolName, input}`` with the parsed arguments (``{}``
-                                 when there were none); arguments that are not valid JSON give
-                                 ``tool-input-error {toolCallId, toolName, input: <raw text>,
-                                 errorText}`` instead, which both clients show as a failed call
-``tool-result``                  ``tool-output-available {toolCallId, output}``; ``is_error`` →
-                                 ``tool-output-error {toolCallId, errorText}`` (the result if a
-                                 string, else its JSON); ``artifact`` dropped
-``source``                       ``source-url {sourceId, url, title?}``
-``file``                         ``file {url: "data:<mime_type>;base64,<data>", mediaType}``
-``data``                         ``data-data {data}`` (name configurable, ``data_part_name``);
-                                 ``ai`` adds a ``data-data`` part, assistant-ui puts ``{"name":
-                                 "data", "data": value}`` in ``unstable_data``
-``annotations``                  ``data-annotations {data: [...]}``
-``update-state``                 ``data-state {data: [operations], transient: true}``: not stored
-                                 in the message, delivered to ``onData`` callbacks
-                                 (``state="drop"`` drops it with one log warning per stream)
-``error``                        ``error {errorText}``
-``step-start``, ``step-finish``  ``start-step`` / ``finish-step`` (no fields: the message id,
-                                 finish reason and usage of a step are dropped)
-``message-finish``               remembered for the final ``finish``
-``message-metadata``             ``message-metadata {messageMetadata}`` (``ai`` deep-merges it into
-                                 the message's ``metadata``)
-``abort``                        ``abort {reason?}``
-``source-document``              ``source-document {sourceId, mediaType, title, filename?}``
-``preliminary-tool-result``      ``tool-output-available {toolCallId, output, preliminary: true}``,
-                                 after settling the call as a result does; the final result
-                                 replaces it in ``ai``'s message
-``tool-approval-request``        the call settles (``tool-input-available``), then
-                                 ``tool-approval-request {approvalId, toolCallId, reason?}``
-                                 (``ai`` 6 and later; ``ai`` 5 rejects the frame)
-``tool-call-resume``             nothing: ``ai`` continues the last assistant message, whose
-                                 part for the call the answer updates
-``tool-output-denied``           ``tool-output-denied {toolCallId}`` (``ai`` 6 and later)
-end of stream                    (:meth:`~UIMessageStreamEncoder.finish`) ``finish
-                                 {finishReason}``, ``data: [DONE]``
-===============================  ==================================================================
-
-Text and reasoning parts are closed (``text-end``/``reasoning-end``) before a
-part of another kind, a tool call, a source, a file, a step boundary and at
-the end, so parts keep their order in ``ai``'s message. Tool calls still open
-are settled at step boundaries (``ai`` updates a call's input only within its
-step, and would add a second part), before a message finish, an error and at
-the end, as the Data Stream encoder does.
-``finishReason`` is the last ``message-finish`` (else ``step-finish``) reason
-when ``ai`` knows it (``stop``, ``length``, ``content-filter``, ``tool-calls``,
-``error``, ``other``, ``unknown``), another string becomes ``other``; with
-none, ``tool-calls`` if a tool call has no result, else ``stop``.
-
-Tool-call bookkeeping matches the other encoders: a delta, args finish or
-result for an id never begun, and a second begin for an id, raise
-:class:`~assistant_stream_core.errors.ChunkEncodeError`; args text after a
-call settled is dropped. Empty text, reasoning and args deltas write nothing.
-JSON is compact UTF-8; non-finite floats are written as ``null``.
-
-**Decoder** (:class:`UIMessageStreamDecoder`): what
-:func:`~assistant_stream_core.testing.normalize.ui_message_stream` describes for our
-own streams, and for other producers: ``start`` sets
-:attr:`~UIMessageStreamDecoder.message_id` (no chunk); ``data-<name>`` parts
-with other names become ``DataChunk({"name": name, "data": data})``, the shape
-assistant-ui uses; ``tool-input-available`` without args deltas gives the
-JSON of ``input`` as args text; an output or denial for a call this stream
-never began (one of an earlier response) is preceded by
-``ToolCallResumeChunk``; ``messageMetadata`` on ``start`` and ``finish``
-gives a ``MessageMetadataChunk`` as ``message-metadata`` does (a metadata
-value that is not a JSON object raises); ``tool-approval-response``,
-``custom``, ``reasoning-file``, ``reset-step`` and ``steering-message`` chunks
-are ignored. An unknown type, a field of the wrong type, a delta for a part
-that never started, an ``event:`` other than ``message``, data after
-``[DONE]`` and a stream without ``[DONE]`` raise
-:class:`~assistant_stream_core.errors.ProtocolError`.
+The frames each chunk becomes, the bookkeeping rules and the differences
+from upstream are on its page, docs/protocols/ui-message-stream.rst.
 """
 
 from __future__ import annotations
@@ -438,12 +349,10 @@ class UIMessageStreamEncoder(EncoderBase):
             # Encode first, then commit: the branches below close parts and
             # settle calls before their own frame.
             json_encode(chunk)
-        if self._started:
-            self._write_chunk(out, chunk)
-        else:
+        if not self._started:
             self._write_start(out)  # cut with the chunk's frames if the chunk fails
-            self._write_chunk(out, chunk)
-            self._started = True
+        self._write_chunk(out, chunk)
+        self._started = True  # not reached if the chunk fails
 
     _writers = every_kind(_write)
 
