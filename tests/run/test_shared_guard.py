@@ -128,8 +128,9 @@ async def test_hung_writes_end_by_the_shared_timer(anyio_backend: str) -> None:
                 tg.start_soon(serve)
     elapsed = anyio.current_time() - started
     assert [r.end for r in results] == [StreamEnd.SEND_TIMEOUT] * 50
-    # The timeout, plus at most a tick (an eighth of it) and scheduling.
-    assert 0.2 <= elapsed < 0.2 + 0.2
+    # The timeout, plus a tick (an eighth of it) and a loaded machine's
+    # scheduling: well before the first look of a 1-second tick.
+    assert 0.2 <= elapsed < _guard.GUARD_TICK
     assert loop not in _guard._guards
 
 
@@ -196,7 +197,7 @@ async def test_the_shortest_interval_sets_the_pace_while_it_is_registered(
         _guard.watch(loop, fast)
         assert guard.tick == 0.02
         await anyio.sleep(0.2)
-        assert 5 <= fast.checks <= 11
+        assert 3 <= fast.checks <= 11  # about 10; fewer on a loaded machine
         assert slow.checks == fast.checks  # one timer looks at both
         _guard.unwatch(loop, fast)
         await anyio.sleep(0.05)  # the next look re-arms at the remaining pace
