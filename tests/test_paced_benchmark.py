@@ -45,3 +45,13 @@ def test_slow_client_frames_stay_bounded() -> None:
         assert result.missing is None
         # A Data Stream text frame of a merged delta: 32 Ki characters and "0:".
         assert result.largest_frame <= 32 * 1024 + 8
+
+
+def test_bytecode_count_per_token_names_the_write_through() -> None:
+    from benchmarks import paced_bytecodes
+
+    floor, _ = paced_bytecodes.measure("floor", streams=2, pace=0.005)
+    ours, per_function = paced_bytecodes.measure("ours-starlette", streams=2, pace=0.005)
+    # Ours does more in Python per token than a response of pre-encoded frames.
+    assert 0 < floor < ours
+    assert per_function["serve.py", "write_through"] > 0

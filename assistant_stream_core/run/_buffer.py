@@ -214,7 +214,18 @@ class ChunkBuffer:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            through = self._through() if self.through is not None else None
+            through = self.through
+            if through is not None:
+                # _through(), inlined: this runs per token.
+                if (
+                    self._tail_kind == _NONE
+                    and len(self._chunks) == self._start
+                    and self.waiter is not None
+                    and get_ident() == self._loop_thread
+                ):
+                    self.through = None
+                else:
+                    through = None
             if through is None:
                 size = len(text)
                 if (
@@ -237,7 +248,12 @@ class ChunkBuffer:
                     return
                 self.waiter = None
         if through is not None:
-            if not through(_delta_chunk(kind, key, text)):
+            chunk = (
+                TextDeltaChunk(text_delta=text, parent_id=key)
+                if kind == _TEXT
+                else _delta_chunk(kind, key, text)
+            )
+            if not through(chunk):
                 # Declined, or not encodable: buffered as usual.
                 self.add_delta(kind, key, text)
             return

@@ -346,7 +346,7 @@ class RunController:
 
     def append_text(self, text_delta: str) -> None:
         """Append visible text; adjacent pieces merge while the consumer is behind."""
-        if type(text_delta) is not str and not isinstance(text_delta, str):
+        if text_delta.__class__ is not str and not isinstance(text_delta, str):
             raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
         if not text_delta.isascii():
             check_text(text_delta, "text_delta")
@@ -361,7 +361,7 @@ class RunController:
 
     def append_reasoning(self, reasoning_delta: str) -> None:
         """Append reasoning ("thinking") text."""
-        if type(reasoning_delta) is not str and not isinstance(reasoning_delta, str):
+        if reasoning_delta.__class__ is not str and not isinstance(reasoning_delta, str):
             raise TypeError(f"reasoning_delta must be a str, got {type(reasoning_delta).__name__}")
         if not reasoning_delta.isascii():
             check_text(reasoning_delta, "reasoning_delta")

@@ -45,6 +45,7 @@ import anyio
 
 from ..chunks import Chunk, ErrorChunk
 from ..protocols.base import Encoder
+from . import _guard
 from .error_messages import ErrorMessage, check_policy, exception_text, render_error
 from .errors import was_logged
 from .http import (
@@ -124,6 +125,20 @@ _current_task_of: Callable[[Any], Any] = (
 _CORO: Any = types.CoroutineType
 _UNSTARTED: Any = object()
 _FUTURE: Any = asyncio.Future
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop; ``None`` on trio."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _guard_tick(interval: float | None, timeout: float | None) -> float:
+    """How often the shared guard timer must look at a stream."""
+    shortest = min(interval or math.inf, math.inf if timeout is None else timeout)
+    return min(_guard.GUARD_TICK, shortest / _guard.GUARD_FRACTION)
 
 
 @runtime_checkable
@@ -247,6 +262,8 @@ class _Streamer:
         "send_timeout",
         "task",
         "through",
+        "tick",
+        "wake",
         "write_throughs",
         "writes",
         "writing",
@@ -270,6 +287,8 @@ class _Streamer:
         self.end: StreamEnd | None = None
         self.error: BaseException | None = None
         self.chunks = 0
+        # Writes made by the serving loop's task; the stream's total adds
+        # the write-throughs (one counter less per token).
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
@@ -300,6 +319,11 @@ class _Streamer:
         # finish: (the send, what it yielded, its size); or (None, the
         # exception it raised, its size).
         self.handed: tuple[Any, Any, int] | None = None
+        # The shared guard timer (asyncio, see _guard): how often it must
+        # look, and the scope its guard task waits in, cancelled to have it
+        # write a keepalive.
+        self.tick = _guard_tick(keepalive_interval, send_timeout)
+        self.wake: anyio.CancelScope | None = None
 
     def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if not self.gone:
@@ -412,9 +436,53 @@ class _Streamer:
                 self.client_gone(StreamEnd.DISCONNECTED)
                 return
 
-    async def write_keepalive(self, data: bytes) -> None:
+    def check(self, now: float) -> None:
+        """The shared guard timer's look (asyncio): end a write that has hung,
+        wake the guard task when a keepalive is due."""
+        if self.gone:
+            return
+        if self.writing:
+            timeout = self.send_timeout
+            if timeout is not None and now - self.last_write >= timeout:
+                self.client_gone(StreamEnd.SEND_TIMEOUT)
+            return
+        interval = self.keepalive_interval
+        wake = self.wake
+        if wake is not None and interval and now - self.last_write >= interval:
+            wake.cancel()
+
+    async def guard_shared(
+        self, keepalive: bytes | None, disconnected: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        """:meth:`guard` on asyncio, timed by the loop's shared timer: this
+        task only waits for the disconnect signal and writes the keepalives
+        the timer wakes it for; the timer itself ends a hung write."""
+        interval = self.keepalive_interval if keepalive else None
+        while not self.gone:
+            if interval and not self.writing and monotonic() - self.last_write >= interval:
+                assert keepalive is not None
+                await self.write_keepalive(keepalive, watched=True)
+                continue
+            with anyio.CancelScope() as self.wake:
+                if disconnected is None:
+                    # Not sleep_forever(): asyncio would keep a timer at
+                    # infinity, one more heap entry per stream.
+                    await asyncio.get_running_loop().create_future()
+                else:
+                    await disconnected()
+                    self.client_gone(StreamEnd.DISCONNECTED)
+                    return
+            self.wake = None
+
+    async def write_keepalive(self, data: bytes, *, watched: bool = False) -> None:
+        """Write a keepalive; ``watched``: the shared guard timer enforces the
+        send timeout (asyncio), else this task does (trio)."""
         self.keepalive_done = done = anyio.Event()
         try:
+            if watched:
+                if await self._write(data):
+                    self.keepalives += 1
+                return
             # This task cannot watch its own write, so it gets a scope.
             with anyio.move_on_after(self.send_timeout) as scope:
                 if await self._write(data):
@@ -569,12 +637,8 @@ class _Streamer:
         own would.
         """
         now = monotonic()
-        if (
-            now - self.last_write < WRITE_THROUGH_QUIET
-            or self.writing
-            or self.gone
-            or self.keepalive_done is not None
-        ):
+        # No look at keepalive_done: a keepalive in flight is writing.
+        if now - self.last_write < WRITE_THROUGH_QUIET or self.writing or self.gone:
             return False
         try:
             data = self.encoder.encode_many((chunk,))
@@ -606,7 +670,7 @@ class _Streamer:
         try:
             yielded = self.context.run(step.send, None)  # type: ignore[union-attr]
         except StopIteration:
-            self.writes += 1
+            # Counted in writes too, when the stream ends.
             self.write_throughs += 1
             self.bytes_sent += len(data)
             # The serving loop is still parked: the next write may go through.
@@ -665,7 +729,6 @@ class _Streamer:
             return False
         finally:
             self.writing = False
-        self.writes += 1
         self.write_throughs += 1
         self.bytes_sent += size
         return True
@@ -821,18 +884,26 @@ async def stream_encoded(
     log = logger or _default_logger
     check_policy(error_message)
     apply_error_message(source, error_message)
-    streamer = _Streamer(encoder, send, keepalive_interval, send_timeout, log, error_message)
+    keepalive = encoder.keepalive if keepalive_interval else None
+    interval = keepalive_interval if keepalive else None
+    streamer = _Streamer(encoder, send, interval, send_timeout, log, error_message)
     # Not isinstance(source, RunSource): a runtime protocol check costs tens
     # of microseconds per stream.
     batches: Any = getattr(source, "batches", None)
     batched = callable(batches) and callable(getattr(source, "aclose", None))
     iterable: Any = batches() if batched else source
     iterator: AsyncIterator[Any] = iterable.__aiter__()
+    # The loop's shared guard timer (asyncio), for the keepalive and the send
+    # timeout; trio has a timer per stream (guard()).
+    loop = _running_loop() if keepalive or send_timeout is not None else None
     try:
         async with anyio.create_task_group() as tg:
             streamer.scope = tg.cancel_scope
-            keepalive = encoder.keepalive if keepalive_interval else None
-            if keepalive or send_timeout is not None or disconnected is not None:
+            if loop is not None:
+                _guard.watch(loop, streamer)
+                if keepalive or disconnected is not None:
+                    tg.start_soon(streamer.guard_shared, keepalive, disconnected)
+            elif keepalive or send_timeout is not None or disconnected is not None:
                 tg.start_soon(streamer.guard, keepalive, disconnected)
             if start is not None:
                 await streamer.start(start)
@@ -845,6 +916,8 @@ async def stream_encoded(
                 await streamer.pump(iterator, batched)
             tg.cancel_scope.cancel()
     finally:
+        if loop is not None:
+            _guard.unwatch(loop, streamer)
         # The iterator first (an async generator's ``finally`` runs now),
         # then the run itself (grace, then cancellation of its callback).
         # A run read to its end has nothing to close: skip the shielded scope.
@@ -855,7 +928,7 @@ async def stream_encoded(
     result = StreamResult(
         end=end,
         chunks=streamer.chunks,
-        writes=streamer.writes,
+        writes=streamer.writes + streamer.write_throughs,
         bytes_sent=streamer.bytes_sent,
         keepalives=streamer.keepalives,
         write_throughs=streamer.write_throughs,

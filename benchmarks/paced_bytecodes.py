@@ -1,0 +1,136 @@
+"""The paced workload's Python cost per token, counted in bytecodes, in process.
+
+The same Starlette apps as :mod:`benchmarks.paced` (the floor's
+``StreamingResponse``, upstream's response, ours), driven as ASGI apps in
+this process with a ``send`` that does nothing, so neither a server nor the
+machine's load is in the count: ``sys.settrace`` with opcode events counts
+every Python bytecode executed (C code, the server's write above all, is not
+counted). ``S`` concurrent streams of 60 tokens less ``S`` of 10, divided by
+``S * 50``, is the cost of one token without a stream's start and end. The
+count is exact for a given interleaving; the event loop's share moves a
+little with timing (how many ready callbacks one loop turn runs), the rest
+does not.
+
+``python -m benchmarks.paced_bytecodes [--streams S] [--pace P] [--only NAME]
+[--top N]``: ``--top`` also lists the N functions that cost most per token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections import Counter
+from types import FrameType
+from typing import Any
+
+from . import paced
+
+#: Tokens per stream of the two counted rounds; their difference is counted.
+SHORT, LONG = 10, 60
+#: The contenders an in-process Starlette app exists for.
+CONTENDERS = ("floor", "upstream", "ours-starlette", "ours-no-write-through")
+
+_Key = tuple[str, str]
+
+
+class _Counter:
+    """Counts opcodes per function while installed with ``sys.settrace``."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[_Key] = Counter()
+
+    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            code = frame.f_code
+            self.counts[os.path.basename(code.co_filename), code.co_name] += 1
+        return self._local
+
+    def trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        return self._local
+
+
+async def _stream(app: Any, tokens: int, pace: float) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def receive() -> Any:
+        # The client never leaves. A new future per call: a receive that is
+        # cancelled (a guard's wait for the disconnect) cancels its future.
+        await loop.create_future()
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},  # what uvicorn's h11 says
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/paced",
+        "raw_path": b"/paced",
+        "root_path": "",
+        "query_string": f"n={tokens}&pace={pace}".encode(),
+        "headers": [],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+    }
+    await app(scope, receive, send)
+
+
+def _count(app: Any, streams: int, tokens: int, pace: float) -> Counter[_Key]:
+    counter = _Counter()
+
+    async def main() -> None:
+        await asyncio.gather(*(_stream(app, 2, pace) for _ in range(streams)))  # warm up
+        previous = sys.gettrace()
+        sys.settrace(counter.trace)
+        try:
+            await asyncio.gather(*(_stream(app, tokens, pace) for _ in range(streams)))
+        finally:
+            sys.settrace(previous)
+
+    asyncio.run(main())
+    return counter.counts
+
+
+def measure(contender: str, streams: int, pace: float) -> tuple[float, Counter[_Key]]:
+    """Bytecodes per token of ``contender``, and per function."""
+    app = paced._starlette_app(contender)
+    short = _count(app, streams, SHORT, pace)
+    long = _count(app, streams, LONG, pace)
+    tokens = streams * (LONG - SHORT)
+    per_function = Counter({key: (long[key] - short.get(key, 0)) / tokens for key in long})
+    return (sum(long.values()) - sum(short.values())) / tokens, per_function
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print each contender's bytecodes per token, and the ratios."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.paced_bytecodes")
+    parser.add_argument("--streams", type=int, default=200, help="streams (default 200)")
+    parser.add_argument("--pace", type=float, default=0.02, help="seconds between tokens")
+    parser.add_argument("--only", choices=CONTENDERS, action="append", help="only these")
+    parser.add_argument("--top", type=int, default=0, help="list the N costliest functions")
+    args = parser.parse_args(argv)
+    print(
+        f"\nPython bytecodes per token, in process: {args.streams} streams, "
+        f"{LONG} less {SHORT} tokens each, one token per {args.pace} s"
+    )
+    results: dict[str, float] = {}
+    for contender in args.only or CONTENDERS[:3]:
+        # (ours-no-write-through turns WRITE_THROUGH off for the process: last.)
+        results[contender], per_function = measure(contender, args.streams, args.pace)
+        line = f"  {paced.CONTENDERS[contender]:42s} {results[contender]:7.0f}"
+        for base in ("upstream", "floor"):
+            if base in results and base != contender:
+                line += f"   {results[contender] / results[base]:.2f}x {base}"
+        print(line, flush=True)
+        for (filename, function), count in per_function.most_common(args.top):
+            print(f"      {count:7.1f}  {filename}:{function}")
+
+
+if __name__ == "__main__":
+    main()
