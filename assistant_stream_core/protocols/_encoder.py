@@ -10,9 +10,10 @@ A protocol's encoder subclasses :class:`EncoderBase` and gives it:
   :func:`every_kind`. A writer must **encode first, then commit**: raise (a
   :class:`ChunkEncodeError`, or the ``TypeError``/``ValueError``/
   ``OverflowError`` of a value JSON cannot hold) before it changes any state,
-  and change state only once the chunk's frames are in ``out``. The base cuts
-  ``out`` back to the chunk's start on a failure, so a chunk that cannot be
-  encoded changes nothing: no bytes, no state.
+  and change state only once the chunk's frames are in ``out``, which must
+  depend only on that state and the chunk. The base cuts ``out`` back to the
+  chunk's start on a failure (found by writing the chunk again), so a chunk
+  that cannot be encoded changes nothing: no bytes, no state.
 * ``_close(out)``, which appends the closing frames.
 
 ``encode``, ``encode_many`` and ``encode_frames`` are thin loops over the
@@ -37,6 +38,9 @@ __all__ = ["EncoderBase", "Writers", "encode_into", "every_kind", "json_encode"]
 # the interpreter's stack (only a chunk built by hand: the controller bounds
 # depth) raises RecursionError.
 _VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
+# What a writer may raise for a chunk (a KeyError: a chunk of no class in the
+# table; from inside a writer, a bug).
+_CHUNK_ERRORS = (ChunkEncodeError, KeyError, *_VALUE_ERRORS)
 
 # One JSON encoder for every stream: a msgspec Encoder keeps no state between
 # calls (each call has its own), so sharing it is safe across streams and
@@ -97,24 +101,37 @@ class EncoderBase:
             raise _closed()
         out = bytearray()
         for chunk in chunks:
-            # Where this chunk's frames start: a failure cuts ``out`` back to it.
-            mark = len(out)
             try:
                 writers[type(chunk)](self, out, chunk)
-            except ChunkEncodeError as exc:
-                del out[mark:]
-                exc.partial = bytes(out)
-                raise
-            except _VALUE_ERRORS as exc:
-                del out[mark:]
-                raise encode_error(chunk, exc, bytes(out)) from exc
-            except KeyError:
-                if type(chunk) in writers:
+            except _CHUNK_ERRORS as exc:
+                write = writers.get(type(chunk))
+                if write is None:  # not a chunk: nothing was written
+                    error = not_a_chunk(chunk)
+                    error.partial = bytes(out)
+                    raise error from None
+                if isinstance(exc, KeyError):
                     raise  # from inside a writer: a bug, not the chunk's fault
-                del out[mark:]
-                error = not_a_chunk(chunk)
-                error.partial = bytes(out)
-                raise error from None
+                # Cut ``out`` back to where this chunk's frames started. No
+                # mark is taken per chunk (on batches of a chunk or two it
+                # shows): a writer's bytes depend only on the encoder's state
+                # and the chunk, and a failure changed neither (encode first,
+                # then commit), so writing the chunk again into an empty
+                # buffer, here at the same depth, fails at the same byte.
+                again = bytearray()
+                try:
+                    write(self, again, chunk)
+                except _CHUNK_ERRORS:
+                    pass
+                else:  # the writer changed state before it failed: a bug
+                    raise RuntimeError(
+                        f"{write.__qualname__} failed on a {chunk.type} chunk, then wrote it "
+                        "on a second try: a writer must encode first, then commit"
+                    ) from exc
+                del out[len(out) - len(again) :]
+                if isinstance(exc, ChunkEncodeError):
+                    exc.partial = bytes(out)
+                    raise
+                raise encode_error(chunk, exc, bytes(out)) from exc
         return bytes(out)
 
     def encode_frames(self, chunk: Chunk) -> bytes | list[bytes]:

@@ -244,7 +244,7 @@ class DataStreamEncoder(EncoderBase):
             out += b"}\n"
         # Raises for an id that already began, before recording it: the base
         # then drops the line above.
-        self._tools.add(chunk.tool_call_id, chunk.tool_name, head=_DELTA_HEAD % id_json)
+        self._tools.add(chunk.tool_call_id, chunk.tool_name, 0, _DELTA_HEAD % id_json)
 
     def _tool_call_delta(self, out: bytearray, chunk: ToolCallDeltaChunk) -> None:
         tools = self._tools

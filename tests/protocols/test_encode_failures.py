@@ -32,6 +32,7 @@ from assistant_stream_core.chunks import (
     UpdateStateChunk,
 )
 from assistant_stream_core.errors import ChunkEncodeError
+from assistant_stream_core.protocols._encoder import EncoderBase, every_kind
 from assistant_stream_core.state import SetOperation
 from assistant_stream_core.testing.strategies import chunk_sequences
 from tests.protocols._util import ENCODERS, EVERY_ENCODER, EncoderEntry
@@ -175,3 +176,46 @@ def test_an_item_that_is_not_a_chunk_changes_nothing(protocol: EncoderEntry, ite
     assert encoder.encode_many(after) + encoder.finish() == (
         reference.encode_many(after) + reference.finish()
     )
+
+
+class _OnceFailing(EncoderBase):
+    """Breaks the writers' contract: it counts a chunk before its frame, and fails once."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        self.seen += 1  # state changed before the frame is out
+        out += b"x"
+        if self.seen == 1:
+            raise ValueError("the first time only")
+
+    def _close(self, out: bytearray) -> None:
+        pass
+
+    _writers = every_kind(_write)
+
+
+def test_a_writer_that_changes_state_before_failing_is_reported() -> None:
+    # The base finds where a failed chunk started by writing it again into an
+    # empty buffer; a writer that breaks "encode first, then commit" shows here.
+    with pytest.raises(RuntimeError, match="on a second try: a writer must encode first"):
+        _OnceFailing().encode_many([TextDeltaChunk("a")])
+
+
+class _BuggyWriter(_OnceFailing):
+    __slots__ = ()
+
+    def _write(self, out: bytearray, chunk: Chunk) -> None:
+        out += b"x"
+        {}["missing"]  # a bug inside the writer, not the chunk's fault
+
+    _writers = every_kind(_write)
+
+
+def test_a_key_error_inside_a_writer_is_not_taken_for_a_bad_item() -> None:
+    with pytest.raises(KeyError, match="missing"):
+        _BuggyWriter().encode_many([TextDeltaChunk("a")])
