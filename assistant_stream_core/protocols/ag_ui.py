@@ -246,48 +246,27 @@ class _Custom(_Event, tag="CUSTOM"):
     value: Any
 
 
-class _SourceValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    id: str
-    url: str
-    source_type: str
-    title: str | None = None
-    parent_id: str | None = None
+def _value_struct(kind: type[Chunk]) -> type[msgspec.Struct]:
+    """The Struct of a ``CUSTOM`` event's value: the chunk's fields, camelCase;
+    those that default to ``None`` are left out when ``None``, the rest always written."""
+    fields = [
+        (f.name, f.type, None) if f.default is None else (f.name, f.type)
+        for f in msgspec.structs.fields(kind)
+    ]
+    return msgspec.defstruct(f"_{kind.__name__}Value", fields, rename="camel", omit_defaults=True)
 
 
-class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    data: str
-    mime_type: str
-    parent_id: str | None = None
-
-
-class _AbortValue(msgspec.Struct, omit_defaults=True):
-    reason: str | None = None
-
-
-class _SourceDocumentValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    id: str
-    media_type: str
-    title: str
-    filename: str | None = None
-    parent_id: str | None = None
-
-
-class _PreliminaryValue(msgspec.Struct, rename="camel"):
-    tool_call_id: str
-    result: Any
-
-
-#: The chunk kinds sent as ``CUSTOM`` events, and the Struct of each one's value
-#: (the chunk's fields, camelCase), or ``None``: the value is the chunk's one field.
+#: The chunk kinds sent as ``CUSTOM`` events, and the Struct of each one's value,
+#: or ``None``: the value is the chunk's one field.
 _CUSTOM_VALUES: Final[dict[type[Chunk], type[msgspec.Struct] | None]] = {
     DataChunk: None,
     AnnotationsChunk: None,
-    SourceChunk: _SourceValue,
-    FileChunk: _FileValue,
+    SourceChunk: _value_struct(SourceChunk),
+    FileChunk: _value_struct(FileChunk),
     MessageMetadataChunk: None,
-    AbortChunk: _AbortValue,
-    SourceDocumentChunk: _SourceDocumentValue,
-    PreliminaryToolResultChunk: _PreliminaryValue,
+    AbortChunk: _value_struct(AbortChunk),
+    SourceDocumentChunk: _value_struct(SourceDocumentChunk),
+    PreliminaryToolResultChunk: _value_struct(PreliminaryToolResultChunk),
 }
 #: ``CUSTOM`` event names for the chunks AG-UI has no event for, by chunk type:
 #: ``assistant-stream/<type>``.
@@ -759,28 +738,12 @@ _CHECKED_FIRST: Final = frozenset(
 
 def _custom_value(chunk: Chunk) -> Any:
     """The value of the ``CUSTOM`` event that carries ``chunk``."""
-    match chunk:
-        case (
-            DataChunk(data=value)
-            | AnnotationsChunk(annotations=value)
-            | MessageMetadataChunk(metadata=value)
-        ):
-            return value
-        case SourceChunk(parent_id=parent):
-            return _SourceValue(
-                chunk.id, chunk.url, chunk.source_type, chunk.title, parent_or_none(parent)
-            )
-        case FileChunk(parent_id=parent):
-            return _FileValue(chunk.data, chunk.mime_type, parent_or_none(parent))
-        case AbortChunk(reason=reason):
-            return _AbortValue(reason)
-        case SourceDocumentChunk(parent_id=parent):
-            return _SourceDocumentValue(
-                chunk.id, chunk.media_type, chunk.title, chunk.filename, parent_or_none(parent)
-            )
-        case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
-            return _PreliminaryValue(call_id, result)
-    raise not_a_chunk(chunk)  # pragma: no cover: _CUSTOM_VALUES lists the kinds above
+    value_type = _CUSTOM_VALUES[type(chunk)]
+    if value_type is None:
+        return getattr(chunk, chunk.__struct_fields__[0])
+    if getattr(chunk, "parent_id", None) == "":
+        chunk = msgspec.structs.replace(chunk, parent_id=None)
+    return msgspec.convert(chunk, value_type, from_attributes=True)
 
 
 # --- decoding ---------------------------------------------------------------
