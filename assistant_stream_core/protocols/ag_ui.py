@@ -119,10 +119,10 @@ class _Event(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type
     pass
 
 
-class _RunStarted(_Event, tag="RUN_STARTED"):
-    thread_id: str
-    run_id: str
-    protocol_version: str | None = None
+def _event(tag: str, *fields: tuple[str, Any] | tuple[str, Any, Any]) -> Any:
+    """An ``_Event`` Struct for the AG-UI event ``tag``, its fields as (name, type[, default])."""
+    name = "_" + tag.title().replace("_", "")
+    return msgspec.defstruct(name, fields, bases=(_Event,), tag=tag, kw_only=True, module=__name__)
 
 
 class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -145,105 +145,50 @@ class _Outcome(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 _CANCELLED: Final = _Outcome(type="cancelled")
 
+# The fields several events share.
+_MESSAGE: Final = ("message_id", str)
+_CALL: Final = ("tool_call_id", str)
+_DELTA: Final = ("delta", str)
+_META: Final = ("metadata", _Meta | None, None)
+_USAGE: Final = ("usage", list[_Usage] | None, None)
+_RUN: Final = (("thread_id", str), ("run_id", str))
 
-class _RunFinished(_Event, tag="RUN_FINISHED"):
-    thread_id: str
-    run_id: str
-    usage: list[_Usage] | None = None
-    metadata: _Meta | None = None
-    outcome: _Outcome | None = None
-
-
-class _RunError(_Event, tag="RUN_ERROR"):
-    message: str
-    code: str | None = None
-    usage: list[_Usage] | None = None
-    metadata: _Meta | None = None
-
-
-class _TextStart(_Event, tag="TEXT_MESSAGE_START"):
-    message_id: str
-    role: str | None = None
-    metadata: _Meta | None = None
-
-
-class _TextContent(_Event, tag="TEXT_MESSAGE_CONTENT"):
-    message_id: str
-    delta: str
-
-
-class _TextEnd(_Event, tag="TEXT_MESSAGE_END"):
-    message_id: str
-
-
-class _ReasoningStart(_Event, tag="REASONING_START"):
-    message_id: str
-
-
-class _ReasoningMessageStart(_Event, tag="REASONING_MESSAGE_START"):
-    message_id: str
-    role: str  # required by the client's validator, though fixed: never omitted
-    metadata: _Meta | None = None
-
-
-class _ReasoningContent(_Event, tag="REASONING_MESSAGE_CONTENT"):
-    message_id: str
-    delta: str
-
-
-class _ReasoningMessageEnd(_Event, tag="REASONING_MESSAGE_END"):
-    message_id: str
-
-
-class _ReasoningEnd(_Event, tag="REASONING_END"):
-    message_id: str
-
-
-class _ToolStart(_Event, tag="TOOL_CALL_START"):
-    tool_call_id: str
-    tool_call_name: str
-    parent_message_id: str | None = None
-    metadata: _Meta | None = None
-
-
-class _ToolArgs(_Event, tag="TOOL_CALL_ARGS"):
-    tool_call_id: str
-    delta: str
-
-
-class _ToolEnd(_Event, tag="TOOL_CALL_END"):
-    tool_call_id: str
-
-
-class _ToolResult(_Event, tag="TOOL_CALL_RESULT"):
-    message_id: str
-    tool_call_id: str
-    content: str | list[Any]
-    role: str | None = None
-    metadata: _Meta | None = None
-
-
-class _StateSnapshot(_Event, tag="STATE_SNAPSHOT"):
-    snapshot: Any
-
-
-class _StateDelta(_Event, tag="STATE_DELTA"):
-    delta: list[_PatchOp]
-
-
-class _StepStarted(_Event, tag="STEP_STARTED"):
-    step_name: str
-    metadata: _Meta | None = None
-
-
-class _StepFinished(_Event, tag="STEP_FINISHED"):
-    step_name: str
-    metadata: _Meta | None = None
-
-
-class _Custom(_Event, tag="CUSTOM"):
-    name: str
-    value: Any
+_RunStarted: Final = _event("RUN_STARTED", *_RUN, ("protocol_version", str | None, None))
+_RunFinished: Final = _event(
+    "RUN_FINISHED", *_RUN, _USAGE, _META, ("outcome", _Outcome | None, None)
+)
+_RunError: Final = _event("RUN_ERROR", ("message", str), ("code", str | None, None), _USAGE, _META)
+_TextStart: Final = _event("TEXT_MESSAGE_START", _MESSAGE, ("role", str | None, None), _META)
+_TextContent: Final = _event("TEXT_MESSAGE_CONTENT", _MESSAGE, _DELTA)
+_TextEnd: Final = _event("TEXT_MESSAGE_END", _MESSAGE)
+_ReasoningStart: Final = _event("REASONING_START", _MESSAGE)
+# role: required by the client's validator, though fixed: never omitted.
+_ReasoningMessageStart: Final = _event("REASONING_MESSAGE_START", _MESSAGE, ("role", str), _META)
+_ReasoningContent: Final = _event("REASONING_MESSAGE_CONTENT", _MESSAGE, _DELTA)
+_ReasoningMessageEnd: Final = _event("REASONING_MESSAGE_END", _MESSAGE)
+_ReasoningEnd: Final = _event("REASONING_END", _MESSAGE)
+_ToolStart: Final = _event(
+    "TOOL_CALL_START",
+    _CALL,
+    ("tool_call_name", str),
+    ("parent_message_id", str | None, None),
+    _META,
+)
+_ToolArgs: Final = _event("TOOL_CALL_ARGS", _CALL, _DELTA)
+_ToolEnd: Final = _event("TOOL_CALL_END", _CALL)
+_ToolResult: Final = _event(
+    "TOOL_CALL_RESULT",
+    _MESSAGE,
+    _CALL,
+    ("content", str | list[Any]),
+    ("role", str | None, None),
+    _META,
+)
+_StateSnapshot: Final = _event("STATE_SNAPSHOT", ("snapshot", Any))
+_StateDelta: Final = _event("STATE_DELTA", ("delta", list[_PatchOp]))
+_StepStarted: Final = _event("STEP_STARTED", ("step_name", str), _META)
+_StepFinished: Final = _event("STEP_FINISHED", ("step_name", str), _META)
+_Custom: Final = _event("CUSTOM", ("name", str), ("value", Any))
 
 
 def _value_struct(kind: type[Chunk]) -> type[msgspec.Struct]:
@@ -276,23 +221,15 @@ CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
 _CUSTOM_KIND: Final = {CUSTOM_EVENT_NAMES[kind.type]: kind for kind in _CUSTOM_VALUES}
 
 
-# The *_CHUNK shorthands (never written here): start, content and end in one event.
-class _TextChunk(_Event, tag="TEXT_MESSAGE_CHUNK"):
-    message_id: str | None = None
-    role: str | None = None
-    delta: str | None = None
+# The *_CHUNK shorthands (never written here): start, content and end in one event;
+# every field optional.
+def _optional(*names: str) -> list[tuple[str, Any, Any]]:
+    return [(name, str | None, None) for name in names]
 
 
-class _ReasoningChunk(_Event, tag="REASONING_MESSAGE_CHUNK"):
-    message_id: str | None = None
-    delta: str | None = None
-
-
-class _ToolChunk(_Event, tag="TOOL_CALL_CHUNK"):
-    tool_call_id: str | None = None
-    tool_call_name: str | None = None
-    delta: str | None = None
-
+_TextChunk: Final = _event("TEXT_MESSAGE_CHUNK", *_optional("message_id", "role", "delta"))
+_ReasoningChunk: Final = _event("REASONING_MESSAGE_CHUNK", *_optional("message_id", "delta"))
+_ToolChunk: Final = _event("TOOL_CALL_CHUNK", *_optional("tool_call_id", "tool_call_name", "delta"))
 
 _CHUNK_KINDS: Final[dict[type[Any], str]] = {
     _TextChunk: "text",
@@ -314,10 +251,7 @@ _IGNORED_TYPES: Final = (
     "SUBAGENT_ERROR",
 )
 # Held here: the decoder's union finds them among _Event's subclasses.
-_IGNORED_STRUCTS: Final = tuple(
-    msgspec.defstruct(f"_Ignored{i}", [], bases=(_Event,), tag=tag)
-    for i, tag in enumerate(_IGNORED_TYPES)
-)
+_IGNORED_STRUCTS: Final = tuple(_event(tag) for tag in _IGNORED_TYPES)
 
 # One decoder for every event: a tagged union, so validation names the bad field.
 _EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(union(wire_types(_Event).values()))
@@ -1006,7 +940,7 @@ class _Open(dict[str, Any]):
         del self[key]
 
 
-def _result(event: _ToolResult) -> ToolResultChunk:
+def _result(event: Any) -> ToolResultChunk:
     ext = _ext(event.metadata)
     result: Any = event.content
     if ext.json and isinstance(result, str):
@@ -1019,7 +953,7 @@ def _result(event: _ToolResult) -> ToolResultChunk:
     return ToolResultChunk(event.tool_call_id, result, ext.artifact, ext.is_error)
 
 
-def _custom(event: _Custom) -> Chunk | None:
+def _custom(event: Any) -> Chunk | None:
     kind = _CUSTOM_KIND.get(event.name)
     if kind is None:
         return None  # another producer's CUSTOM event: skipped
