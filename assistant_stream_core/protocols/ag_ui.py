@@ -119,10 +119,10 @@ class _Event(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type
     pass
 
 
-class _RunStarted(_Event, tag="RUN_STARTED"):
-    thread_id: str
-    run_id: str
-    protocol_version: str | None = None
+def _event(tag: str, *fields: tuple[str, Any] | tuple[str, Any, Any]) -> Any:
+    """An ``_Event`` Struct for the AG-UI event ``tag``, its fields as (name, type[, default])."""
+    name = "_" + tag.title().replace("_", "")
+    return msgspec.defstruct(name, fields, bases=(_Event,), tag=tag, kw_only=True, module=__name__)
 
 
 class _Usage(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -145,149 +145,73 @@ class _Outcome(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 _CANCELLED: Final = _Outcome(type="cancelled")
 
+# The fields several events share.
+_MESSAGE: Final = ("message_id", str)
+_CALL: Final = ("tool_call_id", str)
+_DELTA: Final = ("delta", str)
+_META: Final = ("metadata", _Meta | None, None)
+_USAGE: Final = ("usage", list[_Usage] | None, None)
+_RUN: Final = (("thread_id", str), ("run_id", str))
 
-class _RunFinished(_Event, tag="RUN_FINISHED"):
-    thread_id: str
-    run_id: str
-    usage: list[_Usage] | None = None
-    metadata: _Meta | None = None
-    outcome: _Outcome | None = None
-
-
-class _RunError(_Event, tag="RUN_ERROR"):
-    message: str
-    code: str | None = None
-    usage: list[_Usage] | None = None
-    metadata: _Meta | None = None
-
-
-class _TextStart(_Event, tag="TEXT_MESSAGE_START"):
-    message_id: str
-    role: str | None = None
-    metadata: _Meta | None = None
-
-
-class _TextContent(_Event, tag="TEXT_MESSAGE_CONTENT"):
-    message_id: str
-    delta: str
-
-
-class _TextEnd(_Event, tag="TEXT_MESSAGE_END"):
-    message_id: str
-
-
-class _ReasoningStart(_Event, tag="REASONING_START"):
-    message_id: str
-
-
-class _ReasoningMessageStart(_Event, tag="REASONING_MESSAGE_START"):
-    message_id: str
-    role: str  # required by the client's validator, though fixed: never omitted
-    metadata: _Meta | None = None
-
-
-class _ReasoningContent(_Event, tag="REASONING_MESSAGE_CONTENT"):
-    message_id: str
-    delta: str
-
-
-class _ReasoningMessageEnd(_Event, tag="REASONING_MESSAGE_END"):
-    message_id: str
+_RunStarted: Final = _event("RUN_STARTED", *_RUN, ("protocol_version", str | None, None))
+_RunFinished: Final = _event(
+    "RUN_FINISHED", *_RUN, _USAGE, _META, ("outcome", _Outcome | None, None)
+)
+_RunError: Final = _event("RUN_ERROR", ("message", str), ("code", str | None, None), _USAGE, _META)
+_TextStart: Final = _event("TEXT_MESSAGE_START", _MESSAGE, ("role", str | None, None), _META)
+_TextContent: Final = _event("TEXT_MESSAGE_CONTENT", _MESSAGE, _DELTA)
+_TextEnd: Final = _event("TEXT_MESSAGE_END", _MESSAGE)
+_ReasoningStart: Final = _event("REASONING_START", _MESSAGE)
+# role: required by the client's validator, though fixed: never omitted.
+_ReasoningMessageStart: Final = _event("REASONING_MESSAGE_START", _MESSAGE, ("role", str), _META)
+_ReasoningContent: Final = _event("REASONING_MESSAGE_CONTENT", _MESSAGE, _DELTA)
+_ReasoningMessageEnd: Final = _event("REASONING_MESSAGE_END", _MESSAGE)
+_ReasoningEnd: Final = _event("REASONING_END", _MESSAGE)
+_ToolStart: Final = _event(
+    "TOOL_CALL_START",
+    _CALL,
+    ("tool_call_name", str),
+    ("parent_message_id", str | None, None),
+    _META,
+)
+_ToolArgs: Final = _event("TOOL_CALL_ARGS", _CALL, _DELTA)
+_ToolEnd: Final = _event("TOOL_CALL_END", _CALL)
+_ToolResult: Final = _event(
+    "TOOL_CALL_RESULT",
+    _MESSAGE,
+    _CALL,
+    ("content", str | list[Any]),
+    ("role", str | None, None),
+    _META,
+)
+_StateSnapshot: Final = _event("STATE_SNAPSHOT", ("snapshot", Any))
+_StateDelta: Final = _event("STATE_DELTA", ("delta", list[_PatchOp]))
+_StepStarted: Final = _event("STEP_STARTED", ("step_name", str), _META)
+_StepFinished: Final = _event("STEP_FINISHED", ("step_name", str), _META)
+_Custom: Final = _event("CUSTOM", ("name", str), ("value", Any))
 
 
-class _ReasoningEnd(_Event, tag="REASONING_END"):
-    message_id: str
+def _value_struct(kind: type[Chunk]) -> type[msgspec.Struct]:
+    """The Struct of a ``CUSTOM`` event's value: the chunk's fields, camelCase;
+    those that default to ``None`` are left out when ``None``, the rest always written."""
+    fields = [
+        (f.name, f.type, None) if f.default is None else (f.name, f.type)
+        for f in msgspec.structs.fields(kind)
+    ]
+    return msgspec.defstruct(f"_{kind.__name__}Value", fields, rename="camel", omit_defaults=True)
 
 
-class _ToolStart(_Event, tag="TOOL_CALL_START"):
-    tool_call_id: str
-    tool_call_name: str
-    parent_message_id: str | None = None
-    metadata: _Meta | None = None
-
-
-class _ToolArgs(_Event, tag="TOOL_CALL_ARGS"):
-    tool_call_id: str
-    delta: str
-
-
-class _ToolEnd(_Event, tag="TOOL_CALL_END"):
-    tool_call_id: str
-
-
-class _ToolResult(_Event, tag="TOOL_CALL_RESULT"):
-    message_id: str
-    tool_call_id: str
-    content: str | list[Any]
-    role: str | None = None
-    metadata: _Meta | None = None
-
-
-class _StateSnapshot(_Event, tag="STATE_SNAPSHOT"):
-    snapshot: Any
-
-
-class _StateDelta(_Event, tag="STATE_DELTA"):
-    delta: list[_PatchOp]
-
-
-class _StepStarted(_Event, tag="STEP_STARTED"):
-    step_name: str
-    metadata: _Meta | None = None
-
-
-class _StepFinished(_Event, tag="STEP_FINISHED"):
-    step_name: str
-    metadata: _Meta | None = None
-
-
-class _Custom(_Event, tag="CUSTOM"):
-    name: str
-    value: Any
-
-
-class _SourceValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    id: str
-    url: str
-    source_type: str
-    title: str | None = None
-    parent_id: str | None = None
-
-
-class _FileValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    data: str
-    mime_type: str
-    parent_id: str | None = None
-
-
-class _AbortValue(msgspec.Struct, omit_defaults=True):
-    reason: str | None = None
-
-
-class _SourceDocumentValue(msgspec.Struct, omit_defaults=True, rename="camel"):
-    id: str
-    media_type: str
-    title: str
-    filename: str | None = None
-    parent_id: str | None = None
-
-
-class _PreliminaryValue(msgspec.Struct, rename="camel"):
-    tool_call_id: str
-    result: Any
-
-
-#: The chunk kinds sent as ``CUSTOM`` events, and the Struct of each one's value
-#: (the chunk's fields, camelCase), or ``None``: the value is the chunk's one field.
+#: The chunk kinds sent as ``CUSTOM`` events, and the Struct of each one's value,
+#: or ``None``: the value is the chunk's one field.
 _CUSTOM_VALUES: Final[dict[type[Chunk], type[msgspec.Struct] | None]] = {
     DataChunk: None,
     AnnotationsChunk: None,
-    SourceChunk: _SourceValue,
-    FileChunk: _FileValue,
+    SourceChunk: _value_struct(SourceChunk),
+    FileChunk: _value_struct(FileChunk),
     MessageMetadataChunk: None,
-    AbortChunk: _AbortValue,
-    SourceDocumentChunk: _SourceDocumentValue,
-    PreliminaryToolResultChunk: _PreliminaryValue,
+    AbortChunk: _value_struct(AbortChunk),
+    SourceDocumentChunk: _value_struct(SourceDocumentChunk),
+    PreliminaryToolResultChunk: _value_struct(PreliminaryToolResultChunk),
 }
 #: ``CUSTOM`` event names for the chunks AG-UI has no event for, by chunk type:
 #: ``assistant-stream/<type>``.
@@ -297,23 +221,15 @@ CUSTOM_EVENT_NAMES: Final[Mapping[str, str]] = {
 _CUSTOM_KIND: Final = {CUSTOM_EVENT_NAMES[kind.type]: kind for kind in _CUSTOM_VALUES}
 
 
-# The *_CHUNK shorthands (never written here): start, content and end in one event.
-class _TextChunk(_Event, tag="TEXT_MESSAGE_CHUNK"):
-    message_id: str | None = None
-    role: str | None = None
-    delta: str | None = None
+# The *_CHUNK shorthands (never written here): start, content and end in one event;
+# every field optional.
+def _optional(*names: str) -> list[tuple[str, Any, Any]]:
+    return [(name, str | None, None) for name in names]
 
 
-class _ReasoningChunk(_Event, tag="REASONING_MESSAGE_CHUNK"):
-    message_id: str | None = None
-    delta: str | None = None
-
-
-class _ToolChunk(_Event, tag="TOOL_CALL_CHUNK"):
-    tool_call_id: str | None = None
-    tool_call_name: str | None = None
-    delta: str | None = None
-
+_TextChunk: Final = _event("TEXT_MESSAGE_CHUNK", *_optional("message_id", "role", "delta"))
+_ReasoningChunk: Final = _event("REASONING_MESSAGE_CHUNK", *_optional("message_id", "delta"))
+_ToolChunk: Final = _event("TOOL_CALL_CHUNK", *_optional("tool_call_id", "tool_call_name", "delta"))
 
 _CHUNK_KINDS: Final[dict[type[Any], str]] = {
     _TextChunk: "text",
@@ -335,10 +251,7 @@ _IGNORED_TYPES: Final = (
     "SUBAGENT_ERROR",
 )
 # Held here: the decoder's union finds them among _Event's subclasses.
-_IGNORED_STRUCTS: Final = tuple(
-    msgspec.defstruct(f"_Ignored{i}", [], bases=(_Event,), tag=tag)
-    for i, tag in enumerate(_IGNORED_TYPES)
-)
+_IGNORED_STRUCTS: Final = tuple(_event(tag) for tag in _IGNORED_TYPES)
 
 # One decoder for every event: a tagged union, so validation names the bad field.
 _EVENTS: Final[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(union(wire_types(_Event).values()))
@@ -759,28 +672,12 @@ _CHECKED_FIRST: Final = frozenset(
 
 def _custom_value(chunk: Chunk) -> Any:
     """The value of the ``CUSTOM`` event that carries ``chunk``."""
-    match chunk:
-        case (
-            DataChunk(data=value)
-            | AnnotationsChunk(annotations=value)
-            | MessageMetadataChunk(metadata=value)
-        ):
-            return value
-        case SourceChunk(parent_id=parent):
-            return _SourceValue(
-                chunk.id, chunk.url, chunk.source_type, chunk.title, parent_or_none(parent)
-            )
-        case FileChunk(parent_id=parent):
-            return _FileValue(chunk.data, chunk.mime_type, parent_or_none(parent))
-        case AbortChunk(reason=reason):
-            return _AbortValue(reason)
-        case SourceDocumentChunk(parent_id=parent):
-            return _SourceDocumentValue(
-                chunk.id, chunk.media_type, chunk.title, chunk.filename, parent_or_none(parent)
-            )
-        case PreliminaryToolResultChunk(tool_call_id=call_id, result=result):
-            return _PreliminaryValue(call_id, result)
-    raise not_a_chunk(chunk)  # pragma: no cover: _CUSTOM_VALUES lists the kinds above
+    value_type = _CUSTOM_VALUES[type(chunk)]
+    if value_type is None:
+        return getattr(chunk, chunk.__struct_fields__[0])
+    if getattr(chunk, "parent_id", None) == "":
+        chunk = msgspec.structs.replace(chunk, parent_id=None)
+    return msgspec.convert(chunk, value_type, from_attributes=True)
 
 
 # --- decoding ---------------------------------------------------------------
@@ -1043,7 +940,7 @@ class _Open(dict[str, Any]):
         del self[key]
 
 
-def _result(event: _ToolResult) -> ToolResultChunk:
+def _result(event: Any) -> ToolResultChunk:
     ext = _ext(event.metadata)
     result: Any = event.content
     if ext.json and isinstance(result, str):
@@ -1056,7 +953,7 @@ def _result(event: _ToolResult) -> ToolResultChunk:
     return ToolResultChunk(event.tool_call_id, result, ext.artifact, ext.is_error)
 
 
-def _custom(event: _Custom) -> Chunk | None:
+def _custom(event: Any) -> Chunk | None:
     kind = _CUSTOM_KIND.get(event.name)
     if kind is None:
         return None  # another producer's CUSTOM event: skipped

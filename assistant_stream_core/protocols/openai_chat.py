@@ -60,13 +60,6 @@ HEADERS: Final[Mapping[str, str]] = {"Content-Type": MEDIA_TYPE, **STREAMING_HEA
 
 _DONE = b"data: [DONE]\n\n"
 
-#: Our finish reasons (assistant-ui's vocabulary) → OpenAI's.
-_TO_OPENAI_FINISH = {
-    "stop": "stop",
-    "length": "length",
-    "content-filter": "content_filter",
-    "tool-calls": "tool_calls",
-}
 #: OpenAI's finish reasons → ours (``function_call`` is OpenAI's deprecated name).
 _FROM_OPENAI_FINISH = {
     "stop": "stop",
@@ -74,6 +67,10 @@ _FROM_OPENAI_FINISH = {
     "content_filter": "content-filter",
     "tool_calls": "tool-calls",
     "function_call": "tool-calls",
+}
+#: Our finish reasons (assistant-ui's vocabulary) → OpenAI's.
+_TO_OPENAI_FINISH = {
+    ours: theirs for theirs, ours in _FROM_OPENAI_FINISH.items() if theirs != "function_call"
 }
 
 

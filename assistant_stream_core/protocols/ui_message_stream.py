@@ -92,128 +92,60 @@ class _Wire(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="type"
     pass
 
 
-class _Start(_Wire, tag="start"):
-    message_id: str | UnsetType = UNSET
-    message_metadata: Any | UnsetType = UNSET
+def _wire(tag: str, *fields: tuple[str, Any] | tuple[str, Any, Any]) -> Any:
+    """A ``_Wire`` Struct for the chunk type ``tag``, its fields as (name, type[, default])."""
+    name = "_" + tag.title().replace("-", "")
+    return msgspec.defstruct(name, fields, bases=(_Wire,), tag=tag, module=__name__)
 
 
-class _PartEdge(_Wire):
-    id: str
+_ID: Final = ("id", str)
+_CALL: Final = ("tool_call_id", str)
+_INPUT: Final = ("input", Any, UNSET)
 
-
-class _TextStart(_PartEdge, tag="text-start"):
-    pass
-
-
-class _TextEnd(_PartEdge, tag="text-end"):
-    pass
-
-
-class _ReasoningStart(_PartEdge, tag="reasoning-start"):
-    pass
-
-
-class _ReasoningEnd(_PartEdge, tag="reasoning-end"):
-    pass
-
-
-class _TextDelta(_Wire, tag="text-delta"):
-    id: str
-    delta: str
-
-
-class _ReasoningDelta(_Wire, tag="reasoning-delta"):
-    id: str
-    delta: str
-
-
-class _ToolInputStart(_Wire, tag="tool-input-start"):
-    tool_call_id: str
-    tool_name: str
-
-
-class _ToolInputDelta(_Wire, tag="tool-input-delta"):
-    tool_call_id: str
-    input_text_delta: str
-
-
-class _ToolInputAvailable(_Wire, tag="tool-input-available"):
-    tool_call_id: str
-    tool_name: str
-    # UNSET, not None: a null value must still be written (ai requires the field).
-    input: Any = UNSET
-
-
-class _ToolInputError(_Wire, tag="tool-input-error"):
-    tool_call_id: str
-    tool_name: str
-    error_text: str
-    input: Any = UNSET
-
-
-class _ToolOutputAvailable(_Wire, tag="tool-output-available"):
-    tool_call_id: str
-    output: Any = UNSET
-    preliminary: bool = False
-
-
-class _ToolOutputError(_Wire, tag="tool-output-error"):
-    tool_call_id: str
-    error_text: str
-
-
-class _ToolApprovalRequest(_Wire, tag="tool-approval-request"):
-    approval_id: str
-    tool_call_id: str
-    reason: str | None = None
-
-
-class _ToolOutputDenied(_Wire, tag="tool-output-denied"):
-    tool_call_id: str
-
-
-class _SourceUrl(_Wire, tag="source-url"):
-    source_id: str
-    url: str
-    title: str | None = None
-
-
-class _SourceDocument(_Wire, tag="source-document"):
-    source_id: str
-    media_type: str
-    title: str
-    filename: str | None = None
-
-
-class _File(_Wire, tag="file"):
-    url: str
-    media_type: str
-
-
-class _StartStep(_Wire, tag="start-step"):
-    pass
-
-
-class _FinishStep(_Wire, tag="finish-step"):
-    pass
-
-
-class _Finish(_Wire, tag="finish"):
-    finish_reason: str | None = None
-    message_metadata: Any | UnsetType = UNSET
-
-
-class _MessageMetadata(_Wire, tag="message-metadata"):
-    # UNSET, not None: the field is required (ai's schema), null included.
-    message_metadata: Any = UNSET
-
-
-class _Abort(_Wire, tag="abort"):
-    reason: str | None = None
-
-
-class _Error(_Wire, tag="error"):
-    error_text: str
+# UNSET, not None, as the default of a field ai requires (input, output,
+# messageMetadata): a null value must still be written.
+_Start: Final = _wire(
+    "start", ("message_id", str | UnsetType, UNSET), ("message_metadata", Any, UNSET)
+)
+_TextStart: Final = _wire("text-start", _ID)
+_TextDelta: Final = _wire("text-delta", _ID, ("delta", str))
+_TextEnd: Final = _wire("text-end", _ID)
+_ReasoningStart: Final = _wire("reasoning-start", _ID)
+_ReasoningDelta: Final = _wire("reasoning-delta", _ID, ("delta", str))
+_ReasoningEnd: Final = _wire("reasoning-end", _ID)
+_ToolInputStart: Final = _wire("tool-input-start", _CALL, ("tool_name", str))
+_ToolInputDelta: Final = _wire("tool-input-delta", _CALL, ("input_text_delta", str))
+_ToolInputAvailable: Final = _wire("tool-input-available", _CALL, ("tool_name", str), _INPUT)
+_ToolInputError: Final = _wire(
+    "tool-input-error", _CALL, ("tool_name", str), ("error_text", str), _INPUT
+)
+_ToolOutputAvailable: Final = _wire(
+    "tool-output-available", _CALL, ("output", Any, UNSET), ("preliminary", bool, False)
+)
+_ToolOutputError: Final = _wire("tool-output-error", _CALL, ("error_text", str))
+_ToolApprovalRequest: Final = _wire(
+    "tool-approval-request", ("approval_id", str), _CALL, ("reason", str | None, None)
+)
+_ToolOutputDenied: Final = _wire("tool-output-denied", _CALL)
+_SourceUrl: Final = _wire(
+    "source-url", ("source_id", str), ("url", str), ("title", str | None, None)
+)
+_SourceDocument: Final = _wire(
+    "source-document",
+    ("source_id", str),
+    ("media_type", str),
+    ("title", str),
+    ("filename", str | None, None),
+)
+_File: Final = _wire("file", ("url", str), ("media_type", str))
+_StartStep: Final = _wire("start-step")
+_FinishStep: Final = _wire("finish-step")
+_Finish: Final = _wire(
+    "finish", ("finish_reason", str | None, None), ("message_metadata", Any, UNSET)
+)
+_MessageMetadata: Final = _wire("message-metadata", ("message_metadata", Any, UNSET))
+_Abort: Final = _wire("abort", ("reason", str | None, None))
+_Error: Final = _wire("error", ("error_text", str))
 
 
 class _DataPart(msgspec.Struct, omit_defaults=True):
