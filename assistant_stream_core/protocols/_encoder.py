@@ -86,8 +86,27 @@ class EncoderBase:
     # --- public API ---------------------------------------------------------
 
     def encode(self, chunk: Chunk) -> bytes:
-        """Return the frames for one chunk (possibly ``b""``)."""
-        return self.encode_many((chunk,))
+        """Return the frames for one chunk (possibly ``b""``).
+
+        Raises as :meth:`encode_many` does for a batch of this one chunk.
+        """
+        # encode_many's loop for one chunk, without the tuple and the loop (a
+        # paced stream encodes one token per call). A failure goes to
+        # encode_many, which fails the same way (a failed writer changed
+        # nothing) and raises the chunk's error.
+        writers = self._open_writers
+        if writers is not None:
+            out = bytearray()
+            try:
+                writers[type(chunk)](self, out, chunk)
+                return bytes(out)
+            except _CHUNK_ERRORS:
+                pass
+        self.encode_many((chunk,))
+        raise RuntimeError(  # the writer changed state before it failed: a bug
+            f"encoding a {chunk.type} chunk failed, then succeeded on a second try: "
+            "a writer must encode first, then commit"
+        )
 
     def encode_many(self, chunks: Iterable[Chunk]) -> bytes:
         """Return the frames for several chunks as one buffer.

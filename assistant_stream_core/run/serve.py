@@ -641,7 +641,7 @@ class _Streamer:
         if now - self.last_write < WRITE_THROUGH_QUIET or self.writing or self.gone:
             return False
         try:
-            data = self.encoder.encode_many((chunk,))
+            data = self.encoder.encode(chunk)
         except Exception:
             return False
         if self.record is not None:

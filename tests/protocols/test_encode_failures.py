@@ -199,11 +199,14 @@ class _OnceFailing(EncoderBase):
     _writers = every_kind(_write)
 
 
-def test_a_writer_that_changes_state_before_failing_is_reported() -> None:
+@pytest.mark.parametrize("method", ["encode_many", "encode"])
+def test_a_writer_that_changes_state_before_failing_is_reported(method: str) -> None:
     # The base finds where a failed chunk started by writing it again into an
     # empty buffer; a writer that breaks "encode first, then commit" shows here.
+    encoder = _OnceFailing()
+    chunk = TextDeltaChunk("a")
     with pytest.raises(RuntimeError, match="on a second try: a writer must encode first"):
-        _OnceFailing().encode_many([TextDeltaChunk("a")])
+        encoder.encode_many([chunk]) if method == "encode_many" else encoder.encode(chunk)
 
 
 class _BuggyWriter(_OnceFailing):
