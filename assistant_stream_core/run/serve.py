@@ -125,6 +125,9 @@ _current_task_of: Callable[[Any], Any] = (
 _CORO: Any = types.CoroutineType
 _UNSTARTED: Any = object()
 _FUTURE: Any = asyncio.Future
+# What next() returns for a send that ran to its end (never something a
+# coroutine yields).
+_DONE: Any = object()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -246,13 +249,13 @@ class _Streamer:
         "encoder",
         "end",
         "error",
+        "error_at",
         "error_message",
         "gone",
         "handed",
         "keepalive_done",
         "keepalive_interval",
         "keepalives",
-        "last_was_error",
         "last_write",
         "logger",
         "loop",
@@ -261,10 +264,10 @@ class _Streamer:
         "send",
         "send_timeout",
         "task",
-        "through",
+        "through_taken",
+        "through_unsent",
         "tick",
         "wake",
-        "write_throughs",
         "writes",
         "writing",
     )
@@ -286,13 +289,15 @@ class _Streamer:
         self.logger = logger
         self.end: StreamEnd | None = None
         self.error: BaseException | None = None
+        # Chunks and writes of the serving loop's task. The write-through
+        # counts the chunks it takes; those it did not (or not yet) send
+        # whole are counted apart, on the rare paths: one counter per token.
         self.chunks = 0
-        # Writes made by the serving loop's task; the stream's total adds
-        # the write-throughs (one counter less per token).
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
-        self.write_throughs = 0
+        self.through_taken = 0
+        self.through_unsent = 0
         # When the last write (or the response head) started: the keepalive
         # timer counts silence from there, the send timeout while writing.
         # One clock read per write: a write of a frame ends at once, or the
@@ -304,7 +309,10 @@ class _Streamer:
         self.writing = False
         self.keepalive_done: anyio.Event | None = None
         self.scope: anyio.CancelScope | None = None
-        self.last_was_error = False
+        # The stream's last chunk was an error chunk while this equals
+        # through_taken (an error chunk never goes through; a chunk that
+        # does after it makes it stale at no cost to the write-through).
+        self.error_at = -1
         self.gone = False
         # The write-through (see write_through()), set up by pump_polled:
         # the run's buffer, the serving loop's task, its loop and a copy of
@@ -314,7 +322,6 @@ class _Streamer:
         self.loop: Any = None
         self.context: contextvars.Context | None = None
         self.record: Callable[[list[Chunk]], None] | None = None
-        self.through: Callable[[Chunk], bool] | None = None
         # A write-through's send that suspended, for the serving loop to
         # finish: (the send, what it yielded, its size); or (None, the
         # exception it raised, its size).
@@ -326,6 +333,8 @@ class _Streamer:
         self.wake: anyio.CancelScope | None = None
 
     def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
+        if self.buffer is not None:
+            self.buffer.through = None  # nothing goes through any more
         if not self.gone:
             self.gone = True
             # A stream that already completed stays complete; a run error or
@@ -514,7 +523,9 @@ class _Streamer:
         batch and arms the wait for the next write, the encoder, one clock
         read, the adapter's ``send``, and the wait: the run's future itself,
         awaited in this frame. The first batch, the end and a stop go through
-        ``__anext__``.
+        ``__anext__``. On asyncio the poll also arms the write-through
+        (:meth:`write_through`), so while this waits, the run's writes are
+        sent from its own calls and this task is not woken per token.
         """
         encode_many = self.encoder.encode_many
         send = self.send
@@ -540,11 +551,9 @@ class _Streamer:
                         poll = batches.poller()
                         through = self.enable_write_through(batches, buffer, poll == buffer.poll)
                 elif item.__class__ is not list:
-                    if through and item.__class__ is _FUTURE:
-                        if not await self.park(item):  # type: ignore[arg-type]
-                            return
-                    else:
-                        await item  # type: ignore[misc]
+                    await item  # type: ignore[misc]
+                    if through and self.handed is not None and not await self.finish_handed():
+                        return
                     continue
                 batch: list[Chunk] = item
                 # What the take armed (asyncio): awaited after the send.
@@ -556,11 +565,14 @@ class _Streamer:
                     await self.write_error_tail()
                     return
                 chunks += len(batch)
-                self.last_was_error = batch[-1].__class__ is ErrorChunk
+                self.error_at = self.through_taken if batch[-1].__class__ is ErrorChunk else -1
                 if not data:
                     continue
                 # write(), inlined.
                 if self.keepalive_done is not None:
+                    # A write may not go through once the keepalive is done:
+                    # this batch goes first. The next poll arms it again.
+                    buffer.through = None
                     await self.keepalive_done.wait()
                     if self.gone:
                         return
@@ -577,17 +589,17 @@ class _Streamer:
                 sent += len(data)
                 if wait is not None and wait.__class__ is not anyio.Event:
                     # Done already if the producer wrote during the send.
-                    if through and not wait.done():
-                        if not await self.park(wait):
-                            return
-                    else:
-                        await wait
+                    await wait
+                    if through and self.handed is not None and not await self.finish_handed():
+                        return
             else:
                 return
         finally:
-            if self.handed is not None:
-                self.drop_handed()
-            self.through = None  # a bound method: this object would be a cycle
+            if through:
+                # Also breaks the cycle buffer -> bound method -> this object.
+                buffer.set_write_through(None)
+                if self.handed is not None:
+                    self.drop_handed()
             self.chunks += chunks
             self.writes += writes
             self.bytes_sent += sent
@@ -611,7 +623,7 @@ class _Streamer:
         # variable and resets it after suspending stays in one context.
         self.context = contextvars.copy_context()
         self.record = None if polled else batches.record
-        self.through = self.write_through
+        buffer.set_write_through(self.write_through if polled else self.write_through_recorded)
         return True
 
     def write_through(self, chunk: Chunk) -> bool:
@@ -619,38 +631,39 @@ class _Streamer:
 
         The run's buffer calls this (as ``ChunkBuffer.through``) on the event
         loop's thread, for a write that finds nothing pending while the
-        serving loop is parked on the armed waiter, which stays armed. The
-        chunk is encoded and the adapter's ``send`` is stepped right here, as
-        the serving loop's task: asyncio's current task is switched for the
-        step and the step runs in the serving loop's context, so cancel
-        scopes, timeouts and ``current_task()`` inside the send are the
-        serving loop's. A send that finishes without suspending (the common
-        case: the server writes to its transport) was the whole write; one
-        that suspends (flow control, a middleware that waits) is handed to
-        the serving loop, woken to finish it.
+        serving loop waits on the armed waiter, which stays armed (so does
+        ``through``). The chunk is encoded and the adapter's ``send`` is
+        stepped right here, as the serving loop's task: asyncio's current
+        task is switched for the step and the step runs in the serving
+        loop's context, so cancel scopes, timeouts and ``current_task()``
+        inside the send are the serving loop's. A send that finishes without
+        suspending (the common case: the server writes to its transport) was
+        the whole write; one that suspends (flow control, a middleware that
+        waits) is handed to the serving loop, woken to finish it.
 
         Returns ``False`` to have the chunk buffered as usual: a write in
-        progress or one less than :data:`WRITE_THROUGH_QUIET` ago (a fast
-        producer's writes merge), or a chunk that cannot be encoded (the
-        serving loop meets the error as always). Nothing raises into the
-        producer's call: a failed send ends the stream as the serving loop's
-        own would.
+        progress (the serving loop's own, a keepalive, a handed-over send),
+        a write less than :data:`WRITE_THROUGH_QUIET` after the last one (a
+        fast producer's writes merge), a write made inside a send of the
+        serving loop's task, or a chunk that cannot be encoded (the serving
+        loop meets the error as always). Nothing raises into the producer's
+        call: a failed send ends the stream as the serving loop's own would.
         """
         now = monotonic()
-        # No look at keepalive_done: a keepalive in flight is writing.
-        if now - self.last_write < WRITE_THROUGH_QUIET or self.writing or self.gone:
+        if self.writing or now - self.last_write < WRITE_THROUGH_QUIET:
+            return False
+        loop = self.loop
+        task = self.task
+        current = _current_task_of(loop)
+        if current is task:  # inside a send of its own: never nested
             return False
         try:
             data = self.encoder.encode(chunk)
         except Exception:
             return False
-        if self.record is not None:
-            self.record([chunk])
-        self.chunks += 1
-        self.last_was_error = chunk.__class__ is ErrorChunk
-        buffer = self.buffer
+        self.through_taken += 1
         if not data:
-            buffer.through = self.through
+            self.through_unsent += 1
             return True
         self.last_write = now
         step: Any = self.send(data)
@@ -660,55 +673,53 @@ class _Streamer:
             return True
         # The step, as the serving loop's task (what asyncio's Task does
         # around each step of its own).
-        loop = self.loop
-        task = self.task
-        current = _current_task_of(loop)
         if current is not None:
             _leave_task(loop, current)  # type: ignore[misc]
         _enter_task(loop, task)  # type: ignore[misc]
-        failure: BaseException | None = None
         try:
-            yielded = self.context.run(step.send, None)  # type: ignore[union-attr]
-        except StopIteration:
-            # Counted in writes too, when the stream ends.
-            self.write_throughs += 1
-            self.bytes_sent += len(data)
-            # The serving loop is still parked: the next write may go through.
-            buffer.through = self.through
-            return True
+            # next() with a default: a send that returns raises no
+            # StopIteration to catch here.
+            yielded = self.context.run(next, step.__await__(), _DONE)  # type: ignore[union-attr]
         except BaseException as exc:  # the serving loop's to raise
-            failure = exc
+            step = None
+            yielded = exc
         finally:
             _leave_task(loop, task)  # type: ignore[misc]
             if current is not None:
                 _enter_task(loop, current)  # type: ignore[misc]
-        if failure is None:
-            self.hand_over(step, yielded, len(data))
-        elif isinstance(failure, DISCONNECT_ERRORS):
+        if yielded is _DONE:
+            self.bytes_sent += len(data)
+            return True
+        self.through_failed(step, yielded, len(data))
+        return True
+
+    def write_through_recorded(self, chunk: Chunk) -> bool:
+        """:meth:`write_through` for a run that assembles its message (hooks):
+        a chunk that went through is counted in it, as the run's poll does."""
+        if not self.write_through(chunk):
+            return False
+        assert self.record is not None
+        self.record([chunk])
+        return True
+
+    def through_failed(self, step: Any, yielded: Any, size: int) -> None:
+        """A write-through's send suspended (``step`` and what it yielded) or
+        raised (``step`` ``None``, ``yielded`` the exception)."""
+        if step is None and isinstance(yielded, DISCONNECT_ERRORS):
             # Not while the serving loop's task was the current one: its
             # cancel scope would then spare it.
-            self.client_gone(StreamEnd.DISCONNECTED, failure)
-            buffer.wake_waiter()
+            self.through_unsent += 1
+            self.client_gone(StreamEnd.DISCONNECTED, yielded)
+            self.buffer.wake_waiter()
         else:
-            self.hand_over(None, failure, len(data))
-        return True
+            self.hand_over(step, yielded, size)
 
     def hand_over(self, step: Any, yielded: Any, size: int) -> None:
         """Leave a write-through's send to the serving loop, and wake it."""
         self.writing = True  # the guard's send timeout watches it
+        self.through_unsent += 1  # until finish_handed() has sent it
         self.handed = (step, yielded, size)
         self.buffer.wake_waiter()
-
-    async def park(self, wait: asyncio.Future[None]) -> bool:
-        """Wait for the run's next write, which may go through meanwhile;
-        ``False`` if the client has gone."""
-        buffer = self.buffer
-        buffer.through = self.through
-        try:
-            await wait
-        finally:
-            buffer.through = None
-        return self.handed is None or await self.finish_handed()
 
     async def finish_handed(self) -> bool:
         """Finish the send a write-through handed over; ``False`` if the client is gone."""
@@ -729,7 +740,7 @@ class _Streamer:
             return False
         finally:
             self.writing = False
-        self.write_throughs += 1
+        self.through_unsent -= 1
         self.bytes_sent += size
         return True
 
@@ -775,7 +786,7 @@ class _Streamer:
                 await self.write_error_tail()
                 return
             self.chunks += len(batch)
-            self.last_was_error = isinstance(batch[-1], ErrorChunk)
+            self.error_at = self.through_taken if isinstance(batch[-1], ErrorChunk) else -1
             if data and not await self.write(data):
                 return
         await self.finish()
@@ -787,7 +798,7 @@ class _Streamer:
             self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
         tail: list[Chunk] = []
-        if not self.last_was_error:
+        if self.error_at != self.through_taken:  # the last chunk was not an error
             tail.append(ErrorChunk(error=render_error(self.error_message, exc, self.logger)))
         try:
             data = self.encoder.encode_many(tail) + self.encoder.finish()
@@ -925,13 +936,14 @@ async def stream_encoded(
             to_close: list[Any] = [iterator] if iterator is not source else []
             await _aclose_all([*to_close, source], close_timeout, log)
     end = streamer.end or StreamEnd.DISCONNECTED
+    write_throughs = streamer.through_taken - streamer.through_unsent
     result = StreamResult(
         end=end,
-        chunks=streamer.chunks,
-        writes=streamer.writes + streamer.write_throughs,
+        chunks=streamer.chunks + streamer.through_taken,
+        writes=streamer.writes + write_throughs,
         bytes_sent=streamer.bytes_sent,
         keepalives=streamer.keepalives,
-        write_throughs=streamer.write_throughs,
+        write_throughs=write_throughs,
         error=streamer.error,
     )
     _log_end(log, result)
