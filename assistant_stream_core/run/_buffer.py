@@ -130,11 +130,13 @@ class ChunkBuffer:
         self.waiter: Any = None
         #: The serving loop's write-through, armed (see :meth:`poll`) exactly
         #: while a write may go through: nothing is pending, the waiter is
-        #: armed and the run is open. A write from the loop's thread that
-        #: finds it armed hands its chunk to ``through(chunk)`` instead of
-        #: buffering it (and buffers it as usual if that returns ``False``),
-        #: without taking the lock: one load and the thread check per token.
-        #: Whatever ends one of those conditions clears it, under the lock.
+        #: armed and the run is open. A write that finds it armed hands its
+        #: chunk to ``through(chunk)`` instead of buffering it, and buffers
+        #: it as usual if that returns ``False`` (it does for a write from
+        #: another thread than the loop's). The check takes no lock: one load
+        #: per token. Whatever ends one of those conditions clears it, under
+        #: the lock; a write from another thread that does so overlaps the
+        #: write that found it armed, which may then come first.
         self.through: Callable[[Chunk], bool] | None = None
         # What poll() arms ``through`` with (None: no write-through).
         self._write_through: Callable[[Chunk], bool] | None = None
@@ -202,20 +204,12 @@ class ChunkBuffer:
     def add_delta(self, kind: int, key: str | None, text: str) -> None:
         """Append a text/reasoning/args delta, joining the tail when it continues it."""
         through = self.through
-        # No lock for the check: armed, it says that nothing is pending and
-        # the serving loop waits; a write from another thread that clears it
-        # meanwhile overlaps this one, which may then come first.
-        # Declined (False), or not encodable: buffered as usual.
-        if (
-            through is not None
-            and get_ident() == self._loop_thread
-            and through(
-                TextDeltaChunk(text_delta=text, parent_id=key)
-                if kind == _TEXT
-                else _delta_chunk(kind, key, text)
-            )
-        ):
+        if through is not None and through(_delta_chunk(kind, key, text)):
             return
+        self.buffer_delta(kind, key, text)
+
+    def buffer_delta(self, kind: int, key: str | None, text: str) -> None:
+        """:meth:`add_delta` without the write-through (the caller looked at it)."""
         with self._lock:
             if self._status != _OPEN:
                 if self._status == _ENDED:
@@ -271,14 +265,9 @@ class ChunkBuffer:
     def add(self, chunk: Chunk) -> None:
         """Append any other chunk (pending state operations go out first)."""
         through = self.through
-        # As in add_delta(). An error chunk always goes to the serving loop,
-        # which keeps track of whether the stream's last chunk was one.
-        if (
-            through is not None
-            and chunk.__class__ is not ErrorChunk
-            and get_ident() == self._loop_thread
-            and through(chunk)
-        ):
+        # An error chunk always goes to the serving loop, which keeps track
+        # of whether the stream's last chunk was one.
+        if through is not None and chunk.__class__ is not ErrorChunk and through(chunk):
             return
         with self._lock:
             if self._status != _OPEN:
@@ -300,6 +289,13 @@ class ChunkBuffer:
             event, self.waiter = self.waiter, None
             self.through = None
         self._wake(event)
+
+    def arm_through(self, wait: object) -> None:
+        """Arm :attr:`through` for the serving loop, about to wait on ``wait``
+        (armed by :meth:`poll`), unless a write has come since."""
+        with self._lock:
+            if self.waiter is wait and self._status == _OPEN:
+                self.through = self._write_through
 
     def set_write_through(self, through: Callable[[Chunk], bool] | None) -> None:
         """Have :meth:`poll` arm :attr:`through` with ``through`` (``None``: never)."""
@@ -483,10 +479,10 @@ class ChunkBuffer:
         asyncio the wait for the next write is armed in the same round trip:
         :attr:`waiter` is the future to await after sending the batch (it is
         done already if the producer wrote meanwhile), so the serving loop
-        polls once per token. Where it is armed, so is :attr:`through` (with
-        what :meth:`set_write_through` gave): the serving loop's write-through
-        tells a write that arrives while the batch is being sent to be
-        buffered, and takes the ones that arrive once it waits.
+        polls once per token. A wait returned here, the serving loop awaits at
+        once: :attr:`through` is armed with it (with what
+        :meth:`set_write_through` gave). After sending a batch, the serving
+        loop arms it with :meth:`arm_through`.
         """
         with self._lock:
             if len(self._chunks) == self._start:
@@ -514,9 +510,8 @@ class ChunkBuffer:
                     self._tail_items = []
                     self._size = 0
                     new_future = self._new_future
-                    if new_future is not None and self._status == _OPEN:
+                    if new_future is not None:
                         self.waiter = new_future()
-                        self.through = self._write_through
                     return [chunk]
             chunks, _done, drain_event = self._take()
         if drain_event is not None:

@@ -47,6 +47,7 @@ from ..chunks import (
     SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
+    TextDeltaChunk,
     ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
@@ -322,13 +323,15 @@ class RunController:
     ``assistant_stream.RunController``.
     """
 
-    __slots__ = ("_add_delta", "_core", "_parent_id")
+    __slots__ = ("_add_delta", "_buffer", "_buffer_delta", "_core", "_parent_id")
 
     def __init__(self, core: _RunCore, parent_id: str | None = None) -> None:
         self._core = core
         self._parent_id = parent_id
         # Bound once: append_text is the hot path.
-        self._add_delta = core.buffer.add_delta
+        self._buffer = buffer = core.buffer
+        self._add_delta = buffer.add_delta
+        self._buffer_delta = buffer.buffer_delta
 
     @property
     def run_id(self) -> str:
@@ -350,7 +353,13 @@ class RunController:
             raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
         if not text_delta.isascii():
             check_text(text_delta, "text_delta")
-        self._add_delta(_TEXT, self._parent_id, text_delta)
+        # ChunkBuffer.add_delta(), inlined: at a model's pace, per token.
+        through = self._buffer.through
+        if through is not None and through(
+            TextDeltaChunk(text_delta=text_delta, parent_id=self._parent_id)
+        ):
+            return
+        self._buffer_delta(_TEXT, self._parent_id, text_delta)
 
     def add_reasoning_part(self, unstable_summary: str | None = None) -> None:
         """Start a new reasoning part, optionally with an app-written summary."""

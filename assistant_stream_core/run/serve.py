@@ -38,6 +38,7 @@ import math
 import types
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from threading import get_ident
 from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
@@ -112,16 +113,16 @@ DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (
 
 _default_logger = logging.getLogger(LOGGER_NAME)
 
-# asyncio's own switch of the running task (what ``Task`` calls around each
-# step; private, in C, in every Python this library supports). A
-# write-through runs the send as the serving loop's task; without these
-# there is no write-through.
-_enter_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_enter_task", None)
-_leave_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_leave_task", None)
-_current_tasks = getattr(asyncio.tasks, "_current_tasks", None)
-_current_task_of: Callable[[Any], Any] = (
-    _current_tasks.get if isinstance(_current_tasks, dict) else asyncio.current_task
-)
+# asyncio's record of each loop's running task: a dict from loop to task
+# (private, in every Python this library supports), which ``Task`` sets and
+# deletes around each step of its own (``_enter_task``/``_leave_task``,
+# with checks). A write-through runs the send as the serving loop's task by
+# setting it for the step. Used only where the running task is found there
+# (see enable_write_through); elsewhere there is no write-through.
+_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
+if not isinstance(_current_tasks, dict):
+    _current_tasks = {}
+_current_task_of: Callable[[Any], Any] = _current_tasks.get
 _CORO: Any = types.CoroutineType
 _UNSTARTED: Any = object()
 _FUTURE: Any = asyncio.Future
@@ -264,6 +265,7 @@ class _Streamer:
         "send",
         "send_timeout",
         "task",
+        "thread",
         "through_taken",
         "through_unsent",
         "tick",
@@ -318,6 +320,7 @@ class _Streamer:
         # the run's buffer, the serving loop's task, its loop and a copy of
         # its context, the run's record of batches taken directly.
         self.buffer: Any = None
+        self.thread: int | None = None
         self.task: Any = None
         self.loop: Any = None
         self.context: contextvars.Context | None = None
@@ -487,6 +490,10 @@ class _Streamer:
         """Write a keepalive; ``watched``: the shared guard timer enforces the
         send timeout (asyncio), else this task does (trio)."""
         self.keepalive_done = done = anyio.Event()
+        if self.buffer is not None:
+            # Nothing goes through meanwhile; the next write wakes the
+            # serving loop, whose next wait arms it again.
+            self.buffer.through = None
         try:
             if watched:
                 if await self._write(data):
@@ -570,9 +577,6 @@ class _Streamer:
                     continue
                 # write(), inlined.
                 if self.keepalive_done is not None:
-                    # A write may not go through once the keepalive is done:
-                    # this batch goes first. The next poll arms it again.
-                    buffer.through = None
                     await self.keepalive_done.wait()
                     if self.gone:
                         return
@@ -589,6 +593,8 @@ class _Streamer:
                 sent += len(data)
                 if wait is not None and wait.__class__ is not anyio.Event:
                     # Done already if the producer wrote during the send.
+                    if through:
+                        buffer.arm_through(wait)
                     await wait
                     if through and self.handed is not None and not await self.finish_handed():
                         return
@@ -608,16 +614,18 @@ class _Streamer:
     def enable_write_through(self, batches: _Batches, buffer: Any, polled: bool) -> bool:
         """Set up :meth:`write_through` for this stream; ``False`` where it
         cannot be used (not asyncio)."""
-        if not WRITE_THROUGH or _enter_task is None or _leave_task is None:
+        if not WRITE_THROUGH:
             return False
         try:
             task = asyncio.current_task()
         except RuntimeError:  # no asyncio loop: trio
             return False
-        if task is None:
-            return False
+        loop = asyncio.get_running_loop()
+        if task is None or _current_task_of(loop) is not task:
+            return False  # asyncio keeps its running task elsewhere
         self.task = task
-        self.loop = task.get_loop()
+        self.loop = loop
+        self.thread = get_ident()
         self.buffer = buffer
         # The sends it makes run in this context: a send that sets a context
         # variable and resets it after suspending stays in one context.
@@ -649,8 +657,10 @@ class _Streamer:
         loop meets the error as always). Nothing raises into the producer's
         call: a failed send ends the stream as the serving loop's own would.
         """
+        if get_ident() != self.thread:
+            return False
         now = monotonic()
-        if self.writing or now - self.last_write < WRITE_THROUGH_QUIET:
+        if now - self.last_write < WRITE_THROUGH_QUIET:
             return False
         loop = self.loop
         task = self.task
@@ -671,11 +681,10 @@ class _Streamer:
             # Not a coroutine: nothing to step here; the serving loop awaits it.
             self.hand_over(step, _UNSTARTED, len(data))
             return True
-        # The step, as the serving loop's task (what asyncio's Task does
-        # around each step of its own).
-        if current is not None:
-            _leave_task(loop, current)  # type: ignore[misc]
-        _enter_task(loop, task)  # type: ignore[misc]
+        # The step, as the serving loop's task: what asyncio's Task does
+        # around each step of its own, without its checks (the current task
+        # was just read).
+        _current_tasks[loop] = task
         try:
             # next() with a default: a send that returns raises no
             # StopIteration to catch here.
@@ -684,9 +693,10 @@ class _Streamer:
             step = None
             yielded = exc
         finally:
-            _leave_task(loop, task)  # type: ignore[misc]
-            if current is not None:
-                _enter_task(loop, current)  # type: ignore[misc]
+            if current is None:
+                del _current_tasks[loop]
+            else:
+                _current_tasks[loop] = current
         if yielded is _DONE:
             self.bytes_sent += len(data)
             return True
