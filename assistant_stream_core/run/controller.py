@@ -71,6 +71,9 @@ __all__ = [
 ]
 
 
+_isascii = str.isascii
+
+
 def generate_openai_style_tool_call_id() -> str:
     """A new tool call id: ``"call_"`` and 24 random characters of ``[A-Za-z0-9]``."""
     return "call_" + random_id(24)
@@ -349,10 +352,12 @@ class RunController:
 
     def append_text(self, text_delta: str) -> None:
         """Append visible text; adjacent pieces merge while the consumer is behind."""
-        if text_delta.__class__ is not str and not isinstance(text_delta, str):
-            raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
-        if not text_delta.isascii():
-            check_text(text_delta, "text_delta")
+        try:
+            # The type check too: str.isascii() takes nothing but a str.
+            if not _isascii(text_delta):
+                check_text(text_delta, "text_delta")
+        except TypeError:
+            raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}") from None
         # ChunkBuffer.add_delta(), inlined: at a model's pace, per token.
         through = self._buffer.through
         if through is not None and through(

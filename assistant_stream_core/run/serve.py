@@ -247,6 +247,7 @@ class _Streamer:
         "bytes_sent",
         "chunks",
         "context",
+        "encode_one",
         "encoder",
         "end",
         "error",
@@ -320,6 +321,7 @@ class _Streamer:
         # the run's buffer, the serving loop's task, its loop and a copy of
         # its context, the run's record of batches taken directly.
         self.buffer: Any = None
+        self.encode_one: Callable[[Chunk], bytes] = encoder.encode
         self.thread: int | None = None
         self.task: Any = None
         self.loop: Any = None
@@ -668,7 +670,7 @@ class _Streamer:
         if current is task:  # inside a send of its own: never nested
             return False
         try:
-            data = self.encoder.encode(chunk)
+            data = self.encode_one(chunk)
         except Exception:
             return False
         self.through_taken += 1
