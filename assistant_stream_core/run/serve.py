@@ -356,7 +356,7 @@ class _Streamer:
         The send timeout is enforced by :meth:`guard`, not by a cancel scope
         per write: a scope costs more than encoding a whole batch.
         """
-        if self.keepalive_done is not None:
+        while self.keepalive_done is not None:  # another may start meanwhile
             await self.keepalive_done.wait()
         # _write(), inlined: this is the path of every token.
         if self.gone:
@@ -508,6 +508,9 @@ class _Streamer:
             if scope.cancelled_caught:
                 self.client_gone(StreamEnd.SEND_TIMEOUT)
         finally:
+            # Silence counts from the keepalive's end: a slow one is not
+            # followed at once by the next, ahead of a waiting write.
+            self.last_write = monotonic()
             self.keepalive_done = None
             done.set()
 
@@ -578,7 +581,7 @@ class _Streamer:
                 if not data:
                     continue
                 # write(), inlined.
-                if self.keepalive_done is not None:
+                while self.keepalive_done is not None:  # another may start meanwhile
                     await self.keepalive_done.wait()
                     if self.gone:
                         return
