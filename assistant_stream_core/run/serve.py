@@ -123,8 +123,9 @@ _current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
 if not isinstance(_current_tasks, dict):
     _current_tasks = {}
 _current_task_of: Callable[[Any], Any] = _current_tasks.get
-_CORO: Any = types.CoroutineType
-_UNSTARTED: Any = object()
+# The write-through's tally (see _Streamer.through_sent): one write
+# adds this and its size in bytes.
+_ONE_WRITE = 1 << 64
 _FUTURE: Any = asyncio.Future
 # What next() returns for a send that ran to its end (never something a
 # coroutine yields).
@@ -267,8 +268,9 @@ class _Streamer:
         "send_timeout",
         "task",
         "thread",
-        "through_taken",
-        "through_unsent",
+        "through_finished",
+        "through_other",
+        "through_sent",
         "tick",
         "wake",
         "writes",
@@ -292,15 +294,20 @@ class _Streamer:
         self.logger = logger
         self.end: StreamEnd | None = None
         self.error: BaseException | None = None
-        # Chunks and writes of the serving loop's task. The write-through
-        # counts the chunks it takes; those it did not (or not yet) send
-        # whole are counted apart, on the rare paths: one counter per token.
+        # Chunks and writes of the serving loop's task.
         self.chunks = 0
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
-        self.through_taken = 0
-        self.through_unsent = 0
+        # The write-through's: its sends that ended in its call, counted
+        # with their bytes in one number (the count times _ONE_WRITE plus
+        # the bytes: one addition per token); the chunks it took but did not
+        # send so (an empty frame, a send handed over or failed); the
+        # handed-over sends the serving loop finished (their bytes go to
+        # bytes_sent).
+        self.through_sent = 0
+        self.through_other = 0
+        self.through_finished = 0
         # When the last write (or the response head) started: the keepalive
         # timer counts silence from there, the send timeout while writing.
         # One clock read per write: a write of a frame ends at once, or the
@@ -313,7 +320,7 @@ class _Streamer:
         self.keepalive_done: anyio.Event | None = None
         self.scope: anyio.CancelScope | None = None
         # The stream's last chunk was an error chunk while this equals
-        # through_taken (an error chunk never goes through; a chunk that
+        # through_chunks() (an error chunk never goes through; a chunk that
         # does after it makes it stale at no cost to the write-through).
         self.error_at = -1
         self.gone = False
@@ -577,7 +584,7 @@ class _Streamer:
                     await self.write_error_tail()
                     return
                 chunks += len(batch)
-                self.error_at = self.through_taken if batch[-1].__class__ is ErrorChunk else -1
+                self.error_at = self.through_chunks() if batch[-1].__class__ is ErrorChunk else -1
                 if not data:
                     continue
                 # write(), inlined.
@@ -676,24 +683,19 @@ class _Streamer:
             data = self.encode_one(chunk)
         except Exception:
             return False
-        self.through_taken += 1
         if not data:
-            self.through_unsent += 1
+            self.through_other += 1
             return True
         self.last_write = now
-        step: Any = self.send(data)
-        if step.__class__ is not _CORO:
-            # Not a coroutine: nothing to step here; the serving loop awaits it.
-            self.hand_over(step, _UNSTARTED, len(data))
-            return True
-        # The step, as the serving loop's task: what asyncio's Task does
+        # The send, as the serving loop's task: what asyncio's Task does
         # around each step of its own, without its checks (the current task
         # was just read).
         _current_tasks[loop] = task
         try:
+            step = self.send(data).__await__()
             # next() with a default: a send that returns raises no
             # StopIteration to catch here.
-            yielded = self.context.run(next, step.__await__(), _DONE)  # type: ignore[union-attr]
+            yielded = self.context.run(next, step, _DONE)  # type: ignore[union-attr]
         except BaseException as exc:  # the serving loop's to raise
             step = None
             yielded = exc
@@ -703,8 +705,9 @@ class _Streamer:
             else:
                 _current_tasks[loop] = current
         if yielded is _DONE:
-            self.bytes_sent += len(data)
+            self.through_sent += len(data) + _ONE_WRITE
             return True
+        self.through_other += 1
         self.through_failed(step, yielded, len(data))
         return True
 
@@ -723,7 +726,6 @@ class _Streamer:
         if step is None and isinstance(yielded, DISCONNECT_ERRORS):
             # Not while the serving loop's task was the current one: its
             # cancel scope would then spare it.
-            self.through_unsent += 1
             self.client_gone(StreamEnd.DISCONNECTED, yielded)
             self.buffer.wake_waiter()
         else:
@@ -732,7 +734,6 @@ class _Streamer:
     def hand_over(self, step: Any, yielded: Any, size: int) -> None:
         """Leave a write-through's send to the serving loop, and wake it."""
         self.writing = True  # the guard's send timeout watches it
-        self.through_unsent += 1  # until finish_handed() has sent it
         self.handed = (step, yielded, size)
         self.buffer.wake_waiter()
 
@@ -745,26 +746,28 @@ class _Streamer:
         try:
             if step is None:
                 raise yielded
-            if yielded is _UNSTARTED:
-                await step
-            else:
-                assert self.context is not None
-                await _resume(self.context, step, yielded)
+            assert self.context is not None
+            await _resume(self.context, step, yielded)
         except DISCONNECT_ERRORS as exc:
             self.client_gone(StreamEnd.DISCONNECTED, exc)
             return False
         finally:
             self.writing = False
-        self.through_unsent -= 1
+        self.through_finished += 1
         self.bytes_sent += size
         return True
+
+    def through_chunks(self) -> int:
+        """Chunks the write-through has taken."""
+        return (self.through_sent >> 64) + self.through_other
 
     def drop_handed(self) -> None:
         """The serving loop is leaving: close a handed send it did not finish."""
         handed, self.handed = self.handed, None
-        if handed is not None and handed[0].__class__ is _CORO:
+        close = None if handed is None else getattr(handed[0], "close", None)
+        if close is not None:
             assert self.context is not None
-            self.context.run(handed[0].close)
+            self.context.run(close)
         self.writing = False
 
     async def finish(self) -> None:
@@ -801,7 +804,7 @@ class _Streamer:
                 await self.write_error_tail()
                 return
             self.chunks += len(batch)
-            self.error_at = self.through_taken if isinstance(batch[-1], ErrorChunk) else -1
+            self.error_at = self.through_chunks() if isinstance(batch[-1], ErrorChunk) else -1
             if data and not await self.write(data):
                 return
         await self.finish()
@@ -813,7 +816,7 @@ class _Streamer:
             self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
         tail: list[Chunk] = []
-        if self.error_at != self.through_taken:  # the last chunk was not an error
+        if self.error_at != self.through_chunks():  # the last chunk was not an error
             tail.append(ErrorChunk(error=render_error(self.error_message, exc, self.logger)))
         try:
             data = self.encoder.encode_many(tail) + self.encoder.finish()
@@ -951,12 +954,12 @@ async def stream_encoded(
             to_close: list[Any] = [iterator] if iterator is not source else []
             await _aclose_all([*to_close, source], close_timeout, log)
     end = streamer.end or StreamEnd.DISCONNECTED
-    write_throughs = streamer.through_taken - streamer.through_unsent
+    write_throughs = (streamer.through_sent >> 64) + streamer.through_finished
     result = StreamResult(
         end=end,
-        chunks=streamer.chunks + streamer.through_taken,
+        chunks=streamer.chunks + streamer.through_chunks(),
         writes=streamer.writes + write_throughs,
-        bytes_sent=streamer.bytes_sent,
+        bytes_sent=streamer.bytes_sent + (streamer.through_sent & (_ONE_WRITE - 1)),
         keepalives=streamer.keepalives,
         write_throughs=write_throughs,
         error=streamer.error,
