@@ -359,3 +359,65 @@ async def test_nothing_goes_through_while_a_keepalive_is_being_sent(anyio_backen
     assert result.write_throughs > 0
     assert overlaps == 0
     assert _text(bytes(body)) == "".join(f"{b}.{i} " for b in range(6) for i in range(5))
+
+
+@asyncio_only
+async def test_the_counts_add_up_with_handed_over_and_empty_writes(anyio_backend: str) -> None:
+    """chunks, writes and bytes_sent count the write-throughs exactly: those
+    that end in the producer's call, those handed over, and a chunk that
+    encodes to nothing."""
+    body = bytearray()
+    calls = 0
+
+    async def send(data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 3 == 0:
+            await asyncio.sleep(0.001)  # handed over
+        body.extend(data)
+
+    async def producer(controller: Any) -> None:
+        for i in range(TOKENS):
+            controller.append_text(f"t{i} ")
+            if i == 7:
+                controller.add_reasoning_part()  # no summary: no frame of its own
+            await anyio.sleep(0.003)
+
+    result = await stream_encoded(
+        create_run(producer), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED
+    assert result.chunks == TOKENS + 1
+    assert result.writes == calls
+    assert result.bytes_sent == len(body)
+    assert TOKENS // 2 <= result.write_throughs <= result.writes
+
+
+@asyncio_only
+async def test_a_send_that_raises_before_awaiting_never_raises_into_append_text(
+    anyio_backend: str,
+) -> None:
+    errors: list[BaseException] = []
+    calls = 0
+
+    def send(data: bytes) -> Any:  # not a coroutine function: raises at once
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise ConnectionResetError("client gone")
+        return asyncio.sleep(0)
+
+    async def paced(controller: Any) -> None:
+        try:
+            await _paced(controller)
+        except Exception as exc:
+            errors.append(exc)
+            raise
+
+    result = await stream_encoded(
+        create_run(paced), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.DISCONNECTED
+    assert isinstance(result.error, ConnectionResetError)
+    assert errors == []
