@@ -421,3 +421,21 @@ async def test_a_send_that_raises_before_awaiting_never_raises_into_append_text(
     assert result.end is StreamEnd.DISCONNECTED
     assert isinstance(result.error, ConnectionResetError)
     assert errors == []
+
+
+@asyncio_only
+async def test_a_run_with_hooks_counts_what_went_through_in_its_message(
+    anyio_backend: str,
+) -> None:
+    seen: list[Any] = []
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        body.extend(data)
+
+    result = await _serve(send, on_complete=lambda run_id, message: seen.append(message))
+    assert result.end is StreamEnd.COMPLETE
+    assert result.write_throughs >= TOKENS // 2
+    assert _text(bytes(body)) == EXPECTED
+    assert len(seen) == 1
+    assert "".join(getattr(part, "text", "") for part in seen[0].parts) == EXPECTED
