@@ -605,7 +605,7 @@ class _Streamer:
                 sent += len(data)
                 if wait is not None and wait.__class__ is not anyio.Event:
                     # Done already if the producer wrote during the send.
-                    if through:
+                    if through and not wait.done():
                         buffer.arm_through(wait)
                     await wait
                     if through and self.handed is not None and not await self.finish_handed():
