@@ -649,14 +649,15 @@ class _Streamer:
     def write_through(self, chunk: Chunk) -> bool:
         """Write the producer's chunk from its own call: no second task's wake-up.
 
-        The run's buffer calls this (as ``ChunkBuffer.through``) on the event
-        loop's thread, for a write that finds nothing pending while the
-        serving loop waits on the armed waiter, which stays armed (so does
-        ``through``). The chunk is encoded and the adapter's ``send`` is
-        stepped right here, as the serving loop's task: asyncio's current
-        task is switched for the step and the step runs in the serving
-        loop's context, so cancel scopes, timeouts and ``current_task()``
-        inside the send are the serving loop's. A send that finishes without
+        A write to the run calls this (as ``ChunkBuffer.through``, armed
+        while nothing is pending and the serving loop waits on the armed
+        waiter, which stays armed, as does ``through``); a write from another
+        thread than the event loop's is declined at once. The chunk is
+        encoded and the adapter's ``send`` is stepped right here, as the
+        serving loop's task: asyncio's current task is switched for the step
+        and the step runs in the serving loop's context, so cancel scopes,
+        timeouts and ``current_task()`` inside the send are the serving
+        loop's. A send that finishes without
         suspending (the common case: the server writes to its transport) was
         the whole write; one that suspends (flow control, a middleware that
         waits) is handed to the serving loop, woken to finish it.
