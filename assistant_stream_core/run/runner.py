@@ -418,6 +418,18 @@ class _Batches:
             return _ready(rest)
         return run._next_batch()
 
+    def start(self) -> Callable[[], list[Chunk] | Awaitable[object] | None] | None:
+        """Start the run if it has not started, without waiting for a batch;
+        return :meth:`poller`'s ``poll``, or ``None`` for a run closed before
+        it started (``__anext__`` ends it)."""
+        run = self._run
+        if run._producer is None:
+            if run._closed:
+                return None
+            producer = run._start(scoped=False)
+            producer.loop.spawn(producer.run_detached)
+        return self.poller()
+
     def poller(self) -> Callable[[], list[Chunk] | Awaitable[object] | None]:
         """The serving loop's fast path, once ``__anext__`` has started the run.
 
