@@ -1,13 +1,11 @@
 """``create_run``: an async callback becomes an async iterator of chunks.
 
-Structure::
+Structure (the producers are in :mod:`._producer`)::
 
-    producer (one task)                  shielded scope: cancelled only by a stop
-      inner task group, whose scope      its deadline is the end of the grace period
-        callback(controller)             awaited by the producer (on asyncio in a
-                                         task of its own, cancelled by hand)
-        readers of add_stream(...)       child tasks
-        close open tool calls, error chunk, buffer.finish()
+    producer                             runs the callback, then the closing chunks
+      callback(controller)
+      readers of add_stream(...)         made on first use
+      close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
 Two shapes own the producer:
@@ -15,31 +13,36 @@ Two shapes own the producer:
 * ``async with create_run(cb) as run: async for chunk in run: ...`` — the
   producer runs in a task group entered and exited by the ``async with``
   block (anyio's advice for anything that owns tasks): the callback starts on
-  entry and the block does not exit before it has ended.
+  entry and the block does not exit before it has ended. An inner task group,
+  shielded, hosts the readers; its scope's deadline ends the grace period.
 * ``async for chunk in create_run(cb)`` — upstream's shape. The first
   ``__anext__`` starts the producer as a *detached* task owned by the
-  :class:`Run` object (``loop.create_task`` on asyncio,
-  ``trio.lowlevel.spawn_system_task`` on trio). There is no task group and no
-  async generator, so nothing ties the run to the task that iterates it: a
-  timeout may wrap a single ``anext``, and :meth:`Run.aclose` may be called
-  from any task (upstream's ``test_early_stream_close_does_not_swallow_close_
-  task_cancellation``). A generator holding a task group across ``yield``
-  would exit that group's cancel scope in whichever task closed it, and anyio
-  would then cancel the task that iterated the run.
+  :class:`Run` object. There is no task group and no async generator, so
+  nothing ties the run to the task that iterates it: a timeout may wrap a
+  single ``anext``, and :meth:`Run.aclose` may be called from any task
+  (upstream's ``test_early_stream_close_does_not_swallow_close_task_
+  cancellation``). A generator holding a task group across ``yield`` would
+  exit that group's cancel scope in whichever task closed it, and anyio
+  would then cancel the task that iterated the run. On asyncio (what every
+  asyncio web adapter streams) that task is the callback's own, made with
+  ``loop.create_task``, with no task group and no cancel scope: one task per
+  run; on trio a system task with the inner task group.
 
 Stopping (``aclose()``, leaving the ``async with`` block, the consumer being
 cancelled inside ``__anext__``) sets ``controller.is_cancelled`` and the
-``cancelled_event`` and sets the producer scope's deadline ``grace_period``
-seconds ahead: a callback that returns in time is not cancelled, one that
-does not is cancelled when the deadline passes. The stopper then waits for
-the producer:
+``cancelled_event`` and has the producer cancel the callback
+``grace_period`` seconds later (its scope's deadline; on asyncio in the plain
+shape a timer of the loop): a callback that returns in time is not
+cancelled, one that does not is cancelled when the deadline passes. The
+stopper then waits for the producer:
 
 * ``aclose()`` in the plain shape waits *cancellably*: cancelling the closing
-  task ends its wait at once. The producer is not abandoned — its scope stays
-  cancelled, so it keeps being cancelled at every checkpoint until the
-  callback ends, and its ``finally:`` blocks run. A callback that swallows
+  task ends its wait at once. The producer is not abandoned — it keeps
+  cancelling the callback (at every checkpoint in a scope, every
+  ``RECANCEL_INTERVAL`` on asyncio) until the callback ends, and its
+  ``finally:`` blocks run. A callback that swallows
   its cancellation is closed after ``close_timeout`` on asyncio
-  (:meth:`_Producer._call_callback_in_task`); on trio it outlives its run.
+  (``_TaskProducer.cancel``); on trio it outlives its run.
 * a consumer cancelled inside ``__anext__`` (plain shape) closes the run, as
   an exception thrown into upstream's generator does, and waits shielded, so
   the callback has ended when the cancellation propagates (at most
