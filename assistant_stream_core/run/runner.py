@@ -138,13 +138,16 @@ class _Batches:
 
     def start(self) -> Callable[[], list[Chunk] | Awaitable[object] | None] | None:
         """Start the run if it has not started, without waiting for a batch;
-        return :meth:`poller`'s ``poll``, or ``None`` for a run closed before
-        it started (``__anext__`` ends it)."""
+        return :meth:`poller`'s ``poll``. ``None``: take the next batch with
+        ``__anext__`` first (the run was closed before it started, or chunks
+        are left over from iterating it chunk by chunk)."""
         run = self._run
         if run._producer is None:
             if run._closed:
                 return None
             run._start(scoped=False).spawn()
+        elif run._index < len(run._pending):
+            return None
         return self.poller()
 
     def poller(self) -> Callable[[], list[Chunk] | Awaitable[object] | None]:

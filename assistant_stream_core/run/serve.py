@@ -529,6 +529,7 @@ class _Streamer:
         through = poll is not None and self.enable_write_through(
             batches, buffer, poll == buffer.poll
         )
+        started = poll is not None
         # Counted in locals, stored on the way out.
         chunks = writes = sent = 0
         try:
@@ -544,6 +545,14 @@ class _Streamer:
                         return
                     if self.gone:
                         return  # nobody will read it: drop the batch
+                    if not started:
+                        # The leftovers of a run read chunk by chunk were
+                        # this batch: poll from now on.
+                        started = True
+                        poll = batches.start()
+                        through = poll is not None and self.enable_write_through(
+                            batches, buffer, poll == buffer.poll
+                        )
                 elif item.__class__ is not list:
                     if self.keepalive_due:
                         # The shared guard timer woke this loop (serve_run);

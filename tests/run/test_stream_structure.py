@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import pytest
 
-from assistant_stream_core.chunks import ErrorChunk, TextDeltaChunk
+from assistant_stream_core.chunks import DataChunk, ErrorChunk, TextDeltaChunk
 from assistant_stream_core.protocols.data_stream import DataStreamDecoder, DataStreamEncoder
 from assistant_stream_core.run import RunController, create_run
 from assistant_stream_core.run.serve import StreamEnd, stream_encoded
@@ -225,3 +225,22 @@ async def test_a_run_closed_right_after_it_started_ends_promptly() -> None:
     # Either never called, or called and cancelled after the grace period.
     assert callback.ended == callback.started.is_set()
     assert not callback.started.is_set() or callback.cancelled
+
+
+async def test_a_run_read_chunk_by_chunk_then_served_loses_nothing() -> None:
+    async def run(controller: RunController) -> None:
+        controller.append_text("first")
+        controller.add_data({"n": 1})  # the same batch: left over after one __anext__
+        await anyio.sleep(0.02)
+        controller.append_text("later")
+
+    run_ = create_run(run)
+    assert await run_.__anext__() == TextDeltaChunk(text_delta="first")
+    sink = Sink()
+    with anyio.fail_after(5):
+        result = await stream_encoded(run_, DataStreamEncoder(), sink)
+    assert result.end is StreamEnd.COMPLETE
+    assert DataStreamDecoder().feed(b"".join(sink.writes)) == [
+        DataChunk(data={"n": 1}),
+        TextDeltaChunk(text_delta="later"),
+    ]
