@@ -244,3 +244,30 @@ async def test_a_run_read_chunk_by_chunk_then_served_loses_nothing() -> None:
         DataChunk(data={"n": 1}),
         TextDeltaChunk(text_delta="later"),
     ]
+
+
+@asyncio_only
+async def test_cancelling_the_serving_task_stops_the_run_and_leaves_no_task(
+    anyio_backend: str,
+) -> None:
+    # A server shutting down cancels the request's task mid-stream.
+    callback = Waiting("hello")
+    never = asyncio.Event()
+    baseline = asyncio.all_tasks()
+    serving = asyncio.ensure_future(
+        stream_encoded(
+            create_run(callback, grace_period=0.05),
+            DataStreamEncoder(),
+            Sink(),
+            disconnected=never.wait,
+        )
+    )
+    with anyio.fail_after(5):
+        await callback.started.wait()
+        serving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await serving
+    assert callback.cancelled
+    assert callback.ended
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() - baseline == set()
