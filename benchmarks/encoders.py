@@ -339,7 +339,7 @@ def _floor(pieces_frames: Sequence[Sequence[Frame]]) -> Produce:
                 if payload is not _RAW:
                     encoder.encode_into(payload, buffer, -1)
                 buffer += suffix
-            pieces.append(bytes(buffer))
+            pieces.append(b"" + buffer)  # as ours: cheaper than bytes()
         return pieces
 
     return produce
@@ -357,7 +357,7 @@ def _floor_async(streams: Sequence[Sequence[Frame]], loop: asyncio.AbstractEvent
                 if payload is not _RAW:
                     encoder.encode_into(payload, buffer, -1)
                 buffer += suffix
-            pieces.append(bytes(buffer))
+            pieces.append(b"" + buffer)  # as ours: cheaper than bytes()
         return pieces
 
     return lambda: loop.run_until_complete(produce())
