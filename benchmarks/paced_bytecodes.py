@@ -6,13 +6,18 @@ this process with a ``send`` that does nothing, so neither a server nor the
 machine's load is in the count: ``sys.settrace`` with opcode events counts
 every Python bytecode executed (C code, the server's write above all, is not
 counted). ``S`` concurrent streams of 60 tokens less ``S`` of 10, divided by
-``S * 50``, is the cost of one token without a stream's start and end. The
+``S * 50``, is the cost of one token without a stream's start and end; what
+a stream of 10 tokens costs beyond 10 such tokens is the stream's fixed
+cost (the request, the response's setup and teardown, the run's start and
+end). The paced workload's cost per token includes both: per token plus the
+fixed cost over the tokens of a stream (150 in ``benchmarks.paced``). The
 count is exact for a given interleaving; the event loop's share moves a
 little with timing (how many ready callbacks one loop turn runs), the rest
 does not.
 
 ``python -m benchmarks.paced_bytecodes [--streams S] [--pace P] [--only NAME]
-[--top N]``: ``--top`` also lists the N functions that cost most per token.
+[--top N] [--fixed-top N]``: ``--top`` also lists the N functions that cost
+most per token, ``--fixed-top`` the N that cost most per stream.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from . import paced
 
 #: Tokens per stream of the two counted rounds; their difference is counted.
 SHORT, LONG = 10, 60
+#: Tokens per stream of the paced workload, for its cost per token with the
+#: stream's start and end included.
+PACED_TOKENS = 150
 #: The contenders an in-process Starlette app exists for.
 CONTENDERS = ("floor", "upstream", "ours-starlette", "ours-no-write-through")
 
@@ -99,12 +107,27 @@ def _count(app: Any, streams: int, tokens: int, pace: float) -> Counter[_Key]:
 
 def measure(contender: str, streams: int, pace: float) -> tuple[float, Counter[_Key]]:
     """Bytecodes per token of ``contender``, and per function."""
+    per_token, per_function, _, _ = measure_both(contender, streams, pace)
+    return per_token, per_function
+
+
+def measure_both(
+    contender: str, streams: int, pace: float
+) -> tuple[float, Counter[_Key], float, Counter[_Key]]:
+    """Bytecodes per token of ``contender`` and per function; then its fixed
+    bytecodes per stream, and per function."""
     app = paced._starlette_app(contender)
     short = _count(app, streams, SHORT, pace)
     long = _count(app, streams, LONG, pace)
     tokens = streams * (LONG - SHORT)
     per_function = Counter({key: (long[key] - short.get(key, 0)) / tokens for key in long})
-    return (sum(long.values()) - sum(short.values())) / tokens, per_function
+    per_token = (sum(long.values()) - sum(short.values())) / tokens
+    # A short stream less its tokens: what a stream costs however long it is.
+    fixed_per_function = Counter(
+        {key: short[key] / streams - SHORT * per_function.get(key, 0.0) for key in short}
+    )
+    fixed = sum(short.values()) / streams - SHORT * per_token
+    return per_token, per_function, fixed, fixed_per_function
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,22 +137,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pace", type=float, default=0.02, help="seconds between tokens")
     parser.add_argument("--only", choices=CONTENDERS, action="append", help="only these")
     parser.add_argument("--top", type=int, default=0, help="list the N costliest functions")
+    parser.add_argument(
+        "--fixed-top", type=int, default=0, help="list the N costliest functions per stream"
+    )
     args = parser.parse_args(argv)
     print(
-        f"\nPython bytecodes per token, in process: {args.streams} streams, "
-        f"{LONG} less {SHORT} tokens each, one token per {args.pace} s"
+        f"\nPython bytecodes, in process: {args.streams} streams, {LONG} less {SHORT} "
+        f"tokens each, one token per {args.pace} s; per token, fixed per stream, and "
+        f"per token of a {PACED_TOKENS}-token stream (the paced workload's)"
     )
-    results: dict[str, float] = {}
+    results: dict[str, tuple[float, float, float]] = {}
     for contender in args.only or CONTENDERS[:3]:
         # (ours-no-write-through turns WRITE_THROUGH off for the process: last.)
-        results[contender], per_function = measure(contender, args.streams, args.pace)
-        line = f"  {paced.CONTENDERS[contender]:42s} {results[contender]:7.0f}"
+        per_token, per_function, fixed, fixed_per_function = measure_both(
+            contender, args.streams, args.pace
+        )
+        results[contender] = figures = (per_token, fixed, per_token + fixed / PACED_TOKENS)
+        line = (
+            f"  {paced.CONTENDERS[contender]:42s} {per_token:7.0f} {fixed:8.0f} {figures[2]:7.0f}"
+        )
         for base in ("upstream", "floor"):
             if base in results and base != contender:
-                line += f"   {results[contender] / results[base]:.2f}x {base}"
+                ratios = "/".join(
+                    f"{a / b:.2f}" for a, b in zip(figures, results[base], strict=True)
+                )
+                line += f"   {ratios}x {base}"
         print(line, flush=True)
         for (filename, function), count in per_function.most_common(args.top):
             print(f"      {count:7.1f}  {filename}:{function}")
+        if args.fixed_top:
+            print("    per stream:")
+        for (filename, function), count in fixed_per_function.most_common(args.fixed_top):
+            print(f"      {count:7.0f}  {filename}:{function}")
 
 
 if __name__ == "__main__":

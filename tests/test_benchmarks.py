@@ -37,6 +37,11 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
     for title in ("Agent turns (headline)", "Text deltas (stress", "One long mixed run (stress"):
         assert title in report
     assert report.count("encode_stream() as a share of the str-per-frame floor") == 3
+    counted = re.search(
+        r"Python bytecodes per chunk.*data_stream floor ([\d.]+), encode_many\(\) ([\d.]+)", report
+    )
+    assert counted is not None, report
+    assert 0 < float(counted[1]) < float(counted[2])  # ours does more than the floor, never less
     assert report.count("target ") == (2 if "not installed" not in report else 0)
     if importlib.util.find_spec("assistant_stream") is not None:
         # Upstream is a test dependency: its column must be filled.

@@ -51,7 +51,12 @@ def test_bytecode_count_per_token_names_the_write_through() -> None:
     from benchmarks import paced_bytecodes
 
     floor, _ = paced_bytecodes.measure("floor", streams=2, pace=0.005)
-    ours, per_function = paced_bytecodes.measure("ours-starlette", streams=2, pace=0.005)
+    ours, per_function, fixed, fixed_per_function = paced_bytecodes.measure_both(
+        "ours-starlette", streams=2, pace=0.005
+    )
     # Ours does more in Python per token than a response of pre-encoded frames.
     assert 0 < floor < ours
     assert per_function["serve.py", "write_through"] > 0
+    # A stream's start and end: the run's producer starts once per stream.
+    assert fixed > 0
+    assert fixed_per_function["_producer.py", "spawn"] > 0

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import AsyncIterable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Sequence
+from typing import Any, Protocol
 
 import anyio
-import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 
@@ -124,6 +123,16 @@ class ReadOnlyCancellationSignal:
         return True
 
 
+class _Host(Protocol):
+    """What the controller needs of the run's producer while it runs."""
+
+    def start_soon(self, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start a reader of ``add_stream`` (loop thread)."""
+
+    def cancel(self) -> None:
+        """Cancel the callback and every reader now (loop thread)."""
+
+
 class _RunCore:
     """What every view of one run's controller shares (not public)."""
 
@@ -132,13 +141,13 @@ class _RunCore:
         "cancel_event",
         "cancelled",
         "error",
+        "host",
         "lock",
         "loop_thread",
         "open_tools",
         "run_id",
         "signal",
         "state",
-        "task_group",
         "token",
         "tool_call_ids",
     )
@@ -153,7 +162,9 @@ class _RunCore:
         self.cancelled = False
         self.cancel_event: anyio.Event | None = None
         self.error: BaseException | None = None
-        self.task_group: anyio.abc.TaskGroup | None = None
+        #: The run's producer while its callback (and add_stream's readers)
+        #: run: what starts a reader and cancels them all.
+        self.host: _Host | None = None
         self.loop_thread: int | None = None
         self.token: anyio.lowlevel.EventLoopToken | None = None
         self.signal = ReadOnlyCancellationSignal(self)
@@ -190,8 +201,8 @@ class _RunCore:
         """Record the run's first error and stop its remaining tasks."""
         if self.error is None:
             self.error = exc
-        if self.task_group is not None:
-            self.task_group.cancel_scope.cancel()
+        if self.host is not None:
+            self.host.cancel()
 
     def close_open_tools(self) -> None:
         """Close every tool call the callback left open (upstream does this at run end)."""
@@ -552,8 +563,8 @@ class RunController:
             raise TypeError(
                 f"stream must be an async iterable of chunks, got {type(stream).__name__}"
             )
-        task_group = core.task_group
-        if task_group is None:
+        host = core.host
+        if host is None:
             raise RunClosedError("add_stream: the run is not running")
 
         async def reader() -> None:
@@ -568,9 +579,9 @@ class RunController:
                     await aclose()
 
         if threading.get_ident() == core.loop_thread:
-            task_group.start_soon(reader)
+            host.start_soon(reader)
         else:
-            anyio.from_thread.run_sync(task_group.start_soon, reader, token=core.token)
+            anyio.from_thread.run_sync(host.start_soon, reader, token=core.token)
 
     def add_data(self, data: Any) -> None:
         """Attach application data (any JSON value) to the message."""

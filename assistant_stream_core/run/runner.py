@@ -1,13 +1,11 @@
 """``create_run``: an async callback becomes an async iterator of chunks.
 
-Structure::
+Structure (the producers are in :mod:`._producer`)::
 
-    producer (one task)                  shielded scope: cancelled only by a stop
-      inner task group, whose scope      its deadline is the end of the grace period
-        callback(controller)             awaited by the producer (on asyncio in a
-                                         task of its own, cancelled by hand)
-        readers of add_stream(...)       child tasks
-        close open tool calls, error chunk, buffer.finish()
+    producer                             runs the callback, then the closing chunks
+      callback(controller)
+      readers of add_stream(...)         made on first use
+      close open tool calls, error chunk, buffer.finish()
     consumer: take everything pending -> one batch; else wait for a write
 
 Two shapes own the producer:
@@ -15,31 +13,36 @@ Two shapes own the producer:
 * ``async with create_run(cb) as run: async for chunk in run: ...`` — the
   producer runs in a task group entered and exited by the ``async with``
   block (anyio's advice for anything that owns tasks): the callback starts on
-  entry and the block does not exit before it has ended.
+  entry and the block does not exit before it has ended. An inner task group,
+  shielded, hosts the readers; its scope's deadline ends the grace period.
 * ``async for chunk in create_run(cb)`` — upstream's shape. The first
   ``__anext__`` starts the producer as a *detached* task owned by the
-  :class:`Run` object (``loop.create_task`` on asyncio,
-  ``trio.lowlevel.spawn_system_task`` on trio). There is no task group and no
-  async generator, so nothing ties the run to the task that iterates it: a
-  timeout may wrap a single ``anext``, and :meth:`Run.aclose` may be called
-  from any task (upstream's ``test_early_stream_close_does_not_swallow_close_
-  task_cancellation``). A generator holding a task group across ``yield``
-  would exit that group's cancel scope in whichever task closed it, and anyio
-  would then cancel the task that iterated the run.
+  :class:`Run` object. There is no task group and no async generator, so
+  nothing ties the run to the task that iterates it: a timeout may wrap a
+  single ``anext``, and :meth:`Run.aclose` may be called from any task
+  (upstream's ``test_early_stream_close_does_not_swallow_close_task_
+  cancellation``). A generator holding a task group across ``yield`` would
+  exit that group's cancel scope in whichever task closed it, and anyio
+  would then cancel the task that iterated the run. On asyncio (what every
+  asyncio web adapter streams) that task is the callback's own, made with
+  ``loop.create_task``, with no task group and no cancel scope: one task per
+  run; on trio a system task with the inner task group.
 
 Stopping (``aclose()``, leaving the ``async with`` block, the consumer being
 cancelled inside ``__anext__``) sets ``controller.is_cancelled`` and the
-``cancelled_event`` and sets the producer scope's deadline ``grace_period``
-seconds ahead: a callback that returns in time is not cancelled, one that
-does not is cancelled when the deadline passes. The stopper then waits for
-the producer:
+``cancelled_event`` and has the producer cancel the callback
+``grace_period`` seconds later (its scope's deadline; on asyncio in the plain
+shape a timer of the loop): a callback that returns in time is not
+cancelled, one that does not is cancelled when the deadline passes. The
+stopper then waits for the producer:
 
 * ``aclose()`` in the plain shape waits *cancellably*: cancelling the closing
-  task ends its wait at once. The producer is not abandoned — its scope stays
-  cancelled, so it keeps being cancelled at every checkpoint until the
-  callback ends, and its ``finally:`` blocks run. A callback that swallows
+  task ends its wait at once. The producer is not abandoned — it keeps
+  cancelling the callback (at every checkpoint in a scope, every
+  ``RECANCEL_INTERVAL`` on asyncio) until the callback ends, and its
+  ``finally:`` blocks run. A callback that swallows
   its cancellation is closed after ``close_timeout`` on asyncio
-  (:meth:`_Producer._call_callback_in_task`); on trio it outlives its run.
+  (``_TaskProducer.cancel``); on trio it outlives its run.
 * a consumer cancelled inside ``__anext__`` (plain shape) closes the run, as
   an exception thrown into upstream's generator does, and waits shielded, so
   the callback has ended when the cancellation propagates (at most
@@ -67,12 +70,10 @@ ends the stream and is raised by the iterator (plain shape) or by the
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -80,12 +81,12 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 
-from ..chunks import Chunk, ErrorChunk
+from ..chunks import Chunk
 from ..ids import random_id
 from ._buffer import ChunkBuffer
+from ._producer import RECANCEL_INTERVAL, _Producer, make_producer
 from .controller import RunController, _RunCore
-from .error_messages import ErrorMessage, check_policy, render_error
-from .errors import mark_logged
+from .error_messages import ErrorMessage, check_policy
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -103,293 +104,10 @@ DEFAULT_HIGH_WATER_MARK = 64 * 1024
 #: Default seconds a stopped run waits, after the grace period, for a callback
 #: that ignores its cancellation before abandoning it.
 DEFAULT_CLOSE_TIMEOUT = 5.0
-#: Seconds between two cancellations of a callback that swallowed one (asyncio).
-RECANCEL_INTERVAL = 0.25
-
 RunCallback = Callable[[RunController], Awaitable[Any]]
 """The run function: ``async def run(controller): ...``."""
 
 _Hook = Callable[..., Any]
-
-# Set on an exception whose error chunk is already in a stream, so a run that
-# merges a failed run (add_stream) re-raises it without a second error chunk.
-_REPORTED = "_assistant_stream_error_reported"
-
-# Strong references to the detached producers: asyncio keeps only weak ones,
-# and a dropped Run must not take its running producer with it.
-_DETACHED: set[asyncio.Task[None]] = set()
-
-
-def _retrieve(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():  # cancelled with its waiter
-        future.set_result(None)
-
-
-def _mark_reported(exc: BaseException) -> None:
-    # AttributeError: only for exceptions without a __dict__ (rare).
-    with contextlib.suppress(AttributeError):
-        setattr(exc, _REPORTED, True)
-
-
-class _Loop:
-    """The few native calls the detached shape needs, for the running loop."""
-
-    __slots__ = ("call_soon", "clock", "native", "spawn")
-
-    def __init__(self, native_token: object) -> None:
-        self.native = native_token
-        self.call_soon: Callable[..., object]
-        self.clock: Callable[[], float]
-        self.spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
-        if isinstance(native_token, asyncio.AbstractEventLoop):
-            loop = native_token
-            self.call_soon = loop.call_soon_threadsafe
-            self.clock = loop.time
-
-            def spawn(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-                task = loop.create_task(fn())  # copies the caller's contextvars
-                _DETACHED.add(task)
-                task.add_done_callback(_DETACHED.discard)
-                # A task cancelled before its first step (the loop shutting
-                # down) never runs the producer's finally: wake its waiters.
-                owner = getattr(fn, "__self__", None)
-                if isinstance(owner, _Producer):
-                    task.add_done_callback(lambda _task: owner.ended())
-
-            self.spawn = spawn
-        else:
-            import trio  # the only other anyio backend
-
-            token = trio.lowlevel.current_trio_token()
-            self.call_soon = token.run_sync_soon
-            self.clock = trio.current_time
-
-            def spawn_system(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-                # A system task outlives the caller's nursery; it must not raise.
-                trio.lowlevel.spawn_system_task(fn, context=contextvars.copy_context())
-
-            self.spawn = spawn_system
-
-
-class _Producer:
-    """Runs the callback; holds no reference to the :class:`Run` (see the module doc)."""
-
-    __slots__ = (
-        "_done",
-        "callback",
-        "close_timeout",
-        "controller",
-        "core",
-        "error_message",
-        "fatal",
-        "finished",
-        "group",
-        "loop",
-        "outer",
-        "scope",
-    )
-
-    def __init__(
-        self,
-        callback: RunCallback,
-        controller: RunController,
-        core: _RunCore,
-        *,
-        shield: bool,
-        error_message: ErrorMessage | None,
-        close_timeout: float,
-    ) -> None:
-        core.bind()
-        self.callback = callback
-        self.error_message = error_message
-        self.close_timeout = close_timeout
-        self.controller = controller
-        self.core = core
-        self.finished = False
-        self._done: anyio.Event | None = None  # made only if someone waits
-        # The group hosting add_stream()'s readers; its scope is the run's
-        # scope (one scope, not two). Shielded in a task group, where an outer
-        # cancellation must reach the callback only through stop(). A detached
-        # producer has no outer scope but its event loop's shutdown, which
-        # must reach it.
-        self.group = anyio.create_task_group()
-        # anyio's asyncio task group has its scope before it is entered; on
-        # trio (or should that change) the run gets a scope of its own.
-        scope: anyio.CancelScope | None = getattr(self.group, "cancel_scope", None)
-        self.outer: anyio.CancelScope | None = None
-        if scope is None:
-            scope = self.outer = anyio.CancelScope()
-        scope.shield = shield
-        self.scope: anyio.CancelScope = scope
-        self.fatal: BaseException | None = None
-        assert core.token is not None
-        self.loop = _Loop(core.token.native_token)
-
-    def stop(self, grace_period: float) -> None:
-        """Signal the callback and cancel it after ``grace_period`` (loop thread, sync)."""
-        core = self.core
-        core.mark_cancelled()
-        core.buffer.cancel()
-        deadline = self.loop.clock() + grace_period
-        if deadline < self.scope.deadline:
-            self.scope.deadline = deadline
-
-    async def run_detached(self) -> None:
-        """The plain shape's task: :meth:`run`, keeping every exception in."""
-        try:
-            await self.run()
-        except anyio.get_cancelled_exc_class():
-            pass  # the event loop is shutting down and cancels every task
-        except BaseException as exc:
-            self.fatal = exc  # raised by the consumer at the end of the stream
-
-    async def run(self) -> None:
-        """Run the callback and merged streams, then end the buffer."""
-        core = self.core
-        try:
-            with self.outer or contextlib.nullcontext():
-                async with self.group as inner:
-                    core.task_group = inner
-                    # Awaited here, not started as a child of the group: one
-                    # task less per run. The group only hosts the readers of
-                    # add_stream().
-                    await self._call_callback()
-            core.task_group = None
-            self._finish()
-        finally:
-            core.task_group = None
-            # Idempotent; here so that the consumer never waits on a producer
-            # that died of something other than an Exception.
-            core.buffer.finish()
-            # From now on the controller raises RunClosedError. Not earlier: a
-            # stubborn callback still running after its closer gave up writes
-            # into a cancelled buffer, which drops the writes quietly.
-            core.buffer.end()
-            self.ended()
-
-    def ended(self) -> None:
-        """Mark the producer ended and wake its waiters (idempotent, sync).
-
-        Also called when its task ends without running :meth:`run` at all.
-        """
-        if not self.finished:
-            self.core.buffer.finish()
-            self.core.buffer.end()
-            self.finished = True
-        if self._done is not None:
-            self._done.set()
-
-    async def wait_done(self) -> None:
-        """Wait until :meth:`run` has ended."""
-        if self.finished:
-            await anyio.lowlevel.checkpoint()
-            return
-        if self._done is None:
-            self._done = anyio.Event()
-        await self._done.wait()
-
-    async def _call_callback(self) -> None:
-        if isinstance(self.loop.native, asyncio.AbstractEventLoop):
-            await self._call_callback_in_task()
-        else:
-            # trio: cancellation is level-triggered by design, so a callback
-            # that swallows Cancelled in a loop spins until it returns; the
-            # consumer stops waiting for it after the close timeout (see Run).
-            await self._call_callback_here()
-
-    async def _call_callback_here(self) -> None:
-        try:
-            await self.callback(self.controller)
-        except Exception as exc:
-            self.core.fail(exc)
-
-    async def _call_callback_in_task(self) -> None:
-        """Run the callback in a task of its own, cancelled by hand (asyncio).
-
-        A cancel scope cancels every task inside it again, at each turn of
-        the event loop, until the task ends: a callback that swallows
-        ``CancelledError`` in a loop would keep the loop busy forever. Here
-        the callback's task is outside any scope: it gets a
-        ``CancelledError`` when the grace period ends and again every
-        :data:`RECANCEL_INTERVAL` seconds until the close timeout; then its
-        coroutine is closed (:meth:`_close_stubborn`).
-        """
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._call_callback_here())
-        _DETACHED.add(task)
-        task.add_done_callback(_DETACHED.discard)
-        # A bare future while all is well (an anyio.Event costs more, for
-        # every run); the event only on the way out.
-        ended: asyncio.Future[None] = loop.create_future()
-        task.add_done_callback(lambda _: _resolve(ended))
-        try:
-            await ended
-        except anyio.get_cancelled_exc_class():
-            done = anyio.Event()
-            if task.done():
-                done.set()
-            else:
-                task.add_done_callback(lambda _: done.set())
-            with anyio.move_on_after(self.close_timeout, shield=True):
-                while not task.done():
-                    task.cancel()
-                    with anyio.move_on_after(RECANCEL_INTERVAL):
-                        await done.wait()
-            if not task.done():
-                self._close_stubborn(task)
-            raise
-        if not task.cancelled():
-            task.result()  # a BaseException that is not a cancellation goes on
-
-    def _close_stubborn(self, task: asyncio.Task[None]) -> None:
-        """End a callback that ignored cancellation for the whole close timeout.
-
-        ``coroutine.close()`` raises ``GeneratorExit`` where the callback
-        waits, which ``except CancelledError`` does not catch: its
-        ``finally:`` blocks run (they cannot await) and the coroutine ends.
-        Without this the task would live on, and an event loop that cancels
-        every task at shutdown (``aiohttp.web.run_app``, ``asyncio.run``)
-        would wait for it forever. Work the callback handed to a thread
-        goes on in that thread.
-        """
-        logger.warning(
-            "run %s: the callback ignored cancellation for %.1f s; closing its coroutine",
-            self.core.run_id,
-            self.close_timeout,
-        )
-        try:
-            task.get_coro().close()
-        except RuntimeError:
-            # It awaited in a finally: block. Left to the task (and logged).
-            logger.exception("run %s: the callback would not close", self.core.run_id)
-            return
-        # The task ends at its next step, stepping a closed coroutine; what
-        # it ends with says nothing more (retrieved, so asyncio is quiet).
-        task.add_done_callback(_retrieve)
-        task.cancel()
-
-    def _finish(self) -> None:
-        core = self.core
-        buffer = core.buffer
-        core.close_open_tools()
-        error = core.error
-        if error is not None:
-            if core.cancelled:
-                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
-            else:
-                logger.error("run %s failed", core.run_id, exc_info=error)
-            mark_logged(error)
-            if not getattr(error, _REPORTED, False):
-                # Upstream's contract is str(e), even when empty.
-                text = render_error(self.error_message, error, logger, default=str)
-                buffer.add(ErrorChunk(error=text))
-                _mark_reported(error)
-        buffer.finish()
 
 
 async def _ready(batch: list[Chunk]) -> list[Chunk]:
@@ -417,6 +135,20 @@ class _Batches:
             run._index = 0
             return _ready(rest)
         return run._next_batch()
+
+    def start(self) -> Callable[[], list[Chunk] | Awaitable[object] | None] | None:
+        """Start the run if it has not started, without waiting for a batch;
+        return :meth:`poller`'s ``poll``. ``None``: take the next batch with
+        ``__anext__`` first (the run was closed before it started, or chunks
+        are left over from iterating it chunk by chunk)."""
+        run = self._run
+        if run._producer is None:
+            if run._closed:
+                return None
+            run._start(scoped=False).spawn()
+        elif run._index < len(run._pending):
+            return None
+        return self.poller()
 
     def poller(self) -> Callable[[], list[Chunk] | Awaitable[object] | None]:
         """The serving loop's fast path, once ``__anext__`` has started the run.
@@ -570,7 +302,7 @@ class Run:
             return
         # RuntimeError: the event loop is closed, and the producer with it.
         with contextlib.suppress(RuntimeError):
-            producer.loop.call_soon(producer.stop, self._grace_period)
+            producer.stop_soon(self._grace_period)
 
     @property
     def ended(self) -> bool:
@@ -611,7 +343,7 @@ class Run:
             if self._closed:
                 raise StopAsyncIteration
             producer = self._start(scoped=False)
-            producer.loop.spawn(producer.run_detached)
+            producer.spawn()
         # The wait for a batch, inline: at a model's pace this frame is
         # resumed once per token.
         buffer = self._core.buffer
@@ -733,11 +465,11 @@ class Run:
     # -- shared by both shapes -----------------------------------------------------------
 
     def _start(self, *, scoped: bool) -> _Producer:
-        self._producer = producer = _Producer(
+        self._producer = producer = make_producer(
             self._callback,
             self.controller,
             self._core,
-            shield=scoped,
+            scoped=scoped,
             error_message=self.error_message,
             close_timeout=self._close_timeout,
         )

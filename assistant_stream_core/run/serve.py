@@ -257,6 +257,7 @@ class _Streamer:
         "gone",
         "handed",
         "keepalive_done",
+        "keepalive_due",
         "keepalive_interval",
         "keepalives",
         "last_write",
@@ -339,10 +340,12 @@ class _Streamer:
         # exception it raised, its size).
         self.handed: tuple[Any, Any, int] | None = None
         # The shared guard timer (asyncio, see _guard): how often it must
-        # look, and the scope its guard task waits in, cancelled to have it
-        # write a keepalive.
+        # look, and what it calls to have a keepalive written: the guard
+        # task's scope's cancel (serve_tasks), or wake_for_keepalive
+        # (serve_run), which sets keepalive_due.
         self.tick = _guard_tick(keepalive_interval, send_timeout)
-        self.wake: anyio.CancelScope | None = None
+        self.wake: Callable[[], object] | None = None
+        self.keepalive_due = False
 
     def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.buffer is not None:
@@ -470,7 +473,7 @@ class _Streamer:
         interval = self.keepalive_interval
         wake = self.wake
         if wake is not None and interval and now - self.last_write >= interval:
-            wake.cancel()
+            wake()
 
     async def guard_shared(
         self, keepalive: bytes | None, disconnected: Callable[[], Awaitable[object]] | None
@@ -484,7 +487,8 @@ class _Streamer:
                 assert keepalive is not None
                 await self.write_keepalive(keepalive, watched=True)
                 continue
-            with anyio.CancelScope() as self.wake:
+            with anyio.CancelScope() as scope:
+                self.wake = scope.cancel
                 if disconnected is None:
                     # Not sleep_forever(): asyncio would keep a timer at
                     # infinity, one more heap entry per stream.
@@ -534,23 +538,29 @@ class _Streamer:
         self.error = exc
         self.logger.error("encoding the stream failed: %s", exc, exc_info=exc)
 
-    async def pump_polled(self, batches: _Batches) -> None:
+    async def pump_polled(self, batches: _Batches, keepalive: bytes | None = None) -> None:
         """:meth:`pump` for a run's batches, polled without a coroutine per batch.
 
         At a model's pace every token is a batch, so everything a batch costs
         here is per token: one ``poll`` (a lock round trip) that takes the
         batch and arms the wait for the next write, the encoder, one clock
         read, the adapter's ``send``, and the wait: the run's future itself,
-        awaited in this frame. The first batch, the end and a stop go through
-        ``__anext__``. On asyncio the poll also arms the write-through
-        (:meth:`write_through`), so while this waits, the run's writes are
-        sent from its own calls and this task is not woken per token.
+        awaited in this frame. The run is started here and every wait, the
+        first included, is a poll's; the end and a stop go through
+        ``__anext__``. ``keepalive``: what to write when the shared guard
+        timer wakes this loop (:meth:`serve_run`). On asyncio the poll also
+        arms the write-through (:meth:`write_through`), so while this waits,
+        the run's writes are sent from its own calls and this task is not
+        woken per token.
         """
         encode_many = self.encoder.encode_many
         send = self.send
         buffer = batches.buffer()
-        poll: Callable[[], list[Chunk] | Awaitable[object] | None] | None = None
-        through = False
+        poll = batches.start()
+        through = poll is not None and self.enable_write_through(
+            batches, buffer, poll == buffer.poll
+        )
+        started = poll is not None
         # Counted in locals, stored on the way out.
         chunks = writes = sent = 0
         try:
@@ -566,10 +576,25 @@ class _Streamer:
                         return
                     if self.gone:
                         return  # nobody will read it: drop the batch
-                    if poll is None:
-                        poll = batches.poller()
-                        through = self.enable_write_through(batches, buffer, poll == buffer.poll)
+                    if not started:
+                        # The leftovers of a run read chunk by chunk were
+                        # this batch: poll from now on.
+                        started = True
+                        poll = batches.start()
+                        through = poll is not None and self.enable_write_through(
+                            batches, buffer, poll == buffer.poll
+                        )
                 elif item.__class__ is not list:
+                    if self.keepalive_due:
+                        # The shared guard timer woke this loop (serve_run);
+                        # the armed wait is polled again after the keepalive.
+                        self.keepalive_due = False
+                        # Nothing goes through while it is written (the
+                        # poll just armed the write-through).
+                        buffer.through = None
+                        if keepalive is not None and not await self.keepalive_if_silent(keepalive):
+                            return
+                        continue
                     await item  # type: ignore[misc]
                     if through and self.handed is not None and not await self.finish_handed():
                         return
@@ -622,6 +647,114 @@ class _Streamer:
             self.writes += writes
             self.bytes_sent += sent
         await self.finish()
+
+    async def keepalive_if_silent(self, data: bytes) -> bool:
+        """Write the keepalive ``data`` if the stream is still silent for the
+        keepalive interval; ``False`` if the client is gone."""
+        interval = self.keepalive_interval
+        if interval and monotonic() - self.last_write >= interval:
+            if not await self._write(data):
+                return False
+            self.keepalives += 1
+        return True
+
+    def wake_for_keepalive(self) -> None:
+        """The shared guard timer's call when a keepalive is due (serve_run):
+        wake the serving loop parked on the run's buffer, which writes it."""
+        self.keepalive_due = True
+        self.buffer.wake_waiter()
+
+    def watch_disconnect(
+        self, loop: asyncio.AbstractEventLoop, disconnected: Callable[[], Awaitable[object]]
+    ) -> asyncio.Task[None]:
+        """Start the task that waits for ``disconnected()`` (serve_run)."""
+
+        async def watch() -> None:
+            error: BaseException | None = None
+            try:
+                await disconnected()
+            except Exception as exc:
+                # The framework could not tell: its connection is broken.
+                error = exc
+            self.client_gone(StreamEnd.DISCONNECTED, error)
+
+        return loop.create_task(watch())
+
+    async def serve_run(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batches: _Batches,
+        keepalive: bytes | None,
+        start: Callable[[], Awaitable[object]] | None,
+        disconnected: Callable[[], Awaitable[object]] | None,
+    ) -> None:
+        """Serve a run on asyncio: one cancel scope and at most one task.
+
+        This task makes every write, keepalives included (the loop's shared
+        guard timer wakes it when one is due, see :meth:`wake_for_keepalive`,
+        and ends a write that hangs); a plain task waits for the framework's
+        disconnect signal and cancels the scope. Nothing here waits for that
+        task: cancelled on the way out, it ends at the loop's next turn.
+        """
+        watcher: asyncio.Task[None] | None = None
+        guarded = keepalive is not None or self.send_timeout is not None
+        with anyio.CancelScope() as self.scope:
+            try:
+                if guarded:
+                    self.buffer = batches.buffer()
+                    self.wake = self.wake_for_keepalive if keepalive is not None else None
+                    _guard.watch(loop, self)
+                if disconnected is not None:
+                    watcher = self.watch_disconnect(loop, disconnected)
+                if start is not None:
+                    await self.start(start)
+                if not self.gone:
+                    await self.pump_polled(batches, keepalive)
+            finally:
+                self.scope = None
+                self.wake = None  # a bound method: this object would be a cycle
+                if watcher is not None:
+                    watcher.cancel()
+                if guarded:
+                    _guard.unwatch(loop, self)
+
+    async def serve_tasks(
+        self,
+        loop: asyncio.AbstractEventLoop | None,
+        iterator: AsyncIterator[Any],
+        batched: bool,
+        keepalive: bytes | None,
+        start: Callable[[], Awaitable[object]] | None,
+        disconnected: Callable[[], Awaitable[object]] | None,
+    ) -> None:
+        """Serve anything else (trio, or a plain async iterable of chunks): a
+        task group, whose guard task watches the client and writes keepalives
+        while the iterator is awaited."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self.scope = tg.cancel_scope
+                if loop is not None:
+                    # The loop's shared guard timer (asyncio), for the
+                    # keepalive and the send timeout; trio has a timer per
+                    # stream (guard()).
+                    _guard.watch(loop, self)
+                    if keepalive or disconnected is not None:
+                        tg.start_soon(self.guard_shared, keepalive, disconnected)
+                elif keepalive or self.send_timeout is not None or disconnected is not None:
+                    tg.start_soon(self.guard, keepalive, disconnected)
+                if start is not None:
+                    await self.start(start)
+                if self.gone:
+                    pass
+                elif iterator.__class__ is _Batches:
+                    await self.pump_polled(iterator)
+                else:
+                    await self.pump(iterator, batched)
+                tg.cancel_scope.cancel()
+        finally:
+            self.scope = None
+            if loop is not None:
+                _guard.unwatch(loop, self)
 
     def enable_write_through(self, batches: _Batches, buffer: Any, polled: bool) -> bool:
         """Set up :meth:`write_through` for this stream; ``False`` where it
@@ -923,31 +1056,16 @@ async def stream_encoded(
     batched = callable(batches) and callable(getattr(source, "aclose", None))
     iterable: Any = batches() if batched else source
     iterator: AsyncIterator[Any] = iterable.__aiter__()
-    # The loop's shared guard timer (asyncio), for the keepalive and the send
-    # timeout; trio has a timer per stream (guard()).
-    loop = _running_loop() if keepalive or send_timeout is not None else None
+    loop = _running_loop()
+    guarded = keepalive or send_timeout is not None
     try:
-        async with anyio.create_task_group() as tg:
-            streamer.scope = tg.cancel_scope
-            if loop is not None:
-                _guard.watch(loop, streamer)
-                if keepalive or disconnected is not None:
-                    tg.start_soon(streamer.guard_shared, keepalive, disconnected)
-            elif keepalive or send_timeout is not None or disconnected is not None:
-                tg.start_soon(streamer.guard, keepalive, disconnected)
-            if start is not None:
-                await streamer.start(start)
-            if streamer.gone:
-                pass
-            elif iterator.__class__ is _Batches:
-                # A run's batches: polled, no coroutine per batch.
-                await streamer.pump_polled(iterator)
-            else:
-                await streamer.pump(iterator, batched)
-            tg.cancel_scope.cancel()
+        if loop is not None and iterator.__class__ is _Batches:
+            await streamer.serve_run(loop, iterator, keepalive, start, disconnected)
+        else:
+            await streamer.serve_tasks(
+                loop if guarded else None, iterator, batched, keepalive, start, disconnected
+            )
     finally:
-        if loop is not None:
-            _guard.unwatch(loop, streamer)
         # The iterator first (an async generator's ``finally`` runs now),
         # then the run itself (grace, then cancellation of its callback).
         # A run read to its end has nothing to close: skip the shielded scope.

@@ -51,6 +51,20 @@ def test_encode_frames_writes_encode_many_bytes_one_frame_per_item(
 
 
 @EVERY_ENCODER
+def test_every_call_returns_bytes_not_the_buffer(protocol: EncoderEntry) -> None:
+    # The frames are built in a bytearray and copied out; an adapter hands the
+    # result to a server, which may keep it: it must be immutable bytes.
+    for tools in (False, True):  # a closing frame to write, or none (Data Stream)
+        encoder = protocol.make()
+        results = [encoder.encode(TextDeltaChunk("a")), encoder.encode_many([])]
+        if tools:
+            results.append(encoder.encode_many([ToolCallBeginChunk("call-1", "f")]))
+        results.append(encoder.finish())
+        assert [type(result) for result in results] == [bytes] * len(results)
+        assert results[0]
+
+
+@EVERY_ENCODER
 def test_a_delta_into_the_open_part_is_one_bytes_item(protocol: EncoderEntry) -> None:
     make = protocol.make
     framed, batch = make(), make()

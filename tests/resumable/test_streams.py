@@ -273,12 +273,12 @@ async def test_slow_first_client_reads_from_the_store() -> None:
 async def test_plain_run_cancelled_before_its_producer_starts_does_not_hang() -> None:
     # Regression: a detached producer task cancelled before its first step
     # (the event loop shutting down) left its consumer waiting forever.
-    from assistant_stream_core.run import runner
+    from assistant_stream_core.run import _producer
 
     run = create_run(_callback(1))
     consumer = asyncio.ensure_future(run.__anext__())
     await asyncio.sleep(0)  # the consumer spawned the producer, which has not run yet
-    for task in list(runner._DETACHED):
+    for task in list(_producer._DETACHED):
         task.cancel()
     consumer.cancel()
     with anyio.fail_after(2):
