@@ -48,6 +48,7 @@ import anyio.lowlevel
 
 from ..chunks import (
     Chunk,
+    ErrorChunk,
     ReasoningDeltaChunk,
     TextDeltaChunk,
     ToolCallDeltaChunk,
@@ -106,6 +107,7 @@ class ChunkBuffer:
         "_tail_kind",
         "_tail_size",
         "_token",
+        "_write_through",
         "through",
         "waiter",
     )
@@ -126,12 +128,18 @@ class ChunkBuffer:
         #: trio) until a write wakes it, else None. Read by the serving loop:
         #: on asyncio a take that empties the buffer arms it at once.
         self.waiter: Any = None
-        #: The serving loop's write-through while it is parked on the armed
-        #: waiter, else None: a write from the loop's thread that finds
-        #: nothing pending hands its chunk to ``through(chunk)`` instead of
-        #: buffering it, and buffers it as usual if that returns ``False``.
-        #: Cleared by the call (the serving loop sets it again).
+        #: The serving loop's write-through, armed (see :meth:`poll`) exactly
+        #: while a write may go through: nothing is pending, the waiter is
+        #: armed and the run is open. A write that finds it armed hands its
+        #: chunk to ``through(chunk)`` instead of buffering it, and buffers
+        #: it as usual if that returns ``False`` (it does for a write from
+        #: another thread than the loop's). The check takes no lock: one load
+        #: per token. Whatever ends one of those conditions clears it, under
+        #: the lock; a write from another thread that does so overlaps the
+        #: write that found it armed, which may then come first.
         self.through: Callable[[Chunk], bool] | None = None
+        # What poll() arms ``through`` with (None: no write-through).
+        self._write_through: Callable[[Chunk], bool] | None = None
         self._new_future: Callable[[], asyncio.Future[None]] | None = None
         self._drain_event: anyio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -193,72 +201,42 @@ class ChunkBuffer:
         self._tail_key = None
         self._tail_items = []
 
-    def _through(self) -> Callable[[Chunk], bool] | None:
-        """The write-through a write may use now, taken (lock held), or ``None``."""
-        through = self.through
-        if (
-            through is None
-            or self._tail_kind != _NONE
-            or len(self._chunks) != self._start
-            or self.waiter is None
-            or get_ident() != self._loop_thread
-        ):
-            return None
-        self.through = None
-        return through
-
     def add_delta(self, kind: int, key: str | None, text: str) -> None:
         """Append a text/reasoning/args delta, joining the tail when it continues it."""
+        through = self.through
+        if through is not None and through(_delta_chunk(kind, key, text)):
+            return
+        self.buffer_delta(kind, key, text)
+
+    def buffer_delta(self, kind: int, key: str | None, text: str) -> None:
+        """:meth:`add_delta` without the write-through (the caller looked at it)."""
         with self._lock:
             if self._status != _OPEN:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            through = self.through
-            if through is not None:
-                # _through(), inlined: this runs per token.
-                if (
-                    self._tail_kind == _NONE
-                    and len(self._chunks) == self._start
-                    and self.waiter is not None
-                    and get_ident() == self._loop_thread
-                ):
-                    self.through = None
-                else:
-                    through = None
-            if through is None:
-                size = len(text)
-                if (
-                    self._tail_kind == kind
-                    and self._tail_key == key
-                    and self._tail_size + size <= MERGE_LIMIT
-                ):
-                    self._tail_items.append(text)  # type: ignore[arg-type]
-                    self._tail_size += size
-                else:
-                    if self._tail_kind != _NONE:
-                        self._seal()
-                    self._tail_kind = kind
-                    self._tail_key = key
-                    self._tail_items = [text]
-                    self._tail_size = size
-                self._size += size
-                event = self.waiter
-                if event is None:
-                    return
-                self.waiter = None
-        if through is not None:
-            chunk = (
-                TextDeltaChunk(text_delta=text, parent_id=key)
-                if kind == _TEXT
-                else _delta_chunk(kind, key, text)
-            )
-            if not through(chunk):
-                # Declined, or not encodable: buffered as usual.
-                self.add_delta(kind, key, text)
-            return
+            size = len(text)
+            if (
+                self._tail_kind == kind
+                and self._tail_key == key
+                and self._tail_size + size <= MERGE_LIMIT
+            ):
+                self._tail_items.append(text)  # type: ignore[arg-type]
+                self._tail_size += size
+            else:
+                if self._tail_kind != _NONE:
+                    self._seal()
+                self._tail_kind = kind
+                self._tail_key = key
+                self._tail_items = [text]
+                self._tail_size = size
+            self._size += size
+            event = self.waiter
+            if event is None:
+                return
+            self.waiter = self.through = None
         # _wake(), inlined for the common case (a consumer's future, written
-        # from the loop's thread): at a model's pace this runs per token.
+        # from the loop's thread): without write-through, per token.
         if event.__class__ is _FUTURE and get_ident() == self._loop_thread:
             if not event.done():  # a cancelled wait leaves its future done
                 event.set_result(None)
@@ -281,35 +259,49 @@ class ChunkBuffer:
             event = self.waiter
             if event is None:
                 return
-            self.waiter = None
+            self.waiter = self.through = None
         self._wake(event)
 
     def add(self, chunk: Chunk) -> None:
         """Append any other chunk (pending state operations go out first)."""
+        through = self.through
+        # An error chunk always goes to the serving loop, which keeps track
+        # of whether the stream's last chunk was one.
+        if through is not None and chunk.__class__ is not ErrorChunk and through(chunk):
+            return
         with self._lock:
             if self._status != _OPEN:
                 if self._status == _ENDED:
                     raise self._closed_error()
                 return
-            through = self._through() if self.through is not None else None
-            if through is None:
-                self._seal()
-                self._chunks.append(chunk)
-                self._size += CHUNK_COST
-                event = self.waiter
-                if event is None:
-                    return
-                self.waiter = None
-        if through is None:
-            self._wake(event)
-        elif not through(chunk):
-            self.add(chunk)
+            self._seal()
+            self._chunks.append(chunk)
+            self._size += CHUNK_COST
+            event = self.waiter
+            if event is None:
+                return
+            self.waiter = self.through = None
+        self._wake(event)
 
     def wake_waiter(self) -> None:
         """Wake the armed waiter (a write-through handed its send to the serving loop)."""
         with self._lock:
             event, self.waiter = self.waiter, None
+            self.through = None
         self._wake(event)
+
+    def arm_through(self, wait: object) -> None:
+        """Arm :attr:`through` for the serving loop, about to wait on ``wait``
+        (armed by :meth:`poll`), unless a write has come since."""
+        with self._lock:
+            if self.waiter is wait and self._status == _OPEN:
+                self.through = self._write_through
+
+    def set_write_through(self, through: Callable[[Chunk], bool] | None) -> None:
+        """Have :meth:`poll` arm :attr:`through` with ``through`` (``None``: never)."""
+        with self._lock:
+            self._write_through = through
+            self.through = None
 
     def add_any(self, chunk: Chunk) -> None:
         """Append a chunk from a merged stream, coalescing deltas like the controller."""
@@ -344,6 +336,7 @@ class ChunkBuffer:
             if self._status == _OPEN:
                 self._status = _ENDED
             event, self.waiter = self.waiter, None
+            self.through = None
         if event is not None:
             self._wake(event)
 
@@ -352,6 +345,7 @@ class ChunkBuffer:
         with self._lock:
             if self._status == _OPEN:
                 self._status = _CANCELLED
+            self.through = None
             self._chunks = []
             self._start = 0
             self._tail_kind = _NONE
@@ -365,6 +359,7 @@ class ChunkBuffer:
         """Every later write raises :class:`RunClosedError`."""
         with self._lock:
             self._status = _ENDED
+            self.through = None
 
     def _wake(self, event: Any) -> None:
         """Wake the waiter ``event`` (a consumer's future or any anyio.Event)."""
@@ -453,7 +448,8 @@ class ChunkBuffer:
             return self._arm()
 
     def _arm(self) -> Awaitable[object]:
-        # Lock held.
+        # Lock held. Only poll() arms the write-through.
+        self.through = None
         new_future = self._new_future
         if new_future is not None:
             self.waiter = future = new_future()
@@ -483,13 +479,16 @@ class ChunkBuffer:
         asyncio the wait for the next write is armed in the same round trip:
         :attr:`waiter` is the future to await after sending the batch (it is
         done already if the producer wrote meanwhile), so the serving loop
-        polls once per token.
+        polls once per token. A wait returned here, the serving loop awaits at
+        once: :attr:`through` is armed with it (with what
+        :meth:`set_write_through` gave). After sending a batch, the serving
+        loop arms it with :meth:`arm_through`.
         """
         with self._lock:
             if len(self._chunks) == self._start:
                 kind = self._tail_kind
                 if kind == _NONE:
-                    if self._done or self._status == _CANCELLED:
+                    if self._done or self._status != _OPEN:
                         return None
                     new_future = self._new_future
                     if new_future is not None:  # _arm(), inlined
@@ -497,6 +496,7 @@ class ChunkBuffer:
                         # Armed by the take, or a wait that was cancelled.
                         if future is None or future.done():
                             self.waiter = future = new_future()
+                        self.through = self._write_through
                         return future  # type: ignore[no-any-return]
                     return self._arm()
                 if kind == _TEXT and self._drain_event is None:

@@ -46,6 +46,7 @@ from ..chunks import (
     SourceDocumentChunk,
     StepFinishChunk,
     StepStartChunk,
+    TextDeltaChunk,
     ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
@@ -67,6 +68,9 @@ __all__ = [
     "generate_openai_style_tool_call_id",
     "stream_text",
 ]
+
+
+_isascii = str.isascii
 
 
 def generate_openai_style_tool_call_id() -> str:
@@ -333,13 +337,15 @@ class RunController:
     ``assistant_stream.RunController``.
     """
 
-    __slots__ = ("_add_delta", "_core", "_parent_id")
+    __slots__ = ("_add_delta", "_buffer", "_buffer_delta", "_core", "_parent_id")
 
     def __init__(self, core: _RunCore, parent_id: str | None = None) -> None:
         self._core = core
         self._parent_id = parent_id
         # Bound once: append_text is the hot path.
-        self._add_delta = core.buffer.add_delta
+        self._buffer = buffer = core.buffer
+        self._add_delta = buffer.add_delta
+        self._buffer_delta = buffer.buffer_delta
 
     @property
     def run_id(self) -> str:
@@ -357,11 +363,19 @@ class RunController:
 
     def append_text(self, text_delta: str) -> None:
         """Append visible text; adjacent pieces merge while the consumer is behind."""
-        if text_delta.__class__ is not str and not isinstance(text_delta, str):
-            raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}")
-        if not text_delta.isascii():
-            check_text(text_delta, "text_delta")
-        self._add_delta(_TEXT, self._parent_id, text_delta)
+        try:
+            # The type check too: str.isascii() takes nothing but a str.
+            if not _isascii(text_delta):
+                check_text(text_delta, "text_delta")
+        except TypeError:
+            raise TypeError(f"text_delta must be a str, got {type(text_delta).__name__}") from None
+        # ChunkBuffer.add_delta(), inlined: at a model's pace, per token.
+        through = self._buffer.through
+        if through is not None and through(
+            TextDeltaChunk(text_delta=text_delta, parent_id=self._parent_id)
+        ):
+            return
+        self._buffer_delta(_TEXT, self._parent_id, text_delta)
 
     def add_reasoning_part(self, unstable_summary: str | None = None) -> None:
         """Start a new reasoning part, optionally with an app-written summary."""

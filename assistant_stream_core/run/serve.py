@@ -38,6 +38,7 @@ import math
 import types
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from threading import get_ident
 from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
@@ -112,19 +113,23 @@ DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (
 
 _default_logger = logging.getLogger(LOGGER_NAME)
 
-# asyncio's own switch of the running task (what ``Task`` calls around each
-# step; private, in C, in every Python this library supports). A
-# write-through runs the send as the serving loop's task; without these
-# there is no write-through.
-_enter_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_enter_task", None)
-_leave_task: Callable[[Any, Any], None] | None = getattr(asyncio.tasks, "_leave_task", None)
-_current_tasks = getattr(asyncio.tasks, "_current_tasks", None)
-_current_task_of: Callable[[Any], Any] = (
-    _current_tasks.get if isinstance(_current_tasks, dict) else asyncio.current_task
-)
-_CORO: Any = types.CoroutineType
-_UNSTARTED: Any = object()
+# asyncio's record of each loop's running task: a dict from loop to task
+# (private, in every Python this library supports), which ``Task`` sets and
+# deletes around each step of its own (``_enter_task``/``_leave_task``,
+# with checks). A write-through runs the send as the serving loop's task by
+# setting it for the step. Used only where the running task is found there
+# (see enable_write_through); elsewhere there is no write-through.
+_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
+if not isinstance(_current_tasks, dict):
+    _current_tasks = {}
+_current_task_of: Callable[[Any], Any] = _current_tasks.get
+# The write-through's tally (see _Streamer.through_sent): one write
+# adds this and its size in bytes.
+_ONE_WRITE = 1 << 64
 _FUTURE: Any = asyncio.Future
+# What next() returns for a send that ran to its end (never something a
+# coroutine yields).
+_DONE: Any = object()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -243,9 +248,11 @@ class _Streamer:
         "bytes_sent",
         "chunks",
         "context",
+        "encode_one",
         "encoder",
         "end",
         "error",
+        "error_at",
         "error_message",
         "gone",
         "handed",
@@ -253,7 +260,6 @@ class _Streamer:
         "keepalive_due",
         "keepalive_interval",
         "keepalives",
-        "last_was_error",
         "last_write",
         "logger",
         "loop",
@@ -262,10 +268,12 @@ class _Streamer:
         "send",
         "send_timeout",
         "task",
-        "through",
+        "thread",
+        "through_finished",
+        "through_other",
+        "through_sent",
         "tick",
         "wake",
-        "write_throughs",
         "writes",
         "writing",
     )
@@ -287,13 +295,20 @@ class _Streamer:
         self.logger = logger
         self.end: StreamEnd | None = None
         self.error: BaseException | None = None
+        # Chunks and writes of the serving loop's task.
         self.chunks = 0
-        # Writes made by the serving loop's task; the stream's total adds
-        # the write-throughs (one counter less per token).
         self.writes = 0
         self.bytes_sent = 0
         self.keepalives = 0
-        self.write_throughs = 0
+        # The write-through's: its sends that ended in its call, counted
+        # with their bytes in one number (the count times _ONE_WRITE plus
+        # the bytes: one addition per token); the chunks it took but did not
+        # send so (an empty frame, a send handed over or failed); the
+        # handed-over sends the serving loop finished (their bytes go to
+        # bytes_sent).
+        self.through_sent = 0
+        self.through_other = 0
+        self.through_finished = 0
         # When the last write (or the response head) started: the keepalive
         # timer counts silence from there, the send timeout while writing.
         # One clock read per write: a write of a frame ends at once, or the
@@ -305,17 +320,21 @@ class _Streamer:
         self.writing = False
         self.keepalive_done: anyio.Event | None = None
         self.scope: anyio.CancelScope | None = None
-        self.last_was_error = False
+        # The stream's last chunk was an error chunk while this equals
+        # through_chunks() (an error chunk never goes through; a chunk that
+        # does after it makes it stale at no cost to the write-through).
+        self.error_at = -1
         self.gone = False
         # The write-through (see write_through()), set up by pump_polled:
         # the run's buffer, the serving loop's task, its loop and a copy of
         # its context, the run's record of batches taken directly.
         self.buffer: Any = None
+        self.encode_one: Callable[[Chunk], bytes] = encoder.encode
+        self.thread: int | None = None
         self.task: Any = None
         self.loop: Any = None
         self.context: contextvars.Context | None = None
         self.record: Callable[[list[Chunk]], None] | None = None
-        self.through: Callable[[Chunk], bool] | None = None
         # A write-through's send that suspended, for the serving loop to
         # finish: (the send, what it yielded, its size); or (None, the
         # exception it raised, its size).
@@ -329,6 +348,8 @@ class _Streamer:
         self.keepalive_due = False
 
     def client_gone(self, end: StreamEnd, error: BaseException | None = None) -> None:
+        if self.buffer is not None:
+            self.buffer.through = None  # nothing goes through any more
         if not self.gone:
             self.gone = True
             # A stream that already completed stays complete; a run error or
@@ -345,7 +366,7 @@ class _Streamer:
         The send timeout is enforced by :meth:`guard`, not by a cancel scope
         per write: a scope costs more than encoding a whole batch.
         """
-        if self.keepalive_done is not None:
+        while self.keepalive_done is not None:  # another may start meanwhile
             await self.keepalive_done.wait()
         # _write(), inlined: this is the path of every token.
         if self.gone:
@@ -482,6 +503,10 @@ class _Streamer:
         """Write a keepalive; ``watched``: the shared guard timer enforces the
         send timeout (asyncio), else this task does (trio)."""
         self.keepalive_done = done = anyio.Event()
+        if self.buffer is not None:
+            # Nothing goes through meanwhile; the next write wakes the
+            # serving loop, whose next wait arms it again.
+            self.buffer.through = None
         try:
             if watched:
                 if await self._write(data):
@@ -494,6 +519,9 @@ class _Streamer:
             if scope.cancelled_caught:
                 self.client_gone(StreamEnd.SEND_TIMEOUT)
         finally:
+            # Silence counts from the keepalive's end: a slow one is not
+            # followed at once by the next, ahead of a waiting write.
+            self.last_write = monotonic()
             self.keepalive_done = None
             done.set()
 
@@ -520,7 +548,10 @@ class _Streamer:
         awaited in this frame. The run is started here and every wait, the
         first included, is a poll's; the end and a stop go through
         ``__anext__``. ``keepalive``: what to write when the shared guard
-        timer wakes this loop (:meth:`serve_run`).
+        timer wakes this loop (:meth:`serve_run`). On asyncio the poll also
+        arms the write-through (:meth:`write_through`), so while this waits,
+        the run's writes are sent from its own calls and this task is not
+        woken per token.
         """
         encode_many = self.encoder.encode_many
         send = self.send
@@ -558,14 +589,15 @@ class _Streamer:
                         # The shared guard timer woke this loop (serve_run);
                         # the armed wait is polled again after the keepalive.
                         self.keepalive_due = False
+                        # Nothing goes through while it is written (the
+                        # poll just armed the write-through).
+                        buffer.through = None
                         if keepalive is not None and not await self.keepalive_if_silent(keepalive):
                             return
                         continue
-                    if through and item.__class__ is _FUTURE:
-                        if not await self.park(item):  # type: ignore[arg-type]
-                            return
-                    else:
-                        await item  # type: ignore[misc]
+                    await item  # type: ignore[misc]
+                    if through and self.handed is not None and not await self.finish_handed():
+                        return
                     continue
                 batch: list[Chunk] = item
                 # What the take armed (asyncio): awaited after the send.
@@ -577,11 +609,11 @@ class _Streamer:
                     await self.write_error_tail()
                     return
                 chunks += len(batch)
-                self.last_was_error = batch[-1].__class__ is ErrorChunk
+                self.error_at = self.through_chunks() if batch[-1].__class__ is ErrorChunk else -1
                 if not data:
                     continue
                 # write(), inlined.
-                if self.keepalive_done is not None:
+                while self.keepalive_done is not None:  # another may start meanwhile
                     await self.keepalive_done.wait()
                     if self.gone:
                         return
@@ -599,16 +631,18 @@ class _Streamer:
                 if wait is not None and wait.__class__ is not anyio.Event:
                     # Done already if the producer wrote during the send.
                     if through and not wait.done():
-                        if not await self.park(wait):
-                            return
-                    else:
-                        await wait
+                        buffer.arm_through(wait)
+                    await wait
+                    if through and self.handed is not None and not await self.finish_handed():
+                        return
             else:
                 return
         finally:
-            if self.handed is not None:
-                self.drop_handed()
-            self.through = None  # a bound method: this object would be a cycle
+            if through:
+                # Also breaks the cycle buffer -> bound method -> this object.
+                buffer.set_write_through(None)
+                if self.handed is not None:
+                    self.drop_handed()
             self.chunks += chunks
             self.writes += writes
             self.bytes_sent += sent
@@ -725,119 +759,117 @@ class _Streamer:
     def enable_write_through(self, batches: _Batches, buffer: Any, polled: bool) -> bool:
         """Set up :meth:`write_through` for this stream; ``False`` where it
         cannot be used (not asyncio)."""
-        if not WRITE_THROUGH or _enter_task is None or _leave_task is None:
+        if not WRITE_THROUGH:
             return False
         try:
             task = asyncio.current_task()
         except RuntimeError:  # no asyncio loop: trio
             return False
-        if task is None:
-            return False
+        loop = asyncio.get_running_loop()
+        if task is None or _current_task_of(loop) is not task:
+            return False  # asyncio keeps its running task elsewhere
         self.task = task
-        self.loop = task.get_loop()
+        self.loop = loop
+        self.thread = get_ident()
         self.buffer = buffer
         # The sends it makes run in this context: a send that sets a context
         # variable and resets it after suspending stays in one context.
         self.context = contextvars.copy_context()
         self.record = None if polled else batches.record
-        self.through = self.write_through
+        buffer.set_write_through(self.write_through if polled else self.write_through_recorded)
         return True
 
     def write_through(self, chunk: Chunk) -> bool:
         """Write the producer's chunk from its own call: no second task's wake-up.
 
-        The run's buffer calls this (as ``ChunkBuffer.through``) on the event
-        loop's thread, for a write that finds nothing pending while the
-        serving loop is parked on the armed waiter, which stays armed. The
-        chunk is encoded and the adapter's ``send`` is stepped right here, as
-        the serving loop's task: asyncio's current task is switched for the
-        step and the step runs in the serving loop's context, so cancel
-        scopes, timeouts and ``current_task()`` inside the send are the
-        serving loop's. A send that finishes without suspending (the common
-        case: the server writes to its transport) was the whole write; one
-        that suspends (flow control, a middleware that waits) is handed to
-        the serving loop, woken to finish it.
+        A write to the run calls this (as ``ChunkBuffer.through``, armed
+        while nothing is pending and the serving loop waits on the armed
+        waiter, which stays armed, as does ``through``); a write from another
+        thread than the event loop's is declined at once. The chunk is
+        encoded and the adapter's ``send`` is stepped right here, as the
+        serving loop's task: asyncio's current task is switched for the step
+        and the step runs in the serving loop's context, so cancel scopes,
+        timeouts and ``current_task()`` inside the send are the serving
+        loop's. A send that finishes without
+        suspending (the common case: the server writes to its transport) was
+        the whole write; one that suspends (flow control, a middleware that
+        waits) is handed to the serving loop, woken to finish it.
 
         Returns ``False`` to have the chunk buffered as usual: a write in
-        progress or one less than :data:`WRITE_THROUGH_QUIET` ago (a fast
-        producer's writes merge), or a chunk that cannot be encoded (the
-        serving loop meets the error as always). Nothing raises into the
-        producer's call: a failed send ends the stream as the serving loop's
-        own would.
+        progress (the serving loop's own, a keepalive, a handed-over send),
+        a write less than :data:`WRITE_THROUGH_QUIET` after the last one (a
+        fast producer's writes merge), a write made inside a send of the
+        serving loop's task, or a chunk that cannot be encoded (the serving
+        loop meets the error as always). Nothing raises into the producer's
+        call: a failed send ends the stream as the serving loop's own would.
         """
+        if get_ident() != self.thread:
+            return False
         now = monotonic()
-        # No look at keepalive_done: a keepalive in flight is writing.
-        if now - self.last_write < WRITE_THROUGH_QUIET or self.writing or self.gone:
+        if now - self.last_write < WRITE_THROUGH_QUIET:
             return False
-        try:
-            data = self.encoder.encode(chunk)
-        except Exception:
-            return False
-        if self.record is not None:
-            self.record([chunk])
-        self.chunks += 1
-        self.last_was_error = chunk.__class__ is ErrorChunk
-        buffer = self.buffer
-        if not data:
-            buffer.through = self.through
-            return True
-        self.last_write = now
-        step: Any = self.send(data)
-        if step.__class__ is not _CORO:
-            # Not a coroutine: nothing to step here; the serving loop awaits it.
-            self.hand_over(step, _UNSTARTED, len(data))
-            return True
-        # The step, as the serving loop's task (what asyncio's Task does
-        # around each step of its own).
         loop = self.loop
         task = self.task
         current = _current_task_of(loop)
-        if current is not None:
-            _leave_task(loop, current)  # type: ignore[misc]
-        _enter_task(loop, task)  # type: ignore[misc]
-        failure: BaseException | None = None
+        if current is task:  # inside a send of its own: never nested
+            return False
         try:
-            yielded = self.context.run(step.send, None)  # type: ignore[union-attr]
-        except StopIteration:
-            # Counted in writes too, when the stream ends.
-            self.write_throughs += 1
-            self.bytes_sent += len(data)
-            # The serving loop is still parked: the next write may go through.
-            buffer.through = self.through
+            data = self.encode_one(chunk)
+        except Exception:
+            return False
+        if not data:
+            self.through_other += 1
             return True
+        self.last_write = now
+        # The send, as the serving loop's task: what asyncio's Task does
+        # around each step of its own, without its checks (the current task
+        # was just read).
+        _current_tasks[loop] = task
+        try:
+            step = self.send(data).__await__()
+            # next() with a default: a send that returns raises no
+            # StopIteration to catch here.
+            yielded = self.context.run(next, step, _DONE)  # type: ignore[union-attr]
         except BaseException as exc:  # the serving loop's to raise
-            failure = exc
+            step = None
+            yielded = exc
         finally:
-            _leave_task(loop, task)  # type: ignore[misc]
-            if current is not None:
-                _enter_task(loop, current)  # type: ignore[misc]
-        if failure is None:
-            self.hand_over(step, yielded, len(data))
-        elif isinstance(failure, DISCONNECT_ERRORS):
+            if current is None:
+                del _current_tasks[loop]
+            else:
+                _current_tasks[loop] = current
+        if yielded is _DONE:
+            self.through_sent += len(data) + _ONE_WRITE
+            return True
+        self.through_other += 1
+        self.through_failed(step, yielded, len(data))
+        return True
+
+    def write_through_recorded(self, chunk: Chunk) -> bool:
+        """:meth:`write_through` for a run that assembles its message (hooks):
+        a chunk that went through is counted in it, as the run's poll does."""
+        if not self.write_through(chunk):
+            return False
+        assert self.record is not None
+        self.record([chunk])
+        return True
+
+    def through_failed(self, step: Any, yielded: Any, size: int) -> None:
+        """A write-through's send suspended (``step`` and what it yielded) or
+        raised (``step`` ``None``, ``yielded`` the exception)."""
+        if step is None and isinstance(yielded, DISCONNECT_ERRORS):
             # Not while the serving loop's task was the current one: its
             # cancel scope would then spare it.
-            self.client_gone(StreamEnd.DISCONNECTED, failure)
-            buffer.wake_waiter()
+            self.client_gone(StreamEnd.DISCONNECTED, yielded)
+            self.buffer.wake_waiter()
         else:
-            self.hand_over(None, failure, len(data))
-        return True
+            self.hand_over(step, yielded, size)
 
     def hand_over(self, step: Any, yielded: Any, size: int) -> None:
         """Leave a write-through's send to the serving loop, and wake it."""
         self.writing = True  # the guard's send timeout watches it
         self.handed = (step, yielded, size)
         self.buffer.wake_waiter()
-
-    async def park(self, wait: asyncio.Future[None]) -> bool:
-        """Wait for the run's next write, which may go through meanwhile;
-        ``False`` if the client has gone."""
-        buffer = self.buffer
-        buffer.through = self.through
-        try:
-            await wait
-        finally:
-            buffer.through = None
-        return self.handed is None or await self.finish_handed()
 
     async def finish_handed(self) -> bool:
         """Finish the send a write-through handed over; ``False`` if the client is gone."""
@@ -848,26 +880,28 @@ class _Streamer:
         try:
             if step is None:
                 raise yielded
-            if yielded is _UNSTARTED:
-                await step
-            else:
-                assert self.context is not None
-                await _resume(self.context, step, yielded)
+            assert self.context is not None
+            await _resume(self.context, step, yielded)
         except DISCONNECT_ERRORS as exc:
             self.client_gone(StreamEnd.DISCONNECTED, exc)
             return False
         finally:
             self.writing = False
-        self.write_throughs += 1
+        self.through_finished += 1
         self.bytes_sent += size
         return True
+
+    def through_chunks(self) -> int:
+        """Chunks the write-through has taken."""
+        return (self.through_sent >> 64) + self.through_other
 
     def drop_handed(self) -> None:
         """The serving loop is leaving: close a handed send it did not finish."""
         handed, self.handed = self.handed, None
-        if handed is not None and handed[0].__class__ is _CORO:
+        close = None if handed is None else getattr(handed[0], "close", None)
+        if close is not None:
             assert self.context is not None
-            self.context.run(handed[0].close)
+            self.context.run(close)
         self.writing = False
 
     async def finish(self) -> None:
@@ -904,7 +938,7 @@ class _Streamer:
                 await self.write_error_tail()
                 return
             self.chunks += len(batch)
-            self.last_was_error = isinstance(batch[-1], ErrorChunk)
+            self.error_at = self.through_chunks() if isinstance(batch[-1], ErrorChunk) else -1
             if data and not await self.write(data):
                 return
         await self.finish()
@@ -916,7 +950,7 @@ class _Streamer:
             self.logger.error("the run raised: %s", exception_text(exc), exc_info=exc)
         # A run has already emitted its ErrorChunk; a plain iterable has not.
         tail: list[Chunk] = []
-        if not self.last_was_error:
+        if self.error_at != self.through_chunks():  # the last chunk was not an error
             tail.append(ErrorChunk(error=render_error(self.error_message, exc, self.logger)))
         try:
             data = self.encoder.encode_many(tail) + self.encoder.finish()
@@ -1039,13 +1073,14 @@ async def stream_encoded(
             to_close: list[Any] = [iterator] if iterator is not source else []
             await _aclose_all([*to_close, source], close_timeout, log)
     end = streamer.end or StreamEnd.DISCONNECTED
+    write_throughs = (streamer.through_sent >> 64) + streamer.through_finished
     result = StreamResult(
         end=end,
-        chunks=streamer.chunks,
-        writes=streamer.writes + streamer.write_throughs,
-        bytes_sent=streamer.bytes_sent,
+        chunks=streamer.chunks + streamer.through_chunks(),
+        writes=streamer.writes + write_throughs,
+        bytes_sent=streamer.bytes_sent + (streamer.through_sent & (_ONE_WRITE - 1)),
         keepalives=streamer.keepalives,
-        write_throughs=streamer.write_throughs,
+        write_throughs=write_throughs,
         error=streamer.error,
     )
     _log_end(log, result)

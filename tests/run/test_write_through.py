@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.to_thread
 import pytest
 
 from assistant_stream_core.chunks import TextDeltaChunk
@@ -227,3 +230,212 @@ async def test_a_handed_over_send_that_hangs_meets_the_send_timeout(
     assert result.end is StreamEnd.SEND_TIMEOUT
     assert len(handed) == 1  # the hung send was a write-through's
     assert cancelled == [run.run_id]
+
+
+@asyncio_only
+async def test_a_write_from_a_thread_comes_before_the_loops_write_it_caused(
+    anyio_backend: str,
+) -> None:
+    """A thread's write finds the write-through armed but is buffered (another
+    thread); the loop's write it then causes must not overtake it."""
+    rounds = 20
+
+    async def producer(controller: Any) -> None:
+        for i in range(rounds):
+            await anyio.sleep(0.003)  # the serving loop waits again: armed
+
+            def work(i: int = i) -> None:
+                controller.append_text(f"x{i} ")
+                # On the loop's thread, outside any task, after the write above.
+                anyio.from_thread.run_sync(controller.append_text, f"y{i} ")
+
+            await anyio.to_thread.run_sync(work)
+
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        body.extend(data)
+
+    result = await stream_encoded(
+        create_run(producer), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == "".join(f"x{i} y{i} " for i in range(rounds))
+
+
+@asyncio_only
+async def test_a_write_from_a_loop_callback_goes_through_as_the_serving_loops_task(
+    anyio_backend: str,
+) -> None:
+    """No task is running in a loop callback: the step enters the serving
+    loop's task and leaves none behind."""
+    loop = asyncio.get_running_loop()
+    tasks: list[Any] = []
+    after: list[Any] = []
+
+    async def producer(controller: Any) -> None:
+        def write(i: int) -> None:
+            controller.append_text(f"c{i} ")
+            after.append(asyncio.current_task())
+
+        for i in range(TOKENS):
+            loop.call_soon(write, i)
+            await anyio.sleep(0.003)
+
+    async def send(data: bytes) -> None:
+        tasks.append(asyncio.current_task())
+        body.extend(data)
+
+    body = bytearray()
+    result = await stream_encoded(
+        create_run(producer), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == "".join(f"c{i} " for i in range(TOKENS))
+    assert result.write_throughs >= TOKENS // 2
+    assert set(tasks) == {asyncio.current_task()}
+    assert after == [None] * TOKENS
+
+
+@asyncio_only
+async def test_a_write_made_inside_a_send_waits_for_that_send(anyio_backend: str) -> None:
+    """A send that appends to the run (after more than the quiet time): the
+    write is buffered behind the frame being sent, never sent inside it."""
+    body = bytearray()
+    controllers: list[Any] = []
+    nested = False
+
+    async def producer(controller: Any) -> None:
+        controllers.append(controller)
+        await _paced(controller)
+
+    async def send(data: bytes) -> None:
+        nonlocal nested
+        if b"t3 " in data and not nested:
+            nested = True
+            # Synchronous on purpose: past WRITE_THROUGH_QUIET since this write began.
+            time.sleep(0.002)  # noqa: ASYNC251
+            controllers[0].append_text("nested ")
+        body.extend(data)
+
+    result = await stream_encoded(
+        create_run(producer), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED.replace("t3 ", "t3 nested ")
+
+
+@asyncio_only
+async def test_nothing_goes_through_while_a_keepalive_is_being_sent(anyio_backend: str) -> None:
+    """Keepalives written while the serving loop waits, each send taking a
+    while: no second send starts before one has ended."""
+    in_flight = 0
+    overlaps = 0
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        nonlocal in_flight, overlaps
+        in_flight += 1
+        overlaps += in_flight > 1
+        try:
+            if data == DataStreamEncoder.keepalive:
+                await anyio.sleep(0.010)  # the bursts' next writes come meanwhile
+            body.extend(data)
+        finally:
+            in_flight -= 1
+
+    async def bursts(controller: Any) -> None:
+        for burst in range(6):
+            for i in range(5):
+                controller.append_text(f"{burst}.{i} ")
+                await anyio.sleep(0.003)
+            await anyio.sleep(0.012)  # a keepalive after 8 ms
+
+    result = await stream_encoded(
+        create_run(bursts), DataStreamEncoder(), send, keepalive_interval=0.008
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert result.keepalives > 0
+    assert result.write_throughs > 0
+    assert overlaps == 0
+    assert _text(bytes(body)) == "".join(f"{b}.{i} " for b in range(6) for i in range(5))
+
+
+@asyncio_only
+async def test_the_counts_add_up_with_handed_over_and_empty_writes(anyio_backend: str) -> None:
+    """chunks, writes and bytes_sent count the write-throughs exactly: those
+    that end in the producer's call, those handed over, and a chunk that
+    encodes to nothing."""
+    body = bytearray()
+    calls = 0
+
+    async def send(data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 3 == 0:
+            await asyncio.sleep(0.001)  # handed over
+        body.extend(data)
+
+    async def producer(controller: Any) -> None:
+        for i in range(TOKENS):
+            controller.append_text(f"t{i} ")
+            if i == 7:
+                controller.add_reasoning_part()  # no summary: no frame of its own
+            await anyio.sleep(0.003)
+
+    result = await stream_encoded(
+        create_run(producer), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.COMPLETE
+    assert _text(bytes(body)) == EXPECTED
+    assert result.chunks == TOKENS + 1
+    assert result.writes == calls
+    assert result.bytes_sent == len(body)
+    assert TOKENS // 2 <= result.write_throughs <= result.writes
+
+
+@asyncio_only
+async def test_a_send_that_raises_before_awaiting_never_raises_into_append_text(
+    anyio_backend: str,
+) -> None:
+    errors: list[BaseException] = []
+    calls = 0
+
+    def send(data: bytes) -> Any:  # not a coroutine function: raises at once
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise ConnectionResetError("client gone")
+        return asyncio.sleep(0)
+
+    async def paced(controller: Any) -> None:
+        try:
+            await _paced(controller)
+        except Exception as exc:
+            errors.append(exc)
+            raise
+
+    result = await stream_encoded(
+        create_run(paced), DataStreamEncoder(), send, keepalive_interval=None
+    )
+    assert result.end is StreamEnd.DISCONNECTED
+    assert isinstance(result.error, ConnectionResetError)
+    assert errors == []
+
+
+@asyncio_only
+async def test_a_run_with_hooks_counts_what_went_through_in_its_message(
+    anyio_backend: str,
+) -> None:
+    seen: list[Any] = []
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        body.extend(data)
+
+    result = await _serve(send, on_complete=lambda run_id, message: seen.append(message))
+    assert result.end is StreamEnd.COMPLETE
+    assert result.write_throughs >= TOKENS // 2
+    assert _text(bytes(body)) == EXPECTED
+    assert len(seen) == 1
+    assert "".join(getattr(part, "text", "") for part in seen[0].parts) == EXPECTED
