@@ -60,3 +60,31 @@ def test_bytecode_count_per_token_names_the_write_through() -> None:
     # A stream's start and end: the run's producer starts once per stream.
     assert fixed > 0
     assert fixed_per_function["_producer.py", "spawn"] > 0
+
+
+@pytest.mark.parametrize("contender", ["floor", "upstream", "ours-starlette", "ours-aiohttp"])
+def test_loop_and_http_options_reach_every_server(contender: str) -> None:
+    """``--loop uvloop --http httptools``: each server process runs on them
+    (their extension modules are loaded in it) and serves every token."""
+    from benchmarks.http import ServerStack, _Server
+
+    from .conftest import require_tool
+
+    for module in ("uvloop", "httptools"):
+        require_tool(importlib.util.find_spec(module) is not None, f"the module {module!r}")
+    if contender == "upstream" and importlib.util.find_spec("assistant_stream") is None:
+        pytest.skip("upstream assistant-stream is not installed")
+    server = _Server(contender, module="benchmarks.paced", stack=ServerStack("uvloop", "httptools"))
+    try:
+        workload = paced.PacedWorkload(streams=4, tokens=5, pace=0.005)
+        result = paced.PacedResult(contender)
+        # Checks that every response carries every token.
+        asyncio.run(paced._paced_round(server, workload, result))
+        assert len(result.cpu_per_1000) == 1
+        with open(f"/proc/{server.process.pid}/maps", encoding="utf-8") as maps:
+            loaded = maps.read()
+    finally:
+        server.stop()
+    assert "/uvloop/loop." in loaded
+    if contender != "ours-aiohttp":  # aiohttp has its own HTTP parser
+        assert "/httptools/parser/parser." in loaded
