@@ -88,3 +88,23 @@ def test_loop_and_http_options_reach_every_server(contender: str) -> None:
     assert "/uvloop/loop." in loaded
     if contender != "ours-aiohttp":  # aiohttp has its own HTTP parser
         assert "/httptools/parser/parser." in loaded
+
+
+def test_two_stacks_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import paced_stacks
+
+    from .conftest import require_tool
+
+    for module in ("uvloop", "httptools"):
+        require_tool(importlib.util.find_spec(module) is not None, f"the module {module!r}")
+    workload = paced.PacedWorkload(streams=4, tokens=5, pace=0.005)
+    results = asyncio.run(paced_stacks.measure(workload, ["ours-starlette"], repeat=1))
+    assert list(results) == [("ours-starlette", stack) for stack in paced_stacks.STACKS]
+    for result in results.values():
+        assert result.missing is None
+        assert len(result.cpu_per_1000) == 1
+        assert result.peak_rss > 0
+    paced_stacks.print_table(workload, results)
+    report = capsys.readouterr().out
+    assert "asyncio loop, uvicorn on h11" in report
+    assert "uvloop loop, uvicorn on httptools" in report
