@@ -88,7 +88,7 @@ async def _stream(app: Any, tokens: int, pace: float) -> None:
         if not body_read:
             body_read = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        await loop.create_future()
+        return await loop.create_future()
 
     async def send(message: Any) -> None:
         pass

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from types import CodeType, FrameType
 from typing import Any, ClassVar, cast
 
 import anyio
@@ -19,6 +21,7 @@ from assistant_stream_core.run.serve import (
     DEFAULT_SEND_TIMEOUT,
     LOGGER_NAME,
     EncoderSpec,
+    SendBytes,
     Source,
     StreamEnd,
     StreamResult,
@@ -225,13 +228,15 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     def _async_body(self) -> _AsyncBody:
         return _AsyncBody(self)
 
-    async def _produce(self, handoff: _Handoff, consumer: asyncio.Task[Any] | None) -> None:
-        """Run the serving loop into ``handoff`` (a task of its own)."""
+    async def _produce(
+        self, handoff: _Handoff, consumer: asyncio.Task[Any] | None, send: SendBytes
+    ) -> None:
+        """Run the serving loop into ``send`` (a task of its own)."""
         try:
             self.result = await stream_encoded(
                 self.source,
                 self.encoder,
-                handoff.send,
+                send,
                 disconnected=handoff.wait_closed,
                 keepalive_interval=self.keepalive_interval,
                 send_timeout=self.send_timeout,
@@ -242,10 +247,41 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
             handoff.close()
         if self.result.end is StreamEnd.SEND_TIMEOUT and iterating and consumer is not None:
             # Django is stuck in the server's send to a client that stopped
-            # reading. Cancelling its task is how Django itself gives up on
-            # a client (as on http.disconnect); the server then closes the
-            # connection instead of waiting for the client forever.
+            # reading (or waits for the body's end while the serving loop
+            # was in that send). Cancelling its task is how Django itself
+            # gives up on a client (as on http.disconnect); the server then
+            # closes the connection instead of waiting for the client forever.
             consumer.cancel()
+
+
+def _server_send(frame: FrameType | None) -> Callable[[Any], Awaitable[None]] | None:
+    """The ASGI server's ``send``, if ``frame`` is Django's ``send_response``.
+
+    Django's ASGI handler sends a streaming body from its own task, one
+    ``async for`` step per part: at a model's pace, a wake-up of that task,
+    Django's loop and a server send per token, on top of the run's own task.
+    When its ``send_response`` iterates this body directly (no middleware
+    replaced ``streaming_content``), the response head is out and Django
+    only relays parts to the server's ``send``, so the serving loop writes
+    the body there itself, as on Starlette (with the write-through: from the
+    run's own call), and Django's task waits for the end. Matched by code
+    object, so another handler, or a Django whose ``send_response`` differs,
+    gets the handoff instead.
+    """
+    global _send_response_code
+    if frame is None:
+        return None
+    if _send_response_code is None:
+        from django.core.handlers.asgi import ASGIHandler  # type: ignore[import-untyped]
+
+        _send_response_code = ASGIHandler.send_response.__code__
+    if frame.f_code is not _send_response_code:
+        return None
+    send = frame.f_locals.get("send")
+    return send if callable(send) else None
+
+
+_send_response_code: CodeType | None = None
 
 
 class _Ready(tuple):  # type: ignore[type-arg]
@@ -377,11 +413,22 @@ class _AsyncBody:
         if handoff.closed:
             return self._end()
         if self._task is None:
-            # Django's task, which iterates this body: cancelled on a send timeout.
-            self._task = asyncio.ensure_future(
-                self._response._produce(handoff, asyncio.current_task())
-            )
+            self._start(sys._getframe(1))
         return handoff.wait()
+
+    def _start(self, caller: FrameType | None) -> None:
+        send: SendBytes = self._handoff.send
+        server_send = _server_send(caller)
+        if server_send is not None:
+
+            def send(data: bytes) -> Awaitable[None]:
+                # The server's own awaitable: no coroutine of ours per write.
+                return server_send({"type": "http.response.body", "body": data, "more_body": True})
+
+        # Django's task, which iterates this body: cancelled on a send timeout.
+        self._task = asyncio.ensure_future(
+            self._response._produce(self._handoff, asyncio.current_task(), send)
+        )
 
     async def _end(self) -> bytes:
         # The serving loop is done (or Django closed this body): let its task
