@@ -61,6 +61,7 @@ def delay_middleware(get_response: Any) -> Any:
 delay_middleware.async_capable = True  # type: ignore[attr-defined]
 delay_middleware.sync_capable = False  # type: ignore[attr-defined]
 
+
 def wrap_middleware(get_response: Any) -> Any:
     """Replace every streaming body with a pass-through async generator, as
     middleware that rewrites ``streaming_content`` does."""
