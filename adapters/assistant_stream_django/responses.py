@@ -363,12 +363,13 @@ class _Handoff:
         self._waiter = waiter = asyncio.get_running_loop().create_future()
         return waiter
 
-    async def wait_closed(self) -> None:
-        """Return once Django has stopped iterating (the serving loop's
-        ``disconnected``)."""
-        if not self.closed:
-            self._closed_waiter = waiter = asyncio.get_running_loop().create_future()
-            await waiter
+    def wait_closed(self) -> asyncio.Future[None]:
+        """A future done once Django has stopped iterating (the serving
+        loop's ``disconnected``: a future, so no task waits for it)."""
+        self._closed_waiter = waiter = asyncio.get_running_loop().create_future()
+        if self.closed:
+            waiter.set_result(None)
+        return waiter
 
     def close(self) -> None:
         """No more bytes either way; wake whoever waits (Django's wait ends
