@@ -434,15 +434,24 @@ class _AsyncBody:
     async def _end(self) -> bytes:
         # The serving loop is done (or Django closed this body): let its task
         # finish, so ``response.result`` is set when iteration ends.
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        await self._join()
         raise StopAsyncIteration
 
     async def aclose(self) -> None:
         """Django stopped iterating (client gone, or done): stop the run."""
         self._handoff.close()
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        await self._join()
+
+    async def _join(self) -> None:
+        # Usually done already: the serving loop's task ends in the step
+        # that ended this body's iteration.
+        task = self._task
+        if task is None:
+            return
+        if task.done():
+            task.result()  # its exception, if any, as awaiting it would raise
+        else:
+            await asyncio.shield(task)
 
     def __del__(self) -> None:
         # Dropped without aclose() (a middleware's wrapper left unclosed): as
