@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sys
@@ -455,8 +456,14 @@ class _AsyncBody:
 
     def __del__(self) -> None:
         # Dropped without aclose() (a middleware's wrapper left unclosed): as
-        # an async generator's finalizer would, stop the serving loop.
-        self._handoff.close()
+        # an async generator's finalizer would, stop the serving loop. Through
+        # the loop: the collector may run this in another thread (a
+        # sync_to_async worker), and the handoff's futures are the loop's.
+        task = self._task
+        if task is None or task.done():
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nothing left to stop
+            task.get_loop().call_soon_threadsafe(self._handoff.close)
 
 
 class DataStreamHttpResponse(AssistantStreamHttpResponse):
