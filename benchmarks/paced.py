@@ -21,6 +21,9 @@ Contenders, each in its own server process (one worker, asyncio loop):
 
 * **floor** (paced only): a Starlette ``StreamingResponse`` of the pre-encoded
   frame, with the same pacing: one ASGI message per token and nothing else;
+* **floor-django** (paced only): the same frames and pacing from a Django
+  ``StreamingHttpResponse`` over an async generator, under Django's ASGI
+  handler and uvicorn: what Django itself costs per token and per request;
 * **ours** under Starlette/uvicorn (h11), aiohttp's own server, and Django's
   ASGI handler under uvicorn;
 * **upstream** ``assistant-stream`` 0.0.36 under Starlette/uvicorn;
@@ -93,11 +96,27 @@ CONTENDERS: Final = {
     "ours-no-write-through": "ours: Starlette, WRITE_THROUGH off",
     "ours-aiohttp": "ours: aiohttp",
     "ours-django": "ours: Django ASGI (uvicorn)",
+    "floor-django": "floor: Django StreamingHttpResponse",
 }
 #: Run unless ``--only`` says otherwise (the comparison without write-through
 #: only on request).
-DEFAULT_CONTENDERS: Final = ("floor", "upstream", "ours-starlette", "ours-aiohttp", "ours-django")
-_UVICORN: Final = ("floor", "upstream", "ours-starlette", "ours-django", "ours-no-write-through")
+DEFAULT_CONTENDERS: Final = (
+    "floor",
+    "upstream",
+    "ours-starlette",
+    "ours-aiohttp",
+    "ours-django",
+    "floor-django",
+)
+_UVICORN: Final = (
+    "floor",
+    "upstream",
+    "ours-starlette",
+    "ours-django",
+    "ours-no-write-through",
+    "floor-django",
+)
+_DJANGO: Final = ("ours-django", "floor-django")
 _TIMEOUT: Final = 600.0
 _MODULE: Final = "benchmarks.paced"
 
@@ -212,24 +231,45 @@ async def _django_view(request: Any) -> Any:
     return DataStreamHttpResponse(create_run(_callback(request.path, request.GET)))
 
 
-def _django_app() -> Any:
+async def _django_floor_view(request: Any) -> Any:
+    from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
+
+    query = request.GET
+    frames = _floor_frames(int(query.get("n", "10")), float(query.get("pace", "0.02")))
+    return StreamingHttpResponse(frames, content_type="text/plain")
+
+
+#: The contender the Django app serves (one app per process: Django is
+#: configured once; benchmarks.paced_bytecodes measures both in one process).
+_django_contender = "ours-django"
+
+
+async def _django_dispatch(request: Any) -> Any:
+    if _django_contender == "floor-django":
+        return await _django_floor_view(request)
+    return await _django_view(request)
+
+
+def _django_app(contender: str = "ours-django") -> Any:
     import django  # type: ignore[import-untyped]
     from django.conf import settings  # type: ignore[import-untyped]
     from django.core.asgi import get_asgi_application  # type: ignore[import-untyped]
     from django.urls import path  # type: ignore[import-untyped]
 
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="benchmark",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-    )
-    django.setup()
-    global urlpatterns
-    urlpatterns = [path("paced", _django_view), path("slow", _django_view)]
+    global _django_contender, urlpatterns
+    _django_contender = contender
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="benchmark",
+            ALLOWED_HOSTS=["*"],
+            ROOT_URLCONF=__name__,
+            MIDDLEWARE=[],
+            INSTALLED_APPS=[],
+            USE_TZ=True,
+        )
+        django.setup()
+        urlpatterns = [path("paced", _django_dispatch), path("slow", _django_dispatch)]
     return get_asgi_application()
 
 
@@ -242,7 +282,7 @@ def serve(contender: str, stack: ServerStack = DEFAULT_STACK) -> None:
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
     if contender in _UVICORN:
-        app = _django_app() if contender == "ours-django" else _starlette_app(contender)
+        app = _django_app(contender) if contender in _DJANGO else _starlette_app(contender)
         serve_forever(app, aiohttp=False, backlog=4096, stack=stack, timeout_keep_alive=1)
     else:
         serve_forever(_aiohttp_app(), aiohttp=True, backlog=4096, stack=stack)

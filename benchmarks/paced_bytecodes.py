@@ -1,7 +1,8 @@
 """The paced workload's Python cost per token, counted in bytecodes, in process.
 
-The same Starlette apps as :mod:`benchmarks.paced` (the floor's
-``StreamingResponse``, upstream's response, ours), driven as ASGI apps in
+The same apps as :mod:`benchmarks.paced` (Starlette: the floor's
+``StreamingResponse``, upstream's response, ours; Django's ASGI handler:
+ours and Django's own floor, a ``StreamingHttpResponse``), driven as ASGI apps in
 this process with a ``send`` that does nothing, so neither a server nor the
 machine's load is in the count: ``sys.settrace`` with opcode events counts
 every Python bytecode executed (C code, the server's write above all, is not
@@ -37,8 +38,20 @@ SHORT, LONG = 10, 60
 #: Tokens per stream of the paced workload, for its cost per token with the
 #: stream's start and end included.
 PACED_TOKENS = 150
-#: The contenders an in-process Starlette app exists for.
-CONTENDERS = ("floor", "upstream", "ours-starlette", "ours-no-write-through")
+#: The contenders an in-process app exists for (ours-no-write-through last:
+#: it turns the write-through off for the process).
+CONTENDERS = (
+    "floor",
+    "upstream",
+    "ours-starlette",
+    "floor-django",
+    "ours-django",
+    "ours-no-write-through",
+)
+#: Measured unless ``--only`` says otherwise.
+DEFAULT = CONTENDERS[:3]
+#: The rows every later row is compared with, when measured.
+BASES = ("upstream", "floor", "ours-starlette", "floor-django")
 
 _Key = tuple[str, str]
 
@@ -64,10 +77,18 @@ class _Counter:
 async def _stream(app: Any, tokens: int, pace: float) -> None:
     loop = asyncio.get_running_loop()
 
+    body_read = False
+
     async def receive() -> Any:
-        # The client never leaves. A new future per call: a receive that is
-        # cancelled (a guard's wait for the disconnect) cancels its future.
-        await loop.create_future()
+        # The request's (empty) body once, for a framework that reads it
+        # (Django); then the client never leaves. A new future per call: a
+        # receive that is cancelled (a guard's wait for the disconnect)
+        # cancels its future.
+        nonlocal body_read
+        if not body_read:
+            body_read = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await loop.create_future()
 
     async def send(message: Any) -> None:
         pass
@@ -116,7 +137,10 @@ def measure_both(
 ) -> tuple[float, Counter[_Key], float, Counter[_Key]]:
     """Bytecodes per token of ``contender`` and per function; then its fixed
     bytecodes per stream, and per function."""
-    app = paced._starlette_app(contender)
+    if contender in paced._DJANGO:
+        app = paced._django_app(contender)
+    else:
+        app = paced._starlette_app(contender)
     short = _count(app, streams, SHORT, pace)
     long = _count(app, streams, LONG, pace)
     tokens = streams * (LONG - SHORT)
@@ -147,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         f"per token of a {PACED_TOKENS}-token stream (the paced workload's)"
     )
     results: dict[str, tuple[float, float, float]] = {}
-    for contender in args.only or CONTENDERS[:3]:
+    # In CONTENDERS' order, whatever the order of --only.
+    for contender in [name for name in CONTENDERS if name in (args.only or DEFAULT)]:
         # (ours-no-write-through turns WRITE_THROUGH off for the process: last.)
         per_token, per_function, fixed, fixed_per_function = measure_both(
             contender, args.streams, args.pace
@@ -156,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         line = (
             f"  {paced.CONTENDERS[contender]:42s} {per_token:7.0f} {fixed:8.0f} {figures[2]:7.0f}"
         )
-        for base in ("upstream", "floor"):
+        for base in BASES:
             if base in results and base != contender:
                 ratios = "/".join(
                     f"{a / b:.2f}" for a, b in zip(figures, results[base], strict=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import subprocess
+import sys
 
 import pytest
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 def test_paced_reports_cpu_lateness_and_memory_for_each_contender(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    contenders = ["ours-starlette", "ours-aiohttp", "ours-django"]
+    contenders = ["ours-starlette", "ours-aiohttp", "ours-django", "floor-django"]
     if importlib.util.find_spec("assistant_stream") is not None:
         contenders.append("upstream")
     workload = paced.PacedWorkload(streams=8, tokens=5, pace=0.005, hold=1.5)
@@ -35,6 +37,7 @@ def test_paced_reports_cpu_lateness_and_memory_for_each_contender(
     paced.print_paced(workload, results)
     report = capsys.readouterr().out
     assert "ours: Django ASGI" in report
+    assert "floor: Django StreamingHttpResponse" in report
     assert "RSS/stream" in report
 
 
@@ -60,6 +63,41 @@ def test_bytecode_count_per_token_names_the_write_through() -> None:
     # A stream's start and end: the run's producer starts once per stream.
     assert fixed > 0
     assert fixed_per_function["_producer.py", "spawn"] > 0
+
+
+def test_bytecode_count_under_django_wakes_no_django_iteration_per_token() -> None:
+    # In a process of its own: Django is configured once per process.
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "benchmarks.paced_bytecodes"),
+            *("--only", "floor-django", "--only", "ours-django"),
+            *("--streams", "2", "--pace", "0.005", "--top", "500"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    floor_rows, ours_rows = out.split("ours: Django ASGI")
+    floor, ours = _per_function(floor_rows), _per_function(ours_rows)
+    # Django's own iteration runs once per token for its floor...
+    assert floor["asgi.py:chunk_bytes"] >= 1
+    assert floor["asgi.py:send_response"] >= 1
+    # ...but not for ours: the token goes from the run's call to the server.
+    assert ours["serve.py:write_through"] >= 1
+    assert ours.get("asgi.py:chunk_bytes", 0) < 1
+    assert ours.get("asgi.py:send_response", 0) < 1
+    assert ours.get("responses.py:__anext__", 0) < 1
+
+
+def _per_function(rows: str) -> dict[str, float]:
+    """``count  file:function`` lines of a paced_bytecodes report."""
+    counts = {}
+    for line in rows.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and ":" in parts[1]:
+            counts[parts[1]] = float(parts[0])
+    return counts
 
 
 @pytest.mark.parametrize("contender", ["floor", "upstream", "ours-starlette", "ours-aiohttp"])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from types import CodeType, FrameType
+from typing import Any, ClassVar, cast
 
 import anyio
 from asgiref.sync import SyncToAsync
@@ -19,6 +22,7 @@ from assistant_stream_core.run.serve import (
     DEFAULT_SEND_TIMEOUT,
     LOGGER_NAME,
     EncoderSpec,
+    SendBytes,
     Source,
     StreamEnd,
     StreamResult,
@@ -222,103 +226,244 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
 
     # -- ASGI ---------------------------------------------------------------
 
-    async def _async_body(self) -> AsyncIterator[bytes]:
-        # Django pulls bytes; the serving loop pushes them. A task (Django's
-        # ASGI handler is asyncio) runs the loop into a one-write handoff.
-        handoff = _Handoff()
-        closing = anyio.Event()
-        # The task that iterates this body: Django's, sending the response.
-        consumer = asyncio.current_task()
-        iterating = True
+    def _async_body(self) -> _AsyncBody:
+        return _AsyncBody(self)
 
-        async def produce() -> None:
-            try:
-                self.result = await stream_encoded(
-                    self.source,
-                    self.encoder,
-                    handoff.send,
-                    disconnected=closing.wait,
-                    keepalive_interval=self.keepalive_interval,
-                    send_timeout=self.send_timeout,
-                    error_message=self.error_message,
-                )
-            finally:
-                handoff.close()
-            if self.result.end is StreamEnd.SEND_TIMEOUT and iterating and consumer is not None:
-                # Django is stuck in the server's send to a client that stopped
-                # reading. Cancelling its task is how Django itself gives up on
-                # a client (as on http.disconnect); the server then closes the
-                # connection instead of waiting for the client forever.
-                consumer.cancel()
-
-        task = asyncio.ensure_future(produce())
+    async def _produce(
+        self, handoff: _Handoff, consumer: asyncio.Task[Any] | None, send: SendBytes
+    ) -> None:
+        """Run the serving loop into ``send`` (a task of its own)."""
         try:
-            while (data := await handoff.receive()) is not None:
-                yield data
+            self.result = await stream_encoded(
+                self.source,
+                self.encoder,
+                send,
+                disconnected=handoff.wait_closed,
+                keepalive_interval=self.keepalive_interval,
+                send_timeout=self.send_timeout,
+                error_message=self.error_message,
+            )
         finally:
-            # Django stopped iterating (client gone, or done): stop the run.
-            iterating = False
-            closing.set()
+            iterating = not handoff.closed
             handoff.close()
-            await asyncio.shield(task)
+        if self.result.end is StreamEnd.SEND_TIMEOUT and iterating and consumer is not None:
+            # Django is stuck in the server's send to a client that stopped
+            # reading (or waits for the body's end while the serving loop
+            # was in that send). Cancelling its task is how Django itself
+            # gives up on a client (as on http.disconnect); the server then
+            # closes the connection instead of waiting for the client forever.
+            consumer.cancel()
+
+
+def _server_send(frame: FrameType | None) -> Callable[[Any], Awaitable[None]] | None:
+    """The ASGI server's ``send``, if ``frame`` is Django's ``send_response``.
+
+    Django's ASGI handler sends a streaming body from its own task, one
+    ``async for`` step per part: at a model's pace, a wake-up of that task,
+    Django's loop and a server send per token, on top of the run's own task.
+    When its ``send_response`` iterates this body directly (no middleware
+    replaced ``streaming_content``), the response head is out and Django
+    only relays parts to the server's ``send``, so the serving loop writes
+    the body there itself, as on Starlette (with the write-through: from the
+    run's own call), and Django's task waits for the end. Matched by code
+    object, so another handler, or a Django whose ``send_response`` differs,
+    gets the handoff instead.
+    """
+    global _send_response_code
+    if frame is None:
+        return None
+    if _send_response_code is None:
+        from django.core.handlers.asgi import ASGIHandler  # type: ignore[import-untyped]
+
+        _send_response_code = ASGIHandler.send_response.__code__
+    if frame.f_code is not _send_response_code:
+        return None
+    send = frame.f_locals.get("send")
+    return send if callable(send) else None
+
+
+_send_response_code: CodeType | None = None
+
+
+class _Ready(tuple):  # type: ignore[type-arg]
+    """An awaitable that is done at once, awaited without a Python frame.
+
+    ``await`` calls ``type(x).__await__(x)``: here the iterator of an empty
+    tuple, which ends at once. What ``_Handoff.send`` returns when the bytes
+    are taken without waiting, that is once per token.
+    """
+
+    __slots__ = ()
+    __await__ = tuple.__iter__
+
+
+_READY = cast("Awaitable[None]", _Ready())
 
 
 class _Handoff:
     """Bytes from the serving loop's task to Django's, one write in flight.
 
-    A memory object stream would do, at several times the cost per write:
-    at a model's pace every token is a write. One write may wait in the slot:
-    ``send`` returns at once when the slot is free (no task switch per token
-    while Django keeps up), and otherwise waits until Django has taken the
-    previous bytes, so a client that stops reading holds the serving loop's
-    next write (and its send timeout sees it), as a full socket buffer would.
+    Django's task waits on a future of its own (:meth:`wait`); ``send`` puts
+    the bytes in it and returns a done awaitable, so while Django keeps up a
+    write costs the serving loop no coroutine and no task switch, and Django
+    is woken with the bytes as its future's result. One write may wait in the
+    slot while Django is busy sending the last; the next ``send`` waits until
+    Django has taken it, so a client that stops reading holds the serving
+    loop's write (and its send timeout sees it), as a full socket buffer would.
     """
 
-    __slots__ = ("_closed", "_data", "_taken", "_waiter")
+    __slots__ = ("_closed_waiter", "_data", "_taken", "_waiter", "closed")
 
     def __init__(self) -> None:
         self._data: bytes | None = None
-        self._closed = False
-        self._waiter: asyncio.Future[None] | None = None  # Django waits for bytes
+        self.closed = False
+        self._waiter: asyncio.Future[bytes] | None = None  # Django waits for bytes
         self._taken: asyncio.Future[None] | None = None  # the loop waits for Django
+        self._closed_waiter: asyncio.Future[None] | None = None  # the loop's disconnect wait
 
-    def _wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def send(self, data: bytes) -> Awaitable[None]:
+        """Hand ``data`` to Django; awaited by the serving loop."""
+        waiter = self._waiter
+        if waiter is not None:  # Django waits: the common case
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(data)
+                return _READY
+        if self._data is None and not self.closed:
+            self._data = data
+            return _READY
+        return self._send_later(data)
 
-    async def send(self, data: bytes) -> None:
-        if self._data is not None and not self._closed:
-            # The previous write is still in the slot: wait for Django.
+    async def _send_later(self, data: bytes) -> None:
+        # The previous write is still in the slot: wait for Django.
+        while self._data is not None and not self.closed:
             self._taken = taken = asyncio.get_running_loop().create_future()
             try:
                 await taken
             finally:
                 self._taken = None
-        if self._closed:
+        if self.closed:
             raise anyio.BrokenResourceError
-        self._data = data
-        self._wake()
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+        else:
+            self._data = data
 
-    async def receive(self) -> bytes | None:
-        """The next bytes, or ``None`` once the serving loop is done."""
-        while self._data is None:
-            if self._closed:
-                return None
-            self._waiter = waiter = asyncio.get_running_loop().create_future()
-            await waiter
+    def take(self) -> bytes | None:
+        """The bytes in the slot, if any; frees it for the serving loop."""
         data, self._data = self._data, None
         taken = self._taken
         if taken is not None and not taken.done():
             taken.set_result(None)
         return data
 
+    def wait(self) -> asyncio.Future[bytes]:
+        """Django's wait for the next bytes; it raises ``StopAsyncIteration``
+        once the serving loop is done."""
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
+    def wait_closed(self) -> asyncio.Future[None]:
+        """A future done once Django has stopped iterating (the serving
+        loop's ``disconnected``: a future, so no task waits for it)."""
+        self._closed_waiter = waiter = asyncio.get_running_loop().create_future()
+        if self.closed:
+            waiter.set_result(None)
+        return waiter
+
     def close(self) -> None:
-        self._closed = True
-        self._wake()
-        taken = self._taken
-        if taken is not None and not taken.done():
-            taken.set_result(None)
+        """No more bytes either way; wake whoever waits (Django's wait ends
+        its iteration)."""
+        self.closed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(StopAsyncIteration())
+        for future in (self._taken, self._closed_waiter):
+            if future is not None and not future.done():
+                future.set_result(None)
+        self._waiter = self._taken = self._closed_waiter = None
+
+
+class _AsyncBody:
+    """The body Django's ASGI handler iterates (``async for``, ``aclose``).
+
+    A class, not an async generator: per token, ``__anext__`` returns the
+    handoff's future itself, so Django's task is woken with the bytes and
+    resumes no generator or coroutine frame of ours. The serving loop runs in
+    a task started at the first ``__anext__`` (Django's handler only sends
+    from its own task; see docs/architecture.rst, "Django").
+    """
+
+    __slots__ = ("_handoff", "_response", "_task")
+
+    def __init__(self, response: AssistantStreamHttpResponse) -> None:
+        self._response = response
+        self._handoff = _Handoff()
+        self._task: asyncio.Task[None] | None = None
+
+    def __aiter__(self) -> _AsyncBody:
+        return self
+
+    def __anext__(self) -> Awaitable[bytes]:
+        handoff = self._handoff
+        data = handoff._data
+        if data is not None:  # Django fell behind: the bytes wait in the slot
+            ready = asyncio.get_running_loop().create_future()
+            ready.set_result(handoff.take())
+            return ready
+        if handoff.closed:
+            return self._end()
+        if self._task is None:
+            self._start(sys._getframe(1))
+        return handoff.wait()
+
+    def _start(self, caller: FrameType | None) -> None:
+        send: SendBytes = self._handoff.send
+        server_send = _server_send(caller)
+        if server_send is not None:
+
+            def send(data: bytes) -> Awaitable[None]:
+                # The server's own awaitable: no coroutine of ours per write.
+                return server_send({"type": "http.response.body", "body": data, "more_body": True})
+
+        # Django's task, which iterates this body: cancelled on a send timeout.
+        self._task = asyncio.ensure_future(
+            self._response._produce(self._handoff, asyncio.current_task(), send)
+        )
+
+    async def _end(self) -> bytes:
+        # The serving loop is done (or Django closed this body): let its task
+        # finish, so ``response.result`` is set when iteration ends.
+        await self._join()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Django stopped iterating (client gone, or done): stop the run."""
+        self._handoff.close()
+        await self._join()
+
+    async def _join(self) -> None:
+        # Usually done already: the serving loop's task ends in the step
+        # that ended this body's iteration.
+        task = self._task
+        if task is None:
+            return
+        if task.done():
+            task.result()  # its exception, if any, as awaiting it would raise
+        else:
+            await asyncio.shield(task)
+
+    def __del__(self) -> None:
+        # Dropped without aclose() (a middleware's wrapper left unclosed): as
+        # an async generator's finalizer would, stop the serving loop. Through
+        # the loop: the collector may run this in another thread (a
+        # sync_to_async worker), and the handoff's futures are the loop's.
+        task = self._task
+        if task is None or task.done():
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nothing left to stop
+            task.get_loop().call_soon_threadsafe(self._handoff.close)
 
 
 class DataStreamHttpResponse(AssistantStreamHttpResponse):

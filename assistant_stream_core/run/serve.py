@@ -666,19 +666,30 @@ class _Streamer:
 
     def watch_disconnect(
         self, loop: asyncio.AbstractEventLoop, disconnected: Callable[[], Awaitable[object]]
-    ) -> asyncio.Task[None]:
-        """Start the task that waits for ``disconnected()`` (serve_run)."""
+    ) -> asyncio.Future[Any]:
+        """Watch ``disconnected()`` (serve_run): a task that awaits it, or, if
+        it returns an asyncio future, a callback on that future (no task)."""
+        waited = disconnected()
+        if isinstance(waited, asyncio.Future):
+            waited.add_done_callback(self.disconnect_done)
+            return waited
 
         async def watch() -> None:
             error: BaseException | None = None
             try:
-                await disconnected()
+                await waited
             except Exception as exc:
                 # The framework could not tell: its connection is broken.
                 error = exc
             self.client_gone(StreamEnd.DISCONNECTED, error)
 
         return loop.create_task(watch())
+
+    def disconnect_done(self, future: asyncio.Future[Any]) -> None:
+        """A future from ``disconnected()`` is done: the client is gone
+        (unless it was cancelled, on the serving loop's way out)."""
+        if not future.cancelled():
+            self.client_gone(StreamEnd.DISCONNECTED, future.exception())
 
     async def serve_run(
         self,
@@ -696,7 +707,7 @@ class _Streamer:
         disconnect signal and cancels the scope. Nothing here waits for that
         task: cancelled on the way out, it ends at the loop's next turn.
         """
-        watcher: asyncio.Task[None] | None = None
+        watcher: asyncio.Future[Any] | None = None
         guarded = keepalive is not None or self.send_timeout is not None
         with anyio.CancelScope() as self.scope:
             try:
@@ -1027,7 +1038,9 @@ async def stream_encoded(
     :param start: awaited once before the first write (for example, to send
         the response headers); a disconnect error there ends the stream.
     :param disconnected: an async callable that returns when the framework
-        reports that the client has gone.
+        reports that the client has gone (on asyncio it may return a future
+        instead of a coroutine: a run is then served with no task waiting
+        for it, only a callback on the future).
     :param keepalive_interval: seconds of silence before the encoder's
         ``keepalive`` bytes are written; ``None`` or ``0`` disables keepalive
         (so does an encoder whose ``keepalive`` is ``None``).

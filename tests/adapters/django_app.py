@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import markcoroutinefunction
@@ -63,6 +64,30 @@ def delay_middleware(get_response: Any) -> Any:
 
 delay_middleware.async_capable = True  # type: ignore[attr-defined]
 delay_middleware.sync_capable = False  # type: ignore[attr-defined]
+
+
+def wrap_middleware(get_response: Any) -> Any:
+    """Replace every streaming body with a pass-through async generator, as
+    middleware that rewrites ``streaming_content`` does."""
+
+    async def middleware(request: HttpRequest) -> Any:
+        response = await get_response(request)
+        if getattr(response, "streaming", False) and response.is_async:
+            original = response.streaming_content
+
+            async def passed_through() -> AsyncIterator[bytes]:
+                async for part in original:
+                    yield part
+
+            response.streaming_content = passed_through()
+        return response
+
+    markcoroutinefunction(middleware)
+    return middleware
+
+
+wrap_middleware.async_capable = True  # type: ignore[attr-defined]
+wrap_middleware.sync_capable = False  # type: ignore[attr-defined]
 
 urlpatterns = [
     path("tasks", tasks),

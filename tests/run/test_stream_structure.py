@@ -93,6 +93,33 @@ async def test_a_served_run_is_two_tasks_or_one_without_a_disconnect_signal(
     assert asyncio.all_tasks() - baseline == set()
 
 
+@asyncio_only
+async def test_a_disconnect_signal_that_is_a_future_needs_no_task(anyio_backend: str) -> None:
+    # What the Django adapter passes: a callable returning a future, watched
+    # with a callback instead of a task.
+    callback = Waiting("hello")
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    baseline = asyncio.all_tasks()
+    serving = asyncio.ensure_future(
+        stream_encoded(
+            create_run(callback, grace_period=0),
+            DataStreamEncoder(),
+            Sink(),
+            disconnected=lambda: gone,
+        )
+    )
+    with anyio.fail_after(5):
+        await callback.started.wait()
+    await asyncio.sleep(0.01)
+    # Only the run's producer.
+    assert len(asyncio.all_tasks() - baseline - {serving}) == 1
+    gone.set_result(None)
+    with anyio.fail_after(5):
+        result = await serving
+    assert result.end is StreamEnd.DISCONNECTED
+    assert callback.cancelled
+
+
 async def test_a_run_silent_from_its_start_gets_keepalives() -> None:
     # The first wait is a poll like every other: the keepalive also reaches
     # a run whose first chunk is slow to come (a model thinking).
