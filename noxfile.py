@@ -93,4 +93,6 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Encoders, run layer and HTTP, side by side with upstream assistant-stream 0.0.36."""
     session.install("-e", ".[starlette,aiohttp,server]", "assistant-stream==0.0.36")
+    # For --loop uvloop --http httptools (what uvicorn[standard] runs).
+    session.install(*requirements("test", "uvloop", "httptools"))
     session.run("python", "-m", "benchmarks", *session.posargs)

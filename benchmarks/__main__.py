@@ -1,4 +1,5 @@
-"""Command line: ``python -m benchmarks [--quick] [--repeat N] [--chunks N] [--suite NAME]``."""
+"""Command line: ``python -m benchmarks [--quick] [--repeat N] [--chunks N] [--suite NAME]
+[--loop L] [--http H]``."""
 
 from __future__ import annotations
 
@@ -55,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
             " aiohttp, paced also django)"
         ),
     )
+    # The servers of the http and paced suites.
+    http.ServerStack.add_arguments(parser)
     args = parser.parse_args(argv)
+    stack = http.ServerStack.from_args(args)
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
     chunks = (
         args.chunks if args.chunks is not None else (QUICK_CHUNKS if args.quick else DEFAULT_CHUNKS)
@@ -71,16 +75,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite in ("all", "resumable"):
         resumable.run(repeat=min(repeat, 3), quick=args.quick)
     if args.suite in ("all", "http"):
-        missing = http.available()
+        missing = http.available(stack)
         if missing is None:
             # Whole HTTP rounds are long; a few of them are plenty.
-            http.run(repeat=min(repeat, 3), workloads=http_workloads(chunks))
+            http.run(repeat=min(repeat, 3), workloads=http_workloads(chunks), stack=stack)
         elif args.suite == "http":
             parser.error(f"the HTTP benchmark needs its servers: {missing}")
         else:
             print(f"\nHTTP benchmark skipped: {missing}")
     if args.suite in ("all", "paced"):
-        missing = http.available()
+        missing = http.available(stack)
         if missing is None:
             # 1,000 streams per round: two rounds show the spread. --quick
             # shrinks the workloads to a smoke run.
@@ -88,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
                 repeat=min(repeat, 2),
                 paced=paced.PacedWorkload(100, 30, hold=2.0) if args.quick else None,
                 slow=paced.SlowWorkload(4 * 2**20) if args.quick else None,
+                stack=stack,
             )
         elif args.suite == "paced":
             parser.error(f"the paced benchmark needs its servers: {missing}")

@@ -31,6 +31,11 @@ Rounds are interleaved (every contender once per round, best round counts), so
 drifts of a shared machine spread over all contenders. The client shares the
 machine's CPUs with the server: on a small machine it caps the figures of the
 fastest contenders.
+
+``--loop uvloop`` runs every server process on uvloop's event loop, and
+``--http httptools`` has uvicorn parse HTTP with httptools (both together:
+what ``pip install "uvicorn[standard]"`` runs); every contender alike. The
+client stays on the standard library's loop.
 """
 
 from __future__ import annotations
@@ -47,12 +52,22 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-__all__ = ["CONTENDERS", "UPSTREAM_VERSION", "Workload", "WORKLOADS", "available", "run", "serve"]
+__all__ = [
+    "CONTENDERS",
+    "DEFAULT_STACK",
+    "UPSTREAM_VERSION",
+    "ServerStack",
+    "Workload",
+    "WORKLOADS",
+    "available",
+    "run",
+    "serve",
+]
 
 #: The upstream release the comparison is pinned to.
 UPSTREAM_VERSION: Final = "0.0.36"
@@ -73,6 +88,53 @@ _UVICORN: Final = ("floor", "ours-starlette", "upstream")
 _ROOT: Final = Path(__file__).resolve().parent.parent
 _START_TIMEOUT: Final = 30.0
 _REQUEST_TIMEOUT: Final = 300.0
+
+
+@dataclass(frozen=True)
+class ServerStack:
+    """What every server process runs on: the event loop (every contender)
+    and uvicorn's HTTP/1.1 implementation (the uvicorn contenders)."""
+
+    #: ``"asyncio"`` (the standard library's loop) or ``"uvloop"``.
+    loop: str = "asyncio"
+    #: ``"h11"`` or ``"httptools"``.
+    http: str = "h11"
+
+    #: The choices of the two options.
+    LOOPS: ClassVar[tuple[str, ...]] = ("asyncio", "uvloop")
+    HTTPS: ClassVar[tuple[str, ...]] = ("h11", "httptools")
+
+    def args(self) -> list[str]:
+        """The server subprocess's command-line options that select it."""
+        return ["--loop", self.loop, "--http", self.http]
+
+    def __str__(self) -> str:
+        return f"{self.loop} loop, uvicorn on {self.http}"
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Add ``--loop`` and ``--http`` to a benchmark's command line."""
+        parser.add_argument(
+            "--loop",
+            choices=ServerStack.LOOPS,
+            default="asyncio",
+            help="the servers' event loop (default asyncio)",
+        )
+        parser.add_argument(
+            "--http",
+            choices=ServerStack.HTTPS,
+            default="h11",
+            help="uvicorn's HTTP implementation (default h11)",
+        )
+
+    @staticmethod
+    def from_args(args: argparse.Namespace) -> ServerStack:
+        """The stack ``--loop`` and ``--http`` chose."""
+        return ServerStack(args.loop, args.http)
+
+
+#: The standard library's loop and h11: what the benchmarks run on by default.
+DEFAULT_STACK: Final = ServerStack()
 
 
 @dataclass(frozen=True)
@@ -167,22 +229,40 @@ def _aiohttp_app() -> Any:
     return app
 
 
-def serve(contender: str) -> None:
+def serve(contender: str, stack: ServerStack = DEFAULT_STACK) -> None:
     """Serve ``contender`` on a free 127.0.0.1 port until killed.
 
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
     if contender in _UVICORN:
-        serve_forever(_starlette_app(contender), aiohttp=False, backlog=1024)
+        serve_forever(_starlette_app(contender), aiohttp=False, backlog=1024, stack=stack)
     else:
-        serve_forever(_aiohttp_app(), aiohttp=True, backlog=1024)
+        serve_forever(_aiohttp_app(), aiohttp=True, backlog=1024, stack=stack)
 
 
-def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: Any) -> None:
+def _run_loop(main: Coroutine[Any, Any, None], loop: str) -> None:
+    """Run ``main`` to its end on a new event loop of the kind ``loop`` names."""
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
+def serve_forever(
+    app: Any,
+    *,
+    aiohttp: bool,
+    backlog: int,
+    stack: ServerStack = DEFAULT_STACK,
+    **uvicorn_options: Any,
+) -> None:
     """Serve ``app`` (ASGI under uvicorn, or an aiohttp application) until killed.
 
     Binds a free 127.0.0.1 port and prints ``PORT <n>`` on stdout once the
-    server accepts connections. ``uvicorn_options`` go to ``uvicorn.Config``.
+    server accepts connections. ``stack``: the event loop (and uvicorn's
+    HTTP implementation). ``uvicorn_options`` go to ``uvicorn.Config``.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -194,8 +274,8 @@ def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: A
 
         config = uvicorn.Config(
             app,
-            http="h11",
-            loop="asyncio",
+            http=stack.http,
+            loop=stack.loop,  # for the record: the loop is _run_loop's
             lifespan="off",
             ws="none",
             log_level="warning",
@@ -215,7 +295,7 @@ def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: A
             print(f"PORT {port}", flush=True)
             await task
 
-        asyncio.run(main())
+        _run_loop(main(), stack.loop)
     else:
         from aiohttp import web
 
@@ -226,7 +306,7 @@ def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: A
             print(f"PORT {port}", flush=True)
             await asyncio.Event().wait()
 
-        asyncio.run(main())
+        _run_loop(main(), stack.loop)
 
 
 # ---------------------------------------------------------------------------
@@ -236,10 +316,16 @@ def serve_forever(app: Any, *, aiohttp: bool, backlog: int, **uvicorn_options: A
 class _Server:
     """A contender's server subprocess."""
 
-    def __init__(self, contender: str, *, module: str = "benchmarks.http") -> None:
+    def __init__(
+        self,
+        contender: str,
+        *,
+        module: str = "benchmarks.http",
+        stack: ServerStack = DEFAULT_STACK,
+    ) -> None:
         self.contender = contender
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, "--serve", contender],
+            [sys.executable, "-m", module, "--serve", contender, *stack.args()],
             cwd=_ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -354,7 +440,9 @@ async def _round(server: _Server, workload: Workload) -> _Round:
     return _Round(wall, [fetch.ttfb for fetch in fetches])
 
 
-async def _measure(contenders: Sequence[str], workload: Workload, repeat: int) -> list[_Result]:
+async def _measure(
+    contenders: Sequence[str], workload: Workload, repeat: int, stack: ServerStack
+) -> list[_Result]:
     results = {name: _Result(name) for name in contenders}
     servers: list[_Server] = []
     try:
@@ -364,7 +452,7 @@ async def _measure(contenders: Sequence[str], workload: Workload, repeat: int) -
                     name
                 ].missing = f"not installed (pip install assistant-stream=={UPSTREAM_VERSION})"
                 continue
-            servers.append(_Server(name))
+            servers.append(_Server(name, stack=stack))
         for server in servers:
             # Warm up: imports, first-request paths, allocator pools.
             await _round(server, Workload("warm-up", 2, 2_000))
@@ -393,14 +481,16 @@ def _upstream_version() -> str | None:
         return None
 
 
-def available() -> str | None:
-    """``None`` if the servers can run here, else what to install."""
+def available(stack: ServerStack = DEFAULT_STACK) -> str | None:
+    """``None`` if the servers can run here on ``stack``, else what to install."""
     needed = {
         "starlette": "starlette",
         "uvicorn": "uvicorn",
         "aiohttp": "aiohttp",
-        "h11": "h11",
+        stack.http: stack.http,
     }
+    if stack.loop == "uvloop":
+        needed["uvloop"] = "uvloop"
     missing = [pip for module, pip in needed.items() if importlib.util.find_spec(module) is None]
     if missing:
         return "pip install " + " ".join(missing)
@@ -470,6 +560,7 @@ def run(
     repeat: int = 3,
     contenders: Sequence[str] = tuple(CONTENDERS),
     workloads: Sequence[Workload] = WORKLOADS,
+    stack: ServerStack = DEFAULT_STACK,
 ) -> None:
     """Run both workloads against every contender and print the tables."""
     import aiohttp
@@ -479,35 +570,37 @@ def run(
     version = _upstream_version()
     print(
         f"\nHTTP end to end, best of {repeat} rounds: Python {platform.python_version()}, "
-        f"uvicorn {uvicorn.__version__} (h11), starlette {starlette.__version__}, "
+        f"uvicorn {uvicorn.__version__}, starlette {starlette.__version__}, "
         f"aiohttp {aiohttp.__version__}, {os.cpu_count()} CPUs, "
         f"upstream assistant-stream {version or 'not installed'}"
     )
     print(
-        "  one server process per contender (one worker, asyncio); the client runs in this process"
+        f"  one server process per contender (one worker; {stack}); the client runs in this process"
     )
     print("  'of floor' and 'vs upstr.': wall-time ratios; TTFB: first body byte")
     for workload in workloads:
-        results = asyncio.run(_measure(contenders, workload, repeat))
+        results = asyncio.run(_measure(contenders, workload, repeat, stack))
         _print_table(workload, results)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m benchmarks.http [--serve CONTENDER | --repeat N]``."""
+    """``python -m benchmarks.http [--serve CONTENDER | --repeat N] [--loop L] [--http H]``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.http")
     parser.add_argument("--serve", choices=tuple(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
     parser.add_argument(
         "--only", choices=tuple(CONTENDERS), action="append", help="run only these contenders"
     )
+    ServerStack.add_arguments(parser)
     args = parser.parse_args(argv)
+    stack = ServerStack.from_args(args)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, stack)
         return
-    missing = available()
+    missing = available(stack)
     if missing:
         raise SystemExit(f"the HTTP benchmark needs its servers: {missing}")
-    run(repeat=args.repeat, contenders=args.only or tuple(CONTENDERS))
+    run(repeat=args.repeat, contenders=args.only or tuple(CONTENDERS), stack=stack)
 
 
 if __name__ == "__main__":

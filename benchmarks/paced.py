@@ -36,6 +36,9 @@ connection, so its own cost per token stays small; it still shares the
 machine's CPUs with the server. Server CPU is read from ``/proc`` before and
 after each round, so only the server's own work counts. Every response is
 checked: it must carry every token.
+
+``--loop uvloop --http httptools`` runs every server on what
+``uvicorn[standard]`` runs (see :class:`benchmarks.http.ServerStack`).
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .http import (
+    DEFAULT_STACK,
     UPSTREAM_VERSION,
+    ServerStack,
     _dechunk,
     _Server,
     _upstream_version,
@@ -271,16 +276,16 @@ def _django_app(contender: str = "ours-django") -> Any:
 urlpatterns: list[Any] = []  # Django's URL configuration (filled by _django_app)
 
 
-def serve(contender: str) -> None:
+def serve(contender: str, stack: ServerStack = DEFAULT_STACK) -> None:
     """Serve ``contender`` on a free 127.0.0.1 port until killed.
 
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
     if contender in _UVICORN:
         app = _django_app(contender) if contender in _DJANGO else _starlette_app(contender)
-        serve_forever(app, aiohttp=False, backlog=4096, timeout_keep_alive=1)
+        serve_forever(app, aiohttp=False, backlog=4096, stack=stack, timeout_keep_alive=1)
     else:
-        serve_forever(_aiohttp_app(), aiohttp=True, backlog=4096)
+        serve_forever(_aiohttp_app(), aiohttp=True, backlog=4096, stack=stack)
 
 
 # ---------------------------------------------------------------------------
@@ -442,7 +447,10 @@ async def _open_stream_cost(server: _Server, streams: int, hold: float) -> float
 
 
 async def measure_paced(
-    workload: PacedWorkload, contenders: Sequence[str], repeat: int
+    workload: PacedWorkload,
+    contenders: Sequence[str],
+    repeat: int,
+    stack: ServerStack = DEFAULT_STACK,
 ) -> list[PacedResult]:
     """Measure ``contenders`` on ``workload``; rounds interleaved, every round kept."""
     results = {name: PacedResult(name) for name in contenders}
@@ -452,7 +460,7 @@ async def measure_paced(
             if name == "upstream" and _upstream_version() is None:
                 results[name].missing = "not installed"
                 continue
-            servers.append(_Server(name, module=_MODULE))
+            servers.append(_Server(name, module=_MODULE, stack=stack))
         warm_up = PacedWorkload(streams=10, tokens=20, pace=0.001)
         for server in servers:
             await _paced_round(server, warm_up, PacedResult(server.contender))
@@ -488,7 +496,9 @@ class SlowResult:
     missing: str | None = None
 
 
-async def measure_slow(workload: SlowWorkload, contenders: Sequence[str]) -> list[SlowResult]:
+async def measure_slow(
+    workload: SlowWorkload, contenders: Sequence[str], stack: ServerStack = DEFAULT_STACK
+) -> list[SlowResult]:
     """Each contender in a fresh server: one slow read of the whole stream."""
     results = []
     for name in contenders:
@@ -498,7 +508,7 @@ async def measure_slow(workload: SlowWorkload, contenders: Sequence[str]) -> lis
         if contender == "upstream" and _upstream_version() is None:
             results.append(SlowResult(label, missing="not installed"))
             continue
-        server = _Server(contender, module=_MODULE)
+        server = _Server(contender, module=_MODULE, stack=stack)
         try:
             reader, started = await _open(server.port, "/paced?n=2&pace=0")
             await _finish(reader, started)
@@ -596,19 +606,20 @@ def run(
     slow: SlowWorkload | None = None,
     contenders: Sequence[str] = DEFAULT_CONTENDERS,
     workloads: Sequence[str] = ("paced", "slow"),
+    stack: ServerStack = DEFAULT_STACK,
 ) -> None:
     """Run the paced and slow workloads and print their tables."""
     import uvicorn
 
     print(
         f"\nHTTP at a model's pace: Python {platform.python_version()}, "
-        f"uvicorn {uvicorn.__version__} (h11), {os.cpu_count()} CPUs, "
+        f"uvicorn {uvicorn.__version__}, servers on: {stack}, {os.cpu_count()} CPUs, "
         f"upstream assistant-stream {_upstream_version() or 'not installed'}; "
         f"{repeat} rounds, ranges over the rounds, ratios of the best"
     )
     if "paced" in workloads:
         workload = paced or PacedWorkload()
-        print_paced(workload, asyncio.run(measure_paced(workload, contenders, repeat)))
+        print_paced(workload, asyncio.run(measure_paced(workload, contenders, repeat, stack)))
     if "slow" in workloads:
         slow_workload = slow or SlowWorkload()
         slow_contenders = [
@@ -616,7 +627,7 @@ def run(
             for name in ("upstream", "ours-starlette", "ours-starlette+drain")
             if name.removesuffix("+drain") in contenders
         ]
-        print_slow(slow_workload, asyncio.run(measure_slow(slow_workload, slow_contenders)))
+        print_slow(slow_workload, asyncio.run(measure_slow(slow_workload, slow_contenders, stack)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -634,11 +645,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workload", choices=("paced", "slow"), action="append", help="default: both"
     )
+    ServerStack.add_arguments(parser)
     args = parser.parse_args(argv)
+    stack = ServerStack.from_args(args)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, stack)
         return
-    missing = available()
+    missing = available(stack)
     if missing:
         raise SystemExit(f"the HTTP benchmark needs its servers: {missing}")
     run(
@@ -647,6 +660,7 @@ def main(argv: list[str] | None = None) -> None:
         slow=SlowWorkload(args.slow_mib * 2**20),
         contenders=args.only or DEFAULT_CONTENDERS,
         workloads=args.workload or ("paced", "slow"),
+        stack=stack,
     )
 
 

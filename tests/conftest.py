@@ -7,6 +7,7 @@ with ``asyncio`` only.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 
@@ -19,6 +20,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+#: anyio's asyncio backend on uvloop's event loop (what ``uvicorn[standard]``
+#: runs), for ``parametrize("anyio_backend", ["asyncio", UVLOOP])``. Without
+#: uvloop it skips on a developer machine and fails in CI.
+UVLOOP = pytest.param(
+    ("asyncio", {"use_uvloop": True}),
+    id="uvloop",
+    marks=pytest.mark.skipif(
+        importlib.util.find_spec("uvloop") is None and not IN_CI,
+        reason="uvloop is missing; ./scripts/test.sh installs it (the test extra)",
+    ),
+)
 
 
 #: How to get what ``./scripts/test.sh`` installs.

@@ -98,3 +98,51 @@ def _per_function(rows: str) -> dict[str, float]:
         if len(parts) == 2 and ":" in parts[1]:
             counts[parts[1]] = float(parts[0])
     return counts
+
+
+@pytest.mark.parametrize("contender", ["floor", "upstream", "ours-starlette", "ours-aiohttp"])
+def test_loop_and_http_options_reach_every_server(contender: str) -> None:
+    """``--loop uvloop --http httptools``: each server process runs on them
+    (their extension modules are loaded in it) and serves every token."""
+    from benchmarks.http import ServerStack, _Server
+
+    from .conftest import require_tool
+
+    for module in ("uvloop", "httptools"):
+        require_tool(importlib.util.find_spec(module) is not None, f"the module {module!r}")
+    if contender == "upstream" and importlib.util.find_spec("assistant_stream") is None:
+        pytest.skip("upstream assistant-stream is not installed")
+    server = _Server(contender, module="benchmarks.paced", stack=ServerStack("uvloop", "httptools"))
+    try:
+        workload = paced.PacedWorkload(streams=4, tokens=5, pace=0.005)
+        result = paced.PacedResult(contender)
+        # Checks that every response carries every token.
+        asyncio.run(paced._paced_round(server, workload, result))
+        assert len(result.cpu_per_1000) == 1
+        with open(f"/proc/{server.process.pid}/maps", encoding="utf-8") as maps:
+            loaded = maps.read()
+    finally:
+        server.stop()
+    assert "/uvloop/loop." in loaded
+    if contender != "ours-aiohttp":  # aiohttp has its own HTTP parser
+        assert "/httptools/parser/parser." in loaded
+
+
+def test_two_stacks_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import paced_stacks
+
+    from .conftest import require_tool
+
+    for module in ("uvloop", "httptools"):
+        require_tool(importlib.util.find_spec(module) is not None, f"the module {module!r}")
+    workload = paced.PacedWorkload(streams=4, tokens=5, pace=0.005)
+    results = asyncio.run(paced_stacks.measure(workload, ["ours-starlette"], repeat=1))
+    assert list(results) == [("ours-starlette", stack) for stack in paced_stacks.STACKS]
+    for result in results.values():
+        assert result.missing is None
+        assert len(result.cpu_per_1000) == 1
+        assert result.peak_rss > 0
+    paced_stacks.print_table(workload, results)
+    report = capsys.readouterr().out
+    assert "asyncio loop, uvicorn on h11" in report
+    assert "uvloop loop, uvicorn on httptools" in report

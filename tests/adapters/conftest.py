@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
+from ..conftest import require_tool
 from . import servers
 
 #: Protocols every adapter is tested with.
@@ -18,9 +20,31 @@ def starlette_server() -> Iterator[str]:
         yield url
 
 
+def require_uvloop(*modules: str) -> None:
+    """Skip (fail in CI) without uvloop and the other ``modules`` (the test extra has them)."""
+    for name in ("uvloop", *modules):
+        require_tool(importlib.util.find_spec(name) is not None, f"the module {name!r}")
+
+
+@pytest.fixture(scope="session")
+def starlette_uvloop_server() -> Iterator[str]:
+    """Starlette under uvicorn as ``uvicorn[standard]`` runs it: uvloop, httptools."""
+    require_uvloop("httptools")
+    with servers.uvicorn_server(servers.starlette_app(), loop="uvloop", http="httptools") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def aiohttp_server() -> Iterator[str]:
     with servers.aiohttp_server(servers.aiohttp_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def aiohttp_uvloop_server() -> Iterator[str]:
+    """aiohttp's server on a uvloop event loop."""
+    require_uvloop()
+    with servers.aiohttp_server(servers.aiohttp_app(), loop="uvloop") as url:
         yield url
 
 
@@ -35,6 +59,16 @@ def django_asgi_server() -> Iterator[str]:
     from . import django_app
 
     with servers.uvicorn_server(django_app.asgi_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def django_asgi_uvloop_server() -> Iterator[str]:
+    """Django's ASGI handler under uvicorn on uvloop with httptools."""
+    require_uvloop("httptools")
+    from . import django_app
+
+    with servers.uvicorn_server(django_app.asgi_app(), loop="uvloop", http="httptools") as url:
         yield url
 
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from .scenarios import build, encoder_for
-from .servers import HEADERS
+from .servers import HEADERS, running_loop_kind
 
 
 def stream(request: HttpRequest, protocol: str, scenario: str) -> AssistantStreamHttpResponse:
@@ -38,6 +38,10 @@ async def tasks(request: HttpRequest) -> HttpResponse:
     # WSGI: each stream runs on a portal thread; they must all have ended.
     count = sum(1 for t in threading.enumerate() if "-portal-" in t.name)
     return HttpResponse(str(count))
+
+
+async def loop(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(running_loop_kind())  # ASGI only: WSGI has no loop
 
 
 def delay_middleware(get_response: Any) -> Any:
@@ -87,6 +91,7 @@ wrap_middleware.sync_capable = False  # type: ignore[attr-defined]
 
 urlpatterns = [
     path("tasks", tasks),
+    path("loop", loop),
     path("<str:protocol>/<str:scenario>", stream),
 ]
 

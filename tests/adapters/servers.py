@@ -3,6 +3,11 @@
 Every app answers ``GET /{protocol}/{scenario}?rid=…&keepalive=…`` with the
 scenario streamed through its adapter, and ``GET /tasks`` with the number of
 tasks alive in the server's event loop (the leak check).
+
+The async servers run on the standard library's event loop by default, or on
+uvloop (``loop="uvloop"``); uvicorn parses HTTP with h11 by default, or with
+httptools (``http="httptools"``). uvloop with httptools is what
+``pip install "uvicorn[standard]"`` runs in production.
 """
 
 from __future__ import annotations
@@ -13,11 +18,31 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from .scenarios import build, encoder_for
 
 HEADERS = {"X-Custom": "yes"}
+
+#: The event loops the async servers run on.
+Loop = Literal["asyncio", "uvloop"]
+#: uvicorn's HTTP/1.1 implementations.
+Http = Literal["h11", "httptools"]
+
+
+def new_event_loop(loop: Loop) -> asyncio.AbstractEventLoop:
+    """A new event loop of the kind ``loop`` names."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def running_loop_kind() -> str:
+    """``"asyncio"`` or ``"uvloop"``: the running event loop's kind (the
+    apps' ``GET /loop``, so a test knows what it ran on)."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
 
 
 def _listening_socket(user_timeout: float | None = None) -> socket.socket:
@@ -38,13 +63,19 @@ def _url(sock: socket.socket) -> str:
 
 
 @contextmanager
-def uvicorn_server(app: Any, *, user_timeout: float | None = None) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn (h11) in a thread; yield its base URL."""
+def uvicorn_server(
+    app: Any,
+    *,
+    user_timeout: float | None = None,
+    loop: Loop = "asyncio",
+    http: Http = "h11",
+) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread; yield its base URL."""
     import uvicorn
 
     sock = _listening_socket(user_timeout)
     config = uvicorn.Config(
-        app, lifespan="off", http="h11", ws="none", log_level="warning", loop="asyncio"
+        app, lifespan="off", http=http, ws="none", log_level="warning", loop=loop
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -85,19 +116,30 @@ def starlette_app() -> Any:
     async def tasks(request: Request) -> Response:
         return PlainTextResponse(str(len(asyncio.all_tasks())))
 
+    async def loop(request: Request) -> Response:
+        return PlainTextResponse(running_loop_kind())
+
     return Starlette(
-        routes=[Route("/tasks", tasks), Route("/{protocol}/{scenario}", stream)],
+        routes=[
+            Route("/tasks", tasks),
+            Route("/loop", loop),
+            Route("/{protocol}/{scenario}", stream),
+        ],
     )
 
 
 @contextmanager
-def aiohttp_server(app: Any, *, user_timeout: float | None = None) -> Iterator[str]:
-    """Serve an aiohttp app (AppRunner + a site on a bound socket) in a thread."""
+def aiohttp_server(
+    app: Any, *, user_timeout: float | None = None, loop: Loop = "asyncio"
+) -> Iterator[str]:
+    """Serve an aiohttp app (AppRunner + a site on a bound socket) in a thread,
+    on a new event loop of the kind ``loop`` names (``uvloop``: as
+    ``aiohttp.GunicornUVLoopWebWorker`` or ``uvloop.install()`` run it)."""
     from aiohttp import web
 
     sock = _listening_socket(user_timeout)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    event_loop = new_event_loop(loop)
+    thread = threading.Thread(target=event_loop.run_forever, daemon=True)
     thread.start()
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
 
@@ -105,14 +147,14 @@ def aiohttp_server(app: Any, *, user_timeout: float | None = None) -> Iterator[s
         await runner.setup()
         await web.SockSite(runner, sock).start()
 
-    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    asyncio.run_coroutine_threadsafe(start(), event_loop).result(10)
     try:
         yield _url(sock)
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), event_loop).result(10)
+        event_loop.call_soon_threadsafe(event_loop.stop)
         thread.join(10)
-        loop.close()
+        event_loop.close()
         sock.close()
 
 
@@ -149,8 +191,12 @@ def aiohttp_app() -> Any:
     async def tasks(request: web.Request) -> web.Response:
         return web.Response(text=str(len(asyncio.all_tasks())))
 
+    async def loop(request: web.Request) -> web.Response:
+        return web.Response(text=running_loop_kind())
+
     app = web.Application()
     app.router.add_get("/tasks", tasks)
+    app.router.add_get("/loop", loop)
     app.router.add_get("/{protocol}/{scenario}", stream)
     return app
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from . import servers
+from .conftest import require_uvloop
 from .scenarios import finished, started
 
 
@@ -40,6 +41,11 @@ SERVERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
     "starlette": lambda: servers.uvicorn_server(servers.starlette_app()),
     "aiohttp": lambda: servers.aiohttp_server(servers.aiohttp_app()),
     "django_asgi": _django_asgi,
+    # What production runs: uvicorn[standard] (uvloop, httptools), aiohttp on uvloop.
+    "starlette_uvloop": lambda: servers.uvicorn_server(
+        servers.starlette_app(), loop="uvloop", http="httptools"
+    ),
+    "aiohttp_uvloop": lambda: servers.aiohttp_server(servers.aiohttp_app(), loop="uvloop"),
     "flask_wsgi": lambda: servers.wsgi_server(servers.flask_app()),
     "django_wsgi": _django_wsgi,
 }
@@ -47,6 +53,8 @@ SERVERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
 
 @pytest.fixture(scope="module", params=list(SERVERS))
 def server(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param.endswith("_uvloop"):
+        require_uvloop("httptools")
     with SERVERS[request.param]() as url:
         yield url
 

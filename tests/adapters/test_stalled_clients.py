@@ -12,7 +12,10 @@ open. ``send_timeout`` stops every run; then the connection itself:
   every socket is gone shortly after the timeout.
 
 Counted from the server's side: sockets in ``/proc/net/tcp`` whose local port
-is the server's, and bytes waiting in the server's asyncio transports.
+is the server's, and bytes waiting in the server's asyncio transports. The
+servers run on the standard library's event loop and on uvloop (uvicorn
+with httptools, as ``uvicorn[standard]`` runs it), whose transports are its
+own classes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import pytest
 
 from . import servers
+from .conftest import require_uvloop
 from .scenarios import finished
 from .servers import server_sockets
 
@@ -40,13 +44,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _transport_classes() -> tuple[type, ...]:
+    try:
+        # uvloop's stream transports do not derive from asyncio's.
+        from uvloop.loop import UVStream
+    except ImportError:
+        return (asyncio.WriteTransport,)
+    return (asyncio.WriteTransport, UVStream)
+
+
 def buffered_bytes() -> int:
-    """Bytes waiting in every open asyncio transport of this process."""
+    """Bytes waiting in every open asyncio (or uvloop) transport of this process."""
     gc.collect()
+    classes = _transport_classes()
     total = 0
     for obj in gc.get_objects():
         # type(), not isinstance(): isinstance would evaluate Django's lazy objects.
-        if issubclass(type(obj), asyncio.WriteTransport):
+        if issubclass(type(obj), classes):
             total += obj.get_write_buffer_size()
     return total
 
@@ -90,7 +104,19 @@ SERVERS: dict[str, Callable[[float | None], AbstractContextManager[str]]] = {
     "aiohttp": lambda t: servers.aiohttp_server(servers.aiohttp_app(), user_timeout=t),
     "starlette": lambda t: servers.uvicorn_server(servers.starlette_app(), user_timeout=t),
     "django_asgi": lambda t: servers.uvicorn_server(_django_asgi(), user_timeout=t),
+    "aiohttp_uvloop": lambda t: servers.aiohttp_server(
+        servers.aiohttp_app(), user_timeout=t, loop="uvloop"
+    ),
+    "starlette_uvloop": lambda t: servers.uvicorn_server(
+        servers.starlette_app(), user_timeout=t, loop="uvloop", http="httptools"
+    ),
 }
+
+
+def server(name: str, user_timeout: float | None) -> AbstractContextManager[str]:
+    if name.endswith("_uvloop"):
+        require_uvloop("httptools")
+    return SERVERS[name](user_timeout)
 
 
 def stalled_clients_are_released(make: AbstractContextManager[str], settle: float) -> None:
@@ -107,26 +133,27 @@ def stalled_clients_are_released(make: AbstractContextManager[str], settle: floa
         assert buffered_bytes() == 0
 
 
-def test_aiohttp_aborts_stalled_connections() -> None:
-    stalled_clients_are_released(SERVERS["aiohttp"](None), settle=2)
+@pytest.mark.parametrize("name", ["aiohttp", "aiohttp_uvloop"])
+def test_aiohttp_aborts_stalled_connections(name: str) -> None:
+    stalled_clients_are_released(server(name, None), settle=2)
 
 
-@pytest.mark.parametrize("name", ["starlette", "django_asgi"])
+@pytest.mark.parametrize("name", ["starlette", "django_asgi", "starlette_uvloop"])
 def test_asgi_under_uvicorn_with_a_tcp_user_timeout_releases_stalled_connections(
     name: str,
 ) -> None:
     # The kernel checks the timeout at its zero-window probes, which back
     # off exponentially: allow several probe intervals on a busy machine.
-    stalled_clients_are_released(SERVERS[name](1.0), settle=12)
+    stalled_clients_are_released(server(name, 1.0), settle=12)
 
 
-@pytest.mark.parametrize("name", ["starlette"])
+@pytest.mark.parametrize("name", ["starlette", "starlette_uvloop"])
 def test_asgi_under_uvicorn_alone_keeps_stalled_connections(name: str) -> None:
     # What the docs say: ASGI cannot abort, so without the kernel's timeout
     # uvicorn keeps each socket (and at most its transport's buffer) until
     # the client reads or leaves. The runs are stopped all the same.
     with ExitStack() as stack:
-        url = stack.enter_context(SERVERS[name](None))
+        url = stack.enter_context(server(name, None))
         socks, rids = stall(url)
         for sock in socks:
             stack.callback(sock.close)

@@ -9,6 +9,9 @@ still fires in silence; a fast producer's writes still merge.
 
 The servers run in this process (threads), so a test switches write-through
 off with ``serve.WRITE_THROUGH`` and counts the writes that went through.
+Each server runs twice: on the standard library's event loop with uvicorn's
+h11, and as production runs it, on uvloop (uvicorn with httptools, as
+``uvicorn[standard]`` installs it; aiohttp's server on a uvloop loop).
 """
 
 from __future__ import annotations
@@ -32,13 +35,26 @@ from .scenarios import (
     started,
 )
 
-SERVERS = ["starlette_server", "aiohttp_server", "django_asgi_server"]
+SERVERS = [
+    "starlette_server",
+    "aiohttp_server",
+    "django_asgi_server",
+    # What production runs: uvicorn[standard] (uvloop, httptools), aiohttp on uvloop.
+    "starlette_uvloop_server",
+    "aiohttp_uvloop_server",
+    "django_asgi_uvloop_server",
+]
 
 
 @pytest.fixture(params=SERVERS)
 def server(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(request.param)
     return url
+
+
+def loop_kind(server: str) -> str:
+    """The kind of event loop ``server`` runs on (its ``GET /loop``)."""
+    return httpx.get(f"{server}/loop", timeout=10).text
 
 
 @pytest.fixture
@@ -83,6 +99,19 @@ def test_paced_stream_is_byte_identical_with_and_without_write_through(
     assert with_through == without
     text = "".join(getattr(c, "text_delta", "") for c in decode(protocol, with_through))
     assert text == "token 0 token 1 token 2 token 3 It is 21 C."
+
+
+@pytest.mark.parametrize("name", [name for name in SERVERS if "uvloop" in name])
+def test_write_through_is_on_under_uvloop(
+    name: str, request: pytest.FixtureRequest, through: list[int]
+) -> None:
+    # uvloop's tasks are asyncio's own (the C Task), which keep the running
+    # task in asyncio's record: the check that arms the write-through holds.
+    server: str = request.getfixturevalue(name)
+    assert loop_kind(server) == "uvloop"
+    body = fetch(server, "/data_stream/run_paced")
+    assert b"It is 21 C." in body
+    assert through.count(1) >= 8, f"{through}: the paced writes did not go through"
 
 
 def test_unencodable_chunk_mid_write_through_gives_the_same_error_frame(

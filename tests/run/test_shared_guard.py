@@ -19,8 +19,13 @@ from assistant_stream_core.protocols.data_stream import DataStreamDecoder, DataS
 from assistant_stream_core.run import _guard, create_run
 from assistant_stream_core.run.serve import StreamEnd, StreamResult, stream_encoded
 
+from ..conftest import UVLOOP
+
 pytestmark = pytest.mark.anyio
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
+# The timer is the loop's call_later: uvloop's too (where no test looks into
+# the standard loop's timer heap).
+asyncio_loops = pytest.mark.parametrize("anyio_backend", ["asyncio", UVLOOP])
 
 STREAMS = 200
 
@@ -107,7 +112,7 @@ async def test_many_silent_streams_share_one_timer_and_each_gets_keepalives(
     assert loop not in _guard._guards
 
 
-@asyncio_only
+@asyncio_loops
 async def test_hung_writes_end_by_the_shared_timer(anyio_backend: str) -> None:
     loop = asyncio.get_running_loop()
     results: list[StreamResult] = []
@@ -134,7 +139,7 @@ async def test_hung_writes_end_by_the_shared_timer(anyio_backend: str) -> None:
     assert loop not in _guard._guards
 
 
-@asyncio_only
+@asyncio_loops
 async def test_streams_leave_the_registry_on_disconnect_and_cancellation(
     anyio_backend: str,
 ) -> None:
@@ -184,7 +189,7 @@ class _Member:
         self.checks += 1
 
 
-@asyncio_only
+@asyncio_loops
 async def test_the_shortest_interval_sets_the_pace_while_it_is_registered(
     anyio_backend: str,
 ) -> None:

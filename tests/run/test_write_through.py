@@ -25,10 +25,15 @@ from assistant_stream_core.protocols.data_stream import DataStreamDecoder, DataS
 from assistant_stream_core.run import create_run, serve
 from assistant_stream_core.run.serve import StreamEnd, StreamResult, stream_encoded
 
+from ..conftest import UVLOOP
+
 pytestmark = pytest.mark.anyio
 
 TOKENS = 30
-asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
+# The standard library's event loop and uvloop's: the write-through sets
+# asyncio's record of the running task, which uvloop's tasks (asyncio's own)
+# keep in the same place.
+asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio", UVLOOP])
 
 
 async def _paced(controller: Any) -> None:
@@ -163,6 +168,26 @@ async def test_a_send_error_is_raised_as_without_write_through(
         raised.append((type(info.value), str(error)))
     assert raised[0] == raised[1]
     assert raised[0][1] == "the server is confused"
+
+
+@pytest.mark.parametrize("anyio_backend", [UVLOOP])
+async def test_write_through_is_on_under_uvloop(anyio_backend: Any) -> None:
+    """uvloop runs asyncio's own tasks, which keep the running task in
+    asyncio's record: the write-through finds it there and is used."""
+    import uvloop
+
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, uvloop.Loop)
+    assert serve._current_task_of(loop) is asyncio.current_task()
+    body = bytearray()
+
+    async def send(data: bytes) -> None:
+        body.extend(data)
+
+    result = await _serve(send)
+    assert result.end is StreamEnd.COMPLETE
+    assert result.write_throughs >= TOKENS // 2
+    assert _text(bytes(body)) == EXPECTED
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
