@@ -98,3 +98,21 @@ def test_openai_model_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -
     for label in ("hand-written loop, SDK objects", "SDK objects", "dicts", "raw SSE bytes"):
         assert label in report
     assert report.count("x\n") == 4  # every contender has its ratio to the loop
+
+
+def test_encoder_instructions_count_each_contender(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import encoder_instructions
+    from tests.conftest import require_executable, require_tool
+
+    require_executable("callgrind_control")  # valgrind; .ci/run installs it
+    upstream = importlib.util.find_spec("assistant_stream") is not None
+    require_tool(upstream, "upstream assistant-stream (a test dependency)")
+    encoder_instructions.main(["--chunks", "300", "--only", "data_stream"])
+    report = capsys.readouterr().out
+    counted = re.search(
+        r"data_stream: floor ([\d,]+), ours \(encode_many\) ([\d,]+), upstream ([\d,]+)", report
+    )
+    assert counted is not None, report
+    floor, ours, upstream = (int(value.replace(",", "")) for value in counted.groups())
+    # The floor writes the same bytes with the least work; upstream's json.dumps per frame is more.
+    assert 0 < floor < ours < upstream, report
