@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.child:
-        _child(*args.child, args.chunks)
+        protocol, contender = args.child
+        _child(protocol, contender, args.chunks)
         return
     if shutil.which("callgrind_control") is None:
         raise SystemExit("this benchmark needs valgrind (callgrind_control)")
