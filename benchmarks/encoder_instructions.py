@@ -29,21 +29,17 @@ import argparse
 import asyncio
 import gc
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from typing import Final
 
 from . import encoders
+from ._callgrind import control, require, totals
 
 #: The contenders, in the order they are printed.
 CONTENDERS: Final = ("floor", "ours", "upstream")
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _control(*args: str) -> None:
-    subprocess.run(["callgrind_control", *args], capture_output=True, check=False)
 
 
 def _produce(protocol: encoders.Protocol, contender: str, chunks: int) -> encoders.Produce:
@@ -69,17 +65,9 @@ def _child(protocol_name: str, contender: str, chunks: int) -> None:
     gc.collect()
     gc.disable()
     pid = str(os.getpid())
-    _control("-i", "on", pid)
+    control("-i", "on", pid)
     produce()
-    _control("-i", "off", pid)
-
-
-def _totals(path: str) -> int:
-    with open(path, encoding="utf-8") as dump:
-        for line in dump:
-            if line.startswith("totals:"):
-                return int(line.split()[1])
-    raise LookupError(f"no totals in {path}")
+    control("-i", "off", pid)
 
 
 def measure(protocol: str, contender: str, chunks: int, out_dir: str) -> float:
@@ -107,7 +95,7 @@ def measure(protocol: str, contender: str, chunks: int, out_dir: str) -> float:
     )
     turns = encoders.agent_turns(chunks)
     count = sum(len(batch) for batches in turns for batch in batches)
-    return _totals(out) / count
+    return totals(out) / count
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,8 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         protocol, contender = args.child
         _child(protocol, contender, args.chunks)
         return
-    if shutil.which("callgrind_control") is None:
-        raise SystemExit("this benchmark needs valgrind (callgrind_control)")
+    require()
     print(
         f"\nEncoder instructions per chunk (callgrind): agent turns, {args.chunks:,} chunks, "
         "one counted pass each, garbage collection off"

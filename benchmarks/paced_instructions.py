@@ -20,28 +20,16 @@ import argparse
 import asyncio
 import glob
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 from . import paced
+from ._callgrind import control, require, totals
 
 #: Tokens per stream of the two counted rounds; their difference is counted.
 SHORT, LONG = 10, 60
-
-
-def _totals(path: str) -> int:
-    """The instruction count of one callgrind dump."""
-    found = None
-    with open(path, encoding="utf-8") as dump:
-        for line in dump:
-            if line.startswith("totals:"):
-                found = int(line.split()[1])
-    if found is None:
-        raise LookupError(f"no totals in {path}")
-    return found
 
 
 async def _round(port: int, streams: int, tokens: int, pace: float) -> None:
@@ -50,10 +38,6 @@ async def _round(port: int, streams: int, tokens: int, pace: float) -> None:
     responses = await asyncio.gather(*(paced._finish(r, s) for r, s in opened))
     for response in responses:
         paced._check_tokens(response.body, tokens, "server")
-
-
-def _control(*args: str) -> None:
-    subprocess.run(["callgrind_control", *args], capture_output=True, check=False)
 
 
 def measure(contender: str, streams: int, pace: float, out_dir: str) -> list[float]:
@@ -83,15 +67,15 @@ def measure(contender: str, streams: int, pace: float, out_dir: str) -> list[flo
         asyncio.run(_round(port, streams, SHORT, pace))  # warm up, not counted
         counts: dict[int, list[int]] = {SHORT: [], LONG: []}
         for tokens in (SHORT, LONG, SHORT, LONG):
-            _control("-z", pid)
-            _control("-i", "on", pid)
+            control("-z", pid)
+            control("-i", "on", pid)
             asyncio.run(_round(port, streams, tokens, pace))
-            _control("-i", "off", pid)
+            control("-i", "off", pid)
             before = set(glob.glob(out + ".*"))
-            _control("-d", pid)
+            control("-d", pid)
             time.sleep(0.5)
             dump = max(set(glob.glob(out + ".*")) - before, key=os.path.getmtime)
-            counts[tokens].append(_totals(dump))
+            counts[tokens].append(totals(dump))
         per_token = streams * (LONG - SHORT)
         return [
             (long - short) / per_token
@@ -113,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only", choices=tuple(paced.CONTENDERS), action="append", help="only these contenders"
     )
     args = parser.parse_args(argv)
-    if shutil.which("callgrind_control") is None:
-        raise SystemExit("this benchmark needs valgrind (callgrind_control)")
+    require()
     contenders = args.only or ("floor", "upstream", "ours-starlette", "ours-no-write-through")
     print(
         f"\nServer instructions per token (callgrind): {args.streams} streams, "
