@@ -70,8 +70,8 @@ def _child(protocol_name: str, contender: str, chunks: int) -> None:
     control("-i", "off", pid)
 
 
-def measure(protocol: str, contender: str, chunks: int, out_dir: str) -> float:
-    """Instructions per chunk of ``contender`` encoding ``protocol``."""
+def measure(protocol: str, contender: str, chunks: int, out_dir: str) -> int:
+    """Instructions of one pass of ``contender`` encoding ``protocol``."""
     out = os.path.join(out_dir, f"{protocol}.{contender}")
     subprocess.run(
         [
@@ -93,9 +93,7 @@ def measure(protocol: str, contender: str, chunks: int, out_dir: str) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    turns = encoders.agent_turns(chunks)
-    count = sum(len(batch) for batches in turns for batch in batches)
-    return totals(out) / count
+    return totals(out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,9 +118,13 @@ def main(argv: list[str] | None = None) -> None:
         f"\nEncoder instructions per chunk (callgrind): agent turns, {args.chunks:,} chunks, "
         "one counted pass each, garbage collection off"
     )
+    turns = encoders.agent_turns(args.chunks)  # what each child encodes
+    chunk_count = sum(len(batch) for batches in turns for batch in batches)
     with tempfile.TemporaryDirectory() as out_dir:
         for protocol in args.only or [p.name for p in encoders.PROTOCOLS]:
-            counts = {c: measure(protocol, c, args.chunks, out_dir) for c in CONTENDERS}
+            counts = {
+                c: measure(protocol, c, args.chunks, out_dir) / chunk_count for c in CONTENDERS
+            }
             floor, ours, upstream = (counts[c] for c in CONTENDERS)
             times, share = encoders.TARGETS.get(protocol, (None, None))
             print(
