@@ -69,7 +69,7 @@ _STEP_BYTES: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _KEEP_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def json_depth(text: str | bytes, limit: int) -> int:
+def json_depth(text: str | bytes | bytearray, limit: int) -> int:
     """The nesting depth of the JSON ``text`` if it is above ``limit``, else ``0``.
 
     Linear in the length of ``text`` and cheap in the common case: when

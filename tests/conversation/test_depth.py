@@ -33,7 +33,7 @@ def body_of_depth(depth: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.parametrize("form", ["bytes", "str", "memoryview", "mapping"])
+@pytest.mark.parametrize("form", ["bytes", "bytearray", "str", "memoryview", "mapping"])
 def test_a_body_at_the_limit_is_read(protocol: str, form: str) -> None:
     body = body_of_depth(MAX_JSON_DEPTH)
     data = msgspec.json.encode(body)
@@ -41,6 +41,7 @@ def test_a_body_at_the_limit_is_read(protocol: str, form: str) -> None:
     given: Any = {
         "bytes": data,
         "str": data.decode(),
+        "bytearray": bytearray(data),
         "memoryview": memoryview(data),
         "mapping": body,
     }[form]
