@@ -48,7 +48,9 @@ Timings on a shared machine move by several percent between runs. Under the
 headline table, the Python bytecodes per chunk of the floor and of
 ``encode_many`` are counted exactly (``sys.settrace`` opcode events over the
 first :data:`COUNTED_RESPONSES` responses): a change to the interpreter's
-share of the work shows there even when the timings hide it.
+share of the work shows there even when the timings hide it. Each Python
+version compiles to different bytecode, so counts compare only on one
+version (the line names it).
 """
 
 from __future__ import annotations
@@ -659,6 +661,8 @@ def _measure(rows: list[_Row], repeat: int) -> None:
 
 #: Responses of the headline workload whose bytecodes are counted.
 COUNTED_RESPONSES: Final = 100
+# Counts differ between versions (their bytecode does): reports name it.
+_PYTHON: Final = "{}.{}".format(*sys.version_info)
 
 
 def _bytecodes(produce: Produce) -> int:
@@ -677,8 +681,13 @@ def _bytecodes(produce: Produce) -> int:
         return opcode
 
     def call(frame: FrameType, event: str, arg: Any) -> Any:
-        frame.f_trace_opcodes = True
+        # f_trace first: from Python 3.12 (settrace over sys.monitoring),
+        # f_trace_opcodes turns opcode events on only for a frame that
+        # already has its f_trace; set on a new frame without it, nothing
+        # would be counted.
+        frame.f_trace = opcode
         frame.f_trace_lines = False
+        frame.f_trace_opcodes = True
         return opcode
 
     previous = sys.gettrace()
@@ -702,7 +711,8 @@ def _print_bytecodes(batched: Batched) -> None:
             f"{protocol.name} floor {least:.1f}, encode_many() {ours:.1f} ({least / ours:.0%})"
         )
     print(
-        f"  Python bytecodes per chunk, counted (first {len(batched)} responses; "
+        f"  Python bytecodes per chunk, counted on Python {_PYTHON} "
+        f"(first {len(batched)} responses; "
         "C work uncounted): " + "; ".join(cells)
     )
 
