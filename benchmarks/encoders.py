@@ -63,7 +63,6 @@ import itertools
 import os
 import platform
 import random
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +84,8 @@ from assistant_stream_core.chunks import (
 )
 from assistant_stream_core.protocols.base import Encoder
 from assistant_stream_core.state import AppendTextOperation, SetOperation
+
+from ._opcodes import PYTHON, opcode_trace
 
 __all__ = [
     "PROTOCOLS",
@@ -661,8 +662,6 @@ def _measure(rows: list[_Row], repeat: int) -> None:
 
 #: Responses of the headline workload whose bytecodes are counted.
 COUNTED_RESPONSES: Final = 100
-# Counts differ between versions (their bytecode does): reports name it.
-_PYTHON: Final = "{}.{}".format(*sys.version_info)
 
 
 def _bytecodes(produce: Produce) -> int:
@@ -680,22 +679,8 @@ def _bytecodes(produce: Produce) -> int:
             count += 1
         return opcode
 
-    def call(frame: FrameType, event: str, arg: Any) -> Any:
-        # f_trace first: from Python 3.12 (settrace over sys.monitoring),
-        # f_trace_opcodes turns opcode events on only for a frame that
-        # already has its f_trace; set on a new frame without it, nothing
-        # would be counted.
-        frame.f_trace = opcode
-        frame.f_trace_lines = False
-        frame.f_trace_opcodes = True
-        return opcode
-
-    previous = sys.gettrace()
-    sys.settrace(call)
-    try:
+    with opcode_trace(opcode):
         produce()
-    finally:
-        sys.settrace(previous)
     return count
 
 
@@ -711,7 +696,7 @@ def _print_bytecodes(batched: Batched) -> None:
             f"{protocol.name} floor {least:.1f}, encode_many() {ours:.1f} ({least / ours:.0%})"
         )
     print(
-        f"  Python bytecodes per chunk, counted on Python {_PYTHON} "
+        f"  Python bytecodes per chunk, counted on Python {PYTHON} "
         f"(first {len(batched)} responses; "
         "C work uncounted): " + "; ".join(cells)
     )
