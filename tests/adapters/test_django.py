@@ -108,15 +108,18 @@ async def test_cancelling_the_consumer_stops_the_run_whatever_wraps_the_body() -
             yield part
 
     wrapped = wrapper()
-    got: list[bytes] = []
+    got = b""
+    ticked = asyncio.Event()
 
     async def consume() -> None:
+        nonlocal got
         async for part in wrapped:
-            got.append(part)
+            got += part
+            if b"tick 4" in got:
+                ticked.set()
 
     task = asyncio.ensure_future(consume())
-    while b"tick 4" not in b"".join(got):
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(ticked.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
