@@ -83,6 +83,13 @@ def test_probe_of_an_async_compressor_that_waits_says_no() -> None:
     assert flushes_every_piece(waits) is False
 
 
+def test_probe_of_a_compressor_it_cannot_call_says_no() -> None:
+    def other_signature(sequence: Iterable[bytes]) -> Iterator[bytes]:
+        yield from sequence
+
+    assert flushes_every_piece(other_signature) is False
+
+
 def test_installed_django_flushes_from_6_1() -> None:
     from_6_1 = django.VERSION >= (6, 1)
     assert flushes_every_piece(text.compress_sequence) is from_6_1
