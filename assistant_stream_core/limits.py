@@ -4,10 +4,13 @@ Two bounds on nesting, one rule for text; ``docs/errors.rst`` lists them with
 the line and event size limits of the decoders.
 
 * :data:`MAX_JSON_DEPTH` — the deepest JSON a decoder accepts in one line or
-  event. Deeper input raises
-  :class:`~assistant_stream_core.errors.ProtocolError` and fails the decoder.
+  event, and the deepest request body a request reader accepts. Deeper input
+  raises :class:`~assistant_stream_core.errors.ProtocolError` and fails the
+  decoder, or :class:`~assistant_stream_core.errors.RequestError` (a 400).
   Without the bound, a few kilobytes of ``[[[[…`` would exhaust the
-  interpreter's stack and escape as :class:`RecursionError`.
+  interpreter's stack and escape as :class:`RecursionError` — at a depth
+  that differs by interpreter (about 1,000 on Python 3.10 and 3.11, 1,500 on
+  3.12, far more on 3.13), so the bound is counted, never left to the stack.
 * :data:`MAX_STATE_DEPTH` — the deepest state path, counting its segments
   plus the nesting of the value written there, and the deepest JSON value a
   run's controller accepts (``add_data``, tool results, annotations). Deeper
@@ -25,7 +28,7 @@ the line and event size limits of the decoders.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate
 from typing import Any, Final
 
@@ -43,6 +46,7 @@ __all__ = [
     "check_text",
     "json_depth",
     "lone_surrogate",
+    "value_depth",
 ]
 
 #: The deepest JSON nesting a decoder accepts in one frame (``[[1]]`` is 2).
@@ -65,7 +69,7 @@ _STEP_BYTES: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _KEEP_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def json_depth(text: str | bytes, limit: int) -> int:
+def json_depth(text: str | bytes | bytearray, limit: int) -> int:
     """The nesting depth of the JSON ``text`` if it is above ``limit``, else ``0``.
 
     Linear in the length of ``text`` and cheap in the common case: when
@@ -86,6 +90,30 @@ def json_depth(text: str | bytes, limit: int) -> int:
         steps = map(_STEP_BYTES.__getitem__, brackets)
     depth = max(accumulate(steps), default=0)
     return depth if depth > limit else 0
+
+
+def value_depth(value: Any, limit: int) -> int:
+    """``limit + 1`` if the parsed JSON ``value`` nests deeper than ``limit``, else ``0``.
+
+    For a value that arrives already parsed (dicts and lists), where
+    :func:`json_depth` has no text to count. Walked with a stack of its own,
+    never the interpreter's, so the answer is the same on every Python; the
+    walk stops at the first container past ``limit``, which also ends it on
+    a value that contains itself. A scalar is depth 0, ``[]`` depth 1.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return 0
 
 
 def check_frame_depth(text: str, offset: int | None = None) -> None:
