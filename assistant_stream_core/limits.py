@@ -27,8 +27,7 @@ the line and event size limits of the decoders.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import accumulate
 from typing import Any, Final
 
@@ -59,14 +58,8 @@ MAX_STATE_DEPTH: Final = 200
 #: The message of the :class:`~assistant_stream_core.errors.ProtocolError` for too deep JSON.
 TOO_DEEP: Final = f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
 
-# A JSON string, unrolled so that matching is linear: brackets inside strings
-# do not nest.
-_STRING_TEXT: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_STRING_BYTES: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
-_STEP_TEXT: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
-_STEP_BYTES: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-_KEEP_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_NOT_BRACKET_OR_QUOTE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 def json_depth(text: str | bytes | bytearray, limit: int) -> int:
@@ -78,17 +71,22 @@ def json_depth(text: str | bytes | bytearray, limit: int) -> int:
     count. Invalid JSON gives some depth or ``0``; the JSON parser that runs
     next rejects it either way.
     """
-    steps: Iterator[int]
     if isinstance(text, str):
         if text.count("[") + text.count("{") <= limit:
             return 0
-        steps = map(_STEP_TEXT.__getitem__, _NOT_BRACKET.sub("", _STRING_TEXT.sub("", text)))
-    else:
-        if text.count(b"[") + text.count(b"{") <= limit:
-            return 0
-        brackets = _STRING_BYTES.sub(b"", text).translate(None, _KEEP_BRACKETS)
-        steps = map(_STEP_BYTES.__getitem__, brackets)
-    depth = max(accumulate(steps), default=0)
+        text = text.encode("utf-8", "surrogatepass")
+    elif text.count(b"[") + text.count(b"{") <= limit:
+        return 0
+    # Everything here runs in C but the final count. The escapes go first, as
+    # a JSON string reads them, pairs from the left: an escaped backslash,
+    # then an escaped quote. What is left of each string is a quote, text
+    # without quotes, a quote; so once all but brackets and quotes are gone,
+    # every other piece between quotes was inside a string.
+    if b"\\" in text:
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = text.translate(None, _NOT_BRACKET_OR_QUOTE)
+    brackets = b"".join(kept.split(b'"')[::2])
+    depth = max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
     return depth if depth > limit else 0
 
 
