@@ -21,8 +21,9 @@ from assistant_stream_core.limits import json_depth
 _TRICKY = st.text(alphabet=st.sampled_from('[]{}"\\\\/nu0a é\u2028\U0001f600'), max_size=12)
 _VALUES: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | _TRICKY,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(_TRICKY, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_TRICKY, children, max_size=4)
+    ),
     max_leaves=40,
 )
 
