@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The tests that call the frameworks' and clients' APIs; tests/protocols and
 # tests/core are pure Python over msgspec, which the same run imports anyway.
-TEST_DIRS=(tests/adapters tests/run tests/conversation tests/resumable tests/langgraph)
+TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph)
 VENV=.venv-lowest
 
 is_python310() {
