@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from .limits import MAX_JSON_DEPTH, json_depth
+
 __all__ = ["PartialJson", "parse_partial_json"]
 
 _JSON = msgspec.json.Decoder()
@@ -150,6 +152,10 @@ class PartialJson:
         """The value of ``text``, completed if cut short, or ``None``."""
         if text == "":
             return {}
+        if json_depth(text, MAX_JSON_DEPTH):
+            # Counted, not left to the parser's guard: the interpreter's
+            # recursion limit, which differs by Python version.
+            return None
         try:
             value = _JSON.decode(text)
         except msgspec.DecodeError:
@@ -169,7 +175,8 @@ def parse_partial_json(text: str) -> Any | None:
     Complete JSON is parsed as is; JSON cut short is completed first (open
     strings and containers closed, an unfinished literal finished, a key
     without a value dropped). Like the TS client, only an object or array
-    counts; anything else (or text that cannot be completed) returns ``None``.
-    ``""`` gives ``{}``.
+    counts; anything else (or text that cannot be completed, or that nests
+    deeper than :data:`~assistant_stream_core.limits.MAX_JSON_DEPTH`) returns
+    ``None``. ``""`` gives ``{}``.
     """
     return PartialJson().parse(text)

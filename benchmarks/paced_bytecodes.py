@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from collections import Counter
 from types import FrameType
 from typing import Any
 
 from . import paced
+from ._opcodes import PYTHON, opcode_trace
 
 #: Tokens per stream of the two counted rounds; their difference is counted.
 SHORT, LONG = 10, 60
@@ -57,21 +57,16 @@ _Key = tuple[str, str]
 
 
 class _Counter:
-    """Counts opcodes per function while installed with ``sys.settrace``."""
+    """Counts opcodes per function while installed with :func:`opcode_trace`."""
 
     def __init__(self) -> None:
         self.counts: Counter[_Key] = Counter()
 
-    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
+    def local(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event == "opcode":
             code = frame.f_code
             self.counts[os.path.basename(code.co_filename), code.co_name] += 1
-        return self._local
-
-    def trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        frame.f_trace_opcodes = True
-        frame.f_trace_lines = False
-        return self._local
+        return self.local
 
 
 async def _stream(app: Any, tokens: int, pace: float) -> None:
@@ -115,12 +110,8 @@ def _count(app: Any, streams: int, tokens: int, pace: float) -> Counter[_Key]:
 
     async def main() -> None:
         await asyncio.gather(*(_stream(app, 2, pace) for _ in range(streams)))  # warm up
-        previous = sys.gettrace()
-        sys.settrace(counter.trace)
-        try:
+        with opcode_trace(counter.local):
             await asyncio.gather(*(_stream(app, tokens, pace) for _ in range(streams)))
-        finally:
-            sys.settrace(previous)
 
     asyncio.run(main())
     return counter.counts
@@ -166,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     print(
-        f"\nPython bytecodes, in process: {args.streams} streams, {LONG} less {SHORT} "
+        f"\nPython {PYTHON} bytecodes, in process: "
+        f"{args.streams} streams, {LONG} less {SHORT} "
         f"tokens each, one token per {args.pace} s; per token, fixed per stream, and "
         f"per token of a {PACED_TOKENS}-token stream (the paced workload's)"
     )

@@ -39,6 +39,10 @@ if [ "$#" -eq 0 ]; then
     # that pytest's summary is the last thing a run prints.
     echo "--> the distributions (scripts/check_dist.py)"
     python scripts/check_dist.py
+    # The same run also covers every other Python the package claims (their
+    # own virtualenvs, newest releases): see the script.
+    echo "--> the other supported Pythons (scripts/test-pythons.sh)"
+    bash scripts/test-pythons.sh
 fi
 
 echo "--> pytest"

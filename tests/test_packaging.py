@@ -8,6 +8,7 @@ missing ``py.typed`` would hide its annotations from users' type checkers.
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,15 @@ import pytest
 
 import assistant_stream_core
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the test extra installs tomli, the same parser before it joined the stdlib
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_pyproject() -> dict[str, Any]:
-    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
     with (ROOT / "pyproject.toml").open("rb") as file:
         pyproject: dict[str, Any] = tomllib.load(file)
     return pyproject

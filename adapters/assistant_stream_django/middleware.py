@@ -1,17 +1,18 @@
 """A drop-in ``GZipMiddleware`` that never holds a streamed frame back.
 
 Django's own ``django.middleware.gzip.GZipMiddleware`` is fine for ordinary
-responses but not for streams: under WSGI it writes each piece into a
-``GzipFile`` without flushing, so frames wait until the compressor's buffer
-fills (a chat answer arrives in one lump, or not until the run ends); under
-ASGI it compresses each piece as a separate gzip member, which several clients
+responses, and from Django 6.1 for streams too. Before 6.1 it is not: it
+writes each piece into a ``GzipFile`` without flushing (under WSGI, and under
+ASGI in 6.0), so frames wait until the compressor's buffer fills (a chat
+answer arrives in one lump, or not until the run ends); under ASGI up to 5.2
+it compresses each piece as a separate gzip member, which several clients
 (httpx, for one) stop decoding after the first.
 
 :class:`GZipMiddleware` behaves exactly like Django's for responses that are
 not streaming, and compresses streaming responses (any
 ``StreamingHttpResponse``, not only this package's) as one gzip stream flushed
-after every piece, under WSGI and ASGI alike. Replace Django's in
-``settings.MIDDLEWARE``::
+after every piece, under WSGI and ASGI alike, on every Django release.
+Before Django 6.1, replace Django's in ``settings.MIDDLEWARE``::
 
     MIDDLEWARE = [
         "assistant_stream_django.middleware.GZipMiddleware",  # not django.middleware.gzip

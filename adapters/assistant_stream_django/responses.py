@@ -31,6 +31,8 @@ from assistant_stream_core.run.serve import (
     stream_encoded,
 )
 
+from ._django_gzip import gzip_problem
+
 __all__ = [
     "AGUIHttpResponse",
     "AssistantStreamHttpResponse",
@@ -41,20 +43,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger(LOGGER_NAME)
-
-
-def _from_django_gzip(value: object) -> bool:
-    """Whether ``value`` is the body wrapper of Django's own GZipMiddleware."""
-    from django.utils.text import compress_sequence  # type: ignore[import-untyped]
-
-    if getattr(value, "gi_code", None) is compress_sequence.__code__:  # WSGI
-        return True
-    code = getattr(value, "ag_code", None)  # ASGI: a local async generator
-    return (
-        code is not None
-        and code.co_name == "gzip_wrapper"
-        and code.co_filename.replace("\\", "/").endswith("django/middleware/gzip.py")
-    )
 
 
 def _served_async() -> bool:
@@ -96,11 +84,13 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     sync middleware run in a ``sync_to_async`` thread) and the sync kind
     under WSGI, which is again the kind its handler consumes.
 
-    Compression: use :class:`assistant_stream_django.middleware.GZipMiddleware`
-    instead of Django's ``GZipMiddleware``, which holds frames back under WSGI
-    and, under ASGI, compresses each write as a separate gzip member that some
-    clients (httpx, for one) stop decoding after the first. A response that
-    Django's middleware compressed logs a warning saying so.
+    Compression: before Django 6.1, use
+    :class:`assistant_stream_django.middleware.GZipMiddleware` instead of
+    Django's ``GZipMiddleware``, which holds frames back (under ASGI up to
+    5.2, it compresses each write as a separate gzip member that some clients,
+    httpx for one, stop decoding after the first). A response that Django's
+    middleware compressed that way logs a warning saying so. From 6.1,
+    Django's flushes after every write, and either middleware will do.
 
     A client that stops reading: after ``send_timeout`` the run is stopped.
     Under ASGI the task sending the response is then cancelled, so the server
@@ -172,12 +162,9 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         self._set_streaming_content(value)
 
     def _set_streaming_content(self, value: Any) -> None:
-        if _from_django_gzip(value):
-            _logger.warning(
-                "Django's GZipMiddleware compressed a streaming response: it holds "
-                "frames back under WSGI and sends separate gzip members under ASGI; "
-                "use assistant_stream_django.middleware.GZipMiddleware instead"
-            )
+        problem = gzip_problem(value)
+        if problem is not None:
+            _logger.warning(problem)
         self._own_content = False
         super()._set_streaming_content(value)
 
@@ -361,7 +348,8 @@ class _Handoff:
     def wait(self) -> asyncio.Future[bytes]:
         """Django's wait for the next bytes; it raises ``StopAsyncIteration``
         once the serving loop is done."""
-        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter = _Wait(loop=asyncio.get_running_loop())
+        waiter.handoff = self
         return waiter
 
     def wait_closed(self) -> asyncio.Future[None]:
@@ -383,6 +371,31 @@ class _Handoff:
             if future is not None and not future.done():
                 future.set_result(None)
         self._waiter = self._taken = self._closed_waiter = None
+
+
+class _Wait(asyncio.Future[bytes]):
+    """Django's wait for the next bytes, which ends the body if cancelled.
+
+    Whatever wraps the body (async generators of middleware, in any number),
+    the innermost await of Django's task is this future, so cancelling that
+    task (how Django's handler reacts to a disconnect) cancels it. Cancelled,
+    it closes the handoff at once, which stops the serving loop: as an async
+    generator ends when a cancellation reaches it at an await. Neither
+    ``aclose()`` (a wrapper does not pass it on) nor ``__del__`` can be relied
+    on here: Django 6.1 handles a disconnect in a ``TaskGroup``, whose
+    exception group keeps the wrapper's frame, and so the body, alive in a
+    reference cycle until the collector runs.
+    """
+
+    __slots__ = ("handoff",)
+    handoff: _Handoff
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the wait and close the handoff."""
+        if not super().cancel(msg):
+            return False
+        self.handoff.close()
+        return True
 
 
 class _AsyncBody:

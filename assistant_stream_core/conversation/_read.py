@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from ..errors import RequestError
+from ..limits import MAX_JSON_DEPTH, json_depth, value_depth
 from .model import FilePart
 
 __all__ = [
@@ -36,6 +37,8 @@ _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(.*)`$")
 _DATA_URL = re.compile(r"^data:([^;,]*)((?:;[^;,]*)*?);base64,(.*)$", re.DOTALL | re.IGNORECASE)
 
+_TOO_DEEP = f"the request body nests deeper than the limit of {MAX_JSON_DEPTH} levels"
+
 _decoder = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder()
 
@@ -59,29 +62,38 @@ def convert(obj: Any, type_: type[T], path: str) -> T:
             message = "required field is missing"
             field = _join(field, f".{missing.group(1)}") if field else missing.group(1)
         raise RequestError(message, field=field or None) from None
-    except RecursionError:
+    except RecursionError:  # only on a caller's own deep stack: read_object bounds depth
         raise RequestError("the value is nested too deeply", field=path or None) from None
 
 
 def read_object(body: Body, *, max_bytes: int) -> dict[str, Any]:
     """Check the size of ``body`` and parse it as a JSON object."""
     if isinstance(body, Mapping):
+        if value_depth(body, MAX_JSON_DEPTH):
+            raise RequestError(_TOO_DEEP)
         return dict(body)
     if isinstance(body, str):
         body = body.encode()
+    elif isinstance(body, memoryview):
+        body = body.tobytes()
     if len(body) > max_bytes:
         raise RequestError(
             f"the request body is {len(body)} bytes, more than the limit of {max_bytes}",
             status=413,
         )
+    # Counted before parsing: the parser's own guard is the interpreter's
+    # recursion limit, which differs by Python version (see limits.py).
+    depth = json_depth(body, MAX_JSON_DEPTH)
+    if depth:
+        raise RequestError(f"{_TOO_DEEP} (found {depth})")
     try:
         return _decoder.decode(body)
     except msgspec.ValidationError:
         raise RequestError("the request body is not a JSON object") from None
     except msgspec.DecodeError as exc:
         raise RequestError(f"the request body is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise RequestError("the request body is nested too deeply") from None
+    except RecursionError:  # only on a caller's own deep stack
+        raise RequestError(_TOO_DEEP) from None
 
 
 def json_text(value: Any) -> str:

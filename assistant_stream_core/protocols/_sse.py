@@ -152,8 +152,9 @@ class SSEDecoder:
                 raise ProtocolError(exc.reason, offset=offset) from None
             raise
         except RecursionError:
-            # JSON nested inside a JSON string (a tool result, arguments) and
-            # decoded by a subclass: the frame's own check cannot see it.
+            # Only on a caller's own deep stack: a frame's depth is counted
+            # above, and JSON inside a string is counted where a subclass
+            # decodes it (an AG-UI tool result).
             self._failed = True
             raise ProtocolError(TOO_DEEP) from None
         return out

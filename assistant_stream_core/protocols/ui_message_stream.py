@@ -41,7 +41,13 @@ from ..chunks import (
 )
 from ..errors import ProtocolError
 from ..ids import random_id
-from ..limits import check_json_value, check_optional_text, check_text
+from ..limits import (
+    MAX_JSON_DEPTH,
+    check_json_value,
+    check_optional_text,
+    check_text,
+    json_depth,
+)
 from ..tool_calls import ToolCall, ToolCallLedger
 from ._encoder import EncoderBase, every_kind, json_encode, not_a_chunk
 from ._frames import decode_object, decode_operations, wire_types
@@ -57,6 +63,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# The deepest tool input a tool-input-available frame carries: the frame's
+# object wraps it, and the whole frame must stay within MAX_JSON_DEPTH.
+_MAX_INPUT_DEPTH: Final = MAX_JSON_DEPTH - 1
 
 MEDIA_TYPE: Final = "text/event-stream"
 #: Every response header of this protocol.
@@ -258,18 +268,26 @@ class UIMessageStreamEncoder(EncoderBase):
             self._sse(out, _ToolInputDelta(call_id, trailing))
             self._tools.record_args(tool, trailing)
         text = tool.args_text
-        try:
-            value = msgspec.json.decode(text) if text else {}
-        except msgspec.DecodeError as exc:
-            # Both clients show this as a failed call with the raw input.
-            self._sse(
-                out,
-                _ToolInputError(
-                    call_id, tool.name, f"tool call arguments are not valid JSON: {exc}", text
-                ),
-            )
-        else:
+        # Counted before parsing, as a decoder counts a frame: the parser's
+        # own guard is the interpreter's recursion limit, which differs by
+        # Python version, and deeper input would make a frame no decoder reads.
+        depth = json_depth(text, _MAX_INPUT_DEPTH)
+        problem = (
+            f"tool call arguments nest {depth} levels deep, "
+            f"deeper than the limit of {_MAX_INPUT_DEPTH}"
+            if depth
+            else None
+        )
+        if problem is None:
+            try:
+                value = msgspec.json.decode(text) if text else {}
+            except msgspec.DecodeError as exc:
+                problem = f"tool call arguments are not valid JSON: {exc}"
+        if problem is None:
             self._sse(out, _ToolInputAvailable(call_id, tool.name, value))
+        else:
+            # Both clients show this as a failed call with the raw input.
+            self._sse(out, _ToolInputError(call_id, tool.name, problem, text))
         self._tools.settle(tool)
 
     def _settle_all(self, out: bytearray) -> None:

@@ -29,6 +29,7 @@ from ..chunks import (
     ToolCallDeltaChunk,
 )
 from ..errors import ProtocolError
+from ..limits import TOO_DEEP, check_frame_depth
 from ..protocols._sse import SSEParser
 from ..protocols.base import DEFAULT_MAX_LINE_BYTES
 from ..protocols.openai_chat import _FROM_OPENAI_FINISH
@@ -232,6 +233,9 @@ class ModelStreamReader:
                 self.done = True
                 self.end(out)
                 continue
+            # Counted, not left to the parser's guard (the interpreter's
+            # recursion limit, which differs by Python version).
+            check_frame_depth(event.data, event.offset)
             try:
                 if event.event == "error":  # the body of the error, without a wrapper
                     error = _error_decoder.decode(event.data)
@@ -244,8 +248,8 @@ class ModelStreamReader:
             except msgspec.DecodeError as exc:
                 message = f"event data is not valid JSON ({exc})"
                 raise ProtocolError(message, offset=event.offset) from None
-            except RecursionError:
-                raise ProtocolError("event data is nested too deeply") from None
+            except RecursionError:  # only on a caller's own deep stack
+                raise ProtocolError(TOO_DEEP, offset=event.offset) from None
             self._read_frame(frame, out)
 
     def finish(self) -> None:

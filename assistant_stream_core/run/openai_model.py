@@ -66,6 +66,7 @@ from ..conversation.model import (
     ToolCallPart,
     ToolResult,
 )
+from ..limits import MAX_JSON_DEPTH, json_depth
 from ._model_stream import ModelStreamReader
 from .controller import RunController, ToolCallController
 
@@ -79,7 +80,8 @@ class ModelToolCall(msgspec.Struct, kw_only=True):
     """A tool call the model made: its id, name and arguments.
 
     ``args`` is the parsed ``arguments`` text, or ``None`` when the model wrote
-    something that is not JSON. Report its result with
+    something that is not JSON, or JSON nested deeper than
+    :data:`~assistant_stream_core.limits.MAX_JSON_DEPTH`. Report its result with
     ``controller.add_tool_result(call.id, result)``.
     """
 
@@ -178,6 +180,20 @@ class _ThinkTags:
         return [(self.inside, text)] if text else []
 
 
+def _parse_args(text: str) -> Any:
+    """A call's arguments text → its value; ``None`` if not JSON or too deep."""
+    if not text:
+        return {}
+    # Counted, not left to the parser's guard (the interpreter's recursion
+    # limit, which differs by Python version and raises RecursionError).
+    if json_depth(text, MAX_JSON_DEPTH):
+        return None
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return None
+
+
 async def _close(stream: Any) -> None:
     for name in ("aclose", "close"):
         method = getattr(stream, name, None)
@@ -268,10 +284,7 @@ class _Writer:
         if not tool.closed:
             tool.close()
         call = self.calls[call_id]
-        try:
-            call.args = msgspec.json.decode(call.arguments) if call.arguments else {}
-        except msgspec.DecodeError:
-            call.args = None
+        call.args = _parse_args(call.arguments)
 
     def _flush_think(self) -> None:
         if self.think is not None:
@@ -282,10 +295,7 @@ class _Writer:
         """Parse the arguments of calls the stream left open (the client left)."""
         for model_id, call in self.calls.items():
             if call.args is None and not self.tools[model_id].closed:
-                try:
-                    call.args = msgspec.json.decode(call.arguments) if call.arguments else {}
-                except msgspec.DecodeError:
-                    call.args = None
+                call.args = _parse_args(call.arguments)
 
 
 async def stream_chat_completion(

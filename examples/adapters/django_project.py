@@ -19,7 +19,7 @@ if not settings.configured:
         ROOT_URLCONF=__name__,
         MIDDLEWARE=[
             # Instead of django.middleware.gzip.GZipMiddleware, which holds
-            # streamed frames back.
+            # streamed frames back before Django 6.1 (either will do from 6.1).
             "assistant_stream_django.middleware.GZipMiddleware",
         ],
     )

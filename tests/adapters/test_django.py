@@ -90,3 +90,42 @@ async def test_sync_middleware_under_asgi_wraps_the_async_kind() -> None:
         warnings.simplefilter("error")
         body = b"".join([part async for part in r])
     assert body == EXPECTED.upper()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_cancelling_the_consumer_stops_the_run_whatever_wraps_the_body() -> None:
+    # Django cancels its task on a disconnect; the wrapper is neither closed
+    # nor collected here (Django 6.1's exception group keeps its frame alive
+    # until the collector runs), so only the cancellation can stop the run.
+    import asyncio
+
+    r, rid = response("endless")
+    original = r.streaming_content
+
+    async def wrapper() -> AsyncIterator[bytes]:
+        async for part in original:
+            yield part
+
+    wrapped = wrapper()
+    got = b""
+    ticked = asyncio.Event()
+
+    async def consume() -> None:
+        nonlocal got
+        async for part in wrapped:
+            got += part
+            if b"tick 4" in got:
+                ticked.set()
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.wait_for(ticked.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):
+        if finished(rid).is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert finished(rid).is_set(), "the run went on after its consumer was cancelled"
+    assert wrapped is not None  # still referenced: no finalizer helped

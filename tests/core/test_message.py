@@ -25,6 +25,7 @@ from assistant_stream_core.chunks import (
     UpdateStateChunk,
 )
 from assistant_stream_core.errors import StateError
+from assistant_stream_core.limits import MAX_JSON_DEPTH
 from assistant_stream_core.message import (
     FilePart,
     MessageAccumulator,
@@ -460,3 +461,17 @@ def test_streamed_args_parse_like_each_prefix_parsed_alone() -> None:
         last = last if parsed is None else parsed
         assert acc.message.parts[0].args == last, doc[:end]  # type: ignore[union-attr]
     assert last == msgspec.json.decode(doc)
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 5_000, 50_000])
+@pytest.mark.parametrize("whole", [True, False], ids=["whole", "cut"])
+def test_parse_partial_json_gives_none_past_the_depth_limit(depth: int, whole: bool) -> None:
+    # Counted: the parser's own guard (the interpreter's recursion limit)
+    # raised RecursionError on 3.11 and let 5,000 levels through on 3.13.
+    text = "[" * depth + ("]" * depth if whole else "")
+    assert parse_partial_json(text) is None
+    assert parse_partial_json("[" * MAX_JSON_DEPTH + ("]" * MAX_JSON_DEPTH if whole else ""))
+    message = accumulate([ToolCallBeginChunk("c1", "f"), ToolCallDeltaChunk("c1", text)])
+    (part,) = message.parts
+    assert isinstance(part, ToolCallPart)
+    assert part.args_text == text

@@ -19,6 +19,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -140,8 +141,11 @@ def get_weather(city: str) -> str:
 def agent_graph(model: Any) -> Any:
     """A tool-calling agent (model node + ToolNode) as a compiled graph."""
 
-    async def agent(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [await model.ainvoke(state["messages"])]}
+    async def agent(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
+        # The config passed on: before Python 3.11 a task cannot be started
+        # in a given context, so LangGraph sees the model's tokens only
+        # through it (without it, whole messages only, on 3.10).
+        return {"messages": [await model.ainvoke(state["messages"], config)]}
 
     builder = StateGraph(MessagesState)
     builder.add_node("agent", agent)
@@ -155,8 +159,11 @@ def agent_graph(model: Any) -> Any:
 def outer_graph(model: Any) -> Any:
     """The agent as a subgraph (node ``assistant``), then a ``summarize`` model call."""
 
-    async def summarize(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [await model.ainvoke(state["messages"])]}
+    async def summarize(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
+        # The config passed on: before Python 3.11 a task cannot be started
+        # in a given context, so LangGraph sees the model's tokens only
+        # through it (without it, whole messages only, on 3.10).
+        return {"messages": [await model.ainvoke(state["messages"], config)]}
 
     builder = StateGraph(MessagesState)
     builder.add_node("assistant", agent_graph(model))

@@ -22,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from assistant_stream_core.chunks import TextDeltaChunk
+from assistant_stream_core.protocols.data_stream import DataStreamDecoder
 from assistant_stream_core.run import RunController
 from tests.adapters.servers import uvicorn_server
 
@@ -70,9 +72,18 @@ def test_client_disconnect_cancels_the_busy_node() -> None:
             # Kept referenced: a generator left by `break` is closed at once,
             # and httpx then closes the connection before the node starts.
             body = response.iter_bytes()
-            received = b""
-            while b"Working on it." not in received:
-                received += next(body)
+            # The answer's text, decoded: the model streams it in two tokens,
+            # one frame each unless the writes happen to merge, so the bytes
+            # need not hold "Working on it." in one piece (and, on a faster
+            # interpreter, often do not).
+            decoder, text = DataStreamDecoder(), ""
+            for piece in body:
+                chunks = decoder.feed(piece)
+                text += "".join(c.text_delta for c in chunks if isinstance(c, TextDeltaChunk))
+                if text == "Working on it.":
+                    break
+            else:
+                raise AssertionError(f"the body ended before the answer, with text {text!r}")
             assert node_started.wait(10)
             response.close()
         # The connection was closed mid-stream.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from assistant_stream_core.chunks import (
     UpdateStateChunk,
 )
 from assistant_stream_core.errors import ChunkEncodeError, ProtocolError
+from assistant_stream_core.limits import MAX_JSON_DEPTH
 from assistant_stream_core.protocols.base import Decoder, Encoder
 from assistant_stream_core.protocols.ui_message_stream import (
     UIMessageStreamDecoder,
@@ -420,3 +422,33 @@ def test_decoder_raises_only_protocol_error(data: bytes) -> None:
         decoder.finish()
     except ProtocolError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("depth", "available"),
+    [(MAX_JSON_DEPTH - 1, True), (MAX_JSON_DEPTH, False), (5_000, False)],
+)
+def test_tool_arguments_are_parsed_only_within_the_depth_limit(depth: int, available: bool) -> None:
+    # The input's depth is counted: it used to be bounded by the interpreter's
+    # recursion limit (about 1,000 levels on 3.11, 10,000 on 3.13), and a
+    # deeper input made a frame past MAX_JSON_DEPTH, which no decoder reads.
+    args = "[" * depth + "]" * depth
+    encoder = UIMessageStreamEncoder()
+    chunks = [ToolCallBeginChunk("c1", "f"), ToolCallDeltaChunk("c1", args)]
+    body = encoder.encode_many([*chunks, ToolResultChunk("c1", 1)]) + encoder.finish()
+    frames = [msgspec.json.decode(line[6:]) for line in body.split(b"\n\n") if line[6:7] == b"{"]
+    settled = next(f for f in frames if f["type"].startswith("tool-input-") and "input" in f)
+    if available:
+        assert settled["type"] == "tool-input-available"
+    else:
+        assert settled == {
+            "type": "tool-input-error",
+            "toolCallId": "c1",
+            "toolName": "f",
+            "errorText": f"tool call arguments nest {depth} levels deep, "
+            f"deeper than the limit of {MAX_JSON_DEPTH - 1}",
+            "input": args,
+        }
+    decoder = UIMessageStreamDecoder()
+    assert decoder.feed(body)  # the whole stream reads back
+    decoder.finish()

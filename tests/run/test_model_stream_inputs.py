@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from assistant_stream_core.chunks import Chunk, ErrorChunk, ReasoningDeltaChunk
 from assistant_stream_core.errors import ProtocolError
+from assistant_stream_core.limits import MAX_JSON_DEPTH
 from assistant_stream_core.message import ToolCallPart, accumulate
 from assistant_stream_core.run import (
     ChatCompletionResult,
@@ -148,9 +149,22 @@ async def test_an_error_event_without_a_wrapper() -> None:
         (b'data: {"choices":[]}\n\ndata: {"cho', "unterminated event"),
         (b'data: {"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}\n\n', "no function name"),
         (b'data: {"choices":[{"delta":{"content":7}}]}\n\n', "malformed chat.completion.chunk"),
-        (b"data: " + b"[" * 50_000 + b"\n\n", "chat.completion.chunk"),
+        (b"data: " + b"[" * 50_000 + b"\n\n", f"limit of {MAX_JSON_DEPTH} levels"),
+        # An ignored field, nested past the limit but below the interpreter's
+        # recursion limit (3.11's, then 3.13's): counted, not left to the stack.
+        (b'data: {"x":' + b"[" * 600 + b"]" * 600 + b"}\n\n", f"limit of {MAX_JSON_DEPTH} levels"),
+        (b'data: {"x":' + b"[" * 5000 + b"]" * 5000 + b"}\n\n", "(found 5001)"),
     ],
-    ids=["event", "after-done", "unterminated", "nameless-call", "wrong-type", "deep"],
+    ids=[
+        "event",
+        "after-done",
+        "unterminated",
+        "nameless-call",
+        "wrong-type",
+        "deep",
+        "deep-ignored-field",
+        "deeper-ignored-field",
+    ],
 )
 async def test_a_malformed_raw_stream_fails_the_run(body: bytes, message: str) -> None:
     async def run(controller: RunController) -> None:

@@ -21,6 +21,7 @@ from assistant_stream_core.chunks import (
     TextDeltaChunk,
 )
 from assistant_stream_core.errors import ProtocolError
+from assistant_stream_core.limits import MAX_JSON_DEPTH
 from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart, accumulate
 from assistant_stream_core.run import (
     ChatCompletionResult,
@@ -398,3 +399,20 @@ async def test_the_answer_as_the_next_calls_history() -> None:
         "ToolCallPart",
     ]
     assert unanswered.parts[2].result is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 5_000])
+async def test_arguments_nested_past_the_limit_parse_to_none(depth: int) -> None:
+    # Counted: the parser's guard (the interpreter's recursion limit) raised
+    # RecursionError out of the call on 3.11 and parsed 5,000 levels on 3.13.
+    arguments = "[" * depth + "]" * depth
+    call = {"index": 0, "id": "call_1", "type": "function"}
+    stream = items(
+        [
+            chunk({"tool_calls": [{**call, "function": {"name": "f", "arguments": arguments}}]}),
+            chunk({}, "tool_calls"),
+        ]
+    )
+    _, result = await run_model(stream)
+    (made,) = result.tool_calls
+    assert (made.arguments, made.args) == (arguments, None)
