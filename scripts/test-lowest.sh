@@ -17,8 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The tests that call the frameworks' APIs (adapters, the run layer's servers,
 # request reading, LangGraph), about 4 minutes on 2 busy cores. Left out:
 # tests/protocols and tests/core (msgspec alone, which these import too) and
-# tests/resumable (redis, about 1.5 minutes more).
-TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph)
+# the rest of tests/resumable (its Redis store contract stays: redis.asyncio).
+TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph tests/resumable/test_redis_contract.py)
 VENV=.venv-lowest
 # Starlette's GZipMiddleware holds back a streamed text/event-stream body up
 # to Starlette 1.0.0 at least (0.37.2 ... 0.49.3 and 1.0.0 fail this test;
