@@ -7,9 +7,11 @@ with ``asyncio`` only.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,6 +19,21 @@ import pytest
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _default_event_loop_policy() -> Iterator[None]:
+    """Give the next test the default asyncio policy, whatever this one set.
+
+    Older uvicorn releases (0.29 among them) install uvloop's policy
+    process-wide when a server starts with ``loop="uvloop"``; the tests that
+    follow in the same process would then run ``asyncio.run`` on uvloop (the
+    lowest-versions run, scripts/test-lowest.sh, installs uvicorn 0.29). A
+    loop already running in a server thread keeps its own loop.
+    """
+    yield
+    if type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
+        asyncio.set_event_loop_policy(None)
 
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
