@@ -29,27 +29,10 @@ DESELECT=(
     --deselect "tests/adapters/test_compression.py::test_starlette_gzip_middleware_passes_each_drain_through"
 )
 
-is_python310() {
-    "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1
-}
+# shellcheck source=scripts/_python.sh
+. scripts/_python.sh
 
-find_python310() {
-    local candidate
-    if command -v python3.10 >/dev/null 2>&1 && is_python310 python3.10; then
-        command -v python3.10
-        return
-    fi
-    # Newest patch release last; globs sort 3.10.9 after 3.10.13, so sort -V.
-    while read -r candidate; do
-        if [ -n "$candidate" ] && is_python310 "$candidate"; then
-            echo "$candidate"
-            return
-        fi
-    done < <(printf '%s\n' "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10.*/bin/python | sort -rV)
-    return 1
-}
-
-if ! python=$(find_python310); then
+if ! python=$(find_python 3.10); then
     message="no Python 3.10 (python3.10 on PATH or ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.10.*)"
     if [ "${CI:-}" = "true" ]; then
         echo "error: ${message}: the lowest-versions tests need it" >&2

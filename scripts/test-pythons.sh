@@ -46,21 +46,8 @@ EOF
 )
 lowest=${claimed%% *}
 
-# python3.X on PATH (unless it is a pyenv shim for a version not selected),
-# else pyenv's newest 3.X: the first that runs and is that version.
-find_python() {
-    local version=$1 candidate
-    for candidate in $(command -v "python$version") $(
-        ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/python 2>/dev/null | sort -rV
-    ); do
-        if "$candidate" -c "import sys; sys.exit('%d.%d' % sys.version_info[:2] != '$version')" \
-            2>/dev/null; then
-            echo "$candidate"
-            return
-        fi
-    done
-    return 1
-}
+# shellcheck source=scripts/_python.sh
+. scripts/_python.sh
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
