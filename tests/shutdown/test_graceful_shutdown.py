@@ -1,0 +1,139 @@
+"""SIGTERM with a stream in flight: what a rolling deploy does to live streams.
+
+Each test runs a real server process (:mod:`tests.shutdown.server`), starts a
+stream over a real socket, sends SIGTERM mid-stream, and checks what the
+client received, that the run's ``finally:`` ran (a flag file), and when the
+process exited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant_stream_core.resumable import ResumableStreams, new_stream_id
+from tests.redis_server import RedisServer
+
+from .procs import Server, python_server, server
+
+INTERRUPTED = b'3:"the server stopped this response before the run ended"\n'
+
+
+def _every_delta(body: bytes, n: int) -> bool:
+    return body == b"".join(f'0:"t{i} "\n'.encode() for i in range(n))
+
+
+def _stream(srv: Server, n: int, path: str = "/stream", **params: object) -> tuple[bytes, str]:
+    """Read ``n`` deltas 50 ms apart, SIGTERM after the first bytes; return
+    the body and the client's error (``""``: the body ended cleanly)."""
+    body, error = b"", ""
+    with httpx.Client(timeout=15) as client:
+        query = {"n": n, "delay": 0.05, "rid": "r", **params}
+        with client.stream("GET", srv.url + path, params=query) as response:
+            assert response.status_code == 200
+            chunks = response.iter_raw()
+            body += next(chunks)
+            srv.terminate()
+            try:
+                for data in chunks:
+                    body += data
+            except httpx.HTTPError as exc:
+                error = repr(exc)
+    return body, error
+
+
+@pytest.mark.parametrize("kind", ["starlette", "django", "aiohttp"])
+def test_without_a_timeout_the_stream_finishes_and_the_worker_exits(
+    tmp_path: Path, kind: str
+) -> None:
+    with server(python_server(kind), tmp_path) as srv:
+        body, error = _stream(srv, 20)
+        ended = time.monotonic()
+        assert error == ""
+        assert _every_delta(body, 20)
+        srv.process.wait(10)
+        # Nothing of ours (guard timer, keepalive, a thread) keeps it alive.
+        assert time.monotonic() - ended < 1.0
+        assert srv.flag("r") == "done"
+
+
+def test_starlette_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> None:
+    with server(python_server("starlette", 0.3, 2), tmp_path) as srv:
+        body, error = _stream(srv, 100)
+        assert error == ""  # a complete chunked body
+        assert body.endswith(INTERRUPTED), body[-120:]
+        assert srv.exited_after(10) < 3
+        assert srv.flag("r") == "cancelled"
+
+
+def test_django_past_the_timeout_closes_and_its_run_ends(tmp_path: Path) -> None:
+    with server(python_server("django", 0.3, 2), tmp_path) as srv:
+        body, error = _stream(srv, 100)
+        # Django's handler leaves the body to the server: the client reads a
+        # body cut between whole frames, and reports it.
+        assert "incomplete chunked read" in error
+        assert body.endswith(b'"\n')
+        assert INTERRUPTED not in body
+        srv.process.wait(10)
+        assert srv.flag("r") in ("done", "cancelled")
+
+
+def test_aiohttp_past_the_timeout_closes_and_cancels_the_run(tmp_path: Path) -> None:
+    with server(python_server("aiohttp", 0.3, 2), tmp_path) as srv:
+        body, error = _stream(srv, 100)
+        assert "incomplete chunked read" in error
+        assert body.endswith(b'"\n')
+        assert srv.exited_after(10) < 5
+        assert srv.flag("r") == "cancelled"
+
+
+def _status(redis_url: str, sid: str) -> str:
+    import redis.asyncio
+
+    from assistant_stream_core.resumable.redis import RedisStore
+
+    async def read() -> str:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            return await ResumableStreams(RedisStore(client)).status(sid)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize(("drain", "status"), [(5, "done"), (0.2, "error")])
+def test_a_detached_producer_finalizes_its_stream_before_the_worker_exits(
+    tmp_path: Path, redis_srv: RedisServer, drain: float, status: str
+) -> None:
+    argv = python_server("resumable", 0, drain, redis_srv.url)
+    with server(argv, tmp_path) as srv:
+        sid = new_stream_id()
+        with httpx.Client(timeout=15) as client:
+            params = {"n": 30, "delay": 0.05, "rid": "r", "id": sid}
+            with client.stream("GET", srv.url + "/resumable", params=params) as response:
+                next(response.iter_raw())
+        # The client left: nothing holds the server but the producer.
+        srv.terminate()
+        exited = srv.exited_after(10)
+        assert _status(redis_srv.url, sid) == status
+        assert srv.flag("r") == ("done" if status == "done" else "cancelled")
+        assert exited < (3 if status == "done" else 1.5)
+
+
+def test_a_resumable_stream_past_the_timeout_ends_for_its_client(
+    tmp_path: Path, redis_srv: RedisServer
+) -> None:
+    argv = python_server("resumable", 0.3, 0.2, redis_srv.url)
+    with server(argv, tmp_path) as srv:
+        sid = new_stream_id()
+        body, error = _stream(srv, 100, "/resumable", id=sid)
+        assert error == ""
+        assert body.endswith(INTERRUPTED), body[-120:]
+        srv.process.wait(10)
+        assert _status(redis_srv.url, sid) == "error"
+        assert srv.flag("r") == "cancelled"
