@@ -413,6 +413,10 @@ class _Streamer:
         self.bytes_sent += len(data)
         return True
 
+    def abandon(self) -> None:
+        """Stop serving, as if the client had left (:func:`.shutdown.drain`)."""
+        self.client_gone(StreamEnd.DISCONNECTED)
+
     async def interrupted(self, end_body: Callable[[], Awaitable[object]] | None) -> None:
         """The calling task is cancelled: write an error frame, the closing
         frames and the end of the body, shielded, within INTERRUPT_TIMEOUT.

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -40,8 +40,15 @@ CLEANUP_TIMEOUT = 5.0
 #: cost to one set insertion and one removal).
 _POLL = 0.02
 
-# Open responses (stream_encoded calls), by an object of each.
-_RESPONSES: set[object] = set()
+class Abandonable(Protocol):
+    """An open response, as :func:`drain` sees it."""
+
+    def abandon(self) -> None:
+        """Stop serving, as if the client had left (the run is cancelled)."""
+
+
+# Open responses (stream_encoded calls).
+_RESPONSES: set[Abandonable] = set()
 # Running detached producers: the cancel scope each runs in.
 _PRODUCERS: set[anyio.CancelScope] = set()
 
@@ -52,13 +59,13 @@ def in_flight() -> tuple[int, int]:
     return len(_RESPONSES), len(_PRODUCERS)
 
 
-def track_response(token: object) -> None:
-    """Count ``token`` as an open response until :func:`untrack_response`."""
-    _RESPONSES.add(token)
+def track_response(response: Abandonable) -> None:
+    """Count ``response`` as open until :func:`untrack_response`."""
+    _RESPONSES.add(response)
 
 
-def untrack_response(token: object) -> None:
-    _RESPONSES.discard(token)
+def untrack_response(response: Abandonable) -> None:
+    _RESPONSES.discard(response)
 
 
 async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
@@ -93,8 +100,10 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     completes its stream, which readers on other workers can resume). Then
     it cancels the producers still running: each finalizes its stream as an
     error ("the producer was cancelled"), so a resuming client reads the end
-    at once instead of waiting for the lease to expire. Responses belong to
-    the server; they are not cancelled here, only waited for.
+    at once instead of waiting for the lease to expire. Responses still
+    running then are stopped as if their client had left (call this after
+    the server has waited for its connections: an ASGI lifespan's shutdown,
+    aiohttp's ``on_cleanup``).
 
     :param grace: seconds to wait before cancelling producers; ``0``
         cancels them at once.
@@ -111,6 +120,17 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
         )
         for scope in list(_PRODUCERS):
             scope.cancel()
+    if _RESPONSES:
+        # The server has already closed what it gave up on; a response still
+        # running now is one whose framework left it behind (Django's request
+        # task, which outlives the handler the server cancelled).
+        logger.warning(
+            "shutting down: stopping %d response(s) still running after %.1f s",
+            len(_RESPONSES),
+            grace,
+        )
+        for response in list(_RESPONSES):
+            response.abandon()
     if not await _wait_until(lambda: not _RESPONSES and not _PRODUCERS, CLEANUP_TIMEOUT):
         responses, producers = in_flight()
         logger.warning(

@@ -233,3 +233,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def gunicorn_app() -> Any:
+    """The WSGI app for gunicorn (``tests.shutdown.server:gunicorn_app()``);
+    the flag directory comes from ``SHUTDOWN_FLAGS``."""
+    import os
+
+    return wsgi_app(Path(os.environ["SHUTDOWN_FLAGS"]))
