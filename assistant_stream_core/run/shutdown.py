@@ -40,6 +40,7 @@ CLEANUP_TIMEOUT = 5.0
 #: cost to one set insertion and one removal).
 _POLL = 0.02
 
+
 class Abandonable(Protocol):
     """An open response, as :func:`drain` sees it."""
 

@@ -49,7 +49,7 @@ class Server:
 
 @contextmanager
 def server(
-    argv: Sequence[str], tmp: Path, *, env: dict[str, str] | None = None
+    argv: Sequence[str], tmp: Path, *, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> Iterator[Server]:
     """Run ``argv`` (``{port}`` and ``{flags}`` filled in) until it is ready."""
     port = _free_port()
@@ -59,10 +59,10 @@ def server(
     with log.open("wb") as handle:
         process = subprocess.Popen(
             [a.format(port=port, flags=flags) for a in argv],
-            cwd=ROOT,
+            cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})},
         )
     started = Server(process, port, flags, log)
     try:

@@ -19,7 +19,7 @@ import pytest
 from assistant_stream_core.resumable import ResumableStreams, new_stream_id
 from tests.redis_server import RedisServer
 
-from .procs import Server, python_server, server
+from .procs import ROOT, Server, python_server, server
 
 INTERRUPTED = b'3:"the server stopped this response before the run ended"\n'
 
@@ -28,13 +28,15 @@ def _every_delta(body: bytes, n: int) -> bool:
     return body == b"".join(f'0:"t{i} "\n'.encode() for i in range(n))
 
 
-def _stream(srv: Server, n: int, path: str = "/stream", **params: object) -> tuple[bytes, str]:
+def _stream(
+    srv: Server, n: int, path: str = "/stream", method: str = "GET", **params: object
+) -> tuple[bytes, str]:
     """Read ``n`` deltas 50 ms apart, SIGTERM after the first bytes; return
     the body and the client's error (``""``: the body ended cleanly)."""
     body, error = b"", ""
     with httpx.Client(timeout=15) as client:
         query = {"n": n, "delay": 0.05, "rid": "r", **params}
-        with client.stream("GET", srv.url + path, params=query) as response:
+        with client.stream(method, srv.url + path, params=query) as response:
             assert response.status_code == 200
             chunks = response.iter_raw()
             body += next(chunks)
@@ -47,19 +49,38 @@ def _stream(srv: Server, n: int, path: str = "/stream", **params: object) -> tup
     return body, error
 
 
-@pytest.mark.parametrize("kind", ["starlette", "django", "aiohttp"])
-def test_without_a_timeout_the_stream_finishes_and_the_worker_exits(
-    tmp_path: Path, kind: str
+EXAMPLES = ROOT / "examples" / "graceful_shutdown"
+ANSWER = ["a", "long", "answer,", "streamed", "one", "word", "at", "a", "time"]
+
+
+@pytest.mark.parametrize(
+    ("example", "documented"),
+    [
+        ("starlette_app.py", "uvicorn starlette_app:app --timeout-graceful-shutdown 15"),
+        ("django_asgi.py", "uvicorn django_asgi:application --timeout-graceful-shutdown 15"),
+        ("aiohttp_app.py", "python aiohttp_app.py"),
+    ],
+)
+def test_the_documented_apps_finish_their_streams_and_exit(
+    tmp_path: Path, example: str, documented: str
 ) -> None:
-    with server(python_server(kind), tmp_path) as srv:
-        body, error = _stream(srv, 12)
+    """docs/guides/graceful-shutdown.rst's apps, served by their commands:
+    without reaching a graceful timeout, a stream in flight at SIGTERM
+    finishes whole and the worker exits right after it."""
+    assert f"``{documented}``" in (EXAMPLES / example).read_text(encoding="utf-8")
+    program, *args = documented.split()
+    argv = [sys.executable, *(["-m", program] if program != "python" else []), *args]
+    if program == "uvicorn":
+        argv += ["--port", "{port}"]
+    with server(argv, tmp_path, cwd=EXAMPLES) as srv:
+        body, error = _stream(srv, 0, "/chat", method="POST")
         ended = time.monotonic()
         assert error == ""
-        assert _every_delta(body, 12)
+        assert b"".join(f'0:"{word} "\n'.encode() for word in ANSWER) == body
         srv.process.wait(10)
-        # Nothing of ours (guard timer, keepalive, a thread) keeps it alive.
+        # Nothing of ours (guard timer, keepalive, a thread, the drain) keeps
+        # the worker alive once its streams have ended.
         assert time.monotonic() - ended < 1.0
-        assert srv.flag("r") == "done"
 
 
 def test_starlette_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> None:
