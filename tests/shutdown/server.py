@@ -9,7 +9,8 @@ is the server's graceful-shutdown timeout in seconds (``0``: the server's
 default). ``DRAIN`` is the grace of the app's shutdown hook,
 :func:`assistant_stream_core.run.shutdown.drain` (``-``: no hook). Every
 server answers ``GET /stream?n=&delay=&rid=`` with a Data Stream run of
-``n`` text deltas ``"t{i} "``, ``delay`` seconds apart; the run
+``n`` text deltas ``"t{i} "``, ``delay`` seconds apart (Starlette and aiohttp
+also take ``protocol=`` and ``keepalive=`` seconds); the run
 writes ``FLAGS/{rid}`` from its ``finally:`` ("cancelled" when it was
 cancelled, else "done"), which is how a test knows the run's cleanup ran in a
 process it cannot look into. ``GET /ping`` answers ``pong``.
@@ -52,7 +53,7 @@ def starlette_app(flags: Path, drain: float | None, streams: Any = None) -> Any:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
-    from assistant_stream_starlette import DataStreamResponse
+    from assistant_stream_starlette import AssistantStreamResponse
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
@@ -61,7 +62,12 @@ def starlette_app(flags: Path, drain: float | None, streams: Any = None) -> Any:
     from assistant_stream_core.run import create_run
 
     async def stream(request: Request) -> Response:
-        return DataStreamResponse(create_run(make_run(request.query_params, flags)))
+        query = request.query_params
+        return AssistantStreamResponse(
+            create_run(make_run(query, flags)),
+            query.get("protocol", "data_stream"),
+            keepalive_interval=float(query.get("keepalive", "15")),
+        )
 
     async def resumable(request: Request) -> Response:
         from assistant_stream_starlette.resumable import start_resumable
@@ -145,8 +151,12 @@ def aiohttp_app(flags: Path, drain: float | None) -> Any:
     from assistant_stream_core.run import create_run
 
     async def stream(request: web.Request) -> web.StreamResponse:
+        query = request.query
         return await stream_response(
-            request, create_run(make_run(request.query, flags)), "data_stream"
+            request,
+            create_run(make_run(query, flags)),
+            query.get("protocol", "data_stream"),
+            keepalive_interval=float(query.get("keepalive", "15")),
         )
 
     async def ping(request: web.Request) -> web.Response:
