@@ -33,9 +33,12 @@ logger = logging.getLogger("assistant_stream_ce")
 
 #: Seconds :func:`drain` lets detached producers run before it cancels them.
 DEFAULT_DRAIN_TIMEOUT = 30.0
-#: Seconds a cancelled producer has to finalize its stream, and a cancelled
-#: response to write its end and close its run.
+#: Seconds a cancelled producer has to finalize its stream, and a stopped
+#: response to close its run.
 CLEANUP_TIMEOUT = 5.0
+#: Seconds :func:`drain` waits for open responses (at most its grace) before
+#: it stops them: a response the server cancelled ends well within it.
+RESPONSE_WAIT = 1.0
 #: How often :func:`drain` looks (shutdown only: polling keeps the per-stream
 #: cost to one set insertion and one removal).
 _POLL = 0.02
@@ -94,26 +97,40 @@ async def _wait_until(done: Callable[[], bool], seconds: float) -> bool:
 
 
 async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
-    """Wait for this process's streams to end; call it when the server shuts down.
+    """Let this process's streams end; await it when the server shuts down,
+    after the server has waited for its connections (an ASGI lifespan's
+    shutdown, aiohttp's ``on_cleanup``).
 
-    Waits up to ``grace`` seconds for open responses and detached resumable
-    producers to finish on their own (a producer whose client left still
-    completes its stream, which readers on other workers can resume). Then
-    it cancels the producers still running: each finalizes its stream as an
-    error ("the producer was cancelled"), so a resuming client reads the end
-    at once instead of waiting for the lease to expire. Responses still
-    running then are stopped as if their client had left (call this after
-    the server has waited for its connections: an ASGI lifespan's shutdown,
-    aiohttp's ``on_cleanup``).
+    Detached resumable producers get up to ``grace`` seconds to finish on
+    their own (a producer whose client left still completes its stream,
+    which readers on other workers can resume); then the ones still running
+    are cancelled, and each finalizes its stream as an error ("the producer
+    was cancelled"), so a resuming client reads the end at once instead of
+    waiting for the lease to expire.
 
-    :param grace: seconds to wait before cancelling producers; ``0``
-        cancels them at once.
-    :returns: ``True`` when everything ended within ``grace``.
+    Responses are the server's: by now it has completed them or cancelled
+    them, and a cancelled one ends within a few event-loop turns. One still
+    running after :data:`RESPONSE_WAIT` was left behind by its framework
+    (Django's request task outlives the handler the server cancels) and is
+    stopped as if its client had left.
+
+    :param grace: seconds producers may run before they are cancelled;
+        ``0`` cancels them at once.
+    :returns: ``True`` when everything ended without being stopped.
     """
     _check_grace(grace)
-    if await _wait_until(lambda: not _RESPONSES and not _PRODUCERS, grace):
-        return True
-    if _PRODUCERS:
+    started = anyio.current_time()
+    clean = await _wait_until(lambda: not _RESPONSES, min(grace, RESPONSE_WAIT))
+    if _RESPONSES:
+        logger.warning(
+            "shutting down: stopping %d response(s) still running after the server's shutdown",
+            len(_RESPONSES),
+        )
+        for response in list(_RESPONSES):
+            response.abandon()
+    left = max(0.0, grace - (anyio.current_time() - started))
+    if not await _wait_until(lambda: not _PRODUCERS, left):
+        clean = False
         logger.warning(
             "shutting down: cancelling %d resumable producer(s) still running after %.1f s",
             len(_PRODUCERS),
@@ -121,17 +138,6 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
         )
         for scope in list(_PRODUCERS):
             scope.cancel()
-    if _RESPONSES:
-        # The server has already closed what it gave up on; a response still
-        # running now is one whose framework left it behind (Django's request
-        # task, which outlives the handler the server cancelled).
-        logger.warning(
-            "shutting down: stopping %d response(s) still running after %.1f s",
-            len(_RESPONSES),
-            grace,
-        )
-        for response in list(_RESPONSES):
-            response.abandon()
     if not await _wait_until(lambda: not _RESPONSES and not _PRODUCERS, CLEANUP_TIMEOUT):
         responses, producers = in_flight()
         logger.warning(
@@ -139,7 +145,7 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
             responses,
             producers,
         )
-    return False
+    return clean
 
 
 Scope = MutableMapping[str, Any]

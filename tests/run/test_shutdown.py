@@ -96,6 +96,26 @@ async def test_drain_lets_producers_finish_or_finalizes_them(
     assert await streams.status("s" * 24) == status
 
 
+async def test_drain_stops_a_response_left_running() -> None:
+    # As Django's request task, which outlives the handler the server cancelled.
+    outcome: list[str] = []
+
+    async def send(data: bytes) -> None:
+        pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stream_encoded, create_run(_slow(outcome)), DataStreamEncoder(), send)
+        await anyio.sleep(0.05)
+        assert in_flight() == (1, 0)
+        with anyio.fail_after(10):
+            started = anyio.current_time()
+            assert await drain(30) is False
+            # RESPONSE_WAIT, then the run's grace: not the drain's 30 s.
+            assert anyio.current_time() - started < 5
+    assert outcome == ["cancelled"]
+    assert in_flight() == (0, 0)
+
+
 @pytest.mark.parametrize("grace", [-1, float("nan"), float("inf")])
 async def test_drain_rejects_a_bad_grace(grace: float) -> None:
     with pytest.raises(ValueError, match="grace"):
