@@ -189,9 +189,6 @@ class StreamEnd(enum.Enum):
     DISCONNECTED = "disconnected"
     #: A write took longer than ``send_timeout``; the client is treated as gone.
     SEND_TIMEOUT = "send-timeout"
-    #: The server cancelled the response; an error frame and the closing
-    #: frames were written (the cancellation propagated).
-    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -430,7 +427,6 @@ class _Streamer:
             return
         if self.buffer is not None:
             self.buffer.through = None  # the run's own writes stop here
-        self.end = StreamEnd.INTERRUPTED
         with anyio.move_on_after(INTERRUPT_TIMEOUT, shield=True):
             try:
                 data = self.encoder.encode(ErrorChunk(error=INTERRUPTED_MESSAGE))
