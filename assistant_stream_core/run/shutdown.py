@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 import anyio
+import anyio.lowlevel
 
 __all__ = ["DEFAULT_DRAIN_TIMEOUT", "drain", "drain_on_shutdown", "in_flight"]
 
@@ -51,35 +52,46 @@ class Abandonable(Protocol):
         """Stop serving, as if the client had left (the run is cancelled)."""
 
 
-# Open responses (stream_encoded calls).
-_RESPONSES: set[Abandonable] = set()
-# Running detached producers: the cancel scope each runs in.
-_PRODUCERS: set[anyio.CancelScope] = set()
+# Open responses (stream_encoded calls) and running detached producers (the
+# cancel scope each runs in), each with its event loop's token: a process
+# may run several loops (threads, a blocking portal per WSGI response), and
+# drain() touches only its own loop's, never another thread's.
+_RESPONSES: dict[Abandonable, object] = {}
+_PRODUCERS: dict[anyio.CancelScope, object] = {}
+
+
+def _loop() -> object:
+    return anyio.lowlevel.current_token().native_token
+
+
+def _mine(tracked: dict[Any, object]) -> list[Any]:
+    loop = _loop()
+    return [item for item, its_loop in list(tracked.items()) if its_loop is loop]
 
 
 def in_flight() -> tuple[int, int]:
-    """``(responses, producers)``: the streams this process is serving now,
-    and the detached resumable producers still running."""
-    return len(_RESPONSES), len(_PRODUCERS)
+    """``(responses, producers)``: the streams the running event loop is
+    serving now, and its detached resumable producers still running."""
+    return len(_mine(_RESPONSES)), len(_mine(_PRODUCERS))
 
 
 def track_response(response: Abandonable) -> None:
-    """Count ``response`` as open until :func:`untrack_response`."""
-    _RESPONSES.add(response)
+    """Count ``response`` as open (on the running loop) until :func:`untrack_response`."""
+    _RESPONSES[response] = _loop()
 
 
 def untrack_response(response: Abandonable) -> None:
-    _RESPONSES.discard(response)
+    _RESPONSES.pop(response, None)
 
 
 async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
     """Run ``fn`` (a detached producer) where :func:`drain` can cancel it."""
     with anyio.CancelScope() as scope:
-        _PRODUCERS.add(scope)
+        _PRODUCERS[scope] = _loop()
         try:
             await fn()
         finally:
-            _PRODUCERS.discard(scope)
+            _PRODUCERS.pop(scope, None)
 
 
 def _check_grace(grace: object) -> None:
@@ -97,7 +109,7 @@ async def _wait_until(done: Callable[[], bool], seconds: float) -> bool:
 
 
 async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
-    """Let this process's streams end; await it when the server shuts down,
+    """Let the streams of the running event loop end; await it when the server shuts down,
     after the server has waited for its connections (an ASGI lifespan's
     shutdown, aiohttp's ``on_cleanup``).
 
@@ -120,30 +132,29 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     """
     _check_grace(grace)
     started = anyio.current_time()
-    clean = await _wait_until(lambda: not _RESPONSES, min(grace, RESPONSE_WAIT))
-    if _RESPONSES:
+    clean = await _wait_until(lambda: not _mine(_RESPONSES), min(grace, RESPONSE_WAIT))
+    left_behind = _mine(_RESPONSES)
+    if left_behind:
         logger.warning(
             "shutting down: stopping %d response(s) still running after the server's shutdown",
-            len(_RESPONSES),
+            len(left_behind),
         )
-        for response in list(_RESPONSES):
+        for response in left_behind:
             response.abandon()
     left = max(0.0, grace - (anyio.current_time() - started))
-    if not await _wait_until(lambda: not _PRODUCERS, left):
+    if not await _wait_until(lambda: not _mine(_PRODUCERS), left):
         clean = False
+        producers = _mine(_PRODUCERS)
         logger.warning(
             "shutting down: cancelling %d resumable producer(s) still running after %.1f s",
-            len(_PRODUCERS),
+            len(producers),
             grace,
         )
-        for scope in list(_PRODUCERS):
+        for scope in producers:
             scope.cancel()
-    if not await _wait_until(lambda: not _RESPONSES and not _PRODUCERS, CLEANUP_TIMEOUT):
-        responses, producers = in_flight()
+    if not await _wait_until(lambda: in_flight() == (0, 0), CLEANUP_TIMEOUT):
         logger.warning(
-            "shutting down with %d response(s) and %d producer(s) still running",
-            responses,
-            producers,
+            "shutting down with %d response(s) and %d producer(s) still running", *in_flight()
         )
     return clean
 

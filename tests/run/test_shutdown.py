@@ -5,6 +5,8 @@ The same behaviour on real servers under SIGTERM is in tests/shutdown/.
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 
@@ -13,7 +15,14 @@ from assistant_stream_core.protocols.data_stream import DataStreamEncoder
 from assistant_stream_core.resumable import ResumableStreams
 from assistant_stream_core.run import RunController, create_run
 from assistant_stream_core.run.serve import INTERRUPTED_MESSAGE, stream_encoded
-from assistant_stream_core.run.shutdown import drain, drain_on_shutdown, in_flight
+from assistant_stream_core.run.shutdown import (
+    RESPONSE_WAIT,
+    drain,
+    drain_on_shutdown,
+    in_flight,
+    track_response,
+    untrack_response,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +153,29 @@ async def test_drain_on_shutdown_answers_the_lifespan_and_passes_the_rest() -> N
     await wrapped({"type": "http"}, receive, send)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == ["http"]
+
+
+async def test_drain_leaves_the_streams_of_another_event_loop_alone() -> None:
+    # A process may run several loops (a blocking portal per WSGI response,
+    # threads): drain() on one must not stop, nor wait for, another's.
+    class Response:
+        abandoned = False
+
+        def abandon(self) -> None:
+            self.abandoned = True
+
+    other = Response()
+
+    async def register() -> None:
+        track_response(other)
+
+    thread_loop = threading.Thread(target=lambda: anyio.run(register))
+    thread_loop.start()
+    thread_loop.join()
+    try:
+        assert in_flight() == (0, 0)
+        with anyio.fail_after(RESPONSE_WAIT / 2):
+            assert await drain(0) is True
+        assert not other.abandoned
+    finally:
+        untrack_response(other)
