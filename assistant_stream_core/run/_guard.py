@@ -19,15 +19,34 @@ interval and a hung write ends up to one tick after the send timeout.
 Responses register with :func:`watch` and leave with :func:`unwatch`; the
 timer stops and the loop's entry goes away with the last one. Trio has no
 shared timer (see ``_Streamer.guard``).
+
+The registry never keeps a loop alive: it is keyed by the loop's ``id`` and
+holds its guard weakly. A guard is kept alive by its own pending timer (the
+loop's timer heap holds the timer, the timer its guard), and the guard holds
+its loop, so the ``id`` cannot be reused while the entry exists. A loop
+closed (which drops its pending timers) or dropped while responses are
+still registered then takes its guard with it, instead of both living as
+long as the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import weakref
 from time import monotonic
 from typing import Final, Protocol
 
-__all__ = ["GUARD_TICK", "GUARD_FRACTION", "Guarded", "watch", "unwatch", "watched"]
+__all__ = [
+    "GUARD_TICK",
+    "GUARD_FRACTION",
+    "Guarded",
+    "LoopGuard",
+    "guard_of",
+    "unwatch",
+    "watch",
+    "watched",
+]
 
 #: Seconds between two checks of the live responses, at most.
 GUARD_TICK: Final = 1.0
@@ -46,10 +65,11 @@ class Guarded(Protocol):
         """Look at the response's clock: end a hung write, wake a keepalive."""
 
 
-class _LoopGuard:
+class LoopGuard:
     """The live responses of one event loop and the timer that checks them."""
 
-    __slots__ = ("handle", "loop", "members", "tick")
+    # __weakref__: the registry holds guards weakly.
+    __slots__ = ("__weakref__", "handle", "loop", "members", "tick")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -77,6 +97,14 @@ class _LoopGuard:
             self.handle = None
         return True
 
+    def leave(self, member: Guarded) -> None:
+        """Forget ``member``; with the last one, leave the registry too."""
+        if self.remove(member):
+            key = id(self.loop)
+            ref = _guards.get(key)
+            if ref is not None and ref() is self:
+                del _guards[key]
+
     def check(self) -> None:
         now = monotonic()
         tick = GUARD_TICK
@@ -93,25 +121,52 @@ class _LoopGuard:
             self.handle = self.loop.call_later(tick, self.check) if self.members else None
 
 
-_guards: dict[asyncio.AbstractEventLoop, _LoopGuard] = {}
+#: ``id(loop)`` -> a weak reference to its guard (see the module's docstring).
+#: A plain dict of references, not a ``WeakValueDictionary``: lookups are on
+#: every response's path and this is the cheaper of the two.
+_guards: dict[int, weakref.ref[LoopGuard]] = {}
 
 
-def watch(loop: asyncio.AbstractEventLoop, member: Guarded) -> None:
-    """Have ``loop``'s shared timer check ``member`` until :func:`unwatch`."""
-    guard = _guards.get(loop)
+def _forget(key: int, ref: weakref.ref[LoopGuard]) -> None:
+    # The guard was collected with its loop: drop its entry (if still its).
+    if _guards.get(key) is ref:
+        del _guards[key]
+
+
+def _guard_of(loop: asyncio.AbstractEventLoop) -> LoopGuard | None:
+    ref = _guards.get(id(loop))
+    return None if ref is None else ref()
+
+
+def watch(loop: asyncio.AbstractEventLoop, member: Guarded) -> LoopGuard:
+    """Have ``loop``'s shared timer check ``member`` until it leaves.
+
+    Returns the loop's guard: ``guard.leave(member)`` is :func:`unwatch`
+    without looking the guard up again.
+    """
+    ref = _guards.get(id(loop))
+    guard = None if ref is None else ref()
     if guard is None:
-        guard = _guards[loop] = _LoopGuard(loop)
+        key = id(loop)
+        guard = LoopGuard(loop)
+        _guards[key] = weakref.ref(guard, functools.partial(_forget, key))
     guard.add(member)
+    return guard
 
 
 def unwatch(loop: asyncio.AbstractEventLoop, member: Guarded) -> None:
     """Stop checking ``member``; the loop's timer stops with its last response."""
-    guard = _guards.get(loop)
-    if guard is not None and guard.remove(member):
-        del _guards[loop]
+    guard = _guard_of(loop)
+    if guard is not None:
+        guard.leave(member)
+
+
+def guard_of(loop: asyncio.AbstractEventLoop) -> LoopGuard | None:
+    """``loop``'s guard, if it has one (for tests)."""
+    return _guard_of(loop)
 
 
 def watched(loop: asyncio.AbstractEventLoop) -> int:
     """How many responses ``loop``'s shared timer checks (for tests)."""
-    guard = _guards.get(loop)
+    guard = _guard_of(loop)
     return 0 if guard is None else len(guard.members)

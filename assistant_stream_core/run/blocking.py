@@ -35,29 +35,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-import anyio
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
+from ._blocking_pump import Pump, close_source_soon, is_source
 from .error_messages import ErrorMessage, check_policy
 from .serve import (
-    DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
     EncoderSpec,
-    RunSource,
     Source,
-    StreamEnd,
     StreamResult,
     make_encoder,
     reset_on_close,
     response_headers,
-    stream_encoded,
 )
 
 __all__ = ["BlockingStream", "WSGIStreamResponse", "client_socket", "shut_down"]
@@ -65,24 +57,13 @@ __all__ = ["BlockingStream", "WSGIStreamResponse", "client_socket", "shut_down"]
 #: A source, or a zero-argument callable that creates one on the event loop.
 SourceOrFactory = Source | Callable[[], Source]
 
-_logger = logging.getLogger("assistant_stream_ce")
-
-
-def _resolve(value: SourceOrFactory) -> Source:
-    if isinstance(value, RunSource) or hasattr(value, "__aiter__"):
-        return value
-    return value()
-
-
-def _is_source(value: object) -> bool:
-    return isinstance(value, RunSource) or hasattr(value, "__aiter__")
-
 
 class BlockingStream(Iterator[bytes]):
     """A blocking iterator of the encoded bytes of a source.
 
     :param source: a run, an async iterable of chunks, or a zero-argument
-        callable returning one (called on the private event loop).
+        callable returning one (called on the private event loop; what it
+        raises, the first ``next()`` raises).
     :param encoder: an encoder, an encoder class, or a protocol name.
     :param keepalive_interval: seconds of silence before keepalive bytes are
         yielded (``None`` or ``0``: never).
@@ -99,6 +80,9 @@ class BlockingStream(Iterator[bytes]):
         :mod:`assistant_stream_core.run.error_messages`).
 
     Use it once; close it (or exhaust it). It is also a context manager.
+    The options are read when the first ``next()`` starts the stream. A
+    stream dropped without ``close()`` is closed on a short-lived thread by
+    its finalizer, so the run stops and the background thread ends.
     """
 
     def __init__(
@@ -113,6 +97,11 @@ class BlockingStream(Iterator[bytes]):
         on_send_timeout: Callable[[], object] | None = None,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        if not (is_source(source) or callable(source)):
+            raise TypeError(
+                "BlockingStream needs a run, an async iterable of chunks, or a "
+                f"zero-argument callable returning one; got a {type(source).__name__}"
+            )
         self.encoder = make_encoder(encoder)
         #: Called when the consumer is treated as gone (see the parameter).
         self.on_send_timeout = on_send_timeout
@@ -120,50 +109,33 @@ class BlockingStream(Iterator[bytes]):
         self.send_timeout = send_timeout
         check_policy(error_message)
         self.error_message = error_message
-        #: How the stream ended, once it has.
-        self.result: StreamResult | None = None
-        self._source = source
-        self._backend = backend
-        self._buffer_size = buffer_size
-        self._exit: contextlib.ExitStack | None = None
-        self._portal: BlockingPortal | None = None
-        self._receive: MemoryObjectReceiveStream[bytes] | None = None
-        self._send: MemoryObjectSendStream[bytes] | None = None
-        self._closing: anyio.Event | None = None
-        self._task: Any = None
-        self._done = False
+        self._source: SourceOrFactory | None = source
+        self._pump = Pump(backend, buffer_size)
+
+    @property
+    def result(self) -> StreamResult | None:
+        """How the stream ended, once it has."""
+        return self._pump.result
 
     def __iter__(self) -> BlockingStream:
         return self
 
     def __next__(self) -> bytes:
         """Block until bytes are ready; return all of them as one buffer."""
-        if self._done:
-            raise StopIteration
-        portal = self._portal or self._start()
-        try:
-            data: bytes = portal.call(self._receive_all)
-            return data
-        except anyio.EndOfStream:
-            self._shutdown()
-            raise StopIteration from None
-        except BaseException:
-            self.close()
-            raise
+        if self._source is not None:
+            self._start()
+        return self._pump.next()
 
     def close(self) -> None:
         """Stop the run (if it is still going) and the background thread."""
-        if self._done:
-            return
-        if self._portal is None:
-            self._done = True
-            if _is_source(self._source):
+        source, self._source = self._source, None
+        if source is not None:
+            self._pump.shutdown()
+            if is_source(source):
                 # Never started: close it on a short-lived loop of its own.
-                anyio.run(_aclose, self._source, backend=self._backend)
+                close_source_soon(source, self._pump.backend, wait=True)
             return
-        with contextlib.suppress(RuntimeError):  # the loop may be gone already
-            self._portal.call(self._request_close)
-        self._shutdown()
+        self._pump.close()
 
     def __enter__(self) -> BlockingStream:
         return self
@@ -173,79 +145,31 @@ class BlockingStream(Iterator[bytes]):
 
     def __del__(self) -> None:
         # A server that drops the iterator without close() must not leave a
-        # thread and a run behind.
-        if not self._done and self._portal is not None:
-            self.close()
+        # thread and a run behind. Finalizers run on whatever thread the
+        # collector runs on (the stream's own loop thread, another event
+        # loop): never block there, close on a thread of its own.
+        try:
+            source, self._source = self._source, None
+            if source is None:
+                self._pump.close_soon()
+            elif is_source(source):
+                self._pump.shutdown()
+                close_source_soon(source, self._pump.backend, wait=False)
+        except AttributeError:  # __init__ raised before setting them
+            pass
 
-    def _start(self) -> BlockingPortal:
-        self._exit = contextlib.ExitStack()
-        portal = self._exit.enter_context(start_blocking_portal(self._backend))
-        self._portal = portal
-        portal.call(self._setup)
-        self._task = portal.start_task_soon(self._serve)
-        return portal
-
-    async def _setup(self) -> None:
-        self._closing = anyio.Event()
-        self._send, self._receive = anyio.create_memory_object_stream[bytes](self._buffer_size)
-
-    async def _serve(self) -> None:
-        assert self._send is not None
-        assert self._closing is not None
-        source = _resolve(self._source)
-        async with self._send:
-            self.result = await stream_encoded(
-                source,
-                self.encoder,
-                self._send.send,
-                disconnected=self._closing.wait,
-                keepalive_interval=self.keepalive_interval,
-                send_timeout=self.send_timeout,
-                error_message=self.error_message,
-            )
-        if self.result.end is StreamEnd.SEND_TIMEOUT and self.on_send_timeout is not None:
-            try:
-                self.on_send_timeout()
-            except Exception:
-                _logger.exception("the blocking stream's on_send_timeout hook failed")
-
-    async def _receive_all(self) -> bytes:
-        assert self._receive is not None
-        parts = [await self._receive.receive()]
-        # Everything already waiting goes out in the same write.
-        while True:
-            try:
-                parts.append(self._receive.receive_nowait())
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    async def _request_close(self) -> None:
-        if self._closing is not None:
-            self._closing.set()
-        if self._receive is not None:
-            # Unblocks a loop waiting to hand over a buffer.
-            self._receive.close()
-
-    def _shutdown(self) -> None:
-        self._done = True
-        if self._task is not None:
-            try:
-                self._task.result(DEFAULT_CLOSE_TIMEOUT + 1)
-            except Exception:
-                _logger.exception("the blocking stream's serving task failed")
-        if self._portal is not None and self._receive is not None:
-            with contextlib.suppress(RuntimeError):
-                self._portal.call(self._receive.aclose)
-        if self._exit is not None:
-            self._exit.close()
-        self._portal = None
-
-
-async def _aclose(source: Any) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
+    def _start(self) -> None:
+        source, self._source = self._source, None
+        self._pump.start(
+            source,
+            {
+                "encoder": self.encoder,
+                "keepalive_interval": self.keepalive_interval,
+                "send_timeout": self.send_timeout,
+                "error_message": self.error_message,
+            },
+            self.on_send_timeout,
+        )
 
 
 #: Environ keys under which WSGI servers expose the client's socket.

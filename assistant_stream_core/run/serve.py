@@ -747,13 +747,14 @@ class _Streamer:
         task: cancelled on the way out, it ends at the loop's next turn.
         """
         watcher: asyncio.Future[Any] | None = None
+        guard: _guard.LoopGuard | None = None
         guarded = keepalive is not None or self.send_timeout is not None
         with anyio.CancelScope() as self.scope:
             try:
                 if guarded:
                     self.buffer = batches.buffer()
                     self.wake = self.wake_for_keepalive if keepalive is not None else None
-                    _guard.watch(loop, self)
+                    guard = _guard.watch(loop, self)
                 if disconnected is not None:
                     watcher = self.watch_disconnect(loop, disconnected)
                 if start is not None:
@@ -765,8 +766,8 @@ class _Streamer:
                 self.wake = None  # a bound method: this object would be a cycle
                 if watcher is not None:
                     watcher.cancel()
-                if guarded:
-                    _guard.unwatch(loop, self)
+                if guard is not None:
+                    guard.leave(self)
 
     async def serve_tasks(
         self,
@@ -780,6 +781,7 @@ class _Streamer:
         """Serve anything else (trio, or a plain async iterable of chunks): a
         task group, whose guard task watches the client and writes keepalives
         while the iterator is awaited."""
+        guard: _guard.LoopGuard | None = None
         try:
             async with anyio.create_task_group() as tg:
                 self.scope = tg.cancel_scope
@@ -787,7 +789,7 @@ class _Streamer:
                     # The loop's shared guard timer (asyncio), for the
                     # keepalive and the send timeout; trio has a timer per
                     # stream (guard()).
-                    _guard.watch(loop, self)
+                    guard = _guard.watch(loop, self)
                     if keepalive or disconnected is not None:
                         tg.start_soon(self.guard_shared, keepalive, disconnected)
                 elif keepalive or self.send_timeout is not None or disconnected is not None:
@@ -803,8 +805,8 @@ class _Streamer:
                 tg.cancel_scope.cancel()
         finally:
             self.scope = None
-            if loop is not None:
-                _guard.unwatch(loop, self)
+            if guard is not None:
+                guard.leave(self)
 
     def enable_write_through(self, batches: _Batches, buffer: Any, polled: bool) -> bool:
         """Set up :meth:`write_through` for this stream; ``False`` where it

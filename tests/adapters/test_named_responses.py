@@ -92,8 +92,15 @@ def test_starlette_test_client_status_and_headers() -> None:
             create_run(weather), status_code=201, headers={"X-Trace": "7"}, expose_headers=True
         )
 
-    with TestClient(app) as client:
+    # Not ``with TestClient(app)``: that also runs the app's lifespan, and
+    # Starlette 0.37 (our lower bound) never closes the lifespan's two memory
+    # object streams; anyio then warns (ResourceWarning) when they are
+    # collected, in whichever later test the collector runs.
+    client = TestClient(app)
+    try:
         response = client.post("/chat")
+    finally:
+        client.close()
     assert response.status_code == 201
     assert response.headers["x-trace"] == "7"
     assert response.headers["x-vercel-ai-ui-message-stream"] == "v1"

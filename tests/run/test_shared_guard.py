@@ -109,7 +109,7 @@ async def test_many_silent_streams_share_one_timer_and_each_gets_keepalives(
         assert sink.writes.count(b"\n") == result.keepalives
     assert sorted({sink.text() for sink in sinks}) == ["beforeafter"]
     assert _guard.watched(loop) == 0
-    assert loop not in _guard._guards
+    assert _guard.guard_of(loop) is None
 
 
 @asyncio_loops
@@ -136,7 +136,7 @@ async def test_hung_writes_end_by_the_shared_timer(anyio_backend: str) -> None:
     # The timeout, plus a tick (an eighth of it) and a loaded machine's
     # scheduling: well before the first look of a 1-second tick.
     assert 0.2 <= elapsed < _guard.GUARD_TICK
-    assert loop not in _guard._guards
+    assert _guard.guard_of(loop) is None
 
 
 @asyncio_loops
@@ -175,7 +175,7 @@ async def test_streams_leave_the_registry_on_disconnect_and_cancellation(
             gone.set()
     assert ends == [StreamEnd.DISCONNECTED] * 60
     assert _guard.watched(loop) == 0
-    assert loop not in _guard._guards
+    assert _guard.guard_of(loop) is None
 
 
 class _Member:
@@ -197,7 +197,8 @@ async def test_the_shortest_interval_sets_the_pace_while_it_is_registered(
     slow, fast = _Member(_guard.GUARD_TICK), _Member(0.02)
     _guard.watch(loop, slow)
     try:
-        guard = _guard._guards[loop]
+        guard = _guard.guard_of(loop)
+        assert guard is not None
         assert guard.tick == _guard.GUARD_TICK
         _guard.watch(loop, fast)
         assert guard.tick == 0.02
@@ -210,7 +211,7 @@ async def test_the_shortest_interval_sets_the_pace_while_it_is_registered(
         assert _guard.watched(loop) == 1
     finally:
         _guard.unwatch(loop, slow)
-    assert loop not in _guard._guards
+    assert _guard.guard_of(loop) is None
     assert guard.handle is None
 
 
@@ -230,7 +231,7 @@ async def test_trio_keeps_a_timer_per_stream(anyio_backend: str) -> None:
         for _ in range(20):
             tg.start_soon(serve)
         await anyio.sleep(0.35)
-        assert _guard._guards == {}  # no asyncio loop, nothing shared
+        assert len(_guard._guards) == 0  # no asyncio loop, nothing shared
         release.set()
     assert [r.end for r in results] == [StreamEnd.COMPLETE] * 20
     assert all(2 <= r.keepalives <= 4 for r in results)
