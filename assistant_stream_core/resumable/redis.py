@@ -40,6 +40,7 @@ for an offset resume instead.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -71,22 +72,83 @@ _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _START = "0-0"
 _MAX_SEQ = 2**64 - 1
 
-# KEYS: data. ARGV: chunk. An append by a caller that keeps no offset (no
-# lease): the next offset id is computed from the stream's last entry.
-_APPEND_AT_END = """
-local top = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
-local size, seq = 0, 0
-if top[1] then
-  local id = top[1][1]
-  local dash = string.find(id, "-", 1, true)
-  size = tonumber(string.sub(id, 1, dash - 1))
-  seq = tonumber(string.sub(id, dash + 1))
+# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce. Every append to a
+# stream with offset ids goes through here, in one round trip like a plain
+# XADD. The next id is computed from the stream's real top, not from a
+# writer's own view (another store object under the same lease, or an
+# unleased append, may have written since). ``last`` holds "<nonce> <id>" of
+# the latest append, so the top id costs a GET, not a read of the top entry:
+# * the same nonce: a retry of an append that was applied (its reply lost
+#   with the connection): its id again, not a second copy of the chunk;
+# * no ``last`` (the first append, or the record expired): the top entry;
+# * an XADD refused as not above the top: something not recorded in
+#   ``last`` came after it (the final entry, or a writer of an older
+#   version): the top entry says which.
+# Returns the id; 1: the stream is gone; 2: it has ended.
+_APPEND = """
+local function top_of(stream)
+  local top = redis.call("XREVRANGE", stream, "+", "-", "COUNT", 1)
+  if not top[1] then
+    return nil
+  end
+  local fields = top[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == "fin" then
+      return false
+    end
+  end
+  return top[1][1]
+end
+local last = redis.call("GET", KEYS[3])
+local top
+if last then
+  local space = string.find(last, " ", 1, true)
+  if string.sub(last, 1, space - 1) == ARGV[3] then
+    return string.sub(last, space + 1)
+  end
+  top = string.sub(last, space + 1)
+else
+  top = top_of(KEYS[1])
+  if top == false then
+    return 2
+  end
+  if top == nil and redis.call("EXISTS", KEYS[2]) == 0 then
+    return 1
+  end
 end
 local length = string.len(ARGV[1])
-if length > 0 then
-  return redis.call("XADD", KEYS[1], string.format("%d-0", size + length), "c", ARGV[1])
+local function next_id(top)
+  local size, seq = 0, 0
+  if top then
+    local dash = string.find(top, "-", 1, true)
+    size = tonumber(string.sub(top, 1, dash - 1))
+    seq = tonumber(string.sub(top, dash + 1))
+  end
+  if length > 0 then
+    return string.format("%d-0", size + length)
+  end
+  return string.format("%d-%d", size, seq + 1)
 end
-return redis.call("XADD", KEYS[1], string.format("%d-%d", size, seq + 1), "c", ARGV[1])
+local id = next_id(top)
+if top == nil then
+  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+  redis.call("EXPIRE", KEYS[1], math.max(tonumber(ARGV[2]), redis.call("TTL", KEYS[2])))
+else
+  local added = redis.pcall("XADD", KEYS[1], "NOMKSTREAM", id, "c", ARGV[1])
+  if added == false then
+    return 1
+  end
+  if type(added) == "table" and added.err then
+    top = top_of(KEYS[1])
+    if not top then
+      return 2
+    end
+    id = next_id(top)
+    redis.call("XADD", KEYS[1], "NOMKSTREAM", id, "c", ARGV[1])
+  end
+end
+redis.call("SET", KEYS[3], ARGV[3] .. " " .. id, "EX", ARGV[2])
+return id
 """
 
 # KEYS: meta, data. ARGV: expected meta, next meta, ttl seconds, then field/value pairs.
@@ -152,16 +214,6 @@ def _parse_id(entry_id: bytes | str) -> tuple[int, int]:
     return int(size), int(seq)
 
 
-def _next_id(top: tuple[int, int], length: int) -> tuple[int, int]:
-    """The offset id after ``top`` for a chunk of ``length`` bytes (see the module doc)."""
-    size, seq = top
-    return (size + length, 0) if length else (size, seq + 1)
-
-
-def _stale(exc: Exception) -> bool:
-    return "equal or smaller than the target stream top item" in str(exc)
-
-
 class RedisStore:
     """A :class:`~assistant_stream_core.resumable.store.ResumableStore` in Redis.
 
@@ -206,12 +258,12 @@ class RedisStore:
         self.heartbeat_interval = lease_ms / 4000
         self._finalize = client.register_script(_FINALIZE)
         self._declare_lost = client.register_script(_DECLARE_LOST)
-        self._append_at_end = client.register_script(_APPEND_AT_END)
+        self._append = client.register_script(_APPEND)
         # (stream id, generation) -> TTL seconds, for this process's producers.
         self._producing: dict[tuple[str, str], int] = {}
-        self._created: set[tuple[str, str]] = set()
-        # (stream id, generation) -> the last entry id this process appended.
-        self._tops: dict[tuple[str, str], tuple[int, int]] = {}
+        # Append nonces: this object's random prefix and a counter.
+        self._writer = secrets.token_hex(6)
+        self._calls = itertools.count()
 
     # -- keys -------------------------------------------------------------------------
 
@@ -255,7 +307,7 @@ class RedisStore:
         return Lease(stream_id, generation)
 
     async def append(self, stream_id: str, chunk: bytes, lease: Lease | None = None) -> str:
-        """Append ``chunk`` (one ``XADD``, its id the stream's new size); return its entry id."""
+        """Append ``chunk`` (one round trip, its id the stream's new size); return its entry id."""
         validate_stream_id(stream_id)
         if self._max_chunk is not None and len(chunk) > self._max_chunk:
             raise ResumableStreamError(
@@ -263,45 +315,30 @@ class RedisStore:
             )
         if lease is None:
             return await self._append_unleased(stream_id, chunk)
-        key = (stream_id, lease.token)
-        data = self._data(stream_id, lease.token)
-        top = self._tops.get(key, (0, 0))
-        try:
-            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
-        except Exception as exc:
-            if not _stale(exc):
-                raise
-            # Another store object appended under this lease: continue after its entries.
-            top = await self._top(stream_id, data)
-            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
-        self._tops[key] = entry_id
-        return f"{entry_id[0]}-{entry_id[1]}"
+        ttl = self._producing.get((stream_id, lease.token), self._default_ttl_sec)
+        reply = await self._append(
+            keys=self._append_keys(stream_id, lease.token), args=[chunk, ttl, self._nonce()]
+        )
+        return self._appended(stream_id, reply)
 
-    async def _xadd(
-        self, key: tuple[str, str], data: str, chunk: bytes, entry_id: tuple[int, int]
-    ) -> tuple[int, int]:
-        id_text = f"{entry_id[0]}-{entry_id[1]}"
-        if key in self._created:
-            if await self._r.xadd(data, {"c": chunk}, id=id_text, nomkstream=True) is None:
-                raise ResumableStreamError("missing", f"Stream not found: {key[0]}")
-            return entry_id
-        ttl = self._producing.get(key, self._default_ttl_sec)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.xadd(data, {"c": chunk}, id=id_text)
-        pipe.expire(data, ttl)
-        await pipe.execute()
-        self._created.add(key)
-        return entry_id
+    def _append_keys(self, stream_id: str, generation: str) -> list[str]:
+        return [
+            self._data(stream_id, generation),
+            self._key(stream_id, "meta"),
+            self._key(stream_id, f"last:{generation}"),
+        ]
 
-    async def _top(self, stream_id: str, data: str) -> tuple[int, int]:
-        """The last entry's id; ``finalized`` if it is the final entry."""
-        reply = await self._r.xrevrange(data, "+", "-", count=1)
-        if not reply:
-            return (0, 0)
-        entry_id, fields = reply[0]
-        if b"fin" in fields:
+    def _nonce(self) -> str:
+        # Unique per call: a retry by redis-py sends the same one again.
+        return f"{self._writer}.{next(self._calls)}"
+
+    @staticmethod
+    def _appended(stream_id: str, reply: bytes | str | int) -> str:
+        if reply == 1:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if isinstance(reply, int):
             raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
-        return _parse_id(entry_id)
+        return _text(reply) or ""
 
     async def _append_unleased(self, stream_id: str, chunk: bytes) -> str:
         meta_key = self._key(stream_id, "meta")
@@ -312,16 +349,19 @@ class RedisStore:
             raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
         ttl = meta.get("ttlSec")
         ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
-        data = self._data(stream_id, meta.get("generation"))
+        generation = meta.get("generation")
+        generation = generation if isinstance(generation, str) else None
+        data = self._data(stream_id, generation)
         pipe = self._r.pipeline(transaction=True)
-        if meta.get("offsetIds"):
-            await self._append_at_end(keys=[data], args=[chunk], client=pipe)
+        if meta.get("offsetIds") and generation is not None:
+            keys = self._append_keys(stream_id, generation)
+            await self._append(keys=keys, args=[chunk, ttl, self._nonce()], client=pipe)
         else:  # a stream of the npm store or upstream's: time-based ids, as they write
             pipe.xadd(data, {"c": chunk})
         pipe.expire(data, ttl)
         pipe.expire(meta_key, ttl)
-        entry_id, *_ = await pipe.execute()
-        return _text(entry_id) or ""
+        reply, *_ = await pipe.execute()
+        return self._appended(stream_id, reply)
 
     async def finalize(
         self,
@@ -342,8 +382,6 @@ class RedisStore:
         generation = meta.get("generation")
         if lease is not None:
             self._producing.pop((stream_id, lease.token), None)
-            self._created.discard((stream_id, lease.token))
-            self._tops.pop((stream_id, lease.token), None)
             if generation != lease.token:
                 return False
         if meta.get("status") != "streaming":
@@ -537,7 +575,7 @@ class RedisStore:
         generation = meta.get("generation") if meta is not None else None
         keys = [self._key(stream_id, s) for s in ("meta", "data", "lease", "stop")]
         if isinstance(generation, str):
-            keys.append(self._data(stream_id, generation))
+            keys += [self._data(stream_id, generation), self._key(stream_id, f"last:{generation}")]
         await self._r.delete(*keys)
 
 
