@@ -18,10 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant_stream_core.resumable import ResumableStreamError, new_stream_id
-from assistant_stream_core.resumable.store import Lease, StreamEntry
+from assistant_stream_core.resumable.store import StreamEntry
 from tests.redis_server import RedisServer
 
 redis_asyncio = pytest.importorskip("redis.asyncio")
+from redis.asyncio.retry import Retry  # noqa: E402
+from redis.backoff import NoBackoff  # noqa: E402
 
 from assistant_stream_core.resumable.redis import RedisStore  # noqa: E402
 
@@ -67,7 +69,7 @@ async def _run(url: str, ops: list[Op]) -> None:
 def test_a_stale_store_object_whose_next_id_is_higher_keeps_the_index(
     redis_srv: RedisServer,
 ) -> None:
-    """The case a cached top gets wrong: the stale guess is above the real top, so Redis takes it."""
+    """A stale view of the top guesses an id above the real top: Redis would take it."""
     # First writes 3 bytes (its top 3-0), the second 2 (5-0); first then guesses 3+6 = 9-0
     # for 6 bytes, above 5-0, while the stream's size becomes 11.
     asyncio.run(_run(redis_srv.url, [(0, b"abc"), (1, b"de"), (0, b"fghijk"), (1, b"l")]))
@@ -86,3 +88,148 @@ def test_an_unleased_append_between_leased_ones_keeps_the_index(redis_srv: Redis
 )
 def test_any_interleaving_of_writers_keeps_the_index(redis_srv: RedisServer, ops: list[Op]) -> None:
     asyncio.run(_run(redis_srv.url, ops))
+
+
+class DroppingProxy:
+    """A TCP proxy to redis-server that, once armed, loses the reply to one command.
+
+    The command reaches Redis and runs; the proxy drops its reply and closes
+    the client's connection, as a network failure would. redis-py then sees
+    a ``ConnectionError`` and, with a retry policy, sends the command again.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.armed: tuple[bytes, ...] = ()
+        self.dropped = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/0"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        drop = asyncio.Event()
+
+        async def upstream() -> None:
+            while data := await reader.read(65536):
+                if self.armed and any(b"\r\n" + name + b"\r\n" in data for name in self.armed):
+                    self.armed = ()
+                    drop.set()
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def downstream() -> None:
+            while data := await up_reader.read(65536):
+                if drop.is_set():
+                    self.dropped += 1
+                    break
+                writer.write(data)
+                await writer.drain()
+
+        tasks = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            writer.close()
+            up_writer.close()
+
+
+@pytest.mark.parametrize("leased", [True, False], ids=["leased", "unleased"])
+def test_a_retried_append_that_was_applied_is_not_stored_twice(
+    redis_srv: RedisServer, leased: bool
+) -> None:
+    """The reply of an applied append is lost; redis-py retries it: one copy, one id."""
+
+    async def run() -> None:
+        proxy = DroppingProxy(redis_srv.port)
+        async with proxy as url:
+            client = redis_asyncio.Redis.from_url(url, retry=Retry(NoBackoff(), 3))
+            try:
+                store = RedisStore(client)
+                sid = new_stream_id()
+                lease = await store.acquire_lease(sid)
+                assert lease is not None
+                use = lease if leased else None
+                assert await store.append(sid, b"abc", use) == "3-0"
+                # The append's command: XADD or EVALSHA alone, EXEC in a transaction.
+                proxy.armed = (b"XADD", b"EVALSHA", b"EXEC")
+                assert await store.append(sid, b"defg", use) == "7-0"
+                assert proxy.dropped == 1
+                assert await store.append(sid, b"h", use) == "8-0"
+                await store.finalize(sid, "done", lease=lease)
+                await _check_index(store, sid, b"abcdefgh")
+            finally:
+                await client.aclose()
+
+    asyncio.run(run())
+
+
+class FinalizingRedis(redis_asyncio.Redis):  # type: ignore[misc]
+    """A client whose next ``GET`` is followed, before it returns, by ``hook``."""
+
+    hook: Any = None
+
+    async def get(self, name: Any) -> Any:
+        value = await super().get(name)
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            await hook()
+        return value
+
+
+def test_an_unleased_append_racing_finalize_is_refused(redis_srv: RedisServer) -> None:
+    """Finalize lands between the append's meta check and its write: ``finalized``, no entry."""
+
+    async def run() -> None:
+        client = FinalizingRedis.from_url(redis_srv.url)
+        try:
+            store, other = RedisStore(client), RedisStore(client)
+            sid = new_stream_id()
+            assert await store.acquire(sid) == "producer"
+            await store.append(sid, b"abc")
+
+            async def finalize() -> None:
+                assert await other.finalize(sid, "done")
+
+            client.hook = finalize
+            with pytest.raises(ResumableStreamError) as refused:
+                await store.append(sid, b"late")
+            assert refused.value.code == "finalized"
+            await _check_index(store, sid, b"abc")
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+
+
+def test_an_append_after_the_entries_were_lost_does_not_restart_at_zero(
+    redis_srv: RedisServer,
+) -> None:
+    """The data key alone is gone (evicted, deleted by hand): ``missing``, not offset 0 again."""
+
+    async def run() -> None:
+        client = redis_asyncio.Redis.from_url(redis_srv.url)
+        try:
+            first, second = RedisStore(client), RedisStore(client)
+            sid = new_stream_id()
+            lease = await first.acquire_lease(sid)
+            assert lease is not None
+            await first.append(sid, b"abc", lease)
+            await client.delete(f"aui:resumable:{{{sid}}}:data:{lease.token}")
+            for store in (first, second):
+                with pytest.raises(ResumableStreamError) as lost:
+                    await store.append(sid, b"de", lease)
+                assert lost.value.code == "missing"
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
