@@ -233,3 +233,23 @@ def test_an_append_after_the_entries_were_lost_does_not_restart_at_zero(
             await client.aclose()
 
     asyncio.run(run())
+
+
+def test_the_first_append_by_another_store_object_keeps_the_stream_ttl(
+    redis_srv: RedisServer,
+) -> None:
+    """The entries live as long as the meta, whichever store object appends first."""
+
+    async def run() -> None:
+        client = redis_asyncio.Redis.from_url(redis_srv.url)
+        try:
+            producer, other = RedisStore(client), RedisStore(client, default_ttl_ms=1_000)
+            sid = new_stream_id()
+            lease = await producer.acquire_lease(sid, ttl_ms=60_000)
+            assert lease is not None
+            await other.append(sid, b"abc", lease)
+            assert await client.ttl(f"aui:resumable:{{{sid}}}:data:{lease.token}") > 50
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
