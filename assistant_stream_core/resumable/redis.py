@@ -78,52 +78,35 @@ _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _START = "0-0"
 _MAX_SEQ = 2**64 - 1
 
-# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce. Every append to a
-# stream with offset ids goes through here, in one round trip like a plain
-# XADD. The next id is computed from the stream's real top, not from a
-# writer's own view (another store object under the same lease, or an
-# unleased append, may have written since). ``last`` holds "<nonce> <id>" of
-# the latest append, so the top id costs a GET, not a read of the top entry:
-# * the same nonce: a retry of an append that was applied (its reply lost
-#   with the connection): its id again, not a second copy of the chunk;
-# * no ``last`` (the first append, or the record expired): the top entry;
-# * an XADD refused as not above the top: something not recorded in
-#   ``last`` came after it (the final entry, or a writer of an older
-#   version): the top entry says which.
-# Returns the id; 1: the stream is gone; 2: it has ended.
-_APPEND = """
+# How the offset ids stay exact with several writers, the owner's appends
+# costing one plain XADD. The owner is the store object that acquired the
+# lease; it keeps the id of its last entry and XADDs the next one at the id
+# that follows. Redis takes an explicit id only above the stream's last
+# generated id, so every other append (unleased, another store object, one
+# while the owner's own append is in flight) goes through _APPEND, which
+# computes the id from the real top and then raises the last generated id to
+# _FENCE: the owner's next XADD is refused, whatever its guess, and it
+# continues through _RECOVER from the real top. The final entry (``*``, a
+# time-based id) refuses it the same way.
+_FENCE = "1000000000000000-0"
+
+# Finds the real top (its id; false for the final entry; nil when empty),
+# then the id for a chunk of ``length`` bytes after it.
+_TOP = """
 local function top_of(stream)
-  local top = redis.call("XREVRANGE", stream, "+", "-", "COUNT", 1)
-  if not top[1] then
-    return nil
+  local entry = redis.call("XREVRANGE", stream, "+", "-", "COUNT", 1)[1]
+  if not entry then
+    return nil, nil
   end
-  local fields = top[1][2]
+  local fields = entry[2]
   for i = 1, #fields, 2 do
     if fields[i] == "fin" then
-      return false
+      return false, nil
     end
   end
-  return top[1][1]
+  return entry[1], fields
 end
-local last = redis.call("GET", KEYS[3])
-local top
-if last then
-  local space = string.find(last, " ", 1, true)
-  if string.sub(last, 1, space - 1) == ARGV[3] then
-    return string.sub(last, space + 1)
-  end
-  top = string.sub(last, space + 1)
-else
-  top = top_of(KEYS[1])
-  if top == false then
-    return 2
-  end
-  if top == nil and redis.call("EXISTS", KEYS[2]) == 0 then
-    return 1
-  end
-end
-local length = string.len(ARGV[1])
-local function next_id(top)
+local function next_id(top, length)
   local size, seq = 0, 0
   if top then
     local dash = string.find(top, "-", 1, true)
@@ -135,27 +118,72 @@ local function next_id(top)
   end
   return string.format("%d-%d", size, seq + 1)
 end
-local id = next_id(top)
+"""
+
+# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce, fence. An append
+# by a writer other than the owner. ``last`` holds "<nonce> <id>" of such an
+# append (or "created" once the owner made the key): a retry of an append
+# that was applied (its reply lost with the connection) finds its nonce and
+# gets its id back instead of storing the chunk twice. Returns the id;
+# 1: the stream, or its entries, are gone; 2: it has ended.
+_APPEND = (
+    _TOP
+    + """
+local last = redis.call("GET", KEYS[3])
+if last then
+  local space = string.find(last, " ", 1, true)
+  if space and string.sub(last, 1, space - 1) == ARGV[3] then
+    return string.sub(last, space + 1)
+  end
+end
+local top = top_of(KEYS[1])
+if top == false then
+  return 2
+end
+local id = next_id(top, string.len(ARGV[1]))
 if top == nil then
+  -- Entries were appended and are gone (deleted, evicted), or the stream
+  -- is: starting again at offset 0 would index bytes nobody has.
+  if last or redis.call("EXISTS", KEYS[2]) == 0 then
+    return 1
+  end
   redis.call("XADD", KEYS[1], id, "c", ARGV[1])
   redis.call("EXPIRE", KEYS[1], math.max(tonumber(ARGV[2]), redis.call("TTL", KEYS[2])))
 else
-  local added = redis.pcall("XADD", KEYS[1], "NOMKSTREAM", id, "c", ARGV[1])
-  if added == false then
-    return 1
-  end
-  if type(added) == "table" and added.err then
-    top = top_of(KEYS[1])
-    if not top then
-      return 2
-    end
-    id = next_id(top)
-    redis.call("XADD", KEYS[1], "NOMKSTREAM", id, "c", ARGV[1])
-  end
+  redis.call("XSETID", KEYS[1], top)
+  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
 end
+redis.call("XSETID", KEYS[1], ARGV[4])
 redis.call("SET", KEYS[3], ARGV[3] .. " " .. id, "EX", ARGV[2])
 return id
 """
+)
+
+# KEYS: data. ARGV: chunk, the id the owner's XADD asked for. The owner's
+# XADD was refused: continue from the real top. If the top is that very
+# entry, not fenced (no other writer came after it) and holds the same
+# chunk, the XADD was applied and this is redis-py's retry of it: its id.
+_RECOVER = (
+    _TOP
+    + """
+local top, fields = top_of(KEYS[1])
+if not top then
+  return top == false and 2 or 1
+end
+if top == ARGV[2] and fields[1] == "c" and fields[2] == ARGV[1] then
+  local info = redis.call("XINFO", "STREAM", KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == "last-generated-id" and info[i + 1] == top then
+      return top
+    end
+  end
+end
+local id = next_id(top, string.len(ARGV[1]))
+redis.call("XSETID", KEYS[1], top)
+redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+return id
+"""
+)
 
 # KEYS: meta, data. ARGV: expected meta, next meta, ttl seconds, then field/value pairs.
 # The meta is compared whole, as the npm store does: a producer that lost the
@@ -220,6 +248,11 @@ def _parse_id(entry_id: bytes | str) -> tuple[int, int]:
     return int(size), int(seq)
 
 
+def _refused(exc: Exception) -> bool:
+    """Whether an ``XADD`` with an explicit id was refused as not above the stream's top."""
+    return "equal or smaller than the target stream top item" in str(exc)
+
+
 class RedisStore:
     """A :class:`~assistant_stream_core.resumable.store.ResumableStore` in Redis.
 
@@ -265,8 +298,13 @@ class RedisStore:
         self._finalize = client.register_script(_FINALIZE)
         self._declare_lost = client.register_script(_DECLARE_LOST)
         self._append = client.register_script(_APPEND)
+        self._recover = client.register_script(_RECOVER)
         # (stream id, generation) -> TTL seconds, for this process's producers.
         self._producing: dict[tuple[str, str], int] = {}
+        # (stream id, generation) -> the id of the owner's last entry.
+        self._tops: dict[tuple[str, str], tuple[int, int]] = {}
+        # Owner appends awaiting their reply: a concurrent one goes through _APPEND.
+        self._in_flight: set[tuple[str, str]] = set()
         # Append nonces: this object's random prefix and a counter.
         self._writer = secrets.token_hex(6)
         self._calls = itertools.count()
@@ -321,10 +359,44 @@ class RedisStore:
             )
         if lease is None:
             return await self._append_unleased(stream_id, chunk)
-        ttl = self._producing.get((stream_id, lease.token), self._default_ttl_sec)
-        reply = await self._append(
-            keys=self._append_keys(stream_id, lease.token), args=[chunk, ttl, self._nonce()]
-        )
+        key = (stream_id, lease.token)
+        ttl = self._producing.get(key)
+        if ttl is None or key in self._in_flight:  # not the owner (see _FENCE)
+            ttl = ttl or self._default_ttl_sec
+            keys = self._append_keys(stream_id, lease.token)
+            reply = await self._append(keys=keys, args=[chunk, ttl, self._nonce(), _FENCE])
+            return self._appended(stream_id, reply)
+        self._in_flight.add(key)
+        try:
+            entry_id = await self._owner_append(key, chunk, ttl)
+        finally:
+            self._in_flight.discard(key)
+        self._tops[key] = _parse_id(entry_id)
+        return entry_id
+
+    async def _owner_append(self, key: tuple[str, str], chunk: bytes, ttl: int) -> str:
+        stream_id, generation = key
+        data = self._data(stream_id, generation)
+        top = self._tops.get(key)
+        size, seq = top or (0, 0)
+        entry_id = f"{size + len(chunk)}-0" if chunk else f"{size}-{seq + 1}"
+        try:
+            if top is not None:
+                if await self._r.xadd(data, {"c": chunk}, id=entry_id, nomkstream=True) is None:
+                    raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+                return entry_id
+            # The first: create the key, with the TTL, and mark that it was made.
+            pipe = self._r.pipeline(transaction=True)
+            pipe.xadd(data, {"c": chunk}, id=entry_id)
+            pipe.expire(data, ttl)
+            pipe.set(self._key(stream_id, f"last:{generation}"), "created", ex=ttl, nx=True)
+            await pipe.execute()
+            return entry_id
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+        # Another writer came in between, or the stream ended: see _FENCE.
+        reply = await self._recover(keys=[data], args=[chunk, entry_id])
         return self._appended(stream_id, reply)
 
     def _append_keys(self, stream_id: str, generation: str) -> list[str]:
@@ -361,7 +433,7 @@ class RedisStore:
         pipe = self._r.pipeline(transaction=True)
         if meta.get("offsetIds") and generation is not None:
             keys = self._append_keys(stream_id, generation)
-            await self._append(keys=keys, args=[chunk, ttl, self._nonce()], client=pipe)
+            await self._append(keys=keys, args=[chunk, ttl, self._nonce(), _FENCE], client=pipe)
         else:  # a stream of the npm store or upstream's: time-based ids, as they write
             pipe.xadd(data, {"c": chunk})
         pipe.expire(data, ttl)
@@ -388,6 +460,7 @@ class RedisStore:
         generation = meta.get("generation")
         if lease is not None:
             self._producing.pop((stream_id, lease.token), None)
+            self._tops.pop((stream_id, lease.token), None)
             if generation != lease.token:
                 return False
         if meta.get("status") != "streaming":
@@ -421,6 +494,7 @@ class RedisStore:
         pipe.set(self._key(stream_id, "lease"), token, px=self._lease_ms)
         pipe.expire(meta_key, ttl)
         pipe.expire(self._data(stream_id, token), ttl)
+        pipe.expire(self._key(stream_id, f"last:{token}"), ttl)
         raw, *_ = await pipe.execute()
         meta = _meta(raw)
         return (

@@ -253,3 +253,28 @@ def test_the_first_append_by_another_store_object_keeps_the_stream_ttl(
             await client.aclose()
 
     asyncio.run(run())
+
+
+def test_concurrent_appends_by_the_owner_keep_the_index(redis_srv: RedisServer) -> None:
+    """Appends awaited together by one store object: each id still names the size after it."""
+
+    async def run() -> None:
+        client = redis_asyncio.Redis.from_url(redis_srv.url)
+        try:
+            store = RedisStore(client)
+            sid = new_stream_id()
+            lease = await store.acquire_lease(sid)
+            assert lease is not None
+            await store.append(sid, b"0", lease)
+            chunks = [bytes([65 + i]) * (i % 5) for i in range(24)]
+            ids = await asyncio.gather(*(store.append(sid, chunk, lease) for chunk in chunks))
+            assert len(set(ids)) == len(ids)
+            await store.append(sid, b"end", lease)
+            await store.finalize(sid, "done", lease=lease)
+            stored = b"".join(e.chunk for e in await _drain(await store.open_read(sid)))
+            assert sorted(stored[1:-3]) == sorted(b"".join(chunks))
+            await _check_index(store, sid, stored)
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
