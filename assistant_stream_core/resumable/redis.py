@@ -19,25 +19,23 @@ What this store adds, in keys the other implementations ignore:
   stream as ``producer-lost`` (atomically, once) and raises.
 * ``...:stop`` — a stream of stop requests; the producer waits on it with
   ``XREAD BLOCK``, so a stop from any worker reaches it at once.
-* ``...:last:<generation>`` — ``"<nonce> <id>"`` of the latest append (see
-  the offset index below).
+* ``...:last:<generation>`` — ``"<nonce> <id>"`` of the latest append by a
+  writer other than the owner (see the offset index below).
 * ``closed`` in the final entry — the stored bytes end with the protocol's
   closing frames.
 
 Reads use ``XREAD COUNT <page> BLOCK``: stored entries a page at a time,
-then the live tail, with no polling. Appends are one round trip per batch (a
-script around ``XADD``; the first also sets the TTL); TTLs are renewed by
-the heartbeat, not per append.
+then the live tail, with no polling. Appends are one ``XADD`` per batch (the
+first also sets the TTL); TTLs are renewed by the heartbeat, not per append.
 
 The offset index. This store gives each data entry the id ``<end>-<n>``:
 ``<end>`` is the stream's size in bytes after the entry (``n`` counts empty
 entries at the same size), and the meta says ``"offsetIds": true``. The
 entry holding byte ``k`` is then the first with an id above ``k-<max>``: a
 byte-offset resume costs three round trips at any length
-(:meth:`RedisStore.open_read_at`). The append script computes each id from
-the stream's real top, so leased and unleased appends and several store
-objects under one lease may mix; a retried append that Redis had applied
-finds its nonce in ``last`` and is not stored twice. Ids stay increasing,
+(:meth:`RedisStore.open_read_at`). Writers may mix (the owner of the lease,
+unleased appends, other store objects under the lease): how the ids stay
+exact is told at ``_FENCE`` below. Ids stay increasing,
 so the npm store and upstream's read these streams as any other; the final
 entry keeps a time-based id (``*``), above every offset below a terabyte.
 Streams written by the npm store or upstream's (no ``offsetIds``) are read
