@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import encoders, http, openai_model, paced, resumable, run
+from . import encoders, http, openai_model, paced, request_reading, resumable, run
 
 #: ``--chunks`` by default, and with ``--quick``.
 DEFAULT_CHUNKS = 200_000
@@ -44,12 +44,22 @@ def main(argv: list[str] | None = None) -> None:
         help=(
             f"size of every suite's workloads (default {DEFAULT_CHUNKS:,}): chunks per encoder "
             "workload, appends per run (a hundredth as many mixed iterations), HTTP deltas "
-            "(half in the single stream, a hundredth per concurrent stream)"
+            "(half in the single stream, a hundredth per concurrent stream), conversation turns "
+            "(a five-hundredth)"
         ),
     )
     parser.add_argument(
         "--suite",
-        choices=("all", "encoders", "run", "openai-model", "resumable", "http", "paced"),
+        choices=(
+            "all",
+            "encoders",
+            "run",
+            "openai-model",
+            "requests",
+            "resumable",
+            "http",
+            "paced",
+        ),
         default="all",
         help=(
             "which benchmarks to run (default all; http and paced need starlette, uvicorn,"
@@ -72,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         run.run(repeat=repeat, append_count=chunks, mixed_iterations=max(1, chunks // 100))
     if args.suite in ("all", "openai-model"):
         openai_model.run(repeat=repeat, chunk_count=max(50, chunks // 10))
+    if args.suite in ("all", "requests"):
+        request_reading.run(repeat=repeat, turns=max(1, chunks // 500))
     if args.suite in ("all", "resumable"):
         resumable.run(repeat=min(repeat, 3), quick=args.quick)
     if args.suite in ("all", "http"):

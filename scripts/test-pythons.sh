@@ -5,7 +5,7 @@
 # * the lowest claimed Python with every runtime dependency at its declared
 #   lower bound (scripts/test-lowest.sh);
 # * each other one, but the main interpreter's, in its own virtualenv
-#   (.venv-3.X) with the newest releases pip resolves for it (Django 6 needs
+#   (.venv-3.X) with the newest releases uv resolves for it (Django 6 needs
 #   Python 3.12 or newer, so only these runs meet it).
 #
 # What differs between interpreters is what these tests cover: the asyncio
@@ -64,20 +64,22 @@ start() {
 }
 
 newest() {
-    local version=$1 interpreter=$2 venv=".venv-$1"
+    local interpreter=$1 venv=".venv-$2"
     shift 2
     # (Run as an if's condition, where set -e is off: each step returns on failure.)
-    [ -x "$venv/bin/python" ] || "$interpreter" -m venv "$venv" || return
-    # (pip's warnings about index locations a machine lacks are noise here)
-    "$venv/bin/python" -m pip install -q --progress-bar off -e '.[all,test]' 2>&1 \
-        | { grep -v "is ignored: it is neither a file nor a directory" || true; } || return
-    "$venv/bin/python" -m pip list --format=freeze 2>/dev/null \
+    # uv, not pip: on a fresh machine it installs these in seconds, not minutes.
+    [ -x "$venv/bin/python" ] || uv venv -q --seed --python "$interpreter" "$venv" || return
+    uv pip install -q --python "$venv/bin/python" -e '.[all,test]' || return
+    uv pip freeze -q --python "$venv/bin/python" \
         | grep -iE '^(anyio|msgspec|starlette|fastapi|aiohttp|django|uvicorn|langgraph)==' \
         | tr '\n' ' '
     echo
     echo "--> pytest ${DIRS[*]} (adapters: the Data Stream's tests)"
     "$venv/bin/python" -m pytest -p no:cacheprovider -q "${DIRS[@]}" -k "$ONE_PROTOCOL" "$@"
 }
+
+# The virtualenvs of the newest releases are made by uv, from the main one.
+command -v uv >/dev/null || python -m pip install -q --progress-bar off uv
 
 for version in $claimed; do
     if [ "$version" = "$lowest" ]; then
@@ -98,7 +100,7 @@ for version in $claimed; do
         continue
     fi
     echo "--> Python $version ($interpreter), the newest dependencies, in .venv-$version"
-    start "$version" ".venv-$version/bin/python" newest "$version" "$interpreter" "$@"
+    start "$version" ".venv-$version/bin/python" newest "$interpreter" "$version" "$@"
 done
 wait
 

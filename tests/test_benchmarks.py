@@ -7,14 +7,29 @@ on every workload, or the benchmark raises before it times anything.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import itertools
 import re
+from collections.abc import Iterator
 
 import pytest
 
 from assistant_stream_core.chunks import StepFinishChunk, StepStartChunk, TextDeltaChunk
 from benchmarks import encoders, http
+
+
+@pytest.fixture(autouse=True)
+def _frozen_heap() -> Iterator[None]:
+    """The benchmarks collect garbage before each timing; in a test session the
+    heap holds every earlier test's objects, and each collection walked them
+    (half a second each, 30 s for one test). Frozen, they are not walked."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def test_agent_turns_are_whole_turns_in_batches() -> None:
@@ -66,6 +81,22 @@ def test_chunks_sizes_every_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert "mixed, 3 iterations" in report
     assert [(w.streams, w.deltas) for w in http_workloads(300)] == [(1, 150), (200, 3)]
     assert http_workloads(200_000) == tuple(http.WORKLOADS)
+
+
+def test_request_reading_reports_every_protocol(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant_stream_core.conversation import REQUEST_PROTOCOLS
+    from benchmarks.__main__ import main
+    from benchmarks.request_reading import conversation
+
+    assert len(conversation(3).messages) == 7  # three turns of two, and the question
+    main(["--suite", "requests", "--repeat", "1", "--chunks", "2500"])
+    report = capsys.readouterr().out
+    assert "one conversation of 5 turns" in report
+    for protocol in REQUEST_PROTOCOLS:
+        row = re.search(
+            rf"^  {protocol} +\d+ KB +[\d.]+ +[\d.]+ \([\d.]+x\) +[\d.]+ \(", report, re.M
+        )
+        assert row is not None, report
 
 
 def test_resume_latency_over_http_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
