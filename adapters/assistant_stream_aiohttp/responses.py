@@ -175,6 +175,9 @@ class AssistantStreamResponse(web.StreamResponse):
             while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
                 await anyio.sleep(self.disconnect_poll_interval)
 
+        async def end_body() -> None:
+            await self.write_eof(compressor.finish() if compressor is not None else b"")
+
         self.result = await stream_encoded(
             self.source,
             self.encoder,
@@ -184,6 +187,7 @@ class AssistantStreamResponse(web.StreamResponse):
             keepalive_interval=self.keepalive_interval,
             send_timeout=self.send_timeout,
             error_message=self.error_message,
+            end_body=end_body,
         )
         if self.result.client_gone:
             # A client that stopped reading would block write_eof forever, and

@@ -113,6 +113,9 @@ class AssistantStreamResponse(Response):
             while (await receive())["type"] != "http.disconnect":
                 pass
 
+        async def end_body() -> None:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
         self.result = await stream_encoded(
             self.source,
             self.encoder,
@@ -122,6 +125,7 @@ class AssistantStreamResponse(Response):
             keepalive_interval=self.keepalive_interval,
             send_timeout=self.send_timeout,
             error_message=self.error_message,
+            end_body=end_body,
         )
         if not self.result.client_gone:
             try:

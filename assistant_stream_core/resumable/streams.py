@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import anyio.abc
@@ -21,6 +22,7 @@ from ..protocols.base import Encoder
 from ..run import create_run
 from ..run.runner import RunCallback
 from ..run.serve import EncoderSpec, RunSource, make_encoder
+from ..run.shutdown import run_producer
 from .errors import ResumableStreamError, new_stream_id, validate_stream_id
 from .memory import InMemoryStore
 from .offsets import check_offset, open_read_at
@@ -146,7 +148,9 @@ class ResumableStreams:
             except BaseException:  # a detached task must not raise (trio)
                 logger.exception("resumable stream %s: the producer failed", stream_id)
 
-        _spawn(producer, self.task_group)
+        # Tracked, so that the server's shutdown hook can let it finish, or
+        # cancel it so that it finalizes its stream (run.shutdown.drain).
+        _spawn(partial(run_producer, producer), self.task_group)
         fresh = factory()
         ids = uses_event_ids(fresh) if event_ids is None else event_ids
         return Replay(stream_id, "producer", log.read(store, stream_id), fresh, event_ids=ids)

@@ -31,6 +31,7 @@ saying how the stream ended. Only cancellation of the calling task propagates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import enum
 import logging
@@ -59,6 +60,7 @@ from .http import (
     response_headers,
 )
 from .runner import Run, _Batches
+from .shutdown import track_response, untrack_response
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -100,6 +102,10 @@ WRITE_THROUGH_QUIET = 0.001
 DEFAULT_CLOSE_TIMEOUT = 5.0
 #: The logger every adapter writes to.
 LOGGER_NAME = "assistant_stream_ce"
+#: Seconds a cancelled response has to write its error frame and its end.
+INTERRUPT_TIMEOUT = 1.0
+#: The error frame's text when the server cancels a response mid-stream.
+INTERRUPTED_MESSAGE = "the server stopped this response before the run ended"
 
 #: Exceptions from ``send`` that mean the client has gone. ASGI servers raise
 #: an ``OSError`` (ASGI spec 2.4), aiohttp a ``ConnectionResetError``, anyio
@@ -256,6 +262,7 @@ class _Streamer:
         "error_message",
         "gone",
         "handed",
+        "head_sent",
         "keepalive_done",
         "keepalive_due",
         "keepalive_interval",
@@ -325,6 +332,9 @@ class _Streamer:
         # does after it makes it stale at no cost to the write-through).
         self.error_at = -1
         self.gone = False
+        # The response head has been sent (stream_encoded sets it when there
+        # is no start callable): only then can a body be ended.
+        self.head_sent = False
         # The write-through (see write_through()), set up by pump_polled:
         # the run's buffer, the serving loop's task, its loop and a copy of
         # its context, the run's record of batches taken directly.
@@ -400,12 +410,41 @@ class _Streamer:
         self.bytes_sent += len(data)
         return True
 
+    def abandon(self) -> None:
+        """Stop serving, as if the client had left (:func:`.shutdown.drain`)."""
+        self.client_gone(StreamEnd.DISCONNECTED)
+
+    async def interrupted(self, end_body: Callable[[], Awaitable[object]] | None) -> None:
+        """The calling task is cancelled: write an error frame, the closing
+        frames and the end of the body, shielded, within INTERRUPT_TIMEOUT.
+
+        Not when the stream has ended or its client left, nor before the
+        head, nor while a write-through's send is still to be finished. A
+        write the cancellation interrupted has handed its whole frame to the
+        transport already (ASGI servers and aiohttp write, then wait for
+        flow control), so the error frame follows a whole frame."""
+        if self.gone or self.end is not None or not self.head_sent or self.handed is not None:
+            return
+        if self.buffer is not None:
+            self.buffer.through = None  # the run's own writes stop here
+        with anyio.move_on_after(INTERRUPT_TIMEOUT, shield=True):
+            try:
+                data = self.encoder.encode(ErrorChunk(error=INTERRUPTED_MESSAGE))
+                data += self.encoder.finish()
+            except Exception as exc:
+                self.encode_failed(exc)
+                return
+            if await self._write(data) and end_body is not None:
+                with contextlib.suppress(*DISCONNECT_ERRORS):
+                    await end_body()
+
     async def start(self, start: Callable[[], Awaitable[object]]) -> None:
         """Send the response head (the guard watches it like any write)."""
         self.writing = True
         self.last_write = monotonic()
         try:
             await start()
+            self.head_sent = True
         except DISCONNECT_ERRORS as exc:
             self.client_gone(StreamEnd.DISCONNECTED, exc)
         finally:
@@ -1026,6 +1065,7 @@ async def stream_encoded(
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     logger: logging.Logger | None = None,
     error_message: ErrorMessage | None = None,
+    end_body: Callable[[], Awaitable[object]] | None = None,
 ) -> StreamResult:
     """Stream ``source`` through ``encoder`` into ``send``; return how it ended.
 
@@ -1053,9 +1093,16 @@ async def stream_encoded(
         :mod:`~assistant_stream_core.run.error_messages`); ``None`` sends the
         exception's text. A run from ``create_run`` that has no policy of
         its own gets this one.
+    :param end_body: awaited to end the response body when the calling task
+        is cancelled (the adapter's own end is skipped, as the cancellation
+        propagates); for example, the ASGI ``more_body: False`` message.
 
     The source is always closed before this returns, also when the calling
-    task is cancelled, so a run never outlives its response.
+    task is cancelled, so a run never outlives its response. A cancelled
+    call first writes, within :data:`INTERRUPT_TIMEOUT`, an error frame
+    (:data:`INTERRUPTED_MESSAGE`) and the protocol's closing frames, then
+    ``end_body``: a server that gives up on a response at shutdown leaves
+    its client a stream that ends in the protocol's way.
     """
     log = logger or _default_logger
     check_policy(error_message)
@@ -1071,6 +1118,8 @@ async def stream_encoded(
     iterator: AsyncIterator[Any] = iterable.__aiter__()
     loop = _running_loop()
     guarded = keepalive or send_timeout is not None
+    streamer.head_sent = start is None
+    track_response(streamer)
     try:
         if loop is not None and iterator.__class__ is _Batches:
             await streamer.serve_run(loop, iterator, keepalive, start, disconnected)
@@ -1078,13 +1127,22 @@ async def stream_encoded(
             await streamer.serve_tasks(
                 loop if guarded else None, iterator, batched, keepalive, start, disconnected
             )
+    except anyio.get_cancelled_exc_class():
+        # The server cancelled this response (its graceful-shutdown timeout,
+        # most often): tell the client in the protocol's own way before the
+        # cancellation goes on, rather than cutting the body mid-stream.
+        await streamer.interrupted(end_body)
+        raise
     finally:
         # The iterator first (an async generator's ``finally`` runs now),
         # then the run itself (grace, then cancellation of its callback).
         # A run read to its end has nothing to close: skip the shielded scope.
-        if not (isinstance(source, Run) and source.ended):
-            to_close: list[Any] = [iterator] if iterator is not source else []
-            await _aclose_all([*to_close, source], close_timeout, log)
+        try:
+            if not (isinstance(source, Run) and source.ended):
+                to_close: list[Any] = [iterator] if iterator is not source else []
+                await _aclose_all([*to_close, source], close_timeout, log)
+        finally:
+            untrack_response(streamer)
     end = streamer.end or StreamEnd.DISCONNECTED
     write_throughs = (streamer.through_sent >> 64) + streamer.through_finished
     result = StreamResult(

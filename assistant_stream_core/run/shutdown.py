@@ -1,0 +1,199 @@
+"""Graceful shutdown: let in-flight streams end before the process exits.
+
+A server that gets SIGTERM stops accepting, waits for open responses (up to
+its graceful-shutdown timeout), cancels the ones left, and then exits. Two
+kinds of work of ours can still be alive at that point:
+
+* a response the server has just cancelled, still writing its error frame
+  and closing its run (a few event-loop turns);
+* a detached resumable producer (:class:`~assistant_stream_core.resumable.ResumableStreams`),
+  which belongs to no response, so the server does not wait for it.
+
+uvicorn re-raises the signal as soon as its shutdown returns, which kills the
+process with whatever is still pending: the run's ``finally`` never runs, and
+a resumable stream stays "streaming" in its store until its lease expires.
+:func:`drain`, awaited from the application's shutdown hook (an ASGI
+lifespan, aiohttp's ``on_shutdown``), gives both a bounded time to end; and
+:func:`drain_on_shutdown` adds that hook to an ASGI application that has no
+lifespan of its own (Django).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+
+__all__ = ["DEFAULT_DRAIN_TIMEOUT", "drain", "drain_on_shutdown", "in_flight"]
+
+logger = logging.getLogger("assistant_stream_ce")
+
+#: Seconds :func:`drain` lets detached producers run before it cancels them.
+DEFAULT_DRAIN_TIMEOUT = 30.0
+#: Seconds a cancelled producer has to finalize its stream, and a stopped
+#: response to close its run.
+CLEANUP_TIMEOUT = 5.0
+#: Seconds :func:`drain` waits for open responses (at most its grace) before
+#: it stops them: a response the server cancelled ends well within it.
+RESPONSE_WAIT = 1.0
+#: How often :func:`drain` looks (shutdown only: polling keeps the per-stream
+#: cost to one set insertion and one removal).
+_POLL = 0.02
+
+
+class Abandonable(Protocol):
+    """An open response, as :func:`drain` sees it."""
+
+    def abandon(self) -> None:
+        """Stop serving, as if the client had left (the run is cancelled)."""
+
+
+# Open responses (stream_encoded calls) and running detached producers (the
+# cancel scope each runs in), each with its event loop's token: a process
+# may run several loops (threads, a blocking portal per WSGI response), and
+# drain() touches only its own loop's, never another thread's.
+_RESPONSES: dict[Abandonable, object] = {}
+_PRODUCERS: dict[anyio.CancelScope, object] = {}
+
+
+def _loop() -> object:
+    return anyio.lowlevel.current_token().native_token
+
+
+def _mine(tracked: dict[Any, object]) -> list[Any]:
+    loop = _loop()
+    return [item for item, its_loop in list(tracked.items()) if its_loop is loop]
+
+
+def in_flight() -> tuple[int, int]:
+    """``(responses, producers)``: the streams the running event loop is
+    serving now, and its detached resumable producers still running."""
+    return len(_mine(_RESPONSES)), len(_mine(_PRODUCERS))
+
+
+def track_response(response: Abandonable) -> None:
+    """Count ``response`` as open (on the running loop) until :func:`untrack_response`."""
+    _RESPONSES[response] = _loop()
+
+
+def untrack_response(response: Abandonable) -> None:
+    _RESPONSES.pop(response, None)
+
+
+async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` (a detached producer) where :func:`drain` can cancel it."""
+    with anyio.CancelScope() as scope:
+        _PRODUCERS[scope] = _loop()
+        try:
+            await fn()
+        finally:
+            _PRODUCERS.pop(scope, None)
+
+
+def _check_grace(grace: object) -> None:
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)):
+        raise TypeError(f"grace must be a number of seconds, not {grace!r}")
+    if not (math.isfinite(grace) and grace >= 0):
+        raise ValueError(f"grace must be a finite number of seconds >= 0, not {grace!r}")
+
+
+async def _wait_until(done: Callable[[], bool], seconds: float) -> bool:
+    with anyio.move_on_after(seconds):
+        while not done():  # noqa: ASYNC110 - shutdown only, see _POLL
+            await anyio.sleep(_POLL)
+    return done()
+
+
+async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
+    """Let the streams of the running event loop end; await it when the server shuts down,
+    after the server has waited for its connections (an ASGI lifespan's
+    shutdown, aiohttp's ``on_cleanup``).
+
+    Detached resumable producers get up to ``grace`` seconds to finish on
+    their own (a producer whose client left still completes its stream,
+    which readers on other workers can resume); then the ones still running
+    are cancelled, and each finalizes its stream as an error ("the producer
+    was cancelled"), so a resuming client reads the end at once instead of
+    waiting for the lease to expire.
+
+    Responses are the server's: by now it has completed them or cancelled
+    them, and a cancelled one ends within a few event-loop turns. One still
+    running after :data:`RESPONSE_WAIT` was left behind by its framework
+    (Django's request task outlives the handler the server cancels) and is
+    stopped as if its client had left.
+
+    :param grace: seconds producers may run before they are cancelled;
+        ``0`` cancels them at once.
+    :returns: ``True`` when everything ended without being stopped.
+    """
+    _check_grace(grace)
+    started = anyio.current_time()
+    clean = await _wait_until(lambda: not _mine(_RESPONSES), min(grace, RESPONSE_WAIT))
+    left_behind = _mine(_RESPONSES)
+    if left_behind:
+        logger.warning(
+            "shutting down: stopping %d response(s) still running after the server's shutdown",
+            len(left_behind),
+        )
+        for response in left_behind:
+            response.abandon()
+    left = max(0.0, grace - (anyio.current_time() - started))
+    if not await _wait_until(lambda: not _mine(_PRODUCERS), left):
+        clean = False
+        producers = _mine(_PRODUCERS)
+        logger.warning(
+            "shutting down: cancelling %d resumable producer(s) still running after %.1f s",
+            len(producers),
+            grace,
+        )
+        for scope in producers:
+            scope.cancel()
+    if not await _wait_until(lambda: in_flight() == (0, 0), CLEANUP_TIMEOUT):
+        logger.warning(
+            "shutting down with %d response(s) and %d producer(s) still running", *in_flight()
+        )
+    return clean
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASGIApp:
+    """Wrap an ASGI app that has no lifespan (Django's) so that the server's
+    shutdown awaits :func:`drain` (``grace`` as there).
+
+    The wrapper answers the ASGI lifespan protocol itself and passes every
+    other connection to ``app``; an app with a lifespan of its own (Starlette,
+    FastAPI) should await :func:`drain` at the end of that lifespan instead.
+    Run the server with its lifespan on (uvicorn: ``--lifespan on`` or the
+    default ``auto``).
+    """
+    _check_grace(grace)
+
+    async def wrapped(
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await drain(grace)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return wrapped

@@ -1,0 +1,181 @@
+"""Graceful shutdown in the core: a cancelled response's end, and drain().
+
+The same behaviour on real servers under SIGTERM is in tests/shutdown/.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from assistant_stream_core.protocols.assistant_transport import AssistantTransportEncoder
+from assistant_stream_core.protocols.data_stream import DataStreamEncoder
+from assistant_stream_core.resumable import ResumableStreams
+from assistant_stream_core.run import RunController, create_run
+from assistant_stream_core.run.serve import INTERRUPTED_MESSAGE, stream_encoded
+from assistant_stream_core.run.shutdown import (
+    RESPONSE_WAIT,
+    drain,
+    drain_on_shutdown,
+    in_flight,
+    track_response,
+    untrack_response,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def _slow(outcome: list[str], n: int = 1000) -> object:
+    async def run(controller: RunController) -> None:
+        try:
+            for i in range(n):
+                controller.append_text(f"t{i} ")
+                await anyio.sleep(0.01)
+            outcome.append("done")
+        except anyio.get_cancelled_exc_class():
+            outcome.append("cancelled")
+            raise
+
+    return run
+
+
+async def test_a_cancelled_response_ends_with_an_error_frame_and_its_end() -> None:
+    sent: list[bytes] = []
+    ended: list[bool] = []
+    outcome: list[str] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    async def end_body() -> None:
+        ended.append(True)
+
+    async def start() -> None:
+        pass
+
+    with anyio.move_on_after(0.1):  # as a server's graceful timeout cancels
+        await stream_encoded(
+            create_run(_slow(outcome)),
+            AssistantTransportEncoder(),
+            send,
+            start=start,
+            end_body=end_body,
+        )
+    body = b"".join(sent)
+    assert INTERRUPTED_MESSAGE.encode() in body
+    assert body.rstrip().endswith(b"data: [DONE]")
+    assert ended == [True]
+    assert outcome == ["cancelled"]
+    assert in_flight() == (0, 0)
+
+
+async def test_no_error_frame_before_the_head_was_sent() -> None:
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    async def start() -> None:
+        await anyio.sleep(1)
+
+    with anyio.move_on_after(0.05):
+        await stream_encoded(create_run(_slow([])), DataStreamEncoder(), send, start=start)
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("n", "grace", "status", "outcome"),
+    [(10, 5, "done", "done"), (1000, 0.05, "error", "cancelled")],
+)
+async def test_drain_lets_producers_finish_or_finalizes_them(
+    n: int, grace: float, status: str, outcome: str
+) -> None:
+    streams = ResumableStreams()
+    ran: list[str] = []
+    replay = await streams.start(_slow(ran, n), "data_stream", stream_id="s" * 24)
+    del replay  # the client left: the producer is detached
+    await anyio.sleep(0.02)  # the producer's first step
+    assert in_flight()[1] == 1
+    with anyio.fail_after(10):
+        assert await drain(grace) is (status == "done")
+    assert in_flight() == (0, 0)
+    assert ran == [outcome]
+    assert await streams.status("s" * 24) == status
+
+
+async def test_drain_stops_a_response_left_running() -> None:
+    # As Django's request task, which outlives the handler the server cancelled.
+    outcome: list[str] = []
+
+    async def send(data: bytes) -> None:
+        pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stream_encoded, create_run(_slow(outcome)), DataStreamEncoder(), send)
+        await anyio.sleep(0.05)
+        assert in_flight() == (1, 0)
+        with anyio.fail_after(10):
+            started = anyio.current_time()
+            assert await drain(30) is False
+            # RESPONSE_WAIT, then the run's grace: not the drain's 30 s.
+            assert anyio.current_time() - started < 5
+    assert outcome == ["cancelled"]
+    assert in_flight() == (0, 0)
+
+
+@pytest.mark.parametrize("grace", [-1, float("nan"), float("inf")])
+async def test_drain_rejects_a_bad_grace(grace: float) -> None:
+    with pytest.raises(ValueError, match="grace"):
+        await drain(grace)
+    with pytest.raises(ValueError, match="grace"):
+        drain_on_shutdown(lambda *a: None, grace)  # type: ignore[arg-type,return-value]
+
+
+async def test_drain_on_shutdown_answers_the_lifespan_and_passes_the_rest() -> None:
+    seen: list[str] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(str(scope["type"]))
+
+    wrapped = drain_on_shutdown(app, 0)
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(str(message["type"]))
+
+    await wrapped({"type": "lifespan"}, receive, send)
+    await wrapped({"type": "http"}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == ["http"]
+
+
+async def test_drain_leaves_the_streams_of_another_event_loop_alone() -> None:
+    # A process may run several loops (a blocking portal per WSGI response,
+    # threads): drain() on one must not stop, nor wait for, another's.
+    class Response:
+        abandoned = False
+
+        def abandon(self) -> None:
+            self.abandoned = True
+
+    other = Response()
+
+    async def register() -> None:
+        track_response(other)
+
+    thread_loop = threading.Thread(target=lambda: anyio.run(register))
+    thread_loop.start()
+    thread_loop.join()
+    try:
+        assert in_flight() == (0, 0)
+        with anyio.fail_after(RESPONSE_WAIT / 2):
+            assert await drain(0) is True
+        assert not other.abandoned
+    finally:
+        untrack_response(other)

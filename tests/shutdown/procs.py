@@ -1,0 +1,94 @@
+"""Start a :mod:`tests.shutdown.server` process, stream from it, SIGTERM it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.resumable.workers import ROOT, _free_port, _wait_ready
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    flags: Path
+    log: Path
+    terminated: float = field(default=0.0)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def terminate(self) -> None:
+        """SIGTERM, as a rolling deploy or an autoscaler sends it."""
+        self.terminated = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+
+    def exited_after(self, timeout: float) -> float:
+        """Seconds from SIGTERM to the process's exit (waits up to ``timeout``)."""
+        self.process.wait(timeout)
+        return time.monotonic() - self.terminated
+
+    def flag(self, rid: str) -> str | None:
+        """What the run ``rid`` wrote in its ``finally:`` (``None``: nothing)."""
+        path = self.flags / rid
+        return path.read_text() if path.exists() else None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def server(
+    argv: Sequence[str], tmp: Path, *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[Server]:
+    """Run ``argv`` (``{port}`` and ``{flags}`` filled in) until it is ready."""
+    port = _free_port()
+    flags = tmp / "flags"
+    flags.mkdir(exist_ok=True)
+    log = tmp / "server.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [a.format(port=port, flags=flags) for a in argv],
+            cwd=cwd,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})},
+        )
+    started = Server(process, port, flags, log)
+    try:
+        _wait_ready(port, process)
+        yield started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def python_server(
+    kind: str, grace: float = 0, drain: float | None = None, *extra: str
+) -> list[str]:
+    """The argv of a :mod:`tests.shutdown.server` process."""
+    hook = "-" if drain is None else str(drain)
+    module = "tests.shutdown.server"
+    return [sys.executable, "-m", module, kind, "{port}", "{flags}", str(grace), hook, *extra]
+
+
+def read_raw(sock: socket.socket, first: int = 1) -> tuple[bytes, bytes]:
+    """Read a response's head and the first ``first`` body bytes' worth."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    while len(body) < first:
+        body += sock.recv(65536)
+    return head, body
