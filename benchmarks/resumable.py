@@ -12,6 +12,9 @@ store side by side with upstream's (``assistant-stream`` 0.0.36).
   context and ``create_resumable_assistant_stream_response``'s stream
   (``encode_stream``, one append per frame). Target: at most 600 commands per
   1,000 deltas.
+* **Redis, one append**: 2,000 leased ``RedisStore.append`` calls one after
+  the other, 100-byte and 16 KiB chunks: microseconds per call, best of
+  ``--repeat`` (the cost of one drained batch, a round trip included).
 * **Redis, resume latency**: from a second client (as another worker would):
   open the finished stream and take its first entry, for streams of 1,000,
   10,000 and 50,000 entries; p50 and p99 of 100 tries (fewer if they take
@@ -195,6 +198,30 @@ async def _upstream_redis(url: str, count: int) -> tuple[float, int, int]:
         await client.aclose()
 
 
+async def _append_cost(url: str, size: int, count: int = 2_000) -> float:
+    """Microseconds per leased append of ``size`` bytes, one after the other."""
+    import redis.asyncio
+
+    from assistant_stream_core.resumable.redis import RedisStore
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        store = RedisStore(client)
+        sid = new_stream_id()
+        lease = await store.acquire_lease(sid)
+        assert lease is not None
+        chunk = b"x" * size
+        await store.append(sid, chunk, lease)  # the first creates the key
+        start = time.perf_counter()
+        for _ in range(count):
+            await store.append(sid, chunk, lease)
+        elapsed = time.perf_counter() - start
+        await store.finalize(sid, "done", lease=lease)
+        return elapsed / count * 1e6
+    finally:
+        await client.aclose()
+
+
 async def _fill(url: str, entries: int, *, upstream: bool) -> str:
     import redis.asyncio
 
@@ -321,6 +348,11 @@ def redis_suite(
                     f"  {name:<34}{count / seconds:>10.0f}{commands:>10}"
                     f"{commands * 1000 / count:>11.0f}"
                 )
+        print(f"\nRedis store, one leased append (us per call, 2,000 calls, best of {repeat})")
+        for size in (100, 16_384):
+            costs = [asyncio.run(_append_cost(url, size)) for _ in range(repeat)]
+            runs = " ".join(f"{cost:.0f}" for cost in costs)
+            print(f"  {f'{size:,}-byte chunks':<34}{min(costs):>10.0f}   (runs: {runs})")
         print(f"\nResume latency: open a finished stream, first entry (ms, {tries} tries)")
         print(f"  {'':<44}{'tries':>7}{'p50':>8}{'p99':>8}")
         for entries in lengths:

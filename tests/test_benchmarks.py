@@ -147,3 +147,14 @@ def test_encoder_instructions_count_each_contender(capsys: pytest.CaptureFixture
     floor, ours, upstream = (int(value.replace(",", "")) for value in counted.groups())
     # The floor writes the same bytes with the least work; upstream's json.dumps per frame is more.
     assert 0 < floor < ours < upstream, report
+
+
+def test_redis_append_cost_runs_small() -> None:
+    import asyncio
+
+    from benchmarks import resumable
+    from tests.redis_server import redis_server
+
+    with redis_server() as server:
+        cost = asyncio.run(resumable._append_cost(server.url, 100, count=20))
+    assert 0 < cost < 1e6  # microseconds per append: a round trip, not a second

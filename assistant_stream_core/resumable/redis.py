@@ -19,6 +19,8 @@ What this store adds, in keys the other implementations ignore:
   stream as ``producer-lost`` (atomically, once) and raises.
 * ``...:stop`` — a stream of stop requests; the producer waits on it with
   ``XREAD BLOCK``, so a stop from any worker reaches it at once.
+* ``...:last:<generation>`` — ``"<nonce> <id>"`` of the latest append by a
+  writer other than the owner (see the offset index below).
 * ``closed`` in the final entry — the stored bytes end with the protocol's
   closing frames.
 
@@ -31,15 +33,18 @@ The offset index. This store gives each data entry the id ``<end>-<n>``:
 entries at the same size), and the meta says ``"offsetIds": true``. The
 entry holding byte ``k`` is then the first with an id above ``k-<max>``: a
 byte-offset resume costs three round trips at any length
-(:meth:`RedisStore.open_read_at`). Ids stay increasing, so the npm store and
-upstream's read these streams as any other; the final entry keeps a
-time-based id (``*``), above every offset below a terabyte. Streams written
-by the npm store or upstream's (no ``offsetIds``) are read from the start
-for an offset resume instead.
+(:meth:`RedisStore.open_read_at`). Writers may mix (the owner of the lease,
+unleased appends, other store objects under the lease): how the ids stay
+exact is told at ``_FENCE`` below. Ids stay increasing,
+so the npm store and upstream's read these streams as any other; the final
+entry keeps a time-based id (``*``), above every offset below a terabyte.
+Streams written by the npm store or upstream's (no ``offsetIds``) are read
+from the start for an offset resume instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -71,23 +76,112 @@ _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _START = "0-0"
 _MAX_SEQ = 2**64 - 1
 
-# KEYS: data. ARGV: chunk. An append by a caller that keeps no offset (no
-# lease): the next offset id is computed from the stream's last entry.
-_APPEND_AT_END = """
-local top = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
-local size, seq = 0, 0
-if top[1] then
-  local id = top[1][1]
-  local dash = string.find(id, "-", 1, true)
-  size = tonumber(string.sub(id, 1, dash - 1))
-  seq = tonumber(string.sub(id, dash + 1))
+# How the offset ids stay exact with several writers, the owner's appends
+# costing one plain XADD. The owner is the store object that acquired the
+# lease; it keeps the id of its last entry and XADDs the next one at the id
+# that follows. Redis takes an explicit id only above the stream's last
+# generated id, so every other append (unleased, another store object, one
+# while the owner's own append is in flight) goes through _APPEND, which
+# computes the id from the real top and then raises the last generated id to
+# _FENCE: the owner's next XADD is refused, whatever its guess, and it
+# continues through _RECOVER from the real top. The final entry (``*``, a
+# time-based id) refuses it the same way.
+_FENCE = "1000000000000000-0"
+
+# Finds the real top (its id; false for the final entry; nil when empty),
+# then the id for a chunk of ``length`` bytes after it.
+_TOP = """
+local function top_of(stream)
+  local entry = redis.call("XREVRANGE", stream, "+", "-", "COUNT", 1)[1]
+  if not entry then
+    return nil, nil
+  end
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == "fin" then
+      return false, nil
+    end
+  end
+  return entry[1], fields
 end
-local length = string.len(ARGV[1])
-if length > 0 then
-  return redis.call("XADD", KEYS[1], string.format("%d-0", size + length), "c", ARGV[1])
+local function next_id(top, length)
+  local size, seq = 0, 0
+  if top then
+    local dash = string.find(top, "-", 1, true)
+    size = tonumber(string.sub(top, 1, dash - 1))
+    seq = tonumber(string.sub(top, dash + 1))
+  end
+  if length > 0 then
+    return string.format("%d-0", size + length)
+  end
+  return string.format("%d-%d", size, seq + 1)
 end
-return redis.call("XADD", KEYS[1], string.format("%d-%d", size, seq + 1), "c", ARGV[1])
 """
+
+# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce, fence. An append
+# by a writer other than the owner. ``last`` holds "<nonce> <id>" of such an
+# append (or "created" once the owner made the key): a retry of an append
+# that was applied (its reply lost with the connection) finds its nonce and
+# gets its id back instead of storing the chunk twice. Returns the id;
+# 1: the stream, or its entries, are gone; 2: it has ended.
+_APPEND = (
+    _TOP
+    + """
+local last = redis.call("GET", KEYS[3])
+if last then
+  local space = string.find(last, " ", 1, true)
+  if space and string.sub(last, 1, space - 1) == ARGV[3] then
+    return string.sub(last, space + 1)
+  end
+end
+local top = top_of(KEYS[1])
+if top == false then
+  return 2
+end
+local id = next_id(top, string.len(ARGV[1]))
+if top == nil then
+  -- Entries were appended and are gone (deleted, evicted), or the stream
+  -- is: starting again at offset 0 would index bytes nobody has.
+  if last or redis.call("EXISTS", KEYS[2]) == 0 then
+    return 1
+  end
+  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+  redis.call("EXPIRE", KEYS[1], math.max(tonumber(ARGV[2]), redis.call("TTL", KEYS[2])))
+else
+  redis.call("XSETID", KEYS[1], top)
+  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+end
+redis.call("XSETID", KEYS[1], ARGV[4])
+redis.call("SET", KEYS[3], ARGV[3] .. " " .. id, "EX", ARGV[2])
+return id
+"""
+)
+
+# KEYS: data. ARGV: chunk, the id the owner's XADD asked for. The owner's
+# XADD was refused: continue from the real top. If the top is that very
+# entry, not fenced (no other writer came after it) and holds the same
+# chunk, the XADD was applied and this is redis-py's retry of it: its id.
+_RECOVER = (
+    _TOP
+    + """
+local top, fields = top_of(KEYS[1])
+if not top then
+  return top == false and 2 or 1
+end
+if top == ARGV[2] and fields[1] == "c" and fields[2] == ARGV[1] then
+  local info = redis.call("XINFO", "STREAM", KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == "last-generated-id" and info[i + 1] == top then
+      return top
+    end
+  end
+end
+local id = next_id(top, string.len(ARGV[1]))
+redis.call("XSETID", KEYS[1], top)
+redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+return id
+"""
+)
 
 # KEYS: meta, data. ARGV: expected meta, next meta, ttl seconds, then field/value pairs.
 # The meta is compared whole, as the npm store does: a producer that lost the
@@ -152,13 +246,8 @@ def _parse_id(entry_id: bytes | str) -> tuple[int, int]:
     return int(size), int(seq)
 
 
-def _next_id(top: tuple[int, int], length: int) -> tuple[int, int]:
-    """The offset id after ``top`` for a chunk of ``length`` bytes (see the module doc)."""
-    size, seq = top
-    return (size + length, 0) if length else (size, seq + 1)
-
-
-def _stale(exc: Exception) -> bool:
+def _refused(exc: Exception) -> bool:
+    """Whether an ``XADD`` with an explicit id was refused as not above the stream's top."""
     return "equal or smaller than the target stream top item" in str(exc)
 
 
@@ -206,12 +295,17 @@ class RedisStore:
         self.heartbeat_interval = lease_ms / 4000
         self._finalize = client.register_script(_FINALIZE)
         self._declare_lost = client.register_script(_DECLARE_LOST)
-        self._append_at_end = client.register_script(_APPEND_AT_END)
+        self._append = client.register_script(_APPEND)
+        self._recover = client.register_script(_RECOVER)
         # (stream id, generation) -> TTL seconds, for this process's producers.
         self._producing: dict[tuple[str, str], int] = {}
-        self._created: set[tuple[str, str]] = set()
-        # (stream id, generation) -> the last entry id this process appended.
+        # (stream id, generation) -> the id of the owner's last entry.
         self._tops: dict[tuple[str, str], tuple[int, int]] = {}
+        # Owner appends awaiting their reply: a concurrent one goes through _APPEND.
+        self._in_flight: set[tuple[str, str]] = set()
+        # Append nonces: this object's random prefix and a counter.
+        self._writer = secrets.token_hex(6)
+        self._calls = itertools.count()
 
     # -- keys -------------------------------------------------------------------------
 
@@ -255,7 +349,7 @@ class RedisStore:
         return Lease(stream_id, generation)
 
     async def append(self, stream_id: str, chunk: bytes, lease: Lease | None = None) -> str:
-        """Append ``chunk`` (one ``XADD``, its id the stream's new size); return its entry id."""
+        """Append ``chunk`` (one round trip, its id the stream's new size); return its entry id."""
         validate_stream_id(stream_id)
         if self._max_chunk is not None and len(chunk) > self._max_chunk:
             raise ResumableStreamError(
@@ -264,44 +358,63 @@ class RedisStore:
         if lease is None:
             return await self._append_unleased(stream_id, chunk)
         key = (stream_id, lease.token)
-        data = self._data(stream_id, lease.token)
-        top = self._tops.get(key, (0, 0))
+        ttl = self._producing.get(key)
+        if ttl is None or key in self._in_flight:  # not the owner (see _FENCE)
+            ttl = ttl or self._default_ttl_sec
+            keys = self._append_keys(stream_id, lease.token)
+            reply = await self._append(keys=keys, args=[chunk, ttl, self._nonce(), _FENCE])
+            return self._appended(stream_id, reply)
+        self._in_flight.add(key)
         try:
-            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
-        except Exception as exc:
-            if not _stale(exc):
-                raise
-            # Another store object appended under this lease: continue after its entries.
-            top = await self._top(stream_id, data)
-            entry_id = await self._xadd(key, data, chunk, _next_id(top, len(chunk)))
-        self._tops[key] = entry_id
-        return f"{entry_id[0]}-{entry_id[1]}"
-
-    async def _xadd(
-        self, key: tuple[str, str], data: str, chunk: bytes, entry_id: tuple[int, int]
-    ) -> tuple[int, int]:
-        id_text = f"{entry_id[0]}-{entry_id[1]}"
-        if key in self._created:
-            if await self._r.xadd(data, {"c": chunk}, id=id_text, nomkstream=True) is None:
-                raise ResumableStreamError("missing", f"Stream not found: {key[0]}")
-            return entry_id
-        ttl = self._producing.get(key, self._default_ttl_sec)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.xadd(data, {"c": chunk}, id=id_text)
-        pipe.expire(data, ttl)
-        await pipe.execute()
-        self._created.add(key)
+            entry_id = await self._owner_append(key, chunk, ttl)
+        finally:
+            self._in_flight.discard(key)
+        self._tops[key] = _parse_id(entry_id)
         return entry_id
 
-    async def _top(self, stream_id: str, data: str) -> tuple[int, int]:
-        """The last entry's id; ``finalized`` if it is the final entry."""
-        reply = await self._r.xrevrange(data, "+", "-", count=1)
-        if not reply:
-            return (0, 0)
-        entry_id, fields = reply[0]
-        if b"fin" in fields:
+    async def _owner_append(self, key: tuple[str, str], chunk: bytes, ttl: int) -> str:
+        stream_id, generation = key
+        data = self._data(stream_id, generation)
+        top = self._tops.get(key)
+        size, seq = top or (0, 0)
+        entry_id = f"{size + len(chunk)}-0" if chunk else f"{size}-{seq + 1}"
+        try:
+            if top is not None:
+                if await self._r.xadd(data, {"c": chunk}, id=entry_id, nomkstream=True) is None:
+                    raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+                return entry_id
+            # The first: create the key, with the TTL, and mark that it was made.
+            pipe = self._r.pipeline(transaction=True)
+            pipe.xadd(data, {"c": chunk}, id=entry_id)
+            pipe.expire(data, ttl)
+            pipe.set(self._key(stream_id, f"last:{generation}"), "created", ex=ttl, nx=True)
+            await pipe.execute()
+            return entry_id
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+        # Another writer came in between, or the stream ended: see _FENCE.
+        reply = await self._recover(keys=[data], args=[chunk, entry_id])
+        return self._appended(stream_id, reply)
+
+    def _append_keys(self, stream_id: str, generation: str) -> list[str]:
+        return [
+            self._data(stream_id, generation),
+            self._key(stream_id, "meta"),
+            self._key(stream_id, f"last:{generation}"),
+        ]
+
+    def _nonce(self) -> str:
+        # Unique per call: a retry by redis-py sends the same one again.
+        return f"{self._writer}.{next(self._calls)}"
+
+    @staticmethod
+    def _appended(stream_id: str, reply: bytes | str | int) -> str:
+        if reply == 1:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if isinstance(reply, int):
             raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
-        return _parse_id(entry_id)
+        return _text(reply) or ""
 
     async def _append_unleased(self, stream_id: str, chunk: bytes) -> str:
         meta_key = self._key(stream_id, "meta")
@@ -312,16 +425,19 @@ class RedisStore:
             raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
         ttl = meta.get("ttlSec")
         ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
-        data = self._data(stream_id, meta.get("generation"))
+        generation = meta.get("generation")
+        generation = generation if isinstance(generation, str) else None
+        data = self._data(stream_id, generation)
         pipe = self._r.pipeline(transaction=True)
-        if meta.get("offsetIds"):
-            await self._append_at_end(keys=[data], args=[chunk], client=pipe)
+        if meta.get("offsetIds") and generation is not None:
+            keys = self._append_keys(stream_id, generation)
+            await self._append(keys=keys, args=[chunk, ttl, self._nonce(), _FENCE], client=pipe)
         else:  # a stream of the npm store or upstream's: time-based ids, as they write
             pipe.xadd(data, {"c": chunk})
         pipe.expire(data, ttl)
         pipe.expire(meta_key, ttl)
-        entry_id, *_ = await pipe.execute()
-        return _text(entry_id) or ""
+        reply, *_ = await pipe.execute()
+        return self._appended(stream_id, reply)
 
     async def finalize(
         self,
@@ -342,7 +458,6 @@ class RedisStore:
         generation = meta.get("generation")
         if lease is not None:
             self._producing.pop((stream_id, lease.token), None)
-            self._created.discard((stream_id, lease.token))
             self._tops.pop((stream_id, lease.token), None)
             if generation != lease.token:
                 return False
@@ -377,6 +492,7 @@ class RedisStore:
         pipe.set(self._key(stream_id, "lease"), token, px=self._lease_ms)
         pipe.expire(meta_key, ttl)
         pipe.expire(self._data(stream_id, token), ttl)
+        pipe.expire(self._key(stream_id, f"last:{token}"), ttl)
         raw, *_ = await pipe.execute()
         meta = _meta(raw)
         return (
@@ -537,7 +653,7 @@ class RedisStore:
         generation = meta.get("generation") if meta is not None else None
         keys = [self._key(stream_id, s) for s in ("meta", "data", "lease", "stop")]
         if isinstance(generation, str):
-            keys.append(self._data(stream_id, generation))
+            keys += [self._data(stream_id, generation), self._key(stream_id, f"last:{generation}")]
         await self._r.delete(*keys)
 
 

@@ -220,6 +220,29 @@ async def check_offset_reads(store: ResumableStore) -> None:
         await _expect_error("invalid-cursor", _drain(await open_read_at(store, sid, 10**6)))
 
 
+async def check_mixed_appends(store: ResumableStore) -> None:
+    """Appends with and without the lease, interleaved: every byte offset still reads exactly.
+
+    Upstream's API appends without a lease; a store that keeps an offset
+    index must count those bytes too, and refuse an append after the end.
+    """
+    sid = new_stream_id()
+    lease = await store.acquire_lease(sid)
+    assert lease is not None
+    plan = [(b"abc", True), (b"defgh", False), (b"ijklmnop", True), (b"", False)]
+    plan += [(b"q", True), (b"rstuvwxyz", False), (b"", True), (b"01234567", True)]
+    for chunk, leased in plan:
+        await store.append(sid, chunk, lease if leased else None)
+    await store.finalize(sid, "done", lease=lease)
+    whole = b"".join(chunk for chunk, _ in plan)
+    assert b"".join(e.chunk for e in await _drain(await store.open_read(sid))) == whole
+    for offset in range(len(whole) + 1):
+        got = b"".join(e.chunk for e in await _drain(await open_read_at(store, sid, offset)))
+        assert got == whole[offset:], f"offset {offset}: {got[:40]!r}"
+    for leased in (True, False):
+        await _expect_error("finalized", store.append(sid, b"late", lease if leased else None))
+
+
 async def _drain_until(entries: AsyncIterator[StreamEntry], size: int) -> list[StreamEntry]:
     """The entries up to ``size`` bytes (the stream is still live), then close the read."""
     got: list[StreamEntry] = []
@@ -323,6 +346,7 @@ CONTRACT_CHECKS: list[Check] = [
     check_fencing,
     check_bad_input,
     check_offset_reads,
+    check_mixed_appends,
     check_delete,
     check_stop,
     check_lost_producer,
