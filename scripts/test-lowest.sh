@@ -18,7 +18,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # request reading, LangGraph), about 4 minutes on 2 busy cores. Left out:
 # tests/protocols and tests/core (msgspec alone, which these import too) and
 # the rest of tests/resumable (its Redis store contract stays: redis.asyncio).
-TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph tests/resumable/test_redis_contract.py)
+TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph tests/resumable/test_redis_contract.py
+    tests/resumable/test_redis_offset_ids.py)
 VENV=.venv-lowest
 # Starlette's own GZipMiddleware flushes each streamed body message from
 # Starlette 1.5.0 (its release notes: "Flush GZip output for each streamed

@@ -24,6 +24,7 @@ from tests.redis_server import RedisServer
 redis_asyncio = pytest.importorskip("redis.asyncio")
 from redis.asyncio.retry import Retry  # noqa: E402
 from redis.backoff import NoBackoff  # noqa: E402
+from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
 
 from assistant_stream_core.resumable.redis import RedisStore  # noqa: E402
 
@@ -152,7 +153,10 @@ def test_a_retried_append_that_was_applied_is_not_stored_twice(
     async def run() -> None:
         proxy = DroppingProxy(redis_srv.port)
         async with proxy as url:
-            client = redis_asyncio.Redis.from_url(url, retry=Retry(NoBackoff(), 3))
+            # retry_on_error too: redis-py before 6 retries only the errors listed.
+            client = redis_asyncio.Redis.from_url(
+                url, retry=Retry(NoBackoff(), 3), retry_on_error=[RedisConnectionError]
+            )
             try:
                 store = RedisStore(client)
                 sid = new_stream_id()
