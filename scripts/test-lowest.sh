@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The tests that call the frameworks' APIs (adapters, the run layer's servers,
 # request reading, LangGraph), about 4 minutes on 2 busy cores. Left out:
 # tests/protocols and tests/core (msgspec alone, which these import too) and
-# the rest of tests/resumable (its Redis store contract stays: redis.asyncio).
+# the rest of tests/resumable (its Redis store contract and offset-id tests stay: redis.asyncio).
 TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph tests/resumable/test_redis_contract.py
     tests/resumable/test_redis_offset_ids.py)
 VENV=.venv-lowest
