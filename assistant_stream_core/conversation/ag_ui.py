@@ -34,11 +34,10 @@ from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
     args_text,
-    convert,
     file_from_url,
     json_text,
     parse_args,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -264,8 +263,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Input, "")
+    request, extras = read_request(body, _Input, _KNOWN, max_bytes=max_bytes)
     messages = (_message(m, f"messages[{i}]") for i, m in enumerate(request.messages))
     folded = fold_results(m for m in messages if m is not None)
     if request.resume:
@@ -282,7 +280,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
         context=tuple(
             ContextItem(description=c.description, value=c.value) for c in request.context
         ),
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

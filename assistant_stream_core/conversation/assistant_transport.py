@@ -36,7 +36,7 @@ from ._read import (
     data_url,
     file_from_url,
     parse_args,
-    read_object,
+    read_request,
 )
 from .model import (
     Conversation,
@@ -129,8 +129,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages: list[Message] = []
     custom: list[dict[str, Any]] = []
     for index, command in enumerate(request.commands):
@@ -142,7 +141,6 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
             messages.append(_tool_result(command, field))
         else:
             custom.append(command)
-    extras = {k: v for k, v in obj.items() if k not in _KNOWN}
     if custom:
         extras["commands"] = custom
     return Conversation(

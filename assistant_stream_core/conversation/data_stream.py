@@ -31,9 +31,8 @@ import msgspec
 from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
-    convert,
     file_from_url,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -198,8 +197,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages = [_message(m, f"messages[{i}]") for i, m in enumerate(request.messages)]
     return Conversation(
         messages=tuple(fold_results(messages)),
@@ -210,7 +208,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
         system=request.system,
         state=request.state,
         thread_id=request.thread_id,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

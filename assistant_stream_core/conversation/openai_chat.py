@@ -29,12 +29,11 @@ from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
     args_text,
-    convert,
     data_url,
     file_from_url,
     json_text,
     parse_args,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -225,8 +224,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages = [_message(m, f"messages[{i}]") for i, m in enumerate(request.messages)]
     tools = tuple(
         Tool(
@@ -239,7 +237,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     return Conversation(
         messages=tuple(fold_results(messages)),
         tools=tools,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

@@ -32,7 +32,7 @@ from ._read import (
     data_url,
     file_from_url,
     json_text,
-    read_object,
+    read_request,
 )
 from .model import (
     Conversation,
@@ -173,8 +173,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages = []
     for i, m in enumerate(request.messages):
         parts = (_part(raw, f"messages[{i}].parts[{j}]") for j, raw in enumerate(m.parts))
@@ -189,7 +188,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     return Conversation(
         messages=tuple(messages),
         thread_id=request.id,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 
