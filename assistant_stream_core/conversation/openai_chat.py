@@ -149,20 +149,23 @@ def _user_parts(content: str | list[_ContentPart] | None, field: str) -> tuple[P
         return (TextPart(text=content),) if content else ()
     parts: list[Part] = []
     for index, item in enumerate(content):
-        at = f"{field}[{index}]"
         match item:
             case _TextIn(text=text):
                 parts.append(TextPart(text=text))
             case _RefusalIn(refusal=text):
                 parts.append(TextPart(text=text))
             case _ImageIn(image_url=image):
-                parts.append(file_from_url(image.url, None, None, f"{at}.image_url.url"))
+                parts.append(
+                    file_from_url(image.url, None, None, f"{field}[{index}].image_url.url")
+                )
             case _AudioIn(input_audio=audio):
                 parts.append(FilePart(media_type=f"audio/{audio.format}", data=audio.data))
             case _FileIn(file=ref):
                 if ref.file_data is not None:
                     if ref.file_data.startswith("data:"):
-                        part = file_from_url(ref.file_data, None, ref.filename, f"{at}.file")
+                        part = file_from_url(
+                            ref.file_data, None, ref.filename, f"{field}[{index}].file"
+                        )
                     else:
                         part = FilePart(
                             media_type="application/octet-stream",
