@@ -60,17 +60,13 @@ class _Camel(msgspec.Struct, rename="camel"):
     pass
 
 
-class _TextIn(_Camel, tag="text", tag_field="type"):
-    text: str
-
-
 class _ImageIn(_Camel, tag="image", tag_field="type"):
     image: str
 
 
 class _MessageIn(_Camel):
     role: Literal["user", "assistant"]
-    parts: list[_TextIn | _ImageIn]
+    parts: list[TextPart | _ImageIn]  # text parts have the model's shape: read as they are
     id: str | None = None
 
 
@@ -107,8 +103,8 @@ def _message(raw: dict[str, Any], field: str) -> Message:
     msg = convert(raw, _AddMessage, field).message
     parts: list[Part] = []
     for index, part in enumerate(msg.parts):
-        if isinstance(part, _TextIn):
-            parts.append(TextPart(text=part.text))
+        if isinstance(part, TextPart):
+            parts.append(part)
         else:
             parts.append(
                 file_from_url(part.image, None, None, f"{field}.message.parts[{index}].image")
@@ -134,7 +130,9 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     custom: list[dict[str, Any]] = []
     for index, command in enumerate(request.commands):
         field = f"commands[{index}]"
-        kind = convert(command.get("type"), str, f"{field}.type")
+        kind = command.get("type")
+        if type(kind) is not str:  # only then is convert needed, to name the field
+            kind = convert(kind, str, f"{field}.type")
         if kind == "add-message":
             messages.append(_message(command, field))
         elif kind == "add-tool-result":
