@@ -371,11 +371,96 @@ def test_assistant_transport_reads_commands() -> None:
             },
             "messages[0].content[0].image_url.url",
         ),
+        (
+            "openai_chat",
+            {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {"type": "file", "file": {"file_data": "data:;base64,!!"}},
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].file",
+        ),
+        (
+            "data_stream",
+            {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {"type": "file", "data": "data:;base64,!!", "mediaType": "a/b"},
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].data",
+        ),
+        (
+            "ag_ui",
+            {
+                "messages": [
+                    {"id": "0", "role": "user", "content": "Hi"},
+                    {
+                        "id": "1",
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {
+                                "type": "image",
+                                "source": {"type": "url", "value": "data:;base64,!!"},
+                            },
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].source.value",
+        ),
+        (
+            "assistant_transport",
+            {
+                "commands": [
+                    {
+                        "type": "add-message",
+                        "message": {
+                            "role": "user",
+                            "parts": [
+                                {"type": "text", "text": "a"},
+                                {"type": "image", "image": "data:;base64,!!"},
+                            ],
+                        },
+                    }
+                ]
+            },
+            "commands[0].message.parts[1].image",
+        ),
+        (
+            "ui_message_stream",
+            {
+                "messages": [
+                    {"role": "user", "parts": [{"type": "text", "text": "a"}]},
+                    {"role": "user", "parts": [{"type": "text", "text": 3}]},
+                ]
+            },
+            "messages[1].parts[0].text",
+        ),
     ],
 )
-def test_errors_name_the_field(protocol: str, body: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize("as_json", [False, True], ids=["parsed", "json"])
+def test_errors_name_the_field(
+    protocol: str, body: dict[str, Any], field: str, as_json: bool
+) -> None:
+    # Parsed bodies are converted from dicts; JSON is parsed straight into
+    # typed structs: the field is named the same either way.
     with pytest.raises(RequestError) as info:
-        decode_request(protocol, body)
+        decode_request(protocol, msgspec.json.encode(body) if as_json else body)
     assert info.value.field == field
     assert info.value.status == 400
 
