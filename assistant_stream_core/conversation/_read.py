@@ -32,6 +32,7 @@ DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 Body = bytes | bytearray | memoryview | str | Mapping[str, Any]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(.*)`$")
@@ -72,12 +73,12 @@ def convert(obj: Any, type_: type[T], path: str) -> T:
 
 
 def read_request(
-    body: Body, type_: type[T], known: frozenset[str], *, max_bytes: int
-) -> tuple[T, dict[str, Any]]:
+    body: Body, type_: type[S], known: frozenset[str], *, max_bytes: int
+) -> tuple[S, dict[str, Any]]:
     """Check the size and depth of ``body`` and read it as the JSON object ``type_``.
 
-    Returns the request and its other top-level fields (those not in
-    ``known``, the wire names of ``type_``'s fields) as parsed JSON.
+    Returns the request and the top-level fields not in ``known`` (the
+    extras) as parsed JSON.
     """
     if isinstance(body, Mapping):
         if value_depth(body, MAX_JSON_DEPTH):
@@ -99,15 +100,16 @@ def read_request(
     if depth:
         raise RequestError(f"{_TOO_DEEP} (found {depth})")
     try:
-        # The top level is split without parsing its values; the known fields
-        # go back together (msgspec writes Raw values as they are) to be parsed
-        # once, straight into typed structs, and only the others into dicts.
+        # The top level is split without parsing its values; the fields of
+        # ``type_`` go back together (msgspec writes Raw values as they are) to
+        # be parsed once, straight into typed structs; the extras into dicts.
         fields = _top_level.decode(body)
     except msgspec.ValidationError:
         raise RequestError("the request body is not a JSON object") from None
     except msgspec.DecodeError as exc:
         raise RequestError(f"the request body is not valid JSON ({exc})") from None
-    ours = _encoder.encode({k: v for k, v in fields.items() if k in known})
+    names = {field.encode_name for field in msgspec.structs.fields(type_)}
+    ours = _encoder.encode({k: v for k, v in fields.items() if k in names})
     try:
         extras = {k: msgspec.json.decode(v) for k, v in fields.items() if k not in known}
         return msgspec.json.decode(ours, type=type_), extras

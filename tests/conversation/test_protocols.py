@@ -484,3 +484,30 @@ def test_chat_request_and_response_encoder() -> None:
     assert isinstance(agui, AGUIEncoder)
     assert (agui.thread_id, agui.run_id) == ("t", "r")
     assert response_encoder("data_stream", conversation) == "data_stream"
+
+
+def test_ag_ui_resume_is_read_from_json_as_from_a_parsed_body() -> None:
+    # ``resume`` is read, and kept in extras too: every field of the request
+    # must reach the typed read, not only those kept out of extras.
+    body = {
+        "threadId": "t",
+        "messages": [
+            {
+                "id": "a",
+                "role": "assistant",
+                "toolCalls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
+            }
+        ],
+        "resume": [{"interruptId": "approval-c1", "status": "resolved", "payload": False}],
+        "forwardedProps": {"x": [1, {"y": None}]},
+    }
+    parsed = decode_request("ag_ui", body)
+    read = decode_request("ag_ui", msgspec.json.encode(body))
+    assert read == parsed
+    (call,) = read.messages[0].parts
+    assert isinstance(call, ToolCallPart)
+    assert call.approval is not None
+    assert call.approval.approved is False
+    assert read.extras == {"resume": body["resume"], "forwardedProps": {"x": [1, {"y": None}]}}
