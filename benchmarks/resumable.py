@@ -356,9 +356,7 @@ def redis_suite(
         print(f"\nRedis store, one append (us per call, 2,000 calls, best of {repeat})")
         for leased in (True, False):
             for size in (100, 16_384):
-                costs = [
-                    asyncio.run(_append_cost(url, size, leased=leased)) for _ in range(repeat)
-                ]
+                costs = [asyncio.run(_append_cost(url, size, leased=leased)) for _ in range(repeat)]
                 runs = " ".join(f"{cost:.0f}" for cost in costs)
                 name = f"{'leased' if leased else 'unleased'}, {size:,}-byte chunks"
                 print(f"  {name:<34}{min(costs):>10.0f}   (runs: {runs})")
