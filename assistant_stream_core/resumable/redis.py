@@ -196,9 +196,11 @@ if type(generation) ~= "string" or generation == "" then
   generation = nil
 end
 local data = generation and KEYS[2] .. ":" .. generation or KEYS[2]
+-- True as Python reads it (open_read_at): not null, false, 0 or "".
 local offset_ids = meta.offsetIds
+offset_ids = offset_ids and offset_ids ~= cjson.null and offset_ids ~= 0 and offset_ids ~= ""
 local id
-if generation and offset_ids and offset_ids ~= cjson.null and offset_ids ~= 0 then
+if generation and offset_ids then
   id = append(data, KEYS[1], KEYS[3] .. ":" .. generation, ARGV[1], ttl, ARGV[3], ARGV[4])
   if type(id) == "number" then
     return id
