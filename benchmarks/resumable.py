@@ -12,9 +12,10 @@ store side by side with upstream's (``assistant-stream`` 0.0.36).
   context and ``create_resumable_assistant_stream_response``'s stream
   (``encode_stream``, one append per frame). Target: at most 600 commands per
   1,000 deltas.
-* **Redis, one append**: 2,000 leased ``RedisStore.append`` calls one after
-  the other, 100-byte and 16 KiB chunks: microseconds per call, best of
-  ``--repeat`` (the cost of one drained batch, a round trip included).
+* **Redis, one append**: 2,000 ``RedisStore.append`` calls one after the
+  other, leased (the producer's plain ``XADD``) and unleased (upstream's
+  API: one script), 100-byte and 16 KiB chunks: microseconds per call, best
+  of ``--repeat`` (the cost of one drained batch, a round trip included).
 * **Redis, resume latency**: from a second client (as another worker would):
   open the finished stream and take its first entry, for streams of 1,000,
   10,000 and 50,000 entries; p50 and p99 of 100 tries (fewer if they take
@@ -198,8 +199,11 @@ async def _upstream_redis(url: str, count: int) -> tuple[float, int, int]:
         await client.aclose()
 
 
-async def _append_cost(url: str, size: int, count: int = 2_000) -> float:
-    """Microseconds per leased append of ``size`` bytes, one after the other."""
+async def _append_cost(url: str, size: int, count: int = 2_000, *, leased: bool = True) -> float:
+    """Microseconds per append of ``size`` bytes, one after the other.
+
+    ``leased=False``: upstream's ``append`` without a lease (one script).
+    """
     import redis.asyncio
 
     from assistant_stream_core.resumable.redis import RedisStore
@@ -210,11 +214,12 @@ async def _append_cost(url: str, size: int, count: int = 2_000) -> float:
         sid = new_stream_id()
         lease = await store.acquire_lease(sid)
         assert lease is not None
+        use = lease if leased else None
         chunk = b"x" * size
-        await store.append(sid, chunk, lease)  # the first creates the key
+        await store.append(sid, chunk, use)  # the first creates the key (and loads the script)
         start = time.perf_counter()
         for _ in range(count):
-            await store.append(sid, chunk, lease)
+            await store.append(sid, chunk, use)
         elapsed = time.perf_counter() - start
         await store.finalize(sid, "done", lease=lease)
         return elapsed / count * 1e6
@@ -348,11 +353,13 @@ def redis_suite(
                     f"  {name:<34}{count / seconds:>10.0f}{commands:>10}"
                     f"{commands * 1000 / count:>11.0f}"
                 )
-        print(f"\nRedis store, one leased append (us per call, 2,000 calls, best of {repeat})")
-        for size in (100, 16_384):
-            costs = [asyncio.run(_append_cost(url, size)) for _ in range(repeat)]
-            runs = " ".join(f"{cost:.0f}" for cost in costs)
-            print(f"  {f'{size:,}-byte chunks':<34}{min(costs):>10.0f}   (runs: {runs})")
+        print(f"\nRedis store, one append (us per call, 2,000 calls, best of {repeat})")
+        for leased in (True, False):
+            for size in (100, 16_384):
+                costs = [asyncio.run(_append_cost(url, size, leased=leased)) for _ in range(repeat)]
+                runs = " ".join(f"{cost:.0f}" for cost in costs)
+                name = f"{'leased' if leased else 'unleased'}, {size:,}-byte chunks"
+                print(f"  {name:<34}{min(costs):>10.0f}   (runs: {runs})")
         print(f"\nResume latency: open a finished stream, first entry (ms, {tries} tries)")
         print(f"  {'':<44}{'tries':>7}{'p50':>8}{'p99':>8}")
         for entries in lengths:

@@ -17,9 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The tests that call the frameworks' APIs (adapters, the run layer's servers,
 # request reading, LangGraph), about 4 minutes on 2 busy cores. Left out:
 # tests/protocols and tests/core (msgspec alone, which these import too) and
-# the rest of tests/resumable (its Redis store contract and offset-id tests stay: redis.asyncio).
+# the rest of tests/resumable (its Redis store contract, offset-id and
+# unleased-append tests stay: redis.asyncio, its scripts and connections).
 TEST_DIRS=(tests/adapters tests/run tests/conversation tests/langgraph tests/resumable/test_redis_contract.py
-    tests/resumable/test_redis_offset_ids.py)
+    tests/resumable/test_redis_offset_ids.py tests/resumable/test_redis_unleased_append.py)
 VENV=.venv-lowest
 # Starlette's own GZipMiddleware flushes each streamed body message from
 # Starlette 1.5.0 (its release notes: "Flush GZip output for each streamed

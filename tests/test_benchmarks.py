@@ -156,5 +156,6 @@ def test_redis_append_cost_runs_small() -> None:
     from tests.redis_server import redis_server
 
     with redis_server() as server:
-        cost = asyncio.run(resumable._append_cost(server.url, 100, count=20))
-    assert 0 < cost < 1e6  # microseconds per append: a round trip, not a second
+        for leased in (True, False):
+            cost = asyncio.run(resumable._append_cost(server.url, 100, count=20, leased=leased))
+            assert 0 < cost < 1e6  # microseconds per append: a round trip, not a second

@@ -118,41 +118,98 @@ local function next_id(top, length)
 end
 """
 
-# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce, fence. An append
-# by a writer other than the owner. ``last`` holds "<nonce> <id>" of such an
-# append (or "created" once the owner made the key): a retry of an append
-# that was applied (its reply lost with the connection) finds its nonce and
-# gets its id back instead of storing the chunk twice. Returns the id;
-# 1: the stream, or its entries, are gone; 2: it has ended.
+# An append by a writer other than the owner. ``last`` holds "<nonce> <id>"
+# of such an append (or "created" once the owner made the key): a retry of an
+# append that was applied (its reply lost with the connection) finds its
+# nonce and gets its id back instead of storing the chunk twice. Returns the
+# id; 1: the stream, or its entries, are gone; 2: it has ended.
+_WRITE = """
+local function append(data, meta, last_key, chunk, ttl, nonce, fence)
+  local last = redis.call("GET", last_key)
+  if last then
+    local space = string.find(last, " ", 1, true)
+    if space and string.sub(last, 1, space - 1) == nonce then
+      return string.sub(last, space + 1)
+    end
+  end
+  local top = top_of(data)
+  if top == false then
+    return 2
+  end
+  local id = next_id(top, string.len(chunk))
+  if top == nil then
+    -- Entries were appended and are gone (deleted, evicted), or the stream
+    -- is: starting again at offset 0 would index bytes nobody has.
+    if last or redis.call("EXISTS", meta) == 0 then
+      return 1
+    end
+    redis.call("XADD", data, id, "c", chunk)
+    redis.call("EXPIRE", data, math.max(tonumber(ttl), redis.call("TTL", meta)))
+  else
+    redis.call("XSETID", data, top)
+    redis.call("XADD", data, id, "c", chunk)
+  end
+  redis.call("XSETID", data, fence)
+  redis.call("SET", last_key, nonce .. " " .. id, "EX", ttl)
+  return id
+end
+"""
+
+# KEYS: data, meta, last. ARGV: chunk, ttl seconds, nonce, fence. Under a
+# lease, by another store object or beside the owner's own append in flight.
 _APPEND = (
     _TOP
+    + _WRITE
     + """
-local last = redis.call("GET", KEYS[3])
-if last then
-  local space = string.find(last, " ", 1, true)
-  if space and string.sub(last, 1, space - 1) == ARGV[3] then
-    return string.sub(last, space + 1)
-  end
+return append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+"""
+)
+
+# KEYS: meta, data, last (the latter two without the generation: it is read
+# here, from the meta, and appended to their names; every key of a stream
+# shares its hash tag, so in a Cluster they are on this script's shard).
+# ARGV: chunk, default ttl seconds, nonce, fence. Upstream's append, without
+# a lease, in one round trip: the meta's checks (1: missing, 2: ended), the
+# append (_WRITE; a stream of the npm store or upstream's, without
+# ``offsetIds``, gets a time-based id as they write), then both TTLs.
+_APPEND_UNLEASED = (
+    _TOP
+    + _WRITE
+    + """
+local raw = redis.call("GET", KEYS[1])
+if not raw or not string.find(raw, "^%s*{") then
+  return 1
 end
-local top = top_of(KEYS[1])
-if top == false then
+local parsed, meta = pcall(cjson.decode, raw)
+if not parsed then
+  return 1
+end
+if meta.status ~= "streaming" then
   return 2
 end
-local id = next_id(top, string.len(ARGV[1]))
-if top == nil then
-  -- Entries were appended and are gone (deleted, evicted), or the stream
-  -- is: starting again at offset 0 would index bytes nobody has.
-  if last or redis.call("EXISTS", KEYS[2]) == 0 then
-    return 1
-  end
-  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
-  redis.call("EXPIRE", KEYS[1], math.max(tonumber(ARGV[2]), redis.call("TTL", KEYS[2])))
-else
-  redis.call("XSETID", KEYS[1], top)
-  redis.call("XADD", KEYS[1], id, "c", ARGV[1])
+local ttl = meta.ttlSec
+if type(ttl) ~= "number" or ttl <= 0 or ttl % 1 ~= 0 then
+  ttl = tonumber(ARGV[2])
 end
-redis.call("XSETID", KEYS[1], ARGV[4])
-redis.call("SET", KEYS[3], ARGV[3] .. " " .. id, "EX", ARGV[2])
+local generation = meta.generation
+if type(generation) ~= "string" or generation == "" then
+  generation = nil
+end
+local data = generation and KEYS[2] .. ":" .. generation or KEYS[2]
+-- True as Python reads it (open_read_at): not null, false, 0 or "".
+local offset_ids = meta.offsetIds
+offset_ids = offset_ids and offset_ids ~= cjson.null and offset_ids ~= 0 and offset_ids ~= ""
+local id
+if generation and offset_ids then
+  id = append(data, KEYS[1], KEYS[3] .. ":" .. generation, ARGV[1], ttl, ARGV[3], ARGV[4])
+  if type(id) == "number" then
+    return id
+  end
+else
+  id = redis.call("XADD", data, "*", "c", ARGV[1])
+end
+redis.call("EXPIRE", data, ttl)
+redis.call("EXPIRE", KEYS[1], ttl)
 return id
 """
 )
@@ -297,6 +354,7 @@ class RedisStore:
         self._declare_lost = client.register_script(_DECLARE_LOST)
         self._append = client.register_script(_APPEND)
         self._recover = client.register_script(_RECOVER)
+        self._append_unleased_script = client.register_script(_APPEND_UNLEASED)
         # (stream id, generation) -> TTL seconds, for this process's producers.
         self._producing: dict[tuple[str, str], int] = {}
         # (stream id, generation) -> the id of the owner's last entry.
@@ -417,27 +475,10 @@ class RedisStore:
         return _text(reply) or ""
 
     async def _append_unleased(self, stream_id: str, chunk: bytes) -> str:
-        meta_key = self._key(stream_id, "meta")
-        meta = _meta(await self._r.get(meta_key))
-        if meta is None:
-            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        if meta.get("status") != "streaming":
-            raise ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
-        ttl = meta.get("ttlSec")
-        ttl = ttl if isinstance(ttl, int) and ttl > 0 else self._default_ttl_sec
-        generation = meta.get("generation")
-        generation = generation if isinstance(generation, str) else None
-        data = self._data(stream_id, generation)
-        pipe = self._r.pipeline(transaction=True)
-        if meta.get("offsetIds") and generation is not None:
-            keys = self._append_keys(stream_id, generation)
-            await self._append(keys=keys, args=[chunk, ttl, self._nonce(), _FENCE], client=pipe)
-        else:  # a stream of the npm store or upstream's: time-based ids, as they write
-            pipe.xadd(data, {"c": chunk})
-        pipe.expire(data, ttl)
-        pipe.expire(meta_key, ttl)
-        reply, *_ = await pipe.execute()
-        return self._appended(stream_id, reply)
+        # One EVALSHA: the meta is read and checked in the script (see _APPEND_UNLEASED).
+        keys = [self._key(stream_id, s) for s in ("meta", "data", "last")]
+        args = [chunk, self._default_ttl_sec, self._nonce(), _FENCE]
+        return self._appended(stream_id, await self._append_unleased_script(keys=keys, args=args))
 
     async def finalize(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -177,38 +176,37 @@ def test_a_retried_append_that_was_applied_is_not_stored_twice(
     asyncio.run(run())
 
 
-class FinalizingRedis(redis_asyncio.Redis):  # type: ignore[misc]
-    """A client whose next ``GET`` is followed, before it returns, by ``hook``."""
-
-    hook: Any = None
-
-    async def get(self, name: Any) -> Any:
-        value = await super().get(name)
-        hook, self.hook = self.hook, None
-        if hook is not None:
-            await hook()
-        return value
-
-
-def test_an_unleased_append_racing_finalize_is_refused(redis_srv: RedisServer) -> None:
-    """Finalize lands between the append's meta check and its write: ``finalized``, no entry."""
+def test_unleased_appends_racing_finalize_land_before_it_or_are_refused(
+    redis_srv: RedisServer,
+) -> None:
+    """Appends on several connections race a finalize: each is stored or ``finalized``."""
 
     async def run() -> None:
-        client = FinalizingRedis.from_url(redis_srv.url)
+        client = redis_asyncio.Redis.from_url(redis_srv.url)
         try:
             store, other = RedisStore(client), RedisStore(client)
             sid = new_stream_id()
             assert await store.acquire(sid) == "producer"
             await store.append(sid, b"abc")
+            chunks = [bytes([97 + i % 26]) * (1 + i % 3) for i in range(40)]
+
+            async def append(chunk: bytes) -> bytes | str:
+                try:
+                    await store.append(sid, chunk)
+                except ResumableStreamError as refused:
+                    return refused.code
+                return chunk
 
             async def finalize() -> None:
+                await asyncio.sleep(0.002)
                 assert await other.finalize(sid, "done")
 
-            client.hook = finalize
-            with pytest.raises(ResumableStreamError) as refused:
-                await store.append(sid, b"late")
-            assert refused.value.code == "finalized"
-            await _check_index(store, sid, b"abc")
+            *results, _ = await asyncio.gather(*(append(c) for c in chunks), finalize())
+            assert {r for r in results if isinstance(r, str)} <= {"finalized"}
+            landed = [r for r in results if isinstance(r, bytes)]
+            stored = b"".join(e.chunk for e in await _drain(await store.open_read(sid)))
+            assert sorted(stored) == sorted(b"abc" + b"".join(landed))
+            await _check_index(store, sid, stored)
         finally:
             await client.aclose()
 
