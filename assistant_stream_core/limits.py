@@ -27,6 +27,7 @@ the line and event size limits of the decoders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from itertools import accumulate
 from typing import Any, Final
@@ -58,7 +59,10 @@ MAX_STATE_DEPTH: Final = 200
 #: The message of the :class:`~assistant_stream_core.errors.ProtocolError` for too deep JSON.
 TOO_DEEP: Final = f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
 
-_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_STEP: Final = {ord("["): 1, ord("]"): -1}
+_SAME_BRACKETS: Final = bytes.maketrans(b"{}", b"[]")
+_ESCAPE: Final = re.compile(rb"\\.", re.DOTALL)
+_NOT_OPENING: Final = bytes(b for b in range(256) if b not in b"[{")
 _NOT_BRACKET_OR_QUOTE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
@@ -75,18 +79,32 @@ def json_depth(text: str | bytes | bytearray, limit: int) -> int:
         if text.count("[") + text.count("{") <= limit:
             return 0
         text = text.encode("utf-8", "surrogatepass")
-    elif text.count(b"[") + text.count(b"{") <= limit:
+    elif len(text.translate(None, _NOT_OPENING)) <= limit:  # one pass, not two counts
         return 0
-    # Everything here runs in C but the final count. The escapes go first, as
-    # a JSON string reads them, pairs from the left: an escaped backslash,
-    # then an escaped quote. What is left of each string is a quote, text
-    # without quotes, a quote; so once all but brackets and quotes are gone,
-    # every other piece between quotes was inside a string.
+    # Everything here runs in C. Escapes go first, a backslash and the byte
+    # after it, as a JSON string reads them from the left; then all but
+    # brackets and quotes. What is left of each string is a quote, brackets
+    # or nothing, a quote.
     if b"\\" in text:
-        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
-    kept = text.translate(None, _NOT_BRACKET_OR_QUOTE)
-    brackets = b"".join(kept.split(b'"')[::2])
-    depth = max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+        text = _ESCAPE.sub(b"", text)
+    kept = text.translate(_SAME_BRACKETS, _NOT_BRACKET_OR_QUOTE)
+    # Dropping two quotes in a row leaves every other byte on its side of
+    # the string boundaries, and drops each string without brackets whole.
+    # What is left of strings that hold brackets goes by splitting at the
+    # quotes: every other piece was inside a string.
+    brackets = kept.replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(brackets.split(b'"')[::2])
+    # Each pass removes the innermost pairs, one level of nesting; passes go
+    # on while they shrink the text by a quarter (so they cost at most four
+    # times its length), and a running count finishes what is left.
+    peeled = 0
+    while brackets:
+        inner = brackets.replace(b"[]", b"")
+        if len(inner) * 4 > len(brackets) * 3:
+            break
+        brackets, peeled = inner, peeled + 1
+    depth = peeled + max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
     return depth if depth > limit else 0
 
 

@@ -22,7 +22,7 @@ __all__ = [
     "file_from_url",
     "json_text",
     "parse_args",
-    "read_object",
+    "read_request",
 ]
 
 #: The largest request body read by default: 8 MiB (a few inline images).
@@ -32,6 +32,7 @@ DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 Body = bytes | bytearray | memoryview | str | Mapping[str, Any]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(.*)`$")
@@ -39,7 +40,7 @@ _DATA_URL = re.compile(r"^data:([^;,]*)((?:;[^;,]*)*?);base64,(.*)$", re.DOTALL 
 
 _TOO_DEEP = f"the request body nests deeper than the limit of {MAX_JSON_DEPTH} levels"
 
-_decoder = msgspec.json.Decoder(dict[str, Any])
+_top_level = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _encoder = msgspec.json.Encoder()
 
 
@@ -48,30 +49,42 @@ def _join(prefix: str, rest: str) -> str:
     return path[1:] if path.startswith(".") else path
 
 
+def _field_error(exc: msgspec.ValidationError, path: str) -> RequestError:
+    """The :class:`RequestError` for ``exc``, naming its field under ``path``."""
+    message, field = str(exc), path
+    match = _AT.match(message)
+    if match:
+        message, field = match.group(1), _join(path, match.group(2))
+    missing = _MISSING.match(message)
+    if missing:
+        message = "required field is missing"
+        field = _join(field, f".{missing.group(1)}") if field else missing.group(1)
+    return RequestError(message, field=field or None)
+
+
 def convert(obj: Any, type_: type[T], path: str) -> T:
     """``msgspec.convert``, raising :class:`RequestError` that names the field under ``path``."""
     try:
         return msgspec.convert(obj, type_)
     except msgspec.ValidationError as exc:
-        message, field = str(exc), path
-        match = _AT.match(message)
-        if match:
-            message, field = match.group(1), _join(path, match.group(2))
-        missing = _MISSING.match(message)
-        if missing:
-            message = "required field is missing"
-            field = _join(field, f".{missing.group(1)}") if field else missing.group(1)
-        raise RequestError(message, field=field or None) from None
-    except RecursionError:  # only on a caller's own deep stack: read_object bounds depth
+        raise _field_error(exc, path) from None
+    except RecursionError:  # only on a caller's own deep stack: read_request bounds depth
         raise RequestError("the value is nested too deeply", field=path or None) from None
 
 
-def read_object(body: Body, *, max_bytes: int) -> dict[str, Any]:
-    """Check the size of ``body`` and parse it as a JSON object."""
+def read_request(
+    body: Body, type_: type[S], known: frozenset[str], *, max_bytes: int
+) -> tuple[S, dict[str, Any]]:
+    """Check the size and depth of ``body`` and read it as the JSON object ``type_``.
+
+    Returns the request and the top-level fields not in ``known`` (the
+    extras) as parsed JSON.
+    """
     if isinstance(body, Mapping):
         if value_depth(body, MAX_JSON_DEPTH):
             raise RequestError(_TOO_DEEP)
-        return dict(body)
+        obj = dict(body)
+        return convert(obj, type_, ""), {k: v for k, v in obj.items() if k not in known}
     if isinstance(body, str):
         body = body.encode()
     elif isinstance(body, memoryview):
@@ -87,9 +100,21 @@ def read_object(body: Body, *, max_bytes: int) -> dict[str, Any]:
     if depth:
         raise RequestError(f"{_TOO_DEEP} (found {depth})")
     try:
-        return _decoder.decode(body)
+        # The top level is split without parsing its values; the fields of
+        # ``type_`` go back together (msgspec writes Raw values as they are) to
+        # be parsed once, straight into typed structs; the extras into dicts.
+        fields = _top_level.decode(body)
     except msgspec.ValidationError:
         raise RequestError("the request body is not a JSON object") from None
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"the request body is not valid JSON ({exc})") from None
+    names = {field.encode_name for field in msgspec.structs.fields(type_)}
+    ours = _encoder.encode({k: v for k, v in fields.items() if k in names})
+    try:
+        extras = {k: msgspec.json.decode(v) for k, v in fields.items() if k not in known}
+        return msgspec.json.decode(ours, type=type_), extras
+    except msgspec.ValidationError as exc:
+        raise _field_error(exc, "") from None
     except msgspec.DecodeError as exc:
         raise RequestError(f"the request body is not valid JSON ({exc})") from None
     except RecursionError:  # only on a caller's own deep stack

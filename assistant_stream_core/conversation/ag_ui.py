@@ -34,11 +34,10 @@ from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
     args_text,
-    convert,
     file_from_url,
     json_text,
     parse_args,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -182,15 +181,15 @@ def _file(source: _Source, field: str) -> FilePart:
     return file_from_url(source.value, source.mime_type, None, f"{field}.source.value")
 
 
-def _parts(content: _Content, field: str) -> tuple[Part, ...]:
+def _parts(content: _Content, message: int) -> tuple[Part, ...]:
     if isinstance(content, str):
         return (TextPart(text=content),) if content else ()
     out: list[Part] = []
     for index, item in enumerate(content):
         if isinstance(item, _TextIn):
             out.append(TextPart(text=item.text))
-        else:
-            out.append(_file(item.source, f"{field}[{index}]"))
+        else:  # the path is built only here, where it may name a field in error
+            out.append(_file(item.source, f"messages[{message}].content[{index}]"))
     return tuple(out)
 
 
@@ -200,12 +199,12 @@ def _text(content: _Content) -> str:
     return "".join(item.text for item in content if isinstance(item, _TextIn))
 
 
-def _message(msg: _Msg, field: str) -> Message | None:
+def _message(msg: _Msg, index: int) -> Message | None:
     match msg:
         case _System() | _Developer():
-            return Message(role="system", parts=_parts(msg.content, field), id=msg.id)
+            return Message(role="system", parts=_parts(msg.content, index), id=msg.id)
         case _User():
-            return Message(role="user", parts=_parts(msg.content, f"{field}.content"), id=msg.id)
+            return Message(role="user", parts=_parts(msg.content, index), id=msg.id)
         case _Assistant():
             parts: list[Part] = [TextPart(text=msg.content)] if msg.content else []
             for call in msg.tool_calls or ():
@@ -264,9 +263,8 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Input, "")
-    messages = (_message(m, f"messages[{i}]") for i, m in enumerate(request.messages))
+    request, extras = read_request(body, _Input, _KNOWN, max_bytes=max_bytes)
+    messages = (_message(m, i) for i, m in enumerate(request.messages))
     folded = fold_results(m for m in messages if m is not None)
     if request.resume:
         folded = _apply_resume(folded, request.resume)
@@ -282,7 +280,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
         context=tuple(
             ContextItem(description=c.description, value=c.value) for c in request.context
         ),
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

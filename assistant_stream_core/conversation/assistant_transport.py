@@ -36,7 +36,7 @@ from ._read import (
     data_url,
     file_from_url,
     parse_args,
-    read_object,
+    read_request,
 )
 from .model import (
     Conversation,
@@ -60,17 +60,13 @@ class _Camel(msgspec.Struct, rename="camel"):
     pass
 
 
-class _TextIn(_Camel, tag="text", tag_field="type"):
-    text: str
-
-
 class _ImageIn(_Camel, tag="image", tag_field="type"):
     image: str
 
 
 class _MessageIn(_Camel):
     role: Literal["user", "assistant"]
-    parts: list[_TextIn | _ImageIn]
+    parts: list[TextPart | _ImageIn]  # text parts have the model's shape: read as they are
     id: str | None = None
 
 
@@ -107,8 +103,8 @@ def _message(raw: dict[str, Any], field: str) -> Message:
     msg = convert(raw, _AddMessage, field).message
     parts: list[Part] = []
     for index, part in enumerate(msg.parts):
-        if isinstance(part, _TextIn):
-            parts.append(TextPart(text=part.text))
+        if isinstance(part, TextPart):
+            parts.append(part)
         else:
             parts.append(
                 file_from_url(part.image, None, None, f"{field}.message.parts[{index}].image")
@@ -129,20 +125,20 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages: list[Message] = []
     custom: list[dict[str, Any]] = []
     for index, command in enumerate(request.commands):
         field = f"commands[{index}]"
-        kind = convert(command.get("type"), str, f"{field}.type")
+        kind = command.get("type")
+        if type(kind) is not str:  # only then is convert needed, to name the field
+            kind = convert(kind, str, f"{field}.type")
         if kind == "add-message":
             messages.append(_message(command, field))
         elif kind == "add-tool-result":
             messages.append(_tool_result(command, field))
         else:
             custom.append(command)
-    extras = {k: v for k, v in obj.items() if k not in _KNOWN}
     if custom:
         extras["commands"] = custom
     return Conversation(

@@ -31,9 +31,8 @@ import msgspec
 from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
-    convert,
     file_from_url,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -56,14 +55,6 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 class _Camel(msgspec.Struct, rename="camel"):
     pass
-
-
-class _TextIn(_Camel, tag="text", tag_field="type"):
-    text: str
-
-
-class _ReasoningIn(_Camel, tag="reasoning", tag_field="type"):
-    text: str
 
 
 class _FileIn(_Camel, tag="file", tag_field="type"):
@@ -98,8 +89,9 @@ class _ResultIn(_Camel, tag="tool-result", tag_field="type"):
     is_error: bool = False
 
 
-_UserPart = _TextIn | _FileIn | _ImageIn
-_AssistantPart = _TextIn | _ReasoningIn | _FileIn | _CallIn
+# Text and reasoning parts have the model's shape on the wire: read as they are.
+_UserPart = TextPart | _FileIn | _ImageIn
+_AssistantPart = TextPart | ReasoningPart | _FileIn | _CallIn
 
 
 class _System(_Camel, tag="system", tag_field="role"):
@@ -138,6 +130,11 @@ class _Request(_Camel):
     thread_id: str | None = None
 
 
+_ROLES: dict[type, Literal["system", "user", "assistant"]] = {
+    _System: "system",
+    _User: "user",
+    _Assistant: "assistant",
+}
 _KNOWN = frozenset({"messages", "system", "tools", "state", "threadId"})
 
 
@@ -153,20 +150,24 @@ def _file(part: _FileIn | _ImageIn, field: str) -> FilePart:
     )
 
 
-def _part(part: _UserPart | _AssistantPart, field: str) -> Part:
-    match part:
-        case _TextIn(text=text):
-            return TextPart(text=text)
-        case _ReasoningIn(text=text):
-            return ReasoningPart(text=text)
-        case _CallIn():
-            args = part.input if part.input is not None else part.args
-            return ToolCallPart(
-                tool_call_id=part.tool_call_id,
-                tool_name=part.tool_name,
-                args={} if args is None else args,
-            )
-    return _file(part, field)
+def _call(part: _CallIn) -> ToolCallPart:
+    args = part.input if part.input is not None else part.args
+    return ToolCallPart(
+        tool_call_id=part.tool_call_id, tool_name=part.tool_name, args={} if args is None else args
+    )
+
+
+def _parts(content: list[_UserPart] | list[_AssistantPart], field: str) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    for index, part in enumerate(content):
+        if type(part) is TextPart or type(part) is ReasoningPart:
+            parts.append(part)
+        elif type(part) is _CallIn:
+            parts.append(_call(part))
+        else:  # the path is built only here, where it may name a field in error
+            assert isinstance(part, (_FileIn, _ImageIn))
+            parts.append(_file(part, f"{field}.content[{index}]"))
+    return tuple(parts)
 
 
 def _result(part: _ResultIn) -> ToolResultPart:
@@ -178,18 +179,15 @@ def _result(part: _ResultIn) -> ToolResultPart:
     return ToolResultPart(tool_call_id=part.tool_call_id, tool_name=part.tool_name, result=result)
 
 
-def _message(msg: _Msg, field: str) -> Message:
+def _message(msg: _Msg, index: int) -> Message:
     if isinstance(msg, _ToolMsg):
         return Message(role="tool", parts=tuple(map(_result, msg.content)), id=msg.unstable_id)
     content = msg.content
     if isinstance(content, str):
         parts: tuple[Part, ...] = (TextPart(text=content),) if content else ()
     else:
-        parts = tuple(_part(p, f"{field}.content[{i}]") for i, p in enumerate(content))
-    role: Literal["system", "user", "assistant"] = (
-        "system" if isinstance(msg, _System) else "user" if isinstance(msg, _User) else "assistant"
-    )
-    return Message(role=role, parts=parts, id=msg.unstable_id)
+        parts = _parts(content, f"messages[{index}]") if content else ()
+    return Message(role=_ROLES[type(msg)], parts=parts, id=msg.unstable_id)
 
 
 def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> Conversation:
@@ -198,9 +196,8 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
-    messages = [_message(m, f"messages[{i}]") for i, m in enumerate(request.messages)]
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
+    messages = [_message(m, i) for i, m in enumerate(request.messages)]
     return Conversation(
         messages=tuple(fold_results(messages)),
         tools=tuple(
@@ -210,7 +207,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
         system=request.system,
         state=request.state,
         thread_id=request.thread_id,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

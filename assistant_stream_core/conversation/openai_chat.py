@@ -29,12 +29,11 @@ from ._read import (
     DEFAULT_MAX_REQUEST_BYTES,
     Body,
     args_text,
-    convert,
     data_url,
     file_from_url,
     json_text,
     parse_args,
-    read_object,
+    read_request,
 )
 from ._results import fold_results
 from .model import (
@@ -145,25 +144,33 @@ def _text_of(content: str | list[_ContentPart] | None) -> str:
     )
 
 
-def _user_parts(content: str | list[_ContentPart] | None, field: str) -> tuple[Part, ...]:
+def _user_parts(content: str | list[_ContentPart] | None, message: int) -> tuple[Part, ...]:
     if content is None or isinstance(content, str):
         return (TextPart(text=content),) if content else ()
     parts: list[Part] = []
     for index, item in enumerate(content):
-        at = f"{field}[{index}]"
         match item:
             case _TextIn(text=text):
                 parts.append(TextPart(text=text))
             case _RefusalIn(refusal=text):
                 parts.append(TextPart(text=text))
             case _ImageIn(image_url=image):
-                parts.append(file_from_url(image.url, None, None, f"{at}.image_url.url"))
+                parts.append(
+                    file_from_url(
+                        image.url, None, None, f"messages[{message}].content[{index}].image_url.url"
+                    )
+                )
             case _AudioIn(input_audio=audio):
                 parts.append(FilePart(media_type=f"audio/{audio.format}", data=audio.data))
             case _FileIn(file=ref):
                 if ref.file_data is not None:
                     if ref.file_data.startswith("data:"):
-                        part = file_from_url(ref.file_data, None, ref.filename, f"{at}.file")
+                        part = file_from_url(
+                            ref.file_data,
+                            None,
+                            ref.filename,
+                            f"messages[{message}].content[{index}].file",
+                        )
                     else:
                         part = FilePart(
                             media_type="application/octet-stream",
@@ -182,12 +189,12 @@ def _user_parts(content: str | list[_ContentPart] | None, field: str) -> tuple[P
     return tuple(parts)
 
 
-def _message(msg: _Msg, field: str) -> Message:
+def _message(msg: _Msg, index: int) -> Message:
     match msg.role:
         case "system" | "developer":
-            return Message(role="system", parts=_user_parts(_text_of(msg.content), field))
+            return Message(role="system", parts=_user_parts(_text_of(msg.content), index))
         case "user":
-            return Message(role="user", parts=_user_parts(msg.content, f"{field}.content"))
+            return Message(role="user", parts=_user_parts(msg.content, index))
         case "assistant":
             parts: list[Part] = []
             reasoning = msg.reasoning_content or msg.reasoning
@@ -210,7 +217,7 @@ def _message(msg: _Msg, field: str) -> Message:
         case _:  # tool
             if not msg.tool_call_id:
                 raise RequestError(
-                    "a tool message needs a tool_call_id", field=f"{field}.tool_call_id"
+                    "a tool message needs a tool_call_id", field=f"messages[{index}].tool_call_id"
                 )
             result = ToolResult(value=_text_of(msg.content))
             return Message(
@@ -225,9 +232,8 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
-    messages = [_message(m, f"messages[{i}]") for i, m in enumerate(request.messages)]
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
+    messages = [_message(m, i) for i, m in enumerate(request.messages)]
     tools = tuple(
         Tool(
             name=t.function.name,
@@ -239,7 +245,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     return Conversation(
         messages=tuple(fold_results(messages)),
         tools=tools,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

@@ -32,7 +32,7 @@ from ._read import (
     data_url,
     file_from_url,
     json_text,
-    read_object,
+    read_request,
 )
 from .model import (
     Conversation,
@@ -135,8 +135,19 @@ def _tool_part(name: str, tool: _Tool) -> ToolCallPart:
     )
 
 
-def _part(raw: dict[str, Any], field: str) -> Part | None:
-    kind = raw.get("type")
+def _part(raw: dict[str, Any], message: int, index: int) -> Part | None:
+    # Text is most of a conversation: read it without building a field path,
+    # which only an error needs.
+    kind, text = raw.get("type"), raw.get("text")
+    if type(text) is str:
+        if kind == "text":
+            return TextPart(text=text)
+        if kind == "reasoning":
+            return ReasoningPart(text=text)
+    return _other_part(raw, kind, f"messages[{message}].parts[{index}]")
+
+
+def _other_part(raw: dict[str, Any], kind: Any, field: str) -> Part | None:
     if not isinstance(kind, str):
         convert(kind, str, f"{field}.type")
         return None  # pragma: no cover - convert raised
@@ -173,15 +184,14 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     :raises ~assistant_stream_core.errors.RequestError: the body is malformed
         (400) or larger than ``max_bytes`` (413).
     """
-    obj = read_object(body, max_bytes=max_bytes)
-    request = convert(obj, _Request, "")
+    request, extras = read_request(body, _Request, _KNOWN, max_bytes=max_bytes)
     messages = []
     for i, m in enumerate(request.messages):
-        parts = (_part(raw, f"messages[{i}].parts[{j}]") for j, raw in enumerate(m.parts))
+        parts = [_part(raw, i, j) for j, raw in enumerate(m.parts)]
         messages.append(
             Message(
                 role=m.role,
-                parts=tuple(p for p in parts if p is not None),
+                parts=tuple([p for p in parts if p is not None]),
                 id=m.id,
                 metadata=m.metadata,
             )
@@ -189,7 +199,7 @@ def decode_request(body: Body, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) ->
     return Conversation(
         messages=tuple(messages),
         thread_id=request.id,
-        extras={k: v for k, v in obj.items() if k not in _KNOWN},
+        extras=extras,
     )
 
 

@@ -371,11 +371,96 @@ def test_assistant_transport_reads_commands() -> None:
             },
             "messages[0].content[0].image_url.url",
         ),
+        (
+            "openai_chat",
+            {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {"type": "file", "file": {"file_data": "data:;base64,!!"}},
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].file",
+        ),
+        (
+            "data_stream",
+            {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {"type": "file", "data": "data:;base64,!!", "mediaType": "a/b"},
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].data",
+        ),
+        (
+            "ag_ui",
+            {
+                "messages": [
+                    {"id": "0", "role": "user", "content": "Hi"},
+                    {
+                        "id": "1",
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "a"},
+                            {
+                                "type": "image",
+                                "source": {"type": "url", "value": "data:;base64,!!"},
+                            },
+                        ],
+                    },
+                ]
+            },
+            "messages[1].content[1].source.value",
+        ),
+        (
+            "assistant_transport",
+            {
+                "commands": [
+                    {
+                        "type": "add-message",
+                        "message": {
+                            "role": "user",
+                            "parts": [
+                                {"type": "text", "text": "a"},
+                                {"type": "image", "image": "data:;base64,!!"},
+                            ],
+                        },
+                    }
+                ]
+            },
+            "commands[0].message.parts[1].image",
+        ),
+        (
+            "ui_message_stream",
+            {
+                "messages": [
+                    {"role": "user", "parts": [{"type": "text", "text": "a"}]},
+                    {"role": "user", "parts": [{"type": "text", "text": 3}]},
+                ]
+            },
+            "messages[1].parts[0].text",
+        ),
     ],
 )
-def test_errors_name_the_field(protocol: str, body: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize("as_json", [False, True], ids=["parsed", "json"])
+def test_errors_name_the_field(
+    protocol: str, body: dict[str, Any], field: str, as_json: bool
+) -> None:
+    # Parsed bodies are converted from dicts; JSON is parsed straight into
+    # typed structs: the field is named the same either way.
     with pytest.raises(RequestError) as info:
-        decode_request(protocol, body)
+        decode_request(protocol, msgspec.json.encode(body) if as_json else body)
     assert info.value.field == field
     assert info.value.status == 400
 
@@ -399,3 +484,30 @@ def test_chat_request_and_response_encoder() -> None:
     assert isinstance(agui, AGUIEncoder)
     assert (agui.thread_id, agui.run_id) == ("t", "r")
     assert response_encoder("data_stream", conversation) == "data_stream"
+
+
+def test_ag_ui_resume_is_read_from_json_as_from_a_parsed_body() -> None:
+    # ``resume`` is read, and kept in extras too: every field of the request
+    # must reach the typed read, not only those kept out of extras.
+    body = {
+        "threadId": "t",
+        "messages": [
+            {
+                "id": "a",
+                "role": "assistant",
+                "toolCalls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
+            }
+        ],
+        "resume": [{"interruptId": "approval-c1", "status": "resolved", "payload": False}],
+        "forwardedProps": {"x": [1, {"y": None}]},
+    }
+    parsed = decode_request("ag_ui", body)
+    read = decode_request("ag_ui", msgspec.json.encode(body))
+    assert read == parsed
+    (call,) = read.messages[0].parts
+    assert isinstance(call, ToolCallPart)
+    assert call.approval is not None
+    assert call.approval.approved is False
+    assert read.extras == {"resume": body["resume"], "forwardedProps": {"x": [1, {"y": None}]}}

@@ -65,3 +65,28 @@ def test_escaped_quotes_and_backslashes_do_not_open_or_close_strings() -> None:
 
 def test_a_lone_surrogate_in_text_is_counted() -> None:
     assert json_depth('[["\ud800"]]', 0) == 2
+
+
+def _wide_and_deep(levels: int, leaves: int, inside: str) -> str:
+    """``levels`` nested lists, each also holding ``leaves`` empty lists and a string."""
+    level = "[" + "[]," * leaves + f'"{inside}",'
+    return level * levels + "0" + "]" * levels
+
+
+def test_a_wide_tree_is_counted_to_the_same_depth_as_it_parses() -> None:
+    # Leaves at every level, so that whole levels of innermost pairs go in a
+    # few passes before the running count takes over; strings with and without
+    # brackets take both ways of dropping what is inside strings.
+    for leaves in (0, 1, 3):
+        for inside in ("", "x", "[[", '\\"]]', "\\\\"):
+            text = _wide_and_deep(60, leaves, inside)
+            depth = 60 + (leaves > 0)
+            assert _depth(json.loads(text)) == depth
+            assert json_depth(text, 50) == depth
+            assert json_depth(text.encode(), depth) == 0
+
+
+def test_brackets_of_invalid_json_give_some_answer() -> None:
+    # Unbalanced and mismatched brackets: any count, and it must end.
+    for text in ("]" * 600, "[" * 600, "[}" * 600, '"' + "[" * 600, "[]]" * 600):
+        assert json_depth(text, 512) >= 0
