@@ -50,4 +50,10 @@ if [ "$#" -eq 0 ]; then
 fi
 
 step "pytest"
-python -m pytest -p no:cacheprovider "$@"
+if [ "$#" -eq 0 ]; then
+    # The whole suite on every core (pytest-xdist): each test still runs
+    # whole in one process, with its own servers on ports of its own.
+    python -m pytest -p no:cacheprovider -n auto
+else
+    python -m pytest -p no:cacheprovider "$@"
+fi
