@@ -133,7 +133,8 @@ def _forget(key: int, ref: weakref.ref[LoopGuard]) -> None:
         del _guards[key]
 
 
-def _guard_of(loop: asyncio.AbstractEventLoop) -> LoopGuard | None:
+def guard_of(loop: asyncio.AbstractEventLoop) -> LoopGuard | None:
+    """``loop``'s guard, if it has one."""
     ref = _guards.get(id(loop))
     return None if ref is None else ref()
 
@@ -144,8 +145,7 @@ def watch(loop: asyncio.AbstractEventLoop, member: Guarded) -> LoopGuard:
     Returns the loop's guard: ``guard.leave(member)`` is :func:`unwatch`
     without looking the guard up again.
     """
-    ref = _guards.get(id(loop))
-    guard = None if ref is None else ref()
+    guard = guard_of(loop)
     if guard is None:
         key = id(loop)
         guard = LoopGuard(loop)
@@ -156,17 +156,12 @@ def watch(loop: asyncio.AbstractEventLoop, member: Guarded) -> LoopGuard:
 
 def unwatch(loop: asyncio.AbstractEventLoop, member: Guarded) -> None:
     """Stop checking ``member``; the loop's timer stops with its last response."""
-    guard = _guard_of(loop)
+    guard = guard_of(loop)
     if guard is not None:
         guard.leave(member)
 
 
-def guard_of(loop: asyncio.AbstractEventLoop) -> LoopGuard | None:
-    """``loop``'s guard, if it has one (for tests)."""
-    return _guard_of(loop)
-
-
 def watched(loop: asyncio.AbstractEventLoop) -> int:
     """How many responses ``loop``'s shared timer checks (for tests)."""
-    guard = _guard_of(loop)
+    guard = guard_of(loop)
     return 0 if guard is None else len(guard.members)
