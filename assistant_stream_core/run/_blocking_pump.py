@@ -23,50 +23,50 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .serve import DEFAULT_CLOSE_TIMEOUT, RunSource, Source, StreamEnd, StreamResult, stream_encoded
+from .serve import (
+    DEFAULT_CLOSE_TIMEOUT,
+    RunSource,
+    Source,
+    StreamEnd,
+    StreamResult,
+    aclose_source,
+    stream_encoded,
+)
 
 __all__ = ["Pump", "close_source_soon", "is_source"]
 
 _logger = logging.getLogger("assistant_stream_ce")
 
 
-def is_source(value: object) -> bool:
+def is_source(value: object) -> TypeGuard[Source]:
     """Whether ``value`` is a run or an async iterable (not a factory)."""
     return isinstance(value, RunSource) or hasattr(value, "__aiter__")
 
 
 def _resolve(value: object) -> Source:
     if is_source(value):
-        return value  # type: ignore[return-value]
+        return value
     source = value()  # type: ignore[operator]
     if not is_source(source):
         raise TypeError(
             f"the blocking stream's factory returned a {type(source).__name__}, "
             "not a run or an async iterable of chunks"
         )
-    return source  # type: ignore[no-any-return]
+    return source
 
 
-async def _aclose(source: object) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
+def _close_source(source: Source, backend: str) -> None:
+    # aclose_source bounds the close and logs what it raises.
+    anyio.run(aclose_source, source, backend=backend)
 
 
-def _close_source(source: object, backend: str) -> None:
-    try:
-        anyio.run(_aclose, source, backend=backend)
-    except Exception:
-        _logger.exception("closing the blocking stream's source failed")
-
-
-def close_source_soon(source: object, backend: str, *, wait: bool) -> None:
+def close_source_soon(source: Source, backend: str, *, wait: bool) -> None:
     """Close a source that was never served, on a short-lived loop of its own.
 
     The loop runs on a thread of its own: the caller may be a finalizer on a
