@@ -428,11 +428,8 @@ class _Streamer:
         if self.buffer is not None:
             self.buffer.through = None  # the run's own writes stop here
         with anyio.move_on_after(INTERRUPT_TIMEOUT, shield=True):
-            try:
-                data = self.encoder.encode(ErrorChunk(error=INTERRUPTED_MESSAGE))
-                data += self.encoder.finish()
-            except Exception as exc:
-                self.encode_failed(exc)
+            data = self.encode_end([ErrorChunk(error=INTERRUPTED_MESSAGE)])
+            if data is None:
                 return
             if await self._write(data) and end_body is not None:
                 with contextlib.suppress(*DISCONNECT_ERRORS):
@@ -1004,13 +1001,18 @@ class _Streamer:
         tail: list[Chunk] = []
         if self.error_at != self.through_chunks():  # the last chunk was not an error
             tail.append(ErrorChunk(error=render_error(self.error_message, exc, self.logger)))
-        try:
-            data = self.encoder.encode_many(tail) + self.encoder.finish()
-        except Exception as encode_exc:
-            self.encode_failed(encode_exc)
-            return
+        data = self.encode_end(tail)
         if data:
             await self.write(data)
+
+    def encode_end(self, tail: list[Chunk]) -> bytes | None:
+        """``tail`` and the closing frames, encoded; ``None`` (the failure
+        recorded) if the encoder cannot."""
+        try:
+            return self.encoder.encode_many(tail) + self.encoder.finish()
+        except Exception as exc:
+            self.encode_failed(exc)
+            return None
 
     async def write_error_tail(self) -> None:
         # The frames encoded before the bad chunk (``ChunkEncodeError.partial``),
