@@ -20,9 +20,11 @@ lifespan of its own (Django).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import anyio
@@ -58,6 +60,13 @@ class Abandonable(Protocol):
 # drain() touches only its own loop's, never another thread's.
 _RESPONSES: dict[Abandonable, object] = {}
 _PRODUCERS: dict[anyio.CancelScope, object] = {}
+# The responses started under one connection of drain_on_shutdown's wrapper,
+# each with a way to cancel the task serving it (asyncio), or None (trio).
+# A context variable, because the framework may serve the response from a
+# task of its own (Django's), which copies the context it was started in.
+_OWNED: ContextVar[dict[Abandonable, Callable[[], object] | None] | None] = ContextVar(
+    "assistant_stream_owned", default=None
+)
 
 
 def _loop() -> object:
@@ -78,10 +87,44 @@ def in_flight() -> tuple[int, int]:
 def track_response(response: Abandonable) -> None:
     """Count ``response`` as open (on the running loop) until :func:`untrack_response`."""
     _RESPONSES[response] = _loop()
+    owned = _OWNED.get()
+    if owned is not None:
+        owned[response] = _task_canceller()
 
 
 def untrack_response(response: Abandonable) -> None:
     _RESPONSES.pop(response, None)
+    owned = _OWNED.get()
+    if owned is not None:
+        owned.pop(response, None)
+
+
+def _task_canceller() -> Callable[[], object] | None:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not on asyncio
+        return None
+    return None if task is None else task.cancel
+
+
+async def _stop(owned: dict[Abandonable, Callable[[], object] | None]) -> None:
+    """Stop the responses of a connection the server cancelled, shielded.
+
+    The task serving each is cancelled, as the server would have cancelled
+    it had the framework served it from the connection's own task: the
+    response then writes its error frame and closing frames (as the server
+    still sends what the framework passes on) and closes its run. Without
+    a task to cancel (trio), a response is stopped as if its client had
+    left. Waits up to :data:`CLEANUP_TIMEOUT` for their runs to close.
+    """
+    with anyio.CancelScope(shield=True):
+        for response, cancel in list(owned.items()):
+            if cancel is None:
+                response.abandon()
+            else:
+                cancel()
+        if not await _wait_until(lambda: not owned, CLEANUP_TIMEOUT):
+            logger.warning("a cancelled connection's %d response(s) still run", len(owned))
 
 
 async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
@@ -176,6 +219,13 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
     FastAPI) should await :func:`drain` at the end of that lifespan instead.
     Run the server with its lifespan on (uvicorn: ``--lifespan on`` or the
     default ``auto``).
+
+    When the server cancels a connection (its graceful-shutdown timeout;
+    Daphne, which has no lifespan, does at once on ``SIGTERM``), the
+    wrapper stops the responses that connection started before the
+    cancellation goes on, and waits for their runs to close: Django leaves
+    its request task running when its handler is cancelled, and a server
+    that exits right after would kill that run without its ``finally``.
     """
     _check_grace(grace)
 
@@ -185,7 +235,15 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
         send: Callable[[Message], Awaitable[None]],
     ) -> None:
         if scope["type"] != "lifespan":
-            await app(scope, receive, send)
+            owned: dict[Abandonable, Callable[[], object] | None] = {}
+            token = _OWNED.set(owned)
+            try:
+                await app(scope, receive, send)
+            except anyio.get_cancelled_exc_class():
+                await _stop(owned)
+                raise
+            finally:
+                _OWNED.reset(token)
             return
         while True:
             message = await receive()

@@ -6,6 +6,7 @@ The same behaviour on real servers under SIGTERM is in tests/shutdown/.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import anyio
 import pytest
@@ -179,3 +180,46 @@ async def test_drain_leaves_the_streams_of_another_event_loop_alone() -> None:
         assert not other.abandoned
     finally:
         untrack_response(other)
+
+
+async def test_a_cancelled_connection_stops_the_response_its_app_left_running(
+    anyio_backend: str,
+) -> None:
+    """As Django does: the app serves the response from a task of its own,
+    which the server's cancellation of the connection does not reach.
+    drain_on_shutdown's wrapper stops it before the cancellation goes on:
+    on asyncio by cancelling that task (the response writes its error frame),
+    on trio as if its client had left."""
+    import asyncio
+
+    sent: list[bytes] = []
+    outcome: list[str] = []
+    orphans: list[asyncio.Future[Any]] = []
+
+    async def send_bytes(data: bytes) -> None:
+        sent.append(data)
+
+    def serve() -> Any:
+        return stream_encoded(create_run(_slow(outcome)), DataStreamEncoder(), send_bytes)
+
+    async with anyio.create_task_group() as tg:
+
+        async def app(scope: object, receive: object, send: object) -> None:
+            if anyio_backend == "trio":
+                tg.start_soon(serve)
+            else:
+                # A task the cancellation of this call does not reach.
+                orphans.append(asyncio.ensure_future(serve()))
+            await anyio.sleep_forever()
+
+        wrapped = drain_on_shutdown(app, 30)
+        with anyio.fail_after(10):
+            with anyio.move_on_after(0.1):  # the server's graceful timeout
+                await wrapped({"type": "http"}, None, None)  # type: ignore[arg-type]
+            # The response's run had closed when the wrapper returned.
+            assert outcome == ["cancelled"]
+            assert in_flight() == (0, 0)
+    body = b"".join(sent)
+    interrupted = f'3:"{INTERRUPTED_MESSAGE}"\n'.encode()
+    assert body.startswith(b'0:"t0 "\n')
+    assert body.endswith(interrupted) is (anyio_backend != "trio"), body[-80:]

@@ -34,6 +34,19 @@ def make_run(query: Mapping[str, str], flags: Path) -> Any:
     delay = float(query.get("delay", "0.05"))
     rid = query.get("rid", "run")
 
+    async def drain_loop(controller: RunController) -> None:
+        # The documented flow control in a loop that never looks at
+        # is_cancelled: once the client has gone only drain() can end it.
+        try:
+            while True:
+                controller.append_text("x" * 1024)
+                await controller.drain()
+        finally:
+            (flags / rid).write_text("ended")
+
+    if query.get("mode") == "drain_loop":
+        return drain_loop
+
     async def run(controller: RunController) -> None:
         outcome = "done"
         try:

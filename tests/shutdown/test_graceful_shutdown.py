@@ -111,17 +111,14 @@ def test_starlette_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> 
         assert srv.flag("r") == "cancelled"
 
 
-def test_django_past_the_timeout_closes_and_its_run_ends(tmp_path: Path) -> None:
+def test_django_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> None:
     with server(python_server("django", 0.3, 10), tmp_path) as srv:
         body, error = _stream(srv, 100)
-        # Django's handler leaves the body to the server: the client reads a
-        # body cut between whole frames, and reports it.
-        assert "incomplete chunked read" in error
-        assert body.endswith(b'"\n')
-        assert INTERRUPTED not in body
-        # Django's request task outlives the handler uvicorn cancelled; the
-        # drain stops it after RESPONSE_WAIT (not its 10 s grace), and its run
-        # ends before the process exits.
+        # uvicorn cancels Django's handler, whose request task goes on:
+        # drain_on_shutdown's wrapper cancels the task serving the response,
+        # which writes its error frame, and Django ends the body.
+        assert error == ""
+        assert body.endswith(INTERRUPTED), body[-120:]
         assert srv.exited_after(10) < PROMPT_EXIT
         assert srv.flag("r") == "cancelled"
 
