@@ -30,7 +30,13 @@ from typing import Any, Protocol
 import anyio
 import anyio.lowlevel
 
-__all__ = ["DEFAULT_DRAIN_TIMEOUT", "drain", "drain_on_shutdown", "in_flight"]
+__all__ = [
+    "DEFAULT_DRAIN_TIMEOUT",
+    "drain",
+    "drain_on_shutdown",
+    "in_flight",
+    "interrupt_responses",
+]
 
 logger = logging.getLogger("assistant_stream_ce")
 
@@ -54,19 +60,21 @@ class Abandonable(Protocol):
         """Stop serving, as if the client had left (the run is cancelled)."""
 
 
+#: Cancels the task serving a response (asyncio); ``None`` on trio.
+Canceller = Callable[[], object]
+
 # Open responses (stream_encoded calls) and running detached producers (the
 # cancel scope each runs in), each with its event loop's token: a process
 # may run several loops (threads, a blocking portal per WSGI response), and
-# drain() touches only its own loop's, never another thread's.
-_RESPONSES: dict[Abandonable, object] = {}
+# drain() touches only its own loop's, never another thread's. A response
+# also keeps the way to cancel the task serving it, to stop it with its
+# error frame (interrupt_responses, drain_on_shutdown's wrapper).
+_RESPONSES: dict[Abandonable, tuple[object, Canceller | None]] = {}
 _PRODUCERS: dict[anyio.CancelScope, object] = {}
-# The responses started under one connection of drain_on_shutdown's wrapper,
-# each with a way to cancel the task serving it (asyncio), or None (trio).
+# The responses started under one connection of drain_on_shutdown's wrapper.
 # A context variable, because the framework may serve the response from a
 # task of its own (Django's), which copies the context it was started in.
-_OWNED: ContextVar[dict[Abandonable, Callable[[], object] | None] | None] = ContextVar(
-    "assistant_stream_owned", default=None
-)
+_OWNED: ContextVar[set[Abandonable] | None] = ContextVar("assistant_stream_owned", default=None)
 
 
 def _loop() -> object:
@@ -78,28 +86,33 @@ def _mine(tracked: dict[Any, object]) -> list[Any]:
     return [item for item, its_loop in list(tracked.items()) if its_loop is loop]
 
 
+def _my_responses() -> list[Abandonable]:
+    loop = _loop()
+    return [item for item, (its_loop, _) in list(_RESPONSES.items()) if its_loop is loop]
+
+
 def in_flight() -> tuple[int, int]:
     """``(responses, producers)``: the streams the running event loop is
     serving now, and its detached resumable producers still running."""
-    return len(_mine(_RESPONSES)), len(_mine(_PRODUCERS))
+    return len(_my_responses()), len(_mine(_PRODUCERS))
 
 
 def track_response(response: Abandonable) -> None:
     """Count ``response`` as open (on the running loop) until :func:`untrack_response`."""
-    _RESPONSES[response] = _loop()
+    _RESPONSES[response] = (_loop(), _task_canceller())
     owned = _OWNED.get()
     if owned is not None:
-        owned[response] = _task_canceller()
+        owned.add(response)
 
 
 def untrack_response(response: Abandonable) -> None:
     _RESPONSES.pop(response, None)
     owned = _OWNED.get()
     if owned is not None:
-        owned.pop(response, None)
+        owned.discard(response)
 
 
-def _task_canceller() -> Callable[[], object] | None:
+def _task_canceller() -> Canceller | None:
     try:
         task = asyncio.current_task()
     except RuntimeError:  # not on asyncio
@@ -107,24 +120,26 @@ def _task_canceller() -> Callable[[], object] | None:
     return None if task is None else task.cancel
 
 
-async def _stop(owned: dict[Abandonable, Callable[[], object] | None]) -> None:
-    """Stop the responses of a connection the server cancelled, shielded.
+async def _interrupt(responses: list[Abandonable]) -> None:
+    """Stop ``responses`` with their error frame, shielded.
 
-    The task serving each is cancelled, as the server would have cancelled
-    it had the framework served it from the connection's own task: the
-    response then writes its error frame and closing frames (as the server
-    still sends what the framework passes on) and closes its run. Without
-    a task to cancel (trio), a response is stopped as if its client had
-    left. Waits up to :data:`CLEANUP_TIMEOUT` for their runs to close.
+    The task serving each is cancelled, as a server cancels the response it
+    gives up on: the response writes its error frame and closing frames
+    while its connection is still open, and closes its run. Without a task
+    to cancel (trio), a response is stopped as if its client had left.
+    Waits up to :data:`CLEANUP_TIMEOUT` for their runs to close.
     """
     with anyio.CancelScope(shield=True):
-        for response, cancel in list(owned.items()):
+        for response in responses:
+            _, cancel = _RESPONSES.get(response, (None, None))
             if cancel is None:
                 response.abandon()
             else:
                 cancel()
-        if not await _wait_until(lambda: not owned, CLEANUP_TIMEOUT):
-            logger.warning("a cancelled connection's %d response(s) still run", len(owned))
+        if not await _wait_until(
+            lambda: not any(r in _RESPONSES for r in responses), CLEANUP_TIMEOUT
+        ):
+            logger.warning("shutting down with interrupted response(s) still running")
 
 
 async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
@@ -175,8 +190,8 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     """
     _check_grace(grace)
     started = anyio.current_time()
-    clean = await _wait_until(lambda: not _mine(_RESPONSES), min(grace, RESPONSE_WAIT))
-    left_behind = _mine(_RESPONSES)
+    clean = await _wait_until(lambda: not _my_responses(), min(grace, RESPONSE_WAIT))
+    left_behind = _my_responses()
     if left_behind:
         logger.warning(
             "shutting down: stopping %d response(s) still running after the server's shutdown",
@@ -200,6 +215,35 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
             "shutting down with %d response(s) and %d producer(s) still running", *in_flight()
         )
     return clean
+
+
+async def interrupt_responses(grace: float) -> bool:
+    """Give the open responses of the running event loop up to ``grace``
+    seconds to end, then stop the ones left, each with its error frame.
+
+    For a server that closes a connection in the same step as it cancels
+    its handler, so that a response it gives up on cannot tell its client:
+    aiohttp past ``shutdown_timeout``. Await this from the hook the server
+    runs *before* it waits for its handlers (aiohttp's ``on_shutdown``),
+    with ``grace`` a little below the server's own timeout: each response
+    still running then ends as a cancelled one does (the error frame *the
+    server stopped this response before the run ended*, the protocol's
+    closing frames, the end of the body) while its connection is open, and
+    its run is closed before this returns. :func:`drain` still belongs in
+    the hook after the wait (``on_cleanup``), for detached producers.
+
+    :param grace: seconds the responses may run on; ``0`` stops them at once.
+    :returns: ``True`` when every response ended without being stopped.
+    """
+    _check_grace(grace)
+    if await _wait_until(lambda: not _my_responses(), grace):
+        return True
+    left = _my_responses()
+    logger.warning(
+        "shutting down: interrupting %d response(s) still running after %.1f s", len(left), grace
+    )
+    await _interrupt(left)
+    return False
 
 
 Scope = MutableMapping[str, Any]
@@ -235,12 +279,12 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
         send: Callable[[Message], Awaitable[None]],
     ) -> None:
         if scope["type"] != "lifespan":
-            owned: dict[Abandonable, Callable[[], object] | None] = {}
+            owned: set[Abandonable] = set()
             token = _OWNED.set(owned)
             try:
                 await app(scope, receive, send)
             except anyio.get_cancelled_exc_class():
-                await _stop(owned)
+                await _interrupt(list(owned))
                 raise
             finally:
                 _OWNED.reset(token)

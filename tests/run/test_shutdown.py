@@ -21,6 +21,7 @@ from assistant_stream_core.run.shutdown import (
     drain,
     drain_on_shutdown,
     in_flight,
+    interrupt_responses,
     track_response,
     untrack_response,
 )
@@ -223,3 +224,32 @@ async def test_a_cancelled_connection_stops_the_response_its_app_left_running(
     interrupted = f'3:"{INTERRUPTED_MESSAGE}"\n'.encode()
     assert body.startswith(b'0:"t0 "\n')
     assert body.endswith(interrupted) is (anyio_backend != "trio"), body[-80:]
+
+
+@pytest.mark.parametrize("n", [5, 1000])
+async def test_interrupt_responses_waits_then_stops_with_the_error_frame(
+    anyio_backend: str, n: int
+) -> None:
+    sent: list[bytes] = []
+    outcome: list[str] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stream_encoded, create_run(_slow(outcome, n)), DataStreamEncoder(), send)
+        await anyio.sleep(0.02)
+        with anyio.fail_after(10):
+            started = anyio.current_time()
+            ended_in_time = await interrupt_responses(0.3)
+            waited = anyio.current_time() - started
+        # Its run had closed when interrupt_responses returned.
+        assert outcome == (["done"] if n == 5 else ["cancelled"])
+        assert in_flight() == (0, 0)
+    assert ended_in_time is (n == 5)
+    assert waited < 0.3 if n == 5 else 0.3 <= waited < 2
+    interrupted = f'3:"{INTERRUPTED_MESSAGE}"\n'.encode()
+    # On trio no task to cancel: stopped as if its client had left.
+    assert b"".join(sent).endswith(interrupted) is (n != 5 and anyio_backend != "trio")
+    with pytest.raises(ValueError, match="grace"):
+        await interrupt_responses(-1)

@@ -33,7 +33,8 @@ def _require(name: str) -> None:
 def _wait_flag(srv: Server, rid: str, seconds: float) -> str | None:
     """The run's ``finally:`` outcome, waiting up to ``seconds`` for it."""
     deadline = time.monotonic() + seconds
-    while srv.flag(rid) is None and time.monotonic() < deadline:
+    # "": the file is there, its text not yet (write_text is not atomic).
+    while not srv.flag(rid) and time.monotonic() < deadline:
         time.sleep(0.01)
     return srv.flag(rid)
 

@@ -132,6 +132,33 @@ def test_aiohttp_past_the_timeout_closes_and_cancels_the_run(tmp_path: Path) -> 
         assert srv.flag("r") == "cancelled"
 
 
+def test_aiohttp_interrupting_in_on_shutdown_ends_with_an_error_frame(tmp_path: Path) -> None:
+    """interrupt_responses in on_shutdown, which aiohttp runs before it waits
+    for its handlers: the stream ends with the error frame while the
+    connection is still open, instead of being cut at shutdown_timeout."""
+    argv = python_server("aiohttp", 5, 2)
+    with server(argv, tmp_path, env={"SHUTDOWN_INTERRUPT": "0.5"}) as srv:
+        body, error = _stream(srv, 100)
+        assert error == ""
+        assert body.endswith(INTERRUPTED), body[-120:]
+        assert srv.exited_after(10) < 0.5 + PROMPT_EXIT
+        assert srv.flag("r") == "cancelled"
+
+
+def test_aiohttp_drain_in_on_shutdown_cuts_the_stream(tmp_path: Path) -> None:
+    """Why drain() belongs in on_cleanup: in on_shutdown it finds every
+    stream still open and stops it after RESPONSE_WAIT, as if its client
+    had left, and aiohttp resets the connection."""
+    argv = python_server("aiohttp", 10, 5)
+    with server(argv, tmp_path, env={"SHUTDOWN_HOOK": "on_shutdown"}) as srv:
+        body, error = _stream(srv, 40)  # 2 s: well within shutdown_timeout
+        assert error != ""
+        assert not _every_delta(body, 40)
+        assert INTERRUPTED not in body
+        assert srv.exited_after(10) < PROMPT_EXIT
+        assert srv.flag("r") == "cancelled"
+
+
 def _status(redis_url: str, sid: str) -> tuple[str, bytes]:
     """The stream's status in Redis, and what a client resuming it reads."""
     import redis.asyncio
