@@ -13,9 +13,14 @@ uvicorn re-raises the signal as soon as its shutdown returns, which kills the
 process with whatever is still pending: the run's ``finally`` never runs, and
 a resumable stream stays "streaming" in its store until its lease expires.
 :func:`drain`, awaited from the application's shutdown hook (an ASGI
-lifespan, aiohttp's ``on_shutdown``), gives both a bounded time to end; and
+lifespan, aiohttp's ``on_cleanup``), gives both a bounded time to end; and
 :func:`drain_on_shutdown` adds that hook to an ASGI application that has no
-lifespan of its own (Django).
+lifespan of its own (Django). Two servers need more than that: one that
+closes a connection in the same step as it cancels the response (aiohttp)
+leaves the response no way to tell its client, which
+:func:`interrupt_responses` avoids by stopping the streams a little before;
+and a framework that serves the body from a task the server's cancellation
+does not reach (Django) is stopped by :func:`drain_on_shutdown`'s wrapper.
 """
 
 from __future__ import annotations
