@@ -87,13 +87,15 @@ def python_server(
 
 
 def asgi_server(name: str, timeout: int = 0) -> list[str]:
-    """The argv of ``name`` (``hypercorn``, ``daphne``, ``granian``) serving
+    """The argv of ``name`` (``hypercorn``, ``hypercorn-trio``: its trio
+    worker, ``daphne``, ``granian``) serving
     :mod:`tests.shutdown.env_app` by its own command line, as deployed;
     ``timeout``: its graceful-shutdown timeout in whole seconds (``0``: the
     server's default; Daphne has none)."""
     app = "tests.shutdown.env_app:app"
-    if name == "hypercorn":
+    if name in ("hypercorn", "hypercorn-trio"):
         argv = [sys.executable, "-m", "hypercorn", app, "--bind", "127.0.0.1:{port}"]
+        argv += ["--worker-class", "trio"] if name == "hypercorn-trio" else []
         return argv + (["--graceful-timeout", str(timeout)] if timeout else [])
     if name == "daphne":
         assert not timeout, "Daphne has no graceful-shutdown timeout"

@@ -47,12 +47,14 @@ def _leave(srv: Server, path: str) -> None:
     assert head.startswith(b"HTTP/1.1 200"), head
 
 
-@pytest.mark.parametrize("app", APPS)
-@pytest.mark.parametrize("name", SERVERS)
+@pytest.mark.parametrize(
+    ("name", "app"),
+    [(name, app) for name in SERVERS for app in APPS] + [("hypercorn-trio", "starlette")],
+)
 def test_a_client_that_leaves_ends_its_run_and_the_server_serves_on(
     tmp_path: Path, name: str, app: str
 ) -> None:
-    _require(name)
+    _require(name.removesuffix("-trio"))
     with server(asgi_server(name), tmp_path, env=app_env(app, tmp_path)) as srv:
         # A run 50 s long, and a run that loops on drain() and never looks
         # at is_cancelled: both must end within a second of the client's leaving.
@@ -84,17 +86,25 @@ def test_sigterm_lets_a_stream_finish_before_the_worker_exits(
 
 
 @pytest.mark.parametrize(
-    ("app", "drain"), [("starlette", None), ("starlette", 2), ("django", None), ("django", 2)]
+    ("name", "app", "drain"),
+    [
+        ("hypercorn", "starlette", None),
+        ("hypercorn", "starlette", 2),
+        ("hypercorn", "django", None),
+        ("hypercorn", "django", 2),
+        ("hypercorn-trio", "starlette", 2),
+    ],
 )
 def test_hypercorn_past_its_graceful_timeout_cancels_and_waits(
-    tmp_path: Path, app: str, drain: float | None
+    tmp_path: Path, name: str, app: str, drain: float | None
 ) -> None:
     """Hypercorn cancels what is left after ``--graceful-timeout`` and waits
-    for it: Starlette's response ends with its error frame, hook or not;
-    Django's only with drain_on_shutdown's wrapper (else its body is cut)."""
+    for it: Starlette's response ends with its error frame, hook or not, on
+    asyncio and trio; Django's only with drain_on_shutdown's wrapper (else
+    its body is cut)."""
     _require("hypercorn")
     env = app_env(app, tmp_path, drain)
-    with server(asgi_server("hypercorn", 1), tmp_path, env=env) as srv:
+    with server(asgi_server(name, 1), tmp_path, env=env) as srv:
         body, error = _stream(srv, 100)
         if app == "django" and drain is None:
             assert "incomplete chunked read" in error
