@@ -186,8 +186,10 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     Responses are the server's: by now it has completed them or cancelled
     them, and a cancelled one ends within a few event-loop turns. One still
     running after :data:`RESPONSE_WAIT` was left behind by its framework
-    (Django's request task outlives the handler the server cancels) and is
-    stopped as if its client had left.
+    (Django's request task outlives the handler the server cancels, unless
+    :func:`drain_on_shutdown`'s wrapper stopped it) and is stopped as if its
+    client had left. Await :func:`interrupt_responses` instead where the
+    server has not waited for its responses yet (aiohttp's ``on_shutdown``).
 
     :param grace: seconds producers may run before they are cancelled;
         ``0`` cancels them at once.
