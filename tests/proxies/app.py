@@ -5,7 +5,8 @@ every ``every`` seconds; ``GET /silent/{protocol}?silence=…&keepalive=…`` sa
 nothing for ``silence`` seconds, then ``done``; ``GET /endless/{protocol}?rid=…``
 appends a token every ``every`` seconds (0.1) until it is cancelled, and records in
 :data:`RUNS` when that happened. ``/gz/…`` serves the same routes behind
-Starlette's ``GZipMiddleware`` (the app compresses, not nginx).
+Starlette's ``GZipMiddleware`` (the app compresses, not nginx);
+``/resumable/…`` serves :mod:`tests.resumable.apps` (start and resume).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from assistant_stream_core.resumable import InMemoryStore, ResumableStreams
 from assistant_stream_core.run import RunController, create_run
+from tests.resumable import apps as resumable_apps
 
 
 @dataclass
@@ -109,4 +112,7 @@ def proxied_app() -> Any:
         Route("/endless/{protocol}", endless),
     ]
     compressed = GZipMiddleware(Starlette(routes=routes), minimum_size=0)
-    return Starlette(routes=[*routes, Mount("/gz", app=compressed)])
+    resumable = resumable_apps.starlette_app(ResumableStreams(InMemoryStore(lease_ms=1000)))
+    return Starlette(
+        routes=[*routes, Mount("/gz", app=compressed), Mount("/resumable", app=resumable)]
+    )

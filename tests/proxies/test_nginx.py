@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from assistant_stream_core.resumable import new_stream_id
+from tests.resumable.test_http import SSE_IDS, cut_and_cursor
+
 from .app import RUNS, RUNS_LOCK
 from .conftest import READ_TIMEOUT
 from .nginx import Nginx, nginx_in_front
@@ -177,3 +180,31 @@ def test_control_without_keepalives_nginx_cuts_the_stream(nginx: Nginx) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         silent_stream(nginx, "data_stream", keepalive=0)
     assert "upstream timed out" in nginx.log_text()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_resume_through_nginx(nginx: Nginx, protocol: str) -> None:
+    # The cursor headers (Last-Event-ID, x-resumable-stream-offset) reach the
+    # app, and nginx's gzip does not shift byte offsets: the client counts
+    # the bytes it decoded, which are the app's.
+    sid = new_stream_id()
+    with httpx.Client(base_url=f"{nginx.url}/resumable", timeout=10) as client:
+        kept = b""
+        with client.stream(
+            "GET", f"/start/{protocol}", params={"n": 20, "delay": 0.02, "id": sid}
+        ) as r:
+            assert r.headers["content-encoding"] == "gzip"
+            for data in r.iter_bytes():
+                kept += data
+                if kept.count(b"t") >= 6 and (protocol not in SSE_IDS or b"\nid: " in kept):
+                    break
+        kept, cursor = cut_and_cursor(kept, protocol)
+        assert cursor
+        resumed = client.get(
+            f"/resume/{protocol}", headers={"x-resumable-stream-id": sid, **cursor}
+        )
+        assert resumed.status_code == 200
+        whole = client.get(f"/resume/{protocol}", headers={"x-resumable-stream-id": sid})
+    assert b"t19 " in whole.content
+    assert len(kept) < len(whole.content)
+    assert kept + resumed.content == whole.content
