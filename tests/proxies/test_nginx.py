@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +27,7 @@ from .nginx import Nginx, nginx_in_front
 
 #: One protocol per media type: text/plain and text/event-stream.
 PROTOCOLS = ["data_stream", "assistant_transport"]
-TOKENS = 4
+TOKENS = 3
 EVERY = 0.25
 
 
@@ -49,7 +50,7 @@ def token_arrivals(url: str, accept_encoding: str) -> tuple[httpx.Headers, list[
 
 def assert_incremental(arrivals: list[float]) -> None:
     assert len(arrivals) == TOKENS
-    # The run takes (TOKENS - 1) * EVERY = 0.75 s; the first token must not
+    # The run takes (TOKENS - 1) * EVERY = 0.5 s; the first token must not
     # wait for the end of it.
     assert arrivals[-1] - arrivals[0] > (TOKENS - 1) * EVERY * 0.6, arrivals
 
@@ -153,7 +154,7 @@ def test_control_with_proxy_ignore_client_abort_the_run_goes_on(app_url: str) ->
         rid = uuid.uuid4().hex
         sock = _open_stream(ignoring, f"/endless/data_stream?rid={rid}&every=30")
         sock.close()
-        time.sleep(1.5)
+        time.sleep(1.2)
         with RUNS_LOCK:
             assert RUNS[rid].cancelled is None
     # nginx stopped: the connection closed, and now the run is stopped.
@@ -169,11 +170,15 @@ def silent_stream(nginx: Nginx, protocol: str, keepalive: float) -> str:
     return response.text
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_keepalives_hold_a_silent_stream_open(nginx: Nginx, protocol: str) -> None:
-    body = silent_stream(nginx, protocol, keepalive=READ_TIMEOUT / 4)
-    assert "start" in body
-    assert "done" in body
+def test_keepalives_hold_a_silent_stream_open(nginx: Nginx) -> None:
+    # Both media types at once (the test waits out proxy_read_timeout).
+    with ThreadPoolExecutor(len(PROTOCOLS)) as pool:
+        bodies = list(
+            pool.map(lambda p: silent_stream(nginx, p, keepalive=READ_TIMEOUT / 4), PROTOCOLS)
+        )
+    for body in bodies:
+        assert "start" in body
+        assert "done" in body
 
 
 def test_control_without_keepalives_nginx_cuts_the_stream(nginx: Nginx) -> None:
@@ -208,3 +213,40 @@ def test_resume_through_nginx(nginx: Nginx, protocol: str) -> None:
     assert b"t19 " in whole.content
     assert len(kept) < len(whole.content)
     assert kept + resumed.content == whole.content
+
+
+def test_proxy_buffering_off_does_what_the_header_does(app_url: str) -> None:
+    # For a config that ignores the app's header (or a proxy that never
+    # reads it): proxy_buffering off in the location streams under gzip too.
+    extra = "proxy_ignore_headers X-Accel-Buffering;\nproxy_buffering off;"
+    with nginx_in_front(app_url, location_extra=extra) as unbuffered:
+        headers, arrivals = token_arrivals(
+            f"{unbuffered.url}/tokens/data_stream?n={TOKENS}&every={EVERY}&accel=yes", "gzip"
+        )
+    assert headers["content-encoding"] == "gzip"
+    assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("compress", ["", "1"], ids=["nginx-gzip", "app-gzip"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_aiohttp_tokens_arrive_as_the_run_writes_them(
+    aiohttp_nginx: Nginx, protocol: str, compress: str
+) -> None:
+    # Compressed by nginx, or by the app (compress=True: nginx passes it on).
+    headers, arrivals = token_arrivals(
+        f"{aiohttp_nginx.url}/tokens/{protocol}?n={TOKENS}&every={EVERY}&compress={compress}",
+        "gzip",
+    )
+    assert headers["content-encoding"] == "gzip"
+    assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("every", [0.1, 30.0], ids=["writing", "silent"])
+def test_aiohttp_a_client_that_leaves_stops_the_run(aiohttp_nginx: Nginx, every: float) -> None:
+    rid = uuid.uuid4().hex
+    sock = _open_stream(aiohttp_nginx, f"/endless/data_stream?rid={rid}&every={every}")
+    sock.close()
+    left = time.monotonic()
+    delay = _cancelled_after(rid, left)
+    print(f"run cancelled {delay:.3f} s after the client left")
+    assert delay < 1.0
