@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from assistant_stream_core.resumable import new_stream_id
+from assistant_stream_core.run.http import PROTOCOL_ENCODERS
 from tests.resumable.test_http import SSE_IDS, cut_and_cursor
 
 from .app import RUNS, RUNS_LOCK
@@ -171,14 +172,22 @@ def silent_stream(nginx: Nginx, protocol: str, keepalive: float) -> str:
 
 
 def test_keepalives_hold_a_silent_stream_open(nginx: Nginx) -> None:
-    # Both media types at once (the test waits out proxy_read_timeout).
-    with ThreadPoolExecutor(len(PROTOCOLS)) as pool:
-        bodies = list(
-            pool.map(lambda p: silent_stream(nginx, p, keepalive=READ_TIMEOUT / 4), PROTOCOLS)
+    # Every protocol's own keepalive bytes, all at once (each waits out
+    # proxy_read_timeout).
+    with ThreadPoolExecutor(len(PROTOCOL_ENCODERS)) as pool:
+        bodies = dict(
+            zip(
+                PROTOCOL_ENCODERS,
+                pool.map(
+                    lambda p: silent_stream(nginx, p, keepalive=READ_TIMEOUT / 4),
+                    PROTOCOL_ENCODERS,
+                ),
+                strict=True,
+            )
         )
-    for body in bodies:
-        assert "start" in body
-        assert "done" in body
+    for protocol, body in bodies.items():
+        assert "start" in body, protocol
+        assert "done" in body, protocol
 
 
 def test_control_without_keepalives_nginx_cuts_the_stream(nginx: Nginx) -> None:
