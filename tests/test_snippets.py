@@ -11,6 +11,7 @@ the adapters' scenario suite (``run_readme``).
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
 import re
@@ -185,3 +186,83 @@ def test_adapter_examples_deployment_commands(example: str, documented: str, bin
         response = httpx.post(url + "/chat", timeout=10)
     assert response.status_code == 200
     assert decoded_text(DataStreamDecoder(), response.content) == ANSWER
+
+
+#: What a third-party import (or the server command) of an example needs installed:
+#: extras of assistant-stream-ce, or other packages by their pip name.
+NEEDS = {
+    "starlette": {"starlette", "fastapi", "all"},
+    "assistant_stream_starlette": {"starlette", "fastapi", "all"},
+    "assistant_stream_aiohttp": {"aiohttp", "all"},
+    "assistant_stream_django": {"django", "all"},
+    "fastapi": {"fastapi", "all"},
+    "aiohttp": {"aiohttp", "all"},
+    "django": {"django", "all"},
+    "redis": {"redis", "all"},
+    "langgraph": {"langgraph", "all"},
+    "langchain_core": {"langgraph", "all"},
+    "flask": {"wsgi", "all"},
+    "uvicorn": {"server", "all"},
+    "openai": {"openai"},
+}
+CORE = {"assistant_stream_core", "assistant_stream_ce", "examples", "msgspec", "anyio"}
+PIP_INSTALL = re.compile(r"pip install ((?:\"assistant-stream-ce\[[a-z,]+\]\"|[\w-]+| )+)")
+RUNS_EXAMPLE = re.compile(r"(?:uvicorn examples\.([\w.]+):|python examples/([\w/]+)\.py)")
+
+
+def example_imports(module: str, seen: set[str]) -> set[str]:
+    """The top-level modules ``examples.<module>`` imports, following ``examples.*``."""
+    if module in seen:
+        return set()
+    seen.add(module)
+    tree = ast.parse((ROOT / "examples" / (module.replace(".", "/") + ".py")).read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            else []
+        )
+        for name in names:
+            if name.startswith("examples."):
+                found |= example_imports(name.removeprefix("examples."), seen)
+            found.add(name.split(".")[0])
+    return found
+
+
+def test_pages_that_run_an_example_say_what_to_install() -> None:
+    """A page telling the reader to run ``examples/…`` gives the pip line it needs.
+
+    The examples are not in the wheel and some import packages no extra brings
+    (the ``openai`` SDK): a reader who installed only what the README said met
+    a ModuleNotFoundError.
+    """
+    checked = 0
+    for name, text in doc_pages():
+        runs = {(a or b).replace("/", ".") for a, b in RUNS_EXAMPLE.findall(text)}
+        if not runs:
+            continue
+        installed = {
+            word.strip('"')
+            for line in PIP_INSTALL.findall(text)
+            for word in re.sub(r"assistant-stream-ce\[([a-z,]+)\]", r"\1", line)
+            .replace(",", " ")
+            .split()
+        }
+        needed = {"uvicorn"} if "uvicorn examples." in text else set()
+        for module in runs:
+            needed |= example_imports(module, set())
+        needed -= CORE | set(sys.stdlib_module_names)
+        assert "clone" in text, f"docs/{name} runs examples/ but never says to clone the repository"
+        for module in sorted(needed):
+            assert module in NEEDS, (
+                f"add {module!r} (imported by an example docs/{name} runs) to NEEDS"
+            )
+            assert NEEDS[module] & installed, (
+                f"docs/{name} runs an example that needs {module!r}: its pip install line "
+                f"must name one of {sorted(NEEDS[module])}"
+            )
+        checked += 1
+    assert checked >= 3
