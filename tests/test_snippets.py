@@ -266,3 +266,24 @@ def test_pages_that_run_an_example_say_what_to_install() -> None:
             )
         checked += 1
     assert checked >= 3
+
+
+#: Paths the text names that a build creates (scripts/build-frontends.sh).
+BUILT = {"examples/frontends/dist"}
+REPO_PATH = re.compile(
+    r"(?<!:doc:)`+((?:examples|scripts|docs|tests|benchmarks|adapters|assistant_stream_core|\.ci)"
+    r"/[\w./-]*)`+"
+)
+
+
+def test_every_repository_path_the_text_names_exists() -> None:
+    """A file the README or a page tells the reader to open or run is there."""
+    texts = [("README.md", (ROOT / "README.md").read_text(encoding="utf-8"))]
+    texts += [(f"docs/{name}", text) for name, text in doc_pages()]
+    named = 0
+    for name, text in texts:
+        for path in REPO_PATH.findall(text):
+            path = path.rstrip("/.")
+            named += 1
+            assert path in BUILT or (ROOT / path).exists(), f"{name} names {path}, which is missing"
+    assert named > 20
