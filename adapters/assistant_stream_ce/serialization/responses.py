@@ -122,6 +122,21 @@ class AssistantStreamResponse(_StarletteResponse):
         expose_headers: bool = False,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        if not isinstance(stream_encoder, StreamEncoder) and not hasattr(
+            stream_encoder, "encode_stream"
+        ):
+            # Upstream's signature takes an encoder object; assistant_stream_starlette's
+            # response takes a protocol name: point the caller at the one they meant.
+            hint = (
+                f"; to name a protocol, use assistant_stream_starlette.AssistantStreamResponse"
+                f"(stream, {stream_encoder!r})"
+                if isinstance(stream_encoder, str)
+                else ""
+            )
+            raise TypeError(
+                "stream_encoder must be a StreamEncoder, such as DataStreamEncoder(), "
+                f"got {type(stream_encoder).__name__}{hint}"
+            )
         interval = resolve_heartbeat_interval(heartbeat)
         if interval is not None and stream_encoder.get_keepalive_token() is None:
             interval = None  # the format has no harmless keepalive
