@@ -287,3 +287,42 @@ def test_every_repository_path_the_text_names_exists() -> None:
             named += 1
             assert path in BUILT or (ROOT / path).exists(), f"{name} names {path}, which is missing"
     assert named > 20
+
+
+PACKAGES = r"assistant_stream_(?:ce|core|starlette|aiohttp|django)\b"
+PROSE_IMPORT = re.compile(rf"from ({PACKAGES}[\w.]*) import (\w+(?:, \w+)*)")
+DOTTED_NAME = re.compile(rf"`+({PACKAGES}(?:\.\w+)+)`+")
+
+
+def resolves(dotted: str) -> bool:
+    """``a.b.C`` names a module, or an attribute of the longest importable prefix."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def test_every_import_the_text_names_resolves() -> None:
+    """An import or a dotted name in the prose (not only in code that runs) is where it says."""
+    texts = [("README.md", (ROOT / "README.md").read_text(encoding="utf-8"))]
+    texts += [(f"docs/{name}", text) for name, text in doc_pages()]
+    checked = 0
+    for name, text in texts:
+        for module, names in PROSE_IMPORT.findall(text):
+            for attribute in names.split(", "):
+                checked += 1
+                assert resolves(f"{module}.{attribute}"), (
+                    f"{name}: from {module} import {attribute}"
+                )
+        for dotted in DOTTED_NAME.findall(text):
+            checked += 1
+            assert resolves(dotted), f"{name} names {dotted}, which does not import"
+    assert checked > 50
