@@ -37,7 +37,13 @@ SNIPPETS = ROOT / "examples" / "snippets"
 ADAPTER_EXAMPLES = ROOT / "examples" / "adapters"
 README_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
 #: Pages whose plain code blocks a dedicated test executes.
-EXECUTED_ELSEWHERE = {"guides/langgraph.rst": "tests/langgraph/test_docs_example.py"}
+EXECUTED_ELSEWHERE = {
+    "guides/langgraph.rst": "tests/langgraph/test_docs_example.py",
+    "resumable.rst": "tests/resumable/test_docs_example.py",
+}
+#: A literal block (``::``) that imports something is a program, not a fragment.
+LITERAL_PROGRAM = re.compile(r"^(?![ ]*\.\. )[^\n]*::\n\n((?:[ ]{2,}.*\n|\n)+)", re.M)
+IMPORTS = re.compile(r"^\s*(?:from [\w.]+ import|import [\w.]+)", re.M)
 
 
 def doc_pages() -> Iterator[tuple[str, str]]:
@@ -55,11 +61,15 @@ def test_every_readme_python_block_is_a_snippet_file() -> None:
 
 def test_every_docs_python_block_is_run() -> None:
     for name, text in doc_pages():
-        if name in EXECUTED_ELSEWHERE:
-            continue
-        assert ".. code-block:: python" not in text, (
-            f"docs/{name}: make the block a testcode, or literalinclude a file under examples/"
-        )
+        if name not in EXECUTED_ELSEWHERE:
+            assert ".. code-block:: python" not in text, (
+                f"docs/{name}: make the block a testcode, or literalinclude a file under examples/"
+            )
+            for block in LITERAL_PROGRAM.findall(text):
+                assert not IMPORTS.search(block), (
+                    f"docs/{name}: a literal block that imports is never run; make it a "
+                    f"testcode, or literalinclude a file under examples/:\n{block}"
+                )
         for target in re.findall(r"^\.\. literalinclude:: (\S+)", text, re.M):
             path = (ROOT / "docs" / name).parent.joinpath(target).resolve()
             assert path.is_relative_to(ROOT / "examples"), f"docs/{name} includes {target}"
