@@ -32,6 +32,7 @@ except ImportError as exc:
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
 from assistant_stream_core.run.error_messages import ErrorMessage
+from assistant_stream_core.run.http import check_source
 from assistant_stream_core.run.serve import (
     DEFAULT_SEND_TIMEOUT,
     LOGGER_NAME,
@@ -137,6 +138,7 @@ class AssistantStreamResponse(_StarletteResponse):
                 "stream_encoder must be a StreamEncoder, such as DataStreamEncoder(), "
                 f"got {type(stream_encoder).__name__}{hint}"
             )
+        check_source(stream)
         interval = resolve_heartbeat_interval(heartbeat)
         if interval is not None and stream_encoder.get_keepalive_token() is None:
             interval = None  # the format has no harmless keepalive
