@@ -464,10 +464,15 @@ class _AsyncBody:
         task = self._task
         if task is None:
             return
-        if task.done():
+        if not task.done():
+            # Not shield(): a cancelled serving task must not cancel Django's.
+            await asyncio.wait((task,))
+        # Cancelled from outside (drain_on_shutdown's wrapper, when the server
+        # cancels the connection), the serving loop has written its error
+        # frame and closing frames: the body ends as usual, so the client
+        # reads a complete response.
+        if not task.cancelled():
             task.result()  # its exception, if any, as awaiting it would raise
-        else:
-            await asyncio.shield(task)
 
     def __del__(self) -> None:
         # Dropped without aclose() (a middleware's wrapper left unclosed): as

@@ -13,22 +13,35 @@ uvicorn re-raises the signal as soon as its shutdown returns, which kills the
 process with whatever is still pending: the run's ``finally`` never runs, and
 a resumable stream stays "streaming" in its store until its lease expires.
 :func:`drain`, awaited from the application's shutdown hook (an ASGI
-lifespan, aiohttp's ``on_shutdown``), gives both a bounded time to end; and
+lifespan, aiohttp's ``on_cleanup``), gives both a bounded time to end; and
 :func:`drain_on_shutdown` adds that hook to an ASGI application that has no
-lifespan of its own (Django).
+lifespan of its own (Django). Two servers need more than that: one that
+closes a connection in the same step as it cancels the response (aiohttp)
+leaves the response no way to tell its client, which
+:func:`interrupt_responses` avoids by stopping the streams a little before;
+and a framework that serves the body from a task the server's cancellation
+does not reach (Django) is stopped by :func:`drain_on_shutdown`'s wrapper.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
 
-__all__ = ["DEFAULT_DRAIN_TIMEOUT", "drain", "drain_on_shutdown", "in_flight"]
+__all__ = [
+    "DEFAULT_DRAIN_TIMEOUT",
+    "drain",
+    "drain_on_shutdown",
+    "in_flight",
+    "interrupt_responses",
+]
 
 logger = logging.getLogger("assistant_stream_ce")
 
@@ -52,12 +65,21 @@ class Abandonable(Protocol):
         """Stop serving, as if the client had left (the run is cancelled)."""
 
 
+#: Cancels the task serving a response (asyncio); ``None`` on trio.
+Canceller = Callable[[], object]
+
 # Open responses (stream_encoded calls) and running detached producers (the
 # cancel scope each runs in), each with its event loop's token: a process
 # may run several loops (threads, a blocking portal per WSGI response), and
-# drain() touches only its own loop's, never another thread's.
-_RESPONSES: dict[Abandonable, object] = {}
+# drain() touches only its own loop's, never another thread's. A response
+# also keeps the way to cancel the task serving it, to stop it with its
+# error frame (interrupt_responses, drain_on_shutdown's wrapper).
+_RESPONSES: dict[Abandonable, tuple[object, Canceller | None]] = {}
 _PRODUCERS: dict[anyio.CancelScope, object] = {}
+# The responses started under one connection of drain_on_shutdown's wrapper.
+# A context variable, because the framework may serve the response from a
+# task of its own (Django's), which copies the context it was started in.
+_OWNED: ContextVar[set[Abandonable] | None] = ContextVar("assistant_stream_owned", default=None)
 
 
 def _loop() -> object:
@@ -69,19 +91,60 @@ def _mine(tracked: dict[Any, object]) -> list[Any]:
     return [item for item, its_loop in list(tracked.items()) if its_loop is loop]
 
 
+def _my_responses() -> list[Abandonable]:
+    loop = _loop()
+    return [item for item, (its_loop, _) in list(_RESPONSES.items()) if its_loop is loop]
+
+
 def in_flight() -> tuple[int, int]:
     """``(responses, producers)``: the streams the running event loop is
     serving now, and its detached resumable producers still running."""
-    return len(_mine(_RESPONSES)), len(_mine(_PRODUCERS))
+    return len(_my_responses()), len(_mine(_PRODUCERS))
 
 
 def track_response(response: Abandonable) -> None:
     """Count ``response`` as open (on the running loop) until :func:`untrack_response`."""
-    _RESPONSES[response] = _loop()
+    _RESPONSES[response] = (_loop(), _task_canceller())
+    owned = _OWNED.get()
+    if owned is not None:
+        owned.add(response)
 
 
 def untrack_response(response: Abandonable) -> None:
     _RESPONSES.pop(response, None)
+    owned = _OWNED.get()
+    if owned is not None:
+        owned.discard(response)
+
+
+def _task_canceller() -> Canceller | None:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not on asyncio
+        return None
+    return None if task is None else task.cancel
+
+
+async def _interrupt(responses: list[Abandonable]) -> None:
+    """Stop ``responses`` with their error frame, shielded.
+
+    The task serving each is cancelled, as a server cancels the response it
+    gives up on: the response writes its error frame and closing frames
+    while its connection is still open, and closes its run. Without a task
+    to cancel (trio), a response is stopped as if its client had left.
+    Waits up to :data:`CLEANUP_TIMEOUT` for their runs to close.
+    """
+    with anyio.CancelScope(shield=True):
+        for response in responses:
+            _, cancel = _RESPONSES.get(response, (None, None))
+            if cancel is None:
+                response.abandon()
+            else:
+                cancel()
+        if not await _wait_until(
+            lambda: not any(r in _RESPONSES for r in responses), CLEANUP_TIMEOUT
+        ):
+            logger.warning("shutting down with interrupted response(s) still running")
 
 
 async def run_producer(fn: Callable[[], Awaitable[None]]) -> None:
@@ -123,8 +186,10 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     Responses are the server's: by now it has completed them or cancelled
     them, and a cancelled one ends within a few event-loop turns. One still
     running after :data:`RESPONSE_WAIT` was left behind by its framework
-    (Django's request task outlives the handler the server cancels) and is
-    stopped as if its client had left.
+    (Django's request task outlives the handler the server cancels, unless
+    :func:`drain_on_shutdown`'s wrapper stopped it) and is stopped as if its
+    client had left. Await :func:`interrupt_responses` instead where the
+    server has not waited for its responses yet (aiohttp's ``on_shutdown``).
 
     :param grace: seconds producers may run before they are cancelled;
         ``0`` cancels them at once.
@@ -132,8 +197,8 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     """
     _check_grace(grace)
     started = anyio.current_time()
-    clean = await _wait_until(lambda: not _mine(_RESPONSES), min(grace, RESPONSE_WAIT))
-    left_behind = _mine(_RESPONSES)
+    clean = await _wait_until(lambda: not _my_responses(), min(grace, RESPONSE_WAIT))
+    left_behind = _my_responses()
     if left_behind:
         logger.warning(
             "shutting down: stopping %d response(s) still running after the server's shutdown",
@@ -159,6 +224,35 @@ async def drain(grace: float = DEFAULT_DRAIN_TIMEOUT) -> bool:
     return clean
 
 
+async def interrupt_responses(grace: float) -> bool:
+    """Give the open responses of the running event loop up to ``grace``
+    seconds to end, then stop the ones left, each with its error frame.
+
+    For a server that closes a connection in the same step as it cancels
+    its handler, so that a response it gives up on cannot tell its client:
+    aiohttp past ``shutdown_timeout``. Await this from the hook the server
+    runs *before* it waits for its handlers (aiohttp's ``on_shutdown``),
+    with ``grace`` a little below the server's own timeout: each response
+    still running then ends as a cancelled one does (the error frame *the
+    server stopped this response before the run ended*, the protocol's
+    closing frames, the end of the body) while its connection is open, and
+    its run is closed before this returns. :func:`drain` still belongs in
+    the hook after the wait (``on_cleanup``), for detached producers.
+
+    :param grace: seconds the responses may run on; ``0`` stops them at once.
+    :returns: ``True`` when every response ended without being stopped.
+    """
+    _check_grace(grace)
+    if await _wait_until(lambda: not _my_responses(), grace):
+        return True
+    left = _my_responses()
+    logger.warning(
+        "shutting down: interrupting %d response(s) still running after %.1f s", len(left), grace
+    )
+    await _interrupt(left)
+    return False
+
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -176,6 +270,13 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
     FastAPI) should await :func:`drain` at the end of that lifespan instead.
     Run the server with its lifespan on (uvicorn: ``--lifespan on`` or the
     default ``auto``).
+
+    When the server cancels a connection (its graceful-shutdown timeout;
+    Daphne, which has no lifespan, does at once on ``SIGTERM``), the
+    wrapper stops the responses that connection started before the
+    cancellation goes on, and waits for their runs to close: Django leaves
+    its request task running when its handler is cancelled, and a server
+    that exits right after would kill that run without its ``finally``.
     """
     _check_grace(grace)
 
@@ -185,7 +286,15 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
         send: Callable[[Message], Awaitable[None]],
     ) -> None:
         if scope["type"] != "lifespan":
-            await app(scope, receive, send)
+            owned: set[Abandonable] = set()
+            token = _OWNED.set(owned)
+            try:
+                await app(scope, receive, send)
+            except anyio.get_cancelled_exc_class():
+                await _interrupt(list(owned))
+                raise
+            finally:
+                _OWNED.reset(token)
             return
         while True:
             message = await receive()

@@ -6,6 +6,7 @@ The same behaviour on real servers under SIGTERM is in tests/shutdown/.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import anyio
 import pytest
@@ -20,6 +21,7 @@ from assistant_stream_core.run.shutdown import (
     drain,
     drain_on_shutdown,
     in_flight,
+    interrupt_responses,
     track_response,
     untrack_response,
 )
@@ -179,3 +181,75 @@ async def test_drain_leaves_the_streams_of_another_event_loop_alone() -> None:
         assert not other.abandoned
     finally:
         untrack_response(other)
+
+
+async def test_a_cancelled_connection_stops_the_response_its_app_left_running(
+    anyio_backend: str,
+) -> None:
+    """As Django does: the app serves the response from a task of its own,
+    which the server's cancellation of the connection does not reach.
+    drain_on_shutdown's wrapper stops it before the cancellation goes on:
+    on asyncio by cancelling that task (the response writes its error frame),
+    on trio as if its client had left."""
+    import asyncio
+
+    sent: list[bytes] = []
+    outcome: list[str] = []
+    orphans: list[asyncio.Future[Any]] = []
+
+    async def send_bytes(data: bytes) -> None:
+        sent.append(data)
+
+    def serve() -> Any:
+        return stream_encoded(create_run(_slow(outcome)), DataStreamEncoder(), send_bytes)
+
+    async with anyio.create_task_group() as tg:
+
+        async def app(scope: object, receive: object, send: object) -> None:
+            if anyio_backend == "trio":
+                tg.start_soon(serve)
+            else:
+                # A task the cancellation of this call does not reach.
+                orphans.append(asyncio.ensure_future(serve()))
+            await anyio.sleep_forever()
+
+        wrapped = drain_on_shutdown(app, 30)
+        with anyio.fail_after(10):
+            with anyio.move_on_after(0.1):  # the server's graceful timeout
+                await wrapped({"type": "http"}, None, None)  # type: ignore[arg-type]
+            # The response's run had closed when the wrapper returned.
+            assert outcome == ["cancelled"]
+            assert in_flight() == (0, 0)
+    body = b"".join(sent)
+    interrupted = f'3:"{INTERRUPTED_MESSAGE}"\n'.encode()
+    assert body.startswith(b'0:"t0 "\n')
+    assert body.endswith(interrupted) is (anyio_backend != "trio"), body[-80:]
+
+
+@pytest.mark.parametrize("n", [5, 1000])
+async def test_interrupt_responses_waits_then_stops_with_the_error_frame(
+    anyio_backend: str, n: int
+) -> None:
+    sent: list[bytes] = []
+    outcome: list[str] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stream_encoded, create_run(_slow(outcome, n)), DataStreamEncoder(), send)
+        await anyio.sleep(0.02)
+        with anyio.fail_after(10):
+            started = anyio.current_time()
+            ended_in_time = await interrupt_responses(0.3)
+            waited = anyio.current_time() - started
+        # Its run had closed when interrupt_responses returned.
+        assert outcome == (["done"] if n == 5 else ["cancelled"])
+        assert in_flight() == (0, 0)
+    assert ended_in_time is (n == 5)
+    assert waited < 0.3 if n == 5 else 0.3 <= waited < 2
+    interrupted = f'3:"{INTERRUPTED_MESSAGE}"\n'.encode()
+    # On trio no task to cancel: stopped as if its client had left.
+    assert b"".join(sent).endswith(interrupted) is (n != 5 and anyio_backend != "trio")
+    with pytest.raises(ValueError, match="grace"):
+        await interrupt_responses(-1)

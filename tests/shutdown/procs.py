@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,15 +63,18 @@ def server(
             stdout=handle,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})},
+            # Its own process group: servers that fork workers (Hypercorn,
+            # Granian) leave none behind when a failed test kills the group.
+            start_new_session=True,
         )
     started = Server(process, port, flags, log)
     try:
         _wait_ready(port, process)
         yield started
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        with suppress(ProcessLookupError):  # the group's processes have all exited
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def python_server(
@@ -81,6 +84,35 @@ def python_server(
     hook = "-" if drain is None else str(drain)
     module = "tests.shutdown.server"
     return [sys.executable, "-m", module, kind, "{port}", "{flags}", str(grace), hook, *extra]
+
+
+def asgi_server(name: str, timeout: int = 0) -> list[str]:
+    """The argv of ``name`` (``hypercorn``, ``hypercorn-trio``: its trio
+    worker, ``daphne``, ``granian``) serving
+    :mod:`tests.shutdown.env_app` by its own command line, as deployed;
+    ``timeout``: its graceful-shutdown timeout in whole seconds (``0``: the
+    server's default; Daphne has none)."""
+    app = "tests.shutdown.env_app:app"
+    if name in ("hypercorn", "hypercorn-trio"):
+        argv = [sys.executable, "-m", "hypercorn", app, "--bind", "127.0.0.1:{port}"]
+        argv += ["--worker-class", "trio"] if name == "hypercorn-trio" else []
+        return argv + (["--graceful-timeout", str(timeout)] if timeout else [])
+    if name == "daphne":
+        assert not timeout, "Daphne has no graceful-shutdown timeout"
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", app]
+    if name == "granian":
+        argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+        argv += ["--port", "{port}", app]
+        return argv + (["--workers-kill-timeout", str(timeout)] if timeout else [])
+    raise ValueError(f"unknown server {name!r}")
+
+
+def app_env(app: str, tmp: Path, drain: float | None = None) -> dict[str, str]:
+    """The environment :mod:`tests.shutdown.env_app` builds ``app`` from."""
+    env = {"SHUTDOWN_APP": app, "SHUTDOWN_FLAGS": str(tmp / "flags")}
+    if drain is not None:
+        env["SHUTDOWN_DRAIN"] = str(drain)
+    return env
 
 
 def read_raw(sock: socket.socket, first: int = 1) -> tuple[bytes, bytes]:

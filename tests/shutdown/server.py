@@ -19,6 +19,7 @@ process it cannot look into. ``GET /ping`` answers ``pong``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,19 @@ def make_run(query: Mapping[str, str], flags: Path) -> Any:
     n = int(query.get("n", "20"))
     delay = float(query.get("delay", "0.05"))
     rid = query.get("rid", "run")
+
+    async def drain_loop(controller: RunController) -> None:
+        # The documented flow control in a loop that never looks at
+        # is_cancelled: once the client has gone only drain() can end it.
+        try:
+            while True:
+                controller.append_text("x" * 1024)
+                await controller.drain()
+        finally:
+            (flags / rid).write_text("ended")
+
+    if query.get("mode") == "drain_loop":
+        return drain_loop
 
     async def run(controller: RunController) -> None:
         outcome = "done"
@@ -171,8 +185,18 @@ def aiohttp_app(flags: Path, drain: float | None) -> Any:
     app = web.Application()
     app.router.add_get("/stream", stream)
     app.router.add_get("/ping", ping)
+
+    async def on_shutdown(app: web.Application) -> None:
+        from assistant_stream_core.run.shutdown import interrupt_responses
+
+        await interrupt_responses(float(os.environ["SHUTDOWN_INTERRUPT"]))
+
     if drain is not None:
-        app.on_cleanup.append(on_cleanup)
+        # SHUTDOWN_HOOK=on_shutdown: the drain runs before aiohttp waits for
+        # its handlers (on_cleanup: after).
+        getattr(app, os.environ.get("SHUTDOWN_HOOK", "on_cleanup")).append(on_cleanup)
+    if "SHUTDOWN_INTERRUPT" in os.environ:  # interrupt_responses(seconds) in on_shutdown
+        app.on_shutdown.append(on_shutdown)
     return app
 
 

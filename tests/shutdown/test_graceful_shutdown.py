@@ -111,17 +111,14 @@ def test_starlette_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> 
         assert srv.flag("r") == "cancelled"
 
 
-def test_django_past_the_timeout_closes_and_its_run_ends(tmp_path: Path) -> None:
+def test_django_past_the_timeout_ends_with_an_error_frame(tmp_path: Path) -> None:
     with server(python_server("django", 0.3, 10), tmp_path) as srv:
         body, error = _stream(srv, 100)
-        # Django's handler leaves the body to the server: the client reads a
-        # body cut between whole frames, and reports it.
-        assert "incomplete chunked read" in error
-        assert body.endswith(b'"\n')
-        assert INTERRUPTED not in body
-        # Django's request task outlives the handler uvicorn cancelled; the
-        # drain stops it after RESPONSE_WAIT (not its 10 s grace), and its run
-        # ends before the process exits.
+        # uvicorn cancels Django's handler, whose request task goes on:
+        # drain_on_shutdown's wrapper cancels the task serving the response,
+        # which writes its error frame, and Django ends the body.
+        assert error == ""
+        assert body.endswith(INTERRUPTED), body[-120:]
         assert srv.exited_after(10) < PROMPT_EXIT
         assert srv.flag("r") == "cancelled"
 
@@ -132,6 +129,33 @@ def test_aiohttp_past_the_timeout_closes_and_cancels_the_run(tmp_path: Path) -> 
         assert "incomplete chunked read" in error
         assert body.endswith(b'"\n')
         assert srv.exited_after(10) < PROMPT_EXIT + 1  # aiohttp rounds its timeout up to 1 s
+        assert srv.flag("r") == "cancelled"
+
+
+def test_aiohttp_interrupting_in_on_shutdown_ends_with_an_error_frame(tmp_path: Path) -> None:
+    """interrupt_responses in on_shutdown, which aiohttp runs before it waits
+    for its handlers: the stream ends with the error frame while the
+    connection is still open, instead of being cut at shutdown_timeout."""
+    argv = python_server("aiohttp", 5, 2)
+    with server(argv, tmp_path, env={"SHUTDOWN_INTERRUPT": "0.5"}) as srv:
+        body, error = _stream(srv, 100)
+        assert error == ""
+        assert body.endswith(INTERRUPTED), body[-120:]
+        assert srv.exited_after(10) < 0.5 + PROMPT_EXIT
+        assert srv.flag("r") == "cancelled"
+
+
+def test_aiohttp_drain_in_on_shutdown_cuts_the_stream(tmp_path: Path) -> None:
+    """Why drain() belongs in on_cleanup: in on_shutdown it finds every
+    stream still open and stops it after RESPONSE_WAIT, as if its client
+    had left, and aiohttp resets the connection."""
+    argv = python_server("aiohttp", 10, 5)
+    with server(argv, tmp_path, env={"SHUTDOWN_HOOK": "on_shutdown"}) as srv:
+        body, error = _stream(srv, 40)  # 2 s: well within shutdown_timeout
+        assert error != ""
+        assert not _every_delta(body, 40)
+        assert INTERRUPTED not in body
+        assert srv.exited_after(10) < PROMPT_EXIT
         assert srv.flag("r") == "cancelled"
 
 

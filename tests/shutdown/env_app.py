@@ -1,0 +1,31 @@
+"""The :mod:`tests.shutdown.server` apps for servers started by their own CLI.
+
+Hypercorn, Daphne and Granian import an ASGI application by name
+(``tests.shutdown.env_app:app``) in the process they start, so the app's
+arguments come from the environment: ``SHUTDOWN_APP`` (``starlette`` or
+``django``), ``SHUTDOWN_FLAGS`` (the flag directory) and ``SHUTDOWN_DRAIN``
+(the shutdown hook's grace; unset: no hook).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import server
+
+
+def _app() -> Any:
+    flags = Path(os.environ["SHUTDOWN_FLAGS"])
+    drain_env = os.environ.get("SHUTDOWN_DRAIN")
+    drain = None if drain_env is None else float(drain_env)
+    kind = os.environ["SHUTDOWN_APP"]
+    if kind == "starlette":
+        return server.starlette_app(flags, drain)
+    if kind == "django":
+        return server.django_app(flags, drain)
+    raise SystemExit(f"unknown SHUTDOWN_APP {kind!r}")
+
+
+app = _app()
