@@ -69,8 +69,13 @@ def site_config(
     *,
     read_timeout: float | None = None,
     location_extra: str = "",
+    without: tuple[str, ...] = (),
 ) -> str:
-    """The docs' config, pointed at ``upstream`` (``host:port``) and ``port``."""
+    """The docs' config, pointed at ``upstream`` (``host:port``) and ``port``.
+
+    ``location_extra`` adds directives to the location; ``without`` removes
+    directives (each written exactly as in the docs).
+    """
     text = DOC_CONFIG.read_text()
     text = _replace_once(text, "server 127.0.0.1:8000;", f"server {upstream};")
     text = _replace_once(text, "listen 8080;", f"listen 127.0.0.1:{port};")
@@ -78,6 +83,8 @@ def site_config(
         text = _replace_once(
             text, "proxy_read_timeout 60s;", f"proxy_read_timeout {int(read_timeout * 1000)}ms;"
         )
+    for directive in without:
+        text = _replace_once(text, directive, "")
     if location_extra:
         text = _replace_once(
             text, "proxy_pass http://chat_app;", f"proxy_pass http://chat_app;\n{location_extra}"
@@ -107,6 +114,7 @@ def nginx_in_front(
     *,
     read_timeout: float | None = None,
     location_extra: str = "",
+    without: tuple[str, ...] = (),
 ) -> Iterator[Nginx]:
     """Run nginx with the docs' config in front of ``upstream_url``."""
     executable = find_nginx()
@@ -114,7 +122,13 @@ def nginx_in_front(
     workdir = Path(tempfile.mkdtemp(prefix="nginx-"))
     port = _free_port()
     (workdir / "site.conf").write_text(
-        site_config(upstream, port, read_timeout=read_timeout, location_extra=location_extra)
+        site_config(
+            upstream,
+            port,
+            read_timeout=read_timeout,
+            location_extra=location_extra,
+            without=without,
+        )
     )
     (workdir / "nginx.conf").write_text(_MAIN.format(dir=workdir))
     user = None

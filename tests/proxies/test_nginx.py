@@ -259,3 +259,16 @@ def test_aiohttp_a_client_that_leaves_stops_the_run(aiohttp_nginx: Nginx, every:
     delay = _cancelled_after(rid, left)
     print(f"run cancelled {delay:.3f} s after the client left")
     assert delay < 1.0
+
+
+def test_nginx_default_http_1_0_to_the_app_streams_too(app_url: str) -> None:
+    # Many guides leave proxy_http_version out: nginx then speaks HTTP/1.0
+    # to the app, which ends the body by closing the connection. Still
+    # streamed (the docs' config keeps 1.1 for connection reuse).
+    without = ("proxy_http_version 1.1;", 'proxy_set_header Connection "";')
+    with nginx_in_front(app_url, without=without) as http10:
+        headers, arrivals = token_arrivals(
+            f"{http10.url}/tokens/data_stream?n={TOKENS}&every={EVERY}", "gzip"
+        )
+    assert headers["content-encoding"] == "gzip"
+    assert_incremental(arrivals)
