@@ -23,8 +23,8 @@ import pytest
 from tests.conftest import require_executable, require_tool
 
 #: The folder the Node scripts run in: this one, or a copy of it with other
-#: releases of the clients installed (``nox -s interop_latest`` sets it).
-INTEROP_DIR = Path(os.environ.get("INTEROP_DIR") or Path(__file__).parent).resolve()
+#: releases of the clients installed (``nox -s clients-latest`` sets it).
+INTEROP_DIR = Path(os.environ.get("INTEROP_CLIENTS_DIR") or Path(__file__).parent).resolve()
 
 
 def _pinned_packages() -> dict[str, str]:
