@@ -727,6 +727,7 @@ def _print_table(title: str, count: int, rows: list[_Row], *, targets: bool = Fa
         same = upstreams[section]
         return same if name in same.best else upstreams["async"]
 
+    notes: dict[str, None] = {}  # a missing cell's text, when it does not fit the cell
     for section, heading in sections.items():
         print(f"  {heading}")
         floor = next(row for row in rows if row.role == "floor" and row.section == section)
@@ -734,7 +735,11 @@ def _print_table(title: str, count: int, rows: list[_Row], *, targets: bool = Fa
             cells = []
             for name in names:
                 if name not in row.best:
-                    cells.append(f"{row.missing.get(name, 'n/a'):>31}")
+                    missing = row.missing.get(name, "n/a")
+                    if len(missing) > 30:
+                        notes[f"{row.label}: {missing}"] = None
+                        missing = missing.split(" (")[0][:30]
+                    cells.append(f"{missing:>31}")
                     continue
                 seconds = row.best[name]
                 of_floor = f"{floor.best[name] / seconds:.0%}"
@@ -745,6 +750,8 @@ def _print_table(title: str, count: int, rows: list[_Row], *, targets: bool = Fa
                     versus = f"{upstream.best[name] / seconds:.1f}x{mark}"
                 cells.append(_CELL.format(_rate(count, seconds), of_floor, versus))
             print(f"    {row.label:<{_LABEL_WIDTH - 4}}" + "".join(cells))
+    for note in notes:
+        print(f"  {note}")
     cap = next(row for row in rows if row.role == "cap")
     stream = next(row for row in rows if row.label == "ours: encode_stream()")
     shares = [

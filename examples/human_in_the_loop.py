@@ -54,7 +54,7 @@ def delete_file(path: str) -> dict[str, object]:
 async def chat(request: Request) -> AssistantStreamResponse:
     protocol = request.path_params["protocol"]
     if protocol not in REQUEST_PROTOCOLS:
-        raise HTTPException(404, f"no protocol {protocol!r}")
+        raise HTTPException(404, f"no protocol {protocol!r}; one of {', '.join(REQUEST_PROTOCOLS)}")
     conversation = await read_conversation(request, protocol)
     # The decisions and frontend results the client sent for the last turn.
     answers = tool_answers(conversation, approval_tools=NEEDS_APPROVAL)

@@ -31,7 +31,7 @@ MODEL = os.environ.get("MODEL", "gpt-4o-mini")
 async def chat(request: Request) -> AssistantStreamResponse:
     protocol = request.path_params.get("protocol", "openai_chat")
     if protocol not in REQUEST_PROTOCOLS:
-        raise HTTPException(404, f"no protocol {protocol!r}")
+        raise HTTPException(404, f"no protocol {protocol!r}; one of {', '.join(REQUEST_PROTOCOLS)}")
     conversation = await read_conversation(request, protocol)
 
     async def run(controller: RunController) -> None:

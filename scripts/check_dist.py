@@ -45,6 +45,9 @@ ADAPTERS = {
     "assistant_stream_django": "django",
     "assistant_stream_ce.serialization.data_stream:DataStreamResponse": "starlette",
     "assistant_stream_ce.modules.langgraph": "langgraph",
+    "assistant_stream_ce.resumable:create_resumable_assistant_stream_response": "starlette",
+    "assistant_stream_ce.resumable:create_redis_resumable_stream_store": "redis",
+    "assistant_stream_core.resumable.redis": "redis",
 }
 #: Run in the clean virtualenv: everything the base install promises.
 BASE_IMPORTS = """

@@ -64,6 +64,24 @@ def test_encoder_benchmark_checks_and_reports_every_workload(
         assert re.search(r"\d+\.\dx", report)
 
 
+def test_encoder_tables_without_upstream_keep_their_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel user without upstream installed: the install hint did not fit
+    its cell and ran the columns together ("encode_stream()not installed (...)")."""
+    monkeypatch.setattr(encoders, "_upstream_version", lambda: None)
+    encoders.run(repeat=1, chunk_count=300)
+    report = capsys.readouterr().out
+    rows = [line for line in report.splitlines() if line.startswith("    upstream ")]
+    assert rows
+    for line in rows:
+        cells = re.findall(r" {2,}not installed", line)
+        assert len(cells) == len(encoders.PROTOCOLS), line
+        assert line.endswith("not installed"), line
+    hint = "pip install assistant-stream==" + encoders.UPSTREAM_VERSION
+    assert report.count(hint) == 3 * 2  # once per table, for each of its two upstream rows
+
+
 def test_resumable_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks import resumable
 

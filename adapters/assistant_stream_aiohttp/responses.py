@@ -13,6 +13,7 @@ from aiohttp.web import ContentCoding
 from multidict import CIMultiDict
 
 from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
+from assistant_stream_core.run.http import check_source
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -94,6 +95,7 @@ class AssistantStreamResponse(web.StreamResponse):
         compress: bool = False,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        check_source(source)
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
             raise TypeError(f"{type(self).__name__} needs an encoder or a protocol name")

@@ -17,6 +17,7 @@ from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
 
 from assistant_stream_core.run.blocking import BlockingStream, client_socket, shut_down
 from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
+from assistant_stream_core.run.http import check_source
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -119,6 +120,7 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
         expose_headers: bool = False,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        check_source(source)
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
             raise TypeError(f"{type(self).__name__} needs an encoder or a protocol name")

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
+from assistant_stream_core.run.http import check_source
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -70,6 +71,7 @@ class AssistantStreamResponse(Response):
         background: BackgroundTask | None = None,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        check_source(source)
         spec = encoder if encoder is not None else type(self).protocol
         if spec is None:
             raise TypeError(f"{type(self).__name__} needs an encoder or a protocol name")

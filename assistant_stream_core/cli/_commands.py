@@ -102,19 +102,25 @@ def convert(args: argparse.Namespace) -> None:
         out.flush()
 
 
-def _checkout_file(relative: str, command: str) -> Path:
-    path = CHECKOUT / relative
-    if not path.exists():
-        raise CommandError(
-            f"{command} runs {relative} from a source checkout of assistant-stream-ce, "
-            f"and {path} does not exist; run it from a clone (git clone, pip install -e .)"
-        )
-    return path
+def _checkout_file(relative: str, command: str) -> tuple[Path, Path]:
+    """The checkout that holds ``relative``, and the file's path in it.
+
+    The checkout this package runs from (an editable install), else the current
+    directory: a clone of the repository beside an installed wheel.
+    """
+    for root in dict.fromkeys((CHECKOUT, Path.cwd())):
+        if (root / relative).is_file():
+            return root, root / relative
+    raise CommandError(
+        f"{command} runs {relative} of a clone of the assistant-stream-ce repository, "
+        f"and neither the current directory nor {CHECKOUT} has it; run it from the "
+        "root of a clone"
+    )
 
 
 def serve(args: argparse.Namespace) -> None:
     """Run the example server, ``examples/server.py`` (needs Starlette and uvicorn)."""
-    script = _checkout_file("examples/server.py", "serve")
+    _, script = _checkout_file("examples/server.py", "serve")
     argv = [str(script), *args.rest]
     saved = sys.argv
     sys.argv = argv
@@ -130,8 +136,8 @@ def serve(args: argparse.Namespace) -> None:
 
 def bench(args: argparse.Namespace) -> None:
     """Run the benchmarks (``python -m benchmarks``) with the same arguments."""
-    _checkout_file("benchmarks/__main__.py", "bench")
-    sys.path.insert(0, str(CHECKOUT))
+    root, _ = _checkout_file("benchmarks/__main__.py", "bench")
+    sys.path.insert(0, str(root))
     from benchmarks.__main__ import main as run_benchmarks
 
     run_benchmarks(args.rest)

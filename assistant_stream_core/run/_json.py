@@ -22,11 +22,18 @@ import msgspec
 
 from ..limits import MAX_STATE_DEPTH, check_text, json_depth
 
-__all__ = ["check_json", "json_copy", "make_encoder"]
+__all__ = ["check_json", "json_copy", "make_encoder", "unencodable"]
+
+
+def unencodable(obj: Any) -> TypeError:
+    """The error for a value JSON cannot carry, with the fix when there is a usual one."""
+    # A Pydantic model (FastAPI's request and response types) is the common case.
+    hint = "; pass its .model_dump(mode='json')" if hasattr(obj, "model_dump") else ""
+    return TypeError(f"objects of type {type(obj).__name__} are not JSON-serialisable{hint}")
 
 
 def _default_hook(obj: Any) -> Any:
-    raise TypeError(f"objects of type {type(obj).__name__} are not JSON-serialisable")
+    raise unencodable(obj)
 
 
 def make_encoder(enc_hook: Callable[[Any], Any] = _default_hook) -> msgspec.json.Encoder:

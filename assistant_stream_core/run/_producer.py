@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -48,6 +49,25 @@ logger = logging.getLogger("assistant_stream_core.run")
 RECANCEL_INTERVAL = 0.25
 
 RunCallback = Callable[[RunController], Awaitable[Any]]
+
+
+def call_callback(callback: RunCallback, controller: RunController) -> Awaitable[Any]:
+    """``callback(controller)``, which must be awaitable.
+
+    A plain ``def`` returns ``None`` and an async generator function returns
+    a generator; awaiting either fails with a message about ``await`` that
+    does not say the callback is the problem.
+    """
+    result = callback(controller)
+    if not inspect.isawaitable(result):
+        name = getattr(callback, "__qualname__", type(callback).__name__)
+        raise TypeError(
+            f"the run callback {name} returned {type(result).__name__}, not an awaitable: "
+            "define it with async def (and without yield)"
+        )
+    return result
+
+
 _Start = Callable[[], Coroutine[Any, Any, None]]
 
 # Set on an exception whose error chunk is already in a stream, so a run that
@@ -282,7 +302,7 @@ class _TaskProducer(_Producer):
         try:
             error: Exception | None = None
             try:
-                await self.callback(self.controller)
+                await call_callback(self.callback, self.controller)
             except Exception as exc:
                 error = exc
             except asyncio.CancelledError:
@@ -458,7 +478,7 @@ class _ScopedProducer(_Producer):
 
     async def _call_callback_here(self) -> None:
         try:
-            await self.callback(self.controller)
+            await call_callback(self.callback, self.controller)
         except Exception as exc:
             self.core.fail(exc)
 

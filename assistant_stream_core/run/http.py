@@ -28,6 +28,7 @@ __all__ = [
     "EncoderSpec",
     "FlushingCompressor",
     "accepted_coding",
+    "check_source",
     "make_encoder",
     "reset_on_close",
     "response_headers",
@@ -60,6 +61,30 @@ PROTOCOL_ENCODERS: Mapping[str, tuple[str, str]] = {
 #: What adapters accept as a protocol: an encoder, an encoder class (or any
 #: factory), or a protocol name from :data:`PROTOCOL_ENCODERS`.
 EncoderSpec = Encoder | Callable[[], Encoder] | str
+
+
+def check_source(source: object) -> None:
+    """Raise unless ``source`` is a run or an async iterable of chunks.
+
+    Called when a response is built: otherwise the mistake surfaces while the
+    response is being sent, as a 500 and an ``AttributeError: __aiter__``.
+    Not an ``isinstance`` against the runtime protocol, which costs tens of
+    microseconds per response.
+
+    :raises TypeError: naming what was passed, and ``create_run`` when it was
+        the run's callback or its coroutine.
+    """
+    if hasattr(source, "__aiter__") or hasattr(source, "batches"):
+        return
+    kind = type(source).__name__
+    if callable(source):
+        name = getattr(source, "__qualname__", kind)
+        hint = f"; pass create_run({name}), not the callback itself"
+    elif hasattr(source, "__await__"):
+        hint = "; pass create_run(callback), not the coroutine callback(controller)"
+    else:
+        hint = ""
+    raise TypeError(f"a response streams a run or an async iterable of chunks, got {kind}{hint}")
 
 
 def make_encoder(spec: EncoderSpec) -> Encoder:

@@ -39,7 +39,7 @@ from ..state import (
     normalize_path,
 )
 from ._buffer import ChunkBuffer
-from ._json import json_copy, make_encoder
+from ._json import json_copy, make_encoder, unencodable
 
 __all__ = ["StateHost", "StateHostLike", "StateProxy"]
 
@@ -70,7 +70,7 @@ class StateHostLike(Protocol):
 def _reject_proxy(obj: Any) -> Any:
     if isinstance(obj, StateProxy):
         raise ValueError("Cannot store a StateProxy in state; assign a plain value instead")
-    raise TypeError(f"objects of type {type(obj).__name__} are not JSON-serialisable")
+    raise unencodable(obj)
 
 
 class StateHost:

@@ -260,7 +260,7 @@ def real_run(name: str, rid: str) -> Run:
             for i in range(3):
                 controller.append_text(f"token {i} ")
                 await anyio.sleep(PACE)
-            await anyio.sleep(0.6)
+            await anyio.sleep(1.5)  # several keepalive intervals of the test's 0.4 s
             controller.append_text("after the silence")
         finally:
             finished(rid).set()

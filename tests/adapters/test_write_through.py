@@ -185,7 +185,9 @@ def test_slow_client_mid_write_through_loses_nothing_and_keeps_order(
 
 
 def test_keepalive_fires_in_silence_after_write_throughs(server: str, through: list[int]) -> None:
-    body = fetch(server, "/assistant_transport/run_paced_then_silent", keepalive="0.15")
+    # The interval is 80 times the pace, so that a busy machine's stall
+    # between two tokens does not pass for a silence.
+    body = fetch(server, "/assistant_transport/run_paced_then_silent", keepalive="0.4")
     before, _, after = body.partition(b"token 2")
     # Written through, the paced tokens count as writes: no keepalive
     # between them; then the silence gets its keepalives.

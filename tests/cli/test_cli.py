@@ -207,3 +207,21 @@ def test_serve_runs_the_example_server() -> None:
 def test_bench_passes_its_arguments_on() -> None:
     result = cli("bench", "--quick", "--suite", "encoders", "--chunks", "300")
     assert b"Text deltas (stress, no target): 300 adjacent deltas" in result.stdout
+
+
+def test_serve_and_bench_find_a_clone_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel installed in site-packages has no examples/ beside it: the clone
+    the user stands in is used (``docs/cli.rst``: "From a clone")."""
+    from assistant_stream_core.cli import _commands
+
+    monkeypatch.setattr(_commands, "CHECKOUT", tmp_path / "site-packages")
+    monkeypatch.chdir(ROOT)
+    assert _commands._checkout_file("examples/server.py", "serve") == (
+        ROOT,
+        ROOT / "examples" / "server.py",
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(_commands.CommandError, match="run it from the root of a clone"):
+        _commands._checkout_file("benchmarks/__main__.py", "bench")

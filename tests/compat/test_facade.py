@@ -76,6 +76,27 @@ def test_bad_heartbeat_option(option: float) -> None:
         resolve_heartbeat_interval(option)
 
 
+async def _empty(controller: RunController) -> None:
+    pass
+
+
+def test_a_protocol_name_for_the_encoder_is_pointed_at_the_adapter() -> None:
+    """Upstream's response takes an encoder; the adapter's takes a protocol name.
+
+    Passing the name here failed later with "'str' object has no attribute
+    'get_keepalive_token'".
+    """
+    expected = (
+        r"stream_encoder must be a StreamEncoder, such as DataStreamEncoder\(\), got str; "
+        r"to name a protocol, use assistant_stream_starlette.AssistantStreamResponse"
+        r"\(stream, 'data_stream'\)"
+    )
+    with pytest.raises(TypeError, match=expected):
+        AssistantStreamResponse(create_run(_empty), "data_stream")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"got NoneType$"):
+        AssistantStreamResponse(create_run(_empty), None)  # type: ignore[arg-type]
+
+
 def test_upstream_chunk_constructors() -> None:
     assert TextDeltaChunk("hi") == TextDeltaChunk(text_delta="hi")
     assert TextDeltaChunk("hi").type == "text-delta"

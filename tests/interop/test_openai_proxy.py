@@ -195,7 +195,10 @@ def test_a_malformed_request_gets_a_json_400(proxy: str) -> None:
     response = httpx.post(f"{proxy}/api/ui_message_stream", json={"messages": [{"role": "robot"}]})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "messages[0].role"
-    assert httpx.post(f"{proxy}/api/smoke_signals", json={}).status_code == 404
+    unknown = httpx.post(f"{proxy}/api/smoke_signals", json={})
+    assert unknown.status_code == 404
+    # The route's protocol names use underscores; the 404 lists them.
+    assert "ui_message_stream" in unknown.text
 
 
 def test_the_client_leaving_closes_the_model_request(proxy: str, fake: tuple[str, Any]) -> None:

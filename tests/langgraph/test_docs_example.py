@@ -60,6 +60,38 @@ def guide_app(monkeypatch: pytest.MonkeyPatch) -> Any:
     return namespace["app"]
 
 
+ASSISTANT_UI_NEXT_TURN = {
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Checking the weather."},
+                {
+                    "type": "tool-call",
+                    "toolCallId": "call_1",
+                    "toolName": "get_weather",
+                    "args": {"city": "Paris"},
+                },
+            ],
+        },
+        {
+            "role": "tool",
+            "content": [
+                {
+                    "type": "tool-result",
+                    "toolCallId": "call_1",
+                    "toolName": "get_weather",
+                    "result": "Paris: 21°C, sunny",
+                }
+            ],
+        },
+        {"role": "assistant", "content": [{"type": "text", "text": "It is 21°C in Paris."}]},
+        {"role": "user", "content": [{"type": "text", "text": "And tomorrow?"}]},
+    ]
+}
+
+
 def test_every_block_is_valid_python() -> None:
     blocks = code_blocks()
     assert len(blocks) == 4  # each is run by a test below
@@ -88,6 +120,19 @@ def test_guide_app_serves_assistant_ui_and_the_openai_sdk(
             ("text", "It is 21°C in Paris.", None),
         ]
         assert message["status"] == {"type": "complete", "reason": "stop"}
+
+        # The next turn as assistant-ui's useDataStreamRuntime posts it: AI SDK
+        # messages, the tool call and its result as content parts.
+        response = httpx.post(f"{url}/api/chat", json=ASSISTANT_UI_NEXT_TURN, timeout=30)
+        assert response.status_code == 200, response.text
+        decoder = DataStreamDecoder()
+        accumulator = MessageAccumulator(strict=True)
+        accumulator.add_many(decoder.feed(response.content) + decoder.finish())
+        assert accumulator.finish().to_client_json()["status"]["type"] == "complete"
+
+        response = httpx.post(f"{url}/api/chat", json={"messages": 3}, timeout=30)
+        assert response.status_code == 400
+        assert response.json()["error"]["field"] == "messages"
 
         openai_snippet = code_blocks()[2].replace("http://127.0.0.1:8000", url)
         exec(compile(openai_snippet, str(GUIDE), "exec"), {"__name__": "snippet"})

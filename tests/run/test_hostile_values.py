@@ -249,3 +249,25 @@ def test_the_deepest_state_the_controller_allows_round_trips(wire: Wire) -> None
     ]
     body, _ = encode_all(wire, chunks)
     assert text_of(decode_all(wire, [body])) == "after"
+
+
+async def test_a_pydantic_model_is_refused_with_the_fix() -> None:
+    """FastAPI apps hold Pydantic models; the message says how to send one."""
+    pydantic = pytest.importorskip("pydantic")  # installed with the fastapi extra
+
+    class Weather(pydantic.BaseModel):
+        temp_c: int
+
+    hint = (
+        r"objects of type Weather are not JSON-serialisable; pass its \.model_dump\(mode='json'\)"
+    )
+
+    async def run(controller: RunController) -> None:
+        with pytest.raises(TypeError, match=f"^data is not JSON-serialisable: {hint}$"):
+            controller.add_data(Weather(temp_c=21))
+        with pytest.raises(TypeError, match=rf"^state value at \['w'\] .*{hint}$"):
+            controller.state["w"] = Weather(temp_c=21)
+        controller.add_data(Weather(temp_c=21).model_dump(mode="json"))
+
+    chunks = await collect(run, state={})
+    assert [type(chunk).__name__ for chunk in chunks] == ["DataChunk"]

@@ -65,6 +65,34 @@ async def test_error_chunk_is_last_then_the_exception_is_raised() -> None:
     ]
 
 
+def _plain_def(c: RunController) -> None:
+    c.append_text("runs")
+
+
+async def _async_generator(c: RunController) -> Any:
+    yield "x"
+
+
+@pytest.mark.parametrize(
+    ("callback", "returned"),
+    [(_plain_def, "NoneType"), (_async_generator, "async_generator")],
+    ids=["def", "async-generator"],
+)
+async def test_a_callback_that_is_not_async_def_is_named(callback: Any, returned: str) -> None:
+    """The first-hour mistake: ``def run(controller)``, or a run that yields.
+
+    Awaiting what it returned failed with "object NoneType can't be used in
+    'await' expression", which names neither the callback nor the fix.
+    """
+    received, exc = await collect_with_error(create_run(callback))
+    assert isinstance(exc, TypeError)
+    assert str(exc) == (
+        f"the run callback {callback.__qualname__} returned {returned}, not an awaitable: "
+        "define it with async def (and without yield)"
+    )
+    assert received[-1] == ErrorChunk(error=str(exc))
+
+
 async def test_error_batch_is_yielded_before_the_raise() -> None:
     async def run(c: RunController) -> None:
         raise ValueError("bad")

@@ -8,7 +8,12 @@ the in-memory store is bounded in bytes, and the response helpers append one
 entry per drained batch of chunks.
 """
 
-from contextlib import suppress
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from assistant_stream_core.resumable.replay import RESUMABLE_STREAM_ID_HEADER
 
 from .context import ResumableStreamContext, create_resumable_stream_context
 from .errors import (
@@ -25,6 +30,17 @@ from .types import (
     ResumableStreamStatus,
     ResumableStreamStore,
 )
+
+if TYPE_CHECKING:
+    from .response import (
+        create_resumable_assistant_stream_response,
+        create_resume_assistant_stream_response,
+    )
+    from .stores.redis import RedisLikeClient as RedisLikeClient
+    from .stores.redis import RedisResumableStreamStore as RedisResumableStreamStore
+    from .stores.redis import (
+        create_redis_resumable_stream_store as create_redis_resumable_stream_store,
+    )
 
 __all__ = [
     "DEFAULT_TTL_MS",
@@ -44,24 +60,36 @@ __all__ = [
     "validate_stream_id",
 ]
 
-from assistant_stream_core.resumable.replay import RESUMABLE_STREAM_ID_HEADER
+# The response helpers are Starlette responses, as upstream's, and the Redis
+# store needs redis-py: both load on first use, so the package imports without
+# either, and a missing one raises an ImportError naming the extra to install
+# (a suppressed import would leave only "cannot import name").
+_RESPONSES = (
+    "create_resumable_assistant_stream_response",
+    "create_resume_assistant_stream_response",
+)
+_REDIS = ("RedisLikeClient", "RedisResumableStreamStore", "create_redis_resumable_stream_store")
 
-# The response helpers are Starlette responses, as upstream's.
-with suppress(ImportError):
-    from .response import (
-        create_resumable_assistant_stream_response,
-        create_resume_assistant_stream_response,
-    )
+# As upstream: the Redis names are listed only when the store can be imported.
+try:
+    _redis_installed = importlib.util.find_spec("redis") is not None
+except ImportError:  # an import hook that refuses the package
+    _redis_installed = False
+if _redis_installed:
+    __all__ += _REDIS
 
-with suppress(ImportError):
-    from .stores.redis import (
-        RedisLikeClient,
-        RedisResumableStreamStore,
-        create_redis_resumable_stream_store,
-    )
 
-    __all__ += [
-        "RedisLikeClient",
-        "RedisResumableStreamStore",
-        "create_redis_resumable_stream_store",
-    ]
+def __getattr__(name: str) -> Any:
+    if name in _RESPONSES:
+        try:
+            from . import response
+        except ImportError as exc:
+            raise ImportError(
+                f'{name} returns a Starlette response: pip install "assistant-stream-ce[starlette]"'
+            ) from exc
+        return getattr(response, name)
+    if name in _REDIS:
+        from .stores import redis  # its ImportError names the redis extra
+
+        return getattr(redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,6 +32,7 @@ except ImportError as exc:
 from assistant_stream_core.chunks import Chunk
 from assistant_stream_core.protocols.base import STREAMING_HEADERS
 from assistant_stream_core.run.error_messages import ErrorMessage
+from assistant_stream_core.run.http import check_source
 from assistant_stream_core.run.serve import (
     DEFAULT_SEND_TIMEOUT,
     LOGGER_NAME,
@@ -122,6 +123,22 @@ class AssistantStreamResponse(_StarletteResponse):
         expose_headers: bool = False,
         error_message: ErrorMessage | None = None,
     ) -> None:
+        if not isinstance(stream_encoder, StreamEncoder) and not hasattr(
+            stream_encoder, "encode_stream"
+        ):
+            # Upstream's signature takes an encoder object; assistant_stream_starlette's
+            # response takes a protocol name: point the caller at the one they meant.
+            hint = (
+                f"; to name a protocol, use assistant_stream_starlette.AssistantStreamResponse"
+                f"(stream, {stream_encoder!r})"
+                if isinstance(stream_encoder, str)
+                else ""
+            )
+            raise TypeError(
+                "stream_encoder must be a StreamEncoder, such as DataStreamEncoder(), "
+                f"got {type(stream_encoder).__name__}{hint}"
+            )
+        check_source(stream)
         interval = resolve_heartbeat_interval(heartbeat)
         if interval is not None and stream_encoder.get_keepalive_token() is None:
             interval = None  # the format has no harmless keepalive
