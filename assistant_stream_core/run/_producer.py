@@ -232,12 +232,15 @@ class _Producer:
             run_id,
             what,
             self.close_timeout,
+            extra={"run_id": run_id},
         )
         try:
             task.get_coro().close()
         except RuntimeError:
             # It awaited in a finally: block. Left to the task (and logged).
-            logger.exception("run %s: the %s would not close", run_id, what)
+            logger.exception(
+                "run %s: the %s would not close", run_id, what, extra={"run_id": run_id}
+            )
             return
         # The task ends at its next step, stepping a closed coroutine; what
         # it ends with says nothing more (retrieved, so asyncio is quiet).
@@ -250,10 +253,13 @@ class _Producer:
         core.close_open_tools()
         error = core.error
         if error is not None:
+            ids = {"run_id": core.run_id}
             if core.cancelled:
-                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
+                logger.warning(
+                    "run %s raised after its consumer left", core.run_id, exc_info=error, extra=ids
+                )
             else:
-                logger.error("run %s failed", core.run_id, exc_info=error)
+                logger.error("run %s failed", core.run_id, exc_info=error, extra=ids)
             mark_logged(error)
             if not getattr(error, _REPORTED, False):
                 # Upstream's contract is str(e), even when empty.
