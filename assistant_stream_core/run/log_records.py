@@ -43,7 +43,8 @@ def describe_source(source: object) -> tuple[str, dict[str, Any]]:
         fields["stream_id"] = stream_id
         parts.append(f"stream {stream_id}")
     if not parts:
-        kind = getattr(source, "__qualname__", None) or type(source).__qualname__
+        # An async generator's own name (its function's) says more than its type.
+        kind = getattr(source, "__name__", None) or type(source).__qualname__
         fields["source"] = f"{kind}@{id(source):#x}"
         parts.append(f"source {fields['source']} (not a run)")
     return ", ".join(parts), fields
@@ -70,5 +71,5 @@ class SourceLog(_Adapter):
         # without arguments is not formatted by logging, so it is escaped.
         text = str(msg) if args else str(msg).replace("%", "%%")
         kwargs.setdefault("stacklevel", 1)
-        kwargs["stacklevel"] += 2  # the caller's line, not this module's
+        kwargs["stacklevel"] += 1  # the caller's line, not this module's
         self.logger.log(level, "%s: " + text, label, *args, **kwargs)
