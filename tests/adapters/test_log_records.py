@@ -122,7 +122,9 @@ async def collect(source: Any, **options: Any) -> bytes:
     return b"".join(out)
 
 
-async def test_a_raising_run_is_logged_with_its_run_id(caplog_info: pytest.LogCaptureFixture) -> None:
+async def test_a_raising_run_is_logged_with_its_run_id(
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:
     async def fails(controller: RunController) -> None:
         controller.append_text("hi")
         raise RuntimeError("boom")
@@ -164,7 +166,9 @@ async def test_an_encoding_failure_is_logged_with_its_run_id(
     assert record.getMessage().startswith("run run_bad_value: encoding the stream failed")
 
 
-async def test_an_empty_run_is_logged_with_its_run_id(caplog_info: pytest.LogCaptureFixture) -> None:
+async def test_an_empty_run_is_logged_with_its_run_id(
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:
     async def nothing(controller: RunController) -> None:
         pass
 
