@@ -13,7 +13,8 @@ The Starlette app also serves ``GET /silent/{protocol}?silence=…&keepalive=…
 (nothing for ``silence`` seconds, then ``done``), ``/gz/…`` (its routes behind
 Starlette's ``GZipMiddleware``: the app compresses, not nginx) and
 ``/resumable/…`` (:mod:`tests.resumable.apps`: start and resume). aiohttp's
-``/tokens`` compresses with ``compress=1``.
+``/tokens`` compresses with ``compress=1``. Django (under uvicorn) answers
+``/tokens`` and ``/endless`` (:mod:`tests.proxies.django_urls`).
 """
 
 from __future__ import annotations
@@ -164,3 +165,31 @@ def aiohttp_app() -> Any:
     app.router.add_get("/tokens/{protocol}", tokens)
     app.router.add_get("/endless/{protocol}", endless)
     return app
+
+
+def use_proxy_urls(get_response: Any) -> Any:
+    """Django middleware: this request is routed by :mod:`tests.proxies.django_urls`.
+
+    Django's settings are one per process, configured by the adapters' suite
+    (:mod:`tests.adapters.django_app`); a per-request urlconf lets this
+    handler have its own routes without touching them.
+    """
+    from asgiref.sync import markcoroutinefunction
+
+    async def middleware(request: Any) -> Any:
+        request.urlconf = "tests.proxies.django_urls"
+        return await get_response(request)
+
+    markcoroutinefunction(middleware)
+    return middleware
+
+
+use_proxy_urls.async_capable = True  # type: ignore[attr-defined]
+use_proxy_urls.sync_capable = False  # type: ignore[attr-defined]
+
+
+def django_app() -> Any:
+    """Django's ASGI handler with the routes the nginx tests put behind the proxy."""
+    from tests.adapters import django_app as project
+
+    return project.asgi_app([f"{__name__}.use_proxy_urls"])

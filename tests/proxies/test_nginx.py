@@ -272,3 +272,26 @@ def test_nginx_default_http_1_0_to_the_app_streams_too(app_url: str) -> None:
         )
     assert headers["content-encoding"] == "gzip"
     assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_django_tokens_arrive_as_the_run_writes_them(django_nginx: Nginx, protocol: str) -> None:
+    # Django under uvicorn: compressed by nginx, flushed per token.
+    headers, arrivals = token_arrivals(
+        f"{django_nginx.url}/tokens/{protocol}?n={TOKENS}&every={EVERY}", "gzip"
+    )
+    assert headers["content-encoding"] == "gzip"
+    assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("every", [0.1, 30.0], ids=["writing", "silent"])
+def test_django_a_client_that_leaves_stops_the_run(django_nginx: Nginx, every: float) -> None:
+    # "silent": no write fails; Django's ASGI handler hears http.disconnect
+    # when nginx closes its connection to uvicorn.
+    rid = uuid.uuid4().hex
+    sock = _open_stream(django_nginx, f"/endless/data_stream?rid={rid}&every={every}")
+    sock.close()
+    left = time.monotonic()
+    delay = _cancelled_after(rid, left)
+    print(f"run cancelled {delay:.3f} s after the client left")
+    assert delay < 1.0
