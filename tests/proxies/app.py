@@ -7,7 +7,8 @@ Both apps (Starlette under uvicorn, aiohttp's own server) answer:
   with ``yes``, the control experiment);
 * ``GET /endless/{protocol}?rid=…&every=…`` appends a token every ``every``
   seconds (0.1) until it is cancelled, and records in :data:`RUNS` when that
-  happened.
+  happened (``pad=N`` adds N bytes to each token, to fill buffers quickly;
+  ``send_timeout=`` is the response's).
 
 The Starlette app also serves ``GET /silent/{protocol}?silence=…&keepalive=…``
 (nothing for ``silence`` seconds, then ``done``), ``/gz/…`` (its routes behind
@@ -82,6 +83,7 @@ def silent_run(query: Mapping[str, str]) -> Run:
 def endless_run(query: Mapping[str, str]) -> Run:
     rid = query["rid"]
     every = float(query.get("every", "0.1"))
+    pad = " " + "x" * int(query.get("pad", "0"))
 
     async def run(controller: RunController) -> None:
         record = RunRecord(started=time.monotonic())
@@ -90,7 +92,7 @@ def endless_run(query: Mapping[str, str]) -> Run:
         try:
             i = 0
             while not controller.is_cancelled:
-                controller.append_text(f"tok{i} ")
+                controller.append_text(f"tok{i}{pad}")
                 i += 1
                 await anyio.sleep(every)
         finally:
@@ -124,8 +126,11 @@ def starlette_app() -> Any:
         )
 
     async def endless(request: Request) -> Response:
+        query = request.query_params
         return AssistantStreamResponse(
-            endless_run(request.query_params), request.path_params["protocol"]
+            endless_run(query),
+            request.path_params["protocol"],
+            send_timeout=float(query.get("send_timeout", "30")),
         )
 
     routes = [

@@ -20,6 +20,7 @@ import pytest
 
 from assistant_stream_core.resumable import new_stream_id
 from assistant_stream_core.run.http import PROTOCOL_ENCODERS
+from tests.adapters.servers import server_sockets
 from tests.resumable.test_http import SSE_IDS, cut_and_cursor
 
 from .app import RUNS, RUNS_LOCK
@@ -122,15 +123,15 @@ def _open_stream(nginx: Nginx, path: str) -> socket.socket:
     return sock
 
 
-def _cancelled_after(rid: str, left: float) -> float:
-    deadline = time.monotonic() + 5
+def _cancelled_after(rid: str, left: float, timeout: float = 5) -> float:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with RUNS_LOCK:
             cancelled = RUNS[rid].cancelled
         if cancelled is not None:
             return cancelled - left
         time.sleep(0.01)
-    raise AssertionError("the run went on for 5 s after the client left")
+    raise AssertionError(f"the run went on for {timeout} s after the client left")
 
 
 @pytest.mark.parametrize("every", [0.1, 30.0], ids=["writing", "silent"])
@@ -295,3 +296,68 @@ def test_django_a_client_that_leaves_stops_the_run(django_nginx: Nginx, every: f
     delay = _cancelled_after(rid, left)
     print(f"run cancelled {delay:.3f} s after the client left")
     assert delay < 1.0
+
+
+def _stall(nginx: Nginx, path: str) -> socket.socket:
+    """Like :func:`_open_stream`, with a small receive buffer, for a client
+    that stops reading after the first token."""
+    address = urlsplit(nginx.url)
+    assert address.hostname is not None
+    assert address.port is not None
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((address.hostname, address.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: chat\r\nAccept-Encoding: identity\r\n\r\n".encode())
+    received = b""
+    while b"tok0" not in received:
+        data = sock.recv(65536)
+        assert data, received
+        received += data
+    return sock
+
+
+#: 16 KB tokens every 2 ms: the buffers between the app and a client that
+#: stopped reading (nginx's, the sockets') fill in well under a second.
+FLOOD = "every=0.002&pad=16384"
+
+
+@pytest.mark.parametrize(
+    ("nginx_timeout", "app_timeout"),
+    [(2, 3600), (None, 1)],
+    ids=["nginx-send_timeout", "app-send_timeout"],
+)
+def test_a_client_that_stops_reading_stops_the_run(
+    app_url: str, nginx_timeout: int | None, app_timeout: float
+) -> None:
+    # nginx passes the response unbuffered (X-Accel-Buffering: no), so it
+    # stops reading from the app once the client stops reading from it: the
+    # app's writes back up. Whichever send timeout is shorter ends the run:
+    # nginx's (it closes both connections; the app hears a disconnect) or
+    # the app's own (a write that does not complete).
+    extra = f"send_timeout {nginx_timeout}s;" if nginx_timeout else ""
+    port = int(app_url.rsplit(":", 1)[1])
+    with nginx_in_front(app_url, location_extra=extra) as proxy:
+        rid = uuid.uuid4().hex
+        sock = _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout={app_timeout}")
+        with sock:
+            delay = _cancelled_after(rid, time.monotonic(), timeout=8)
+            print(f"run stopped {delay:.2f} s after the client stopped reading")
+            expected = nginx_timeout or app_timeout
+            assert expected <= delay < expected + 2.5
+            if nginx_timeout:
+                # nginx closed its connection to the app: uvicorn holds nothing.
+                deadline = time.monotonic() + 2
+                while server_sockets(port) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert server_sockets(port) == 0
+
+
+def test_control_with_both_send_timeouts_long_the_run_goes_on(app_url: str) -> None:
+    # nginx's own default send_timeout is 60 s: nothing stops the run sooner.
+    with nginx_in_front(app_url) as proxy:
+        rid = uuid.uuid4().hex
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=3600"):
+            time.sleep(4)
+            with RUNS_LOCK:
+                assert RUNS[rid].cancelled is None
