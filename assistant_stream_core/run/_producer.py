@@ -40,6 +40,7 @@ from ..chunks import ErrorChunk
 from .controller import RunController, _RunCore
 from .error_messages import ErrorMessage, render_error
 from .errors import mark_logged
+from .log_records import SourceLog
 
 __all__ = ["RECANCEL_INTERVAL", "make_producer"]
 
@@ -263,7 +264,9 @@ class _Producer:
             mark_logged(error)
             if not getattr(error, _REPORTED, False):
                 # Upstream's contract is str(e), even when empty.
-                text = render_error(self.error_message, error, logger, default=str)
+                # A policy that fails is logged naming this run.
+                named = SourceLog(logger, core)
+                text = render_error(self.error_message, error, named, default=str)
                 buffer.add(ErrorChunk(error=text))
                 _mark_reported(error)
 

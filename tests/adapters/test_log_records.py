@@ -243,3 +243,20 @@ def test_a_stream_id_is_named_too() -> None:
         "run run_r, stream st_1",
         {"run_id": "run_r", "stream_id": "st_1"},
     )
+
+
+async def test_a_failing_error_message_policy_is_logged_with_its_run_id(
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:
+    caplog_info.set_level(logging.ERROR, logger="assistant_stream_core.run")
+
+    async def fails(controller: RunController) -> None:
+        raise RuntimeError("boom")
+
+    def policy(exc: BaseException) -> str:
+        raise ValueError("the policy itself fails")
+
+    await collect(create_run(fails, run_id="run_policy"), error_message=policy)
+    (record,) = records(caplog_info, "error_message policy")
+    assert record.run_id == "run_policy"  # type: ignore[attr-defined]
+    assert record.getMessage().startswith("run run_policy: the error_message policy ")
