@@ -20,9 +20,10 @@ import pytest
 
 from assistant_stream_core.resumable import new_stream_id
 from assistant_stream_core.run.http import PROTOCOL_ENCODERS
-from tests.adapters.servers import server_sockets
+from tests.adapters.servers import server_sockets, uvicorn_server
 from tests.resumable.test_http import SSE_IDS, cut_and_cursor
 
+from . import app
 from .app import RUNS, RUNS_LOCK
 from .conftest import READ_TIMEOUT
 from .nginx import Nginx, nginx_in_front
@@ -322,35 +323,56 @@ def _stall(nginx: Nginx, path: str) -> socket.socket:
 FLOOD = "every=0.002&pad=16384"
 
 
-@pytest.mark.parametrize(
-    ("nginx_timeout", "app_timeout"),
-    [(2, 3600), (None, 1)],
-    ids=["nginx-send_timeout", "app-send_timeout"],
-)
-def test_a_client_that_stops_reading_stops_the_run(
-    app_url: str, nginx_timeout: int | None, app_timeout: float
-) -> None:
+def _released(port: int, timeout: float) -> float | None:
+    """Seconds until uvicorn holds no connection on ``port``; ``None`` if it still does."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if server_sockets(port) == 0:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def test_nginx_send_timeout_stops_the_run_and_frees_the_app() -> None:
     # nginx passes the response unbuffered (X-Accel-Buffering: no), so it
-    # stops reading from the app once the client stops reading from it: the
-    # app's writes back up. Whichever send timeout is shorter ends the run:
-    # nginx's (it closes both connections; the app hears a disconnect) or
-    # the app's own (a write that does not complete).
-    extra = f"send_timeout {nginx_timeout}s;" if nginx_timeout else ""
-    port = int(app_url.rsplit(":", 1)[1])
-    with nginx_in_front(app_url, location_extra=extra) as proxy:
+    # stops reading from the app once its client stops reading: the app's
+    # writes back up. With the app's own send_timeout long, nginx's ends it:
+    # nginx closes both connections and the app hears a disconnect.
+    # An app server of its own: its connections are this test's only.
+    with (
+        uvicorn_server(app.starlette_app()) as app_url,
+        nginx_in_front(app_url, location_extra="send_timeout 2s;") as proxy,
+    ):
+        port = int(app_url.rsplit(":", 1)[1])
         rid = uuid.uuid4().hex
-        sock = _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout={app_timeout}")
-        with sock:
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=3600"):
             delay = _cancelled_after(rid, time.monotonic(), timeout=8)
             print(f"run stopped {delay:.2f} s after the client stopped reading")
-            expected = nginx_timeout or app_timeout
-            assert expected <= delay < expected + 2.5
-            if nginx_timeout:
-                # nginx closed its connection to the app: uvicorn holds nothing.
-                deadline = time.monotonic() + 2
-                while server_sockets(port) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                assert server_sockets(port) == 0
+            assert 2 <= delay < 2 + 2.5
+            assert _released(port, 2) is not None
+
+
+def test_the_app_send_timeout_stops_the_run_first_nginx_frees_the_connection() -> None:
+    # The app's send_timeout (1 s) stops the run; uvicorn cannot abort the
+    # connection (ASGI), and nginx reads nothing more from it while its own
+    # client does not read: the connection is held until nginx's
+    # send_timeout (4 s here, 60 s by default) closes it.
+    with (
+        uvicorn_server(app.starlette_app()) as app_url,
+        nginx_in_front(app_url, location_extra="send_timeout 4s;") as proxy,
+    ):
+        port = int(app_url.rsplit(":", 1)[1])
+        rid = uuid.uuid4().hex
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=1"):
+            stopped_reading = time.monotonic()
+            delay = _cancelled_after(rid, stopped_reading, timeout=8)
+            print(f"run stopped {delay:.2f} s after the client stopped reading")
+            assert 1 <= delay < 1 + 2.5
+            assert server_sockets(port) == 1  # still held after the run stopped
+            assert _released(port, 8) is not None
+            released = time.monotonic() - stopped_reading
+            print(f"uvicorn's connection closed {released:.2f} s after the client stopped")
+            assert 4 <= released < 4 + 2.5
 
 
 def test_control_with_both_send_timeouts_long_the_run_goes_on(app_url: str) -> None:
