@@ -1,9 +1,11 @@
 """Development sessions, each in its own virtualenv: ``nox`` or ``nox -s <name>``.
 
 ``nox`` alone runs lint, typecheck, core, tests and docs; ``nox -s bench`` runs
-the benchmarks. CI does not use nox: ``./scripts/test.sh`` runs the same checks
-(and installs the Node clients for the interop tests, which the ``tests``
-session skips when they are missing).
+the benchmarks; ``nox -s clients-latest`` runs the interop tests against the
+newest npm releases of the clients instead of their pins. CI does not use
+nox: ``./scripts/test.sh`` runs the same checks (and installs the Node clients
+for the interop tests, which the ``tests`` session skips when they are
+missing).
 
 Version bounds come from the extras in ``pyproject.toml``, so they live in one
 place.
@@ -77,6 +79,30 @@ def tests(session: nox.Session) -> None:
     """The whole test suite, every extra installed."""
     session.install("-e", ".[all,test,docs]")
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
+
+
+#: The tests that drive the npm clients of tests/interop.
+INTEROP_TESTS = ("tests/interop", "tests/langgraph/test_bridge_interop.py")
+
+
+@nox.session(name="clients-latest")
+def clients_latest(session: nox.Session) -> None:
+    """The interop tests against the newest npm release of each client, not the pins.
+
+    Prints every pin beside its newest release, installs the newest into
+    .cache/clients-latest and runs the interop tests there. CI keeps the exact
+    pins (scripts/install-node-deps.sh); this session shows the drift.
+    """
+    session.install("-e", ".[all,test]")
+    scratch = ROOT / ".cache" / "clients-latest"
+    session.run("python", "scripts/clients_latest.py", "--dir", str(scratch))
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *(session.posargs or INTEROP_TESTS),
+        env={"INTEROP_CLIENTS_DIR": str(scratch)},
+    )
 
 
 @nox.session

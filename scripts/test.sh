@@ -25,6 +25,11 @@ if [ ! -f .cache/upstream/assistant_stream-0.0.36.tar.gz ]; then
         -d .cache/upstream "assistant-stream==0.0.36"
 fi
 
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    echo "--> no nginx: the reverse proxy tests (tests/proxies) will skip" \
+        "(sudo apt-get install nginx)"
+fi
+
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     echo "--> no Chromium: the browser tests will skip (sudo apt-get install chromium," \
         "or set CHROMIUM_PATH)"

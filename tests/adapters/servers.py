@@ -286,7 +286,8 @@ def server_sockets(port: int) -> int:
             continue
         for line in lines:
             local, _, state = line.split()[1:4]
-            # 0A is LISTEN; every other state still holds the connection.
-            if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
+            # 0A is LISTEN; 06 is TIME_WAIT, the kernel's memory of a closed
+            # connection (a readiness probe's, say): neither holds one.
+            if int(local.rsplit(":", 1)[1], 16) == port and state not in ("0A", "06"):
                 count += 1
     return count

@@ -13,6 +13,7 @@ starting Node costs more than decoding a stream.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,27 @@ import pytest
 
 from tests.conftest import require_executable, require_tool
 
-INTEROP_DIR = Path(__file__).parent
+#: The folder the Node scripts run in: this one, or a copy of it with other
+#: releases of the clients installed (``nox -s clients-latest`` sets it).
+INTEROP_DIR = Path(os.environ.get("INTEROP_CLIENTS_DIR") or Path(__file__).parent).resolve()
 
-#: npm packages the scripts need, with the exact versions package.json pins.
+
+def _pinned_packages() -> dict[str, str]:
+    """The exact version of each npm package that ``INTEROP_DIR/package.json`` pins.
+
+    An npm alias (``"ai5": "npm:ai@5.0.285"``) maps to the aliased version.
+    """
+    manifest = json.loads((INTEROP_DIR / "package.json").read_text(encoding="utf-8"))
+    dependencies: dict[str, str] = manifest["dependencies"]
+    return {name: spec.rpartition("@")[2] for name, spec in dependencies.items()}
+
+
+#: npm packages the scripts need, with the exact versions package.json pins
+#: (``ai5`` is ``ai`` 5: the oldest major that speaks UI Message Stream v1).
 PINNED_PACKAGES = {
-    "assistant-stream": "0.3.44",
-    "ai": "7.0.173",
-    "ai5": "5.0.277",  # npm alias of ai@5: the oldest major that speaks UI Message Stream v1
-    "@ag-ui/core": "1.0.0",
-    "@ag-ui/client": "1.0.0",
+    name: version
+    for name, version in _pinned_packages().items()
+    if name in ("assistant-stream", "ai", "ai5", "@ag-ui/core", "@ag-ui/client")
 }
 
 #: A whole batch gets this long; a hang in a script fails instead of stalling.

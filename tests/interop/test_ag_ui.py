@@ -47,12 +47,12 @@ from assistant_stream_core.state import AppendTextOperation, SetOperation, apply
 from assistant_stream_core.testing.strategies import chunk_sequences
 from tests.conftest import require_tool
 
-from .conftest import INTEROP_DIR, NodeScripts
+from .conftest import INTEROP_DIR, PINNED_PACKAGES, NodeScripts
 
 pytestmark = pytest.mark.interop
 
 #: The AG-UI npm packages this module tests, as tests/interop/package.json pins them.
-AG_UI_PACKAGES = {"@ag-ui/core": "1.0.0", "@ag-ui/client": "1.0.0"}
+AG_UI_PACKAGES = {name: PINNED_PACKAGES[name] for name in ("@ag-ui/core", "@ag-ui/client")}
 
 
 def encode(chunks: list[Chunk], *, state: Any = None) -> bytes:

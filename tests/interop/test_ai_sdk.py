@@ -48,12 +48,12 @@ from assistant_stream_core.protocols.ui_message_stream import (
 from assistant_stream_core.state import SetOperation
 from tests.conftest import require_tool
 
-from .conftest import INTEROP_DIR, NodeScripts
+from .conftest import INTEROP_DIR, PINNED_PACKAGES, NodeScripts
 
 pytestmark = pytest.mark.interop
 
 #: The ``ai`` releases this module tests, as tests/interop/package.json pins them.
-AI_PACKAGES = {"ai5": "5.0.277", "ai": "7.0.173"}
+AI_PACKAGES = {name: PINNED_PACKAGES[name] for name in ("ai5", "ai")}
 
 BAD_ARGS_ERROR = (
     "tool call arguments are not valid JSON: JSON is malformed: "
