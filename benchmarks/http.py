@@ -42,15 +42,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -64,9 +67,11 @@ __all__ = [
     "ServerStack",
     "Workload",
     "WORKLOADS",
+    "RUNNERS",
     "available",
     "run",
     "serve",
+    "serve_by_runner",
 ]
 
 #: The upstream release the comparison is pinned to.
@@ -309,8 +314,97 @@ def serve_forever(
         _run_loop(main(), stack.loop)
 
 
+#: The servers :func:`serve_by_runner` starts: each by its own runner, as
+#: its command line deploys it (a supervisor process and one worker process).
+RUNNERS: Final = ("granian", "hypercorn")
+
+
+def serve_by_runner(
+    runner: str, target: str, *, ready: str, backlog: int, stack: ServerStack = DEFAULT_STACK
+) -> None:
+    """Serve the ASGI app factory ``target`` (``module:function``) by Granian's
+    or Hypercorn's own runner, until SIGTERM.
+
+    The runner is what ``granian --interface asgi`` or ``hypercorn`` runs: this
+    process supervises one worker process, which imports ``target`` and serves
+    it (so a benchmark reads CPU and memory over the process tree, see
+    :meth:`_Server.pids`). Prints ``PORT <n>`` once a ``GET`` of ``ready`` is
+    answered with 200. ``stack.loop`` is the worker's event loop; ``stack.http``
+    is uvicorn's only (Granian parses HTTP in Rust, Hypercorn with h11).
+    """
+    with socket.socket() as probe:  # a free port: both runners bind by number
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    threading.Thread(target=_announce_when_ready, args=(port, ready), daemon=True).start()
+    if runner == "granian":
+        from granian.constants import Interfaces, Loops
+        from granian.log import LogLevels
+        from granian.server import Server
+
+        Server(
+            target,
+            address="127.0.0.1",
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=1,
+            # Granian's default loop is uvloop when installed: name it, so
+            # the stack is the same as every other contender's.
+            loop=Loops(stack.loop),
+            backlog=backlog,
+            factory=True,
+            log_level=LogLevels.warning,
+        ).serve()
+    elif runner == "hypercorn":
+        from hypercorn.config import Config
+        from hypercorn.run import run as run_hypercorn
+
+        config = Config()
+        config.application_path = f"{target}()"  # Hypercorn calls what the path evaluates to
+        config.bind = [f"127.0.0.1:{port}"]
+        config.workers = 1
+        config.worker_class = stack.loop
+        config.backlog = backlog
+        config.loglevel = "WARNING"
+        run_hypercorn(config)
+    else:
+        raise ValueError(f"unknown runner {runner!r}: one of {RUNNERS}")
+
+
+def _announce_when_ready(port: int, path: str) -> None:
+    """Print ``PORT <port>`` once ``GET path`` is answered with 200."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(request.encode())
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    print(f"PORT {port}", flush=True)
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    print(f"NOT READY after {_START_TIMEOUT} s", flush=True)
+
+
 # ---------------------------------------------------------------------------
 # Client side (this process)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # it exited meanwhile
+        if ppid == pid:
+            found.append(int(entry))
+    return found
 
 
 class _Server:
@@ -329,6 +423,8 @@ class _Server:
             cwd=_ROOT,
             stdout=subprocess.PIPE,
             text=True,
+            # Its own process group: a runner's worker process goes with it.
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -337,22 +433,42 @@ class _Server:
             raise RuntimeError(f"the {contender} server did not start")
         self.port = int(line.split()[1])
 
+    def pids(self) -> list[int]:
+        """The server process and its descendants (a runner's supervisor and
+        worker, and any helper process such as multiprocessing's)."""
+        tree = [self.process.pid]
+        for pid in tree:  # grows while it is walked: breadth first
+            tree.extend(_children(pid))
+        return tree
+
     def memory(self, field: str) -> int:
-        """``VmRSS`` or ``VmHWM`` of the server process, in bytes (Linux)."""
-        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-        raise LookupError(field)
+        """``VmRSS`` or ``VmHWM`` of the server, in bytes, summed over
+        :meth:`pids` (Linux): what the deployment holds, not only its worker."""
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                    total += next(
+                        int(line.split()[1]) * 1024
+                        for line in status
+                        if line.startswith(field + ":")
+                    )
+            except (OSError, StopIteration):
+                continue  # exited meanwhile, or a zombie (no memory fields)
+        if not total:
+            raise LookupError(field)
+        return total
 
     def stop(self) -> None:
-        """Terminate the server process and wait for it."""
+        """Terminate the server (SIGTERM: a runner stops its worker) and wait."""
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # nothing of the group is left
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

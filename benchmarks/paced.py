@@ -29,7 +29,13 @@ Contenders, each in its own server process (one worker, asyncio loop):
 * **upstream** ``assistant-stream`` 0.0.36 under Starlette/uvicorn;
 * on request only (``--only ours-no-write-through``), ours under Starlette
   with ``serve.WRITE_THROUGH`` off: every write made by the serving loop's
-  task, for a side-by-side measure of the write-through.
+  task, for a side-by-side measure of the write-through;
+* on request only, the floor and ours (both Starlette apps) under Granian
+  (``floor-granian``, ``ours-granian``: its ASGI interface, HTTP in Rust) and
+  Hypercorn (``floor-hypercorn``, ``ours-hypercorn``), each started by the
+  server's own runner as its command line deploys it: a supervisor process
+  and one worker process. Their CPU and memory are read over the process
+  tree. "vs own" in the table is ours against the floor on the same server.
 
 The client is this process: one lean :class:`asyncio.Protocol` per
 connection, so its own cost per token stays small; it still shares the
@@ -38,7 +44,9 @@ after each round, so only the server's own work counts. Every response is
 checked: it must carry every token.
 
 ``--loop uvloop --http httptools`` runs every server on what
-``uvicorn[standard]`` runs (see :class:`benchmarks.http.ServerStack`).
+``uvicorn[standard]`` runs (see :class:`benchmarks.http.ServerStack`); the
+Granian and Hypercorn workers take ``--loop`` (Granian would pick uvloop
+itself when installed: it is told the stack's loop, like every contender).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import os
 import platform
 import socket
@@ -63,6 +72,7 @@ from .http import (
     _Server,
     _upstream_version,
     available,
+    serve_by_runner,
     serve_forever,
 )
 
@@ -97,6 +107,10 @@ CONTENDERS: Final = {
     "ours-aiohttp": "ours: aiohttp",
     "ours-django": "ours: Django ASGI (uvicorn)",
     "floor-django": "floor: Django StreamingHttpResponse",
+    "floor-granian": "floor: StreamingResponse, Granian",
+    "ours-granian": "ours: Starlette, Granian",
+    "floor-hypercorn": "floor: StreamingResponse, Hypercorn",
+    "ours-hypercorn": "ours: Starlette, Hypercorn",
 }
 #: Run unless ``--only`` says otherwise (the comparison without write-through
 #: only on request).
@@ -117,6 +131,26 @@ _UVICORN: Final = (
     "floor-django",
 )
 _DJANGO: Final = ("ours-django", "floor-django")
+#: Contenders served by Granian's or Hypercorn's own runner -> (runner, the
+#: Starlette app's contender).
+_BY_RUNNER: Final = {
+    "floor-granian": ("granian", "floor"),
+    "ours-granian": ("granian", "ours-starlette"),
+    "floor-hypercorn": ("hypercorn", "floor"),
+    "ours-hypercorn": ("hypercorn", "ours-starlette"),
+}
+#: Contender -> the floor on the same server and framework ("vs own floor").
+_OWN_FLOOR: Final = {
+    "upstream": "floor",
+    "ours-starlette": "floor",
+    "ours-no-write-through": "floor",
+    "ours-django": "floor-django",
+    "ours-granian": "floor-granian",
+    "ours-hypercorn": "floor-hypercorn",
+}
+#: The environment variable naming the Starlette app :func:`asgi_app` builds
+#: in a runner's worker process.
+_APP_ENV: Final = "BENCHMARK_PACED_APP"
 _TIMEOUT: Final = 600.0
 _MODULE: Final = "benchmarks.paced"
 
@@ -276,12 +310,23 @@ def _django_app(contender: str = "ours-django") -> Any:
 urlpatterns: list[Any] = []  # Django's URL configuration (filled by _django_app)
 
 
+def asgi_app() -> Any:
+    """The Starlette app a Granian or Hypercorn worker process serves (the
+    runner imports this factory; :func:`serve` names the app in the environment)."""
+    return _starlette_app(os.environ[_APP_ENV])
+
+
 def serve(contender: str, stack: ServerStack = DEFAULT_STACK) -> None:
     """Serve ``contender`` on a free 127.0.0.1 port until killed.
 
     Prints ``PORT <n>`` on stdout once the server accepts connections.
     """
-    if contender in _UVICORN:
+    if contender in _BY_RUNNER:
+        runner, app = _BY_RUNNER[contender]
+        os.environ[_APP_ENV] = app  # the worker process inherits it
+        target = f"{_MODULE}:asgi_app"
+        serve_by_runner(runner, target, ready="/paced?n=1&pace=0", backlog=4096, stack=stack)
+    elif contender in _UVICORN:
         app = _django_app(contender) if contender in _DJANGO else _starlette_app(contender)
         serve_forever(app, aiohttp=False, backlog=4096, stack=stack, timeout_keep_alive=1)
     else:
@@ -292,12 +337,23 @@ def serve(contender: str, stack: ServerStack = DEFAULT_STACK) -> None:
 # Client side (this process)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (Linux ``/proc``)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    # Fields 14 and 15 of stat(5); the split drops the first two.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(server: _Server) -> float:
+    """User + system CPU time of the server's processes (Linux ``/proc``):
+    a runner's supervisor and worker alike, all their threads included."""
+    return _cpu_seconds_of(server.pids())
+
+
+def _cpu_seconds_of(pids: Sequence[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        # Fields 14 and 15 of stat(5); the split drops the first two.
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class _Reader(asyncio.Protocol):
@@ -414,14 +470,14 @@ def _check_tokens(body: bytes, tokens: int, contender: str) -> None:
 
 
 async def _paced_round(server: _Server, workload: PacedWorkload, result: PacedResult) -> None:
-    cpu = _cpu_seconds(server.process.pid)
+    cpu = _cpu_seconds(server)
     opened = await asyncio.gather(
         *(_open(server.port, workload.target) for _ in range(workload.streams))
     )
     responses = await asyncio.wait_for(
         asyncio.gather(*(_finish(reader, started) for reader, started in opened)), _TIMEOUT
     )
-    cpu = _cpu_seconds(server.process.pid) - cpu
+    cpu = _cpu_seconds(server) - cpu
     for response in responses:
         _check_tokens(response.body, workload.tokens, server.contender)
     ideal = workload.tokens * workload.pace
@@ -459,6 +515,9 @@ async def measure_paced(
         for name in contenders:
             if name == "upstream" and _upstream_version() is None:
                 results[name].missing = "not installed"
+                continue
+            if name in _BY_RUNNER and importlib.util.find_spec(_BY_RUNNER[name][0]) is None:
+                results[name].missing = f"not installed (pip install {_BY_RUNNER[name][0]})"
                 continue
             servers.append(_Server(name, module=_MODULE, stack=stack))
         warm_up = PacedWorkload(streams=10, tokens=20, pace=0.001)
@@ -537,19 +596,22 @@ def _range(values: list[float], scale: float, unit: str) -> str:
 
 
 def print_paced(workload: PacedWorkload, results: list[PacedResult]) -> None:
-    """The paced table: ranges over the rounds, ratios of the best rounds."""
+    """The paced table: ranges over the rounds, ratios of the best rounds
+    ("vs floor": to ``floor`` on uvicorn; "vs own": to the floor on the
+    contender's own server and framework)."""
     rate = 1 / workload.pace
     print(
         f"\npaced: {workload.streams:,} streams x {workload.tokens} tokens at {rate:.0f} tokens/s"
         f" (ideal {workload.tokens * workload.pace:.1f} s per stream)"
     )
-    head = "  {:<34}{:>17}{:>10}{:>10}{:>14}{:>14}{:>10}{:>12}"
+    head = "  {:<36}{:>17}{:>10}{:>10}{:>10}{:>14}{:>14}{:>10}{:>12}"
     print(
         head.format(
             "",
             "CPU/1k tokens",
             "vs upstr.",
             "vs floor",
+            "vs own",
             "late p50",
             "late p99",
             "peak RSS",
@@ -560,18 +622,21 @@ def print_paced(workload: PacedWorkload, results: list[PacedResult]) -> None:
     for result in results:
         label = CONTENDERS[result.contender]
         if result.missing is not None:
-            print(f"  {label:<34}{result.missing}")
+            print(f"  {label:<36}{result.missing}")
             continue
         cpu = best[result.contender]
         # CPU time is counted in clock ticks: a tiny run can measure 0.
         upstream = f"{cpu / best['upstream']:.2f}x" if best.get("upstream") else ""
         floor = f"{cpu / best['floor']:.2f}x" if best.get("floor") else ""
+        own_floor = best.get(_OWN_FLOOR.get(result.contender, ""))
+        own = f"{cpu / own_floor:.2f}x" if own_floor else ""
         print(
             head.format(
                 label,
                 _range(result.cpu_per_1000, 1e3, " ms"),
                 upstream,
                 floor,
+                own,
                 _range(result.late_p50, 1, " s"),
                 _range(result.late_p99, 1, " s"),
                 f"{result.peak_rss / 1e6:.0f} MB",

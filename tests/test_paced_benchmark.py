@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -146,3 +148,69 @@ def test_two_stacks_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
     report = capsys.readouterr().out
     assert "asyncio loop, uvicorn on h11" in report
     assert "uvloop loop, uvicorn on httptools" in report
+
+
+def test_granian_and_hypercorn_contenders_serve_every_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each started by its own runner (a supervisor and a worker process):
+    every token arrives, and the table compares ours with the same server's
+    floor. One round each, without the open-stream phase (a few seconds)."""
+    from benchmarks.http import _Server
+
+    from .conftest import require_tool
+
+    for runner in ("granian", "hypercorn"):
+        require_tool(importlib.util.find_spec(runner) is not None, f"the server {runner!r}")
+    contenders = ["floor-granian", "ours-granian", "floor-hypercorn", "ours-hypercorn"]
+    workload = paced.PacedWorkload(streams=8, tokens=5, pace=0.005)
+    results = []
+    for contender in contenders:
+        server = _Server(contender, module="benchmarks.paced")
+        try:
+            result = paced.PacedResult(contender)
+            # Checks that every response carries every token.
+            asyncio.run(paced._paced_round(server, workload, result))
+            result.peak_rss = server.memory("VmHWM")
+        finally:
+            server.stop()
+        assert len(result.cpu_per_1000) == 1
+        assert result.cpu_per_1000[0] >= 0
+        assert result.peak_rss > 0
+        results.append(result)
+    # CPU is counted in clock ticks: a floor of 0 would leave "vs own" empty.
+    for result in results:
+        result.cpu_per_1000 = [max(result.cpu_per_1000[0], 1e-3)]
+    paced.print_paced(workload, results)
+    rows = {line.split("  ")[1].strip(): line for line in capsys.readouterr().out.splitlines()[3:]}
+    assert set(rows) == {paced.CONTENDERS[name] for name in contenders}
+    for runner in ("Granian", "Hypercorn"):
+        assert re.search(r"\d\.\d\dx", rows[f"ours: Starlette, {runner}"].split("ms", 1)[1])
+
+
+def test_a_runner_is_measured_over_its_worker_and_stopped_whole() -> None:
+    from benchmarks.http import _Server
+
+    from .conftest import require_tool
+
+    require_tool(importlib.util.find_spec("granian") is not None, "the server 'granian'")
+    server = _Server("ours-granian", module="benchmarks.paced")
+    try:
+        pids = server.pids()
+        supervisor = paced._cpu_seconds_of([server.process.pid])
+        # The worker serves the app: its CPU (imports, the readiness request)
+        # and memory count, not only the supervisor's.
+        assert len(pids) >= 2
+        assert paced._cpu_seconds(server) > supervisor
+    finally:
+        server.stop()
+    time.sleep(0.5)  # the orphans' reaping by init
+    assert not [pid for pid in pids if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
