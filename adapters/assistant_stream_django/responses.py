@@ -18,6 +18,7 @@ from django.http import StreamingHttpResponse  # type: ignore[import-untyped]
 from assistant_stream_core.run.blocking import BlockingStream, client_socket, shut_down
 from assistant_stream_core.run.error_messages import ErrorMessage, check_policy
 from assistant_stream_core.run.http import check_source
+from assistant_stream_core.run.log_records import SourceLog
 from assistant_stream_core.run.serve import (
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SEND_TIMEOUT,
@@ -166,7 +167,8 @@ class AssistantStreamHttpResponse(StreamingHttpResponse):  # type: ignore[misc]
     def _set_streaming_content(self, value: Any) -> None:
         problem = gzip_problem(value)
         if problem is not None:
-            _logger.warning(problem)
+            # Named by its run: one of many responses open at once.
+            SourceLog(_logger, getattr(self, "source", None)).warning("%s", problem)
         self._own_content = False
         super()._set_streaming_content(value)
 

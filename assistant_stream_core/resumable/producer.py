@@ -106,7 +106,7 @@ async def produce(
     log: LocalLog | None = None,
 ) -> None:
     """Drive ``run`` into ``store`` under ``lease``; never raises but cancellation."""
-    state = _State(store, lease, log)
+    state = _State(store, lease, log, getattr(run, "run_id", None))
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(state.watch, run)
@@ -124,7 +124,13 @@ async def produce(
 
 
 class _State:
-    def __init__(self, store: ResumableStore, lease: Lease, log: LocalLog | None) -> None:
+    def __init__(
+        self, store: ResumableStore, lease: Lease, log: LocalLog | None, run_id: object
+    ) -> None:
+        # What every record names: the stream and, for a run, the run.
+        run = run_id if isinstance(run_id, str) else None
+        self.ids = {"stream_id": lease.stream_id, "run_id": run}
+        self.label = f"resumable stream {lease.stream_id}" + (f" (run {run})" if run else "")
         self.store = store
         self.lease = lease
         self.log = log
@@ -135,10 +141,11 @@ class _State:
         if self.store_ok:
             self.store_ok = False
             logger.error(
-                "resumable stream %s: the store failed (%s); the run goes on for its "
+                "%s: the store failed (%s); the run goes on for its "
                 "connected client but can no longer be resumed",
-                self.lease.stream_id,
+                self.label,
                 exc,
+                extra=self.ids,
             )
 
     async def put(self, data: bytes) -> bool:
@@ -149,9 +156,7 @@ class _State:
                 cursor = await self.store.append(self.lease.stream_id, data, self.lease)
             except ResumableStreamError as exc:
                 if exc.code in ("missing", "finalized"):
-                    logger.info(
-                        "resumable stream %s: %s; stopping its run", self.lease.stream_id, exc
-                    )
+                    logger.info("%s: %s; stopping its run", self.label, exc, extra=self.ids)
                     return False
                 self.store_failed(exc)
             except Exception as exc:
@@ -212,14 +217,12 @@ class _State:
         while True:
             try:
                 if await store.wait_stop(lease, interval):
-                    logger.info("resumable stream %s: stop requested", lease.stream_id)
+                    logger.info("%s: stop requested", self.label, extra=self.ids)
                     break
                 # After a store failure the lease is left to expire: readers of
                 # the store then learn that this stream will not be completed.
                 if self.store_ok and not await store.heartbeat(lease):
-                    logger.warning(
-                        "resumable stream %s: lease lost; stopping its run", lease.stream_id
-                    )
+                    logger.warning("%s: lease lost; stopping its run", self.label, extra=self.ids)
                     break
             except Exception as exc:
                 # The store is down: keep the run going for its client.

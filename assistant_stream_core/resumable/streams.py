@@ -146,7 +146,12 @@ class ResumableStreams:
             except anyio.get_cancelled_exc_class():
                 pass  # the event loop shuts down; produce() finalized the stream
             except BaseException:  # a detached task must not raise (trio)
-                logger.exception("resumable stream %s: the producer failed", stream_id)
+                logger.exception(
+                    "resumable stream %s (run %s): the producer failed",
+                    stream_id,
+                    getattr(source, "run_id", None),
+                    extra={"stream_id": stream_id, "run_id": getattr(source, "run_id", None)},
+                )
 
         # Tracked, so that the server's shutdown hook can let it finish, or
         # cancel it so that it finalizes its stream (run.shutdown.drain).

@@ -29,6 +29,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .log_records import SourceLog
 from .serve import (
     DEFAULT_CLOSE_TIMEOUT,
     RunSource,
@@ -151,7 +152,8 @@ class Pump:
             try:
                 on_send_timeout()
             except Exception:
-                _logger.exception("the blocking stream's on_send_timeout hook failed")
+                named = SourceLog(_logger, source)
+                named.exception("the blocking stream's on_send_timeout hook failed")
 
     def next(self) -> bytes:
         """Everything encoded since the last call; ``StopIteration`` at the end."""

@@ -40,6 +40,7 @@ from ..chunks import ErrorChunk
 from .controller import RunController, _RunCore
 from .error_messages import ErrorMessage, render_error
 from .errors import mark_logged
+from .log_records import SourceLog
 
 __all__ = ["RECANCEL_INTERVAL", "make_producer"]
 
@@ -232,12 +233,15 @@ class _Producer:
             run_id,
             what,
             self.close_timeout,
+            extra={"run_id": run_id},
         )
         try:
             task.get_coro().close()
         except RuntimeError:
             # It awaited in a finally: block. Left to the task (and logged).
-            logger.exception("run %s: the %s would not close", run_id, what)
+            logger.exception(
+                "run %s: the %s would not close", run_id, what, extra={"run_id": run_id}
+            )
             return
         # The task ends at its next step, stepping a closed coroutine; what
         # it ends with says nothing more (retrieved, so asyncio is quiet).
@@ -250,14 +254,19 @@ class _Producer:
         core.close_open_tools()
         error = core.error
         if error is not None:
+            ids = {"run_id": core.run_id}
             if core.cancelled:
-                logger.warning("run %s raised after its consumer left", core.run_id, exc_info=error)
+                logger.warning(
+                    "run %s raised after its consumer left", core.run_id, exc_info=error, extra=ids
+                )
             else:
-                logger.error("run %s failed", core.run_id, exc_info=error)
+                logger.error("run %s failed", core.run_id, exc_info=error, extra=ids)
             mark_logged(error)
             if not getattr(error, _REPORTED, False):
                 # Upstream's contract is str(e), even when empty.
-                text = render_error(self.error_message, error, logger, default=str)
+                # A policy that fails is logged naming this run.
+                named = SourceLog(logger, core)
+                text = render_error(self.error_message, error, named, default=str)
                 buffer.add(ErrorChunk(error=text))
                 _mark_reported(error)
 

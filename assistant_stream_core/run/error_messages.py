@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "INTERNAL_ERROR_MESSAGE",
@@ -54,7 +54,7 @@ def internal_error(exc: BaseException) -> str:
 def render_error(
     policy: ErrorMessage | None,
     exc: BaseException,
-    logger: logging.Logger,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
     default: ErrorMessage = exception_text,
 ) -> str:
     """Apply ``policy`` (``default`` if ``None``) to ``exc``, never raising."""

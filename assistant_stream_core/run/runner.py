@@ -514,7 +514,9 @@ class Run:
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception("run %s: hook %r raised", core.run_id, hook)
+                logger.exception(
+                    "run %s: hook %r raised", core.run_id, hook, extra={"run_id": core.run_id}
+                )
 
 
 def create_run(

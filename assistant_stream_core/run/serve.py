@@ -59,6 +59,7 @@ from .http import (
     reset_on_close,
     response_headers,
 )
+from .log_records import SourceLog
 from .runner import Run, _Batches
 from .shutdown import track_response, untrack_response
 
@@ -227,10 +228,10 @@ async def aclose_source(
     Used by :func:`stream_encoded` and by adapters that give up before the
     stream starts (a client gone before the first byte).
     """
-    await _aclose_all([source], close_timeout, logger or _default_logger)
+    await _aclose_all([source], close_timeout, SourceLog(logger or _default_logger, source))
 
 
-async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger) -> None:
+async def _aclose_all(objects: list[Any], limit: float, logger: logging.Logger | SourceLog) -> None:
     # Shielded: this also runs while the caller is being cancelled, and the
     # run's callback must not outlive its response.
     with anyio.move_on_after(limit, shield=True) as scope:
@@ -291,7 +292,7 @@ class _Streamer:
         send: SendBytes,
         keepalive_interval: float | None,
         send_timeout: float | None,
-        logger: logging.Logger,
+        logger: logging.Logger | SourceLog,
         error_message: ErrorMessage | None = None,
     ) -> None:
         self.encoder = encoder
@@ -1108,7 +1109,9 @@ async def stream_encoded(
     ``end_body``: a server that gives up on a response at shutdown leaves
     its client a stream that ends in the protocol's way.
     """
-    log = logger or _default_logger
+    # Records about this response name its run (looked up only when one is
+    # written: nothing per chunk).
+    log = SourceLog(logger or _default_logger, source)
     check_policy(error_message)
     apply_error_message(source, error_message)
     keepalive = encoder.keepalive if keepalive_interval else None
@@ -1168,7 +1171,7 @@ def apply_error_message(source: object, error_message: ErrorMessage | None) -> N
         source.error_message = error_message  # type: ignore[attr-defined]
 
 
-def _log_end(log: logging.Logger, result: StreamResult) -> None:
+def _log_end(log: SourceLog, result: StreamResult) -> None:
     if result.end is StreamEnd.DISCONNECTED:
         cause = f" ({result.error!r})" if result.error is not None else ""
         log.info(

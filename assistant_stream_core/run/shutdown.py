@@ -26,6 +26,7 @@ does not reach (Django) is stopped by :func:`drain_on_shutdown`'s wrapper.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -277,6 +278,10 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
     cancellation goes on, and waits for their runs to close: Django leaves
     its request task running when its handler is cancelled, and a server
     that exits right after would kill that run without its ``finally``.
+    Django's disconnect listener, also left behind, then ends with
+    ``RequestAborted``, which asyncio would log as *Task exception was never
+    retrieved* at every such shutdown: the wrapper retrieves that one
+    exception (any other a left-behind task raises is still reported).
     """
     _check_grace(grace)
 
@@ -288,10 +293,25 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
         if scope["type"] != "lifespan":
             owned: set[Abandonable] = set()
             token = _OWNED.set(owned)
+            # The tasks that wait for the client's messages, and those of
+            # them told of the disconnect (see _retrieve_aborts).
+            receivers: set[asyncio.Task[Any]] = set()
+            told: set[asyncio.Task[Any]] = set()
+
+            async def receive_noting() -> Message:
+                task = _current_asyncio_task()
+                if task is not None:
+                    receivers.add(task)
+                message = await receive()
+                if task is not None and message["type"] == "http.disconnect":
+                    told.add(task)
+                return message
+
             try:
-                await app(scope, receive, send)
+                await app(scope, receive_noting, send)
             except anyio.get_cancelled_exc_class():
                 await _interrupt(list(owned))
+                _retrieve_aborts(receivers, told)
                 raise
             finally:
                 _OWNED.reset(token)
@@ -306,3 +326,35 @@ def drain_on_shutdown(app: ASGIApp, grace: float = DEFAULT_DRAIN_TIMEOUT) -> ASG
                 return
 
     return wrapped
+
+
+def _current_asyncio_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # not on asyncio (trio): nothing to retrieve
+        return None
+
+
+def _retrieve_aborts(receivers: set[asyncio.Task[Any]], told: set[asyncio.Task[Any]]) -> None:
+    """When a task a cancelled handler left behind ends: retrieve its
+    ``RequestAborted`` if it was told of the disconnect (now or later);
+    report anything else."""
+    me = _current_asyncio_task()
+    for task in receivers:
+        if task is not me:
+            task.add_done_callback(functools.partial(_retrieve_abort, told))
+
+
+def _retrieve_abort(told: set[asyncio.Task[Any]], task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()  # retrieved: asyncio will not log it
+    # Django's answer to http.disconnect (matched by name: the core imports
+    # no web framework). Its handler, had it not been cancelled, would have
+    # retrieved and ignored it too.
+    if exc is None or (task in told and type(exc).__name__ == "RequestAborted"):
+        return
+    # Anything else is an error of the app's: reported as asyncio would.
+    task.get_loop().call_exception_handler(
+        {"message": "Task exception was never retrieved", "exception": exc, "future": task}
+    )

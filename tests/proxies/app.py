@@ -7,13 +7,15 @@ Both apps (Starlette under uvicorn, aiohttp's own server) answer:
   with ``yes``, the control experiment);
 * ``GET /endless/{protocol}?rid=…&every=…`` appends a token every ``every``
   seconds (0.1) until it is cancelled, and records in :data:`RUNS` when that
-  happened.
+  happened (``pad=N`` adds N bytes to each token, to fill buffers quickly;
+  ``send_timeout=`` is the response's).
 
 The Starlette app also serves ``GET /silent/{protocol}?silence=…&keepalive=…``
 (nothing for ``silence`` seconds, then ``done``), ``/gz/…`` (its routes behind
 Starlette's ``GZipMiddleware``: the app compresses, not nginx) and
 ``/resumable/…`` (:mod:`tests.resumable.apps`: start and resume). aiohttp's
-``/tokens`` compresses with ``compress=1``.
+``/tokens`` compresses with ``compress=1``. Django (under uvicorn) answers
+``/tokens`` and ``/endless`` (:mod:`tests.proxies.django_urls`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def silent_run(query: Mapping[str, str]) -> Run:
 def endless_run(query: Mapping[str, str]) -> Run:
     rid = query["rid"]
     every = float(query.get("every", "0.1"))
+    pad = " " + "x" * int(query.get("pad", "0"))
 
     async def run(controller: RunController) -> None:
         record = RunRecord(started=time.monotonic())
@@ -89,7 +92,7 @@ def endless_run(query: Mapping[str, str]) -> Run:
         try:
             i = 0
             while not controller.is_cancelled:
-                controller.append_text(f"tok{i} ")
+                controller.append_text(f"tok{i}{pad}")
                 i += 1
                 await anyio.sleep(every)
         finally:
@@ -123,8 +126,11 @@ def starlette_app() -> Any:
         )
 
     async def endless(request: Request) -> Response:
+        query = request.query_params
         return AssistantStreamResponse(
-            endless_run(request.query_params), request.path_params["protocol"]
+            endless_run(query),
+            request.path_params["protocol"],
+            send_timeout=float(query.get("send_timeout", "30")),
         )
 
     routes = [
@@ -164,3 +170,31 @@ def aiohttp_app() -> Any:
     app.router.add_get("/tokens/{protocol}", tokens)
     app.router.add_get("/endless/{protocol}", endless)
     return app
+
+
+def use_proxy_urls(get_response: Any) -> Any:
+    """Django middleware: this request is routed by :mod:`tests.proxies.django_urls`.
+
+    Django's settings are one per process, configured by the adapters' suite
+    (:mod:`tests.adapters.django_app`); a per-request urlconf lets this
+    handler have its own routes without touching them.
+    """
+    from asgiref.sync import markcoroutinefunction
+
+    async def middleware(request: Any) -> Any:
+        request.urlconf = "tests.proxies.django_urls"
+        return await get_response(request)
+
+    markcoroutinefunction(middleware)
+    return middleware
+
+
+use_proxy_urls.async_capable = True  # type: ignore[attr-defined]
+use_proxy_urls.sync_capable = False  # type: ignore[attr-defined]
+
+
+def django_app() -> Any:
+    """Django's ASGI handler with the routes the nginx tests put behind the proxy."""
+    from tests.adapters import django_app as project
+
+    return project.asgi_app([f"{__name__}.use_proxy_urls"])

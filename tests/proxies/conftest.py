@@ -36,3 +36,11 @@ def aiohttp_nginx() -> Iterator[Nginx]:
     find_nginx()
     with aiohttp_server(app.aiohttp_app()) as url, nginx_in_front(url) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def django_nginx() -> Iterator[Nginx]:
+    """nginx in front of the Django app under uvicorn."""
+    find_nginx()
+    with uvicorn_server(app.django_app()) as url, nginx_in_front(url) as running:
+        yield running

@@ -20,8 +20,10 @@ import pytest
 
 from assistant_stream_core.resumable import new_stream_id
 from assistant_stream_core.run.http import PROTOCOL_ENCODERS
+from tests.adapters.servers import server_sockets, uvicorn_server
 from tests.resumable.test_http import SSE_IDS, cut_and_cursor
 
+from . import app
 from .app import RUNS, RUNS_LOCK
 from .conftest import READ_TIMEOUT
 from .nginx import Nginx, nginx_in_front
@@ -122,15 +124,15 @@ def _open_stream(nginx: Nginx, path: str) -> socket.socket:
     return sock
 
 
-def _cancelled_after(rid: str, left: float) -> float:
-    deadline = time.monotonic() + 5
+def _cancelled_after(rid: str, left: float, timeout: float = 5) -> float:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with RUNS_LOCK:
             cancelled = RUNS[rid].cancelled
         if cancelled is not None:
             return cancelled - left
         time.sleep(0.01)
-    raise AssertionError("the run went on for 5 s after the client left")
+    raise AssertionError(f"the run went on for {timeout} s after the client left")
 
 
 @pytest.mark.parametrize("every", [0.1, 30.0], ids=["writing", "silent"])
@@ -272,3 +274,112 @@ def test_nginx_default_http_1_0_to_the_app_streams_too(app_url: str) -> None:
         )
     assert headers["content-encoding"] == "gzip"
     assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_django_tokens_arrive_as_the_run_writes_them(django_nginx: Nginx, protocol: str) -> None:
+    # Django under uvicorn: compressed by nginx, flushed per token.
+    headers, arrivals = token_arrivals(
+        f"{django_nginx.url}/tokens/{protocol}?n={TOKENS}&every={EVERY}", "gzip"
+    )
+    assert headers["content-encoding"] == "gzip"
+    assert_incremental(arrivals)
+
+
+@pytest.mark.parametrize("every", [0.1, 30.0], ids=["writing", "silent"])
+def test_django_a_client_that_leaves_stops_the_run(django_nginx: Nginx, every: float) -> None:
+    # "silent": no write fails; Django's ASGI handler hears http.disconnect
+    # when nginx closes its connection to uvicorn.
+    rid = uuid.uuid4().hex
+    sock = _open_stream(django_nginx, f"/endless/data_stream?rid={rid}&every={every}")
+    sock.close()
+    left = time.monotonic()
+    delay = _cancelled_after(rid, left)
+    print(f"run cancelled {delay:.3f} s after the client left")
+    assert delay < 1.0
+
+
+def _stall(nginx: Nginx, path: str) -> socket.socket:
+    """Like :func:`_open_stream`, with a small receive buffer, for a client
+    that stops reading after the first token."""
+    address = urlsplit(nginx.url)
+    assert address.hostname is not None
+    assert address.port is not None
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((address.hostname, address.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: chat\r\nAccept-Encoding: identity\r\n\r\n".encode())
+    received = b""
+    while b"tok0" not in received:
+        data = sock.recv(65536)
+        assert data, received
+        received += data
+    return sock
+
+
+#: 16 KB tokens every 2 ms: the buffers between the app and a client that
+#: stopped reading (nginx's, the sockets') fill in well under a second.
+FLOOD = "every=0.002&pad=16384"
+
+
+def _released(port: int, timeout: float) -> float | None:
+    """Seconds until uvicorn holds no connection on ``port``; ``None`` if it still does."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if server_sockets(port) == 0:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def test_nginx_send_timeout_stops_the_run_and_frees_the_app() -> None:
+    # nginx passes the response unbuffered (X-Accel-Buffering: no), so it
+    # stops reading from the app once its client stops reading: the app's
+    # writes back up. With the app's own send_timeout long, nginx's ends it:
+    # nginx closes both connections and the app hears a disconnect.
+    # An app server of its own: its connections are this test's only.
+    with (
+        uvicorn_server(app.starlette_app()) as app_url,
+        nginx_in_front(app_url, location_extra="send_timeout 2s;") as proxy,
+    ):
+        port = int(app_url.rsplit(":", 1)[1])
+        rid = uuid.uuid4().hex
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=3600"):
+            delay = _cancelled_after(rid, time.monotonic(), timeout=8)
+            print(f"run stopped {delay:.2f} s after the client stopped reading")
+            assert 2 <= delay < 2 + 2.5
+            assert _released(port, 2) is not None
+
+
+def test_the_app_send_timeout_stops_the_run_first_nginx_frees_the_connection() -> None:
+    # The app's send_timeout (1 s) stops the run; uvicorn cannot abort the
+    # connection (ASGI), and nginx reads nothing more from it while its own
+    # client does not read: the connection is held until nginx's
+    # send_timeout (4 s here, 60 s by default) closes it.
+    with (
+        uvicorn_server(app.starlette_app()) as app_url,
+        nginx_in_front(app_url, location_extra="send_timeout 4s;") as proxy,
+    ):
+        port = int(app_url.rsplit(":", 1)[1])
+        rid = uuid.uuid4().hex
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=1"):
+            stopped_reading = time.monotonic()
+            delay = _cancelled_after(rid, stopped_reading, timeout=8)
+            print(f"run stopped {delay:.2f} s after the client stopped reading")
+            assert 1 <= delay < 1 + 2.5
+            assert server_sockets(port) == 1  # still held after the run stopped
+            assert _released(port, 8) is not None
+            released = time.monotonic() - stopped_reading
+            print(f"uvicorn's connection closed {released:.2f} s after the client stopped")
+            assert 4 <= released < 4 + 2.5
+
+
+def test_control_with_both_send_timeouts_long_the_run_goes_on(app_url: str) -> None:
+    # nginx's own default send_timeout is 60 s: nothing stops the run sooner.
+    with nginx_in_front(app_url) as proxy:
+        rid = uuid.uuid4().hex
+        with _stall(proxy, f"/endless/data_stream?rid={rid}&{FLOOD}&send_timeout=3600"):
+            time.sleep(4)
+            with RUNS_LOCK:
+                assert RUNS[rid].cancelled is None

@@ -5,6 +5,9 @@ The same behaviour on real servers under SIGTERM is in tests/shutdown/.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import threading
 from typing import Any
 
@@ -253,3 +256,60 @@ async def test_interrupt_responses_waits_then_stops_with_the_error_frame(
     assert b"".join(sent).endswith(interrupted) is (n != 5 and anyio_backend != "trio")
     with pytest.raises(ValueError, match="grace"):
         await interrupt_responses(-1)
+
+
+class RequestAborted(Exception):
+    """Named as Django's: what its disconnect listener raises."""
+
+
+def _left_behind_listener(raises: type[Exception], wrap: bool) -> list[dict[str, Any]]:
+    """An app that, as Django's ASGI handler, leaves a disconnect listener
+    running when its handler is cancelled; the listener raises ``raises``
+    once told of the disconnect. What the loop's exception handler got."""
+    reported: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: reported.append(ctx))
+        disconnect = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await disconnect.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            pass
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            async def listen() -> None:
+                await receive()
+                raise raises()
+
+            asyncio.create_task(listen())  # noqa: RUF006 (left behind, as Django's)
+            await asyncio.sleep(10)
+
+        asgi = drain_on_shutdown(app) if wrap else app
+        handler = asyncio.create_task(asgi({"type": "http"}, receive, send))
+        await asyncio.sleep(0.01)
+        handler.cancel()  # the server's shutdown (Daphne's at SIGTERM)
+        with contextlib.suppress(asyncio.CancelledError):
+            await handler
+        disconnect.set()  # then the connection closes
+        for _ in range(5):
+            await asyncio.sleep(0)
+        gc.collect()  # an unretrieved exception is logged when its task goes
+
+    asyncio.run(main())
+    return reported
+
+
+def test_drain_on_shutdown_retrieves_djangos_request_aborted() -> None:
+    assert _left_behind_listener(RequestAborted, wrap=True) == []
+    # Control: without the wrapper, asyncio logs it.
+    (unwrapped,) = _left_behind_listener(RequestAborted, wrap=False)
+    assert unwrapped["message"] == "Task exception was never retrieved"
+
+
+def test_drain_on_shutdown_still_reports_other_errors_of_a_left_behind_task() -> None:
+    (reported,) = _left_behind_listener(ValueError, wrap=True)
+    assert reported["message"] == "Task exception was never retrieved"
+    assert isinstance(reported["exception"], ValueError)

@@ -157,7 +157,12 @@ class ResumableStreamContext:
             try:
                 await self._finalize(stream_id, "error", message, lease, closed=closed)
             except Exception as finalize_err:
-                logger.error("resumable stream finalize failed: %s", finalize_err)
+                logger.error(
+                    "resumable stream %s: finalize failed: %s",
+                    stream_id,
+                    finalize_err,
+                    extra={"stream_id": stream_id},
+                )
 
     async def _finalize(
         self,
@@ -184,7 +189,12 @@ async def _watch(store: Any, lease: Any, pump: asyncio.Future[None]) -> None:
             if await store.wait_stop(lease, interval) or not await store.heartbeat(lease):
                 break
         except Exception:
-            logger.warning("resumable stream %s: heartbeat failed", lease.stream_id, exc_info=True)
+            logger.warning(
+                "resumable stream %s: heartbeat failed",
+                lease.stream_id,
+                exc_info=True,
+                extra={"stream_id": lease.stream_id},
+            )
             await asyncio.sleep(interval)
     pump.cancel()
 
