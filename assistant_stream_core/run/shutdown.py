@@ -119,10 +119,7 @@ def untrack_response(response: Abandonable) -> None:
 
 
 def _task_canceller() -> Canceller | None:
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # not on asyncio
-        return None
+    task = _current_asyncio_task()
     return None if task is None else task.cancel
 
 
