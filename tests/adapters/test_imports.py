@@ -7,52 +7,7 @@ import sys
 
 import pytest
 
-BLOCKED_IMPORT = """
-import sys
-
-class Missing:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {frameworks!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-        return None
-
-sys.meta_path.insert(0, Missing())
-try:
-    import {package}
-except ImportError as exc:
-    print(exc)
-else:
-    print("imported")
-"""
-
-
-@pytest.mark.parametrize(
-    ("package", "framework", "extra"),
-    [
-        ("assistant_stream_starlette", "starlette", "starlette"),
-        ("assistant_stream_aiohttp", "aiohttp", "aiohttp"),
-        ("assistant_stream_django", "django", "django"),
-    ],
-)
-def test_missing_framework_names_the_extra(package: str, framework: str, extra: str) -> None:
-    code = BLOCKED_IMPORT.format(package=package, frameworks=[framework])
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert f'pip install "assistant-stream-ce[{extra}]"' in output
-
-
-def test_blocking_iterator_needs_no_framework() -> None:
-    frameworks = ["starlette", "aiohttp", "django", "flask", "werkzeug"]
-    package = "assistant_stream_core.run.blocking"
-    code = BLOCKED_IMPORT.format(package=package, frameworks=frameworks)
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert output.strip() == "imported"
-
-
-STATEMENT_WITHOUT = """
+WITHOUT = """
 import sys
 
 class Missing:
@@ -69,6 +24,35 @@ except ImportError as exc:
 else:
     print("imported")
 """
+
+
+def run_without(frameworks: list[str], statement: str) -> str:
+    """What ``statement`` prints in a fresh interpreter where ``frameworks``
+    cannot be imported: the ImportError's message, or ``imported``."""
+    code = WITHOUT.format(statement=statement, frameworks=frameworks)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    ("package", "framework", "extra"),
+    [
+        ("assistant_stream_starlette", "starlette", "starlette"),
+        ("assistant_stream_aiohttp", "aiohttp", "aiohttp"),
+        ("assistant_stream_django", "django", "django"),
+    ],
+)
+def test_missing_framework_names_the_extra(package: str, framework: str, extra: str) -> None:
+    output = run_without([framework], f"import {package}")
+    assert f'pip install "assistant-stream-ce[{extra}]"' in output
+
+
+def test_blocking_iterator_needs_no_framework() -> None:
+    frameworks = ["starlette", "aiohttp", "django", "flask", "werkzeug"]
+    package = "assistant_stream_core.run.blocking"
+    output = run_without(frameworks, f"import {package}")
+    assert output.strip() == "imported"
 
 
 @pytest.mark.parametrize(
@@ -102,10 +86,7 @@ def test_upstream_names_without_their_framework_name_the_extra(
     statement: str, framework: str, extra: str
 ) -> None:
     """A user of the upstream-compatible API, missing an extra, is told which one."""
-    code = STATEMENT_WITHOUT.format(statement=statement, frameworks=[framework])
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+    output = run_without([framework], statement)
     assert f'pip install "assistant-stream-ce[{extra}]"' in output
 
 
@@ -116,8 +97,5 @@ def test_upstream_resumable_imports_without_redis() -> None:
         "assert 'create_redis_resumable_stream_store' not in r.__all__; "
         "r.create_in_memory_resumable_stream_store()"
     )
-    code = STATEMENT_WITHOUT.format(statement=statement, frameworks=["redis"])
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+    output = run_without(["redis"], statement)
     assert output.strip() == "imported"
