@@ -415,9 +415,10 @@ class _Streamer:
         """Stop serving, as if the client had left (:func:`.shutdown.drain`)."""
         self.client_gone(StreamEnd.DISCONNECTED)
 
-    async def interrupted(self, end_body: Callable[[], Awaitable[object]] | None) -> None:
+    async def interrupted(self, end_body: Callable[[], Awaitable[object]] | None) -> bool:
         """The calling task is cancelled: write an error frame, the closing
         frames and the end of the body, shielded, within INTERRUPT_TIMEOUT.
+        Returns whether the error frame was written.
 
         Not when the stream has ended or its client left, nor before the
         head, nor while a write-through's send is still to be finished. A
@@ -425,16 +426,18 @@ class _Streamer:
         transport already (ASGI servers and aiohttp write, then wait for
         flow control), so the error frame follows a whole frame."""
         if self.gone or self.end is not None or not self.head_sent or self.handed is not None:
-            return
+            return False
         if self.buffer is not None:
             self.buffer.through = None  # the run's own writes stop here
         with anyio.move_on_after(INTERRUPT_TIMEOUT, shield=True):
             data = self.encode_end([ErrorChunk(error=INTERRUPTED_MESSAGE)])
-            if data is None:
-                return
-            if await self._write(data) and end_body is not None:
+            if data is None or not await self._write(data):
+                return False
+            if end_body is not None:
                 with contextlib.suppress(*DISCONNECT_ERRORS):
                     await end_body()
+            return True
+        return False
 
     async def start(self, start: Callable[[], Awaitable[object]]) -> None:
         """Send the response head (the guard watches it like any write)."""
@@ -1138,7 +1141,11 @@ async def stream_encoded(
         # The server cancelled this response (its graceful-shutdown timeout,
         # most often): tell the client in the protocol's own way before the
         # cancellation goes on, rather than cutting the body mid-stream.
-        await streamer.interrupted(end_body)
+        told = await streamer.interrupted(end_body)
+        if told:
+            log.info(
+                "the response was cancelled before the run ended; the client got the error frame"
+            )
         raise
     finally:
         # The iterator first (an async generator's ``finally`` runs now),

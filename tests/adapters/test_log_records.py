@@ -178,6 +178,30 @@ async def test_an_empty_run_is_logged_with_its_run_id(
     assert record.getMessage() == "run run_empty: the run ended without producing any chunks"
 
 
+async def test_a_response_cancelled_mid_run_is_logged_with_its_run_id(
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:
+    async def endless(controller: RunController) -> None:
+        while True:
+            controller.append_text("x")
+            await anyio.sleep(0.01)
+
+    async def send(data: bytes) -> None:
+        pass
+
+    async def start() -> None:
+        pass
+
+    with anyio.move_on_after(0.1):  # as a server's graceful timeout cancels
+        await stream_encoded(
+            create_run(endless, run_id="run_cut"), DataStreamEncoder(), send, start=start
+        )
+    (record,) = records(caplog_info, "cancelled before the run ended")
+    assert record.run_id == "run_cut"  # type: ignore[attr-defined]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().endswith("the client got the error frame")
+
+
 class Named:
     """An async iterable of chunks that carries a run id, as a custom run may."""
 
