@@ -1,8 +1,8 @@
 """Slow and stalled clients on Granian and Hypercorn, started by their CLI.
 
-Both servers make the adapter's ``send`` wait while the client's socket is
-full (Granian's ``send`` returns an awaitable, complete when there is room),
-so a run producing much faster than its client reads is held back: the
+Both servers hold the adapter's ``send`` back while the client's socket is
+full (Granian even though its ``send`` often returns an already complete
+awaitable), so a run producing much faster than its client reads waits: the
 server's memory stays flat, and a client that stops reading makes a write
 outlast ``send_timeout``, which stops the run. What neither server does is
 drop the stalled connection afterwards (uvicorn neither: see
