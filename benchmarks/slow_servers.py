@@ -45,7 +45,7 @@ def slow(name: str, seconds: float) -> str:
         sock = request(port, uuid.uuid4().hex, "none", None)
         got = 0
         end = time.monotonic() + seconds
-        samples = []
+        samples: list[int] = []
         while time.monotonic() < end:
             got += len(sock.recv(65536))
             time.sleep(0.01)
@@ -60,7 +60,7 @@ def stall(name: str, seconds: float) -> str:
     with serving(name) as (port, pgid):
         before = group_rss(pgid)
         sock = request(port, uuid.uuid4().hex, "none", 4096)
-        samples = []
+        samples: list[int] = []
         for _ in range(int(seconds)):
             time.sleep(1)
             samples.append(group_rss(pgid) - before)
