@@ -15,7 +15,9 @@ traffic is mostly the other regime, measured here:
   while the client reads 64 KiB every 10 ms. Reported: the server's RSS
   growth (peak RSS less the RSS before the stream) and the largest merged
   frame. Ours runs twice, without and with ``await controller.drain()`` every
-  100 KiB; upstream has no ``drain()``.
+  100 KiB, under uvicorn and, on request (``--only ours-granian``,
+  ``--only ours-hypercorn``), under Granian and Hypercorn; upstream has no
+  ``drain()``.
 
 Contenders, each in its own server process (one worker, asyncio loop):
 
@@ -689,7 +691,15 @@ def run(
         slow_workload = slow or SlowWorkload()
         slow_contenders = [
             name
-            for name in ("upstream", "ours-starlette", "ours-starlette+drain")
+            for name in (
+                "upstream",
+                "ours-starlette",
+                "ours-starlette+drain",
+                "ours-granian",
+                "ours-granian+drain",
+                "ours-hypercorn",
+                "ours-hypercorn+drain",
+            )
             if name.removesuffix("+drain") in contenders
         ]
         print_slow(slow_workload, asyncio.run(measure_slow(slow_workload, slow_contenders, stack)))

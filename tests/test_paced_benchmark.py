@@ -52,6 +52,23 @@ def test_slow_client_frames_stay_bounded() -> None:
         assert result.largest_frame <= 32 * 1024 + 8
 
 
+def test_slow_client_on_granian_and_hypercorn_with_drain_stays_flat() -> None:
+    """The slow workload under each runner: whole text, bounded frames, and
+    with ``drain()`` no backlog in the run or the server."""
+    from .conftest import require_tool
+
+    for runner in ("granian", "hypercorn"):
+        require_tool(importlib.util.find_spec(runner) is not None, f"the server {runner!r}")
+    workload = paced.SlowWorkload(total=6 * 2**20)
+    contenders = ["ours-granian+drain", "ours-hypercorn+drain"]
+    for result in asyncio.run(paced.measure_slow(workload, contenders)):
+        assert result.missing is None
+        assert result.largest_frame <= 32 * 1024 + 8
+        # Without flow control the server would hold most of the 6 MiB
+        # (Granian holds up to 4 MiB for a client that never reads).
+        assert result.growth < 4 * 2**20, f"{result.label}: +{result.growth} bytes"
+
+
 def test_bytecode_count_per_token_names_the_write_through() -> None:
     from benchmarks import paced_bytecodes
 

@@ -1,0 +1,118 @@
+"""ASGI servers started by their own command line, serving :mod:`.cli_app`.
+
+Granian and Hypercorn run as deployed (their CLI, a process group of their
+own), so what a test measures of them -- resident memory, sockets -- is the
+process group's, read from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from tests.resumable.workers import ROOT, _free_port, _wait_ready
+
+APP = "tests.adapters.cli_app:app"
+TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", 18)  # Linux
+#: Servers that can serve an inherited listening socket (``fd``).
+INHERIT_SOCKETS = ("uvicorn", "hypercorn")
+
+
+def argv(name: str, port: int, fd: int | None = None) -> list[str]:
+    """``name``'s command line; ``fd``: serve this inherited listening socket."""
+    py = sys.executable
+    if name == "uvicorn":
+        bind = ["--fd", str(fd)] if fd is not None else ["--port", str(port)]
+        return [py, "-m", "uvicorn", APP, *bind, "--log-level", "warning"]
+    if name == "hypercorn":
+        where = f"fd://{fd}" if fd is not None else f"127.0.0.1:{port}"
+        return [py, "-m", "hypercorn", APP, "--bind", where]
+    if name == "granian":
+        # Granian binds its own socket: it has no option to inherit one.
+        assert fd is None, "granian cannot serve an inherited socket"
+        return [py, "-m", "granian", "--interface", "asgi", "--port", str(port), APP]
+    raise ValueError(f"unknown server {name!r}")
+
+
+def _listener(port: int, user_timeout: float) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    # Accepted sockets inherit it: the kernel resets a connection whose
+    # unacknowledged data (or zero window) outlasts it.
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, int(user_timeout * 1000))
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextmanager
+def serving(name: str, user_timeout: float | None = None) -> Iterator[tuple[int, int]]:
+    """Run ``name`` until the block ends; yield its port and process group id.
+
+    ``user_timeout``: the listening socket's ``TCP_USER_TIMEOUT`` in seconds
+    (the socket is made here and inherited; see :data:`INHERIT_SOCKETS`).
+    """
+    port = _free_port()
+    listener = None if user_timeout is None else _listener(port, user_timeout)
+    fds = () if listener is None else (listener.fileno(),)
+    process = subprocess.Popen(
+        argv(name, port, fds[0] if fds else None),
+        cwd=ROOT,
+        pass_fds=fds,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # Its own group: Granian's worker goes with it, and RSS is summed over it.
+        start_new_session=True,
+    )
+    try:
+        _wait_ready(port, process)
+        yield port, process.pid
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+        if listener is not None:
+            listener.close()
+
+
+def group_rss(pgid: int) -> int:
+    """Resident bytes of every process in group ``pgid``."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except (OSError, IndexError, ValueError):
+            continue  # the process exited meanwhile
+    return total
+
+
+def flood(port: int, rid: str, send_timeout: str, rcvbuf: int | None = None) -> socket.socket:
+    """Ask for the endless ``flood`` stream; ``rcvbuf``: the client's receive buffer."""
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
+    path = f"/data_stream/flood?rid={rid}&send_timeout={send_timeout}&keepalive=none"
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return sock
+
+
+def finished(port: int, rid: str) -> bool:
+    """Whether the run ``rid`` has ended, asked of the server's process."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/finished/{rid}", timeout=5) as r:
+        return bool(r.read() == b"1")
