@@ -227,14 +227,18 @@ async def test_trio_keeps_a_timer_per_stream(anyio_backend: str) -> None:
             )
         )
 
+    started = anyio.current_time()
     async with anyio.create_task_group() as tg:
         for _ in range(20):
             tg.start_soon(serve)
         await anyio.sleep(0.35)
         assert len(_guard._guards) == 0  # no asyncio loop, nothing shared
         release.set()
+    # At most one keepalive per interval of the silence as it really lasted
+    # (a loaded machine oversleeps), and each stream's own timer fired.
+    most = int((anyio.current_time() - started) / 0.1)
     assert [r.end for r in results] == [StreamEnd.COMPLETE] * 20
-    assert all(2 <= r.keepalives <= 4 for r in results)
+    assert all(1 <= r.keepalives <= most for r in results), [r.keepalives for r in results]
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
