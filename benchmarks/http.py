@@ -441,20 +441,25 @@ class _Server:
             tree.extend(_children(pid))
         return tree
 
-    def memory(self, field: str) -> int:
-        """``VmRSS`` or ``VmHWM`` of the server, in bytes, summed over
-        :meth:`pids` (Linux): what the deployment holds, not only its worker."""
-        total = 0
+    def memory_by_pid(self, field: str) -> dict[int, int]:
+        """``VmRSS`` or ``VmHWM`` of each of :meth:`pids`, in bytes (Linux)."""
+        found: dict[int, int] = {}
         for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/status", encoding="ascii") as status:
-                    total += next(
+                    found[pid] = next(
                         int(line.split()[1]) * 1024
                         for line in status
                         if line.startswith(field + ":")
                     )
             except (OSError, StopIteration):
                 continue  # exited meanwhile, or a zombie (no memory fields)
+        return found
+
+    def memory(self, field: str) -> int:
+        """``VmRSS`` or ``VmHWM`` of the server, in bytes, summed over
+        :meth:`pids` (Linux): what the deployment holds, not only its worker."""
+        total = sum(self.memory_by_pid(field).values())
         if not total:
             raise LookupError(field)
         return total

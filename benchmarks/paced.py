@@ -557,25 +557,6 @@ class SlowResult:
     missing: str | None = None
 
 
-async def _settled_rss(server: _Server, timeout: float = 3.0) -> int:
-    """The server's RSS once two reads 0.2 s apart agree (at most ``timeout``).
-
-    A runner's helper processes start beside its worker (Hypercorn's
-    multiprocessing resource tracker, about 12 MB): on a loaded machine one
-    may still be importing when the worker answers, and its growth would be
-    counted as the stream's.
-    """
-    deadline = time.monotonic() + timeout
-    rss = server.memory("VmRSS")
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        now = server.memory("VmRSS")
-        if now == rss:
-            break
-        rss = now
-    return rss
-
-
 async def measure_slow(
     workload: SlowWorkload, contenders: Sequence[str], stack: ServerStack = DEFAULT_STACK
 ) -> list[SlowResult]:
@@ -592,10 +573,17 @@ async def measure_slow(
         try:
             reader, started = await _open(server.port, "/paced?n=2&pace=0")
             await _finish(reader, started)
-            before = await _settled_rss(server)
+            rss, peak = server.memory_by_pid("VmRSS"), server.memory_by_pid("VmHWM")
             target = f"/slow?total={workload.total}&drain={int(drain)}"
             response = await asyncio.wait_for(_slow_fetch(server.port, target), _TIMEOUT)
-            growth = server.memory("VmHWM") - before
+            # Per process, and only where the stream raised the peak: a
+            # runner's supervisor may have peaked at its start (compiling
+            # modules on a fresh checkout) and freed it since.
+            growth = sum(
+                after - rss[pid]
+                for pid, after in server.memory_by_pid("VmHWM").items()
+                if pid in rss and after > peak.get(pid, 0)
+            )
         finally:
             server.stop()
         text = response.body
