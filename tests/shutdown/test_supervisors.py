@@ -198,6 +198,7 @@ def test_a_worker_killed_mid_stream_is_replaced_and_its_resumable_stream_ends_lo
         while plain.pid != victim:  # a Data Stream on the same worker
             plain.response.close()
             plain = _open(c, opened, srv.url + "/stream", n=LONG, rid="plain")
+        spared = _on_other_worker(c, opened, srv, victim)
         os.kill(int(victim), signal.SIGKILL)
         killed = time.monotonic()
         plain.read_to_end()
@@ -237,3 +238,72 @@ def test_a_worker_killed_mid_stream_is_replaced_and_its_resumable_stream_ends_lo
         assert again.content == resumed.content
         assert again.elapsed.total_seconds() < 0.5
         assert srv.flag("resumable") is None  # its run died with its worker
+        spared.read_to_end()  # the other worker's stream went on, whole
+        assert spared.error == ""
+        assert _every_delta(spared.body, SHORT)
+        assert srv.flag(spared.rid) == "done"
+
+
+def _on_other_worker(client: httpx.Client, opened: list[Live], srv: Server, victim: str) -> Live:
+    """A stream of :data:`SHORT` deltas on a worker other than ``victim``."""
+    live = _open(client, opened, srv.url + "/stream", n=SHORT, rid="spared")
+    while live.pid == victim:
+        live.response.close()
+        live = _open(client, opened, srv.url + "/stream", n=SHORT, rid="spared")
+    return live
+
+
+@pytest.mark.parametrize("name", ["hypercorn", "granian", "granian-respawn"])
+def test_a_worker_killed_under_hypercorn_or_granian(tmp_path: Path, name: str) -> None:
+    """Neither replaces a worker by default: Hypercorn stops every other
+    worker at once (their streams are cut), Granian shuts down gracefully;
+    Granian with ``--respawn-failed-workers`` replaces it."""
+    _require(name.removesuffix("-respawn"))
+    argv = supervised(name.removesuffix("-respawn"), 2, TIMEOUT)
+    argv += ["--respawn-failed-workers"] if name == "granian-respawn" else []
+    env = app_env("starlette", tmp_path, drain=5)
+    with server(argv, tmp_path, env=env) as srv, _client() as (c, opened):
+        pids = _worker_pids(c, srv)
+        victim = min(pids)
+        spared = _on_other_worker(c, opened, srv, victim)
+        os.kill(int(victim), signal.SIGKILL)
+        killed = time.monotonic()
+        spared.read_to_end(killed)
+        if name == "hypercorn":  # SIGTERM to the other worker, which dies on it
+            assert "incomplete chunked read" in spared.error
+            assert spared.ended < 1
+        else:
+            assert spared.error == ""
+            assert _every_delta(spared.body, SHORT)
+            assert srv.flag(spared.rid) == "done"
+        if name == "granian-respawn":
+            deadline = time.monotonic() + 15
+            while _pid(c, srv) in pids:
+                assert time.monotonic() < deadline, "no worker replaced the one killed"
+            assert srv.process.poll() is None
+        else:
+            srv.process.wait(TIMEOUT + PROMPT_EXIT)
+            assert srv.process.returncode != 0 or name == "hypercorn"
+            with pytest.raises(httpx.ConnectError):
+                _pid(c, srv)
+
+
+def test_hypercorn_kills_a_streaming_worker_once_an_idle_one_has_exited(tmp_path: Path) -> None:
+    """Hypercorn sends SIGTERM to the workers left as soon as one has
+    exited, and its workers die on it: a stream within the graceful timeout
+    is cut when the other worker is idle. (The documented hypercorn_app.py,
+    whose workers ignore SIGTERM, finishes it: test_graceful_shutdown.py.)"""
+    _require("hypercorn")
+    env = app_env("starlette", tmp_path, drain=5)
+    with (
+        server(supervised("hypercorn", 2, TIMEOUT), tmp_path, env=env) as srv,
+        _client() as (c, opened),
+    ):
+        _worker_pids(c, srv)
+        live = _open(c, opened, srv.url + "/stream", n=SHORT, rid="r")
+        srv.terminate()
+        live.read_to_end(srv.terminated)
+        assert "incomplete chunked read" in live.error
+        assert live.ended < 1
+        assert srv.exited_after(10) < PROMPT_EXIT
+        assert srv.flag("r") is None
