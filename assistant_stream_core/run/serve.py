@@ -37,7 +37,7 @@ import enum
 import logging
 import math
 import types
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from threading import get_ident
 from time import monotonic
@@ -723,7 +723,12 @@ class _Streamer:
                 error = exc
             self.client_gone(StreamEnd.DISCONNECTED, error)
 
-        return loop.create_task(watch())
+        task = loop.create_task(watch())
+        if isinstance(waited, Coroutine):
+            # Cancelled before its first step (a start hook that raised), the
+            # task never awaits ``waited``: close it, or it warns when freed.
+            task.add_done_callback(lambda _: waited.close())
+        return task
 
     def disconnect_done(self, future: asyncio.Future[Any]) -> None:
         """A future from ``disconnected()`` is done: the client is gone
