@@ -37,7 +37,7 @@ import enum
 import logging
 import math
 import types
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from threading import get_ident
 from time import monotonic
@@ -724,7 +724,7 @@ class _Streamer:
             self.client_gone(StreamEnd.DISCONNECTED, error)
 
         task = loop.create_task(watch())
-        if isinstance(waited, Coroutine):
+        if isinstance(waited, types.CoroutineType):
             # Cancelled before its first step (a start hook that raised), the
             # task never awaits ``waited``: close it, or it warns when freed.
             task.add_done_callback(lambda _: waited.close())
