@@ -7,11 +7,15 @@ arguments come from the environment: ``SHUTDOWN_APP`` (``starlette``,
 Redis at ``SHUTDOWN_REDIS``, leases of ``SHUTDOWN_LEASE_MS``), ``SHUTDOWN_FLAGS``
 (the flag directory) and ``SHUTDOWN_DRAIN`` (the shutdown hook's grace; unset:
 no hook). Servers that run several workers import it in each.
+``SHUTDOWN_IGNORE_TERM`` set: worker processes ignore ``SIGTERM``, as
+examples/graceful_shutdown/hypercorn_app.py's do.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -34,4 +38,6 @@ def _app() -> Any:
     raise SystemExit(f"unknown SHUTDOWN_APP {kind!r}")
 
 
+if os.environ.get("SHUTDOWN_IGNORE_TERM") and multiprocessing.parent_process() is not None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 app = _app()
