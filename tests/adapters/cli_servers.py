@@ -75,7 +75,19 @@ def argv(name: str, port: int, fd: int | None = None) -> list[str]:
         # Granian binds its own socket: it has no option to inherit one.
         assert fd is None, "granian cannot serve an inherited socket"
         return [py, "-m", "granian", "--interface", "asgi", "--port", str(port), APP]
+    if name == "daphne":
+        assert fd is None, "the tests do not hand daphne a socket"
+        return [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
     raise ValueError(f"unknown server {name!r}")
+
+
+def tls_argv(name: str, port: int, certs: Certs) -> list[str]:
+    """``name``'s command line serving TLS (and HTTP/2 by ALPN) on ``port``."""
+    if name == "daphne":
+        # Twisted's endpoint syntax; Daphne speaks HTTP/2 on it when h2 is installed.
+        endpoint = f"ssl:{port}:interface=127.0.0.1:privateKey={certs.key}:certKey={certs.cert}"
+        return [sys.executable, "-m", "daphne", "-e", endpoint, APP]
+    return argv(name, port) + certs.argv(name)
 
 
 def _listener(port: int, user_timeout: float) -> socket.socket:
@@ -103,9 +115,13 @@ def serving(
     port = _free_port()
     listener = None if user_timeout is None else _listener(port, user_timeout)
     fds = () if listener is None else (listener.fileno(),)
-    tls = [] if certs is None else certs.argv(name)
+    if certs is None:
+        command = argv(name, port, fds[0] if fds else None)
+    else:
+        assert not fds, "a socket with TCP_USER_TIMEOUT and TLS are not combined"
+        command = tls_argv(name, port, certs)
     process = subprocess.Popen(
-        argv(name, port, fds[0] if fds else None) + tls,
+        command,
         cwd=ROOT,
         pass_fds=fds,
         stdout=subprocess.DEVNULL,

@@ -1,8 +1,8 @@
-"""Streams over HTTP/2 on Hypercorn and Granian, started by their command line.
+"""Streams over HTTP/2 on Hypercorn, Granian and Daphne, started by their command line.
 
 Each server serves the Starlette scenario app (:mod:`.cli_app`) over TLS (a
-certificate made for the test; HTTP/2 chosen by ALPN) and over h2c (HTTP/2
-with prior knowledge, no TLS). The clients are httpx (``http2=True``) and,
+certificate made for the test; HTTP/2 chosen by ALPN) and, Hypercorn and
+Granian, over h2c (HTTP/2 with prior knowledge, no TLS). The clients are httpx (``http2=True``) and,
 where a test needs control of single frames -- ``RST_STREAM``, a stream whose
 flow-control window the client stops crediting -- :class:`.h2_client.H2Client`
 on a real socket. docs/adapters/index.rst ("HTTP/2") sums up what they show.
@@ -59,9 +59,9 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 #: Each server over TLS and over h2c (``served``'s parameters).
-EVERY = ["hypercorn-tls", "hypercorn-h2c", "granian-tls", "granian-h2c"]
+EVERY = ["hypercorn-tls", "hypercorn-h2c", "granian-tls", "granian-h2c", "daphne-tls"]
 #: The streams' state machine is the same with and without TLS.
-TLS = ["hypercorn-tls", "granian-tls"]
+TLS = ["hypercorn-tls", "granian-tls", "daphne-tls"]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_every_protocol_streams_over_http2_as_over_http11(served: Served) -> Non
         async with served.client() as h2, served.client(http2=False) as h1:
 
             async def silence(protocol: str) -> None:
-                url = f"{served.url}/{protocol}/silent?gap=0.5&keepalive=0.1"
+                url = f"{served.url}/{protocol}/silent?gap=0.8&keepalive=0.1"
                 silences[protocol] = (await _get(h2, url))[1]
 
             async def whole(protocol: str, client: httpx.AsyncClient, version: str) -> None:
@@ -129,7 +129,8 @@ def test_every_protocol_streams_over_http2_as_over_http11(served: Served) -> Non
         body = b"".join(data for _, data in pieces)
         before = next(t for t, data in pieces if b"before" in data)
         after = next(t for t, data in pieces if b"after" in data)
-        assert after - before > 0.4, (protocol, before, after)  # not held back
+        # Half the silence at least, however late a loaded machine delivers the first.
+        assert after - before > 0.4, (protocol, before, after)
         keepalive = encoder_for(protocol).keepalive
         assert keepalive is not None
         assert body.count(keepalive) >= 2, (protocol, body)
@@ -200,20 +201,20 @@ def test_granian_holds_a_stalled_stream_back_and_send_timeout_stops_it(served: S
         grown = (group_rss(served.pgid) - before) / MB
         print(f"granian: stalled run stopped after {took:.2f} s; server +{grown:.1f} MiB")
         assert grown < 32
-        # Its window is what the client announced: not a byte more was sent.
-        assert len(client.streams[stalled].body) == 65535
         flowed = len(client.streams[flowing].body)
         _read_for(client, 0.3)
         assert len(client.streams[flowing].body) > flowed, "the other stream stopped"
+        # The window the client announced, and not a byte more.
+        assert len(client.streams[stalled].body) == 65535
 
 
 @pytest.mark.parametrize("served", ["hypercorn-tls"], indirect=True)
 def test_hypercorn_buffers_a_stalled_stream_without_bound(served: Served) -> None:
     """Hypercorn 0.18 lets a write to a stream with no window return at once
-    (its stream buffer resumes the writer on an empty read), so it buffers
+    (its stream buffer resumes the writer on an empty read): it buffers
     whatever the run writes, and ``send_timeout`` never fires. Resetting the
-    stream or closing the connection still ends the run. When this test
-    fails, Hypercorn has fixed it: update docs/adapters/index.rst."""
+    stream still ends the run. When this test fails, Hypercorn has fixed it:
+    update docs/adapters/index.rst."""
     before = group_rss(served.pgid)
     client, rid, stalled, flowing = _stall(served)
     with client:
@@ -224,12 +225,16 @@ def test_hypercorn_buffers_a_stalled_stream_without_bound(served: Served) -> Non
             _read_for(client, 0.2)
             grown = (group_rss(served.pgid) - before) / MB
         took = time.monotonic() - start
-        print(f"hypercorn: +{grown:.0f} MiB in {took:.1f} s for a client that reads nothing")
+        print(f"{served.name}: +{grown:.0f} MiB in {took:.1f} s for a client that reads nothing")
         assert grown >= 64
-        assert not served.finished(rid), "send_timeout stopped it after all"
+        # Still growing, well past the send timeout (0.3 s): the run writes on.
+        _read_for(client, 0.3)
+        assert (group_rss(served.pgid) - before) / MB > grown
         assert len(client.streams[stalled].body) == 65535
+        assert client.streams[stalled].reset is None
         assert len(client.streams[flowing].body) > 0
         client.reset(stalled)
-        took = wait_for(lambda: served.finished(rid), 3)
-        assert took is not None
-        assert took < PROMPT
+        took_end = wait_for(lambda: served.finished(rid), 5)
+        print(f"{served.name}: the run ended {took_end} s after the reset")
+        assert took_end is not None
+        assert took_end < PROMPT
