@@ -75,19 +75,23 @@ def test_granian_announces_its_shutdown_and_finishes_the_streams(
 def test_hypercorn_finishes_the_streams_but_drops_the_last_ones_end(
     tmp_path: Path, certs: Certs
 ) -> None:
-    """Hypercorn 0.18 sends GOAWAY and closes the connection as soon as its
-    last stream's response returns, before its sending task has written that
-    stream's END_STREAM: the client gets every byte, then a connection that
-    closes under a stream not ended. When this test fails, Hypercorn has fixed
-    it: update docs/guides/graceful-shutdown.rst."""
+    """Hypercorn 0.18 refuses new streams after SIGTERM; as soon as its last
+    stream's response returns it sends GOAWAY and closes the connection,
+    before its sending task has written that stream's END_STREAM: the client
+    gets every byte, then a connection that closes under a stream not ended.
+    When this test fails, Hypercorn has fixed it: update
+    docs/guides/graceful-shutdown.rst."""
     argv = asgi_server("hypercorn") + certs.argv("hypercorn")
     with (
         server(argv, tmp_path, env=app_env("starlette", tmp_path, 5)) as srv,
         H2Client(srv.port, certs.client()) as client,
     ):
         a, b = _two_streams(srv, client, 12)
+        time.sleep(0.3)  # SIGTERM handled: a new stream is refused
+        late = client.get("/ping")
+        assert client.until(lambda: client.streams[late].reset is not None, 2)
         assert client.until(lambda: client.closed, 10)
-        assert client.goaways == [b]  # no announcement: GOAWAY comes at the close
+        assert client.goaways == [late]  # no announcement: GOAWAY comes at the close
         assert client.streams[a].ended
         assert client.streams[a].body == deltas(12)
         assert client.streams[b].body == deltas(16)
