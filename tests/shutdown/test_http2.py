@@ -65,7 +65,7 @@ def test_granian_announces_its_shutdown_and_finishes_the_streams(
             assert stream.ended
             assert stream.body == deltas(n)
             # Streamed as written, Django's too: not one lump at the end.
-            assert stream.arrivals[-1] - stream.arrivals[0] > 0.4
+            assert stream.arrivals[-1] - stream.arrivals[0] > 0.3
         assert client.goaways[-1] == b
         srv.process.wait(10)
         assert time.monotonic() - ended < PROMPT_EXIT
