@@ -19,7 +19,6 @@ import h2.config
 import h2.connection
 import h2.errors
 import h2.events
-import h2.settings
 
 
 class _Connection(h2.connection.H2Connection):
@@ -55,13 +54,10 @@ class H2Client:
     """One HTTP/2 connection: requests, resets, and per-stream window control.
 
     ``tls``: a client context (ALPN ``h2`` is set here); ``None``: h2c with
-    prior knowledge. ``window``: the initial stream window the client
-    announces (``SETTINGS_INITIAL_WINDOW_SIZE``).
+    prior knowledge. Each stream's window is h2's default, 65,535 bytes.
     """
 
-    def __init__(
-        self, port: int, tls: ssl.SSLContext | None = None, window: int | None = None
-    ) -> None:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
         raw = socket.create_connection(("127.0.0.1", port), timeout=5)
         if tls is not None:
             tls.set_alpn_protocols(["h2"])
@@ -72,8 +68,6 @@ class H2Client:
         self.scheme = "https" if tls is not None else "http"
         self.conn = _Connection(h2.config.H2Configuration(client_side=True))
         self.conn.initiate_connection()
-        if window is not None:
-            self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
         self.streams: dict[int, Stream] = {}
         #: Streams whose window the client no longer credits (a reader that stopped).
         self.stalled: set[int] = set()

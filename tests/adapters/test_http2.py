@@ -46,8 +46,8 @@ class Served:
         verify = True if self.certs is None else self.certs.client()
         return httpx.AsyncClient(http1=not http2, http2=http2, verify=verify, timeout=10)
 
-    def h2(self, window: int | None = None) -> H2Client:
-        return H2Client(self.port, None if self.certs is None else self.certs.client(), window)
+    def h2(self) -> H2Client:
+        return H2Client(self.port, None if self.certs is None else self.certs.client())
 
     def finished(self, rid: str) -> bool:
         return finished(self.port, rid, self.certs)
