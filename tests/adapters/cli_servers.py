@@ -61,6 +61,11 @@ class Certs:
             return ["--ssl-certificate", str(self.cert), "--ssl-keyfile", str(self.key)]
         raise ValueError(f"no TLS options known for {name!r}")
 
+    def endpoint(self, port: int | str) -> str:
+        """Daphne's ``-e`` endpoint (Twisted's syntax) for TLS on ``port``; it
+        speaks HTTP/2 there when Twisted's HTTP/2 support is installed."""
+        return f"ssl:{port}:interface=127.0.0.1:privateKey={self.key}:certKey={self.cert}"
+
 
 def argv(name: str, port: int, fd: int | None = None) -> list[str]:
     """``name``'s command line; ``fd``: serve this inherited listening socket."""
@@ -84,9 +89,7 @@ def argv(name: str, port: int, fd: int | None = None) -> list[str]:
 def tls_argv(name: str, port: int, certs: Certs) -> list[str]:
     """``name``'s command line serving TLS (and HTTP/2 by ALPN) on ``port``."""
     if name == "daphne":
-        # Twisted's endpoint syntax; Daphne speaks HTTP/2 on it when h2 is installed.
-        endpoint = f"ssl:{port}:interface=127.0.0.1:privateKey={certs.key}:certKey={certs.cert}"
-        return [sys.executable, "-m", "daphne", "-e", endpoint, APP]
+        return [sys.executable, "-m", "daphne", "-e", certs.endpoint(port), APP]
     return argv(name, port) + certs.argv(name)
 
 

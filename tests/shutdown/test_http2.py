@@ -1,4 +1,4 @@
-"""SIGTERM with HTTP/2 streams open, on Hypercorn and Granian over TLS.
+"""SIGTERM with HTTP/2 streams open, on Hypercorn, Granian and Daphne over TLS.
 
 As :mod:`.test_asgi_servers` does over HTTP/1.1, each test starts the server
 by its command line (with a certificate made for the test) on
@@ -10,6 +10,7 @@ after their first bytes, and reads what arrives frame by frame
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .test_graceful_shutdown import INTERRUPTED, PROMPT_EXIT
 
 #: The last stream id of a GOAWAY that announces a shutdown (RFC 9113, 6.8).
 ANNOUNCE = 2**31 - 1
+APP = "tests.shutdown.env_app:app"
 
 
 @pytest.fixture(scope="module")
@@ -123,4 +125,25 @@ def test_hypercorn_past_its_graceful_timeout_cuts_http2_streams(
             assert stream.body.endswith(b'"\n')
         client.close()
         assert srv.exited_after(10) < 2 + PROMPT_EXIT
+        assert (srv.flag("a"), srv.flag("b")) == ("cancelled", "cancelled")
+
+
+def test_daphne_cancels_http2_streams_at_once_with_their_error_frame(
+    tmp_path: Path, certs: Certs
+) -> None:
+    """As over HTTP/1.1: no graceful period, every response cancelled at
+    once; each stream gets the error frame and its end, then the process
+    exits (Daphne sends no GOAWAY)."""
+    argv = [sys.executable, "-m", "daphne", "-e", certs.endpoint("{port}"), APP]
+    with (
+        server(argv, tmp_path, env=app_env("starlette", tmp_path, 2)) as srv,
+        H2Client(srv.port, certs.client()) as client,
+    ):
+        a, b = _two_streams(srv, client, 100)
+        assert client.until(lambda: client.closed, 10)
+        for sid in (a, b):
+            stream = client.streams[sid]
+            assert stream.ended
+            assert stream.body.endswith(INTERRUPTED)
+        assert srv.exited_after(10) < PROMPT_EXIT
         assert (srv.flag("a"), srv.flag("b")) == ("cancelled", "cancelled")
