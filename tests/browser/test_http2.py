@@ -28,6 +28,8 @@ from tests.shutdown.procs import Server, app_env, asgi_server, server
 from .test_example_page import CHROMIUM, GET_CHROMIUM, PLAYWRIGHT
 
 SCRIPT = Path(__file__).with_name("http2.mjs")
+# Chromium starts slowly on a busy machine.
+pytestmark = pytest.mark.timeout(90)
 
 
 def deltas(n: int) -> str:
@@ -90,9 +92,5 @@ def test_hypercorn_chromium_sees_the_last_stream_fail_at_a_deploy(tmp_path: Path
     assert set(report["protocols"]) == {"h2"}
     assert report["keep"] == deltas(6)
     assert report["stream"]["body"] == deltas(16)
-    assert report["stream"]["error"] is not None
-    print("Chromium:", report["stream"]["error"])
+    assert report["stream"]["error"] == "TypeError: network error"
     assert (srv.flag("kept"), srv.flag("last")) == ("done", "done")
-
-
-pytestmark = pytest.mark.timeout(90)
