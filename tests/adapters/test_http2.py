@@ -83,14 +83,20 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> float | None:
 
 
 async def _get(
-    client: httpx.AsyncClient, url: str, version: str = "HTTP/2"
+    client: httpx.AsyncClient,
+    url: str,
+    version: str = "HTTP/2",
+    connections: set[int] | None = None,
 ) -> tuple[bytes, list[tuple[float, bytes]]]:
-    """The body, and each piece with the seconds since the request when it arrived."""
+    """The body, and each piece with the seconds since the request when it
+    arrived; ``connections`` collects the identity of the connection used."""
     start = time.monotonic()
     pieces: list[tuple[float, bytes]] = []
     async with client.stream("GET", url) as response:
         assert response.status_code == 200
         assert response.http_version == version
+        if connections is not None:
+            connections.add(id(response.extensions["network_stream"]))
         async for data in response.aiter_raw():
             pieces.append((time.monotonic() - start, data))
     return b"".join(data for _, data in pieces), pieces
@@ -103,13 +109,14 @@ def test_every_protocol_streams_over_http2_as_over_http11(served: Served) -> Non
     body is byte for byte what HTTP/1.1 carries."""
     silences: dict[str, list[tuple[float, bytes]]] = {}
     bodies: dict[tuple[str, str], bytes] = {}
+    connections: set[int] = set()
 
     async def main() -> None:
         async with served.client() as h2, served.client(http2=False) as h1:
 
             async def silence(protocol: str) -> None:
                 url = f"{served.url}/{protocol}/silent?gap=0.8&keepalive=0.1"
-                silences[protocol] = (await _get(h2, url))[1]
+                silences[protocol] = (await _get(h2, url, connections=connections))[1]
 
             async def whole(protocol: str, client: httpx.AsyncClient, version: str) -> None:
                 url = f"{served.url}/{protocol}/run_paced?keepalive=none"
@@ -122,6 +129,7 @@ def test_every_protocol_streams_over_http2_as_over_http11(served: Served) -> Non
                     tg.start_soon(whole, protocol, h1, "1.1")
 
     anyio.run(main)
+    assert len(connections) == 1, "the streams did not share one connection"
     for protocol in PROTOCOLS:
         assert bodies[protocol, "2"] == bodies[protocol, "1.1"], protocol
         assert b"It is 21 C." in bodies[protocol, "2"]
