@@ -64,10 +64,25 @@ def grown(before: Counter[str], after: Counter[str], streams: int) -> dict[str, 
     return {name: delta for name, delta in growth.items() if delta >= limit}
 
 
-def describe(growth: dict[str, int], streams: int) -> str:
+def describe(growth: dict[str, int], streams: int, what: str = "live objects grew") -> str:
     """A failure message: each grown type, by how much, and per stream."""
     lines = [
         f"{name}: +{delta} ({delta / streams:.2f} per stream)"
         for name, delta in sorted(growth.items(), key=lambda item: -item[1])
     ]
-    return f"live objects grew with {streams} streams:\n  " + "\n  ".join(lines)
+    return f"{what} with {streams} streams:\n  " + "\n  ".join(lines)
+
+
+def collect_garbage() -> Counter[str]:
+    """Collect, and return by type what only the cycle collector could free.
+
+    Call with the collector disabled since the objects of interest were made.
+    """
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        found = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    return found

@@ -14,6 +14,7 @@ cannot pass by no longer reaching its end path.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
@@ -36,7 +37,7 @@ from assistant_stream_core.run.serve import (
     stream_encoded,
 )
 
-from .leaks import census, describe, grown
+from .leaks import census, collect_garbage, describe, grown
 
 pytestmark = pytest.mark.anyio
 
@@ -239,6 +240,44 @@ async def test_completed(anyio_backend: str) -> None:
         assert result.chunks > 5
 
     await soak(serve_one, tally)
+
+
+async def test_completed_streams_are_freed_without_the_cycle_collector(
+    anyio_backend: str,
+) -> None:
+    """A completed stream's objects go when its last reference does.
+
+    Objects in a reference cycle wait for the cycle collector, which a busy
+    server runs in full rarely: each run left its buffer, state and encoder
+    that way (its core and its cancellation signal referred to each other).
+    """
+    tally = Tally()
+
+    async def body(controller: RunController) -> None:
+        controller.append_text("It is sunny.")
+        tool = await controller.add_tool_call("get_weather")
+        tool.set_response({"temp_c": 21})
+        controller.state["status"] = "done"
+
+    async def serve_one(i: int) -> None:
+        run = create_run(counted(tally, body), state={})
+        result = await stream_encoded(run, make_encoder(PROTOCOLS[i % len(PROTOCOLS)]), Sink())
+        assert result.end is StreamEnd.COMPLETE, result
+
+    streams = 500
+    with quiet_logs():
+        await serve_many(serve_one, 50)
+        gc.collect()
+        gc.disable()
+        try:
+            await serve_many(serve_one, streams)
+            await anyio.sleep(0.01)
+            garbage = collect_garbage()
+        finally:
+            gc.enable()
+    cyclic = {name: n for name, n in garbage.items() if n >= streams // 4}
+    assert not cyclic, describe(cyclic, streams, "objects left to the cycle collector")
+    assert tally.ended == tally.started == 50 + streams
 
 
 async def test_run_raised(anyio_backend: str) -> None:
