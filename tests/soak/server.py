@@ -1,8 +1,8 @@
 """One server process for the soak tests: streams that end every way, and a census.
 
 ``python -m tests.soak.server KIND PORT``, ``KIND`` one of ``starlette``
-(uvicorn), ``aiohttp`` (``web.run_app``) or ``django`` (its ASGI handler
-under uvicorn); one worker, one event loop.
+(uvicorn), ``aiohttp`` (``web.run_app``) or ``django`` (its ASGI handler in
+``drain_on_shutdown``, under uvicorn); one worker, one event loop.
 
 ``GET /stream?mode=&protocol=&send_timeout=`` streams a run that
 (``mode``): ``complete``\\ s; ``raise``\\ s midway; ``encode``: merges a chunk
@@ -214,9 +214,12 @@ urlconf_middleware.sync_capable = False  # type: ignore[attr-defined]
 
 
 def django_app() -> Any:
+    """Django's ASGI handler in :func:`~assistant_stream_core.run.shutdown.drain_on_shutdown`,
+    as deployed (the wrapper notes every connection's responses)."""
+    from assistant_stream_core.run.shutdown import drain_on_shutdown
     from tests.adapters import django_app
 
-    return django_app.asgi_app([f"{__name__}.urlconf_middleware"])
+    return drain_on_shutdown(django_app.asgi_app([f"{__name__}.urlconf_middleware"]))
 
 
 #: The send buffer of every connection, in bytes (the kernel doubles it). On
