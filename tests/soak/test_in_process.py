@@ -535,3 +535,13 @@ async def _stop_when_asked(streams: ResumableStreams, stopping: list[str]) -> No
     while not stopping:  # noqa: ASYNC110 - a test's wait
         await anyio.sleep(0.001)
     assert await streams.stop(stopping[0])
+
+
+def test_the_soak_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import soak as benchmark
+
+    benchmark.main(["--streams", "600", "--every", "300"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["streams", "RSS", "MB", "objects", "blocks"]
+    assert [line.split()[0] for line in lines[1:3]] == ["300", "600"]
+    assert lines[3].startswith("RSS after the first report: ")
