@@ -242,31 +242,58 @@ async def test_completed(anyio_backend: str) -> None:
     await soak(serve_one, tally)
 
 
-async def test_completed_streams_are_freed_without_the_cycle_collector(
-    anyio_backend: str,
-) -> None:
-    """A completed stream's objects go when its last reference does.
+#: How each stream of the cycle test ends: its run's body, its client, and
+#: the end stream_encoded must report.
+CYCLE_FREE_WAYS: dict[
+    str, tuple[Callable[[RunController], Awaitable[None]], dict[str, Any], StreamEnd]
+] = {}
+
+
+async def _sunny(controller: RunController) -> None:
+    controller.append_text("It is sunny.")
+    tool = await controller.add_tool_call("get_weather")
+    tool.set_response({"temp_c": 21})
+    controller.state["status"] = "done"
+
+
+async def _drain_loop(controller: RunController) -> None:
+    while True:
+        controller.append_text("x" * 1024)
+        await controller.drain()
+
+
+CYCLE_FREE_WAYS.update(
+    completed=(_sunny, {}, StreamEnd.COMPLETE),
+    client_left=(endless, {"fail_after": 3}, StreamEnd.DISCONNECTED),
+    send_timeout=(endless, {"hang_after": 2}, StreamEnd.SEND_TIMEOUT),
+    drain_loop_client_left=(_drain_loop, {"fail_after": 3}, StreamEnd.DISCONNECTED),
+)
+
+
+@pytest.mark.parametrize("way", list(CYCLE_FREE_WAYS))
+async def test_streams_are_freed_without_the_cycle_collector(anyio_backend: str, way: str) -> None:
+    """A stream's objects go when its last reference does.
 
     Objects in a reference cycle wait for the cycle collector, which a busy
-    server runs in full rarely: each run left its buffer, state and encoder
-    that way (its core and its cancellation signal referred to each other).
+    server runs in full rarely. Each run left its buffer, state and encoder
+    that way (its core and its cancellation signal referred to each other),
+    and a stream that ended by an exception (the client left, a send
+    timeout) its whole serving state, through frames of that exception's
+    traceback that held the exception or the stream.
     """
     tally = Tally()
-
-    async def body(controller: RunController) -> None:
-        controller.append_text("It is sunny.")
-        tool = await controller.add_tool_call("get_weather")
-        tool.set_response({"temp_c": 21})
-        controller.state["status"] = "done"
+    body, client, end = CYCLE_FREE_WAYS[way]
 
     async def serve_one(i: int) -> None:
-        run = create_run(counted(tally, body), state={})
-        result = await stream_encoded(run, make_encoder(PROTOCOLS[i % len(PROTOCOLS)]), Sink())
-        assert result.end is StreamEnd.COMPLETE, result
+        run = create_run(counted(tally, body), state={}, grace_period=0.01)
+        result = await stream_encoded(
+            run, make_encoder(PROTOCOLS[i % len(PROTOCOLS)]), Sink(**client), send_timeout=0.02
+        )
+        assert result.end is end, result
 
-    streams = 500
+    streams = 200
     with quiet_logs():
-        await serve_many(serve_one, 50)
+        await serve_many(serve_one, 20)
         gc.collect()
         gc.disable()
         try:
@@ -277,7 +304,7 @@ async def test_completed_streams_are_freed_without_the_cycle_collector(
             gc.enable()
     cyclic = {name: n for name, n in garbage.items() if n >= streams // 4}
     assert not cyclic, describe(cyclic, streams, "objects left to the cycle collector")
-    assert tally.ended == tally.started == 50 + streams
+    assert tally.ended == tally.started == 20 + streams
 
 
 async def test_run_raised(anyio_backend: str) -> None:
