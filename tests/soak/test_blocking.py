@@ -28,6 +28,8 @@ from assistant_stream_core.run.serve import StreamEnd
 from .leaks import census, describe
 from .test_in_process import Tally, counted, endless, quiet_logs
 
+pytestmark = pytest.mark.slow
+
 #: Streams per round, a quarter of them each way.
 STREAMS = 600
 WARMUP = 200

@@ -39,7 +39,7 @@ from assistant_stream_core.run.serve import (
 
 from .leaks import census, collect_garbage, describe, grown
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 #: Streams per measurement: a leak of one object per stream is 1,000 objects,
 #: four times the limit (leaks.grown), where the bounded noise of the

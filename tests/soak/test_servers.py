@@ -30,6 +30,8 @@ from tests.resumable.workers import ROOT, _free_port, _wait_ready
 from . import clients
 from .leaks import BLOCKS, describe
 
+pytestmark = pytest.mark.slow
+
 #: Streams before the first census.
 WARMUP = 400
 #: Streams per round: each of the eight ways 125 times.
