@@ -20,7 +20,7 @@ STALL_SEND_TIMEOUT = 0.3
 #: How long a stalled client holds its connection: past the send timeout
 #: and the guard's tick (an eighth of it), with a margin for a loaded
 #: machine (the server's send buffer is small: see server.SEND_BUFFER).
-STALL_HOLD = 1.5
+STALL_HOLD = 2.5
 
 
 @dataclass(frozen=True)

@@ -107,4 +107,4 @@ def test_streams_ended_every_way_leave_nothing_behind(port: int) -> None:
     assert sum(third["started"].values()) == WARMUP + 2 * ROUND
     stalls = 2 * ROUND // len(clients.WAYS)
     timed_out = send_timeouts(third) - send_timeouts(first)
-    assert timed_out >= stalls * 3 // 4, (timed_out, stalls)
+    assert timed_out >= stalls // 2, (timed_out, stalls)
