@@ -167,7 +167,11 @@ class _RunCore:
         self.host: _Host | None = None
         self.loop_thread: int | None = None
         self.token: anyio.lowlevel.EventLoopToken | None = None
-        self.signal = ReadOnlyCancellationSignal(self)
+        # Made on first use (RunController.cancelled_event): the signal
+        # refers back to this core, a cycle that would leave every run's
+        # buffer and state to the cycle collector instead of freeing them
+        # when the run ends.
+        self.signal: ReadOnlyCancellationSignal | None = None
 
     def bind(self) -> None:
         """Capture the loop (call from the loop when iteration starts)."""
@@ -717,7 +721,10 @@ class RunController:
     @property
     def cancelled_event(self) -> ReadOnlyCancellationSignal:
         """The run's cancellation signal (``is_set()``, ``await wait()``), read-only."""
-        return self._core.signal
+        core = self._core
+        if core.signal is None:
+            core.signal = ReadOnlyCancellationSignal(core)
+        return core.signal
 
     @property
     def is_cancelled(self) -> bool:

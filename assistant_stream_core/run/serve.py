@@ -901,6 +901,9 @@ class _Streamer:
             return True
         self.through_other += 1
         self.through_failed(step, yielded, len(data))
+        # A failed send's exception would keep this frame (its traceback's)
+        # in a cycle with itself.
+        yielded = None
         return True
 
     def write_through_recorded(self, chunk: Chunk) -> bool:
@@ -1050,6 +1053,7 @@ def _resume(context: contextvars.Context, step: Any, yielded: Any) -> Any:
     (or exception, a cancellation) goes to the send, in ``context``."""
     try:
         while True:
+            arg: Any
             try:
                 value = yield yielded
             except GeneratorExit:
@@ -1062,6 +1066,11 @@ def _resume(context: contextvars.Context, step: Any, yielded: Any) -> Any:
                 yielded = context.run(resume, arg)
             except StopIteration as stop:
                 return stop.value
+            finally:
+                # A cancellation thrown in and raised back out would keep
+                # this frame, and through it everything of the stream, in a
+                # cycle with its own traceback.
+                arg = None
     finally:
         context.run(step.close)  # nothing to do once it has ended
 
@@ -1173,6 +1182,9 @@ async def stream_encoded(
         write_throughs=write_throughs,
         error=streamer.error,
     )
+    # The error's traceback holds frames that hold the streamer: without
+    # this, the two would wait for the cycle collector.
+    streamer.error = None
     _log_end(log, result)
     return result
 

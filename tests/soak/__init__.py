@@ -1,0 +1,1 @@
+"""Soak tests: thousands of streams, ended every way, leave nothing behind."""
