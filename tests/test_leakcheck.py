@@ -1,0 +1,300 @@
+"""The leak check (tests/leakcheck.py), run by pytest over scenario files.
+
+One pytest run in a child process covers every scenario: a test that leaks a
+thread, a listening socket, a pipe, a running child or an unreaped one fails
+at teardown naming it; clean tests, tests whose thread ends within the grace,
+allowed threads, marked tests and a module fixture's server pass; a marker
+without a reason and a module fixture that leaves its thread running fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LEAKS = """
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+STOP = threading.Event()
+KEPT = []
+
+
+def wait_forever():
+    STOP.wait()
+
+
+def test_clean():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=time.sleep, args=(0.01,))
+    thread.start()
+    thread.join()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def test_thread_that_ends_within_the_grace():
+    threading.Thread(target=time.sleep, args=(0.05,)).start()
+
+
+def test_leaks_a_thread():
+    threading.Thread(target=wait_forever, name="leaky", daemon=True).start()
+
+
+def test_leaks_a_listening_socket():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    KEPT.append(sock)
+    print("PORT", sock.getsockname()[1])
+
+
+def test_leaks_a_pipe():
+    KEPT.extend(os.pipe())
+
+
+def test_leaks_a_child():
+    KEPT.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+
+
+def test_leaks_an_unreaped_child():
+    child = subprocess.Popen(["true"])
+    KEPT.append(child)
+    while open(f"/proc/{child.pid}/stat").read().split(") ")[1][0] != "Z":
+        time.sleep(0.01)
+
+
+def test_allowed_trio_worker():
+    import trio
+
+    async def main():
+        await trio.to_thread.run_sync(time.sleep, 0)
+
+    trio.run(main)
+
+
+@pytest.mark.allow_leaks(reason="the scenario keeps it")
+def test_marked():
+    threading.Thread(target=wait_forever, name="marked", daemon=True).start()
+
+
+@pytest.mark.allow_leaks
+def test_marked_without_a_reason():
+    pass
+
+
+def test_zz_cleanup():
+    STOP.set()
+    for kept in KEPT:
+        if isinstance(kept, subprocess.Popen):
+            kept.kill()
+            kept.wait()
+        elif isinstance(kept, int):
+            os.close(kept)
+        else:
+            kept.close()
+"""
+
+FIXTURES = '''
+import queue
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+STOP = threading.Event()
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"hi")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Started by the first test, stopped after the last: neither is blamed."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    thread = threading.Thread(target=httpd.serve_forever, name="server")
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+    thread.join()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def spawner():
+    """A thread that starts worker threads later, while the tests run."""
+    jobs = queue.Queue()
+    workers = []
+
+    def serve():
+        while jobs.get() is not None:
+            workers.append(threading.Thread(target=STOP.wait, name="worker"))
+            workers[-1].start()
+
+    thread = threading.Thread(target=serve, name="spawner")
+    thread.start()
+    yield jobs.put
+    STOP.set()
+    jobs.put(None)
+    thread.join()
+    for worker in workers:
+        worker.join()
+
+
+@pytest.fixture(scope="module")
+def forgetful():
+    threading.Thread(target=threading.Event().wait, name="forgotten", daemon=True).start()
+    yield
+
+
+def test_first_request(server):
+    with urllib.request.urlopen(server) as response:
+        assert response.read() == b"hi"
+
+
+def test_second_request(server):
+    with urllib.request.urlopen(server) as response:
+        assert response.read() == b"hi"
+
+
+def test_a_fixture_thread_starts_a_worker(spawner):
+    spawner("job")
+    while "worker" not in [thread.name for thread in threading.enumerate()]:
+        time.sleep(0.01)
+
+
+def test_uses_forgetful(forgetful):
+    pass
+
+
+def test_last_user_of_forgetful(forgetful):
+    pass
+'''
+
+
+def run_scenarios(tmp_path: Path) -> tuple[dict[str, str], str]:
+    """Run pytest over the scenario files: each test's outcome and message, and stdout."""
+    (tmp_path / "test_leaks.py").write_text(LEAKS)
+    (tmp_path / "test_fixtures.py").write_text(FIXTURES)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nleak_grace = 0.3\n")
+    report = tmp_path / "report.xml"
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.leakcheck",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            f"--junitxml={report}",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = case.get("name", "")
+        messages = [
+            f"{child.tag}: {child.text}" for child in case if child.tag in {"failure", "error"}
+        ]
+        outcomes[name] = "; ".join(messages) or "passed"
+    return outcomes, process.stdout
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str]:
+    return run_scenarios(tmp_path_factory.mktemp("leakcheck"))
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "test_clean",
+        "test_thread_that_ends_within_the_grace",
+        "test_allowed_trio_worker",
+        "test_marked",
+        "test_zz_cleanup",
+        "test_first_request",
+        "test_second_request",
+        "test_a_fixture_thread_starts_a_worker",
+        "test_uses_forgetful",
+    ],
+)
+def test_what_is_left_on_purpose_or_not_at_all_passes(
+    scenarios: tuple[dict[str, str], str], test: str
+) -> None:
+    assert scenarios[0][test] == "passed"
+
+
+def test_a_leaked_thread_is_named_with_its_target(scenarios: tuple[dict[str, str], str]) -> None:
+    message = scenarios[0]["test_leaks_a_thread"]
+    assert message.startswith("error: the test left 1 thing(s) behind")
+    assert "thread 'leaky' (target test_leaks.wait_forever, daemon)" in message
+
+
+def test_a_leaked_listening_socket_is_named_with_its_address(
+    scenarios: tuple[dict[str, str], str],
+) -> None:
+    port = scenarios[1].split("PORT ", 1)[1].split()[0]
+    message = scenarios[0]["test_leaks_a_listening_socket"]
+    assert f"TCP socket listening on 127.0.0.1:{port}" in message
+
+
+def test_a_leaked_pipe_is_named(scenarios: tuple[dict[str, str], str]) -> None:
+    message = scenarios[0]["test_leaks_a_pipe"]
+    assert "left 2 thing(s)" in message
+    assert message.count(": pipe:[") == 2
+
+
+def test_a_leaked_child_is_named_with_its_command_line(
+    scenarios: tuple[dict[str, str], str],
+) -> None:
+    message = scenarios[0]["test_leaks_a_child"]
+    assert f"{sys.executable} -c import time; time.sleep(60)" in message
+
+
+def test_an_unreaped_child_is_a_leak(scenarios: tuple[dict[str, str], str]) -> None:
+    message = scenarios[0]["test_leaks_an_unreaped_child"]
+    assert "(true): exited, never waited for" in message
+
+
+def test_the_marker_needs_a_reason(scenarios: tuple[dict[str, str], str]) -> None:
+    message = scenarios[0]["test_marked_without_a_reason"]
+    assert message == "error: @pytest.mark.allow_leaks needs a reason"
+
+
+def test_a_wider_fixture_answers_for_what_it_leaves(
+    scenarios: tuple[dict[str, str], str],
+) -> None:
+    message = scenarios[0]["test_last_user_of_forgetful"]
+    assert message.startswith("error: module-scoped fixture 'forgetful' left 1 thing(s)")
+    assert "thread 'forgotten'" in message
