@@ -52,30 +52,61 @@ MARKER = "allow_leaks"
 PROC = "/proc"
 
 
+def target_name(thread: threading.Thread) -> str | None:
+    """The dotted name of the function a thread runs, while it runs."""
+    target = getattr(thread, "_target", None)
+    function = getattr(target, "__func__", target)
+    if function is None:
+        return None
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', '?')}"
+
+
+def _trio_cache_worker(thread: threading.Thread) -> bool:
+    return target_name(thread) == "trio._core._thread_cache.WorkerThread._work"
+
+
+def _asgiref_executor_worker(thread: threading.Thread) -> bool:
+    sync = sys.modules.get("asgiref.sync")
+    executor = getattr(getattr(sync, "SyncToAsync", None), "single_thread_executor", None)
+    return thread in getattr(executor, "_threads", ())
+
+
 @dataclass(frozen=True)
 class Allowed:
     """A thread that a library keeps on purpose, and why that is not a leak."""
 
     reason: str
-    module: str
-    qualname: str
-
-    def matches(self, thread: threading.Thread) -> bool:
-        target = getattr(thread, "_target", None)
-        function = getattr(target, "__func__", target)
-        return (
-            getattr(function, "__module__", None) == self.module
-            and getattr(function, "__qualname__", None) == self.qualname
-        )
+    matches: Callable[[threading.Thread], bool]
 
 
-#: Threads created once and kept on purpose, matched by their target.
+#: Threads created once and kept on purpose.
 ALLOWED = (
     Allowed(
         "trio keeps an idle worker thread for 10 s so that the next to_thread.run_sync reuses it",
-        "trio._core._thread_cache",
-        "WorkerThread._work",
+        _trio_cache_worker,
     ),
+    Allowed(
+        "asgiref runs sync_to_async(thread_sensitive=True) outside async_to_sync "
+        "on one process-wide executor, whose thread lives as long as the process",
+        _asgiref_executor_worker,
+    ),
+)
+
+
+def _libuv_signal_pipe() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.new_event_loop().close()
+
+
+#: What a library opens the first time it is used and keeps for the life of the
+#: process, each opened once before the first test so that no test is blamed.
+OPENED_AT_START = (
+    # libuv (uvloop) opens a pipe pair for its signal handling with the first
+    # event loop and never closes it.
+    _libuv_signal_pipe,
 )
 
 
@@ -166,11 +197,9 @@ def read_stat(pid: int) -> tuple[str, int] | None:
 
 
 def describe_thread(thread: threading.Thread) -> str:
-    target = getattr(thread, "_target", None)
+    target = target_name(thread)
     if target is not None:
-        function = getattr(target, "__func__", target)
-        module = getattr(function, "__module__", "?")
-        what = f"target {module}.{getattr(function, '__qualname__', repr(function))}"
+        what = f"target {target}"
     else:
         what = f"class {type(thread).__module__}.{type(thread).__qualname__}"
     daemon = ", daemon" if thread.daemon else ""
@@ -339,6 +368,8 @@ class LeakCheck:
     # Hooks -------------------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
+        for open_once in OPENED_AT_START:
+            open_once()
         self._original_start = original = threading.Thread.start
         parents = self._parents
 
