@@ -249,51 +249,79 @@ def _address(hex_address: str) -> str:
     return f"[{groups}]:{int(port, 16)}"
 
 
-def socket_table() -> dict[str, str]:
-    """Socket inode to a description, from the network namespace's tables."""
-    table: dict[str, str] = {}
+@dataclass(frozen=True)
+class SocketInfo:
+    """One socket of the network namespace, as ``/proc/net`` lists it."""
+
+    protocol: str  # TCP, UDP or Unix
+    local: str
+    remote: str = ""
+    state: str = ""  # a TCP state; LISTEN for a listening Unix socket too
+
+    def __str__(self) -> str:
+        if self.state == "LISTEN":
+            return f"{self.protocol} socket listening on {self.local}"
+        if self.protocol == "TCP":
+            return f"TCP socket {self.local} -> {self.remote} ({self.state})"
+        return f"{self.protocol} socket on {self.local}"
+
+
+def socket_table() -> dict[str, SocketInfo]:
+    """Socket inode to what it is, from the network namespace's tables."""
+    table: dict[str, SocketInfo] = {}
     for kind in ("tcp", "tcp6", "udp", "udp6"):
-        try:
-            with open(f"{PROC}/self/net/{kind}") as file:
-                lines = file.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
+        for fields in _proc_net(kind):
             local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-            name = kind.rstrip("6").upper()
-            if kind.startswith("tcp") and state == "0A":
-                table[inode] = f"{name} socket listening on {_address(local)}"
-            elif kind.startswith("tcp"):
-                table[inode] = (
-                    f"{name} socket {_address(local)} -> {_address(remote)} "
-                    f"({_TCP_STATES.get(state, state)})"
+            if kind.startswith("tcp"):
+                table[inode] = SocketInfo(
+                    "TCP", _address(local), _address(remote), _TCP_STATES.get(state, state)
                 )
             else:
-                table[inode] = f"{name} socket on {_address(local)}"
-    try:
-        with open(f"{PROC}/self/net/unix") as file:
-            lines = file.readlines()[1:]
-    except OSError:
-        lines = []
-    for line in lines:
-        fields = line.split()
-        path = fields[7] if len(fields) > 7 else "unnamed"
-        listening = " listening" if fields[3] == "00010000" else ""
-        table[fields[6]] = f"Unix socket{listening} ({path})"
+                table[inode] = SocketInfo("UDP", _address(local))
+    for fields in _proc_net("unix"):
+        path = fields[7] if len(fields) > 7 else "an unnamed address"
+        table[fields[6]] = SocketInfo(
+            "Unix", path, state="LISTEN" if fields[3] == "00010000" else ""
+        )
     return table
+
+
+def _proc_net(kind: str) -> list[list[str]]:
+    try:
+        with open(f"{PROC}/self/net/{kind}") as file:
+            return [line.split() for line in file.readlines()[1:]]
+    except OSError:
+        return []
+
+
+def socket_inode(target: str) -> str | None:
+    """The inode of a descriptor's target if it is a socket (``socket:[123]``)."""
+    if target.startswith("socket:["):
+        return target[len("socket:[") : -1]
+    return None
+
+
+def listening_addresses(fds: Iterable[tuple[int, str]]) -> frozenset[str]:
+    """The addresses TCP sockets among ``fds`` listen on."""
+    inodes = {socket_inode(target) for _, target in fds} - {None}
+    if not inodes:
+        return frozenset()
+    table = socket_table()
+    return frozenset(
+        table[inode].local
+        for inode in inodes
+        if inode in table and table[inode].protocol == "TCP" and table[inode].state == "LISTEN"
+    )
 
 
 def describe_fds(fds: Iterable[tuple[int, str]]) -> list[str]:
     fds = sorted(fds)
-    table = socket_table() if any(t.startswith("socket:") for _, t in fds) else {}
+    table = socket_table() if any(socket_inode(t) for _, t in fds) else {}
     lines = []
     for fd, target in fds:
-        if target.startswith("socket:["):
-            inode = target[len("socket:[") : -1]
-            lines.append(f"fd {fd}: {table.get(inode, target)}")
-        else:
-            lines.append(f"fd {fd}: {target}")
+        inode = socket_inode(target)
+        info = table.get(inode) if inode is not None else None
+        lines.append(f"fd {fd}: {info or target}")
     return lines
 
 
@@ -318,6 +346,8 @@ class LeakCheck:
         self._fixture_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         #: What each live wider fixture's setup created.
         self._owned: dict[object, Snapshot] = {}
+        #: The addresses each live wider fixture's servers listen on.
+        self._listeners: dict[object, frozenset[str]] = {}
         #: What wider fixtures created during the current test's setup.
         self._by_fixtures = Snapshot()
         self._before = Snapshot()
@@ -344,7 +374,28 @@ class LeakCheck:
             for t in new.threads
             if not self._owned_by_fixture(t) and not any(a.matches(t) for a in ALLOWED)
         )
-        return Snapshot(threads, new.fds, new.children)
+        return Snapshot(threads, self._not_served_by_fixtures(new.fds), new.children)
+
+    def _not_served_by_fixtures(
+        self, fds: frozenset[tuple[int, str]]
+    ) -> frozenset[tuple[int, str]]:
+        """``fds`` without the open connections a wider fixture's server accepted.
+
+        A fixture's server may keep a connection whose client is also the
+        fixture's (a child's connection pool); a client in this process is
+        checked on its own. A connection its client closed and the server did
+        not (CLOSE_WAIT) is still reported: that is a server not noticing.
+        """
+        listeners = frozenset().union(*self._listeners.values())
+        if not listeners or not any(socket_inode(target) for _, target in fds):
+            return fds
+        table = socket_table()
+
+        def served(target: str) -> bool:
+            info = table.get(socket_inode(target) or "")
+            return info is not None and info.state == "ESTABLISHED" and info.local in listeners
+
+        return frozenset((fd, target) for fd, target in fds if not served(target))
 
     def settle(self, suspects: Snapshot) -> Snapshot:
         """What of ``suspects`` is still there once the grace has passed."""
@@ -395,6 +446,7 @@ class LeakCheck:
         finally:
             created = self.snapshot() - before
             self._owned[fixturedef] = created
+            self._listeners[fixturedef] = listening_addresses(created.fds)
             self._fixture_threads.update(created.threads)
             self._by_fixtures = self._by_fixtures | created
 
@@ -402,6 +454,7 @@ class LeakCheck:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> None:
         owned = self._owned.pop(fixturedef, None)
+        self._listeners.pop(fixturedef, None)
         if not owned:
             return
         left = self.settle(owned)

@@ -47,7 +47,7 @@ def test_clean():
 
 
 def test_thread_that_ends_within_the_grace():
-    threading.Thread(target=time.sleep, args=(0.05,)).start()
+    threading.Thread(target=time.sleep, args=(0.01,)).start()
 
 
 def test_leaks_a_thread():
@@ -110,6 +110,9 @@ def test_zz_cleanup():
 
 FIXTURES = '''
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -164,6 +167,68 @@ def spawner():
         worker.join()
 
 
+CONNECTOR = """
+import socket, sys
+kept = []
+for line in sys.stdin:
+    kept.append(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+    if line.strip() == "close":
+        kept.pop().close()
+    print("ok", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def holder():
+    """A server that keeps what it accepts, and a child that connects to it on demand."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, name="acceptor")
+    thread.start()
+    port = str(listener.getsockname()[1])
+    child = subprocess.Popen(
+        [sys.executable, "-c", CONNECTOR, port],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def connect(how):
+        child.stdin.write(how + "\\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        while len(accepted) < connect.count + 1:
+            time.sleep(0.01)
+        connect.count += 1
+
+    connect.count = 0
+    yield connect
+    child.stdin.close()
+    child.stdout.close()
+    child.wait()
+    listener.shutdown(socket.SHUT_RDWR)
+    thread.join()
+    listener.close()
+    for sock in accepted:
+        sock.close()
+
+
+def test_a_fixture_child_connects_to_a_fixture_server(holder):
+    holder("keep")
+
+
+def test_a_server_that_never_closes_a_connection(holder):
+    holder("close")
+
+
 @pytest.fixture(scope="module")
 def forgetful():
     threading.Thread(target=threading.Event().wait, name="forgotten", daemon=True).start()
@@ -199,7 +264,7 @@ def run_scenarios(tmp_path: Path) -> tuple[dict[str, str], str]:
     """Run pytest over the scenario files: each test's outcome and message, and stdout."""
     (tmp_path / "test_leaks.py").write_text(LEAKS)
     (tmp_path / "test_fixtures.py").write_text(FIXTURES)
-    (tmp_path / "pytest.ini").write_text("[pytest]\nleak_grace = 0.3\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nleak_grace = 0.25\n")
     report = tmp_path / "report.xml"
     process = subprocess.run(
         [
@@ -246,6 +311,7 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str],
         "test_first_request",
         "test_second_request",
         "test_a_fixture_thread_starts_a_worker",
+        "test_a_fixture_child_connects_to_a_fixture_server",
         "test_uses_forgetful",
     ],
 )
@@ -285,6 +351,14 @@ def test_a_leaked_child_is_named_with_its_command_line(
 def test_an_unreaped_child_is_a_leak(scenarios: tuple[dict[str, str], str]) -> None:
     message = scenarios[0]["test_leaks_an_unreaped_child"]
     assert "(true): exited, never waited for" in message
+
+
+def test_a_connection_its_client_closed_is_reported(
+    scenarios: tuple[dict[str, str], str],
+) -> None:
+    message = scenarios[0]["test_a_server_that_never_closes_a_connection"]
+    assert message.startswith("error: the test left 1 thing(s) behind")
+    assert "(CLOSE_WAIT)" in message
 
 
 def test_the_marker_needs_a_reason(scenarios: tuple[dict[str, str], str]) -> None:
