@@ -466,11 +466,11 @@ class LeakCheck:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        self._by_fixtures = Snapshot()
+        self._before = self.snapshot()
         marker = item.get_closest_marker(MARKER)
         if marker is not None and not (marker.kwargs.get("reason") or marker.args):
             pytest.fail(f"@pytest.mark.{MARKER} needs a reason", pytrace=False)
-        self._by_fixtures = Snapshot()
-        self._before = self.snapshot()
         return (yield)
 
     @pytest.hookimpl(wrapper=True)
