@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import threading
 import time
@@ -266,12 +267,14 @@ class SocketInfo:
         return f"{self.protocol} socket on {self.local}"
 
 
-def socket_table() -> dict[str, SocketInfo]:
-    """Socket inode to what it is, from the network namespace's tables."""
+def socket_table(inodes: set[str]) -> dict[str, SocketInfo]:
+    """What each socket of ``inodes`` is, from the network namespace's tables."""
     table: dict[str, SocketInfo] = {}
     for kind in ("tcp", "tcp6", "udp", "udp6"):
         for fields in _proc_net(kind):
             local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if inode not in inodes:
+                continue
             if kind.startswith("tcp"):
                 table[inode] = SocketInfo(
                     "TCP", _address(local), _address(remote), _TCP_STATES.get(state, state)
@@ -301,22 +304,41 @@ def socket_inode(target: str) -> str | None:
     return None
 
 
-def listening_addresses(fds: Iterable[tuple[int, str]]) -> frozenset[str]:
-    """The addresses TCP sockets among ``fds`` listen on."""
-    inodes = {socket_inode(target) for _, target in fds} - {None}
-    if not inodes:
-        return frozenset()
-    table = socket_table()
-    return frozenset(
-        table[inode].local
-        for inode in inodes
-        if inode in table and table[inode].protocol == "TCP" and table[inode].state == "LISTEN"
-    )
+def tcp_endpoint(fd: int) -> tuple[int, str] | None:
+    """A TCP socket descriptor's local port and state; None for anything else.
+
+    Asked of the socket itself (``TCP_INFO``): reading ``/proc/net/tcp``
+    costs milliseconds once a run has left many connections in TIME_WAIT.
+    """
+    if socket.getdefaulttimeout() is not None:
+        return None  # wrapping would make the owner's socket non-blocking
+    try:
+        sock = socket.socket(fileno=fd)  # wraps the descriptor, does not copy it
+    except OSError:  # closed meanwhile, or not a socket
+        return None
+    try:
+        if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        port = int(sock.getsockname()[1])
+    except OSError:
+        return None
+    finally:
+        sock.detach()  # the descriptor stays open, as its owner left it
+    return port, _TCP_STATES.get(f"{state:02X}", str(state))
+
+
+def listening_ports(fds: Iterable[tuple[int, str]]) -> frozenset[int]:
+    """The ports TCP sockets among ``fds`` listen on (an accepted connection's
+    local port is its listener's, whatever address it was bound to)."""
+    endpoints = (tcp_endpoint(fd) for fd, target in fds if socket_inode(target))
+    return frozenset(e[0] for e in endpoints if e is not None and e[1] == "LISTEN")
 
 
 def describe_fds(fds: Iterable[tuple[int, str]]) -> list[str]:
     fds = sorted(fds)
-    table = socket_table() if any(socket_inode(t) for _, t in fds) else {}
+    inodes = {inode for _, target in fds if (inode := socket_inode(target))}
+    table = socket_table(inodes) if inodes else {}
     lines = []
     for fd, target in fds:
         inode = socket_inode(target)
@@ -346,8 +368,8 @@ class LeakCheck:
         self._fixture_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         #: What each live wider fixture's setup created.
         self._owned: dict[object, Snapshot] = {}
-        #: The addresses each live wider fixture's servers listen on.
-        self._listeners: dict[object, frozenset[str]] = {}
+        #: The ports each live wider fixture's servers listen on.
+        self._listeners: dict[object, frozenset[int]] = {}
         #: What wider fixtures created during the current test's setup.
         self._by_fixtures = Snapshot()
         self._before = Snapshot()
@@ -387,15 +409,16 @@ class LeakCheck:
         not (CLOSE_WAIT) is still reported: that is a server not noticing.
         """
         listeners = frozenset().union(*self._listeners.values())
-        if not listeners or not any(socket_inode(target) for _, target in fds):
+        if not listeners:
             return fds
-        table = socket_table()
 
-        def served(target: str) -> bool:
-            info = table.get(socket_inode(target) or "")
-            return info is not None and info.state == "ESTABLISHED" and info.local in listeners
+        def served(fd: int, target: str) -> bool:
+            endpoint = tcp_endpoint(fd) if socket_inode(target) else None
+            return (
+                endpoint is not None and endpoint[1] == "ESTABLISHED" and endpoint[0] in listeners
+            )
 
-        return frozenset((fd, target) for fd, target in fds if not served(target))
+        return frozenset((fd, target) for fd, target in fds if not served(fd, target))
 
     def settle(self, suspects: Snapshot) -> Snapshot:
         """What of ``suspects`` is still there once the grace has passed."""
@@ -446,7 +469,7 @@ class LeakCheck:
         finally:
             created = self.snapshot() - before
             self._owned[fixturedef] = created
-            self._listeners[fixturedef] = listening_addresses(created.fds)
+            self._listeners[fixturedef] = listening_ports(created.fds)
             self._fixture_threads.update(created.threads)
             self._by_fixtures = self._by_fixtures | created
 
