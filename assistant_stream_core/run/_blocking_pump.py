@@ -108,6 +108,8 @@ class Pump:
         self._receive: MemoryObjectReceiveStream[bytes] | None = None
         self._closing: anyio.Event | None = None
         self._task: Any = None
+        # The resolved source, once there is one: records about it name it.
+        self._source: object = None
 
     def start(
         self,
@@ -145,6 +147,7 @@ class Pump:
             except Exception as exc:
                 self.error = exc
                 return
+            self._source = source
             self.result = await stream_encoded(
                 source, send=self._send.send, disconnected=self._closing.wait, **serve
             )
@@ -239,7 +242,8 @@ class Pump:
         try:
             self._task.result(DEFAULT_CLOSE_TIMEOUT + 1)
         except Exception:
-            _logger.exception("the blocking stream's serving task failed")
+            named = SourceLog(_logger, self._source) if self._source is not None else _logger
+            named.exception("the blocking stream's serving task failed")
 
     def _on_loop_thread(self) -> bool:
         return self._loop_thread is not None and self._loop_thread == threading.get_ident()

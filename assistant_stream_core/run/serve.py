@@ -723,7 +723,12 @@ class _Streamer:
                 error = exc
             self.client_gone(StreamEnd.DISCONNECTED, error)
 
-        return loop.create_task(watch())
+        task = loop.create_task(watch())
+        if isinstance(waited, types.CoroutineType):
+            # Cancelled before its first step (a start hook that raised), the
+            # task never awaits ``waited``: close it, or it warns when freed.
+            task.add_done_callback(lambda _: waited.close())
+        return task
 
     def disconnect_done(self, future: asyncio.Future[Any]) -> None:
         """A future from ``disconnected()`` is done: the client is gone

@@ -284,3 +284,28 @@ async def test_a_failing_error_message_policy_is_logged_with_its_run_id(
     (record,) = records(caplog_info, "error_message policy")
     assert record.run_id == "run_policy"  # type: ignore[attr-defined]
     assert record.getMessage().startswith("run run_policy: the error_message policy ")
+
+
+def test_a_failing_blocking_serving_task_is_logged_with_its_run_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A start hook that raises (not a disconnect) ends the blocking stream's
+    # serving task with that exception; the record about it names the run.
+    # (The disconnect watch, cancelled before it ran, once left its
+    # coroutine unawaited: with warnings as errors, the run then failed.)
+    from assistant_stream_core.run._blocking_pump import Pump
+
+    async def run(controller: RunController) -> None:
+        controller.append_text("never sent")
+
+    def start() -> Any:
+        raise RuntimeError("headers could not be written")
+
+    stream = create_run(run)
+    pump = Pump("asyncio", 1)
+    pump.start(stream, {"encoder": DataStreamEncoder(), "start": start}, None)
+    with caplog.at_level(logging.ERROR, "assistant_stream_ce"), pytest.raises(StopIteration):
+        pump.next()
+    (record,) = records(caplog, "serving task failed")
+    assert record.getMessage().startswith(f"run {stream.run_id}: ")
+    assert getattr(record, "run_id", None) == stream.run_id

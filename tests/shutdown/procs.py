@@ -124,3 +124,33 @@ def read_raw(sock: socket.socket, first: int = 1) -> tuple[bytes, bytes]:
     while len(body) < first:
         body += sock.recv(65536)
     return head, body
+
+
+#: The supervisors :func:`supervised` starts, each as deployed.
+SUPERVISORS = ["uvicorn", "gunicorn", "gunicorn-conf", "hypercorn", "granian"]
+GUNICORN_CONF = ROOT / "examples" / "graceful_shutdown" / "gunicorn_conf.py"
+
+
+def supervised(name: str, workers: int, timeout: int) -> list[str]:
+    """The argv of the supervisor ``name`` (one of :data:`SUPERVISORS`)
+    serving :mod:`tests.shutdown.env_app` from ``workers`` worker processes;
+    ``timeout``: its graceful-shutdown timeout in whole seconds. ``gunicorn``
+    runs uvicorn's worker class as it comes; ``gunicorn-conf`` runs it with
+    the documented config file (examples/graceful_shutdown/gunicorn_conf.py)."""
+    app = "tests.shutdown.env_app:app"
+    n, t = str(workers), str(timeout)
+    if name == "uvicorn":
+        argv = ["uvicorn", app, "--host", "127.0.0.1", "--port", "{port}", "--workers", n]
+        argv += ["--timeout-graceful-shutdown", t]
+    elif name in ("gunicorn", "gunicorn-conf"):
+        argv = ["gunicorn", "-c", str(GUNICORN_CONF)] if name == "gunicorn-conf" else ["gunicorn"]
+        argv += ["-k", "uvicorn_worker.UvicornWorker", "-w", n]
+        argv += ["--bind", "127.0.0.1:{port}", "--graceful-timeout", t, app]
+    elif name == "hypercorn":
+        argv = ["hypercorn", app, "--bind", "127.0.0.1:{port}", "-w", n, "--graceful-timeout", t]
+    elif name == "granian":
+        argv = ["granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"]
+        argv += ["--workers", n, "--workers-kill-timeout", t, app]
+    else:
+        raise ValueError(f"unknown supervisor {name!r}")
+    return [sys.executable, "-m", *argv]

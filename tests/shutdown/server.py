@@ -13,7 +13,10 @@ server answers ``GET /stream?n=&delay=&rid=`` with a Data Stream run of
 also take ``protocol=`` and ``keepalive=`` seconds); the run
 writes ``FLAGS/{rid}`` from its ``finally:`` ("cancelled" when it was
 cancelled, else "done"), which is how a test knows the run's cleanup ran in a
-process it cannot look into. ``GET /ping`` answers ``pong``.
+process it cannot look into. ``GET /ping`` answers ``pong``. The Starlette
+app also serves ``GET /resumable?id=&protocol=`` (the same run as a resumable
+stream) and ``GET /resume?protocol=`` (a resume request) when it has
+resumable streams, and names its process in an ``x-worker-pid`` header.
 """
 
 from __future__ import annotations
@@ -87,9 +90,16 @@ def starlette_app(flags: Path, drain: float | None, streams: Any = None) -> Any:
         from assistant_stream_starlette.resumable import start_resumable
 
         query = request.query_params
+        protocol = query.get("protocol", "data_stream")
         return await start_resumable(
-            streams, make_run(query, flags), "data_stream", stream_id=query.get("id")
+            streams, make_run(query, flags), protocol, stream_id=query.get("id")
         )
+
+    async def resume(request: Request) -> Response:
+        from assistant_stream_starlette.resumable import resume_response
+
+        protocol = request.query_params.get("protocol", "data_stream")
+        return await resume_response(request, streams, protocol)
 
     async def ping(request: Request) -> Response:
         return PlainTextResponse("pong")
@@ -102,10 +112,25 @@ def starlette_app(flags: Path, drain: float | None, streams: Any = None) -> Any:
 
             await drain_streams(drain)
 
-    return Starlette(
-        routes=[Route("/stream", stream), Route("/resumable", resumable), Route("/ping", ping)],
-        lifespan=lifespan,
-    )
+    routes = [Route("/stream", stream), Route("/resumable", resumable), Route("/ping", ping)]
+    routes.append(Route("/resume", resume))
+    return with_pid(Starlette(routes=routes, lifespan=lifespan))
+
+
+def with_pid(app: Any) -> Any:
+    """Answer every request with the serving process's pid in ``x-worker-pid``:
+    under a supervisor, how a client knows which worker serves its stream."""
+    pid = str(os.getpid()).encode()
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def send_with_pid(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-worker-pid", pid)]
+            await send(message)
+
+        await app(scope, receive, send_with_pid if scope["type"] == "http" else send)
+
+    return wrapped
 
 
 # Django: the view reads the flag directory from here (one per process).
@@ -217,6 +242,17 @@ def wsgi_app(flags: Path) -> Any:
     return app
 
 
+def resumable_streams(redis_url: str, lease_ms: int = 4000) -> Any:
+    """Resumable streams on the Redis at ``redis_url``."""
+    import redis.asyncio
+
+    from assistant_stream_core.resumable import ResumableStreams
+    from assistant_stream_core.resumable.redis import RedisStore
+
+    client = redis.asyncio.Redis.from_url(redis_url, socket_connect_timeout=10)
+    return ResumableStreams(RedisStore(client, lease_ms=lease_ms))
+
+
 def _uvicorn(app: Any, port: int, grace: float, lifespan: bool) -> None:
     import uvicorn
 
@@ -242,13 +278,7 @@ def main() -> None:
     elif kind == "django":
         _uvicorn(django_app(flags, drain), port, grace, drain is not None)
     elif kind == "resumable":
-        import redis.asyncio
-
-        from assistant_stream_core.resumable import ResumableStreams
-        from assistant_stream_core.resumable.redis import RedisStore
-
-        client = redis.asyncio.Redis.from_url(sys.argv[6], socket_connect_timeout=10)
-        streams = ResumableStreams(RedisStore(client, lease_ms=4000))
+        streams = resumable_streams(sys.argv[6])
         _uvicorn(starlette_app(flags, drain, streams), port, grace, drain is not None)
     elif kind == "aiohttp":
         from aiohttp import web

@@ -64,6 +64,8 @@ ANSWER = ["a", "long", "answer,", "streamed", "one", "word", "at", "a", "time"]
         ("starlette_app.py", "uvicorn starlette_app:app --timeout-graceful-shutdown 15"),
         ("django_asgi.py", "uvicorn django_asgi:application --timeout-graceful-shutdown 15"),
         ("aiohttp_app.py", "python aiohttp_app.py"),
+        # Two workers, one of them idle (it exits at once).
+        ("hypercorn_app.py", "hypercorn hypercorn_app:app --workers 2 --graceful-timeout 15"),
     ],
 )
 def test_the_documented_apps_finish_their_streams_and_exit(
@@ -77,6 +79,8 @@ def test_the_documented_apps_finish_their_streams_and_exit(
     argv = [sys.executable, *(["-m", program] if program != "python" else []), *args]
     if program == "uvicorn":
         argv += ["--port", "{port}"]
+    if program == "hypercorn":
+        argv += ["--bind", "127.0.0.1:{port}"]
     with server(argv, tmp_path, cwd=EXAMPLES) as srv:
         body, error = _stream(srv, 0, "/chat", method="POST")
         ended = time.monotonic()
