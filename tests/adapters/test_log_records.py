@@ -59,7 +59,9 @@ def app() -> Any:
 
     async def endless(controller: RunController) -> None:
         while True:
-            controller.append_text("x" * 512)
+            # 8 KiB a step: a client that stops reading fills the socket
+            # buffers (several MB on loopback) in well under a second.
+            controller.append_text("x" * 8192)
             await asyncio.sleep(0.001)
 
     async def stream(request: Request) -> Response:
