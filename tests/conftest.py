@@ -15,6 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
+#: After every test, fail it if it left a thread, a child process or a file
+#: descriptor behind (tests/leakcheck.py).
+pytest_plugins = ["tests.leakcheck"]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

@@ -69,13 +69,22 @@ def uvicorn_server(
     user_timeout: float | None = None,
     loop: Loop = "asyncio",
     http: Http = "h11",
+    lifespan: bool = False,
 ) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread; yield its base URL."""
+    """Serve an ASGI app with uvicorn in a thread; yield its base URL.
+
+    ``lifespan`` runs the app's startup and shutdown (an app that closes
+    what it opened when the server stops)."""
     import uvicorn
 
     sock = _listening_socket(user_timeout)
     config = uvicorn.Config(
-        app, lifespan="off", http=http, ws="none", log_level="warning", loop=loop
+        app,
+        lifespan="on" if lifespan else "off",
+        http=http,
+        ws="none",
+        log_level="warning",
+        loop=loop,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -28,8 +28,16 @@ WEATHER = {"city": "Rome", "temp_c": 21, "sky": "clear", "wind_kmh": 12}
 
 
 @pytest.fixture(scope="module")
-def client(example: ModuleType) -> Iterator[httpx.Client]:
-    with uvicorn_server(example.create_app(delay=0)) as url, httpx.Client(base_url=url) as c:
+def example_url(example: ModuleType) -> Iterator[str]:
+    with uvicorn_server(example.create_app(delay=0)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(example_url: str) -> Iterator[httpx.Client]:
+    """A client per test (a module-wide one would leave its pooled connection
+    to whichever test first used it)."""
+    with httpx.Client(base_url=example_url) as c:
         yield c
 
 

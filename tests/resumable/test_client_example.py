@@ -56,7 +56,10 @@ def server_url() -> Iterator[str]:
 
 
 class CuttingProxy:
-    """Forwards TCP to ``target``; closes each POST's connection after ``cut`` response bytes."""
+    """Forwards TCP to ``target``; closes each POST's connection after ``cut`` response bytes.
+
+    ``close`` ends every connection and joins every thread it started.
+    """
 
     def __init__(self, target: tuple[str, int], cut: int) -> None:
         self.target = target
@@ -64,21 +67,30 @@ class CuttingProxy:
         self.cuts = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._start(self._accept)
+
+    def _start(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _accept(self) -> None:
         while True:
             try:
                 client, _ = self._listener.accept()
-            except OSError:
+            except OSError:  # the listener was shut down
                 return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            self._sockets.append(client)
+            self._start(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.target)
+        self._sockets.append(upstream)
         first = client.recv(65536)
         upstream.sendall(first)
-        threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+        self._start(self._pipe, client, upstream)
         limit = self.cut if first.startswith(b"POST ") else None
         sent = 0
         try:
@@ -102,10 +114,19 @@ class CuttingProxy:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
+            # The client is done: pass its half-close on, so that the server
+            # ends a kept-alive connection now rather than at its idle timeout.
+            sink.shutdown(socket.SHUT_WR)
         except OSError:
             pass
 
     def close(self) -> None:
+        # Only a shutdown wakes a thread blocked in accept() or recv().
+        for sock in (self._listener, *self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(10)
         self._listener.close()
 
 

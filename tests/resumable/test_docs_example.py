@@ -4,7 +4,8 @@ The page's block is executed with its Redis URL pointed at a real
 ``redis-server``, served by uvicorn, and driven over HTTP as its routes say:
 a chat answered with the stream id in ``x-resumable-stream-id``, the same
 stream sent again by the resume route (whole, and after a ``Last-Event-ID``),
-and the stop route.
+and the stop route. Its lifespan closes the Redis client's connections
+when the server stops.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def text_of(body: bytes) -> str:
 
 
 def test_the_page_app_starts_resumes_and_stops(redis_srv: RedisServer) -> None:
-    with uvicorn_server(page_app(redis_srv.url)) as url:
+    with uvicorn_server(page_app(redis_srv.url), lifespan=True) as url:
         started = httpx.post(f"{url}/api/chat", timeout=10)
         assert started.status_code == 200
         stream_id = started.headers["x-resumable-stream-id"]
