@@ -164,7 +164,8 @@ async def soak(
     tally: Tally | None = None,
     settle: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
-    """Serve WARMUP then STREAMS streams; fail if anything grew with them.
+    """Serve WARMUP then STREAMS streams; fail if anything grew with them (and
+    again with STREAMS more: a leak grows in both rounds, a one-off does not).
     Returns how many records the library logged."""
     with quiet_logs() as logged, anyio.fail_after(60):
         await serve_many(serve_one, WARMUP)
@@ -181,13 +182,23 @@ async def soak(
             await settle()
         await anyio.sleep(0.01)
         after = census()
-    growth = grown(before, after, STREAMS)
+        growth = grown(before, after, STREAMS)
+        if growth:
+            # A leak grows again with the next streams; a one-off (a free
+            # list or an allocator arena settling late, seen about once in
+            # thirty runs on a loaded machine) does not.
+            await serve_many(serve_one, STREAMS)
+            if settle is not None:
+                await settle()
+            await anyio.sleep(0.01)
+            again = grown(after, census(), STREAMS)
+            growth = {name: delta for name, delta in again.items() if name in growth}
     assert not growth, describe(growth, STREAMS)
     assert registries() == empty
     assert empty["shutdown._RESPONSES"] == empty["shutdown._PRODUCERS"] == 0
     assert empty["_guard._guards"] == 0
     if tally is not None:
-        assert tally.started == WARMUP + STREAMS
+        assert tally.started in (WARMUP + STREAMS, WARMUP + 2 * STREAMS)
         assert tally.ended == tally.started, "a run's finally: did not run"
     return logged.count
 
