@@ -13,25 +13,10 @@
 // playwright-core comes from tests/interop/node_modules (pinned there with the
 // other npm packages); Chromium is Debian's /usr/bin/chromium.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CHROMIUM, FLAGS, chromium } from "./chromium.mjs";
 
-const require = createRequire(new URL("../interop/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Without the background-networking flags Chromium stalls on this closed network.
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const RUN_TIMEOUT_MS = 20_000;
 
 // Runs in the page: what the thread and the state panel show.

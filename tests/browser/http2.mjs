@@ -13,23 +13,7 @@
 // playwright-core comes from tests/interop/node_modules; Chromium is Debian's
 // /usr/bin/chromium. The certificate is made by the test, so TLS errors are
 // ignored (the connection is still TLS, and HTTP/2 is still chosen by ALPN).
-import { createRequire } from "node:module";
-
-const require = createRequire(new URL("../interop/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Without the background-networking flags Chromium stalls on this closed network.
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { CHROMIUM, FLAGS, chromium } from "./chromium.mjs";
 
 const [base, planJson] = process.argv.slice(2);
 const plan = JSON.parse(planJson);

@@ -9,7 +9,6 @@ not built. ``test_frontends.py`` drives the built apps in Chromium.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,20 +24,6 @@ from tests.adapters.servers import uvicorn_server
 
 ROUTE = "/api/chat/assistant-transport"
 WEATHER = {"city": "Rome", "temp_c": 21, "sky": "clear", "wind_kmh": 12}
-
-
-@pytest.fixture(scope="module")
-def example_url(example: ModuleType) -> Iterator[str]:
-    with uvicorn_server(example.create_app(delay=0)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(example_url: str) -> Iterator[httpx.Client]:
-    """A client per test (a module-wide one would leave its pooled connection
-    to whichever test first used it)."""
-    with httpx.Client(base_url=example_url) as c:
-        yield c
 
 
 def _ask(text: str, message_id: str) -> dict[str, Any]:

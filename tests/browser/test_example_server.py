@@ -12,7 +12,6 @@ import importlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from types import ModuleType
 
 import httpx
@@ -23,7 +22,6 @@ from assistant_stream_core.conversation import Conversation, Message, encode_req
 from assistant_stream_core.conversation import TextPart as AskedText
 from assistant_stream_core.message import ReasoningPart, TextPart, ToolCallPart, accumulate
 from assistant_stream_core.protocols.base import Decoder
-from tests.adapters.servers import uvicorn_server
 from tests.conftest import require_executable
 
 from .conftest import ROOT
@@ -40,20 +38,6 @@ ROUTES = [
 ]
 IDS = [route[1] for route in ROUTES]
 WEATHER = {"city": "Rome", "temp_c": 21, "sky": "clear", "wind_kmh": 12}
-
-
-@pytest.fixture(scope="module")
-def example_url(example: ModuleType) -> Iterator[str]:
-    with uvicorn_server(example.create_app(delay=0)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(example_url: str) -> Iterator[httpx.Client]:
-    """A client per test (a module-wide one would leave its pooled connection
-    to whichever test first used it)."""
-    with httpx.Client(base_url=example_url) as c:
-        yield c
 
 
 def _decode(protocol: str, decoder_class: str, body: bytes) -> list[Chunk]:
