@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LEAKS = """
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -193,6 +194,17 @@ def holder():
 
     thread = threading.Thread(target=accept, name="acceptor")
     thread.start()
+    # Closes a connection 2 s after it is handed over: a server slower than
+    # the grace to finish a request whose client has closed.
+    closing = queue.Queue()
+
+    def close_later():
+        while (sock := closing.get()) is not None:
+            time.sleep(2.0)
+            sock.close()
+
+    closer = threading.Thread(target=close_later, name="closer")
+    closer.start()
     port = str(listener.getsockname()[1])
     child = subprocess.Popen(
         [sys.executable, "-c", CONNECTOR, port],
@@ -201,19 +213,23 @@ def holder():
         text=True,
     )
 
-    def connect(how):
+    def connect(how, close_later=False):
         child.stdin.write(how + "\\n")
         child.stdin.flush()
         child.stdout.readline()
         while len(accepted) < connect.count + 1:
             time.sleep(0.01)
         connect.count += 1
+        if close_later:
+            closing.put(accepted[-1])
 
     connect.count = 0
     yield connect
     child.stdin.close()
     child.stdout.close()
     child.wait()
+    closing.put(None)
+    closer.join()
     listener.shutdown(socket.SHUT_RDWR)
     thread.join()
     listener.close()
@@ -227,6 +243,10 @@ def test_a_fixture_child_connects_to_a_fixture_server(holder):
 
 def test_a_server_that_never_closes_a_connection(holder):
     holder("close")
+
+
+def test_a_server_slow_to_close_a_connection(holder):
+    holder("close", close_later=True)
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +333,7 @@ EXPECTED = {
     "test_leaks_a_pipe": "the test left 2 thing(s) behind:\n  fd {fd}: pipe:[",
     "test_leaks_a_child": f"{sys.executable} -c import time; time.sleep(60)",
     "test_leaks_an_unreaped_child": "(true): exited, never waited for",
+    "test_a_server_slow_to_close_a_connection": "passed",
     "test_a_server_that_never_closes_a_connection": "left 1 thing(s) behind:\n  fd {fd}: TCP "
     "socket 127.0.0.1:{port} -> 127.0.0.1:{port} (CLOSE_WAIT)",
     "test_marked_without_a_reason": "error: @pytest.mark.allow_leaks needs a reason",
